@@ -1,0 +1,44 @@
+/* event.h — the layout of one event summary inside the server: a "row" of doubles.
+ *
+ * The profile declares the measurement fields it knows (name + width: 1 for a scalar, N for an
+ * array such as hcal[4]). struct sw_fields turns those into fixed offsets, so an event is a flat
+ * array of row_width doubles. A missing or null value is NaN. Fields outside the table are not
+ * stored in a row (the wire parser counts them as unknown).
+ *
+ * Ownership: struct sw_fields is a value owned by the profile (config module); it never changes
+ * after the profile is loaded, so any thread may read it.
+ */
+#ifndef SW_EVENT_H
+#define SW_EVENT_H
+
+#include <stddef.h>
+
+#define SW_FIELD_NAME_MAX 32
+#define SW_FIELDS_MAX     64
+#define SW_FIELD_WIDTH_MAX 256
+
+/* Trigger kinds of the wire format (DESIGN §3). The numeric value is a bit index for masks. */
+enum sw_trigger { SW_TRIG_PHYSICS = 0, SW_TRIG_BEAM = 1, SW_TRIG_RANDOM = 2, SW_TRIG_LED = 3, SW_TRIG_N = 4 };
+
+struct sw_fields {
+    int n;                                  /* number of fields */
+    char name[SW_FIELDS_MAX][SW_FIELD_NAME_MAX];
+    int width[SW_FIELDS_MAX];               /* 1 = scalar, >1 = array */
+    int offset[SW_FIELDS_MAX];              /* first double of the field inside a row */
+    int row_width;                          /* sum of widths */
+};
+
+/* Appends a field. Returns 0, or -1 (and changes nothing) when the table is full, the name is
+ * empty/too long/duplicate, or width is outside 1..SW_FIELD_WIDTH_MAX. */
+int sw_fields_add(struct sw_fields *f, const char *name, int width);
+
+/* Index of the field called name (length len), or -1. */
+int sw_fields_find(const struct sw_fields *f, const char *name, size_t len);
+
+/* Trigger name -> enum value, or -1 for an unknown name. */
+int sw_trigger_parse(const char *name);
+
+/* Enum value -> wire name ("physics", ...); "?" when out of range. */
+const char *sw_trigger_name(int trigger);
+
+#endif
