@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# spillwatch set-up: installs whatever is missing (Debian packages, npm packages from the lock
+# files), builds, then runs the demo or every test.
+#
+#   deploy/setup.sh demo    set up, build, start the server on var/demo.db fed by the NA64mu
+#                           simulator in real time, print the dashboard URL (Ctrl-C stops both)
+#   deploy/setup.sh test    set up, build (warnings as errors) twice: plain and ASan/UBSan, and run
+#                           every CTest test in both builds
+#   deploy/setup.sh build   set up and build only
+#
+# Environment: SW_PORT (demo port, default 8080), SW_CYCLE (demo SPS cycle in s, default 16.8),
+# SW_JOBS (parallel build jobs), SW_SKIP_APT=1 (do not touch Debian packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mode=${1:-build}
+jobs=${SW_JOBS:-$(nproc)}
+
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+install_packages() {
+    [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
+    # build + runtime libraries, test tools (python3, promtool, Chromium), formatter
+    local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
+        libcurl4-openssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus)
+    command -v node >/dev/null || pkgs+=(nodejs)
+    command -v npm >/dev/null || pkgs+=(npm)
+    local missing=()
+    for p in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        # prometheus is only here for promtool; its service is not needed (and not started in CI).
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+}
+
+install_npm() {
+    for dir in www tests/browser; do
+        if [ -f "$dir/package-lock.json" ] && { [ ! -d "$dir/node_modules" ] ||
+            [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; }; then
+            say "npm ci in $dir"
+            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        fi
+    done
+}
+
+build() { # build DIR [cmake args...]
+    local dir=$1
+    shift
+    say "building in $dir"
+    cmake -S "$root" -B "$dir" -DSW_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+}
+
+install_packages
+install_npm
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+case "$mode" in
+build) ;;
+test)
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DSW_SANITIZE=ON
+    say "format check"
+    clang-format --dry-run -Werror server/*.c server/*.h collectors/*.c collectors/*.h tests/unit/*.c tests/unit/*.h
+    say "tests (plain build)"
+    (cd build && ctest --output-on-failure -j 2)
+    say "tests (ASan/UBSan build)"
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    (cd build-asan && ctest --output-on-failure -j 2 -LE browser)
+    ;;
+demo)
+    port=${SW_PORT:-8080}
+    mkdir -p var
+    say "starting spillwatch on http://127.0.0.1:$port/"
+    ./build/spillwatch --config config/spillwatch.json --listen "127.0.0.1:$port" --db var/demo.db &
+    server=$!
+    trap 'kill $sim $server 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
+    run=$(( $(date +%s) / 60 % 100000 ))
+    ./build/spillwatch-collect sim --url "http://127.0.0.1:$port" --run "$run" --forever --realtime \
+        --cycle "${SW_CYCLE:-16.8}" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 &
+    sim=$!
+    echo
+    echo "  spillwatch demo: open http://127.0.0.1:$port/  (run $run, a spill every ${SW_CYCLE:-16.8} s;"
+    echo "  faults injected on spills 4, 7 and 11). Ctrl-C stops."
+    echo
+    wait $server
+    ;;
+*)
+    echo "usage: deploy/setup.sh [build|test|demo]" >&2
+    exit 2
+    ;;
+esac

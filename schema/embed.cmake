@@ -1,0 +1,16 @@
+# Turns schema/migrations/NNN_*.sql into a C header of string literals, in order, so the server
+# carries its migrations and starts from any working directory. Called by CMake at build time.
+file(GLOB migrations "${SRC}/*.sql")
+list(SORT migrations)
+set(out "/* generated from schema/migrations by schema/embed.cmake: do not edit */\n")
+string(APPEND out "static const char *const sw_migrations[] = {\n")
+foreach(f ${migrations})
+  file(READ "${f}" sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
+  string(APPEND out "\"${sql}\",\n")
+endforeach()
+string(APPEND out "};\n")
+file(WRITE "${DST}.tmp" "${out}")
+file(COPY_FILE "${DST}.tmp" "${DST}" ONLY_IF_DIFFERENT)

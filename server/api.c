@@ -1,0 +1,828 @@
+/* api.c — see api.h */
+#include "api.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "hist.h"
+#include "log.h"
+#include "metrics.h"
+#include "quality.h"
+#include "wire.h"
+
+void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:s}", "error", msg);
+    free(r->body);
+    r->status = status;
+    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    r->len = r->body ? strlen(r->body) : 0;
+    r->content_type = "application/json";
+    json_decref(j);
+}
+
+/* Steals j. */
+static void reply_json(struct sw_reply *r, unsigned status, json_t *j)
+{
+    if (!j) {
+        sw_reply_error(r, 503, "out of memory");
+        return;
+    }
+    free(r->body);
+    r->body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!r->body) {
+        sw_reply_error(r, 503, "out of memory");
+        return;
+    }
+    r->status = status;
+    r->len = strlen(r->body);
+    r->content_type = "application/json";
+}
+
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    const char *txt = (const char *)sqlite3_column_text(st, i);
+    return txt ? json_loads(txt, 0, NULL) : NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- query parameters ---- */
+
+static const char *qarg(struct MHD_Connection *c, const char *key)
+{
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Parses a non-negative integer; returns 1 when present and valid, 0 when absent, -1 (with the
+ * error reply filled) when malformed. */
+static int int_arg(struct sw_reply *r, const char *name, const char *text, int64_t *out)
+{
+    if (!text)
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end || errno || v < 0) {
+        sw_reply_error(r, 400, "query parameter \"%s\": \"%.40s\" is not a non-negative integer", name, text);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+static int path_int(struct sw_reply *r, const char *what, const char *seg, size_t len, int64_t *out)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf) {
+        sw_reply_error(r, 400, "%s in the path must be a non-negative integer", what);
+        return -1;
+    }
+    memcpy(buf, seg, len);
+    buf[len] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (*end || errno || v < 0) {
+        sw_reply_error(r, 400, "%s in the path must be a non-negative integer, got \"%s\"", what, buf);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- auth (DESIGN §8): bearer tokens compared in constant time ---- */
+
+static int ct_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = (unsigned char)(la != lb);
+    for (size_t i = 0; i < lb; i++)
+        d |= (unsigned char)(a[i % (la ? la : 1)] ^ b[i]);
+    return d == 0 && la == lb;
+}
+
+/* 0 when allowed; else fills the reply with 401/403. With no tokens configured everything is open. */
+static int authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r)
+{
+    if (api->cfg->ntokens == 0 || (role == SW_ROLE_READ && !api->cfg->read_requires_token))
+        return 0;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0) {
+        sw_reply_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
+        return -1;
+    }
+    const struct sw_token *found = NULL;
+    for (int i = 0; i < api->cfg->ntokens; i++)
+        if (ct_equal(api->cfg->tokens[i].secret, h + 7))
+            found = &api->cfg->tokens[i];
+    if (!found) {
+        sw_reply_error(r, 401, "unknown token");
+        return -1;
+    }
+    if (!(found->roles & role)) {
+        sw_reply_error(r, 403, "token \"%s\" lacks the role this request needs", found->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- ingest ---- */
+
+static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, const char *body, size_t len,
+                          struct sw_reply *r)
+{
+    atomic_fetch_add(&sw_metrics.ingest_requests, 1);
+    atomic_fetch_add(&sw_metrics.ingest_bytes, len);
+    const char *source = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Spillwatch-Source");
+    const char *seqs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Spillwatch-Seq");
+    int64_t seq = -1;
+    if (!!source != !!seqs) {
+        sw_reply_error(r, 400, "X-Spillwatch-Source and X-Spillwatch-Seq go together");
+        goto rejected;
+    }
+    if (source) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(seqs, &end, 10);
+        if (!*seqs || *end || errno || v < 1) {
+            sw_reply_error(r, 400, "X-Spillwatch-Seq: \"%.40s\" is not an integer >= 1", seqs);
+            goto rejected;
+        }
+        seq = v;
+        size_t sl = strlen(source);
+        if (sl == 0 || sl > 100 || strspn(source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != sl) {
+            sw_reply_error(r, 400, "X-Spillwatch-Source: 1..100 characters of [A-Za-z0-9._-]");
+            goto rejected;
+        }
+    }
+    struct sw_batch b = {0};
+    struct sw_wire_error werr;
+    struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max};
+    if (sw_wire_parse(&b, body ? body : "", len, &api->cfg->profile.fields, &lim, &werr) != 0) {
+        sw_batch_release(&b);
+        json_t *j = json_pack("{s:s}", "error", werr.msg);
+        if (j && werr.line > 0) {
+            json_object_set_new(j, "line", json_integer(werr.line));
+            json_object_set_new(j, "column", json_integer(werr.column));
+        }
+        reply_json(r, werr.status, j);
+        goto rejected;
+    }
+    struct sw_ingest_result res;
+    int rc = sw_engine_ingest(api->engine, source, seq, &b, &res);
+    sw_batch_release(&b);
+    if (rc != SW_OK) {
+        json_t *j = json_pack("{s:s}", "error", res.error);
+        if (j && res.line > 0)
+            json_object_set_new(j, "line", json_integer(res.line));
+        reply_json(r, res.status, j);
+        goto rejected;
+    }
+    json_t *j = json_pack("{s:b, s:I, s:I, s:i}", "duplicate", res.duplicate, "records", (json_int_t)res.records,
+                          "events", (json_int_t)res.events, "spills_closed", res.spills_closed);
+    if (j && source)
+        json_object_set_new(j, "seq", json_integer(seq));
+    reply_json(r, 200, j);
+    return;
+rejected:
+    atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
+}
+
+/* ---- sources ---- */
+
+static void handle_source(const struct sw_api *api, const char *id, struct sw_reply *r)
+{
+    sqlite3 *db = sw_store_reader(api->store);
+    if (!db) {
+        sw_reply_error(r, 503, "database unavailable");
+        return;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int64_t applied = sw_engine_source_seq(api->engine, id);
+    json_t *j = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        j = json_pack("{s:s, s:I, s:I, s:{s:I, s:I}, s:f}", "source", id, "seq",
+                      (json_int_t)(applied > sqlite3_column_int64(st, 0) ? applied : sqlite3_column_int64(st, 0)),
+                      "committed_seq", (json_int_t)sqlite3_column_int64(st, 0), "committed", "run",
+                      (json_int_t)sqlite3_column_int64(st, 1), "spill", (json_int_t)sqlite3_column_int64(st, 2),
+                      "updated", sqlite3_column_double(st, 3));
+    else if (applied >= 0)
+        j = json_pack("{s:s, s:I, s:n, s:n, s:n}", "source", id, "seq", (json_int_t)applied, "committed_seq",
+                      "committed", "updated");
+    sqlite3_finalize(st);
+    if (!j && applied < 0) {
+        sw_reply_error(r, 404, "source \"%s\" not seen", id);
+        return;
+    }
+    reply_json(r, 200, j);
+}
+
+/* ---- spills ---- */
+
+#define SPILL_COLS                                                                                           \
+    "run, spill, started, ended, duration, events, mot, dead_time, decode_errors, unknown_fields, complete, "  \
+    "flag, reasons, counters, triggers, profile_version, closed_at"
+
+static json_t *spill_from_row(sqlite3_stmt *st)
+{
+    double duration = col_real(st, 4), mot = col_real(st, 6);
+    int64_t events = sqlite3_column_int64(st, 5);
+    json_t *counters = col_json(st, 13);
+    if (!counters)
+        counters = json_object();
+    json_t *rates = json_object(), *per_mot = json_object();
+    json_object_set_new(rates, "trigger_hz", num_or_null(duration > 0 ? (double)events / duration : NAN));
+    const char *key;
+    json_t *v;
+    json_object_foreach(counters, key, v)
+    {
+        char name[80];
+        double x = json_number_value(v);
+        snprintf(name, sizeof name, "%s_hz", key);
+        json_object_set_new(rates, name, num_or_null(duration > 0 ? x / duration : NAN));
+        json_object_set_new(per_mot, key, num_or_null(mot > 0 ? x / mot : NAN));
+    }
+    json_t *reasons = col_json(st, 12);
+    json_t *triggers = col_json(st, 14);
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
+                     "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
+                     "started", num_or_null(col_real(st, 2)), "ended", num_or_null(col_real(st, 3)), "duration",
+                     num_or_null(duration), "events", (json_int_t)events, "mot", num_or_null(mot), "dead_time",
+                     num_or_null(col_real(st, 7)), "decode_errors", num_or_null(col_real(st, 8)), "unknown_fields",
+                     (json_int_t)sqlite3_column_int64(st, 9), "complete", sqlite3_column_int(st, 10), "flag",
+                     (const char *)sqlite3_column_text(st, 11), "reasons", reasons ? reasons : json_array(),
+                     "counters", counters, "triggers", triggers ? triggers : json_object(), "rates", rates, "per_mot",
+                     per_mot, "profile_version", (const char *)sqlite3_column_text(st, 15), "closed_at",
+                     sqlite3_column_double(st, 16));
+}
+
+static sqlite3 *reader_or_503(const struct sw_api *api, struct sw_reply *r)
+{
+    sqlite3 *db = sw_store_reader(api->store);
+    if (!db)
+        sw_reply_error(r, 503, "database unavailable");
+    return db;
+}
+
+static int run_exists(sqlite3 *db, int64_t run)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    return found;
+}
+
+static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = reader_or_503(api, r);
+    if (!db)
+        return;
+    if (!run_exists(db, run)) {
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        return;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", -1, &st, NULL) !=
+        SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, spill_from_row(st));
+    sqlite3_finalize(st);
+    reply_json(r, 200, json_pack("{s:I, s:o}", "run", (json_int_t)run, "spills", arr));
+}
+
+static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)
+{
+    sqlite3 *db = reader_or_503(api, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 AND spill = ?2", -1, &st, NULL) !=
+        SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, spill);
+    json_t *j = sqlite3_step(st) == SQLITE_ROW ? spill_from_row(st) : NULL;
+    sqlite3_finalize(st);
+    if (!j) {
+        json_t *live = sw_engine_run_live(api->engine, run);
+        int open = live && json_integer_value(json_object_get(live, "spill")) == spill;
+        json_decref(live);
+        sw_reply_error(r, 404, open ? "run %lld spill %lld is still open" : "run %lld spill %lld not found",
+                       (long long)run, (long long)spill);
+        return;
+    }
+    json_t *checks = json_array();
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, category, state, value, raw, reason FROM checks WHERE run = ?1 AND spill = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run);
+        sqlite3_bind_int64(st, 2, spill);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            json_t *cj = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "name", name, "category",
+                                   (const char *)sqlite3_column_text(st, 1), "state",
+                                   (const char *)sqlite3_column_text(st, 2), "value", num_or_null(col_real(st, 3)),
+                                   "raw", num_or_null(col_real(st, 4)), "reason",
+                                   (const char *)sqlite3_column_text(st, 5));
+            /* The definition as it stands in the loaded profile (ranges, reference). */
+            for (int i = 0; cj && i < api->cfg->profile.nchecks; i++) {
+                const struct sw_check_def *d = &api->cfg->profile.checks[i];
+                if (strcmp(d->name, name) != 0)
+                    continue;
+                json_object_set_new(cj, "title", json_string(d->title));
+                json_object_set_new(cj, "unit", json_string(d->unit));
+                json_object_set_new(cj, "good", json_pack("[o o]", num_or_null(d->good_lo), num_or_null(d->good_hi)));
+                json_object_set_new(cj, "warn", json_pack("[o o]", num_or_null(d->warn_lo), num_or_null(d->warn_hi)));
+                json_object_set_new(cj, "reference", num_or_null(d->reference));
+            }
+            json_array_append_new(checks, cj);
+        }
+        sqlite3_finalize(st);
+    }
+    json_object_set_new(j, "checks", checks);
+    reply_json(r, 200, j);
+}
+
+/* ---- runs ---- */
+
+static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt *st)
+{
+    int64_t run = sqlite3_column_int64(st, 0);
+    json_t *flags = json_object();
+    for (int s = 0; s < SW_STATE_N; s++)
+        json_object_set_new(flags, sw_state_name((enum sw_state)s), json_integer(sqlite3_column_int64(st, 8 + s)));
+    json_t *meta = col_json(st, 3);
+    json_t *live = sw_engine_run_live(api->engine, run);
+    json_t *last = json_null();
+    sqlite3_stmt *ls;
+    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY closed_at DESC LIMIT 1",
+                           -1, &ls, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(ls, 1, run);
+        if (sqlite3_step(ls) == SQLITE_ROW) {
+            json_decref(last);
+            last = spill_from_row(ls);
+        }
+        sqlite3_finalize(ls);
+    }
+    return json_pack("{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:f, s:f, s:o, s:o, s:o}", "run", (json_int_t)run,
+                     "started", num_or_null(col_real(st, 1)), "ended", num_or_null(col_real(st, 2)), "open",
+                     live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta", meta ? meta : json_null(),
+                     "spills", (json_int_t)sqlite3_column_int64(st, 4), "events",
+                     (json_int_t)sqlite3_column_int64(st, 5), "mot", sqlite3_column_double(st, 6), "good_mot",
+                     sqlite3_column_double(st, 7), "flags", flags, "live", live ? live : json_null(), "last_spill",
+                     last);
+}
+
+#define RUN_SQL                                                                                              \
+    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "                  \
+    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN s.flag = 'GOOD' THEN s.mot END), 0.0), "                \
+    "coalesce(sum(s.flag = 'GOOD'), 0), coalesce(sum(s.flag = 'WARN'), 0), coalesce(sum(s.flag = 'BAD'), 0), "   \
+    "coalesce(sum(s.flag = 'UNKNOWN'), 0), coalesce(sum(s.flag = 'EXCLUDED'), 0) "                            \
+    "FROM runs r LEFT JOIN spills s ON s.run = r.run "
+
+static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    int64_t limit = 50, before = -1;
+    if (int_arg(r, "limit", qarg(c, "limit"), &limit) < 0 || int_arg(r, "before", qarg(c, "before"), &before) < 0)
+        return;
+    if (limit < 1 || limit > 1000) {
+        sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..1000");
+        return;
+    }
+    sqlite3 *db = reader_or_503(api, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2", -1,
+                           &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int64(st, 2, limit + 1);
+    json_t *arr = json_array();
+    int64_t n = 0, next = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == limit) {
+            next = json_integer_value(json_object_get(json_array_get(arr, json_array_size(arr) - 1), "run"));
+            break;
+        }
+        json_array_append_new(arr, run_from_row(api, db, st));
+    }
+    sqlite3_finalize(st);
+    reply_json(r, 200, json_pack("{s:o, s:o}", "runs", arr, "next_before", next >= 0 ? json_integer(next) : json_null()));
+}
+
+static void handle_run(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = reader_or_503(api, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
+    sqlite3_finalize(st);
+    if (!j)
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+    else
+        reply_json(r, 200, j);
+}
+
+/* ---- histograms ---- */
+
+static json_t *hist_def_json(const struct sw_hist_def *d)
+{
+    json_t *trig = json_array();
+    for (int t = 0; t < SW_TRIG_N; t++)
+        if (!d->trigger_mask || (d->trigger_mask & (1u << t)))
+            json_array_append_new(trig, json_string(sw_trigger_name(t)));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:{s:i, s:f, s:f}, s:o}", "name", d->name, "title", d->title, "unit",
+                          d->unit, "dim", d->dim, "x", "bins", d->x.bins, "min", d->x.min, "max", d->x.max, "trigger",
+                          trig);
+    if (j && d->dim == 2)
+        json_object_set_new(j, "y", json_pack("{s:i, s:f, s:f, s:s}", "bins", d->y.bins, "min", d->y.min, "max",
+                                              d->y.max, "unit", d->unit_y));
+    return j;
+}
+
+static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < api->cfg->profile.nhists; i++)
+        json_array_append_new(arr, hist_def_json(&api->cfg->profile.hists[i]));
+    reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "profile", api->cfg->profile.name, "version",
+                                 api->cfg->profile.version, "histograms", arr));
+}
+
+static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, const char *name, struct sw_reply *r)
+{
+    int h = sw_profile_find_hist(&api->cfg->profile, name);
+    if (h < 0) {
+        sw_reply_error(r, 404, "no histogram \"%s\" in profile \"%s\"", name, api->cfg->profile.name);
+        return;
+    }
+    int64_t run = -1, spill = -1, last = -1, a = -1, b = -1;
+    int has_run, has_spill, has_last;
+    if ((has_run = int_arg(r, "run", qarg(c, "run"), &run)) < 0 ||
+        (has_spill = int_arg(r, "spill", qarg(c, "spill"), &spill)) < 0 ||
+        (has_last = int_arg(r, "last", qarg(c, "last"), &last)) < 0)
+        return;
+    const char *range = qarg(c, "spills");
+    const char *quality = qarg(c, "quality");
+    if (range) {
+        const char *dash = strchr(range, '-');
+        if (!dash || path_int(r, "spills (a-b): a", range, (size_t)(dash - range), &a) < 0 ||
+            path_int(r, "spills (a-b): b", dash + 1, strlen(dash + 1), &b) < 0) {
+            sw_reply_error(r, 400, "query parameter \"spills\": expected a-b with integers, e.g. 3-17");
+            return;
+        }
+        if (a > b) {
+            sw_reply_error(r, 400, "query parameter \"spills\": %lld-%lld is empty", (long long)a, (long long)b);
+            return;
+        }
+    }
+    if (quality && strcmp(quality, "good") != 0 && strcmp(quality, "all") != 0) {
+        sw_reply_error(r, 400, "query parameter \"quality\": must be good or all");
+        return;
+    }
+    if (has_spill + !!range + has_last > 1) {
+        sw_reply_error(r, 400, "query parameters spill, spills and last exclude each other");
+        return;
+    }
+    if ((has_spill || range) && !has_run) {
+        sw_reply_error(r, 400, "query parameters spill and spills need run");
+        return;
+    }
+    if (has_last && (last < 1 || last > 100000)) {
+        sw_reply_error(r, 400, "query parameter \"last\": must be within 1..100000");
+        return;
+    }
+    int good_only = quality && strcmp(quality, "good") == 0;
+    if (!has_run && !has_last && !good_only) {
+        json_t *j = sw_engine_live_hist(api->engine, name);
+        reply_json(r, 200, j);
+        return;
+    }
+    sqlite3 *db = reader_or_503(api, r);
+    if (!db)
+        return;
+    if (has_run && !run_exists(db, run)) {
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        return;
+    }
+    if (has_spill)
+        a = b = spill;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
+                           "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
+                           "AND (?4 = 0 OR s.flag = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, has_run ? run : -1);
+    sqlite3_bind_int64(st, 2, a);
+    sqlite3_bind_int64(st, 3, b);
+    sqlite3_bind_int(st, 4, good_only);
+    sqlite3_bind_int64(st, 5, has_last ? last : INT64_MAX);
+    struct sw_hist acc;
+    if (sw_hist_init(&acc, &api->cfg->profile.hists[h]) != 0) {
+        sqlite3_finalize(st);
+        sw_reply_error(r, 503, "out of memory");
+        return;
+    }
+    int64_t nspills = 0, smin = -1, smax = -1, skipped = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int rc = sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &acc);
+        int64_t s = sqlite3_column_int64(st, 1);
+        if (rc == 1) {
+            nspills++;
+            smin = smin < 0 || s < smin ? s : smin;
+            smax = s > smax ? s : smax;
+        } else
+            skipped++; /* corrupt blob or a binning of an older profile */
+    }
+    sqlite3_finalize(st);
+    json_t *j = sw_hist_to_json(&acc);
+    sw_hist_release(&acc);
+    const char *scope = has_spill ? "spill" : range ? "range" : has_last ? "last" : "run";
+    if (j)
+        json_object_update_new(j, json_pack("{s:s, s:o, s:I, s:o, s:b, s:I}", "scope", scope, "run",
+                                            has_run ? json_integer(run) : json_null(), "spills", (json_int_t)nspills,
+                                            "spill_range", smin >= 0 ? json_pack("[I I]", smin, smax) : json_null(),
+                                            "good_only", good_only, "skipped", (json_int_t)skipped));
+    reply_json(r, 200, j);
+}
+
+/* ---- trends ---- */
+
+static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, const char *quantity, struct sw_reply *r)
+{
+    int64_t run = -1, limit = 10000;
+    double from = -INFINITY, to = INFINITY;
+    int has_run;
+    if ((has_run = int_arg(r, "run", qarg(c, "run"), &run)) < 0 || int_arg(r, "limit", qarg(c, "limit"), &limit) < 0)
+        return;
+    const char *fs = qarg(c, "from"), *ts = qarg(c, "to");
+    char *end;
+    if (fs && (from = strtod(fs, &end), !*fs || *end || !isfinite(from))) {
+        sw_reply_error(r, 400, "query parameter \"from\": Unix seconds expected");
+        return;
+    }
+    if (ts && (to = strtod(ts, &end), !*ts || *end || !isfinite(to))) {
+        sw_reply_error(r, 400, "query parameter \"to\": Unix seconds expected");
+        return;
+    }
+    if (!has_run && !fs && !ts) {
+        sw_reply_error(r, 400, "trends need run=N or a time range from=/to= (Unix s)");
+        return;
+    }
+    /* quantity: a spill column, trigger_rate, counters.X, rates.X (per second), per_mot.X, check.NAME */
+    static const char *const cols[] = {"mot", "events", "duration", "dead_time", "decode_errors", "unknown_fields", NULL};
+    const char *dot = strchr(quantity, '.');
+    const char *kind = NULL, *sub = dot ? dot + 1 : NULL;
+    for (int i = 0; cols[i]; i++)
+        if (strcmp(quantity, cols[i]) == 0)
+            kind = "col";
+    if (!strcmp(quantity, "trigger_rate"))
+        kind = "trigger_rate";
+    else if (dot && *sub && (!strncmp(quantity, "counters.", 9) || !strncmp(quantity, "rates.", 6) ||
+                             !strncmp(quantity, "per_mot.", 8) || !strncmp(quantity, "check.", 6)))
+        kind = quantity;
+    if (!kind) {
+        sw_reply_error(r, 400, "unknown trend quantity \"%s\": use mot, events, duration, dead_time, decode_errors, "
+                               "unknown_fields, trigger_rate, counters.NAME, rates.NAME, per_mot.NAME or check.NAME",
+                       quantity);
+        return;
+    }
+    sqlite3 *db = reader_or_503(api, r);
+    if (!db)
+        return;
+    if (has_run && !run_exists(db, run)) {
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        return;
+    }
+    int is_check = !strncmp(quantity, "check.", 6);
+    sqlite3_stmt *st;
+    const char *sql = is_check ? "SELECT s.run, s.spill, s.started, s.flag, c.raw, NULL, NULL, NULL FROM spills s "
+                                 "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
+                                 "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
+                                 "ORDER BY s.run, s.spill LIMIT ?4"
+                               : "SELECT run, spill, started, flag, mot, events, duration, counters, dead_time, "
+                                 "decode_errors, unknown_fields FROM spills "
+                                 "WHERE (?1 < 0 OR run = ?1) AND coalesce(started, 0) BETWEEN ?2 AND ?3 "
+                                 "ORDER BY run, spill LIMIT ?4";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, has_run ? run : -1);
+    sqlite3_bind_double(st, 2, isfinite(from) ? from : -1e300);
+    sqlite3_bind_double(st, 3, isfinite(to) ? to : 1e300);
+    sqlite3_bind_int64(st, 4, limit);
+    if (is_check)
+        sqlite3_bind_text(st, 5, sub, -1, SQLITE_STATIC);
+    json_t *points = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        double v = NAN;
+        if (is_check)
+            v = col_real(st, 4);
+        else if (!strcmp(kind, "col")) {
+            int idx = !strcmp(quantity, "mot") ? 4 : !strcmp(quantity, "events") ? 5 : !strcmp(quantity, "duration") ? 6
+                      : !strcmp(quantity, "dead_time") ? 8 : !strcmp(quantity, "decode_errors") ? 9 : 10;
+            v = col_real(st, idx);
+        } else if (!strcmp(kind, "trigger_rate")) {
+            double d = col_real(st, 6);
+            v = d > 0 ? col_real(st, 5) / d : NAN;
+        } else {
+            json_t *counters = col_json(st, 7);
+            json_t *cv = json_object_get(counters, sub);
+            double x = json_is_number(cv) ? json_number_value(cv) : NAN;
+            json_decref(counters);
+            if (!strncmp(quantity, "counters.", 9))
+                v = x;
+            else if (!strncmp(quantity, "rates.", 6))
+                v = col_real(st, 6) > 0 ? x / col_real(st, 6) : NAN;
+            else
+                v = col_real(st, 4) > 0 ? x / col_real(st, 4) : NAN;
+        }
+        json_array_append_new(points, json_pack("{s:I, s:I, s:o, s:o, s:s}", "run", (json_int_t)sqlite3_column_int64(st, 0),
+                                                "spill", (json_int_t)sqlite3_column_int64(st, 1), "time",
+                                                num_or_null(col_real(st, 2)), "value", num_or_null(v), "flag",
+                                                (const char *)sqlite3_column_text(st, 3)));
+    }
+    sqlite3_finalize(st);
+    json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run", has_run ? json_integer(run) : json_null(),
+                          "points", points);
+    reply_json(r, 200, j);
+}
+
+/* ---- health, metrics ---- */
+
+static void handle_health(const struct sw_api *api, struct sw_reply *r)
+{
+    sqlite3 *db = sw_store_reader(api->store);
+    int ok = db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK &&
+             sw_store_ok(api->store);
+    reply_json(r, ok ? 200 : 503,
+               json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version", SW_VERSION,
+                         "uptime_s", now_s() - sw_metrics.started, "db", ok ? "ok" : "error", "profile",
+                         api->cfg->profile.name, "profile_version", api->cfg->profile.version));
+}
+
+static void handle_metrics(const struct sw_api *api, struct sw_reply *r)
+{
+    char *text = sw_metrics_render(api->store, api->engine);
+    if (!text) {
+        sw_reply_error(r, 503, "out of memory");
+        return;
+    }
+    r->status = 200;
+    r->body = text;
+    r->len = strlen(text);
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* ---- routing ---- */
+
+static int seg_eq(const char *seg, size_t len, const char *lit)
+{
+    return strlen(lit) == len && memcmp(seg, lit, len) == 0;
+}
+
+static int method_ok(struct sw_reply *r, const char *method, const char *want)
+{
+    if (strcmp(method, want) == 0 || (strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0))
+        return 1;
+    sw_reply_error(r, 405, "method %s not allowed here; use %s", method, want);
+    r->allow = strcmp(want, "GET") == 0 ? "GET, HEAD" : want;
+    return 0;
+}
+
+void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const char *method, const char *path,
+                   const char *body, size_t len, struct sw_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    if (strcmp(path, "/metrics") == 0) {
+        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            handle_metrics(api, r);
+        return;
+    }
+    if (strncmp(path, "/api/v1/", 8) != 0) {
+        sw_reply_error(r, 404, "no API at %s (this server speaks /api/v1/)", path);
+        return;
+    }
+    /* Split the rest into at most 5 segments. */
+    const char *seg[6];
+    size_t sl[6];
+    int n = 0;
+    const char *p = path + 8;
+    while (*p && n < 6) {
+        const char *slash = strchr(p, '/');
+        size_t l = slash ? (size_t)(slash - p) : strlen(p);
+        seg[n] = p;
+        sl[n++] = l;
+        p += l + (slash ? 1 : 0);
+        if (!slash)
+            break;
+    }
+    if (n == 0 || *p) {
+        sw_reply_error(r, 404, "no API at %s", path);
+        return;
+    }
+    char name[128];
+    int64_t run, spill;
+    if (n == 1 && seg_eq(seg[0], sl[0], "health")) {
+        if (method_ok(r, method, "GET"))
+            handle_health(api, r);
+    } else if (n == 1 && seg_eq(seg[0], sl[0], "ingest")) {
+        if (method_ok(r, method, "POST") && authorize(api, c, SW_ROLE_INGEST, r) == 0)
+            handle_ingest(api, c, body, len, r);
+        else
+            atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "sources") && sl[1] > 0 && sl[1] < sizeof name) {
+        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
+        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            handle_source(api, name, r);
+    } else if (n == 1 && seg_eq(seg[0], sl[0], "runs")) {
+        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            handle_runs(api, c, r);
+    } else if (n >= 2 && seg_eq(seg[0], sl[0], "runs")) {
+        if (path_int(r, "run", seg[1], sl[1], &run) < 0)
+            return;
+        if (n == 2) {
+            if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+                handle_run(api, run, r);
+        } else if (n == 3 && seg_eq(seg[2], sl[2], "spills")) {
+            if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+                handle_spills(api, run, r);
+        } else if (n == 4 && seg_eq(seg[2], sl[2], "spills")) {
+            if (path_int(r, "spill", seg[3], sl[3], &spill) < 0)
+                return;
+            if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+                handle_spill(api, run, spill, r);
+        } else
+            sw_reply_error(r, 404, "no API at %s", path);
+    } else if (n == 1 && seg_eq(seg[0], sl[0], "histograms")) {
+        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            handle_hist_list(api, r);
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "histograms") && sl[1] < sizeof name) {
+        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
+        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            handle_hist(api, c, name, r);
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "trends") && sl[1] > 0 && sl[1] < sizeof name) {
+        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
+        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            handle_trend(api, c, name, r);
+    } else
+        sw_reply_error(r, 404, "no API at %s", path);
+}

@@ -1,0 +1,640 @@
+/* config.c — see config.h */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void sw_diag_add(struct sw_diag *d, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **grown = realloc(d->msg, (size_t)(d->n + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    d->msg = grown;
+    d->msg[d->n] = strdup(buf);
+    if (d->msg[d->n])
+        d->n++;
+}
+
+void sw_diag_release(struct sw_diag *d)
+{
+    for (int i = 0; i < d->n; i++)
+        free(d->msg[i]);
+    free(d->msg);
+    d->msg = NULL;
+    d->n = 0;
+}
+
+/* Resolves rel against the directory of base_file (absolute paths stay as they are). */
+static void resolve_path(char *out, size_t outlen, const char *base_file, const char *rel)
+{
+    if (rel[0] == '/') {
+        snprintf(out, outlen, "%s", rel);
+        return;
+    }
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", base_file);
+    snprintf(out, outlen, "%s/%s", dirname(tmp), rel);
+}
+
+/* ---- small typed getters: each reports a bad type with its path and returns the default ---- */
+
+static const char *get_string(json_t *obj, const char *key, const char *def, const char *path,
+                              struct sw_diag *d)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_string(v)) {
+        sw_diag_add(d, "%s.%s: must be a string", path, key);
+        return def;
+    }
+    return json_string_value(v);
+}
+
+static double get_number(json_t *obj, const char *key, double def, double lo, double hi, const char *path,
+                         struct sw_diag *d)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_number(v)) {
+        sw_diag_add(d, "%s.%s: must be a number", path, key);
+        return def;
+    }
+    double x = json_number_value(v);
+    if (!(x >= lo && x <= hi)) {
+        sw_diag_add(d, "%s.%s: must be within [%g, %g], got %g", path, key, lo, hi, x);
+        return def;
+    }
+    return x;
+}
+
+static long long get_int(json_t *obj, const char *key, long long def, long long lo, long long hi,
+                         const char *path, struct sw_diag *d)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return def;
+    if (!json_is_integer(v)) {
+        sw_diag_add(d, "%s.%s: must be an integer", path, key);
+        return def;
+    }
+    long long x = json_integer_value(v);
+    if (x < lo || x > hi) {
+        sw_diag_add(d, "%s.%s: must be within [%lld, %lld], got %lld", path, key, lo, hi, x);
+        return def;
+    }
+    return x;
+}
+
+static void copy_name(char *dst, size_t dstlen, const char *src, const char *path, struct sw_diag *d)
+{
+    if (strlen(src) >= dstlen)
+        sw_diag_add(d, "%s: \"%s\" is longer than %zu characters", path, src, dstlen - 1);
+    snprintf(dst, dstlen, "%s", src);
+}
+
+static void check_keys(json_t *obj, const char *const *known, const char *path, struct sw_diag *d)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        int ok = 0;
+        for (const char *const *k = known; *k; k++)
+            if (strcmp(*k, key) == 0)
+                ok = 1;
+        if (!ok && key[0] != '_') /* "_comment" style keys document the file */
+            sw_diag_add(d, "%s.%s: unknown key", path, key);
+    }
+}
+
+static json_t *load_json(const char *path, struct sw_diag *d)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        sw_diag_add(d, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        sw_diag_add(d, "%s: $: must be an object", path);
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* ---- profile ---- */
+
+static void parse_axis(json_t *ax, struct sw_axis *axis, struct sw_selector *sel, const struct sw_fields *fields,
+                       const char *path, struct sw_diag *d, int allow_each)
+{
+    static const char *const known[] = {"source", "bins", "min", "max", "unit", NULL};
+    if (!json_is_object(ax)) {
+        sw_diag_add(d, "%s: must be an object with source, bins, min, max", path);
+        return;
+    }
+    check_keys(ax, known, path, d);
+    axis->bins = (int)get_int(ax, "bins", 0, 1, 100000, path, d);
+    if (!json_object_get(ax, "bins"))
+        sw_diag_add(d, "%s.bins: missing", path);
+    axis->min = get_number(ax, "min", 0, -1e300, 1e300, path, d);
+    axis->max = get_number(ax, "max", 1, -1e300, 1e300, path, d);
+    if (!json_object_get(ax, "min") || !json_object_get(ax, "max"))
+        sw_diag_add(d, "%s: min and max are required", path);
+    else if (!(axis->min < axis->max))
+        sw_diag_add(d, "%s: min must be < max", path);
+    const char *src = get_string(ax, "source", NULL, path, d);
+    if (!src) {
+        sw_diag_add(d, "%s.source: missing", path);
+        return;
+    }
+    char err[160];
+    if (sw_selector_parse(sel, src, fields, err, sizeof err) != 0)
+        sw_diag_add(d, "%s.source: %s", path, err);
+    else if (sel->kind == SW_SEL_EACH && !allow_each)
+        sw_diag_add(d, "%s.source: each() is only allowed as the x source of a 1D histogram", path);
+}
+
+static void parse_hist(json_t *h, struct sw_hist_def *def, const struct sw_fields *fields, const char *path,
+                       struct sw_diag *d)
+{
+    static const char *const known[] = {"name", "title", "unit", "x", "y", "trigger", "cut", "threshold", NULL};
+    char p[128];
+    if (!json_is_object(h)) {
+        sw_diag_add(d, "%s: must be an object", path);
+        return;
+    }
+    check_keys(h, known, path, d);
+    const char *name = get_string(h, "name", NULL, path, d);
+    if (!name || !*name)
+        sw_diag_add(d, "%s.name: missing", path);
+    else {
+        snprintf(p, sizeof p, "%s.name", path);
+        copy_name(def->name, sizeof def->name, name, p, d);
+        for (const char *c = name; *c; c++)
+            if (!(*c == '_' || *c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= 'A' && *c <= 'Z'))) {
+                sw_diag_add(d, "%s.name: \"%s\" may hold only letters, digits, '_' and '-'", path, name);
+                break;
+            }
+    }
+    snprintf(def->title, sizeof def->title, "%s", get_string(h, "title", def->name, path, d));
+    snprintf(def->unit, sizeof def->unit, "%s", get_string(h, "unit", "", path, d));
+    snprintf(p, sizeof p, "%s.x", path);
+    json_t *y = json_object_get(h, "y");
+    parse_axis(json_object_get(h, "x"), &def->x, &def->xsel, fields, p, d, y == NULL);
+    def->dim = 1;
+    if (y) {
+        def->dim = 2;
+        snprintf(p, sizeof p, "%s.y", path);
+        parse_axis(y, &def->y, &def->ysel, fields, p, d, 0);
+        snprintf(def->unit_y, sizeof def->unit_y, "%s", get_string(y, "unit", "", p, d));
+    }
+    json_t *trig = json_object_get(h, "trigger");
+    if (trig) {
+        if (!json_is_array(trig) || json_array_size(trig) == 0)
+            sw_diag_add(d, "%s.trigger: must be a non-empty array of trigger names", path);
+        size_t i;
+        json_t *t;
+        json_array_foreach(trig, i, t)
+        {
+            int k = json_is_string(t) ? sw_trigger_parse(json_string_value(t)) : -1;
+            if (k < 0)
+                sw_diag_add(d, "%s.trigger[%zu]: must be one of physics, beam, random, led", path, i);
+            else
+                def->trigger_mask |= 1u << k;
+        }
+    }
+    def->threshold = get_number(h, "threshold", 0, -1e300, 1e300, path, d);
+    json_t *cut = json_object_get(h, "cut");
+    if (cut) {
+        static const char *const cut_known[] = {"source", "min", "max", NULL};
+        snprintf(p, sizeof p, "%s.cut", path);
+        if (!json_is_object(cut)) {
+            sw_diag_add(d, "%s: must be an object with source, min, max", p);
+            return;
+        }
+        check_keys(cut, cut_known, p, d);
+        def->has_cut = 1;
+        def->cut_min = get_number(cut, "min", -INFINITY, -1e300, 1e300, p, d);
+        def->cut_max = get_number(cut, "max", INFINITY, -1e300, 1e300, p, d);
+        const char *src = get_string(cut, "source", NULL, p, d);
+        char err[160];
+        if (!src)
+            sw_diag_add(d, "%s.source: missing", p);
+        else if (sw_selector_parse(&def->cut, src, fields, err, sizeof err) != 0)
+            sw_diag_add(d, "%s.source: %s", p, err);
+        else if (def->cut.kind == SW_SEL_EACH)
+            sw_diag_add(d, "%s.source: each() cannot be a cut", p);
+    }
+}
+
+static int parse_range(json_t *r, double *lo, double *hi, const char *path, struct sw_diag *d)
+{
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (!json_is_array(r) || json_array_size(r) != 2) {
+        sw_diag_add(d, "%s: must be [low, high] (null for an open end)", path);
+        return -1;
+    }
+    json_t *a = json_array_get(r, 0), *b = json_array_get(r, 1);
+    if (!(json_is_null(a) || json_is_number(a)) || !(json_is_null(b) || json_is_number(b))) {
+        sw_diag_add(d, "%s: bounds must be numbers or null", path);
+        return -1;
+    }
+    if (json_is_number(a))
+        *lo = json_number_value(a);
+    if (json_is_number(b))
+        *hi = json_number_value(b);
+    if (!(*lo <= *hi)) {
+        sw_diag_add(d, "%s: low must be <= high", path);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const stat_names[] = {"mean", "rms", "peak", "entries", "missing", "mean_y", "rms_y",
+                                         "frac_above", "frac_below", NULL};
+static const char *const spill_field_names[] = {"duration", "dead_time", "events", "decode_errors",
+                                                "unknown_fields", NULL};
+
+static int name_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof, const char *path,
+                        struct sw_diag *d)
+{
+    static const char *const known[] = {"name",  "title", "category",    "unit",          "quantity", "reference",
+                                        "compare", "good", "warn", "min_entries", "requires_beam", NULL};
+    static const char *const qknown[] = {"hist", "stat", "value", "counter", "spill", "per", NULL};
+    char p[128];
+    if (!json_is_object(c)) {
+        sw_diag_add(d, "%s: must be an object", path);
+        return;
+    }
+    check_keys(c, known, path, d);
+    const char *name = get_string(c, "name", NULL, path, d);
+    if (!name || !*name)
+        sw_diag_add(d, "%s.name: missing", path);
+    else {
+        snprintf(p, sizeof p, "%s.name", path);
+        copy_name(def->name, sizeof def->name, name, p, d);
+    }
+    snprintf(def->title, sizeof def->title, "%s", get_string(c, "title", def->name, path, d));
+    snprintf(def->unit, sizeof def->unit, "%s", get_string(c, "unit", "", path, d));
+    const char *cat = get_string(c, "category", "", path, d);
+    if (strcmp(cat, "beam") && strcmp(cat, "detector") && strcmp(cat, "daq"))
+        sw_diag_add(d, "%s.category: must be one of beam, detector, daq", path);
+    snprintf(def->category, sizeof def->category, "%s", cat);
+
+    json_t *q = json_object_get(c, "quantity");
+    snprintf(p, sizeof p, "%s.quantity", path);
+    if (!json_is_object(q)) {
+        sw_diag_add(d, "%s: must be an object with hist+stat, counter or spill", p);
+    } else {
+        check_keys(q, qknown, p, d);
+        const char *hist = get_string(q, "hist", NULL, p, d);
+        const char *counter = get_string(q, "counter", NULL, p, d);
+        const char *spill = get_string(q, "spill", NULL, p, d);
+        if (!!hist + !!counter + !!spill != 1)
+            sw_diag_add(d, "%s: exactly one of hist, counter, spill is required", p);
+        else if (hist) {
+            def->kind = SW_Q_HIST;
+            def->hist = sw_profile_find_hist(prof, hist);
+            if (def->hist < 0)
+                sw_diag_add(d, "%s.hist: unknown histogram \"%s\"", p, hist);
+            const char *stat = get_string(q, "stat", "mean", p, d);
+            int s = name_index(stat_names, stat);
+            if (s < 0)
+                sw_diag_add(d, "%s.stat: unknown statistic \"%s\"", p, stat);
+            else
+                def->stat = (enum sw_stat)s;
+            if (s == SW_STAT_FRAC_ABOVE || s == SW_STAT_FRAC_BELOW) {
+                if (!json_object_get(q, "value"))
+                    sw_diag_add(d, "%s.value: required for %s", p, stat);
+                def->stat_arg = get_number(q, "value", 0, -1e300, 1e300, p, d);
+            }
+            if (def->hist >= 0 && prof->hists[def->hist].dim == 1 && (s == SW_STAT_MEAN_Y || s == SW_STAT_RMS_Y))
+                sw_diag_add(d, "%s.stat: %s needs a 2D histogram", p, stat);
+        } else if (counter) {
+            def->kind = SW_Q_COUNTER;
+            copy_name(def->counter, sizeof def->counter, counter, p, d);
+        } else {
+            def->kind = SW_Q_SPILL;
+            int s = name_index(spill_field_names, spill);
+            if (s < 0)
+                sw_diag_add(d, "%s.spill: must be one of duration, dead_time, events, decode_errors, "
+                               "unknown_fields",
+                            p);
+            else
+                def->spill_field = (enum sw_spill_field)s;
+        }
+        const char *per = get_string(q, "per", NULL, p, d);
+        if (per && hist)
+            sw_diag_add(d, "%s.per: only for counter and spill quantities", p);
+        else if (per && strcmp(per, "second") == 0)
+            def->per = SW_PER_SECOND;
+        else if (per) {
+            def->per = SW_PER_COUNTER;
+            copy_name(def->per_counter, sizeof def->per_counter, per, p, d);
+        }
+    }
+
+    const char *cmp = get_string(c, "compare", "absolute", path, d);
+    if (strcmp(cmp, "absolute") == 0)
+        def->compare = SW_CMP_ABSOLUTE;
+    else if (strcmp(cmp, "delta") == 0)
+        def->compare = SW_CMP_DELTA;
+    else if (strcmp(cmp, "ratio") == 0)
+        def->compare = SW_CMP_RATIO;
+    else
+        sw_diag_add(d, "%s.compare: must be one of absolute, delta, ratio", path);
+    def->reference = get_number(c, "reference", NAN, -1e300, 1e300, path, d);
+    if (def->compare != SW_CMP_ABSOLUTE && isnan(def->reference))
+        sw_diag_add(d, "%s.reference: required when compare is \"%s\"", path, cmp);
+    if (def->compare == SW_CMP_RATIO && def->reference == 0)
+        sw_diag_add(d, "%s.reference: must not be 0 for a ratio", path);
+
+    snprintf(p, sizeof p, "%s.good", path);
+    int g = parse_range(json_object_get(c, "good"), &def->good_lo, &def->good_hi, p, d);
+    json_t *warn = json_object_get(c, "warn");
+    if (warn) {
+        snprintf(p, sizeof p, "%s.warn", path);
+        if (parse_range(warn, &def->warn_lo, &def->warn_hi, p, d) == 0 && g == 0 &&
+            !(def->warn_lo <= def->good_lo && def->warn_hi >= def->good_hi))
+            sw_diag_add(d, "%s: the warn range must contain the good range", p);
+    } else {
+        def->warn_lo = def->good_lo;
+        def->warn_hi = def->good_hi;
+    }
+    def->min_entries = (uint64_t)get_int(c, "min_entries", 0, 0, 1000000000, path, d);
+    json_t *rb = json_object_get(c, "requires_beam");
+    if (rb && !json_is_boolean(rb))
+        sw_diag_add(d, "%s.requires_beam: must be true or false", path);
+    def->requires_beam = rb ? json_is_true(rb) : 1;
+}
+
+static int load_profile(struct sw_profile *prof, const char *path, struct sw_diag *d)
+{
+    static const char *const known[] = {"name", "version", "fields", "histograms", "checks", "mot_counter",
+                                        "beam_min_mot", NULL};
+    int before = d->n;
+    json_t *root = load_json(path, d);
+    if (!root)
+        return -1;
+    check_keys(root, known, "$", d);
+    snprintf(prof->name, sizeof prof->name, "%s", get_string(root, "name", "profile", "$", d));
+    const char *version = get_string(root, "version", NULL, "$", d);
+    if (!version)
+        sw_diag_add(d, "$.version: missing (every automatic flag records it)");
+    snprintf(prof->version, sizeof prof->version, "%s", version ? version : "");
+    snprintf(prof->mot_counter, sizeof prof->mot_counter, "%s", get_string(root, "mot_counter", "mot", "$", d));
+    prof->beam_min_mot = get_number(root, "beam_min_mot", 1, 0, 1e300, "$", d);
+
+    /* The trigger number is a pseudo-field so a histogram can show the trigger mix. */
+    sw_fields_add(&prof->fields, "trigger", 1);
+    prof->trigger_field = 0;
+    json_t *fields = json_object_get(root, "fields");
+    if (!json_is_object(fields) || json_object_size(fields) == 0)
+        sw_diag_add(d, "$.fields: must be an object of field name -> width (1 = scalar)");
+    else {
+        const char *key;
+        json_t *v;
+        json_object_foreach(fields, key, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > SW_FIELD_WIDTH_MAX)
+                sw_diag_add(d, "$.fields.%s: width must be an integer in 1..%d", key, SW_FIELD_WIDTH_MAX);
+            else if (!strcmp(key, "type") || !strcmp(key, "run") || !strcmp(key, "spill") ||
+                     !strcmp(key, "event") || !strcmp(key, "trigger") || !strcmp(key, "time"))
+                sw_diag_add(d, "$.fields.%s: reserved record key", key);
+            else if (sw_fields_add(&prof->fields, key, (int)json_integer_value(v)) != 0)
+                sw_diag_add(d, "$.fields.%s: bad name or too many fields (max %d)", key, SW_FIELDS_MAX);
+        }
+    }
+
+    json_t *hists = json_object_get(root, "histograms");
+    if (!json_is_array(hists) || json_array_size(hists) == 0)
+        sw_diag_add(d, "$.histograms: must be a non-empty array");
+    else {
+        prof->nhists = (int)json_array_size(hists);
+        prof->hists = calloc((size_t)prof->nhists, sizeof *prof->hists);
+        for (int i = 0; prof->hists && i < prof->nhists; i++) {
+            char p[64];
+            snprintf(p, sizeof p, "$.histograms[%d]", i);
+            parse_hist(json_array_get(hists, (size_t)i), &prof->hists[i], &prof->fields, p, d);
+            for (int j = 0; j < i; j++)
+                if (prof->hists[i].name[0] && strcmp(prof->hists[i].name, prof->hists[j].name) == 0)
+                    sw_diag_add(d, "%s.name: duplicate histogram \"%s\"", p, prof->hists[i].name);
+        }
+    }
+
+    json_t *checks = json_object_get(root, "checks");
+    if (checks && !json_is_array(checks))
+        sw_diag_add(d, "$.checks: must be an array");
+    else if (checks && prof->hists) {
+        prof->nchecks = (int)json_array_size(checks);
+        prof->checks = calloc((size_t)prof->nchecks + 1, sizeof *prof->checks);
+        for (int i = 0; prof->checks && i < prof->nchecks; i++) {
+            char p[64];
+            snprintf(p, sizeof p, "$.checks[%d]", i);
+            parse_check(json_array_get(checks, (size_t)i), &prof->checks[i], prof, p, d);
+            for (int j = 0; j < i; j++)
+                if (prof->checks[i].name[0] && strcmp(prof->checks[i].name, prof->checks[j].name) == 0)
+                    sw_diag_add(d, "%s.name: duplicate check \"%s\"", p, prof->checks[i].name);
+        }
+    }
+    json_decref(root);
+    /* Prefix the profile's own messages with its file name. */
+    for (int i = before; i < d->n; i++) {
+        char *m = NULL;
+        if (d->msg[i][0] == '$' && asprintf(&m, "%s: %s", path, d->msg[i]) > 0) {
+            free(d->msg[i]);
+            d->msg[i] = m;
+        }
+    }
+    return d->n > before ? -1 : 0;
+}
+
+int sw_profile_find_hist(const struct sw_profile *p, const char *name)
+{
+    for (int i = 0; i < p->nhists; i++)
+        if (strcmp(p->hists[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- server config ---- */
+
+static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
+{
+    static const char *const known[] = {"tokens", "read_requires_token", NULL};
+    static const char *const tknown[] = {"name", "token", "token_file", "roles", NULL};
+    if (!json_is_object(auth)) {
+        sw_diag_add(d, "$.auth: must be an object");
+        return;
+    }
+    check_keys(auth, known, "$.auth", d);
+    json_t *rr = json_object_get(auth, "read_requires_token");
+    cfg->read_requires_token = json_is_true(rr);
+    json_t *tokens = json_object_get(auth, "tokens");
+    if (!tokens)
+        return;
+    if (!json_is_array(tokens)) {
+        sw_diag_add(d, "$.auth.tokens: must be an array");
+        return;
+    }
+    cfg->tokens = calloc(json_array_size(tokens) + 1, sizeof *cfg->tokens);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tokens, i, t)
+    {
+        char p[64];
+        snprintf(p, sizeof p, "$.auth.tokens[%zu]", i);
+        if (!json_is_object(t)) {
+            sw_diag_add(d, "%s: must be an object", p);
+            continue;
+        }
+        check_keys(t, tknown, p, d);
+        struct sw_token *tok = &cfg->tokens[cfg->ntokens];
+        snprintf(tok->name, sizeof tok->name, "%s", get_string(t, "name", "", p, d));
+        if (!tok->name[0])
+            sw_diag_add(d, "%s.name: missing", p);
+        const char *secret = get_string(t, "token", NULL, p, d);
+        const char *file = get_string(t, "token_file", NULL, p, d);
+        if (!!secret == !!file) {
+            sw_diag_add(d, "%s: exactly one of token, token_file is required", p);
+            continue;
+        }
+        if (file) {
+            char fp[PATH_MAX];
+            resolve_path(fp, sizeof fp, cfg->path, file);
+            FILE *f = fopen(fp, "r");
+            char buf[512] = "";
+            if (!f || !fgets(buf, sizeof buf, f)) {
+                sw_diag_add(d, "%s.token_file: cannot read \"%s\": %s", p, fp, strerror(errno));
+                if (f)
+                    fclose(f);
+                continue;
+            }
+            fclose(f);
+            buf[strcspn(buf, "\r\n")] = 0;
+            tok->secret = strdup(buf);
+        } else
+            tok->secret = strdup(secret);
+        if (!tok->secret || strlen(tok->secret) < 16)
+            sw_diag_add(d, "%s: the token must have at least 16 characters", p);
+        json_t *roles = json_object_get(t, "roles");
+        size_t j;
+        json_t *r;
+        if (!json_is_array(roles))
+            sw_diag_add(d, "%s.roles: must be an array of read, ingest, shifter, admin", p);
+        json_array_foreach(roles, j, r)
+        {
+            const char *rn = json_is_string(r) ? json_string_value(r) : "";
+            if (!strcmp(rn, "read"))
+                tok->roles |= SW_ROLE_READ;
+            else if (!strcmp(rn, "ingest"))
+                tok->roles |= SW_ROLE_INGEST;
+            else if (!strcmp(rn, "shifter"))
+                tok->roles |= SW_ROLE_SHIFTER | SW_ROLE_READ;
+            else if (!strcmp(rn, "admin"))
+                tok->roles |= SW_ROLE_ADMIN | SW_ROLE_SHIFTER | SW_ROLE_READ;
+            else
+                sw_diag_add(d, "%s.roles[%zu]: must be one of read, ingest, shifter, admin", p, j);
+        }
+        cfg->ntokens++;
+    }
+}
+
+int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
+{
+    static const char *const known[] = {"listen", "db",     "www",           "profile", "log_level",
+                                        "threads", "limits", "spill_timeout", "auth",    NULL};
+    static const char *const lknown[] = {"body_max", "line_max", "fields_max", "batch_events_max", NULL};
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    int before = d->n;
+    json_t *root = load_json(path, d);
+    if (!root)
+        return -1;
+    check_keys(root, known, "$", d);
+    snprintf(cfg->listen, sizeof cfg->listen, "%s", get_string(root, "listen", "127.0.0.1:8080", "$", d));
+    resolve_path(cfg->db, sizeof cfg->db, path, get_string(root, "db", "../var/spillwatch.db", "$", d));
+    resolve_path(cfg->www, sizeof cfg->www, path, get_string(root, "www", "../www", "$", d));
+    const char *lvl = get_string(root, "log_level", "info", "$", d);
+    cfg->log_level = sw_log_parse_level(lvl);
+    if (cfg->log_level < 0) {
+        sw_diag_add(d, "$.log_level: must be one of debug, info, warn, error");
+        cfg->log_level = SW_LOG_INFO;
+    }
+    cfg->threads = (int)get_int(root, "threads", 4, 1, 256, "$", d);
+    cfg->spill_timeout = get_number(root, "spill_timeout", 60, 1, 86400, "$", d);
+    cfg->body_max = 64u << 20;
+    cfg->line_max = 8u << 20;
+    cfg->fields_max = 256;
+    cfg->batch_events_max = 1000000;
+    json_t *lim = json_object_get(root, "limits");
+    if (lim && !json_is_object(lim))
+        sw_diag_add(d, "$.limits: must be an object");
+    else if (lim) {
+        check_keys(lim, lknown, "$.limits", d);
+        cfg->body_max = (size_t)get_int(lim, "body_max", (long long)cfg->body_max, 1024, 1LL << 32, "$.limits", d);
+        cfg->line_max = (size_t)get_int(lim, "line_max", (long long)cfg->line_max, 256, 1LL << 32, "$.limits", d);
+        cfg->fields_max = (int)get_int(lim, "fields_max", cfg->fields_max, 8, 100000, "$.limits", d);
+        cfg->batch_events_max =
+            (size_t)get_int(lim, "batch_events_max", (long long)cfg->batch_events_max, 1, 100000000, "$.limits", d);
+    }
+    json_t *auth = json_object_get(root, "auth");
+    if (auth)
+        parse_auth(cfg, auth, d);
+    const char *prof = get_string(root, "profile", NULL, "$", d);
+    for (int i = before; i < d->n; i++) { /* the server config's own messages name its file */
+        char *m = NULL;
+        if (asprintf(&m, "%s: %s", path, d->msg[i]) > 0) {
+            free(d->msg[i]);
+            d->msg[i] = m;
+        }
+    }
+    if (!prof)
+        sw_diag_add(d, "%s: $.profile: missing (the experiment profile file)", path);
+    else {
+        resolve_path(cfg->profile_path, sizeof cfg->profile_path, path, prof);
+        load_profile(&cfg->profile, cfg->profile_path, d);
+    }
+    json_decref(root);
+    if (d->n > before) {
+        sw_config_release(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+void sw_config_release(struct sw_config *cfg)
+{
+    for (int i = 0; i < cfg->ntokens; i++)
+        free(cfg->tokens[i].secret);
+    free(cfg->tokens);
+    free(cfg->profile.hists);
+    free(cfg->profile.checks);
+    memset(cfg, 0, sizeof *cfg);
+}

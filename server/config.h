@@ -1,0 +1,109 @@
+/* config.h — the server config (config/spillwatch.json) and the experiment profile it names
+ * (config/na64mu.json): fields, histograms, quality checks. Loaded and validated once at start-up;
+ * immutable afterwards, so every thread may read it without locks.
+ *
+ * Validation reports every problem, each with the JSON path of the bad key
+ * (`$.histograms[3].x.bins: must be an integer >= 1`), so --check-config can list them all.
+ * Relative paths in the config are resolved against the directory of the config file, so the
+ * server starts from any working directory.
+ */
+#ifndef SW_CONFIG_H
+#define SW_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "hist.h"
+
+#define SW_NAME_MAX 64
+
+enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL };
+enum sw_stat { SW_STAT_MEAN, SW_STAT_RMS, SW_STAT_PEAK, SW_STAT_ENTRIES, SW_STAT_MISSING, SW_STAT_MEAN_Y,
+               SW_STAT_RMS_Y, SW_STAT_FRAC_ABOVE, SW_STAT_FRAC_BELOW };
+/* Spill-level quantities that are not counters. */
+enum sw_spill_field { SW_SF_DURATION, SW_SF_DEAD_TIME, SW_SF_EVENTS, SW_SF_DECODE_ERRORS, SW_SF_UNKNOWN_FIELDS };
+enum sw_per { SW_PER_NONE, SW_PER_SECOND, SW_PER_COUNTER };
+enum sw_compare { SW_CMP_ABSOLUTE, SW_CMP_DELTA, SW_CMP_RATIO };
+
+/* One quality check (DESIGN §5): a statistic, optionally compared with a reference, judged by a
+ * good range and a wider warn range. Value in good -> GOOD, in warn -> WARN, else BAD. */
+struct sw_check_def {
+    char name[SW_NAME_MAX];
+    char title[128];
+    char category[16]; /* beam | detector | daq */
+    char unit[16];
+    enum sw_quantity_kind kind;
+    int hist;               /* SW_Q_HIST: index into profile hists */
+    enum sw_stat stat;
+    double stat_arg;        /* threshold of frac_above / frac_below */
+    char counter[SW_NAME_MAX]; /* SW_Q_COUNTER */
+    enum sw_spill_field spill_field; /* SW_Q_SPILL */
+    enum sw_per per;
+    char per_counter[SW_NAME_MAX];
+    enum sw_compare compare;
+    double reference;       /* for delta / ratio */
+    double good_lo, good_hi, warn_lo, warn_hi; /* -inf / +inf for open ends */
+    uint64_t min_entries;   /* SW_Q_HIST: fewer entries -> UNKNOWN */
+    int requires_beam;      /* EXCLUDED when the spill had no beam */
+};
+
+struct sw_profile {
+    char name[SW_NAME_MAX];
+    char version[SW_NAME_MAX]; /* recorded with every automatic flag */
+    struct sw_fields fields;   /* includes the pseudo-field "trigger" (the trigger number) */
+    int trigger_field;         /* index of "trigger" in fields */
+    struct sw_hist_def *hists;
+    int nhists;
+    struct sw_check_def *checks;
+    int nchecks;
+    char mot_counter[SW_NAME_MAX]; /* counter holding muons on target ("mot") */
+    double beam_min_mot;           /* a spill with fewer MOT had no beam */
+};
+
+struct sw_token {
+    char name[SW_NAME_MAX];
+    char *secret;   /* owned */
+    unsigned roles; /* SW_ROLE_* bits */
+};
+enum { SW_ROLE_READ = 1, SW_ROLE_INGEST = 2, SW_ROLE_SHIFTER = 4, SW_ROLE_ADMIN = 8 };
+
+struct sw_config {
+    char path[PATH_MAX];   /* the config file, as given */
+    char listen[128];      /* HOST:PORT */
+    char db[PATH_MAX];     /* resolved */
+    char www[PATH_MAX];    /* resolved */
+    char profile_path[PATH_MAX];
+    int log_level;
+    int threads;           /* HTTP worker threads */
+    size_t body_max;       /* bytes of one request body -> 413 above */
+    size_t line_max;       /* bytes of one NDJSON line -> 413 above */
+    int fields_max;        /* keys of one record (and columns of an events record) -> 400 above */
+    size_t batch_events_max; /* events in one request -> 413 above */
+    double spill_timeout;  /* s after the last data of an open spill -> closed as incomplete */
+    struct sw_token *tokens;
+    int ntokens;
+    int read_requires_token;
+    struct sw_profile profile;
+};
+
+/* A growing list of validation messages. */
+struct sw_diag {
+    char **msg;
+    int n;
+};
+void sw_diag_add(struct sw_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sw_diag_release(struct sw_diag *d);
+
+/* Loads and validates the config at path and the profile it names. Returns 0 with *cfg filled,
+ * or -1 with every problem in diag (cfg then released). Callers apply command-line overrides
+ * (listen, db, www) afterwards. */
+int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *diag);
+/* Frees what the config owns; accepts a zeroed struct. */
+void sw_config_release(struct sw_config *cfg);
+
+/* Index of a histogram by name, or -1. */
+int sw_profile_find_hist(const struct sw_profile *p, const char *name);
+
+#endif

@@ -1,0 +1,585 @@
+/* engine.c — see engine.h */
+#include "engine.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "metrics.h"
+#include "quality.h"
+
+struct spill {
+    int64_t run, spill;
+    double started, ended;   /* Unix s from the records (NaN when absent) */
+    double first_wall, last_wall; /* Unix s when data arrived */
+    double last_mono;        /* CLOCK_MONOTONIC s of the last data, for the timeout */
+    uint64_t events, trig[SW_TRIG_N], unknown_fields;
+    struct sw_hist *hists;   /* one per profile histogram */
+};
+
+struct source {
+    char name[128];
+    int64_t seq;
+};
+
+/* Set of closed (run, spill) pairs: open addressing, linear probing; load factor <= 1/2. */
+struct pairset {
+    int64_t *keys; /* 2 per slot; run == -1 marks an empty slot */
+    size_t cap, n;
+};
+
+struct sw_engine {
+    const struct sw_config *cfg;
+    const struct sw_profile *prof;
+    struct sw_store *store;
+    pthread_mutex_t mu;
+    struct spill **open;
+    int nopen, capopen;
+    struct spill *last_closed; /* kept for the live view between spills */
+    struct pairset closed;
+    struct source *sources;
+    int nsources, capsources;
+};
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- closed set ---- */
+
+static size_t pair_hash(int64_t run, int64_t spill, size_t cap)
+{
+    uint64_t h = (uint64_t)run * 0x9E3779B97F4A7C15ull ^ ((uint64_t)spill + 0x632BE59BD9B4E019ull);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return (size_t)(h & (cap - 1));
+}
+
+static int pairset_has(const struct pairset *s, int64_t run, int64_t spill)
+{
+    if (!s->cap)
+        return 0;
+    for (size_t i = pair_hash(run, spill, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (s->keys[2 * i] == -1)
+            return 0;
+        if (s->keys[2 * i] == run && s->keys[2 * i + 1] == spill)
+            return 1;
+    }
+}
+
+static int pairset_add(struct pairset *s, int64_t run, int64_t spill)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        int64_t *keys = malloc(cap * 2 * sizeof *keys);
+        if (!keys)
+            return -1;
+        for (size_t i = 0; i < cap; i++)
+            keys[2 * i] = -1;
+        struct pairset grown = {keys, cap, 0};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->keys[2 * i] != -1)
+                pairset_add(&grown, s->keys[2 * i], s->keys[2 * i + 1]);
+        free(s->keys);
+        *s = grown;
+    }
+    for (size_t i = pair_hash(run, spill, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (s->keys[2 * i] == run && s->keys[2 * i + 1] == spill)
+            return 0;
+        if (s->keys[2 * i] == -1) {
+            s->keys[2 * i] = run;
+            s->keys[2 * i + 1] = spill;
+            s->n++;
+            return 0;
+        }
+    }
+}
+
+/* ---- spills ---- */
+
+static void spill_free(struct spill *sp, int nhists)
+{
+    if (!sp)
+        return;
+    for (int i = 0; sp->hists && i < nhists; i++)
+        sw_hist_release(&sp->hists[i]);
+    free(sp->hists);
+    free(sp);
+}
+
+static struct spill *spill_new(const struct sw_profile *p, int64_t run, int64_t spill)
+{
+    struct spill *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return NULL;
+    sp->run = run;
+    sp->spill = spill;
+    sp->started = sp->ended = NAN;
+    sp->first_wall = sp->last_wall = wall_s();
+    sp->last_mono = mono_s();
+    sp->hists = calloc((size_t)p->nhists, sizeof *sp->hists);
+    if (!sp->hists)
+        goto fail;
+    for (int i = 0; i < p->nhists; i++)
+        if (sw_hist_init(&sp->hists[i], &p->hists[i]) != 0)
+            goto fail;
+    return sp;
+fail:
+    spill_free(sp, p->nhists);
+    return NULL;
+}
+
+static struct spill *find_open(struct sw_engine *e, int64_t run, int64_t spill)
+{
+    for (int i = 0; i < e->nopen; i++)
+        if (e->open[i]->run == run && e->open[i]->spill == spill)
+            return e->open[i];
+    return NULL;
+}
+
+static int add_open(struct sw_engine *e, struct spill *sp)
+{
+    if (e->nopen == e->capopen) {
+        int cap = e->capopen ? e->capopen * 2 : 8;
+        struct spill **o = realloc(e->open, (size_t)cap * sizeof *o);
+        if (!o)
+            return -1;
+        e->open = o;
+        e->capopen = cap;
+    }
+    e->open[e->nopen++] = sp;
+    atomic_store(&sw_metrics.open_spills, e->nopen);
+    return 0;
+}
+
+static void remove_open(struct sw_engine *e, struct spill *sp)
+{
+    for (int i = 0; i < e->nopen; i++)
+        if (e->open[i] == sp) {
+            e->open[i] = e->open[--e->nopen];
+            break;
+        }
+    atomic_store(&sw_metrics.open_spills, e->nopen);
+}
+
+/* ---- sources ---- */
+
+static struct source *find_source(struct sw_engine *e, const char *name)
+{
+    for (int i = 0; i < e->nsources; i++)
+        if (strcmp(e->sources[i].name, name) == 0)
+            return &e->sources[i];
+    return NULL;
+}
+
+static struct source *add_source(struct sw_engine *e, const char *name, int64_t seq)
+{
+    struct source *s = find_source(e, name);
+    if (s)
+        return s;
+    if (e->nsources == e->capsources) {
+        int cap = e->capsources ? e->capsources * 2 : 8;
+        struct source *g = realloc(e->sources, (size_t)cap * sizeof *g);
+        if (!g)
+            return NULL;
+        e->sources = g;
+        e->capsources = cap;
+    }
+    s = &e->sources[e->nsources++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->seq = seq;
+    return s;
+}
+
+static void load_spill_cb(void *ctx, int64_t run, int64_t spill)
+{
+    pairset_add(&((struct sw_engine *)ctx)->closed, run, spill);
+}
+
+static void load_source_cb(void *ctx, const char *name, int64_t seq)
+{
+    add_source(ctx, name, seq);
+}
+
+struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store)
+{
+    struct sw_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->cfg = cfg;
+    e->prof = &cfg->profile;
+    e->store = store;
+    pthread_mutex_init(&e->mu, NULL);
+    if (sw_store_each_spill(store, load_spill_cb, e) != 0 || sw_store_each_source(store, load_source_cb, e) != 0) {
+        sw_engine_free(e);
+        return NULL;
+    }
+    sw_info("engine", "%zu closed spills and %d collector sources loaded", e->closed.n, e->nsources);
+    return e;
+}
+
+void sw_engine_free(struct sw_engine *e)
+{
+    if (!e)
+        return;
+    if (e->nopen)
+        sw_warn("engine", "%d open spill(s) dropped at shutdown; collectors resend them", e->nopen);
+    for (int i = 0; i < e->nopen; i++)
+        spill_free(e->open[i], e->prof->nhists);
+    free(e->open);
+    spill_free(e->last_closed, e->prof->nhists);
+    free(e->closed.keys);
+    free(e->sources);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+/* ---- closing a spill ---- */
+
+static char *dump(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static json_t *real_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Judges the spill, queues its commit, and moves it to last_closed. end is the spill_end record
+ * (NULL for a timeout). Called with e->mu held. */
+static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_record *end, const char *source,
+                       int64_t seq, struct sw_store_wait *w)
+{
+    const struct sw_profile *p = e->prof;
+    struct sw_quality_input in = {
+        .hists = sp->hists,
+        .counters = end ? end->counters : NULL,
+        .duration = end ? end->duration : NAN,
+        .dead_time = end ? end->dead_time : NAN,
+        .decode_errors = end ? end->decode_errors : NAN,
+        .events = sp->events,
+        .unknown_fields = sp->unknown_fields,
+        .complete = end != NULL,
+    };
+    if (end && !isnan(end->time))
+        sp->ended = end->time;
+    if (isnan(in.duration) && isfinite(sp->started) && isfinite(sp->ended) && sp->ended >= sp->started)
+        in.duration = sp->ended - sp->started;
+
+    struct sw_check_result *res = calloc((size_t)p->nchecks + 1, sizeof *res);
+    struct sw_spill_rec *rec = calloc(1, sizeof *rec);
+    json_t *reasons = json_array();
+    json_t *checks = json_array();
+    json_t *triggers = json_object();
+    if (!res || !rec || !reasons || !checks || !triggers)
+        goto oom;
+    enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
+    for (int i = 0; i < p->nchecks; i++)
+        json_array_append_new(checks, json_pack("[s s s o o s]", res[i].def->name, res[i].def->category,
+                                                sw_state_name(res[i].state), real_or_null(res[i].value),
+                                                real_or_null(res[i].raw), res[i].reason));
+    for (int t = 0; t < SW_TRIG_N; t++)
+        json_object_set_new(triggers, sw_trigger_name(t), json_integer((json_int_t)sp->trig[t]));
+
+    rec->run = sp->run;
+    rec->spill = sp->spill;
+    rec->started = isfinite(sp->started) ? sp->started : sp->first_wall;
+    rec->ended = isfinite(sp->ended) ? sp->ended : sp->last_wall;
+    rec->duration = in.duration;
+    rec->mot = sw_quality_counter(&in, p->mot_counter);
+    rec->dead_time = in.dead_time;
+    rec->decode_errors = in.decode_errors;
+    rec->events = sp->events;
+    rec->unknown_fields = sp->unknown_fields;
+    rec->complete = in.complete;
+    snprintf(rec->flag, sizeof rec->flag, "%s", sw_state_name(flag));
+    snprintf(rec->profile_version, sizeof rec->profile_version, "%s", p->version);
+    rec->reasons_json = dump(reasons);
+    rec->checks_json = dump(checks);
+    rec->triggers_json = dump(triggers);
+    rec->counters_json = in.counters ? json_dumps(in.counters, JSON_COMPACT) : strdup("{}");
+    reasons = checks = triggers = NULL;
+    if (source) {
+        snprintf(rec->source, sizeof rec->source, "%s", source);
+        rec->seq = seq;
+    }
+    if (!rec->reasons_json || !rec->checks_json || !rec->triggers_json || !rec->counters_json ||
+        sw_hist_encode(sp->hists, p->nhists, &rec->blob, &rec->bloblen) != 0)
+        goto oom;
+    free(res);
+    if (pairset_add(&e->closed, sp->run, sp->spill) != 0 || sw_store_commit_spill(e->store, rec, w) != 0) {
+        sw_spill_rec_free(rec);
+        return -1;
+    }
+    atomic_fetch_add(&sw_metrics.spills_closed[flag], 1);
+    if (!end)
+        atomic_fetch_add(&sw_metrics.spills_timed_out, 1);
+    sw_info("engine", "run %lld spill %lld closed%s: %llu events, flag %s", (long long)sp->run, (long long)sp->spill,
+            end ? "" : " by timeout (incomplete)", (unsigned long long)sp->events, sw_state_name(flag));
+    remove_open(e, sp);
+    spill_free(e->last_closed, p->nhists);
+    e->last_closed = sp;
+    return 0;
+oom:
+    json_decref(reasons);
+    json_decref(checks);
+    json_decref(triggers);
+    free(res);
+    sw_spill_rec_free(rec);
+    return -1;
+}
+
+/* ---- ingest ---- */
+
+static int spill_closed(struct sw_engine *e, int64_t run, int64_t spill, const struct sw_batch *b, size_t upto)
+{
+    if (pairset_has(&e->closed, run, spill))
+        return 1;
+    for (size_t i = 0; i < upto; i++) /* closed earlier in this same batch */
+        if (b->recs[i].type == SW_REC_SPILL_END && b->recs[i].run == run && b->recs[i].spill == spill)
+            return 1;
+    return 0;
+}
+
+int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
+                     struct sw_ingest_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->status = 200;
+    struct sw_store_wait w;
+    sw_store_wait_init(&w);
+    int rc = SW_OK;
+    struct spill **fresh = NULL; /* spills this batch opens, allocated before anything is applied */
+    int nfresh = 0;
+
+    pthread_mutex_lock(&e->mu);
+    struct source *src = NULL;
+    if (source) {
+        src = find_source(e, source);
+        if (src && seq <= src->seq) {
+            res->duplicate = 1;
+            atomic_fetch_add(&sw_metrics.ingest_duplicates, 1);
+            goto unlock;
+        }
+    }
+
+    /* Validate against the state: nothing for a closed spill. */
+    fresh = calloc(b->nrecs + 1, sizeof *fresh);
+    if (!fresh) {
+        rc = SW_ENOMEM;
+        goto unlock;
+    }
+    for (size_t i = 0; i < b->nrecs; i++) {
+        const struct sw_record *r = &b->recs[i];
+        if (r->spill < 0)
+            continue;
+        if (spill_closed(e, r->run, r->spill, b, i)) {
+            uint64_t late = 0;
+            for (size_t k = 0; k < b->nrecs; k++)
+                if (b->recs[k].run == r->run && b->recs[k].spill == r->spill && b->recs[k].type == SW_REC_EVENTS)
+                    late += b->recs[k].nevents;
+            atomic_fetch_add(&sw_metrics.late_records, 1);
+            atomic_fetch_add(&sw_metrics.late_events, late);
+            res->status = 409;
+            res->line = r->line;
+            snprintf(res->error, sizeof res->error, "line %d: run %lld spill %lld is already closed; %llu late events "
+                     "rejected, nothing in this batch applied", r->line, (long long)r->run, (long long)r->spill,
+                     (unsigned long long)late);
+            rc = SW_ECLOSED;
+            goto unlock;
+        }
+        if (!find_open(e, r->run, r->spill)) {
+            int known = 0;
+            for (int k = 0; k < nfresh; k++)
+                known |= fresh[k]->run == r->run && fresh[k]->spill == r->spill;
+            if (!known && !(fresh[nfresh++] = spill_new(e->prof, r->run, r->spill))) {
+                nfresh--;
+                rc = SW_ENOMEM;
+                goto unlock;
+            }
+        }
+    }
+    for (int k = 0; k < nfresh; k++) {
+        if (add_open(e, fresh[k]) != 0) {
+            rc = SW_ENOMEM;
+            goto unlock;
+        }
+        /* The run gets its row at its first spill even without run_start, so listings show it live. */
+        sw_store_run_start(e->store, fresh[k]->run, fresh[k]->first_wall, NULL, NULL);
+        fresh[k] = NULL;
+    }
+
+    /* Apply: from here on nothing fails but a commit. */
+    const struct sw_profile *p = e->prof;
+    double now = wall_s(), mono = mono_s();
+    for (size_t i = 0; i < b->nrecs; i++) {
+        const struct sw_record *r = &b->recs[i];
+        struct spill *sp = r->spill >= 0 ? find_open(e, r->run, r->spill) : NULL;
+        if (sp) {
+            sp->last_wall = now;
+            sp->last_mono = mono;
+        }
+        switch (r->type) {
+        case SW_REC_RUN_START: {
+            char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
+            if (sw_store_run_start(e->store, r->run, isnan(r->time) ? now : r->time, meta, NULL) != 0)
+                free(meta);
+            break;
+        }
+        case SW_REC_RUN_END:
+            sw_store_run_end(e->store, r->run, isnan(r->time) ? now : r->time, NULL);
+            break;
+        case SW_REC_SPILL_START:
+            if (isnan(sp->started) && !isnan(r->time))
+                sp->started = r->time;
+            break;
+        case SW_REC_EVENTS:
+            if (isnan(sp->started) && !isnan(r->time))
+                sp->started = r->time;
+            for (size_t k = r->first; k < r->first + r->nevents; k++) {
+                const double *row = b->rows + k * (size_t)b->row_width;
+                int trig = b->trigger[k];
+                for (int h = 0; h < p->nhists; h++)
+                    sw_hist_fill(&sp->hists[h], row, trig);
+                sp->trig[trig]++;
+            }
+            sp->events += r->nevents;
+            sp->unknown_fields += r->unknown_fields;
+            res->events += r->nevents;
+            break;
+        case SW_REC_SPILL_END:
+            if (close_spill(e, sp, r, source, seq, &w) != 0) {
+                rc = SW_EDB;
+                res->status = 503;
+                snprintf(res->error, sizeof res->error, "line %d: run %lld spill %lld could not be stored",
+                         r->line, (long long)r->run, (long long)r->spill);
+            } else
+                res->spills_closed++;
+            break;
+        }
+        res->records++;
+    }
+    if (source && (src = add_source(e, source, seq)))
+        src->seq = seq;
+    atomic_fetch_add(&sw_metrics.events, res->events);
+    atomic_fetch_add(&sw_metrics.records, res->records);
+unlock:
+    pthread_mutex_unlock(&e->mu);
+    for (int k = 0; fresh && k < nfresh; k++)
+        spill_free(fresh[k], e->prof->nhists);
+    free(fresh);
+    if (sw_store_wait_all(&w) > 0 && rc == SW_OK) {
+        rc = SW_EDB;
+        res->status = 503;
+        snprintf(res->error, sizeof res->error, "a spill closed by this batch could not be committed");
+    }
+    sw_store_wait_release(&w);
+    if (rc == SW_ENOMEM) {
+        res->status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory; nothing applied");
+    }
+    return rc;
+}
+
+void sw_engine_tick(struct sw_engine *e)
+{
+    double now = mono_s();
+    pthread_mutex_lock(&e->mu);
+    for (int i = e->nopen - 1; i >= 0; i--) {
+        struct spill *sp = e->open[i];
+        if (now - sp->last_mono >= e->cfg->spill_timeout && close_spill(e, sp, NULL, NULL, 0, NULL) != 0)
+            sw_error("engine", "run %lld spill %lld: timeout close failed", (long long)sp->run, (long long)sp->spill);
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* ---- views ---- */
+
+static struct spill *live_spill(struct sw_engine *e, int *open)
+{
+    struct spill *best = NULL;
+    for (int i = 0; i < e->nopen; i++)
+        if (!best || e->open[i]->last_mono > best->last_mono)
+            best = e->open[i];
+    *open = best != NULL;
+    return best ? best : e->last_closed;
+}
+
+json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
+{
+    int h = sw_profile_find_hist(e->prof, name);
+    if (h < 0)
+        return NULL;
+    pthread_mutex_lock(&e->mu);
+    int open = 0;
+    struct spill *sp = live_spill(e, &open);
+    json_t *j;
+    if (sp) {
+        j = sw_hist_to_json(&sp->hists[h]);
+        if (j)
+            json_object_update_new(j, json_pack("{s:s, s:I, s:I, s:b}", "scope", "live", "run", (json_int_t)sp->run,
+                                                 "spill", (json_int_t)sp->spill, "open", open));
+    } else {
+        struct sw_hist empty;
+        j = NULL;
+        if (sw_hist_init(&empty, &e->prof->hists[h]) == 0) {
+            j = sw_hist_to_json(&empty);
+            sw_hist_release(&empty);
+        }
+        if (j)
+            json_object_update_new(j, json_pack("{s:s, s:n, s:n, s:b}", "scope", "live", "run", "spill", "open", 0));
+    }
+    pthread_mutex_unlock(&e->mu);
+    return j;
+}
+
+json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)
+{
+    json_t *j = NULL;
+    pthread_mutex_lock(&e->mu);
+    struct spill *best = NULL;
+    for (int i = 0; i < e->nopen; i++)
+        if (e->open[i]->run == run && (!best || e->open[i]->last_mono > best->last_mono))
+            best = e->open[i];
+    if (best)
+        j = json_pack("{s:I, s:I, s:o, s:f}", "spill", (json_int_t)best->spill, "events", (json_int_t)best->events,
+                      "started", real_or_null(isfinite(best->started) ? best->started : best->first_wall),
+                      "last_data", best->last_wall);
+    pthread_mutex_unlock(&e->mu);
+    return j;
+}
+
+int64_t sw_engine_source_seq(struct sw_engine *e, const char *source)
+{
+    pthread_mutex_lock(&e->mu);
+    struct source *s = find_source(e, source);
+    int64_t seq = s ? s->seq : -1;
+    pthread_mutex_unlock(&e->mu);
+    return seq;
+}
+
+void sw_engine_open_runs(struct sw_engine *e, json_t *arr)
+{
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; i < e->nopen; i++)
+        json_array_append_new(arr, json_integer((json_int_t)e->open[i]->run));
+    pthread_mutex_unlock(&e->mu);
+}

@@ -1,0 +1,62 @@
+/* engine.h — the ingest state machine (DESIGN §3): open spills with their live histograms and
+ * counters, the set of closed spills, collector sequence numbers; closes spills (checks, snapshot,
+ * commit through the store) on spill_end or after spill_timeout without data.
+ *
+ * Threads: every function may be called from any thread; one mutex serialises the state. A
+ * batch is validated against the state and then applied under that mutex, so it is atomic. The
+ * spill_end commit is waited for outside the mutex.
+ */
+#ifndef SW_ENGINE_H
+#define SW_ENGINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "wire.h"
+
+struct sw_engine;
+
+struct sw_ingest_result {
+    int duplicate;           /* seq <= the source's last applied seq: nothing changed */
+    uint64_t records, events; /* applied */
+    int spills_closed;
+    unsigned status;  /* 200, or the error status (409, 503) */
+    int line;         /* line of the offending record for 409 */
+    char error[300];
+};
+
+/* Creates the engine; loads closed spills and source watermarks from the store (call before the
+ * store is shared with other threads). Borrows cfg and store, which must outlive it. NULL on
+ * out of memory. */
+struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store);
+/* Closes nothing (open spills are lost as DESIGN §3 says) and frees. Accepts NULL. */
+void sw_engine_free(struct sw_engine *e);
+
+/* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
+ * source. Returns 0 with res filled (applied or duplicate), or an sw_err_t with res->status and
+ * res->error: SW_ECLOSED (409, data for a closed spill: nothing applied, counted as late),
+ * SW_EDB (a spill commit failed). Returns only after every spill closed by the batch is committed. */
+int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
+                     struct sw_ingest_result *res);
+
+/* Closes, as incomplete, every open spill without data for spill_timeout seconds. Called about
+ * once a second by the server's timer thread. */
+void sw_engine_tick(struct sw_engine *e);
+
+/* Histogram of the live spill (the most recently fed open spill, else the last closed one) in the
+ * serving format plus "scope":"live","run","spill","open". New reference; NULL when the profile
+ * has no histogram of that name. */
+json_t *sw_engine_live_hist(struct sw_engine *e, const char *name);
+
+/* The open spill of a run as {"spill","events","started","last_data"}, or NULL (new reference). */
+json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
+
+/* Last applied seq of a source, or -1 when the engine has never seen it. */
+int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
+
+/* Runs that have an open spill, appended to arr as integers (for run listings). */
+void sw_engine_open_runs(struct sw_engine *e, json_t *arr);
+
+#endif

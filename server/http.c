@@ -1,0 +1,282 @@
+/* http.c — see http.h */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+#include "metrics.h"
+
+struct sw_server {
+    struct MHD_Daemon *mhd;
+    struct sw_api api;
+    char www_real[PATH_MAX]; /* realpath of the www root; "" when missing */
+    unsigned port;
+};
+
+/* Per-request state while a body arrives. */
+struct req {
+    char *body;
+    size_t len, cap;
+    int too_big;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sw_reply *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE
+                                                                                       : MHD_RESPMEM_PERSISTENT);
+    r->body = NULL;
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add(&sw_metrics.http_requests, 1);
+    if (r->status >= 400)
+        atomic_fetch_add(&sw_metrics.http_errors, 1);
+    return ret;
+}
+
+static const char *mime_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+        {".ico", "image/x-icon"}, {".map", "application/json"}, {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+/* Static files: only regular files whose real path lies inside the www root. */
+static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection *conn, const char *url)
+{
+    struct sw_reply r = {0};
+    char rel[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
+    if (strstr(url, "..") || strchr(url, '\\') || url[0] != '/') {
+        sw_reply_error(&r, 404, "not found: %s", url);
+        return send_reply(conn, &r);
+    }
+    if (strcmp(url, "/") == 0)
+        snprintf(rel, sizeof rel, "/index.html");
+    else if (strncmp(url, "/vendor/", 8) == 0) {
+        /* /vendor/<pkg>/<file> -> node_modules/<pkg>/dist/<file> (npm-installed, never in the repo) */
+        const char *pkg = url + 8, *slash = strchr(pkg, '/');
+        if (!slash || slash == pkg) {
+            sw_reply_error(&r, 404, "not found: %s", url);
+            return send_reply(conn, &r);
+        }
+        snprintf(rel, sizeof rel, "/node_modules/%.*s/dist%s", (int)(slash - pkg), pkg, slash);
+    } else
+        snprintf(rel, sizeof rel, "%s", url);
+    snprintf(full, sizeof full, "%s%s", srv->www_real, rel);
+    size_t rootlen = strlen(srv->www_real);
+    if (!srv->www_real[0] || !realpath(full, real) || strncmp(real, srv->www_real, rootlen) != 0 ||
+        (real[rootlen] != '/' && real[rootlen] != 0)) {
+        sw_reply_error(&r, 404, "not found: %s", url);
+        return send_reply(conn, &r);
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        sw_reply_error(&r, 404, "not found: %s", url);
+        return send_reply(conn, &r);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime_type(real));
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add(&sw_metrics.http_requests, 1);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct sw_server *srv = cls;
+    int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+    struct req *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        *con_cls = rq;
+        if (has_body) {
+            /* Refuse a declared oversized body before reading any of it. */
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && strtoull(cl, NULL, 10) > srv->api.cfg->body_max) {
+                struct sw_reply r = {0};
+                atomic_fetch_add(&sw_metrics.ingest_rejected, strncmp(url, "/api/v1/ingest", 14) == 0);
+                sw_reply_error(&r, 413, "body of %s bytes is larger than the limit of %zu bytes", cl,
+                               srv->api.cfg->body_max);
+                rq->too_big = 2; /* answered */
+                return send_reply(conn, &r);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (rq->too_big) {
+            *upload_size = 0; /* discard the rest */
+            return MHD_YES;
+        }
+        if (rq->len + *upload_size > srv->api.cfg->body_max) {
+            rq->too_big = 1;
+            free(rq->body);
+            rq->body = NULL;
+            rq->len = rq->cap = 0;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        if (rq->len + *upload_size + 1 > rq->cap) {
+            size_t cap = rq->cap ? rq->cap : 65536;
+            while (cap < rq->len + *upload_size + 1)
+                cap *= 2;
+            if (cap > srv->api.cfg->body_max + 1)
+                cap = srv->api.cfg->body_max + 1;
+            char *b = realloc(rq->body, cap);
+            if (!b)
+                return MHD_NO;
+            rq->body = b;
+            rq->cap = cap;
+        }
+        memcpy(rq->body + rq->len, upload_data, *upload_size);
+        rq->len += *upload_size;
+        rq->body[rq->len] = 0;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->too_big == 2)
+        return MHD_YES; /* 413 already queued */
+    struct sw_reply r = {0};
+    if (rq->too_big) {
+        atomic_fetch_add(&sw_metrics.ingest_rejected, strncmp(url, "/api/v1/ingest", 14) == 0);
+        sw_reply_error(&r, 413, "body larger than the limit of %zu bytes", srv->api.cfg->body_max);
+        return send_reply(conn, &r);
+    }
+    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
+        sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, &r);
+        return send_reply(conn, &r);
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        sw_reply_error(&r, 405, "method %s not allowed for %s", method, url);
+        r.allow = "GET, HEAD";
+        return send_reply(conn, &r);
+    }
+    return serve_static(srv, conn, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    sw_warn("http", "%s", msg);
+}
+
+struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine, struct sw_store *store,
+                                  char *err, size_t errlen)
+{
+    struct sw_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->api = (struct sw_api){cfg, engine, store};
+    if (!realpath(cfg->www, srv->www_real)) {
+        sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
+        srv->www_real[0] = 0;
+    }
+
+    /* HOST:PORT, with [v6]:PORT accepted. */
+    char host[128];
+    const char *colon = strrchr(cfg->listen, ':');
+    if (!colon || colon == cfg->listen || !colon[1]) {
+        snprintf(err, errlen, "listen address \"%s\": expected HOST:PORT", cfg->listen);
+        goto fail;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - cfg->listen), cfg->listen);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = 0;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errlen, "listen address \"%s\": %s", cfg->listen, gai_strerror(gai));
+        goto fail;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+                                MHD_OPTION_CONNECTION_LIMIT, 1000u,
+                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                                MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!srv->mhd) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, errno ? strerror(errno) : "MHD failed");
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : 0;
+    return srv;
+fail:
+    free(srv);
+    return NULL;
+}
+
+unsigned sw_server_port(struct sw_server *srv)
+{
+    return srv->port;
+}
+
+void sw_server_stop(struct sw_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->mhd);
+    free(srv);
+}

@@ -1,0 +1,25 @@
+/* http.h — the HTTP front: a libmicrohttpd daemon with a thread pool, request bodies accumulated
+ * under a hard cap (413 above it), routing to the REST API (api.h), /metrics, and static files of
+ * the www root (dashboards; /vendor/<pkg>/<file> maps to <www>/node_modules/<pkg>/dist/<file>).
+ *
+ * Threads: start/stop from the main thread; handlers run on MHD's pool threads.
+ */
+#ifndef SW_HTTP_H
+#define SW_HTTP_H
+
+#include "config.h"
+#include "engine.h"
+#include "store.h"
+
+struct sw_server;
+
+/* Starts listening on cfg->listen (HOST:PORT, port 0 = any free port). Borrows everything.
+ * Returns NULL with a message in err. */
+struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine, struct sw_store *store,
+                                  char *err, size_t errlen);
+/* The bound port. */
+unsigned sw_server_port(struct sw_server *srv);
+/* Stops accepting, finishes running requests, frees. Accepts NULL. */
+void sw_server_stop(struct sw_server *srv);
+
+#endif

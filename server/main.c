@@ -1,0 +1,205 @@
+/* main.c — the spillwatch server: options, start-up, the timer thread, clean shutdown on
+ * SIGINT/SIGTERM. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: spillwatch --config FILE [options]\n"
+               "\n"
+               "Online data-quality monitor for spill-based fixed-target experiments (NA64mu).\n"
+               "\n"
+               "  --config FILE     server config (JSON), e.g. config/spillwatch.json; relative paths in it\n"
+               "                    are resolved against its directory\n"
+               "  --listen H:P      listen address (default from the config, else 127.0.0.1:8080; port 0 = any)\n"
+               "  --db PATH         SQLite database file (default from the config)\n"
+               "  --www DIR         dashboard root (default from the config)\n"
+               "  --log-level L     debug, info, warn or error (default from the config)\n"
+               "  --check-config    validate the config and its profile, print every problem, exit\n"
+               "  --help            this text\n"
+               "  --version         print the version\n");
+}
+
+struct timer {
+    struct sw_engine *engine;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+};
+
+static void *timer_main(void *arg)
+{
+    struct timer *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+        if (t->stop)
+            break;
+        pthread_mutex_unlock(&t->mu);
+        sw_engine_tick(t->engine);
+        pthread_mutex_lock(&t->mu);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_LISTEN = 256, OPT_DB, OPT_WWW, OPT_CHECK, OPT_LOG, OPT_VERSION };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"listen", required_argument, NULL, OPT_LISTEN},
+        {"db", required_argument, NULL, OPT_DB},     {"www", required_argument, NULL, OPT_WWW},
+        {"log-level", required_argument, NULL, OPT_LOG}, {"check-config", no_argument, NULL, OPT_CHECK},
+        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *listen = NULL, *db = NULL, *www = NULL, *level = NULL;
+    int check_only = 0, c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case OPT_LISTEN:
+            listen = optarg;
+            break;
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_WWW:
+            www = optarg;
+            break;
+        case OPT_LOG:
+            level = optarg;
+            break;
+        case OPT_CHECK:
+            check_only = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case OPT_VERSION:
+            printf("spillwatch %s\n", SW_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spillwatch: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!config) {
+        fprintf(stderr, "spillwatch: --config FILE is required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (level && sw_log_parse_level(level) < 0) {
+        fprintf(stderr, "spillwatch: --log-level: must be one of debug, info, warn, error\n");
+        return 2;
+    }
+
+    struct sw_config cfg;
+    struct sw_diag diag = {0};
+    if (sw_config_load(&cfg, config, &diag) != 0) {
+        for (int i = 0; i < diag.n; i++)
+            fprintf(stderr, "%s\n", diag.msg[i]);
+        fprintf(stderr, "spillwatch: %d problem(s) in the configuration\n", diag.n);
+        sw_diag_release(&diag);
+        return 1;
+    }
+    sw_diag_release(&diag);
+    if (check_only) {
+        printf("%s: ok (profile \"%s\" version %s: %d fields, %d histograms, %d checks)\n", config, cfg.profile.name,
+               cfg.profile.version, cfg.profile.fields.n, cfg.profile.nhists, cfg.profile.nchecks);
+        sw_config_release(&cfg);
+        return 0;
+    }
+    if (listen)
+        snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
+    if (db)
+        snprintf(cfg.db, sizeof cfg.db, "%s", db);
+    if (www)
+        snprintf(cfg.www, sizeof cfg.www, "%s", www);
+    sw_log_set_level(level ? (enum sw_log_level)sw_log_parse_level(level) : (enum sw_log_level)cfg.log_level);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    sw_metrics.started = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+
+    /* Signals go to sigwait() in this thread only: block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    char err[512];
+    struct sw_engine *engine = NULL;
+    struct sw_server *srv = NULL;
+    struct timer timer = {.stop = 0};
+    pthread_t timer_thread;
+    int timer_started = 0;
+    struct sw_store *store = sw_store_open(cfg.db, err, sizeof err);
+    if (!store) {
+        sw_error("main", "%s", err);
+        goto out;
+    }
+    engine = sw_engine_new(&cfg, store);
+    if (!engine) {
+        sw_error("main", "cannot load the state from \"%s\"", cfg.db);
+        goto out;
+    }
+    srv = sw_server_start(&cfg, engine, store, err, sizeof err);
+    if (!srv) {
+        sw_error("main", "%s", err);
+        goto out;
+    }
+    timer.engine = engine;
+    pthread_mutex_init(&timer.mu, NULL);
+    pthread_cond_init(&timer.cv, NULL);
+    timer_started = pthread_create(&timer_thread, NULL, timer_main, &timer) == 0;
+
+    char host[128];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
+    sw_info("main", "spillwatch %s: profile \"%s\" %s, database %s", SW_VERSION, cfg.profile.name,
+            cfg.profile.version, cfg.db);
+    sw_info("main", "listening on http://%s:%u/", host, sw_server_port(srv));
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    sw_info("main", "signal %d: shutting down", sig);
+    rc = 0;
+out:
+    sw_server_stop(srv); /* finishes running requests (and their commits) first */
+    if (timer_started) {
+        pthread_mutex_lock(&timer.mu);
+        timer.stop = 1;
+        pthread_cond_signal(&timer.cv);
+        pthread_mutex_unlock(&timer.mu);
+        pthread_join(timer_thread, NULL);
+    }
+    sw_engine_free(engine);
+    sw_store_close(store);
+    sw_config_release(&cfg);
+    return rc;
+}

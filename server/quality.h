@@ -1,0 +1,53 @@
+/* quality.h — judges one closed spill with the profile's checks (DESIGN §5).
+ *
+ * States are ordered for the spill flag: a spill is BAD if any check is BAD, else WARN if any is
+ * WARN, else UNKNOWN if any check lacked data (UNKNOWN never masks BAD and is never reported as
+ * GOOD), else GOOD; EXCLUDED checks (no beam) do not count, and a spill whose checks are all
+ * EXCLUDED is EXCLUDED. An incomplete spill (closed by timeout) is at least UNKNOWN.
+ *
+ * Threads: pure functions over their inputs; any thread.
+ */
+#ifndef SW_QUALITY_H
+#define SW_QUALITY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hist.h"
+
+enum sw_state { SW_GOOD = 0, SW_WARN = 1, SW_BAD = 2, SW_UNKNOWN = 3, SW_EXCLUDED = 4, SW_STATE_N = 5 };
+
+/* What the checks of one spill read. */
+struct sw_quality_input {
+    const struct sw_hist *hists; /* one per profile histogram, same order */
+    json_t *counters;            /* borrowed: name -> number, may be NULL */
+    double duration, dead_time, decode_errors; /* NaN when unknown */
+    uint64_t events, unknown_fields;
+    int complete; /* 0 when closed by timeout */
+};
+
+struct sw_check_result {
+    const struct sw_check_def *def; /* borrowed from the profile */
+    enum sw_state state;
+    double value;       /* the statistic after comparison (delta/ratio); NaN when not computable */
+    double raw;         /* the statistic before comparison */
+    char reason[200];   /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
+};
+
+/* Evaluates every check of the profile into results[0..nchecks) and returns the spill flag.
+ * reasons receives (appended, as strings) the reason of every non-GOOD, non-EXCLUDED check; it may
+ * be NULL. */
+enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_quality_input *in,
+                              struct sw_check_result *results, json_t *reasons);
+
+/* "GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED". */
+const char *sw_state_name(enum sw_state s);
+/* Name -> state, or -1. */
+int sw_state_parse(const char *name);
+
+/* Value of a counter-or-spill quantity named name for a spill ("mot", "dead_time", ...), NaN when
+ * absent. Shared by checks and trends. */
+double sw_quality_counter(const struct sw_quality_input *in, const char *name);
+
+#endif

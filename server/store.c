@@ -1,0 +1,542 @@
+/* store.c — see store.h */
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "schema_sql.h" /* generated: sw_migrations[] */
+
+enum job_kind { JOB_SPILL, JOB_RUN_START, JOB_RUN_END };
+
+struct job {
+    enum job_kind kind;
+    struct sw_spill_rec *rec;
+    int64_t run;
+    double time;
+    char *meta;
+    struct sw_store_wait *wait;
+    struct job *next;
+};
+
+struct sw_store {
+    char path[4096];
+    sqlite3 *db; /* writer connection: only the writer thread uses it after open */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct job *head, *tail;
+    int stopping;
+    pthread_key_t reader_key;
+    sqlite3_stmt *ins_run, *upd_run_start, *upd_run_end, *ins_spill, *ins_hist, *ins_check, *up_source;
+    atomic_int ok;
+    atomic_uint_fast64_t commits, failures;
+    _Atomic double commit_seconds;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void sw_store_wait_init(struct sw_store_wait *w)
+{
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->pending = w->failed = 0;
+}
+
+int sw_store_wait_all(struct sw_store_wait *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->pending > 0)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int failed = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    return failed;
+}
+
+void sw_store_wait_release(struct sw_store_wait *w)
+{
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+static void wait_done(struct sw_store_wait *w, int failed)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->pending--;
+    w->failed += failed;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void sw_spill_rec_free(struct sw_spill_rec *rec)
+{
+    if (!rec)
+        return;
+    free(rec->reasons_json);
+    free(rec->counters_json);
+    free(rec->triggers_json);
+    free(rec->checks_json);
+    free(rec->blob);
+    free(rec);
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return snprintf(err, errlen, "%s", sqlite3_errmsg(db)), -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    int latest = (int)(sizeof sw_migrations / sizeof sw_migrations[0]);
+    if (version > latest) {
+        snprintf(err, errlen, "database schema version %d is newer than this server's %d", version, latest);
+        return -1;
+    }
+    for (int v = version; v < latest; v++) {
+        char sql[64];
+        if (exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+            return -1;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if (exec(db, sw_migrations[v], err, errlen) != 0 || exec(db, sql, err, errlen) != 0) {
+            exec(db, "ROLLBACK", err + strlen(err), 0);
+            return -1;
+        }
+        if (exec(db, "COMMIT", err, errlen) != 0)
+            return -1;
+        sw_info("store", "schema migrated to version %d", v + 1);
+    }
+    return 0;
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
+{
+    sqlite3 *db = s->db;
+    sqlite3_stmt *st;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    st = s->ins_run;
+    sqlite3_bind_int64(st, 1, r->run);
+    bind_real(st, 2, r->started);
+    if (step_reset(st))
+        goto fail;
+
+    st = s->ins_spill;
+    sqlite3_bind_int64(st, 1, r->run);
+    sqlite3_bind_int64(st, 2, r->spill);
+    bind_real(st, 3, r->started);
+    bind_real(st, 4, r->ended);
+    bind_real(st, 5, r->duration);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)r->events);
+    bind_real(st, 7, r->mot);
+    bind_real(st, 8, r->dead_time);
+    bind_real(st, 9, r->decode_errors);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)r->unknown_fields);
+    sqlite3_bind_int(st, 11, r->complete);
+    sqlite3_bind_text(st, 12, r->flag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, r->reasons_json ? r->reasons_json : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, r->counters_json ? r->counters_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, r->triggers_json ? r->triggers_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 16, r->profile_version, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 17, now_s());
+    if (step_reset(st))
+        goto fail;
+
+    st = s->ins_hist;
+    sqlite3_bind_int64(st, 1, r->run);
+    sqlite3_bind_int64(st, 2, r->spill);
+    sqlite3_bind_blob(st, 3, r->blob ? (const void *)r->blob : "", (int)r->bloblen, SQLITE_STATIC);
+    if (step_reset(st))
+        goto fail;
+
+    if (r->checks_json) {
+        /* One row per check result; the engine serialised them as an array of
+         * [name, category, state, value, raw, reason]. */
+        st = s->ins_check;
+        sqlite3_stmt *js;
+        if (sqlite3_prepare_v2(db,
+                               "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
+                               "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
+                               "json_extract(value,'$[5]') FROM json_each(?1)",
+                               -1, &js, NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_text(js, 1, r->checks_json, -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(js)) == SQLITE_ROW) {
+            sqlite3_bind_int64(st, 1, r->run);
+            sqlite3_bind_int64(st, 2, r->spill);
+            for (int c = 0; c < 6; c++)
+                sqlite3_bind_value(st, 3 + c, sqlite3_column_value(js, c));
+            if (step_reset(st)) {
+                sqlite3_finalize(js);
+                goto fail;
+            }
+        }
+        sqlite3_finalize(js);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+
+    if (r->source[0]) {
+        st = s->up_source;
+        sqlite3_bind_text(st, 1, r->source, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, r->seq);
+        sqlite3_bind_int64(st, 3, r->run);
+        sqlite3_bind_int64(st, 4, r->spill);
+        sqlite3_bind_double(st, 5, now_s());
+        if (step_reset(st))
+            goto fail;
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    sw_error("store", "commit of run %lld spill %lld failed: %s", (long long)r->run, (long long)r->spill,
+             sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int write_run(struct sw_store *s, struct job *j)
+{
+    sqlite3_stmt *st = j->kind == JOB_RUN_START ? s->upd_run_start : s->upd_run_end;
+    sqlite3_bind_int64(st, 1, j->run);
+    bind_real(st, 2, j->time);
+    if (j->kind == JOB_RUN_START) {
+        if (j->meta)
+            sqlite3_bind_text(st, 3, j->meta, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 3);
+    }
+    int rc = step_reset(st);
+    if (rc)
+        sw_error("store", "run %lld: %s", (long long)j->run, sqlite3_errmsg(s->db));
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    struct sw_store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        struct job *j = s->head;
+        if (j) {
+            s->head = j->next;
+            if (!s->head)
+                s->tail = NULL;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!j)
+            break; /* stopping and drained */
+        int failed;
+        if (j->kind == JOB_SPILL) {
+            double t0 = mono_s();
+            failed = write_spill(s, j->rec) != 0;
+            double dt = mono_s() - t0;
+            if (failed)
+                atomic_fetch_add(&s->failures, 1);
+            else {
+                atomic_fetch_add(&s->commits, 1);
+                double cur = atomic_load(&s->commit_seconds);
+                atomic_store(&s->commit_seconds, cur + dt); /* single writer: no lost update */
+            }
+            atomic_store(&s->ok, !failed);
+            sw_spill_rec_free(j->rec);
+        } else {
+            failed = write_run(s, j) != 0;
+            free(j->meta);
+        }
+        wait_done(j->wait, failed);
+        free(j);
+    }
+    return NULL;
+}
+
+static int enqueue(struct sw_store *s, struct job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    if (j->wait) {
+        pthread_mutex_lock(&j->wait->mu);
+        j->wait->pending++;
+        pthread_mutex_unlock(&j->wait->mu);
+    }
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->kind = JOB_SPILL;
+    j->rec = rec;
+    j->wait = w;
+    if (enqueue(st, j) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
+int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json, struct sw_store_wait *w)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    *j = (struct job){.kind = JOB_RUN_START, .run = run, .time = time, .meta = meta_json, .wait = w};
+    if (enqueue(st, j) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
+int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    *j = (struct job){.kind = JOB_RUN_END, .run = run, .time = time, .wait = w};
+    if (enqueue(st, j) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_reader(void *db)
+{
+    sqlite3_close_v2(db);
+}
+
+sqlite3 *sw_store_reader(struct sw_store *st)
+{
+    sqlite3 *db = pthread_getspecific(st->reader_key);
+    if (db)
+        return db;
+    if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sw_error("store", "read-only connection: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    pthread_setspecific(st->reader_key, db);
+    return db;
+}
+
+static int prepare_all(struct sw_store *s)
+{
+    struct {
+        sqlite3_stmt **st;
+        const char *sql;
+    } stmts[] = {
+        {&s->ins_run, "INSERT INTO runs(run, started) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
+                      "started = coalesce(runs.started, excluded.started)"},
+        {&s->upd_run_start, "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
+                            "SET started = coalesce(runs.started, excluded.started), "
+                            "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
+        {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
+                          "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},
+        {&s->ins_spill, "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "
+                        "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
+                        "profile_version, closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"},
+        {&s->ins_hist, "INSERT INTO spill_hists(run, spill, blob) VALUES(?1, ?2, ?3)"},
+        {&s->ins_check, "INSERT INTO checks(run, spill, name, category, state, value, raw, reason) "
+                        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"},
+        {&s->up_source, "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
+                        "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "
+                        "spill = excluded.spill, updated = excluded.updated"},
+    };
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+        if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, stmts[i].st, NULL) != SQLITE_OK) {
+            sw_error("store", "prepare: %s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+    return 0;
+}
+
+static void make_parent_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    mkdir(dir, 0755);
+}
+
+struct sw_store *sw_store_open(const char *path, char *err, size_t errlen)
+{
+    struct sw_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    make_parent_dir(path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database \"%s\": %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL so readers never block the writer; FULL so a committed spill survives power loss too. */
+    if (exec(s->db,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+             "PRAGMA wal_autocheckpoint=1000;",
+             err, errlen) != 0 ||
+        migrate(s->db, err, errlen) != 0)
+        goto fail;
+    if (prepare_all(s) != 0) {
+        snprintf(err, errlen, "cannot prepare statements: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    pthread_key_create(&s->reader_key, close_reader);
+    atomic_store(&s->ok, 1);
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread: %s", strerror(errno));
+        goto fail;
+    }
+    return s;
+fail:
+    sqlite3_close_v2(s->db);
+    free(s);
+    return NULL;
+}
+
+void sw_store_close(struct sw_store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    sqlite3_stmt *stmts[] = {s->ins_run, s->upd_run_start, s->upd_run_end, s->ins_spill, s->ins_hist,
+                             s->ins_check, s->up_source};
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+        sqlite3_finalize(stmts[i]);
+    sqlite3 *reader = pthread_getspecific(s->reader_key);
+    if (reader) {
+        sqlite3_close_v2(reader);
+        pthread_setspecific(s->reader_key, NULL);
+    }
+    sqlite3_close_v2(s->db);
+    pthread_key_delete(s->reader_key);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+int sw_store_each_spill(struct sw_store *s, void (*cb)(void *, int64_t, int64_t), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT run, spill FROM spills", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        cb(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int sw_store_each_source(struct sw_store *s, void (*cb)(void *, const char *, int64_t), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT source, seq FROM sources", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int sw_store_ok(struct sw_store *s)
+{
+    return atomic_load(&s->ok);
+}
+
+uint64_t sw_store_commits(struct sw_store *s)
+{
+    return atomic_load(&s->commits);
+}
+
+uint64_t sw_store_commit_failures(struct sw_store *s)
+{
+    return atomic_load(&s->failures);
+}
+
+double sw_store_commit_seconds(struct sw_store *s)
+{
+    return atomic_load(&s->commit_seconds);
+}

@@ -1,0 +1,75 @@
+/* store.h — the SQLite store (DESIGN §9): WAL, explicit pragmas, STRICT schema migrated by
+ * PRAGMA user_version, one writer thread that owns every write, and one read-only connection per
+ * reading thread.
+ *
+ * Threads: sw_store_open/close from the main thread. Submit functions from any thread (they queue
+ * to the writer thread and never touch the disk themselves). sw_store_reader from any thread: it
+ * returns that thread's own read-only connection (closed when the thread exits).
+ */
+#ifndef SW_STORE_H
+#define SW_STORE_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sw_store;
+
+/* A closed spill, ready to be committed. Strings and blob are malloc'ed and owned by the record;
+ * the store frees them after the commit. */
+struct sw_spill_rec {
+    int64_t run, spill;
+    double started, ended, duration, mot, dead_time, decode_errors; /* NaN -> NULL */
+    uint64_t events, unknown_fields;
+    int complete;
+    char flag[16];
+    char *reasons_json, *counters_json, *triggers_json, *checks_json; /* checks: JSON array of results */
+    char profile_version[64];
+    unsigned char *blob;
+    size_t bloblen;
+    char source[128]; /* "" when not closed by a sequenced batch */
+    int64_t seq;
+};
+
+/* Lets a thread wait for the jobs it queued (the spill_end request answers after its commit). */
+struct sw_store_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending, failed;
+};
+void sw_store_wait_init(struct sw_store_wait *w);
+/* Blocks until every job queued with w is done; returns how many failed. */
+int sw_store_wait_all(struct sw_store_wait *w);
+void sw_store_wait_release(struct sw_store_wait *w);
+
+/* Opens (creating if needed) the database, applies migrations and starts the writer thread.
+ * Returns NULL with a message in err on failure. */
+struct sw_store *sw_store_open(const char *path, char *err, size_t errlen);
+/* Drains the queue, stops the writer thread, closes. Accepts NULL. */
+void sw_store_close(struct sw_store *st);
+
+/* Queue jobs; each steals what it is given (rec and its buffers; meta). w may be NULL.
+ * Returns 0, or -1 when the store is closing (nothing queued, ownership not taken). */
+int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w);
+int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json, struct sw_store_wait *w);
+int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);
+/* Frees a record that was not submitted. Accepts NULL. */
+void sw_spill_rec_free(struct sw_spill_rec *rec);
+
+/* The calling thread's read-only connection (opened on first use), NULL on failure. */
+sqlite3 *sw_store_reader(struct sw_store *st);
+
+/* Start-up loaders (main thread, before serving): every committed spill; every source watermark. */
+int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
+int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq), void *ctx);
+
+/* 1 when the writer connection answered a trivial query within the last health check. */
+int sw_store_ok(struct sw_store *st);
+/* Counters for /metrics. */
+uint64_t sw_store_commits(struct sw_store *st);
+uint64_t sw_store_commit_failures(struct sw_store *st);
+/* Sum of commit durations in seconds (for the mean commit time). */
+double sw_store_commit_seconds(struct sw_store *st);
+
+#endif

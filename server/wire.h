@@ -1,0 +1,64 @@
+/* wire.h — parses one POST /api/v1/ingest body (NDJSON, wire format v1, DESIGN §3) into a batch,
+ * validating every line before anything is applied: the caller applies a batch only when the whole
+ * body parsed. Events (row `event` and columnar `events`) become rows laid out by struct sw_fields.
+ *
+ * Threads: any; a batch belongs to the thread that parses it. Nothing here touches server state.
+ */
+#ifndef SW_WIRE_H
+#define SW_WIRE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+enum sw_rec_type { SW_REC_RUN_START, SW_REC_SPILL_START, SW_REC_EVENTS, SW_REC_SPILL_END, SW_REC_RUN_END };
+
+struct sw_record {
+    enum sw_rec_type type;
+    int line;           /* 1-based line of the body */
+    int64_t run, spill; /* spill is -1 for run records */
+    double time;        /* NaN when absent */
+    /* SW_REC_EVENTS (one row `event` or a columnar `events`): rows [first, first + nevents) */
+    size_t first, nevents;
+    uint64_t unknown_fields; /* values of fields outside the profile, kept out of histograms */
+    /* SW_REC_SPILL_END */
+    double duration, dead_time, decode_errors; /* NaN when absent */
+    json_t *counters;                          /* owned (new reference) or NULL */
+    /* SW_REC_RUN_START */
+    json_t *meta; /* owned (new reference) or NULL */
+};
+
+struct sw_batch {
+    struct sw_record *recs;
+    size_t nrecs, caprecs;
+    double *rows; /* nrows * row_width doubles, NaN = missing */
+    int64_t *event_no; /* per row */
+    int *trigger;      /* per row, enum sw_trigger */
+    size_t nrows, caprows;
+    int row_width;
+    uint64_t events;   /* == nrows */
+};
+
+struct sw_wire_limits {
+    size_t line_max;   /* bytes of one line -> 413 */
+    int fields_max;    /* keys of one record / columns of an events record -> 400 */
+    size_t events_max; /* events in one body -> 413 */
+};
+
+struct sw_wire_error {
+    unsigned status; /* 400 or 413 */
+    int line, column; /* 1-based; column 0 when it does not apply */
+    char msg[300];    /* "line 3: field \"p_in\": must be a number or null" */
+};
+
+/* Parses body into b (zeroed or cleared beforehand). Returns 0, or -1 with err filled and b left
+ * holding partial data that the caller must release without applying. */
+int sw_wire_parse(struct sw_batch *b, const char *body, size_t len, const struct sw_fields *fields,
+                  const struct sw_wire_limits *lim, struct sw_wire_error *err);
+
+/* Frees everything the batch owns (rows, records, their json); accepts a zeroed struct. */
+void sw_batch_release(struct sw_batch *b);
+
+#endif

@@ -1,0 +1,88 @@
+"""Command line and configuration: --check-config with JSON paths, start from any directory."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import CONFIG, SERVER, SRC, Server
+
+
+def run(*args, cwd=None):
+    return subprocess.run([SERVER] + list(args), capture_output=True, text=True, timeout=30, cwd=cwd)
+
+
+class Config(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="swtest-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_shipped_config_is_valid(self):
+        p = run("--config", CONFIG, "--check-config")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("ok", p.stdout)
+        self.assertIn("na64mu", p.stdout)
+
+    def test_every_problem_is_reported_with_its_json_path(self):
+        prof = json.load(open(os.path.join(SRC, "config", "na64mu.json")))
+        prof["histograms"][0]["x"]["bins"] = 0
+        prof["histograms"][1]["x"]["source"] = "p_inn"
+        prof["histograms"][2]["trigger"] = ["cosmic"]
+        prof["checks"][0]["good"] = [2, 1]
+        prof["checks"][1]["category"] = "physics"
+        prof["bogus"] = 1
+        pp = os.path.join(self.tmp, "prof.json")
+        json.dump(prof, open(pp, "w"))
+        cfg = {"profile": pp, "threads": 0, "limits": {"body_max": "big"}}
+        cp = os.path.join(self.tmp, "cfg.json")
+        json.dump(cfg, open(cp, "w"))
+        p = run("--config", cp, "--check-config")
+        self.assertNotEqual(p.returncode, 0)
+        for expected in ("$.histograms[0].x.bins", "$.histograms[1].x.source: unknown field \"p_inn\"",
+                         "$.histograms[2].trigger[0]", "$.checks[0].good", "$.checks[1].category", "$.bogus",
+                         "$.threads", "$.limits.body_max"):
+            self.assertIn(expected, p.stderr)
+
+    def test_broken_json_names_file_line_and_column(self):
+        cp = os.path.join(self.tmp, "cfg.json")
+        open(cp, "w").write('{"listen": "127.0.0.1:1",\n "threads": }\n')
+        p = run("--config", cp, "--check-config")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("cfg.json:2:", p.stderr)
+
+    def test_options(self):
+        self.assertEqual(run("--help").returncode, 0)
+        self.assertIn("--check-config", run("--help").stdout)
+        self.assertRegex(run("--version").stdout, r"spillwatch \d+\.\d+\.\d+")
+        self.assertEqual(run().returncode, 2)
+        self.assertEqual(run("--config", CONFIG, "--frobnicate").returncode, 2)
+        p = run("--config", os.path.join(self.tmp, "missing.json"), "--check-config")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("missing.json", p.stderr)
+
+    def test_starts_from_another_directory_with_relative_paths_from_the_config(self):
+        elsewhere = os.path.join(self.tmp, "elsewhere")
+        os.mkdir(elsewhere)
+        srv = Server(elsewhere, db=os.path.join(self.tmp, "db", "sw.db"))
+        srv.start()
+        try:
+            status, health = srv.get("/api/v1/health")
+            self.assertEqual((status, health["status"], health["db"]), (200, "ok", "ok"))
+            status, page = srv.get("/")
+            self.assertEqual(status, 200)
+            self.assertIn("<html", page.lower())
+            status, _ = srv.get("/vendor/chart.js/chart.umd.js")
+            self.assertEqual(status, 200)
+            for bad in ("/../config/spillwatch.json", "/%2e%2e/config/spillwatch.json", "/node_modules/../../README.md"):
+                status, raw, _ = srv.request("GET", bad)
+                self.assertEqual(status, 404, bad)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "db", "sw.db")))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

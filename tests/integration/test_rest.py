@@ -1,0 +1,142 @@
+"""REST shapes (DESIGN §7) on a small simulated run: runs, spills, checks, histogram scopes,
+trends, metrics (checked with promtool), and clear 400/404 errors."""
+import shutil
+import subprocess
+import unittest
+
+from harness import ServerTest, main
+
+
+class Rest(ServerTest):
+    def setUp(self):
+        super().setUp()
+        self.srv.sim("--run", "21", "--spills", "5", "--fast", "--seed", "3", "--scale", "0.2")
+
+    def test_runs_and_run_summary(self):
+        status, runs = self.srv.get("/api/v1/runs")
+        self.assertEqual(status, 200)
+        self.assertEqual([r["run"] for r in runs["runs"]], [21])
+        run = runs["runs"][0]
+        for key in ("run", "started", "ended", "open", "spills", "events", "mot", "good_mot", "flags", "live",
+                    "last_spill", "meta"):
+            self.assertIn(key, run)
+        self.assertEqual(run["spills"], 5)
+        self.assertIsNone(run["live"])
+        self.assertFalse(run["open"])  # run_end arrived
+        self.assertEqual(sum(run["flags"].values()), 5)
+        self.assertEqual(run["last_spill"]["spill"], 5)
+        status, spills = self.srv.get("/api/v1/runs/21/spills")
+        self.assertEqual(sum(s["events"] for s in spills["spills"]), run["events"])
+        self.assertAlmostEqual(sum(s["mot"] for s in spills["spills"]), run["mot"])
+        self.assertEqual(self.srv.get("/api/v1/runs/21")[1]["events"], run["events"])
+        self.assertEqual(self.srv.get("/api/v1/runs/999")[0], 404)
+        # paging
+        self.srv.sim("--run", "22", "--spills", "1", "--fast", "--scale", "0.1")
+        status, page = self.srv.get("/api/v1/runs?limit=1")
+        self.assertEqual(([r["run"] for r in page["runs"]], page["next_before"]), ([22], 22))
+        status, page = self.srv.get("/api/v1/runs?limit=1&before=22")
+        self.assertEqual(([r["run"] for r in page["runs"]], page["next_before"]), ([21], None))
+        self.assertEqual(self.srv.get("/api/v1/runs?limit=0")[0], 400)
+        self.assertEqual(self.srv.get("/api/v1/runs?limit=x")[0], 400)
+
+    def test_spill_shapes_and_checks(self):
+        status, spills = self.srv.get("/api/v1/runs/21/spills")
+        self.assertEqual([s["spill"] for s in spills["spills"]], [1, 2, 3, 4, 5])
+        s = spills["spills"][0]
+        for key in ("run", "spill", "started", "ended", "duration", "events", "mot", "dead_time", "complete", "flag",
+                    "reasons", "counters", "rates", "per_mot", "triggers", "profile_version"):
+            self.assertIn(key, s)
+        self.assertEqual(s["counters"]["recorded"], s["events"])
+        self.assertAlmostEqual(s["rates"]["trigger_hz"], s["events"] / s["duration"])
+        self.assertAlmostEqual(s["per_mot"]["v1"], s["counters"]["v1"] / s["mot"])
+        self.assertEqual(sum(s["triggers"].values()), s["events"])
+        status, one = self.srv.get("/api/v1/runs/21/spills/3")
+        self.assertEqual(status, 200)
+        names = {c["name"] for c in one["checks"]}
+        self.assertIn("p_in_mean", names)
+        self.assertIn("dead_time", names)
+        c = next(c for c in one["checks"] if c["name"] == "mot")
+        self.assertEqual(c["state"], "BAD")  # --scale 0.2: intensity far below nominal
+        self.assertIn("outside good", c["reason"])
+        self.assertEqual(one["flag"], "BAD")
+        self.assertTrue(any(r.startswith("mot:") for r in one["reasons"]))
+        self.assertEqual(self.srv.get("/api/v1/runs/21/spills/99")[0], 404)
+
+    def test_histogram_scopes_are_sums_of_spills(self):
+        status, defs = self.srv.get("/api/v1/histograms")
+        names = [d["name"] for d in defs["histograms"]]
+        for n in ("p_in", "p_out", "ecal", "hcal0", "hcal3", "xy_tgt", "trigger"):
+            self.assertIn(n, names)
+        per_spill = []
+        for s in range(1, 6):
+            status, h = self.srv.get("/api/v1/histograms/p_in?run=21&spill=%d" % s)
+            self.assertEqual((status, h["scope"], h["spills"]), (200, "spill", 1))
+            per_spill.append(h)
+        status, run = self.srv.get("/api/v1/histograms/p_in?run=21")
+        self.assertEqual(run["scope"], "run")
+        self.assertEqual(run["spills"], 5)
+        self.assertEqual(run["entries"], sum(h["entries"] for h in per_spill))
+        self.assertEqual(run["counts"], [sum(c) for c in zip(*(h["counts"] for h in per_spill))])
+        status, rng = self.srv.get("/api/v1/histograms/p_in?run=21&spills=2-4")
+        self.assertEqual((rng["scope"], rng["spill_range"]), ("range", [2, 4]))
+        self.assertEqual(rng["entries"], sum(h["entries"] for h in per_spill[1:4]))
+        status, last = self.srv.get("/api/v1/histograms/p_in?run=21&last=2")
+        self.assertEqual(last["entries"], per_spill[3]["entries"] + per_spill[4]["entries"])
+        status, good = self.srv.get("/api/v1/histograms/p_in?run=21&quality=good")
+        self.assertEqual(good["spills"], 0)  # all BAD at --scale 0.2
+        status, live = self.srv.get("/api/v1/histograms/p_in")
+        self.assertEqual((live["scope"], live["run"], live["spill"], live["open"]), ("live", 21, 5, False))
+        self.assertEqual(live["entries"], per_spill[4]["entries"])
+        status, xy = self.srv.get("/api/v1/histograms/xy_tgt?run=21")
+        self.assertEqual(len(xy["counts"]), xy["x"]["bins"] * xy["y"]["bins"])
+        for key in ("name", "title", "unit", "x", "counts", "underflow", "overflow", "entries", "mean", "rms", "peak",
+                    "missing"):
+            self.assertIn(key, run)
+        for bad in ("?run=21&spill=1&last=2", "?spills=1-2", "?run=21&spills=4-2", "?run=21&spills=x",
+                    "?run=21&quality=best", "?run=-1", "?last=0"):
+            status, err = self.srv.get("/api/v1/histograms/p_in" + bad)
+            self.assertEqual(status, 400, bad)
+            self.assertIn("error", err)
+        self.assertEqual(self.srv.get("/api/v1/histograms/nope")[0], 404)
+        self.assertEqual(self.srv.get("/api/v1/histograms/p_in?run=77")[0], 404)
+
+    def test_trends(self):
+        status, spills = self.srv.get("/api/v1/runs/21/spills")
+        spills = spills["spills"]
+        status, t = self.srv.get("/api/v1/trends/mot?run=21")
+        self.assertEqual(status, 200)
+        self.assertEqual([p["value"] for p in t["points"]], [s["mot"] for s in spills])
+        self.assertEqual([p["flag"] for p in t["points"]], [s["flag"] for s in spills])
+        status, t = self.srv.get("/api/v1/trends/trigger_rate?run=21")
+        for p, s in zip(t["points"], spills):
+            self.assertAlmostEqual(p["value"], s["events"] / s["duration"])
+        for q, key in (("counters.v1", None), ("rates.mot", "mot_hz"), ("per_mot.vm1", "vm1")):
+            status, t = self.srv.get("/api/v1/trends/%s?run=21" % q)
+            self.assertEqual(status, 200, q)
+            self.assertEqual(len(t["points"]), 5)
+        status, t = self.srv.get("/api/v1/trends/check.p_in_mean?run=21")
+        self.assertTrue(all(150 < p["value"] < 170 for p in t["points"]), t)
+        status, t = self.srv.get("/api/v1/trends/mot?from=0&to=1e12")
+        self.assertEqual(len(t["points"]), 5)
+        self.assertEqual(self.srv.get("/api/v1/trends/bogus?run=21")[0], 400)
+        self.assertEqual(self.srv.get("/api/v1/trends/mot")[0], 400)
+        self.assertEqual(self.srv.get("/api/v1/trends/mot?run=5000")[0], 404)
+
+    def test_health_and_metrics(self):
+        status, h = self.srv.get("/api/v1/health")
+        self.assertEqual((status, h["status"], h["db"]), (200, "ok", "ok"))
+        self.assertIn("version", h)
+        status, text = self.srv.get("/metrics")
+        self.assertEqual(status, 200)
+        status, spills = self.srv.get("/api/v1/runs/21/spills")
+        events = sum(s["events"] for s in spills["spills"])
+        self.assertIn("spillwatch_ingest_events_total %d\n" % events, text)
+        self.assertIn('spillwatch_spills_closed_total{flag="BAD"} 5\n', text)
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool is installed by deploy/setup.sh")
+        p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+/* Unit tests of server/wire.c: NDJSON parsing, validation, line/column of the first error. */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "wire.h"
+
+static struct sw_fields fields;
+static const struct sw_wire_limits lim = {4096, 32, 1000};
+
+static int parse(const char *body, struct sw_batch *b, struct sw_wire_error *err)
+{
+    memset(b, 0, sizeof *b);
+    return sw_wire_parse(b, body, strlen(body), &fields, &lim, err);
+}
+
+static double at(const struct sw_batch *b, size_t row, const char *field, int i)
+{
+    int f = sw_fields_find(&fields, field, strlen(field));
+    return b->rows[row * (size_t)b->row_width + (size_t)fields.offset[f] + (size_t)i];
+}
+
+static void test_records(void)
+{
+    struct sw_batch b;
+    struct sw_wire_error err;
+    const char *body = "{\"type\":\"run_start\",\"run\":7,\"time\":1.5,\"meta\":{\"beam\":\"mu+\"}}\n"
+                       "{\"type\":\"spill_start\",\"run\":7,\"spill\":2}\r\n"
+                       "\n"
+                       "{\"type\":\"event\",\"run\":7,\"spill\":2,\"event\":1,\"trigger\":\"beam\",\"p_in\":160.5,"
+                       "\"hcal\":[1,null,3],\"extra\":5}\n"
+                       "{\"type\":\"events\",\"run\":7,\"spill\":2,\"columns\":{\"event\":[2,3],\"trigger\":[\"led\","
+                       "\"physics\"],\"p_in\":[null,150],\"hcal\":[[1,2,3,4],null],\"other\":[1,null]}}\n"
+                       "{\"type\":\"spill_end\",\"run\":7,\"spill\":2,\"duration\":4.8,\"dead_time\":0.08,"
+                       "\"counters\":{\"mot\":3000000}}\n"
+                       "{\"type\":\"run_end\",\"run\":7}";
+    CHECK_INT(parse(body, &b, &err), 0);
+    CHECK_STR(err.msg, "");
+    CHECK_INT(b.nrecs, 6);
+    CHECK_INT(b.events, 3);
+    CHECK_INT(b.recs[0].type, SW_REC_RUN_START);
+    CHECK(json_is_object(b.recs[0].meta));
+    CHECK_NEAR(b.recs[0].time, 1.5, 0);
+    CHECK_INT(b.recs[1].line, 2);
+    CHECK_INT(b.recs[2].line, 4); /* the blank line 3 is skipped but counted */
+    CHECK_INT(b.recs[2].unknown_fields, 1);
+    CHECK_INT(b.recs[3].unknown_fields, 1); /* null values of unknown columns are not counted */
+    CHECK_NEAR(at(&b, 0, "p_in", 0), 160.5, 0);
+    CHECK(isnan(at(&b, 0, "hcal", 1)));
+    CHECK(isnan(at(&b, 0, "hcal", 3))); /* shorter array: the rest is missing */
+    CHECK_NEAR(at(&b, 0, "trigger", 0), SW_TRIG_BEAM, 0);
+    CHECK(isnan(at(&b, 1, "p_in", 0)));
+    CHECK_NEAR(at(&b, 1, "hcal", 3), 4, 0);
+    CHECK(isnan(at(&b, 2, "hcal", 0)));
+    CHECK_INT(b.trigger[1], SW_TRIG_LED);
+    CHECK_INT(b.event_no[2], 3);
+    CHECK_INT(b.recs[3].first, 1);
+    CHECK_INT(b.recs[3].nevents, 2);
+    CHECK_NEAR(b.recs[4].dead_time, 0.08, 0);
+    CHECK_NEAR(json_number_value(json_object_get(b.recs[4].counters, "mot")), 3e6, 0);
+    CHECK(isnan(b.recs[4].decode_errors));
+    CHECK_INT(b.recs[5].spill, -1);
+    sw_batch_release(&b);
+}
+
+static void expect_error(const char *body, unsigned status, int line, const char *needle)
+{
+    struct sw_batch b;
+    struct sw_wire_error err;
+    int rc = parse(body, &b, &err);
+    CHECK_INT(rc, -1);
+    CHECK_INT(err.status, status);
+    CHECK_INT(err.line, line);
+    if (!strstr(err.msg, needle))
+        fprintf(stderr, "message \"%s\" lacks \"%s\"\n", err.msg, needle);
+    CHECK(strstr(err.msg, needle) != NULL);
+    sw_batch_release(&b);
+}
+
+static void test_errors(void)
+{
+    const char *ok = "{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"physics\"}\n";
+    char body[8192];
+    expect_error("", 400, 0, "empty");
+    expect_error("{\"type\":\"event\"", 400, 1, "invalid JSON");
+    snprintf(body, sizeof body, "%s%s{\"type\":\"nope\",\"run\":1}\n", ok, ok);
+    expect_error(body, 400, 3, "unknown type \"nope\"");
+    expect_error("{\"run\":1}", 400, 1, "\"type\" is required");
+    expect_error("{\"type\":\"event\",\"run\":1.5,\"spill\":1,\"event\":1,\"trigger\":\"beam\"}", 400, 1, "\"run\"");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"trigger\":\"beam\"}", 400, 1, "\"event\" is required");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":[1]}", 400, 1,
+                 "field \"p_in\"");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"hcal\":[1,\"a\"]}",
+                 400, 1, "hcal\"[1]");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":1e400}", 400, 1,
+                 "invalid JSON");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":NaN}", 400, 1,
+                 "invalid JSON");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":1,\"p_in\":2}",
+                 400, 1, "duplicate");
+    expect_error("{\"type\":\"spill_end\",\"run\":1,\"spill\":1,\"dead_tme\":0.1}", 400, 1, "unknown key \"dead_tme\"");
+    expect_error("{\"type\":\"spill_end\",\"run\":1,\"spill\":1,\"counters\":{\"mot\":\"x\"}}", 400, 1, "counter \"mot\"");
+    expect_error("{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1],\"trigger\":[\"beam\"],"
+                 "\"p_in\":[1,2]}}",
+                 400, 1, "column \"p_in\" has 2 values");
+    expect_error("{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1],\"trigger\":[\"x\"]}}", 400, 1,
+                 "column \"trigger\"[0]");
+    /* limits */
+    memset(body, ' ', 5000);
+    memcpy(body, ok, strlen(ok) - 1);
+    strcpy(body + 5000, "\n");
+    expect_error(body, 413, 1, "line of 5000 bytes");
+    char *p = body;
+    p += sprintf(p, "{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\"");
+    for (int i = 0; i < 40; i++)
+        p += sprintf(p, ",\"k%d\":%d", i, i);
+    strcpy(p, "}\n");
+    expect_error(body, 400, 1, "keys in one record");
+    /* the column points at the offending key */
+    struct sw_batch b;
+    struct sw_wire_error err;
+    parse("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":\"x\"}", &b, &err);
+    CHECK_INT(err.column, 62); /* the opening quote of "p_in" */
+    sw_batch_release(&b);
+}
+
+static void test_event_cap(void)
+{
+    static const struct sw_wire_limits small = {4096, 32, 2};
+    struct sw_batch b = {0};
+    struct sw_wire_error err;
+    const char *body = "{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1,2,3],\"trigger\":[\"beam\","
+                       "\"beam\",\"beam\"]}}";
+    CHECK_INT(sw_wire_parse(&b, body, strlen(body), &fields, &small, &err), -1);
+    CHECK_INT(err.status, 413);
+    sw_batch_release(&b);
+}
+
+int main(void)
+{
+    sw_fields_add(&fields, "trigger", 1);
+    sw_fields_add(&fields, "p_in", 1);
+    sw_fields_add(&fields, "hcal", 4);
+    test_records();
+    test_errors();
+    test_event_cap();
+    return CHECK_DONE();
+}
