@@ -178,7 +178,8 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         }
         seq = v;
         size_t sl = strlen(source);
-        if (sl == 0 || sl > 100 || strspn(source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != sl) {
+        if (sl == 0 || sl > 100 ||
+            strspn(source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != sl) {
             sw_reply_error(r, 400, "X-Spillwatch-Source: 1..100 characters of [A-Za-z0-9._-]");
             goto rejected;
         }
@@ -206,8 +207,9 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         reply_json(r, res.status, j);
         goto rejected;
     }
-    json_t *j = json_pack("{s:b, s:I, s:I, s:i}", "duplicate", res.duplicate, "records", (json_int_t)res.records,
-                          "events", (json_int_t)res.events, "spills_closed", res.spills_closed);
+    json_t *j =
+        json_pack("{s:b, s:I, s:I, s:i}", "duplicate", res.duplicate, "records", (json_int_t)res.records,
+                  "events", (json_int_t)res.events, "spills_closed", res.spills_closed);
     if (j && source)
         json_object_set_new(j, "seq", json_integer(seq));
     reply_json(r, 200, j);
@@ -226,7 +228,8 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
         return;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
     }
@@ -234,11 +237,12 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
     int64_t applied = sw_engine_source_seq(api->engine, id);
     json_t *j = NULL;
     if (sqlite3_step(st) == SQLITE_ROW)
-        j = json_pack("{s:s, s:I, s:I, s:{s:I, s:I}, s:f}", "source", id, "seq",
-                      (json_int_t)(applied > sqlite3_column_int64(st, 0) ? applied : sqlite3_column_int64(st, 0)),
-                      "committed_seq", (json_int_t)sqlite3_column_int64(st, 0), "committed", "run",
-                      (json_int_t)sqlite3_column_int64(st, 1), "spill", (json_int_t)sqlite3_column_int64(st, 2),
-                      "updated", sqlite3_column_double(st, 3));
+        j = json_pack(
+            "{s:s, s:I, s:I, s:{s:I, s:I}, s:f}", "source", id, "seq",
+            (json_int_t)(applied > sqlite3_column_int64(st, 0) ? applied : sqlite3_column_int64(st, 0)),
+            "committed_seq", (json_int_t)sqlite3_column_int64(st, 0), "committed", "run",
+            (json_int_t)sqlite3_column_int64(st, 1), "spill", (json_int_t)sqlite3_column_int64(st, 2),
+            "updated", sqlite3_column_double(st, 3));
     else if (applied >= 0)
         j = json_pack("{s:s, s:I, s:n, s:n, s:n}", "source", id, "seq", (json_int_t)applied, "committed_seq",
                       "committed", "updated");
@@ -252,8 +256,9 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
 
 /* ---- spills ---- */
 
-#define SPILL_COLS                                                                                           \
-    "run, spill, started, ended, duration, events, mot, dead_time, decode_errors, unknown_fields, complete, "  \
+#define SPILL_COLS                                                                                  \
+    "run, spill, started, ended, duration, events, mot, dead_time, decode_errors, unknown_fields, " \
+    "complete, "                                                                                    \
     "flag, reasons, counters, triggers, profile_version, closed_at"
 
 static json_t *spill_from_row(sqlite3_stmt *st)
@@ -277,16 +282,17 @@ static json_t *spill_from_row(sqlite3_stmt *st)
     }
     json_t *reasons = col_json(st, 12);
     json_t *triggers = col_json(st, 14);
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
-                     "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
-                     "started", num_or_null(col_real(st, 2)), "ended", num_or_null(col_real(st, 3)), "duration",
-                     num_or_null(duration), "events", (json_int_t)events, "mot", num_or_null(mot), "dead_time",
-                     num_or_null(col_real(st, 7)), "decode_errors", num_or_null(col_real(st, 8)), "unknown_fields",
-                     (json_int_t)sqlite3_column_int64(st, 9), "complete", sqlite3_column_int(st, 10), "flag",
-                     (const char *)sqlite3_column_text(st, 11), "reasons", reasons ? reasons : json_array(),
-                     "counters", counters, "triggers", triggers ? triggers : json_object(), "rates", rates, "per_mot",
-                     per_mot, "profile_version", (const char *)sqlite3_column_text(st, 15), "closed_at",
-                     sqlite3_column_double(st, 16));
+    return json_pack(
+        "{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
+        "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
+        "started", num_or_null(col_real(st, 2)), "ended", num_or_null(col_real(st, 3)), "duration",
+        num_or_null(duration), "events", (json_int_t)events, "mot", num_or_null(mot), "dead_time",
+        num_or_null(col_real(st, 7)), "decode_errors", num_or_null(col_real(st, 8)), "unknown_fields",
+        (json_int_t)sqlite3_column_int64(st, 9), "complete", sqlite3_column_int(st, 10), "flag",
+        (const char *)sqlite3_column_text(st, 11), "reasons", reasons ? reasons : json_array(), "counters",
+        counters, "triggers", triggers ? triggers : json_object(), "rates", rates, "per_mot", per_mot,
+        "profile_version", (const char *)sqlite3_column_text(st, 15), "closed_at",
+        sqlite3_column_double(st, 16));
 }
 
 static sqlite3 *reader_or_503(const struct sw_api *api, struct sw_reply *r)
@@ -319,8 +325,8 @@ static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply
         return;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", -1, &st, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", -1, &st,
+                           NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
     }
@@ -338,8 +344,8 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 AND spill = ?2", -1, &st, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 AND spill = ?2", -1, &st,
+                           NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
     }
@@ -356,18 +362,18 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
         return;
     }
     json_t *checks = json_array();
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, category, state, value, raw, reason FROM checks WHERE run = ?1 AND spill = ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db, "SELECT name, category, state, value, raw, reason FROM checks WHERE run = ?1 AND spill = ?2",
+            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, run);
         sqlite3_bind_int64(st, 2, spill);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *name = (const char *)sqlite3_column_text(st, 0);
             json_t *cj = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "name", name, "category",
                                    (const char *)sqlite3_column_text(st, 1), "state",
-                                   (const char *)sqlite3_column_text(st, 2), "value", num_or_null(col_real(st, 3)),
-                                   "raw", num_or_null(col_real(st, 4)), "reason",
-                                   (const char *)sqlite3_column_text(st, 5));
+                                   (const char *)sqlite3_column_text(st, 2), "value",
+                                   num_or_null(col_real(st, 3)), "raw", num_or_null(col_real(st, 4)),
+                                   "reason", (const char *)sqlite3_column_text(st, 5));
             /* The definition as it stands in the loaded profile (ranges, reference). */
             for (int i = 0; cj && i < api->cfg->profile.nchecks; i++) {
                 const struct sw_check_def *d = &api->cfg->profile.checks[i];
@@ -375,8 +381,10 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
                     continue;
                 json_object_set_new(cj, "title", json_string(d->title));
                 json_object_set_new(cj, "unit", json_string(d->unit));
-                json_object_set_new(cj, "good", json_pack("[o o]", num_or_null(d->good_lo), num_or_null(d->good_hi)));
-                json_object_set_new(cj, "warn", json_pack("[o o]", num_or_null(d->warn_lo), num_or_null(d->warn_hi)));
+                json_object_set_new(cj, "good",
+                                    json_pack("[o o]", num_or_null(d->good_lo), num_or_null(d->good_hi)));
+                json_object_set_new(cj, "warn",
+                                    json_pack("[o o]", num_or_null(d->warn_lo), num_or_null(d->warn_hi)));
                 json_object_set_new(cj, "reference", num_or_null(d->reference));
             }
             json_array_append_new(checks, cj);
@@ -394,12 +402,14 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
     int64_t run = sqlite3_column_int64(st, 0);
     json_t *flags = json_object();
     for (int s = 0; s < SW_STATE_N; s++)
-        json_object_set_new(flags, sw_state_name((enum sw_state)s), json_integer(sqlite3_column_int64(st, 8 + s)));
+        json_object_set_new(flags, sw_state_name((enum sw_state)s),
+                            json_integer(sqlite3_column_int64(st, 8 + s)));
     json_t *meta = col_json(st, 3);
     json_t *live = sw_engine_run_live(api->engine, run);
     json_t *last = json_null();
     sqlite3_stmt *ls;
-    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY closed_at DESC LIMIT 1",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY closed_at DESC LIMIT 1",
                            -1, &ls, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(ls, 1, run);
         if (sqlite3_step(ls) == SQLITE_ROW) {
@@ -410,24 +420,26 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
     }
     return json_pack("{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:f, s:f, s:o, s:o, s:o}", "run", (json_int_t)run,
                      "started", num_or_null(col_real(st, 1)), "ended", num_or_null(col_real(st, 2)), "open",
-                     live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta", meta ? meta : json_null(),
-                     "spills", (json_int_t)sqlite3_column_int64(st, 4), "events",
+                     live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta",
+                     meta ? meta : json_null(), "spills", (json_int_t)sqlite3_column_int64(st, 4), "events",
                      (json_int_t)sqlite3_column_int64(st, 5), "mot", sqlite3_column_double(st, 6), "good_mot",
-                     sqlite3_column_double(st, 7), "flags", flags, "live", live ? live : json_null(), "last_spill",
-                     last);
+                     sqlite3_column_double(st, 7), "flags", flags, "live", live ? live : json_null(),
+                     "last_spill", last);
 }
 
-#define RUN_SQL                                                                                              \
-    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "                  \
-    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN s.flag = 'GOOD' THEN s.mot END), 0.0), "                \
-    "coalesce(sum(s.flag = 'GOOD'), 0), coalesce(sum(s.flag = 'WARN'), 0), coalesce(sum(s.flag = 'BAD'), 0), "   \
-    "coalesce(sum(s.flag = 'UNKNOWN'), 0), coalesce(sum(s.flag = 'EXCLUDED'), 0) "                            \
+#define RUN_SQL                                                                                            \
+    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "               \
+    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN s.flag = 'GOOD' THEN s.mot END), 0.0), "            \
+    "coalesce(sum(s.flag = 'GOOD'), 0), coalesce(sum(s.flag = 'WARN'), 0), coalesce(sum(s.flag = 'BAD'), " \
+    "0), "                                                                                                 \
+    "coalesce(sum(s.flag = 'UNKNOWN'), 0), coalesce(sum(s.flag = 'EXCLUDED'), 0) "                         \
     "FROM runs r LEFT JOIN spills s ON s.run = r.run "
 
 static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
     int64_t limit = 50, before = -1;
-    if (int_arg(r, "limit", qarg(c, "limit"), &limit) < 0 || int_arg(r, "before", qarg(c, "before"), &before) < 0)
+    if (int_arg(r, "limit", qarg(c, "limit"), &limit) < 0 ||
+        int_arg(r, "before", qarg(c, "before"), &before) < 0)
         return;
     if (limit < 1 || limit > 1000) {
         sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..1000");
@@ -437,8 +449,9 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
     }
@@ -454,7 +467,9 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
         json_array_append_new(arr, run_from_row(api, db, st));
     }
     sqlite3_finalize(st);
-    reply_json(r, 200, json_pack("{s:o, s:o}", "runs", arr, "next_before", next >= 0 ? json_integer(next) : json_null()));
+    reply_json(
+        r, 200,
+        json_pack("{s:o, s:o}", "runs", arr, "next_before", next >= 0 ? json_integer(next) : json_null()));
 }
 
 static void handle_run(const struct sw_api *api, int64_t run, struct sw_reply *r)
@@ -484,12 +499,13 @@ static json_t *hist_def_json(const struct sw_hist_def *d)
     for (int t = 0; t < SW_TRIG_N; t++)
         if (!d->trigger_mask || (d->trigger_mask & (1u << t)))
             json_array_append_new(trig, json_string(sw_trigger_name(t)));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:{s:i, s:f, s:f}, s:o}", "name", d->name, "title", d->title, "unit",
-                          d->unit, "dim", d->dim, "x", "bins", d->x.bins, "min", d->x.min, "max", d->x.max, "trigger",
-                          trig);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:{s:i, s:f, s:f}, s:o}", "name", d->name, "title", d->title,
+                          "unit", d->unit, "dim", d->dim, "x", "bins", d->x.bins, "min", d->x.min, "max",
+                          d->x.max, "trigger", trig);
     if (j && d->dim == 2)
-        json_object_set_new(j, "y", json_pack("{s:i, s:f, s:f, s:s}", "bins", d->y.bins, "min", d->y.min, "max",
-                                              d->y.max, "unit", d->unit_y));
+        json_object_set_new(j, "y",
+                            json_pack("{s:i, s:f, s:f, s:s}", "bins", d->y.bins, "min", d->y.min, "max",
+                                      d->y.max, "unit", d->unit_y));
     return j;
 }
 
@@ -498,11 +514,13 @@ static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
     json_t *arr = json_array();
     for (int i = 0; i < api->cfg->profile.nhists; i++)
         json_array_append_new(arr, hist_def_json(&api->cfg->profile.hists[i]));
-    reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "profile", api->cfg->profile.name, "version",
-                                 api->cfg->profile.version, "histograms", arr));
+    reply_json(r, 200,
+               json_pack("{s:s, s:s, s:o}", "profile", api->cfg->profile.name, "version",
+                         api->cfg->profile.version, "histograms", arr));
 }
 
-static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, const char *name, struct sw_reply *r)
+static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, const char *name,
+                        struct sw_reply *r)
 {
     int h = sw_profile_find_hist(&api->cfg->profile, name);
     if (h < 0) {
@@ -525,7 +543,8 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
             return;
         }
         if (a > b) {
-            sw_reply_error(r, 400, "query parameter \"spills\": %lld-%lld is empty", (long long)a, (long long)b);
+            sw_reply_error(r, 400, "query parameter \"spills\": %lld-%lld is empty", (long long)a,
+                           (long long)b);
             return;
         }
     }
@@ -561,11 +580,12 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     if (has_spill)
         a = b = spill;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
-                           "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
-                           "AND (?4 = 0 OR s.flag = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
+            "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
+            "AND (?4 = 0 OR s.flag = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
+            -1, &st, NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
     }
@@ -597,20 +617,23 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     const char *scope = has_spill ? "spill" : range ? "range" : has_last ? "last" : "run";
     if (j)
         json_object_update_new(j, json_pack("{s:s, s:o, s:I, s:o, s:b, s:I}", "scope", scope, "run",
-                                            has_run ? json_integer(run) : json_null(), "spills", (json_int_t)nspills,
-                                            "spill_range", smin >= 0 ? json_pack("[I I]", smin, smax) : json_null(),
+                                            has_run ? json_integer(run) : json_null(), "spills",
+                                            (json_int_t)nspills, "spill_range",
+                                            smin >= 0 ? json_pack("[I I]", smin, smax) : json_null(),
                                             "good_only", good_only, "skipped", (json_int_t)skipped));
     reply_json(r, 200, j);
 }
 
 /* ---- trends ---- */
 
-static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, const char *quantity, struct sw_reply *r)
+static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, const char *quantity,
+                         struct sw_reply *r)
 {
     int64_t run = -1, limit = 10000;
     double from = -INFINITY, to = INFINITY;
     int has_run;
-    if ((has_run = int_arg(r, "run", qarg(c, "run"), &run)) < 0 || int_arg(r, "limit", qarg(c, "limit"), &limit) < 0)
+    if ((has_run = int_arg(r, "run", qarg(c, "run"), &run)) < 0 ||
+        int_arg(r, "limit", qarg(c, "limit"), &limit) < 0)
         return;
     const char *fs = qarg(c, "from"), *ts = qarg(c, "to");
     char *end;
@@ -627,7 +650,8 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
         return;
     }
     /* quantity: a spill column, trigger_rate, counters.X, rates.X (per second), per_mot.X, check.NAME */
-    static const char *const cols[] = {"mot", "events", "duration", "dead_time", "decode_errors", "unknown_fields", NULL};
+    static const char *const cols[] = {"mot",           "events",         "duration", "dead_time",
+                                       "decode_errors", "unknown_fields", NULL};
     const char *dot = strchr(quantity, '.');
     const char *kind = NULL, *sub = dot ? dot + 1 : NULL;
     for (int i = 0; cols[i]; i++)
@@ -635,12 +659,14 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
             kind = "col";
     if (!strcmp(quantity, "trigger_rate"))
         kind = "trigger_rate";
-    else if (dot && *sub && (!strncmp(quantity, "counters.", 9) || !strncmp(quantity, "rates.", 6) ||
-                             !strncmp(quantity, "per_mot.", 8) || !strncmp(quantity, "check.", 6)))
+    else if (dot && *sub &&
+             (!strncmp(quantity, "counters.", 9) || !strncmp(quantity, "rates.", 6) ||
+              !strncmp(quantity, "per_mot.", 8) || !strncmp(quantity, "check.", 6)))
         kind = quantity;
     if (!kind) {
-        sw_reply_error(r, 400, "unknown trend quantity \"%s\": use mot, events, duration, dead_time, decode_errors, "
-                               "unknown_fields, trigger_rate, counters.NAME, rates.NAME, per_mot.NAME or check.NAME",
+        sw_reply_error(r, 400,
+                       "unknown trend quantity \"%s\": use mot, events, duration, dead_time, decode_errors, "
+                       "unknown_fields, trigger_rate, counters.NAME, rates.NAME, per_mot.NAME or check.NAME",
                        quantity);
         return;
     }
@@ -653,14 +679,15 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
     }
     int is_check = !strncmp(quantity, "check.", 6);
     sqlite3_stmt *st;
-    const char *sql = is_check ? "SELECT s.run, s.spill, s.started, s.flag, c.raw, NULL, NULL, NULL FROM spills s "
-                                 "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
-                                 "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
-                                 "ORDER BY s.run, s.spill LIMIT ?4"
-                               : "SELECT run, spill, started, flag, mot, events, duration, counters, dead_time, "
-                                 "decode_errors, unknown_fields FROM spills "
-                                 "WHERE (?1 < 0 OR run = ?1) AND coalesce(started, 0) BETWEEN ?2 AND ?3 "
-                                 "ORDER BY run, spill LIMIT ?4";
+    const char *sql = is_check
+                          ? "SELECT s.run, s.spill, s.started, s.flag, c.raw, NULL, NULL, NULL FROM spills s "
+                            "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
+                            "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
+                            "ORDER BY s.run, s.spill LIMIT ?4"
+                          : "SELECT run, spill, started, flag, mot, events, duration, counters, dead_time, "
+                            "decode_errors, unknown_fields FROM spills "
+                            "WHERE (?1 < 0 OR run = ?1) AND coalesce(started, 0) BETWEEN ?2 AND ?3 "
+                            "ORDER BY run, spill LIMIT ?4";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
@@ -677,8 +704,12 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
         if (is_check)
             v = col_real(st, 4);
         else if (!strcmp(kind, "col")) {
-            int idx = !strcmp(quantity, "mot") ? 4 : !strcmp(quantity, "events") ? 5 : !strcmp(quantity, "duration") ? 6
-                      : !strcmp(quantity, "dead_time") ? 8 : !strcmp(quantity, "decode_errors") ? 9 : 10;
+            int idx = !strcmp(quantity, "mot")             ? 4
+                      : !strcmp(quantity, "events")        ? 5
+                      : !strcmp(quantity, "duration")      ? 6
+                      : !strcmp(quantity, "dead_time")     ? 8
+                      : !strcmp(quantity, "decode_errors") ? 9
+                                                           : 10;
             v = col_real(st, idx);
         } else if (!strcmp(kind, "trigger_rate")) {
             double d = col_real(st, 6);
@@ -695,14 +726,15 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
             else
                 v = col_real(st, 4) > 0 ? x / col_real(st, 4) : NAN;
         }
-        json_array_append_new(points, json_pack("{s:I, s:I, s:o, s:o, s:s}", "run", (json_int_t)sqlite3_column_int64(st, 0),
-                                                "spill", (json_int_t)sqlite3_column_int64(st, 1), "time",
+        json_array_append_new(points, json_pack("{s:I, s:I, s:o, s:o, s:s}", "run",
+                                                (json_int_t)sqlite3_column_int64(st, 0), "spill",
+                                                (json_int_t)sqlite3_column_int64(st, 1), "time",
                                                 num_or_null(col_real(st, 2)), "value", num_or_null(v), "flag",
                                                 (const char *)sqlite3_column_text(st, 3)));
     }
     sqlite3_finalize(st);
-    json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run", has_run ? json_integer(run) : json_null(),
-                          "points", points);
+    json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run",
+                          has_run ? json_integer(run) : json_null(), "points", points);
     reply_json(r, 200, j);
 }
 
@@ -714,9 +746,9 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
     int ok = db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK &&
              sw_store_ok(api->store);
     reply_json(r, ok ? 200 : 503,
-               json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version", SW_VERSION,
-                         "uptime_s", now_s() - sw_metrics.started, "db", ok ? "ok" : "error", "profile",
-                         api->cfg->profile.name, "profile_version", api->cfg->profile.version));
+               json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version",
+                         SW_VERSION, "uptime_s", now_s() - sw_metrics.started, "db", ok ? "ok" : "error",
+                         "profile", api->cfg->profile.name, "profile_version", api->cfg->profile.version));
 }
 
 static void handle_metrics(const struct sw_api *api, struct sw_reply *r)

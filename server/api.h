@@ -29,10 +29,11 @@ struct sw_reply {
 
 /* Handles one request whose path starts with /api/ or is /metrics. body may be NULL for GET.
  * Always fills reply (errors as {"error": "..."} with the right status). */
-void sw_api_handle(const struct sw_api *api, struct MHD_Connection *conn, const char *method, const char *path,
-                   const char *body, size_t len, struct sw_reply *reply);
+void sw_api_handle(const struct sw_api *api, struct MHD_Connection *conn, const char *method,
+                   const char *path, const char *body, size_t len, struct sw_reply *reply);
 
 /* Fills reply with {"error": msg} and status. */
-void sw_reply_error(struct sw_reply *reply, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sw_reply_error(struct sw_reply *reply, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

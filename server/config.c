@@ -140,8 +140,8 @@ static json_t *load_json(const char *path, struct sw_diag *d)
 
 /* ---- profile ---- */
 
-static void parse_axis(json_t *ax, struct sw_axis *axis, struct sw_selector *sel, const struct sw_fields *fields,
-                       const char *path, struct sw_diag *d, int allow_each)
+static void parse_axis(json_t *ax, struct sw_axis *axis, struct sw_selector *sel,
+                       const struct sw_fields *fields, const char *path, struct sw_diag *d, int allow_each)
 {
     static const char *const known[] = {"source", "bins", "min", "max", "unit", NULL};
     if (!json_is_object(ax)) {
@@ -173,7 +173,8 @@ static void parse_axis(json_t *ax, struct sw_axis *axis, struct sw_selector *sel
 static void parse_hist(json_t *h, struct sw_hist_def *def, const struct sw_fields *fields, const char *path,
                        struct sw_diag *d)
 {
-    static const char *const known[] = {"name", "title", "unit", "x", "y", "trigger", "cut", "threshold", NULL};
+    static const char *const known[] = {"name",    "title", "unit",      "x", "y",
+                                        "trigger", "cut",   "threshold", NULL};
     char p[128];
     if (!json_is_object(h)) {
         sw_diag_add(d, "%s: must be an object", path);
@@ -268,10 +269,10 @@ static int parse_range(json_t *r, double *lo, double *hi, const char *path, stru
     return 0;
 }
 
-static const char *const stat_names[] = {"mean", "rms", "peak", "entries", "missing", "mean_y", "rms_y",
-                                         "frac_above", "frac_below", NULL};
-static const char *const spill_field_names[] = {"duration", "dead_time", "events", "decode_errors",
-                                                "unknown_fields", NULL};
+static const char *const stat_names[] = {"mean",   "rms",   "peak",       "entries",    "missing",
+                                         "mean_y", "rms_y", "frac_above", "frac_below", NULL};
+static const char *const spill_field_names[] = {"duration",      "dead_time",      "events",
+                                                "decode_errors", "unknown_fields", NULL};
 
 static int name_index(const char *const *names, const char *s)
 {
@@ -284,8 +285,9 @@ static int name_index(const char *const *names, const char *s)
 static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof, const char *path,
                         struct sw_diag *d)
 {
-    static const char *const known[] = {"name",  "title", "category",    "unit",          "quantity", "reference",
-                                        "compare", "good", "warn", "min_entries", "requires_beam", NULL};
+    static const char *const known[] = {"name",     "title",       "category",      "unit",
+                                        "quantity", "reference",   "compare",       "good",
+                                        "warn",     "min_entries", "requires_beam", NULL};
     static const char *const qknown[] = {"hist", "stat", "value", "counter", "spill", "per", NULL};
     char p[128];
     if (!json_is_object(c)) {
@@ -334,7 +336,8 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
                     sw_diag_add(d, "%s.value: required for %s", p, stat);
                 def->stat_arg = get_number(q, "value", 0, -1e300, 1e300, p, d);
             }
-            if (def->hist >= 0 && prof->hists[def->hist].dim == 1 && (s == SW_STAT_MEAN_Y || s == SW_STAT_RMS_Y))
+            if (def->hist >= 0 && prof->hists[def->hist].dim == 1 &&
+                (s == SW_STAT_MEAN_Y || s == SW_STAT_RMS_Y))
                 sw_diag_add(d, "%s.stat: %s needs a 2D histogram", p, stat);
         } else if (counter) {
             def->kind = SW_Q_COUNTER;
@@ -343,8 +346,9 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
             def->kind = SW_Q_SPILL;
             int s = name_index(spill_field_names, spill);
             if (s < 0)
-                sw_diag_add(d, "%s.spill: must be one of duration, dead_time, events, decode_errors, "
-                               "unknown_fields",
+                sw_diag_add(d,
+                            "%s.spill: must be one of duration, dead_time, events, decode_errors, "
+                            "unknown_fields",
                             p);
             else
                 def->spill_field = (enum sw_spill_field)s;
@@ -396,8 +400,8 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
 
 static int load_profile(struct sw_profile *prof, const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"name", "version", "fields", "histograms", "checks", "mot_counter",
-                                        "beam_min_mot", NULL};
+    static const char *const known[] = {"name",   "version",     "fields",       "histograms",
+                                        "checks", "mot_counter", "beam_min_mot", NULL};
     int before = d->n;
     json_t *root = load_json(path, d);
     if (!root)
@@ -408,7 +412,8 @@ static int load_profile(struct sw_profile *prof, const char *path, struct sw_dia
     if (!version)
         sw_diag_add(d, "$.version: missing (every automatic flag records it)");
     snprintf(prof->version, sizeof prof->version, "%s", version ? version : "");
-    snprintf(prof->mot_counter, sizeof prof->mot_counter, "%s", get_string(root, "mot_counter", "mot", "$", d));
+    snprintf(prof->mot_counter, sizeof prof->mot_counter, "%s",
+             get_string(root, "mot_counter", "mot", "$", d));
     prof->beam_min_mot = get_number(root, "beam_min_mot", 1, 0, 1e300, "$", d);
 
     /* The trigger number is a pseudo-field so a histogram can show the trigger mix. */
@@ -422,7 +427,8 @@ static int load_profile(struct sw_profile *prof, const char *path, struct sw_dia
         json_t *v;
         json_object_foreach(fields, key, v)
         {
-            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > SW_FIELD_WIDTH_MAX)
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                json_integer_value(v) > SW_FIELD_WIDTH_MAX)
                 sw_diag_add(d, "$.fields.%s: width must be an integer in 1..%d", key, SW_FIELD_WIDTH_MAX);
             else if (!strcmp(key, "type") || !strcmp(key, "run") || !strcmp(key, "spill") ||
                      !strcmp(key, "event") || !strcmp(key, "trigger") || !strcmp(key, "time"))
@@ -568,7 +574,7 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
 
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"listen", "db",     "www",           "profile", "log_level",
+    static const char *const known[] = {"listen",  "db",     "www",           "profile", "log_level",
                                         "threads", "limits", "spill_timeout", "auth",    NULL};
     static const char *const lknown[] = {"body_max", "line_max", "fields_max", "batch_events_max", NULL};
     memset(cfg, 0, sizeof *cfg);
@@ -598,11 +604,13 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         sw_diag_add(d, "$.limits: must be an object");
     else if (lim) {
         check_keys(lim, lknown, "$.limits", d);
-        cfg->body_max = (size_t)get_int(lim, "body_max", (long long)cfg->body_max, 1024, 1LL << 32, "$.limits", d);
-        cfg->line_max = (size_t)get_int(lim, "line_max", (long long)cfg->line_max, 256, 1LL << 32, "$.limits", d);
+        cfg->body_max =
+            (size_t)get_int(lim, "body_max", (long long)cfg->body_max, 1024, 1LL << 32, "$.limits", d);
+        cfg->line_max =
+            (size_t)get_int(lim, "line_max", (long long)cfg->line_max, 256, 1LL << 32, "$.limits", d);
         cfg->fields_max = (int)get_int(lim, "fields_max", cfg->fields_max, 8, 100000, "$.limits", d);
-        cfg->batch_events_max =
-            (size_t)get_int(lim, "batch_events_max", (long long)cfg->batch_events_max, 1, 100000000, "$.limits", d);
+        cfg->batch_events_max = (size_t)get_int(lim, "batch_events_max", (long long)cfg->batch_events_max, 1,
+                                                100000000, "$.limits", d);
     }
     json_t *auth = json_object_get(root, "auth");
     if (auth)

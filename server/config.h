@@ -20,10 +20,25 @@
 #define SW_NAME_MAX 64
 
 enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL };
-enum sw_stat { SW_STAT_MEAN, SW_STAT_RMS, SW_STAT_PEAK, SW_STAT_ENTRIES, SW_STAT_MISSING, SW_STAT_MEAN_Y,
-               SW_STAT_RMS_Y, SW_STAT_FRAC_ABOVE, SW_STAT_FRAC_BELOW };
+enum sw_stat {
+    SW_STAT_MEAN,
+    SW_STAT_RMS,
+    SW_STAT_PEAK,
+    SW_STAT_ENTRIES,
+    SW_STAT_MISSING,
+    SW_STAT_MEAN_Y,
+    SW_STAT_RMS_Y,
+    SW_STAT_FRAC_ABOVE,
+    SW_STAT_FRAC_BELOW
+};
 /* Spill-level quantities that are not counters. */
-enum sw_spill_field { SW_SF_DURATION, SW_SF_DEAD_TIME, SW_SF_EVENTS, SW_SF_DECODE_ERRORS, SW_SF_UNKNOWN_FIELDS };
+enum sw_spill_field {
+    SW_SF_DURATION,
+    SW_SF_DEAD_TIME,
+    SW_SF_EVENTS,
+    SW_SF_DECODE_ERRORS,
+    SW_SF_UNKNOWN_FIELDS
+};
 enum sw_per { SW_PER_NONE, SW_PER_SECOND, SW_PER_COUNTER };
 enum sw_compare { SW_CMP_ABSOLUTE, SW_CMP_DELTA, SW_CMP_RATIO };
 
@@ -35,18 +50,18 @@ struct sw_check_def {
     char category[16]; /* beam | detector | daq */
     char unit[16];
     enum sw_quantity_kind kind;
-    int hist;               /* SW_Q_HIST: index into profile hists */
+    int hist; /* SW_Q_HIST: index into profile hists */
     enum sw_stat stat;
-    double stat_arg;        /* threshold of frac_above / frac_below */
-    char counter[SW_NAME_MAX]; /* SW_Q_COUNTER */
+    double stat_arg;                 /* threshold of frac_above / frac_below */
+    char counter[SW_NAME_MAX];       /* SW_Q_COUNTER */
     enum sw_spill_field spill_field; /* SW_Q_SPILL */
     enum sw_per per;
     char per_counter[SW_NAME_MAX];
     enum sw_compare compare;
-    double reference;       /* for delta / ratio */
+    double reference;                          /* for delta / ratio */
     double good_lo, good_hi, warn_lo, warn_hi; /* -inf / +inf for open ends */
-    uint64_t min_entries;   /* SW_Q_HIST: fewer entries -> UNKNOWN */
-    int requires_beam;      /* EXCLUDED when the spill had no beam */
+    uint64_t min_entries;                      /* SW_Q_HIST: fewer entries -> UNKNOWN */
+    int requires_beam;                         /* EXCLUDED when the spill had no beam */
 };
 
 struct sw_profile {
@@ -70,18 +85,18 @@ struct sw_token {
 enum { SW_ROLE_READ = 1, SW_ROLE_INGEST = 2, SW_ROLE_SHIFTER = 4, SW_ROLE_ADMIN = 8 };
 
 struct sw_config {
-    char path[PATH_MAX];   /* the config file, as given */
-    char listen[128];      /* HOST:PORT */
-    char db[PATH_MAX];     /* resolved */
-    char www[PATH_MAX];    /* resolved */
+    char path[PATH_MAX]; /* the config file, as given */
+    char listen[128];    /* HOST:PORT */
+    char db[PATH_MAX];   /* resolved */
+    char www[PATH_MAX];  /* resolved */
     char profile_path[PATH_MAX];
     int log_level;
-    int threads;           /* HTTP worker threads */
-    size_t body_max;       /* bytes of one request body -> 413 above */
-    size_t line_max;       /* bytes of one NDJSON line -> 413 above */
-    int fields_max;        /* keys of one record (and columns of an events record) -> 400 above */
+    int threads;             /* HTTP worker threads */
+    size_t body_max;         /* bytes of one request body -> 413 above */
+    size_t line_max;         /* bytes of one NDJSON line -> 413 above */
+    int fields_max;          /* keys of one record (and columns of an events record) -> 400 above */
     size_t batch_events_max; /* events in one request -> 413 above */
-    double spill_timeout;  /* s after the last data of an open spill -> closed as incomplete */
+    double spill_timeout;    /* s after the last data of an open spill -> closed as incomplete */
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;

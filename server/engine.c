@@ -14,11 +14,11 @@
 
 struct spill {
     int64_t run, spill;
-    double started, ended;   /* Unix s from the records (NaN when absent) */
+    double started, ended;        /* Unix s from the records (NaN when absent) */
     double first_wall, last_wall; /* Unix s when data arrived */
-    double last_mono;        /* CLOCK_MONOTONIC s of the last data, for the timeout */
+    double last_mono;             /* CLOCK_MONOTONIC s of the last data, for the timeout */
     uint64_t events, trig[SW_TRIG_N], unknown_fields;
-    struct sw_hist *hists;   /* one per profile histogram */
+    struct sw_hist *hists; /* one per profile histogram */
 };
 
 struct source {
@@ -225,7 +225,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
     e->prof = &cfg->profile;
     e->store = store;
     pthread_mutex_init(&e->mu, NULL);
-    if (sw_store_each_spill(store, load_spill_cb, e) != 0 || sw_store_each_source(store, load_source_cb, e) != 0) {
+    if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
+        sw_store_each_source(store, load_source_cb, e) != 0) {
         sw_engine_free(e);
         return NULL;
     }
@@ -332,8 +333,9 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     atomic_fetch_add(&sw_metrics.spills_closed[flag], 1);
     if (!end)
         atomic_fetch_add(&sw_metrics.spills_timed_out, 1);
-    sw_info("engine", "run %lld spill %lld closed%s: %llu events, flag %s", (long long)sp->run, (long long)sp->spill,
-            end ? "" : " by timeout (incomplete)", (unsigned long long)sp->events, sw_state_name(flag));
+    sw_info("engine", "run %lld spill %lld closed%s: %llu events, flag %s", (long long)sp->run,
+            (long long)sp->spill, end ? "" : " by timeout (incomplete)", (unsigned long long)sp->events,
+            sw_state_name(flag));
     remove_open(e, sp);
     spill_free(e->last_closed, p->nhists);
     e->last_closed = sp;
@@ -349,7 +351,8 @@ oom:
 
 /* ---- ingest ---- */
 
-static int spill_closed(struct sw_engine *e, int64_t run, int64_t spill, const struct sw_batch *b, size_t upto)
+static int spill_closed(struct sw_engine *e, int64_t run, int64_t spill, const struct sw_batch *b,
+                        size_t upto)
 {
     if (pairset_has(&e->closed, run, spill))
         return 1;
@@ -394,15 +397,17 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         if (spill_closed(e, r->run, r->spill, b, i)) {
             uint64_t late = 0;
             for (size_t k = 0; k < b->nrecs; k++)
-                if (b->recs[k].run == r->run && b->recs[k].spill == r->spill && b->recs[k].type == SW_REC_EVENTS)
+                if (b->recs[k].run == r->run && b->recs[k].spill == r->spill &&
+                    b->recs[k].type == SW_REC_EVENTS)
                     late += b->recs[k].nevents;
             atomic_fetch_add(&sw_metrics.late_records, 1);
             atomic_fetch_add(&sw_metrics.late_events, late);
             res->status = 409;
             res->line = r->line;
-            snprintf(res->error, sizeof res->error, "line %d: run %lld spill %lld is already closed; %llu late events "
-                     "rejected, nothing in this batch applied", r->line, (long long)r->run, (long long)r->spill,
-                     (unsigned long long)late);
+            snprintf(res->error, sizeof res->error,
+                     "line %d: run %lld spill %lld is already closed; %llu late events "
+                     "rejected, nothing in this batch applied",
+                     r->line, (long long)r->run, (long long)r->spill, (unsigned long long)late);
             rc = SW_ECLOSED;
             goto unlock;
         }
@@ -506,7 +511,8 @@ void sw_engine_tick(struct sw_engine *e)
     for (int i = e->nopen - 1; i >= 0; i--) {
         struct spill *sp = e->open[i];
         if (now - sp->last_mono >= e->cfg->spill_timeout && close_spill(e, sp, NULL, NULL, 0, NULL) != 0)
-            sw_error("engine", "run %lld spill %lld: timeout close failed", (long long)sp->run, (long long)sp->spill);
+            sw_error("engine", "run %lld spill %lld: timeout close failed", (long long)sp->run,
+                     (long long)sp->spill);
     }
     pthread_mutex_unlock(&e->mu);
 }
@@ -535,8 +541,9 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
     if (sp) {
         j = sw_hist_to_json(&sp->hists[h]);
         if (j)
-            json_object_update_new(j, json_pack("{s:s, s:I, s:I, s:b}", "scope", "live", "run", (json_int_t)sp->run,
-                                                 "spill", (json_int_t)sp->spill, "open", open));
+            json_object_update_new(j, json_pack("{s:s, s:I, s:I, s:b}", "scope", "live", "run",
+                                                (json_int_t)sp->run, "spill", (json_int_t)sp->spill, "open",
+                                                open));
     } else {
         struct sw_hist empty;
         j = NULL;
@@ -545,7 +552,8 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
             sw_hist_release(&empty);
         }
         if (j)
-            json_object_update_new(j, json_pack("{s:s, s:n, s:n, s:b}", "scope", "live", "run", "spill", "open", 0));
+            json_object_update_new(
+                j, json_pack("{s:s, s:n, s:n, s:b}", "scope", "live", "run", "spill", "open", 0));
     }
     pthread_mutex_unlock(&e->mu);
     return j;
@@ -560,9 +568,10 @@ json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)
         if (e->open[i]->run == run && (!best || e->open[i]->last_mono > best->last_mono))
             best = e->open[i];
     if (best)
-        j = json_pack("{s:I, s:I, s:o, s:f}", "spill", (json_int_t)best->spill, "events", (json_int_t)best->events,
-                      "started", real_or_null(isfinite(best->started) ? best->started : best->first_wall),
-                      "last_data", best->last_wall);
+        j = json_pack("{s:I, s:I, s:o, s:f}", "spill", (json_int_t)best->spill, "events",
+                      (json_int_t)best->events, "started",
+                      real_or_null(isfinite(best->started) ? best->started : best->first_wall), "last_data",
+                      best->last_wall);
     pthread_mutex_unlock(&e->mu);
     return j;
 }

@@ -19,11 +19,11 @@
 struct sw_engine;
 
 struct sw_ingest_result {
-    int duplicate;           /* seq <= the source's last applied seq: nothing changed */
+    int duplicate;            /* seq <= the source's last applied seq: nothing changed */
     uint64_t records, events; /* applied */
     int spills_closed;
-    unsigned status;  /* 200, or the error status (409, 503) */
-    int line;         /* line of the offending record for 409 */
+    unsigned status; /* 200, or the error status (409, 503) */
+    int line;        /* line of the offending record for 409 */
     char error[300];
 };
 

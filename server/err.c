@@ -6,8 +6,8 @@ const char *sw_strerror(int err)
     switch (err) {
     case SW_OK:
         return "ok";
-#define SW__ERR_MSG(name, code, status, msg)                                                                 \
-    case name:                                                                                               \
+#define SW__ERR_MSG(name, code, status, msg) \
+    case name:                               \
         return msg;
         SW_ERR_MAP(SW__ERR_MSG)
 #undef SW__ERR_MSG
@@ -20,8 +20,8 @@ unsigned sw_err_http_status(int err)
     switch (err) {
     case SW_OK:
         return 200;
-#define SW__ERR_STATUS(name, code, status, msg)                                                              \
-    case name:                                                                                               \
+#define SW__ERR_STATUS(name, code, status, msg) \
+    case name:                                  \
         return status;
         SW_ERR_MAP(SW__ERR_STATUS)
 #undef SW__ERR_STATUS

@@ -13,19 +13,19 @@
 
 #include <stddef.h>
 
-#define SW_FIELD_NAME_MAX 32
-#define SW_FIELDS_MAX     64
+#define SW_FIELD_NAME_MAX  32
+#define SW_FIELDS_MAX      64
 #define SW_FIELD_WIDTH_MAX 256
 
 /* Trigger kinds of the wire format (DESIGN §3). The numeric value is a bit index for masks. */
 enum sw_trigger { SW_TRIG_PHYSICS = 0, SW_TRIG_BEAM = 1, SW_TRIG_RANDOM = 2, SW_TRIG_LED = 3, SW_TRIG_N = 4 };
 
 struct sw_fields {
-    int n;                                  /* number of fields */
+    int n; /* number of fields */
     char name[SW_FIELDS_MAX][SW_FIELD_NAME_MAX];
-    int width[SW_FIELDS_MAX];               /* 1 = scalar, >1 = array */
-    int offset[SW_FIELDS_MAX];              /* first double of the field inside a row */
-    int row_width;                          /* sum of widths */
+    int width[SW_FIELDS_MAX];  /* 1 = scalar, >1 = array */
+    int offset[SW_FIELDS_MAX]; /* first double of the field inside a row */
+    int row_width;             /* sum of widths */
 };
 
 /* Appends a field. Returns 0, or -1 (and changes nothing) when the table is full, the name is

@@ -34,17 +34,17 @@ struct sw_selector {
 };
 
 struct sw_axis {
-    int bins; /* >= 1 */
+    int bins;        /* >= 1 */
     double min, max; /* min < max; bin i covers [min + i*w, min + (i+1)*w) */
 };
 
 struct sw_hist_def {
     char name[SW_HIST_NAME_MAX];
     char title[128];
-    char unit[32];  /* unit of x */
+    char unit[32]; /* unit of x */
     char unit_y[32];
-    int dim;        /* 1 or 2 */
-    struct sw_axis x, y;   /* y only when dim == 2 */
+    int dim;             /* 1 or 2 */
+    struct sw_axis x, y; /* y only when dim == 2 */
     struct sw_selector xsel, ysel;
     unsigned trigger_mask; /* bit (1u << enum sw_trigger) per accepted trigger; 0 = every trigger */
     int has_cut;
@@ -54,12 +54,12 @@ struct sw_hist_def {
 };
 
 struct sw_hist {
-    const struct sw_hist_def *def; /* borrowed */
-    uint64_t *counts;              /* x.bins (1D) or x.bins * y.bins (2D, index = iy * x.bins + ix) */
-    uint64_t underflow;            /* 1D: x < min. 2D: any coordinate below its axis */
-    uint64_t overflow;             /* 1D: x >= max. 2D: any coordinate >= its max (and none below) */
-    uint64_t entries;              /* every fill with finite value(s), in range or not */
-    uint64_t missing;              /* selected events whose source value is null/NaN */
+    const struct sw_hist_def *def;   /* borrowed */
+    uint64_t *counts;                /* x.bins (1D) or x.bins * y.bins (2D, index = iy * x.bins + ix) */
+    uint64_t underflow;              /* 1D: x < min. 2D: any coordinate below its axis */
+    uint64_t overflow;               /* 1D: x >= max. 2D: any coordinate >= its max (and none below) */
+    uint64_t entries;                /* every fill with finite value(s), in range or not */
+    uint64_t missing;                /* selected events whose source value is null/NaN */
     double sumx, sumx2, sumy, sumy2; /* unbinned sums over the entries */
 };
 

@@ -33,13 +33,13 @@ struct req {
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sw_reply *r)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE
-                                                                                       : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     r->body = NULL;
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
@@ -56,10 +56,16 @@ static const char *mime_type(const char *path)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-        {".ico", "image/x-icon"}, {".map", "application/json"}, {".txt", "text/plain; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".map", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
@@ -119,7 +125,8 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
 {
     struct sw_server *srv = cls;
     int has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
@@ -131,7 +138,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = rq;
         if (has_body) {
             /* Refuse a declared oversized body before reading any of it. */
-            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl && strtoull(cl, NULL, 10) > srv->api.cfg->body_max) {
                 struct sw_reply r = {0};
                 atomic_fetch_add(&sw_metrics.ingest_rejected, strncmp(url, "/api/v1/ingest", 14) == 0);
@@ -194,7 +202,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return serve_static(srv, conn, url);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     struct req *rq = *con_cls;
     if (rq) {
@@ -212,8 +221,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     sw_warn("http", "%s", msg);
 }
 
-struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine, struct sw_store *store,
-                                  char *err, size_t errlen)
+struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
+                                  struct sw_store *store, char *err, size_t errlen)
 {
     struct sw_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
@@ -238,7 +247,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = 0;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
+                    *ai = NULL;
     int gai = getaddrinfo(host, colon + 1, &hints, &ai);
     if (gai != 0) {
         snprintf(err, errlen, "listen address \"%s\": %s", cfg->listen, gai_strerror(gai));
@@ -247,14 +257,11 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-                                MHD_OPTION_CONNECTION_LIMIT, 1000u,
-                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                                MHD_OPTION_END);
+    srv->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT,
+                         1000u, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, errno ? strerror(errno) : "MHD failed");

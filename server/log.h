@@ -10,7 +10,8 @@ void sw_log_set_level(enum sw_log_level level);
 /* "debug" | "info" | "warn" | "error" -> level, or -1. */
 int sw_log_parse_level(const char *name);
 
-void sw_log(enum sw_log_level level, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sw_log(enum sw_log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define sw_debug(mod, ...) sw_log(SW_LOG_DEBUG, mod, __VA_ARGS__)
 #define sw_info(mod, ...)  sw_log(SW_LOG_INFO, mod, __VA_ARGS__)

@@ -17,19 +17,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: spillwatch --config FILE [options]\n"
-               "\n"
-               "Online data-quality monitor for spill-based fixed-target experiments (NA64mu).\n"
-               "\n"
-               "  --config FILE     server config (JSON), e.g. config/spillwatch.json; relative paths in it\n"
-               "                    are resolved against its directory\n"
-               "  --listen H:P      listen address (default from the config, else 127.0.0.1:8080; port 0 = any)\n"
-               "  --db PATH         SQLite database file (default from the config)\n"
-               "  --www DIR         dashboard root (default from the config)\n"
-               "  --log-level L     debug, info, warn or error (default from the config)\n"
-               "  --check-config    validate the config and its profile, print every problem, exit\n"
-               "  --help            this text\n"
-               "  --version         print the version\n");
+    fprintf(
+        f, "usage: spillwatch --config FILE [options]\n"
+           "\n"
+           "Online data-quality monitor for spill-based fixed-target experiments (NA64mu).\n"
+           "\n"
+           "  --config FILE     server config (JSON), e.g. config/spillwatch.json; relative paths in it\n"
+           "                    are resolved against its directory\n"
+           "  --listen H:P      listen address (default from the config, else 127.0.0.1:8080; port 0 = any)\n"
+           "  --db PATH         SQLite database file (default from the config)\n"
+           "  --www DIR         dashboard root (default from the config)\n"
+           "  --log-level L     debug, info, warn or error (default from the config)\n"
+           "  --check-config    validate the config and its profile, print every problem, exit\n"
+           "  --help            this text\n"
+           "  --version         print the version\n");
 }
 
 struct timer {
@@ -62,10 +63,14 @@ int main(int argc, char **argv)
 {
     enum { OPT_LISTEN = 256, OPT_DB, OPT_WWW, OPT_CHECK, OPT_LOG, OPT_VERSION };
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},    {"listen", required_argument, NULL, OPT_LISTEN},
-        {"db", required_argument, NULL, OPT_DB},     {"www", required_argument, NULL, OPT_WWW},
-        {"log-level", required_argument, NULL, OPT_LOG}, {"check-config", no_argument, NULL, OPT_CHECK},
-        {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, OPT_VERSION},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"db", required_argument, NULL, OPT_DB},
+        {"www", required_argument, NULL, OPT_WWW},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *listen = NULL, *db = NULL, *www = NULL, *level = NULL;
@@ -127,8 +132,9 @@ int main(int argc, char **argv)
     }
     sw_diag_release(&diag);
     if (check_only) {
-        printf("%s: ok (profile \"%s\" version %s: %d fields, %d histograms, %d checks)\n", config, cfg.profile.name,
-               cfg.profile.version, cfg.profile.fields.n, cfg.profile.nhists, cfg.profile.nchecks);
+        printf("%s: ok (profile \"%s\" version %s: %d fields, %d histograms, %d checks)\n", config,
+               cfg.profile.name, cfg.profile.version, cfg.profile.fields.n, cfg.profile.nhists,
+               cfg.profile.nchecks);
         sw_config_release(&cfg);
         return 0;
     }

@@ -40,7 +40,8 @@ static const char *const spill_field_names[] = {"duration", "dead_time", "events
                                                 "unknown_fields"};
 
 /* The statistic of a check before comparison; sets *unknown_why when it cannot be computed. */
-static double raw_value(const struct sw_check_def *c, const struct sw_quality_input *in, const char **unknown_why)
+static double raw_value(const struct sw_check_def *c, const struct sw_quality_input *in,
+                        const char **unknown_why)
 {
     if (c->kind == SW_Q_HIST) {
         const struct sw_hist *h = &in->hists[c->hist];
@@ -139,13 +140,14 @@ static enum sw_state eval_one(const struct sw_check_def *c, const struct sw_qual
         const char *sp = c->unit[0] ? " " : "";
         fmt_range(range, sizeof range, c->good_lo, c->good_hi);
         if (c->compare == SW_CMP_DELTA)
-            snprintf(r->reason, sizeof r->reason, "%s: %+.4g%s%s from reference %.4g, outside good %s", c->name, v,
-                     sp, c->unit, c->reference, range);
+            snprintf(r->reason, sizeof r->reason, "%s: %+.4g%s%s from reference %.4g, outside good %s",
+                     c->name, v, sp, c->unit, c->reference, range);
         else if (c->compare == SW_CMP_RATIO)
-            snprintf(r->reason, sizeof r->reason, "%s: %.3g x reference %.4g%s%s, outside good %s", c->name, v,
-                     c->reference, sp, c->unit, range);
+            snprintf(r->reason, sizeof r->reason, "%s: %.3g x reference %.4g%s%s, outside good %s", c->name,
+                     v, c->reference, sp, c->unit, range);
         else
-            snprintf(r->reason, sizeof r->reason, "%s: %.4g%s%s outside good %s", c->name, v, sp, c->unit, range);
+            snprintf(r->reason, sizeof r->reason, "%s: %.4g%s%s outside good %s", c->name, v, sp, c->unit,
+                     range);
     }
     return r->state;
 }

@@ -20,8 +20,8 @@ enum sw_state { SW_GOOD = 0, SW_WARN = 1, SW_BAD = 2, SW_UNKNOWN = 3, SW_EXCLUDE
 
 /* What the checks of one spill read. */
 struct sw_quality_input {
-    const struct sw_hist *hists; /* one per profile histogram, same order */
-    json_t *counters;            /* borrowed: name -> number, may be NULL */
+    const struct sw_hist *hists;               /* one per profile histogram, same order */
+    json_t *counters;                          /* borrowed: name -> number, may be NULL */
     double duration, dead_time, decode_errors; /* NaN when unknown */
     uint64_t events, unknown_fields;
     int complete; /* 0 when closed by timeout */
@@ -30,9 +30,9 @@ struct sw_quality_input {
 struct sw_check_result {
     const struct sw_check_def *def; /* borrowed from the profile */
     enum sw_state state;
-    double value;       /* the statistic after comparison (delta/ratio); NaN when not computable */
-    double raw;         /* the statistic before comparison */
-    char reason[200];   /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
+    double value;     /* the statistic after comparison (delta/ratio); NaN when not computable */
+    double raw;       /* the statistic before comparison */
+    char reason[200]; /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
 };
 
 /* Evaluates every check of the profile into results[0..nchecks) and returns the spill flag.

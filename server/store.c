@@ -202,11 +202,12 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
          * [name, category, state, value, raw, reason]. */
         st = s->ins_check;
         sqlite3_stmt *js;
-        if (sqlite3_prepare_v2(db,
-                               "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
-                               "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
-                               "json_extract(value,'$[5]') FROM json_each(?1)",
-                               -1, &js, NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(
+                db,
+                "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
+                "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
+                "json_extract(value,'$[5]') FROM json_each(?1)",
+                -1, &js, NULL) != SQLITE_OK)
             goto fail;
         sqlite3_bind_text(js, 1, r->checks_json, -1, SQLITE_STATIC);
         int rc;
@@ -339,7 +340,8 @@ int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct 
     return 0;
 }
 
-int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json, struct sw_store_wait *w)
+int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
+                       struct sw_store_wait *w)
 {
     struct job *j = calloc(1, sizeof *j);
     if (!j)
@@ -393,23 +395,27 @@ static int prepare_all(struct sw_store *s)
     } stmts[] = {
         {&s->ins_run, "INSERT INTO runs(run, started) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
                       "started = coalesce(runs.started, excluded.started)"},
-        {&s->upd_run_start, "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
-                            "SET started = coalesce(runs.started, excluded.started), "
-                            "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
+        {&s->upd_run_start,
+         "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
+         "SET started = coalesce(runs.started, excluded.started), "
+         "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
         {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
                           "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},
-        {&s->ins_spill, "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "
-                        "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
-                        "profile_version, closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"},
+        {&s->ins_spill,
+         "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "
+         "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
+         "profile_version, closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"},
         {&s->ins_hist, "INSERT INTO spill_hists(run, spill, blob) VALUES(?1, ?2, ?3)"},
         {&s->ins_check, "INSERT INTO checks(run, spill, name, category, state, value, raw, reason) "
                         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"},
-        {&s->up_source, "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
-                        "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "
-                        "spill = excluded.spill, updated = excluded.updated"},
+        {&s->up_source,
+         "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
+         "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "
+         "spill = excluded.spill, updated = excluded.updated"},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-        if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, stmts[i].st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, stmts[i].st, NULL) !=
+            SQLITE_OK) {
             sw_error("store", "prepare: %s", sqlite3_errmsg(s->db));
             return -1;
         }
@@ -442,9 +448,10 @@ struct sw_store *sw_store_open(const char *path, char *err, size_t errlen)
     }
     snprintf(s->path, sizeof s->path, "%s", path);
     make_parent_dir(path);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "cannot open database \"%s\": %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database \"%s\": %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "no memory");
         goto fail;
     }
     sqlite3_busy_timeout(s->db, 5000);
@@ -483,8 +490,8 @@ void sw_store_close(struct sw_store *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    sqlite3_stmt *stmts[] = {s->ins_run, s->upd_run_start, s->upd_run_end, s->ins_spill, s->ins_hist,
-                             s->ins_check, s->up_source};
+    sqlite3_stmt *stmts[] = {s->ins_run,  s->upd_run_start, s->upd_run_end, s->ins_spill,
+                             s->ins_hist, s->ins_check,     s->up_source};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         sqlite3_finalize(stmts[i]);
     sqlite3 *reader = pthread_getspecific(s->reader_key);

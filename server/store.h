@@ -52,7 +52,8 @@ void sw_store_close(struct sw_store *st);
 /* Queue jobs; each steals what it is given (rec and its buffers; meta). w may be NULL.
  * Returns 0, or -1 when the store is closing (nothing queued, ownership not taken). */
 int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w);
-int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json, struct sw_store_wait *w);
+int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
+                       struct sw_store_wait *w);
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);
 /* Frees a record that was not submitted. Accepts NULL. */
 void sw_spill_rec_free(struct sw_spill_rec *rec);
@@ -62,7 +63,8 @@ sqlite3 *sw_store_reader(struct sw_store *st);
 
 /* Start-up loaders (main thread, before serving): every committed spill; every source watermark. */
 int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
-int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq), void *ctx);
+int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq),
+                         void *ctx);
 
 /* 1 when the writer connection answered a trivial query within the last health check. */
 int sw_store_ok(struct sw_store *st);

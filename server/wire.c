@@ -130,31 +130,33 @@ static int put_value(const struct line_ctx *lc, const struct sw_fields *fields, 
         return 0;
     if (json_is_number(v)) {
         if (w != 1)
-            return fail(lc, 400, key_column(lc, fields->name[f]), "field \"%s\"%s: must be an array of up to %d numbers",
-                        fields->name[f], where, w);
+            return fail(lc, 400, key_column(lc, fields->name[f]),
+                        "field \"%s\"%s: must be an array of up to %d numbers", fields->name[f], where, w);
         slot[0] = json_number_value(v);
         if (!isfinite(slot[0]))
-            return fail(lc, 400, key_column(lc, fields->name[f]), "field \"%s\"%s: must be finite", fields->name[f], where);
+            return fail(lc, 400, key_column(lc, fields->name[f]), "field \"%s\"%s: must be finite",
+                        fields->name[f], where);
         return 0;
     }
     if (json_is_array(v) && w > 1) {
         size_t n = json_array_size(v);
         if (n > (size_t)w)
-            return fail(lc, 400, key_column(lc, fields->name[f]), "field \"%s\"%s: array of %zu values, at most %d",
-                        fields->name[f], where, n, w);
+            return fail(lc, 400, key_column(lc, fields->name[f]),
+                        "field \"%s\"%s: array of %zu values, at most %d", fields->name[f], where, n, w);
         for (size_t i = 0; i < n; i++) {
             json_t *e = json_array_get(v, i);
             if (json_is_null(e))
                 continue;
             if (!json_is_number(e) || !isfinite(json_number_value(e)))
                 return fail(lc, 400, key_column(lc, fields->name[f]),
-                            "field \"%s\"%s[%zu]: must be a finite number or null", fields->name[f], where, i);
+                            "field \"%s\"%s[%zu]: must be a finite number or null", fields->name[f], where,
+                            i);
             slot[i] = json_number_value(e);
         }
         return 0;
     }
-    return fail(lc, 400, key_column(lc, fields->name[f]), "field \"%s\"%s: must be %s or null", fields->name[f],
-                where, w == 1 ? "a number" : "an array of numbers");
+    return fail(lc, 400, key_column(lc, fields->name[f]), "field \"%s\"%s: must be %s or null",
+                fields->name[f], where, w == 1 ? "a number" : "an array of numbers");
 }
 
 static int is_reserved(const char *key)
@@ -178,7 +180,8 @@ static int parse_event(const struct line_ctx *lc, struct sw_batch *b, json_t *ob
     json_t *t = json_object_get(obj, "trigger");
     int trig = json_is_string(t) ? sw_trigger_parse(json_string_value(t)) : -1;
     if (trig < 0)
-        return fail(lc, 400, t ? key_column(lc, "trigger") : 1, "\"trigger\" must be one of physics, beam, random, led");
+        return fail(lc, 400, t ? key_column(lc, "trigger") : 1,
+                    "\"trigger\" must be one of physics, beam, random, led");
     if (get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time))
         return -1;
     if (b->events + 1 > lim->events_max)
@@ -226,7 +229,8 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
                     lim->fields_max);
     json_t *evc = json_object_get(cols, "event"), *trc = json_object_get(cols, "trigger");
     if (!json_is_array(evc) || !json_is_array(trc))
-        return fail(lc, 400, key_column(lc, "columns"), "columns \"event\" and \"trigger\" are required arrays");
+        return fail(lc, 400, key_column(lc, "columns"),
+                    "columns \"event\" and \"trigger\" are required arrays");
     size_t n = json_array_size(evc);
     if (b->events + n > lim->events_max)
         return fail(lc, 413, 1, "more than %zu events in one request", lim->events_max);
@@ -237,8 +241,9 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
         if (!json_is_array(col))
             return fail(lc, 400, key_column(lc, key), "column \"%s\" must be an array", key);
         if (json_array_size(col) != n)
-            return fail(lc, 400, key_column(lc, key), "column \"%s\" has %zu values, column \"event\" has %zu", key,
-                        json_array_size(col), n);
+            return fail(lc, 400, key_column(lc, key),
+                        "column \"%s\" has %zu values, column \"event\" has %zu", key, json_array_size(col),
+                        n);
     }
     if (grow_rows(b, n))
         return fail(lc, 413, 1, "out of memory for the batch");
@@ -249,7 +254,8 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(evc, i), *t = json_array_get(trc, i);
         if (!json_is_integer(e) || json_integer_value(e) < 0)
-            return fail(lc, 400, key_column(lc, "event"), "column \"event\"[%zu]: must be a non-negative integer", i);
+            return fail(lc, 400, key_column(lc, "event"),
+                        "column \"event\"[%zu]: must be a non-negative integer", i);
         int trig = json_is_string(t) ? sw_trigger_parse(json_string_value(t)) : -1;
         if (trig < 0)
             return fail(lc, 400, key_column(lc, "trigger"),
@@ -271,8 +277,8 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
         for (size_t i = 0; i < n; i++) {
             char where[32];
             snprintf(where, sizeof where, "[%zu]", i);
-            if (put_value(lc, fields, f, json_array_get(col, i), b->rows + (b->nrows + i) * (size_t)b->row_width,
-                          where))
+            if (put_value(lc, fields, f, json_array_get(col, i),
+                          b->rows + (b->nrows + i) * (size_t)b->row_width, where))
                 return -1;
         }
     }
@@ -281,10 +287,11 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
     return 0;
 }
 
-static int parse_spill_end(const struct line_ctx *lc, json_t *obj, struct sw_record *r, const struct sw_wire_limits *lim)
+static int parse_spill_end(const struct line_ctx *lc, json_t *obj, struct sw_record *r,
+                           const struct sw_wire_limits *lim)
 {
-    static const char *const known[] = {"type",     "run", "spill", "time", "duration", "counters", "dead_time",
-                                        "decode_errors", NULL};
+    static const char *const known[] = {"type",     "run",       "spill",         "time", "duration",
+                                        "counters", "dead_time", "decode_errors", NULL};
     if (only_keys(lc, obj, known, "spill_end") || get_id(lc, obj, "spill", &r->spill) ||
         get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time) ||
         get_opt_number(lc, obj, "duration", 0, 1e6, &r->duration) ||
@@ -343,7 +350,8 @@ static int parse_line(const struct line_ctx *lc, struct sw_batch *b, const struc
     if (strcmp(t, "event") && strcmp(t, "events") && strcmp(t, "spill_end") && strcmp(t, "spill_start") &&
         strcmp(t, "run_start") && strcmp(t, "run_end")) {
         fail(lc, 400, key_column(lc, "type"),
-             "unknown type \"%.40s\" (expected run_start, spill_start, event, events, spill_end, run_end)", t);
+             "unknown type \"%.40s\" (expected run_start, spill_start, event, events, spill_end, run_end)",
+             t);
         goto out;
     }
     if (get_id(lc, obj, "run", &r->run))
@@ -368,7 +376,8 @@ static int parse_line(const struct line_ctx *lc, struct sw_batch *b, const struc
         static const char *const known[] = {"type", "run", "time", "meta", NULL};
         r->type = SW_REC_RUN_START;
         json_t *meta = json_object_get(obj, "meta");
-        if (only_keys(lc, obj, known, "run_start") || get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time))
+        if (only_keys(lc, obj, known, "run_start") ||
+            get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time))
             goto out;
         if (meta && !json_is_object(meta)) {
             fail(lc, 400, key_column(lc, "meta"), "\"meta\" must be an object");
@@ -379,8 +388,9 @@ static int parse_line(const struct line_ctx *lc, struct sw_batch *b, const struc
     } else if (!strcmp(t, "run_end")) {
         static const char *const known[] = {"type", "run", "time", NULL};
         r->type = SW_REC_RUN_END;
-        rc = only_keys(lc, obj, known, "run_end") || get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time) ? -1
-                                                                                                               : 0;
+        rc = only_keys(lc, obj, known, "run_end") || get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time)
+                 ? -1
+                 : 0;
     }
 out:
     json_decref(obj);
@@ -406,7 +416,8 @@ int sw_wire_parse(struct sw_batch *b, const char *body, size_t len, const struct
         lc.line = line;
         if (n > lim->line_max)
             return fail(&lc, 413, 0, "line of %zu bytes, at most %zu", n, lim->line_max);
-        while (lc.len > 0 && (lc.text[lc.len - 1] == '\r' || lc.text[lc.len - 1] == ' ' || lc.text[lc.len - 1] == '\t'))
+        while (lc.len > 0 &&
+               (lc.text[lc.len - 1] == '\r' || lc.text[lc.len - 1] == ' ' || lc.text[lc.len - 1] == '\t'))
             lc.len--;
         if (lc.len == 0)
             continue; /* blank lines (and the final newline) carry nothing */

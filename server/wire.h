@@ -33,12 +33,12 @@ struct sw_record {
 struct sw_batch {
     struct sw_record *recs;
     size_t nrecs, caprecs;
-    double *rows; /* nrows * row_width doubles, NaN = missing */
+    double *rows;      /* nrows * row_width doubles, NaN = missing */
     int64_t *event_no; /* per row */
     int *trigger;      /* per row, enum sw_trigger */
     size_t nrows, caprows;
     int row_width;
-    uint64_t events;   /* == nrows */
+    uint64_t events; /* == nrows */
 };
 
 struct sw_wire_limits {
@@ -48,7 +48,7 @@ struct sw_wire_limits {
 };
 
 struct sw_wire_error {
-    unsigned status; /* 400 or 413 */
+    unsigned status;  /* 400 or 413 */
     int line, column; /* 1-based; column 0 when it does not apply */
     char msg[300];    /* "line 3: field \"p_in\": must be a number or null" */
 };

@@ -15,7 +15,8 @@ static const char *profile_json =
     "\"fields\":{\"p_in\":1},"
     "\"histograms\":[{\"name\":\"p_in\",\"x\":{\"source\":\"p_in\",\"bins\":100,\"min\":100,\"max\":200}}],"
     "\"checks\":["
-    "{\"name\":\"p_mean\",\"category\":\"beam\",\"unit\":\"GeV/c\",\"quantity\":{\"hist\":\"p_in\",\"stat\":\"mean\"},"
+    "{\"name\":\"p_mean\",\"category\":\"beam\",\"unit\":\"GeV/"
+    "c\",\"quantity\":{\"hist\":\"p_in\",\"stat\":\"mean\"},"
     "\"compare\":\"delta\",\"reference\":160,\"good\":[-2,2],\"warn\":[-5,5],\"min_entries\":10},"
     "{\"name\":\"mot\",\"category\":\"beam\",\"quantity\":{\"counter\":\"mot\"},\"compare\":\"ratio\","
     "\"reference\":1e6,\"good\":[0.5,1.5],\"warn\":[0.2,2],\"requires_beam\":false},"
@@ -40,8 +41,13 @@ static void fill(int n, double v)
 static enum sw_state eval(json_t *counters, double duration, double dead, uint64_t events, int complete,
                           struct sw_check_result *res, json_t *reasons)
 {
-    struct sw_quality_input in = {.hists = &hist, .counters = counters, .duration = duration, .dead_time = dead,
-                                  .decode_errors = NAN, .events = events, .complete = complete};
+    struct sw_quality_input in = {.hists = &hist,
+                                  .counters = counters,
+                                  .duration = duration,
+                                  .dead_time = dead,
+                                  .decode_errors = NAN,
+                                  .events = events,
+                                  .complete = complete};
     return sw_quality_eval(&cfg.profile, &in, res, reasons);
 }
 

@@ -25,16 +25,17 @@ static void test_records(void)
 {
     struct sw_batch b;
     struct sw_wire_error err;
-    const char *body = "{\"type\":\"run_start\",\"run\":7,\"time\":1.5,\"meta\":{\"beam\":\"mu+\"}}\n"
-                       "{\"type\":\"spill_start\",\"run\":7,\"spill\":2}\r\n"
-                       "\n"
-                       "{\"type\":\"event\",\"run\":7,\"spill\":2,\"event\":1,\"trigger\":\"beam\",\"p_in\":160.5,"
-                       "\"hcal\":[1,null,3],\"extra\":5}\n"
-                       "{\"type\":\"events\",\"run\":7,\"spill\":2,\"columns\":{\"event\":[2,3],\"trigger\":[\"led\","
-                       "\"physics\"],\"p_in\":[null,150],\"hcal\":[[1,2,3,4],null],\"other\":[1,null]}}\n"
-                       "{\"type\":\"spill_end\",\"run\":7,\"spill\":2,\"duration\":4.8,\"dead_time\":0.08,"
-                       "\"counters\":{\"mot\":3000000}}\n"
-                       "{\"type\":\"run_end\",\"run\":7}";
+    const char *body =
+        "{\"type\":\"run_start\",\"run\":7,\"time\":1.5,\"meta\":{\"beam\":\"mu+\"}}\n"
+        "{\"type\":\"spill_start\",\"run\":7,\"spill\":2}\r\n"
+        "\n"
+        "{\"type\":\"event\",\"run\":7,\"spill\":2,\"event\":1,\"trigger\":\"beam\",\"p_in\":160.5,"
+        "\"hcal\":[1,null,3],\"extra\":5}\n"
+        "{\"type\":\"events\",\"run\":7,\"spill\":2,\"columns\":{\"event\":[2,3],\"trigger\":[\"led\","
+        "\"physics\"],\"p_in\":[null,150],\"hcal\":[[1,2,3,4],null],\"other\":[1,null]}}\n"
+        "{\"type\":\"spill_end\",\"run\":7,\"spill\":2,\"duration\":4.8,\"dead_time\":0.08,"
+        "\"counters\":{\"mot\":3000000}}\n"
+        "{\"type\":\"run_end\",\"run\":7}";
     CHECK_INT(parse(body, &b, &err), 0);
     CHECK_STR(err.msg, "");
     CHECK_INT(b.nrecs, 6);
@@ -87,25 +88,33 @@ static void test_errors(void)
     snprintf(body, sizeof body, "%s%s{\"type\":\"nope\",\"run\":1}\n", ok, ok);
     expect_error(body, 400, 3, "unknown type \"nope\"");
     expect_error("{\"run\":1}", 400, 1, "\"type\" is required");
-    expect_error("{\"type\":\"event\",\"run\":1.5,\"spill\":1,\"event\":1,\"trigger\":\"beam\"}", 400, 1, "\"run\"");
-    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"trigger\":\"beam\"}", 400, 1, "\"event\" is required");
-    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":[1]}", 400, 1,
-                 "field \"p_in\"");
-    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"hcal\":[1,\"a\"]}",
-                 400, 1, "hcal\"[1]");
-    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":1e400}", 400, 1,
-                 "invalid JSON");
-    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":NaN}", 400, 1,
-                 "invalid JSON");
-    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":1,\"p_in\":2}",
-                 400, 1, "duplicate");
-    expect_error("{\"type\":\"spill_end\",\"run\":1,\"spill\":1,\"dead_tme\":0.1}", 400, 1, "unknown key \"dead_tme\"");
-    expect_error("{\"type\":\"spill_end\",\"run\":1,\"spill\":1,\"counters\":{\"mot\":\"x\"}}", 400, 1, "counter \"mot\"");
-    expect_error("{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1],\"trigger\":[\"beam\"],"
-                 "\"p_in\":[1,2]}}",
-                 400, 1, "column \"p_in\" has 2 values");
-    expect_error("{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1],\"trigger\":[\"x\"]}}", 400, 1,
-                 "column \"trigger\"[0]");
+    expect_error("{\"type\":\"event\",\"run\":1.5,\"spill\":1,\"event\":1,\"trigger\":\"beam\"}", 400, 1,
+                 "\"run\"");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"trigger\":\"beam\"}", 400, 1,
+                 "\"event\" is required");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":[1]}",
+                 400, 1, "field \"p_in\"");
+    expect_error(
+        "{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"hcal\":[1,\"a\"]}", 400,
+        1, "hcal\"[1]");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":1e400}",
+                 400, 1, "invalid JSON");
+    expect_error("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":NaN}",
+                 400, 1, "invalid JSON");
+    expect_error(
+        "{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":1,\"p_in\":2}",
+        400, 1, "duplicate");
+    expect_error("{\"type\":\"spill_end\",\"run\":1,\"spill\":1,\"dead_tme\":0.1}", 400, 1,
+                 "unknown key \"dead_tme\"");
+    expect_error("{\"type\":\"spill_end\",\"run\":1,\"spill\":1,\"counters\":{\"mot\":\"x\"}}", 400, 1,
+                 "counter \"mot\"");
+    expect_error(
+        "{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1],\"trigger\":[\"beam\"],"
+        "\"p_in\":[1,2]}}",
+        400, 1, "column \"p_in\" has 2 values");
+    expect_error(
+        "{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1],\"trigger\":[\"x\"]}}", 400, 1,
+        "column \"trigger\"[0]");
     /* limits */
     memset(body, ' ', 5000);
     memcpy(body, ok, strlen(ok) - 1);
@@ -120,7 +129,8 @@ static void test_errors(void)
     /* the column points at the offending key */
     struct sw_batch b;
     struct sw_wire_error err;
-    parse("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":\"x\"}", &b, &err);
+    parse("{\"type\":\"event\",\"run\":1,\"spill\":1,\"event\":1,\"trigger\":\"beam\",\"p_in\":\"x\"}", &b,
+          &err);
     CHECK_INT(err.column, 62); /* the opening quote of "p_in" */
     sw_batch_release(&b);
 }
@@ -130,8 +140,9 @@ static void test_event_cap(void)
     static const struct sw_wire_limits small = {4096, 32, 2};
     struct sw_batch b = {0};
     struct sw_wire_error err;
-    const char *body = "{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1,2,3],\"trigger\":[\"beam\","
-                       "\"beam\",\"beam\"]}}";
+    const char *body =
+        "{\"type\":\"events\",\"run\":1,\"spill\":1,\"columns\":{\"event\":[1,2,3],\"trigger\":[\"beam\","
+        "\"beam\",\"beam\"]}}";
     CHECK_INT(sw_wire_parse(&b, body, strlen(body), &fields, &small, &err), -1);
     CHECK_INT(err.status, 413);
     sw_batch_release(&b);
