@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "schema_sql.h" /* generated: sw_migrations[] */
@@ -283,10 +284,22 @@ static void *writer_main(void *arg)
         if (j->kind == JOB_SPILL) {
             double t0 = mono_s();
             failed = write_spill(s, j->rec) != 0;
-            double dt = mono_s() - t0;
-            if (failed)
+            for (int attempt = 1; failed && attempt <= 3; attempt++) {
                 atomic_fetch_add(&s->failures, 1);
-            else {
+                sleep(1);
+                failed = write_spill(s, j->rec) != 0;
+            }
+            double dt = mono_s() - t0;
+            if (failed) {
+                /* Crash-only: the spill is closed in memory but not on disk. Going on would answer
+                 * the collector's resend with 409 and lose the spill; exiting makes the supervisor
+                 * restart us and the collector resend the spill from the durable watermark. */
+                sw_error("store",
+                         "run %lld spill %lld cannot be committed after 4 attempts: exiting so the "
+                         "collector resends it after the restart",
+                         (long long)j->rec->run, (long long)j->rec->spill);
+                _exit(75);
+            } else {
                 atomic_fetch_add(&s->commits, 1);
                 double cur = atomic_load(&s->commit_seconds);
                 atomic_store(&s->commit_seconds, cur + dt); /* single writer: no lost update */
