@@ -95,10 +95,10 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
         snprintf(rel, sizeof rel, "/node_modules/%.*s/dist%s", (int)(slash - pkg), pkg, slash);
     } else
         snprintf(rel, sizeof rel, "%s", url);
-    snprintf(full, sizeof full, "%s%s", srv->www_real, rel);
+    int fl = snprintf(full, sizeof full, "%s%s", srv->www_real, rel);
     size_t rootlen = strlen(srv->www_real);
-    if (!srv->www_real[0] || !realpath(full, real) || strncmp(real, srv->www_real, rootlen) != 0 ||
-        (real[rootlen] != '/' && real[rootlen] != 0)) {
+    if (!srv->www_real[0] || fl < 0 || (size_t)fl >= sizeof full || !realpath(full, real) ||
+        strncmp(real, srv->www_real, rootlen) != 0 || (real[rootlen] != '/' && real[rootlen] != 0)) {
         sw_reply_error(&r, 404, "not found: %s", url);
         return send_reply(conn, &r);
     }

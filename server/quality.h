@@ -32,7 +32,7 @@ struct sw_check_result {
     enum sw_state state;
     double value;     /* the statistic after comparison (delta/ratio); NaN when not computable */
     double raw;       /* the statistic before comparison */
-    char reason[200]; /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
+    char reason[320]; /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
 };
 
 /* Evaluates every check of the profile into results[0..nchecks) and returns the spill flag.

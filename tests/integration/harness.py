@@ -20,6 +20,21 @@ SRC = os.environ.get("SW_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.di
 CONFIG = os.path.join(SRC, "config", "spillwatch.json")
 
 
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+def write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
 class Server:
     """One spillwatch process. `config` overrides keys of config/spillwatch.json (written to a
     temporary config next to a copy of the profile reference)."""
@@ -29,13 +44,12 @@ class Server:
         self.db = db or os.path.join(tmpdir, "sw.db")
         self.config_path = CONFIG
         if config:
-            base = json.load(open(CONFIG))
+            base = load_json(CONFIG)
             base.update(config)
             base["profile"] = os.path.join(SRC, "config", "na64mu.json")
             base["www"] = os.path.join(SRC, "www")
             self.config_path = os.path.join(tmpdir, "spillwatch-test.json")
-            with open(self.config_path, "w") as f:
-                json.dump(base, f)
+            write_json(self.config_path, base)
         self.extra_args = list(extra_args)
         self.proc = None
         self.port = None
@@ -75,6 +89,9 @@ class Server:
                 self.proc.wait()
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
         return rc
 
     def kill(self):

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import CONFIG, SERVER, SRC, Server
+from harness import CONFIG, SERVER, SRC, Server, load_json, write_json, write_text
 
 
 def run(*args, cwd=None):
@@ -27,7 +27,7 @@ class Config(unittest.TestCase):
         self.assertIn("na64mu", p.stdout)
 
     def test_every_problem_is_reported_with_its_json_path(self):
-        prof = json.load(open(os.path.join(SRC, "config", "na64mu.json")))
+        prof = load_json(os.path.join(SRC, "config", "na64mu.json"))
         prof["histograms"][0]["x"]["bins"] = 0
         prof["histograms"][1]["x"]["source"] = "p_inn"
         prof["histograms"][2]["trigger"] = ["cosmic"]
@@ -35,10 +35,10 @@ class Config(unittest.TestCase):
         prof["checks"][1]["category"] = "physics"
         prof["bogus"] = 1
         pp = os.path.join(self.tmp, "prof.json")
-        json.dump(prof, open(pp, "w"))
+        write_json(pp, prof)
         cfg = {"profile": pp, "threads": 0, "limits": {"body_max": "big"}}
         cp = os.path.join(self.tmp, "cfg.json")
-        json.dump(cfg, open(cp, "w"))
+        write_json(cp, cfg)
         p = run("--config", cp, "--check-config")
         self.assertNotEqual(p.returncode, 0)
         for expected in ("$.histograms[0].x.bins", "$.histograms[1].x.source: unknown field \"p_inn\"",
@@ -48,7 +48,7 @@ class Config(unittest.TestCase):
 
     def test_broken_json_names_file_line_and_column(self):
         cp = os.path.join(self.tmp, "cfg.json")
-        open(cp, "w").write('{"listen": "127.0.0.1:1",\n "threads": }\n')
+        write_text(cp, '{"listen": "127.0.0.1:1",\n "threads": }\n')
         p = run("--config", cp, "--check-config")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("cfg.json:2:", p.stderr)

@@ -1,0 +1,656 @@
+/* hist.c — see hist.h */
+#include "hist.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ---- selectors ---- */
+
+int sw_selector_parse(struct sw_selector *sel, const char *text, const struct sw_fields *fields, char *err,
+                      size_t errlen)
+{
+    struct sw_selector s = {0};
+    size_t len = strlen(text);
+    const char *name = text;
+    size_t nlen = len;
+    if (len > 5 && strncmp(text, "sum(", 4) == 0 && text[len - 1] == ')') {
+        s.kind = SW_SEL_SUM;
+        name = text + 4;
+        nlen = len - 5;
+    } else if (len > 6 && strncmp(text, "each(", 5) == 0 && text[len - 1] == ')') {
+        s.kind = SW_SEL_EACH;
+        name = text + 5;
+        nlen = len - 6;
+    } else if (len > 3 && text[len - 1] == ']' && strchr(text, '[')) {
+        const char *br = strchr(text, '[');
+        char *end;
+        long idx = strtol(br + 1, &end, 10);
+        if (br == text || end == br + 1 || *end != ']' || end != text + len - 1 || idx < 0) {
+            snprintf(err, errlen, "bad selector \"%s\"", text);
+            return -1;
+        }
+        s.kind = SW_SEL_INDEX;
+        s.index = (int)idx;
+        nlen = (size_t)(br - text);
+    }
+    for (size_t i = 0; i < nlen; i++)
+        if (!(name[i] == '_' || (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9'))) {
+            snprintf(err, errlen, "bad selector \"%s\"", text);
+            return -1;
+        }
+    if (nlen == 0) {
+        snprintf(err, errlen, "bad selector \"%s\"", text);
+        return -1;
+    }
+    int f = sw_fields_find(fields, name, nlen);
+    if (f < 0) {
+        snprintf(err, errlen, "unknown field \"%.*s\"", (int)nlen, name);
+        return -1;
+    }
+    s.field = f;
+    s.offset = fields->offset[f];
+    s.width = fields->width[f];
+    if (s.kind == SW_SEL_FIELD && s.width != 1) {
+        snprintf(err, errlen, "field \"%s\" is an array (width %d): use %s[i], sum(%s) or each(%s)",
+                 fields->name[f], s.width, fields->name[f], fields->name[f], fields->name[f]);
+        return -1;
+    }
+    if (s.kind == SW_SEL_INDEX && s.index >= s.width) {
+        snprintf(err, errlen, "index %d out of range for \"%s\" (width %d)", s.index, fields->name[f],
+                 s.width);
+        return -1;
+    }
+    *sel = s;
+    return 0;
+}
+
+double sw_selector_value(const struct sw_selector *sel, const double *row)
+{
+    const double *v = row + sel->offset;
+    switch (sel->kind) {
+    case SW_SEL_FIELD:
+        return v[0];
+    case SW_SEL_INDEX:
+        return v[sel->index];
+    case SW_SEL_SUM:
+    case SW_SEL_EACH: {
+        double sum = 0;
+        int any = 0;
+        for (int i = 0; i < sel->width; i++)
+            if (!isnan(v[i])) {
+                sum += v[i];
+                any = 1;
+            }
+        return any ? sum : NAN;
+    }
+    }
+    return NAN;
+}
+
+/* ---- lifecycle ---- */
+
+static size_t nbins(const struct sw_hist_def *d)
+{
+    return (size_t)d->x.bins * (d->dim == 2 ? (size_t)d->y.bins : 1);
+}
+
+int sw_hist_init(struct sw_hist *h, const struct sw_hist_def *def)
+{
+    memset(h, 0, sizeof *h);
+    h->counts = calloc(nbins(def), sizeof *h->counts);
+    if (!h->counts)
+        return -1;
+    h->def = def;
+    return 0;
+}
+
+void sw_hist_release(struct sw_hist *h)
+{
+    free(h->counts);
+    memset(h, 0, sizeof *h);
+}
+
+void sw_hist_clear(struct sw_hist *h)
+{
+    memset(h->counts, 0, nbins(h->def) * sizeof *h->counts);
+    h->underflow = h->overflow = h->entries = h->missing = 0;
+    h->sumx = h->sumx2 = h->sumy = h->sumy2 = 0;
+}
+
+/* ---- filling ---- */
+
+/* Bin of x on an axis: -1 below, bins at or above max. */
+static int axis_bin(const struct sw_axis *a, double x)
+{
+    if (x < a->min)
+        return -1;
+    if (x >= a->max)
+        return a->bins;
+    int i = (int)((x - a->min) / (a->max - a->min) * a->bins);
+    return i >= a->bins ? a->bins - 1 : i; /* x just below max may round up */
+}
+
+static void fill_1d(struct sw_hist *h, double x)
+{
+    int i = axis_bin(&h->def->x, x);
+    if (i < 0)
+        h->underflow++;
+    else if (i >= h->def->x.bins)
+        h->overflow++;
+    else
+        h->counts[i]++;
+    h->entries++;
+    h->sumx += x;
+    h->sumx2 += x * x;
+}
+
+void sw_hist_fill(struct sw_hist *h, const double *row, int trigger)
+{
+    const struct sw_hist_def *d = h->def;
+    if (d->trigger_mask && !(d->trigger_mask & (1u << trigger)))
+        return;
+    if (d->has_cut) {
+        double c = sw_selector_value(&d->cut, row);
+        if (!(c >= d->cut_min && c < d->cut_max))
+            return;
+    }
+    if (d->xsel.kind == SW_SEL_EACH) {
+        const double *v = row + d->xsel.offset;
+        int any = 0;
+        for (int i = 0; i < d->xsel.width; i++) {
+            if (isnan(v[i]))
+                continue;
+            any = 1;
+            if (v[i] > d->threshold)
+                fill_1d(h, (double)i);
+        }
+        if (!any)
+            h->missing++;
+        return;
+    }
+    double x = sw_selector_value(&d->xsel, row);
+    if (d->dim == 1) {
+        if (isnan(x))
+            h->missing++;
+        else
+            fill_1d(h, x);
+        return;
+    }
+    double y = sw_selector_value(&d->ysel, row);
+    if (isnan(x) || isnan(y)) {
+        h->missing++;
+        return;
+    }
+    int ix = axis_bin(&d->x, x), iy = axis_bin(&d->y, y);
+    if (ix < 0 || iy < 0)
+        h->underflow++;
+    else if (ix >= d->x.bins || iy >= d->y.bins)
+        h->overflow++;
+    else
+        h->counts[(size_t)iy * (size_t)d->x.bins + (size_t)ix]++;
+    h->entries++;
+    h->sumx += x;
+    h->sumx2 += x * x;
+    h->sumy += y;
+    h->sumy2 += y * y;
+}
+
+static int same_binning(const struct sw_hist_def *a, const struct sw_hist_def *b)
+{
+    if (a->dim != b->dim || a->x.bins != b->x.bins || a->x.min != b->x.min || a->x.max != b->x.max)
+        return 0;
+    return a->dim == 1 || (a->y.bins == b->y.bins && a->y.min == b->y.min && a->y.max == b->y.max);
+}
+
+int sw_hist_add(struct sw_hist *dst, const struct sw_hist *src)
+{
+    if (!same_binning(dst->def, src->def))
+        return -1;
+    size_t n = nbins(dst->def);
+    for (size_t i = 0; i < n; i++)
+        dst->counts[i] += src->counts[i];
+    dst->underflow += src->underflow;
+    dst->overflow += src->overflow;
+    dst->entries += src->entries;
+    dst->missing += src->missing;
+    dst->sumx += src->sumx;
+    dst->sumx2 += src->sumx2;
+    dst->sumy += src->sumy;
+    dst->sumy2 += src->sumy2;
+    return 0;
+}
+
+/* ---- statistics ---- */
+
+/* Most probable value: 5-tap triangular smoothing (1,2,3,2,1, renormalised at the edges), the
+ * maximum bin of the smoothed counts, then the vertex of a least-squares parabola through the
+ * smoothed values of the maximum and up to two neighbours each side, clamped to +-1 bin. */
+static double peak_1d(const struct sw_hist *h)
+{
+    const struct sw_axis *a = &h->def->x;
+    int n = a->bins, best = -1;
+    double bestv = 0;
+    double *sm = malloc((size_t)n * sizeof *sm);
+    if (!sm)
+        return NAN;
+    static const double w[5] = {1, 2, 3, 2, 1};
+    for (int i = 0; i < n; i++) {
+        double s = 0, ws = 0;
+        for (int k = -2; k <= 2; k++)
+            if (i + k >= 0 && i + k < n) {
+                s += w[k + 2] * (double)h->counts[i + k];
+                ws += w[k + 2];
+            }
+        sm[i] = s / ws;
+        if (sm[i] > bestv) {
+            bestv = sm[i];
+            best = i;
+        }
+    }
+    double width = (a->max - a->min) / n;
+    if (best < 0) {
+        free(sm);
+        return NAN;
+    }
+    double centre = a->min + (best + 0.5) * width;
+    /* Fit y = c0 + c1 t + c2 t^2 with t in bins relative to best. */
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, y0 = 0, y1 = 0, y2 = 0;
+    int pts = 0;
+    for (int k = -2; k <= 2; k++) {
+        int i = best + k;
+        if (i < 0 || i >= n)
+            continue;
+        double t = k, y = sm[i];
+        s0 += 1;
+        s1 += t;
+        s2 += t * t;
+        s3 += t * t * t;
+        s4 += t * t * t * t;
+        y0 += y;
+        y1 += t * y;
+        y2 += t * t * y;
+        pts++;
+    }
+    free(sm);
+    if (pts < 3)
+        return centre;
+    /* Solve the 3x3 normal equations by Cramer's rule. */
+    double m[3][3] = {{s0, s1, s2}, {s1, s2, s3}, {s2, s3, s4}}, r[3] = {y0, y1, y2};
+#define DET3(M)                                                    \
+    ((M)[0][0] * ((M)[1][1] * (M)[2][2] - (M)[1][2] * (M)[2][1]) - \
+     (M)[0][1] * ((M)[1][0] * (M)[2][2] - (M)[1][2] * (M)[2][0]) + \
+     (M)[0][2] * ((M)[1][0] * (M)[2][1] - (M)[1][1] * (M)[2][0]))
+    double det = DET3(m);
+    if (fabs(det) < 1e-12)
+        return centre;
+    double c[3];
+    for (int col = 0; col < 3; col++) {
+        double mm[3][3];
+        memcpy(mm, m, sizeof mm);
+        for (int row = 0; row < 3; row++)
+            mm[row][col] = r[row];
+        c[col] = DET3(mm) / det;
+    }
+#undef DET3
+    if (!(c[2] < 0))
+        return centre;
+    double t = -c[1] / (2 * c[2]);
+    if (t > 1)
+        t = 1;
+    if (t < -1)
+        t = -1;
+    return centre + t * width;
+}
+
+void sw_hist_stats(const struct sw_hist *h, struct sw_hist_stats *st)
+{
+    st->mean = st->rms = st->mean_y = st->rms_y = st->peak = NAN;
+    if (h->entries > 0) {
+        double n = (double)h->entries;
+        st->mean = h->sumx / n;
+        st->rms = sqrt(fmax(0, h->sumx2 / n - st->mean * st->mean));
+        if (h->def->dim == 2) {
+            st->mean_y = h->sumy / n;
+            st->rms_y = sqrt(fmax(0, h->sumy2 / n - st->mean_y * st->mean_y));
+        }
+    }
+    if (h->def->dim == 1)
+        st->peak = peak_1d(h);
+}
+
+static double frac(const struct sw_hist *h, double value, int above)
+{
+    if (h->entries == 0 || h->def->dim != 1)
+        return NAN;
+    const struct sw_axis *a = &h->def->x;
+    double width = (a->max - a->min) / a->bins;
+    uint64_t n = above ? h->overflow : h->underflow;
+    if (above && value < a->min)
+        n += h->underflow;
+    if (!above && value > a->max)
+        n += h->overflow;
+    for (int i = 0; i < a->bins; i++) {
+        double lo = a->min + i * width, hi = lo + width;
+        if (above ? lo >= value : hi <= value)
+            n += h->counts[i];
+    }
+    return (double)n / (double)h->entries;
+}
+
+double sw_hist_frac_above(const struct sw_hist *h, double value)
+{
+    return frac(h, value, 1);
+}
+
+double sw_hist_frac_below(const struct sw_hist *h, double value)
+{
+    return frac(h, value, 0);
+}
+
+/* ---- JSON ---- */
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *sw_hist_to_json(const struct sw_hist *h)
+{
+    const struct sw_hist_def *d = h->def;
+    struct sw_hist_stats st;
+    sw_hist_stats(h, &st);
+    json_t *counts = json_array();
+    size_t n = nbins(d);
+    for (size_t i = 0; counts && i < n; i++)
+        if (json_array_append_new(counts, json_integer((json_int_t)h->counts[i])) != 0) {
+            json_decref(counts);
+            return NULL;
+        }
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:{s:i, s:f, s:f}, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "name",
+                  d->name, "title", d->title, "unit", d->unit, "x", "bins", d->x.bins, "min", d->x.min, "max",
+                  d->x.max, "counts", counts, "underflow", (json_int_t)h->underflow, "overflow",
+                  (json_int_t)h->overflow, "entries", (json_int_t)h->entries, "missing",
+                  (json_int_t)h->missing, "mean", num(st.mean), "rms", num(st.rms), "peak", num(st.peak));
+    if (j && d->dim == 2) {
+        json_object_set_new(j, "y",
+                            json_pack("{s:i, s:f, s:f, s:s}", "bins", d->y.bins, "min", d->y.min, "max",
+                                      d->y.max, "unit", d->unit_y));
+        json_object_set_new(j, "mean_y", num(st.mean_y));
+        json_object_set_new(j, "rms_y", num(st.rms_y));
+    }
+    return j;
+}
+
+/* ---- snapshots ----
+ * Layout before deflate: "SWH1", varint count, then per histogram: varint name length, name,
+ * byte dim, per axis varint bins + 8-byte LE min and max, varints underflow, overflow, entries,
+ * missing, 8-byte LE sumx sumx2 sumy sumy2, then the counts as varints where a 0 is followed by
+ * the varint length of the zero run. The blob is a 4-byte LE uncompressed length + zlib data. */
+
+struct buf {
+    unsigned char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void put(struct buf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void put_varint(struct buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    int n = 0;
+    do {
+        tmp[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            tmp[n] |= 0x80;
+        n++;
+    } while (v);
+    put(b, tmp, (size_t)n);
+}
+
+static void put_double(struct buf *b, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    unsigned char tmp[8];
+    for (int i = 0; i < 8; i++)
+        tmp[i] = (unsigned char)(bits >> (8 * i));
+    put(b, tmp, 8);
+}
+
+int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size_t *outlen)
+{
+    struct buf b = {0};
+    put(&b, "SWH1", 4);
+    put_varint(&b, (uint64_t)n);
+    for (int k = 0; k < n; k++) {
+        const struct sw_hist *h = &hists[k];
+        const struct sw_hist_def *d = h->def;
+        size_t nl = strlen(d->name);
+        put_varint(&b, nl);
+        put(&b, d->name, nl);
+        unsigned char dim = (unsigned char)d->dim;
+        put(&b, &dim, 1);
+        put_varint(&b, (uint64_t)d->x.bins);
+        put_double(&b, d->x.min);
+        put_double(&b, d->x.max);
+        if (d->dim == 2) {
+            put_varint(&b, (uint64_t)d->y.bins);
+            put_double(&b, d->y.min);
+            put_double(&b, d->y.max);
+        }
+        put_varint(&b, h->underflow);
+        put_varint(&b, h->overflow);
+        put_varint(&b, h->entries);
+        put_varint(&b, h->missing);
+        put_double(&b, h->sumx);
+        put_double(&b, h->sumx2);
+        put_double(&b, h->sumy);
+        put_double(&b, h->sumy2);
+        size_t nb = nbins(d);
+        for (size_t i = 0; i < nb;) {
+            if (h->counts[i] == 0) {
+                size_t run = 0;
+                while (i < nb && h->counts[i] == 0) {
+                    run++;
+                    i++;
+                }
+                put_varint(&b, 0);
+                put_varint(&b, run);
+            } else
+                put_varint(&b, h->counts[i++]);
+        }
+    }
+    if (b.oom || b.len > 0xffffffffu) {
+        free(b.p);
+        return -1;
+    }
+    uLongf zlen = compressBound((uLong)b.len);
+    unsigned char *z = malloc(zlen + 4);
+    if (!z || compress2(z + 4, &zlen, b.p, (uLong)b.len, 6) != Z_OK) {
+        free(z);
+        free(b.p);
+        return -1;
+    }
+    for (int i = 0; i < 4; i++)
+        z[i] = (unsigned char)(b.len >> (8 * i));
+    free(b.p);
+    *out = z;
+    *outlen = zlen + 4;
+    return 0;
+}
+
+struct reader {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint64_t get_varint(struct reader *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (r->p >= r->end) {
+            r->bad = 1;
+            return 0;
+        }
+        unsigned char c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = 1;
+    return 0;
+}
+
+static double get_double(struct reader *r)
+{
+    if (r->end - r->p < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; i++)
+        bits |= (uint64_t)r->p[i] << (8 * i);
+    r->p += 8;
+    double v;
+    memcpy(&v, &bits, 8);
+    return v;
+}
+
+static unsigned char *inflate_blob(const unsigned char *blob, size_t len, size_t *rawlen)
+{
+    if (len < 4)
+        return NULL;
+    size_t n = (size_t)blob[0] | (size_t)blob[1] << 8 | (size_t)blob[2] << 16 | (size_t)blob[3] << 24;
+    if (n < 5 || n > (64u << 20))
+        return NULL;
+    unsigned char *raw = malloc(n);
+    uLongf got = n;
+    if (!raw || uncompress(raw, &got, blob + 4, (uLong)(len - 4)) != Z_OK || got != n) {
+        free(raw);
+        return NULL;
+    }
+    *rawlen = n;
+    return raw;
+}
+
+/* Walks the decoded snapshot; for each histogram that matches an entry of dst by name and
+ * binning, adds it there. Two passes: the first validates everything, the second adds, so a
+ * corrupt blob changes nothing. Returns the number added or -1. */
+static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, int ndst)
+{
+    int added = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        struct reader r = {raw, raw + rawlen, 0};
+        if (rawlen < 4 || memcmp(raw, "SWH1", 4) != 0)
+            return -1;
+        r.p += 4;
+        uint64_t count = get_varint(&r);
+        for (uint64_t k = 0; k < count && !r.bad; k++) {
+            uint64_t nl = get_varint(&r);
+            if (r.bad || nl >= SW_HIST_NAME_MAX || (size_t)(r.end - r.p) < nl + 1)
+                return -1;
+            char name[SW_HIST_NAME_MAX];
+            memcpy(name, r.p, nl);
+            name[nl] = 0;
+            r.p += nl;
+            struct sw_hist_def def = {0};
+            def.dim = *r.p++;
+            if (def.dim != 1 && def.dim != 2)
+                return -1;
+            uint64_t bx = get_varint(&r);
+            def.x.min = get_double(&r);
+            def.x.max = get_double(&r);
+            uint64_t by = 1;
+            if (def.dim == 2) {
+                by = get_varint(&r);
+                def.y.min = get_double(&r);
+                def.y.max = get_double(&r);
+            }
+            if (r.bad || bx < 1 || bx > 100000 || by < 1 || by > 100000)
+                return -1;
+            def.x.bins = (int)bx;
+            def.y.bins = def.dim == 2 ? (int)by : 0;
+            struct sw_hist *target = NULL;
+            for (int i = 0; i < ndst; i++)
+                if (strcmp(dst[i].def->name, name) == 0 && same_binning(dst[i].def, &def))
+                    target = &dst[i];
+            uint64_t under = get_varint(&r), over = get_varint(&r), entries = get_varint(&r),
+                     missing = get_varint(&r);
+            double sx = get_double(&r), sx2 = get_double(&r), sy = get_double(&r), sy2 = get_double(&r);
+            if (r.bad)
+                return -1;
+            if (pass == 1 && target) {
+                target->underflow += under;
+                target->overflow += over;
+                target->entries += entries;
+                target->missing += missing;
+                target->sumx += sx;
+                target->sumx2 += sx2;
+                target->sumy += sy;
+                target->sumy2 += sy2;
+                added++;
+            }
+            size_t nb = (size_t)(bx * by);
+            for (size_t i = 0; i < nb && !r.bad;) {
+                uint64_t v = get_varint(&r);
+                if (v == 0) {
+                    uint64_t run = get_varint(&r);
+                    if (run == 0 || run > nb - i)
+                        return -1;
+                    i += (size_t)run;
+                } else {
+                    if (pass == 1 && target)
+                        target->counts[i] += v;
+                    i++;
+                }
+            }
+            if (r.bad)
+                return -1;
+        }
+        if (r.bad || r.p != r.end)
+            return -1;
+    }
+    return added;
+}
+
+int sw_hist_decode_add_all(const unsigned char *blob, size_t len, struct sw_hist *dst, int n)
+{
+    size_t rawlen;
+    unsigned char *raw = inflate_blob(blob, len, &rawlen);
+    if (!raw)
+        return -1;
+    int rc = walk(raw, rawlen, dst, n);
+    free(raw);
+    return rc;
+}
+
+int sw_hist_decode_add(const unsigned char *blob, size_t len, struct sw_hist *dst)
+{
+    int rc = sw_hist_decode_add_all(blob, len, dst, 1);
+    return rc < 0 ? -1 : rc > 0;
+}
