@@ -226,9 +226,11 @@ int sw_hist_add(struct sw_hist *dst, const struct sw_hist *src)
 
 /* ---- statistics ---- */
 
-/* Most probable value: 5-tap triangular smoothing (1,2,3,2,1, renormalised at the edges), the
- * maximum bin of the smoothed counts, then the vertex of a least-squares parabola through the
- * smoothed values of the maximum and up to two neighbours each side, clamped to +-1 bin. */
+/* Most probable value: the maximum of the counts after light (1,2,1) smoothing, refined by the
+ * vertex of a least-squares parabola through the smoothed values around it. The fit window
+ * follows the peak's own width: the contiguous bins whose smoothed value is at least 75 % of the
+ * maximum (at least one bin, at most 10, each side), so a wide peak is not located by noise and a
+ * narrow asymmetric (Landau-like) one is not pulled into its tail. */
 static double peak_1d(const struct sw_hist *h)
 {
     const struct sw_axis *a = &h->def->x;
@@ -237,49 +239,47 @@ static double peak_1d(const struct sw_hist *h)
     double *sm = malloc((size_t)n * sizeof *sm);
     if (!sm)
         return NAN;
-    static const double w[5] = {1, 2, 3, 2, 1};
     for (int i = 0; i < n; i++) {
-        double s = 0, ws = 0;
-        for (int k = -2; k <= 2; k++)
-            if (i + k >= 0 && i + k < n) {
-                s += w[k + 2] * (double)h->counts[i + k];
-                ws += w[k + 2];
-            }
+        double s = 2.0 * (double)h->counts[i], ws = 2;
+        if (i > 0) {
+            s += (double)h->counts[i - 1];
+            ws += 1;
+        }
+        if (i + 1 < n) {
+            s += (double)h->counts[i + 1];
+            ws += 1;
+        }
         sm[i] = s / ws;
         if (sm[i] > bestv) {
             bestv = sm[i];
             best = i;
         }
     }
-    double width = (a->max - a->min) / n;
     if (best < 0) {
         free(sm);
         return NAN;
     }
+    double width = (a->max - a->min) / n;
     double centre = a->min + (best + 0.5) * width;
-    /* Fit y = c0 + c1 t + c2 t^2 with t in bins relative to best. */
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, y0 = 0, y1 = 0, y2 = 0;
-    int pts = 0;
-    for (int k = -2; k <= 2; k++) {
-        int i = best + k;
-        if (i < 0 || i >= n)
-            continue;
-        double t = k, y = sm[i];
-        s0 += 1;
-        s1 += t;
-        s2 += t * t;
-        s3 += t * t * t;
-        s4 += t * t * t * t;
-        y0 += y;
-        y1 += t * y;
-        y2 += t * t * y;
-        pts++;
+    int lo = best, hi = best;
+    while (lo > 0 && best - lo < 10 && (sm[lo - 1] >= 0.75 * bestv || best - lo < 1))
+        lo--;
+    while (hi < n - 1 && hi - best < 10 && (sm[hi + 1] >= 0.75 * bestv || hi - best < 1))
+        hi++;
+    /* Fit y = c0 + c1 t + c2 t^2, t in bins relative to best (normal equations, Cramer's rule). */
+    double s[5] = {0}, r[3] = {0};
+    for (int i = lo; i <= hi; i++) {
+        double t = i - best, tp = 1;
+        for (int k = 0; k < 5; k++, tp *= t) {
+            s[k] += tp;
+            if (k < 3)
+                r[k] += tp * sm[i];
+        }
     }
     free(sm);
-    if (pts < 3)
+    if (hi - lo < 2)
         return centre;
-    /* Solve the 3x3 normal equations by Cramer's rule. */
-    double m[3][3] = {{s0, s1, s2}, {s1, s2, s3}, {s2, s3, s4}}, r[3] = {y0, y1, y2};
+    double m[3][3] = {{s[0], s[1], s[2]}, {s[1], s[2], s[3]}, {s[2], s[3], s[4]}};
 #define DET3(M)                                                    \
     ((M)[0][0] * ((M)[1][1] * (M)[2][2] - (M)[1][2] * (M)[2][1]) - \
      (M)[0][1] * ((M)[1][0] * (M)[2][2] - (M)[1][2] * (M)[2][0]) + \
@@ -299,10 +299,10 @@ static double peak_1d(const struct sw_hist *h)
     if (!(c[2] < 0))
         return centre;
     double t = -c[1] / (2 * c[2]);
-    if (t > 1)
-        t = 1;
-    if (t < -1)
-        t = -1;
+    if (t < lo - best)
+        t = lo - best;
+    if (t > hi - best)
+        t = hi - best;
     return centre + t * width;
 }
 
