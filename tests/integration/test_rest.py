@@ -10,7 +10,7 @@ from harness import ServerTest, main
 class Rest(ServerTest):
     def setUp(self):
         super().setUp()
-        self.srv.sim("--run", "21", "--spills", "5", "--fast", "--seed", "3", "--scale", "0.2")
+        self.srv.sim("--run", "21", "--spills", "5", "--fast", "--seed", "3", "--scale", "0.1")
 
     def test_runs_and_run_summary(self):
         status, runs = self.srv.get("/api/v1/runs")
@@ -56,7 +56,7 @@ class Rest(ServerTest):
         self.assertIn("p_in_mean", names)
         self.assertIn("dead_time", names)
         c = next(c for c in one["checks"] if c["name"] == "mot")
-        self.assertEqual(c["state"], "BAD")  # --scale 0.2: intensity far below nominal
+        self.assertEqual(c["state"], "BAD")  # --scale 0.1: intensity far below nominal
         self.assertIn("outside good", c["reason"])
         self.assertEqual(one["flag"], "BAD")
         self.assertTrue(any(r.startswith("mot:") for r in one["reasons"]))
@@ -83,7 +83,7 @@ class Rest(ServerTest):
         status, last = self.srv.get("/api/v1/histograms/p_in?run=21&last=2")
         self.assertEqual(last["entries"], per_spill[3]["entries"] + per_spill[4]["entries"])
         status, good = self.srv.get("/api/v1/histograms/p_in?run=21&quality=good")
-        self.assertEqual(good["spills"], 0)  # all BAD at --scale 0.2
+        self.assertEqual(good["spills"], 0)  # all BAD at --scale 0.1
         status, live = self.srv.get("/api/v1/histograms/p_in")
         self.assertEqual((live["scope"], live["run"], live["spill"], live["open"]), ("live", 21, 5, False))
         self.assertEqual(live["entries"], per_spill[4]["entries"])
@@ -131,7 +131,9 @@ class Rest(ServerTest):
         status, spills = self.srv.get("/api/v1/runs/21/spills")
         events = sum(s["events"] for s in spills["spills"])
         self.assertIn("spillwatch_ingest_events_total %d\n" % events, text)
-        self.assertIn('spillwatch_spills_closed_total{flag="BAD"} 5\n', text)
+        flags = [s["flag"] for s in spills["spills"]]
+        for flag in ("GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED"):
+            self.assertIn('spillwatch_spills_closed_total{flag="%s"} %d\n' % (flag, flags.count(flag)), text)
         promtool = shutil.which("promtool")
         self.assertIsNotNone(promtool, "promtool is installed by deploy/setup.sh")
         p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
