@@ -1,0 +1,184 @@
+// spillwatch shift overview: polls the REST API every 2 s and updates the tiles and the charts in
+// place. Data is inserted with textContent only, never as HTML.
+'use strict';
+
+const POLL_MS = 2000;
+const HISTS = ['p_in', 'p_out', 'ecal', 'hcal0', 'hcal1', 'hcal2', 'hcal3'];
+const FLAG_COLOURS = { GOOD: '#2fb45a', WARN: '#e0a100', BAD: '#e0433a', UNKNOWN: '#7d8694', EXCLUDED: '#7d8694' };
+const charts = {};
+
+function $(id) { return document.getElementById(id); }
+
+function setText(id, text) {
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// 3.1e6 -> "3.10 M"; null -> "—"
+function fmt(v, digits = 3) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  const a = Math.abs(v);
+  if (a >= 1e12) return (v / 1e12).toPrecision(digits) + ' T';
+  if (a >= 1e9) return (v / 1e9).toPrecision(digits) + ' G';
+  if (a >= 1e6) return (v / 1e6).toPrecision(digits) + ' M';
+  if (a >= 1e4) return (v / 1e3).toPrecision(digits) + ' k';
+  if (Number.isInteger(v)) return String(v);
+  return v.toPrecision(digits);
+}
+
+async function getJSON(path) {
+  const resp = await fetch(path, { cache: 'no-store' });
+  if (!resp.ok) {
+    let msg = resp.status + ' ' + resp.statusText;
+    try { msg = (await resp.json()).error || msg; } catch (e) { /* not JSON */ }
+    throw new Error(path + ': ' + msg);
+  }
+  return resp.json();
+}
+
+const GRID = { color: '#2a3240' };
+const TICKS = { color: '#8a94a3' };
+
+function lineChart(canvas) {
+  return new Chart(canvas, {
+    type: 'line',
+    data: { labels: [], datasets: [{ data: [], borderColor: '#5b8def', borderWidth: 1.5, pointRadius: 3,
+                                      pointBackgroundColor: [], pointBorderColor: [], tension: 0 }] },
+    options: {
+      animation: false, responsive: true, maintainAspectRatio: false,
+      plugins: { legend: { display: false } },
+      scales: { x: { title: { display: true, text: 'spill', color: '#8a94a3' }, grid: GRID, ticks: TICKS },
+                y: { grid: GRID, ticks: TICKS, beginAtZero: true } },
+    },
+  });
+}
+
+function barChart(canvas, unit) {
+  return new Chart(canvas, {
+    type: 'bar',
+    data: { labels: [], datasets: [{ data: [], backgroundColor: '#5b8def', barPercentage: 1.0, categoryPercentage: 1.0 }] },
+    options: {
+      animation: false, responsive: true, maintainAspectRatio: false,
+      plugins: { legend: { display: false } },
+      scales: { x: { title: { display: !!unit, text: unit, color: '#8a94a3' }, grid: { display: false },
+                     ticks: Object.assign({ maxTicksLimit: 8 }, TICKS) },
+                y: { grid: GRID, ticks: TICKS, beginAtZero: true } },
+    },
+  });
+}
+
+function buildHistPanels() {
+  const box = $('hists');
+  for (const name of HISTS) {
+    const fig = document.createElement('figure');
+    const cap = document.createElement('figcaption');
+    cap.id = 'h-' + name + '-title';
+    cap.textContent = name;
+    const wrap = document.createElement('div');
+    wrap.className = 'chart';
+    const canvas = document.createElement('canvas');
+    canvas.id = 'h-' + name;
+    wrap.appendChild(canvas);
+    const stats = document.createElement('div');
+    stats.className = 'stats';
+    stats.id = 'h-' + name + '-stats';
+    fig.append(cap, wrap, stats);
+    box.appendChild(fig);
+    charts[name] = barChart(canvas, '');
+  }
+  charts.rate = lineChart($('trend-rate'));
+  charts.mot = lineChart($('trend-mot'));
+}
+
+function updateTrend(chart, trend) {
+  const pts = trend.points;
+  const ds = chart.data.datasets[0];
+  chart.data.labels = pts.map(p => p.spill);
+  ds.data = pts.map(p => p.value);
+  ds.pointBackgroundColor = pts.map(p => FLAG_COLOURS[p.flag] || FLAG_COLOURS.UNKNOWN);
+  ds.pointBorderColor = ds.pointBackgroundColor;
+  chart.update('none');
+}
+
+function updateHist(name, h) {
+  const chart = charts[name];
+  const w = (h.x.max - h.x.min) / h.x.bins;
+  const labels = h.counts.map((_, i) => +(h.x.min + (i + 0.5) * w).toPrecision(4));
+  chart.data.labels = labels;
+  chart.data.datasets[0].data = h.counts;
+  chart.options.scales.x.title.text = h.unit || '';
+  chart.options.scales.x.title.display = !!h.unit;
+  chart.update('none');
+  const where = h.run === null ? 'no data yet' : `run ${h.run} spill ${h.spill}${h.open ? ' (open)' : ''}`;
+  setText('h-' + name + '-title', `${h.title} — ${where}`);
+  setText('h-' + name + '-stats',
+    `entries ${h.entries}  mean ${fmt(h.mean, 4)}  rms ${fmt(h.rms, 3)}  peak ${fmt(h.peak, 4)}` +
+    `  under ${h.underflow}  over ${h.overflow}  missing ${h.missing}`);
+}
+
+function updateRun(run) {
+  setText('run', String(run.run));
+  setText('run-state', run.open ? 'running' : 'ended');
+  if (run.live) {
+    setText('spill', String(run.live.spill));
+    const ago = Math.max(0, Date.now() / 1000 - run.live.last_data);
+    setText('spill-state', `open · ${run.live.events} events · last data ${ago.toFixed(0)} s ago`);
+  } else if (run.last_spill) {
+    setText('spill', String(run.last_spill.spill));
+    setText('spill-state', 'between spills');
+  } else {
+    setText('spill', '—');
+    setText('spill-state', '');
+  }
+  setText('run-mot', fmt(run.mot));
+  setText('run-good-mot', fmt(run.good_mot));
+  setText('run-spills', String(run.spills));
+  const flags = $('run-flags');
+  flags.replaceChildren(...['GOOD', 'WARN', 'BAD', 'UNKNOWN'].map(f => {
+    const s = document.createElement('span');
+    s.className = 'flag ' + f;
+    s.textContent = `${f} ${run.flags[f] || 0}`;
+    return s;
+  }));
+  const last = run.last_spill;
+  const tile = $('last-flag-tile');
+  const flag = last ? last.flag : '—';
+  tile.className = 'tile flag-tile ' + (last ? last.flag : '');
+  $('last-flag').className = 'big flag ' + (last ? last.flag : '');
+  setText('last-flag', flag);
+  setText('last-spill', last ? String(last.spill) : '—');
+  const reasons = last ? last.reasons : [];
+  $('last-reasons').replaceChildren(...reasons.map(r => {
+    const li = document.createElement('li');
+    li.textContent = r;
+    return li;
+  }));
+}
+
+async function refresh() {
+  try {
+    const runs = await getJSON('/api/v1/runs?limit=1');
+    const run = runs.runs[0];
+    const histPromise = Promise.all(HISTS.map(n => getJSON('/api/v1/histograms/' + n)));
+    if (run) {
+      updateRun(run);
+      const [rate, mot] = await Promise.all([getJSON(`/api/v1/trends/trigger_rate?run=${run.run}`),
+                                             getJSON(`/api/v1/trends/mot?run=${run.run}`)]);
+      updateTrend(charts.rate, rate);
+      updateTrend(charts.mot, mot);
+    }
+    const hists = await histPromise;
+    hists.forEach((h, i) => updateHist(HISTS[i], h));
+    $('banner').hidden = true;
+    setText('conn', 'updated ' + new Date().toLocaleTimeString());
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  } catch (e) {
+    $('banner').hidden = false;
+    setText('conn', 'error: ' + e.message);
+  } finally {
+    setTimeout(refresh, POLL_MS);
+  }
+}
+
+buildHistPanels();
+refresh();
