@@ -261,7 +261,10 @@ static int cmd_sim(int argc, char **argv)
     int rc = 1;
     struct sim_buf b = {0};
     struct poster *p = poster_new(url, token, src, outf, forever);
-    if (!p || poster_resume(p) != 0)
+    if (!p)
+        goto out;
+    poster_set_stop_flag(p, &stop_requested);
+    if (poster_resume(p) != 0)
         goto out;
     struct sim_rng rng;
     sim_rng_seed(&rng, seed);

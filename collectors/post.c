@@ -17,6 +17,7 @@ struct poster {
     FILE *out;
     int retry_forever;
     uint64_t late;
+    volatile sig_atomic_t *stop;
     char *resp;
     size_t resp_len;
 };
@@ -82,6 +83,16 @@ void poster_free(struct poster *p)
     free(p);
 }
 
+void poster_set_stop_flag(struct poster *p, volatile sig_atomic_t *flag)
+{
+    p->stop = flag;
+}
+
+static int stopping(const struct poster *p)
+{
+    return p->stop && *p->stop;
+}
+
 uint64_t poster_late(const struct poster *p)
 {
     return p->late;
@@ -131,7 +142,7 @@ int poster_resume(struct poster *p)
     double start = now_s(), delay = 0.2;
     long status;
     while ((status = exchange(p, path, NULL, 0, h)) == 0 || status >= 500) {
-        if (!p->retry_forever && now_s() - start > 60)
+        if ((!p->retry_forever && now_s() - start > 60) || stopping(p))
             break;
         usleep((useconds_t)(delay * 1e6));
         delay = delay * 2 > 5 ? 5 : delay * 2;
@@ -177,6 +188,10 @@ int poster_send(struct poster *p, const char *body, size_t len)
         status = exchange(p, "/api/v1/ingest", body, len, h);
         if (status != 0 && status < 500)
             break;
+        if (stopping(p)) {
+            fprintf(stderr, "collect: stopped while retrying seq %lld\n", (long long)p->seq);
+            goto out;
+        }
         if (!p->retry_forever && now_s() - start > 60) {
             fprintf(stderr, "collect: giving up on seq %lld after 60 s\n", (long long)p->seq);
             goto out;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 struct poster;
@@ -24,6 +25,9 @@ int poster_resume(struct poster *p);
  * already, or refused it as late with 409: logged), -1 on a fatal answer (400/401/403/413, printed)
  * or when retries ran out. */
 int poster_send(struct poster *p, const char *body, size_t len);
+
+/* Retries stop (the send fails) once *flag becomes non-zero, e.g. set by a SIGTERM handler. */
+void poster_set_stop_flag(struct poster *p, volatile sig_atomic_t *flag);
 
 /* Number of 409 answers so far. */
 uint64_t poster_late(const struct poster *p);
