@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "hist.h"
 #include "log.h"
@@ -65,13 +66,6 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 {
     const char *txt = (const char *)sqlite3_column_text(st, i);
     return txt ? json_loads(txt, 0, NULL) : NULL;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- query parameters ---- */
@@ -218,6 +212,8 @@ rejected:
     atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
 }
 
+static int prepare_or_503(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r);
+
 /* ---- sources ---- */
 
 static void handle_source(const struct sw_api *api, const char *id, struct sw_reply *r)
@@ -228,11 +224,8 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
         return;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    if (prepare_or_503(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", &st, r) != 0)
         return;
-    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int64_t applied = sw_engine_source_seq(api->engine, id);
     json_t *j = NULL;
@@ -295,6 +288,15 @@ static json_t *spill_from_row(sqlite3_stmt *st)
         sqlite3_column_double(st, 16));
 }
 
+/* Prepares sql; on failure fills a 503 reply and returns -1. */
+static int prepare_or_503(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
+        return 0;
+    sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    return -1;
+}
+
 static sqlite3 *reader_or_503(const struct sw_api *api, struct sw_reply *r)
 {
     sqlite3 *db = sw_store_reader(api->store);
@@ -325,11 +327,8 @@ static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply
         return;
     }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", -1, &st,
-                           NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    if (prepare_or_503(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", &st, r) != 0)
         return;
-    }
     sqlite3_bind_int64(st, 1, run);
     json_t *arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -344,11 +343,8 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 AND spill = ?2", -1, &st,
-                           NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    if (prepare_or_503(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 AND spill = ?2", &st, r) != 0)
         return;
-    }
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, spill);
     json_t *j = sqlite3_step(st) == SQLITE_ROW ? spill_from_row(st) : NULL;
@@ -449,12 +445,9 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    if (prepare_or_503(db, RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
+                       &st, r) != 0)
         return;
-    }
     sqlite3_bind_int64(st, 1, before);
     sqlite3_bind_int64(st, 2, limit + 1);
     json_t *arr = json_array();
@@ -478,10 +471,8 @@ static void handle_run(const struct sw_api *api, int64_t run, struct sw_reply *r
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    if (prepare_or_503(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", &st, r) != 0)
         return;
-    }
     sqlite3_bind_int64(st, 1, run);
     json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
     sqlite3_finalize(st);
@@ -580,15 +571,13 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     if (has_spill)
         a = b = spill;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
+    if (prepare_or_503(
             db,
             "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
             "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
             "AND (?4 = 0 OR s.flag = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
-            -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+            &st, r) != 0)
         return;
-    }
     sqlite3_bind_int64(st, 1, has_run ? run : -1);
     sqlite3_bind_int64(st, 2, a);
     sqlite3_bind_int64(st, 3, b);
@@ -688,10 +677,8 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
                             "decode_errors, unknown_fields FROM spills "
                             "WHERE (?1 < 0 OR run = ?1) AND coalesce(started, 0) BETWEEN ?2 AND ?3 "
                             "ORDER BY run, spill LIMIT ?4";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    if (prepare_or_503(db, sql, &st, r) != 0)
         return;
-    }
     sqlite3_bind_int64(st, 1, has_run ? run : -1);
     sqlite3_bind_double(st, 2, isfinite(from) ? from : -1e300);
     sqlite3_bind_double(st, 3, isfinite(to) ? to : 1e300);
@@ -747,7 +734,7 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
              sw_store_ok(api->store);
     reply_json(r, ok ? 200 : 503,
                json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version",
-                         SW_VERSION, "uptime_s", now_s() - sw_metrics.started, "db", ok ? "ok" : "error",
+                         SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db", ok ? "ok" : "error",
                          "profile", api->cfg->profile.name, "profile_version", api->cfg->profile.version));
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
@@ -44,20 +45,6 @@ struct sw_engine {
     struct source *sources;
     int nsources, capsources;
 };
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- closed set ---- */
 
@@ -130,8 +117,8 @@ static struct spill *spill_new(const struct sw_profile *p, int64_t run, int64_t 
     sp->run = run;
     sp->spill = spill;
     sp->started = sp->ended = NAN;
-    sp->first_wall = sp->last_wall = wall_s();
-    sp->last_mono = mono_s();
+    sp->first_wall = sp->last_wall = sw_wall();
+    sp->last_mono = sw_mono();
     sp->hists = calloc((size_t)p->nhists, sizeof *sp->hists);
     if (!sp->hists)
         goto fail;
@@ -434,7 +421,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
 
     /* Apply: from here on nothing fails but a commit. */
     const struct sw_profile *p = e->prof;
-    double now = wall_s(), mono = mono_s();
+    double now = sw_wall(), mono = sw_mono();
     for (size_t i = 0; i < b->nrecs; i++) {
         const struct sw_record *r = &b->recs[i];
         struct spill *sp = r->spill >= 0 ? find_open(e, r->run, r->spill) : NULL;
@@ -506,7 +493,7 @@ unlock:
 
 void sw_engine_tick(struct sw_engine *e)
 {
-    double now = mono_s();
+    double now = sw_mono();
     pthread_mutex_lock(&e->mu);
     for (int i = e->nopen - 1; i >= 0; i--) {
         struct spill *sp = e->open[i];

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "http.h"
@@ -146,9 +147,7 @@ int main(int argc, char **argv)
         snprintf(cfg.www, sizeof cfg.www, "%s", www);
     sw_log_set_level(level ? (enum sw_log_level)sw_log_parse_level(level) : (enum sw_log_level)cfg.log_level);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    sw_metrics.started = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    sw_metrics.started = sw_wall();
 
     /* Signals go to sigwait() in this thread only: block them before any thread starts. */
     sigset_t sigs;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "schema_sql.h" /* generated: sw_migrations[] */
 
@@ -40,20 +41,6 @@ struct sw_store {
     atomic_uint_fast64_t commits, failures;
     _Atomic double commit_seconds;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void sw_store_wait_init(struct sw_store_wait *w)
 {
@@ -187,7 +174,7 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
     sqlite3_bind_text(st, 14, r->counters_json ? r->counters_json : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 15, r->triggers_json ? r->triggers_json : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 16, r->profile_version, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 17, now_s());
+    sqlite3_bind_double(st, 17, sw_wall());
     if (step_reset(st))
         goto fail;
 
@@ -233,7 +220,7 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
         sqlite3_bind_int64(st, 2, r->seq);
         sqlite3_bind_int64(st, 3, r->run);
         sqlite3_bind_int64(st, 4, r->spill);
-        sqlite3_bind_double(st, 5, now_s());
+        sqlite3_bind_double(st, 5, sw_wall());
         if (step_reset(st))
             goto fail;
     }
@@ -282,14 +269,14 @@ static void *writer_main(void *arg)
             break; /* stopping and drained */
         int failed;
         if (j->kind == JOB_SPILL) {
-            double t0 = mono_s();
+            double t0 = sw_mono();
             failed = write_spill(s, j->rec) != 0;
             for (int attempt = 1; failed && attempt <= 3; attempt++) {
                 atomic_fetch_add(&s->failures, 1);
                 sleep(1);
                 failed = write_spill(s, j->rec) != 0;
             }
-            double dt = mono_s() - t0;
+            double dt = sw_mono() - t0;
             if (failed) {
                 /* Crash-only: the spill is closed in memory but not on disk. Going on would answer
                  * the collector's resend with 409 and lose the spill; exiting makes the supervisor
@@ -338,46 +325,35 @@ static int enqueue(struct sw_store *s, struct job *j)
     return 0;
 }
 
-int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w)
+/* Queues a job built by the caller; frees it when the store is closing. */
+static int submit(struct sw_store *st, struct job j)
 {
-    struct job *j = calloc(1, sizeof *j);
-    if (!j)
+    struct job *heap = malloc(sizeof *heap);
+    if (!heap)
         return -1;
-    j->kind = JOB_SPILL;
-    j->rec = rec;
-    j->wait = w;
-    if (enqueue(st, j) != 0) {
-        free(j);
+    *heap = j;
+    if (enqueue(st, heap) != 0) {
+        free(heap);
         return -1;
     }
     return 0;
+}
+
+int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w)
+{
+    return submit(st, (struct job){.kind = JOB_SPILL, .rec = rec, .wait = w});
 }
 
 int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
                        struct sw_store_wait *w)
 {
-    struct job *j = calloc(1, sizeof *j);
-    if (!j)
-        return -1;
-    *j = (struct job){.kind = JOB_RUN_START, .run = run, .time = time, .meta = meta_json, .wait = w};
-    if (enqueue(st, j) != 0) {
-        free(j);
-        return -1;
-    }
-    return 0;
+    return submit(
+        st, (struct job){.kind = JOB_RUN_START, .run = run, .time = time, .meta = meta_json, .wait = w});
 }
 
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w)
 {
-    struct job *j = calloc(1, sizeof *j);
-    if (!j)
-        return -1;
-    *j = (struct job){.kind = JOB_RUN_END, .run = run, .time = time, .wait = w};
-    if (enqueue(st, j) != 0) {
-        free(j);
-        return -1;
-    }
-    return 0;
+    return submit(st, (struct job){.kind = JOB_RUN_END, .run = run, .time = time, .wait = w});
 }
 
 static void close_reader(void *db)
