@@ -317,15 +317,23 @@ static int run_exists(sqlite3 *db, int64_t run)
     return found;
 }
 
-static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply *r)
+/* The reader connection, checking first (when has_run) that the run exists: NULL with a 503 or
+ * 404 reply otherwise. */
+static sqlite3 *reader_for_run(const struct sw_api *api, int has_run, int64_t run, struct sw_reply *r)
 {
     sqlite3 *db = reader_or_503(api, r);
+    if (db && has_run && !run_exists(db, run)) {
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        return NULL;
+    }
+    return db;
+}
+
+static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = reader_for_run(api, 1, run, r);
     if (!db)
         return;
-    if (!run_exists(db, run)) {
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
-        return;
-    }
     sqlite3_stmt *st;
     if (prepare_or_503(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", &st, r) != 0)
         return;
@@ -561,13 +569,9 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
         reply_json(r, 200, j);
         return;
     }
-    sqlite3 *db = reader_or_503(api, r);
+    sqlite3 *db = reader_for_run(api, has_run, run, r);
     if (!db)
         return;
-    if (has_run && !run_exists(db, run)) {
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
-        return;
-    }
     if (has_spill)
         a = b = spill;
     sqlite3_stmt *st;
@@ -659,13 +663,9 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
                        quantity);
         return;
     }
-    sqlite3 *db = reader_or_503(api, r);
+    sqlite3 *db = reader_for_run(api, has_run, run, r);
     if (!db)
         return;
-    if (has_run && !run_exists(db, run)) {
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
-        return;
-    }
     int is_check = !strncmp(quantity, "check.", 6);
     sqlite3_stmt *st;
     const char *sql = is_check
