@@ -36,7 +36,7 @@ CREATE TABLE spill_hists (
     blob  BLOB NOT NULL,
     PRIMARY KEY (run, spill),
     FOREIGN KEY (run, spill) REFERENCES spills(run, spill)
-) STRICT, WITHOUT ROWID;
+) STRICT; -- a rowid table: kilobyte blobs pack badly into WITHOUT ROWID pages
 
 CREATE TABLE checks (
     run      INTEGER NOT NULL,
