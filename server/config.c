@@ -398,20 +398,52 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     def->requires_beam = rb ? json_is_true(rb) : 1;
 }
 
-static int load_profile(struct sw_profile *prof, const char *path, struct sw_diag *d)
+/* FNV-1a 64 of the canonical (sorted, compact) JSON: the profile's content hash. */
+static uint64_t profile_hash(json_t *root)
 {
-    static const char *const known[] = {"name",   "version",     "fields",       "histograms",
-                                        "checks", "mot_counter", "beam_min_mot", NULL};
+    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *c = text; c && *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+    free(text);
+    return h;
+}
+
+int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, struct sw_diag *d)
+{
+    static const char *const known[] = {"name",         "version",        "fields",
+                                        "histograms",   "checks",         "mot_counter",
+                                        "beam_min_mot", "manual_reasons", NULL};
     int before = d->n;
-    json_t *root = load_json(path, d);
-    if (!root)
+    memset(prof, 0, sizeof *prof);
+    if (!json_is_object(root)) {
+        sw_diag_add(d, "%s: $: must be an object", where);
         return -1;
+    }
     check_keys(root, known, "$", d);
     snprintf(prof->name, sizeof prof->name, "%s", get_string(root, "name", "profile", "$", d));
     const char *version = get_string(root, "version", NULL, "$", d);
     if (!version)
         sw_diag_add(d, "$.version: missing (every automatic flag records it)");
-    snprintf(prof->version, sizeof prof->version, "%s", version ? version : "");
+    else if (strlen(version) >= SW_NAME_MAX)
+        sw_diag_add(d, "$.version: longer than %d characters", SW_NAME_MAX - 1);
+    snprintf(prof->version, sizeof prof->version, "%.63s#%016llx", version ? version : "",
+             (unsigned long long)profile_hash(root));
+    json_t *reasons = json_object_get(root, "manual_reasons");
+    if (reasons && (!json_is_array(reasons) || json_array_size(reasons) == 0))
+        sw_diag_add(d, "$.manual_reasons: must be a non-empty array of strings");
+    else if (reasons) {
+        prof->manual_reasons = calloc(json_array_size(reasons), sizeof *prof->manual_reasons);
+        size_t i;
+        json_t *r;
+        json_array_foreach(reasons, i, r)
+        {
+            if (!json_is_string(r) || !json_string_length(r))
+                sw_diag_add(d, "$.manual_reasons[%zu]: must be a non-empty string", i);
+            else if (prof->manual_reasons)
+                prof->manual_reasons[prof->nreasons++] = strdup(json_string_value(r));
+        }
+    }
     snprintf(prof->mot_counter, sizeof prof->mot_counter, "%s",
              get_string(root, "mot_counter", "mot", "$", d));
     prof->beam_min_mot = get_number(root, "beam_min_mot", 1, 0, 1e300, "$", d);
@@ -469,16 +501,39 @@ static int load_profile(struct sw_profile *prof, const char *path, struct sw_dia
                     sw_diag_add(d, "%s.name: duplicate check \"%s\"", p, prof->checks[i].name);
         }
     }
-    json_decref(root);
-    /* Prefix the profile's own messages with its file name. */
+    /* Prefix the profile's own messages with where it came from. */
     for (int i = before; i < d->n; i++) {
         char *m = NULL;
-        if (d->msg[i][0] == '$' && asprintf(&m, "%s: %s", path, d->msg[i]) > 0) {
+        if (d->msg[i][0] == '$' && asprintf(&m, "%s: %s", where, d->msg[i]) > 0) {
             free(d->msg[i]);
             d->msg[i] = m;
         }
     }
-    return d->n > before ? -1 : 0;
+    if (d->n > before) {
+        sw_profile_release(prof);
+        return -1;
+    }
+    return 0;
+}
+
+void sw_profile_release(struct sw_profile *p)
+{
+    for (int i = 0; i < p->nreasons; i++)
+        free(p->manual_reasons[i]);
+    free(p->manual_reasons);
+    free(p->hists);
+    free(p->checks);
+    memset(p, 0, sizeof *p);
+}
+
+static int load_profile(struct sw_profile *prof, const char *path, struct sw_diag *d)
+{
+    json_t *root = load_json(path, d);
+    if (!root)
+        return -1;
+    int rc = sw_profile_parse(prof, root, path, d);
+    json_decref(root);
+    return rc;
 }
 
 int sw_profile_find_hist(const struct sw_profile *p, const char *name)
@@ -642,7 +697,6 @@ void sw_config_release(struct sw_config *cfg)
     for (int i = 0; i < cfg->ntokens; i++)
         free(cfg->tokens[i].secret);
     free(cfg->tokens);
-    free(cfg->profile.hists);
-    free(cfg->profile.checks);
+    sw_profile_release(&cfg->profile);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "event.h"
@@ -66,15 +67,18 @@ struct sw_check_def {
 
 struct sw_profile {
     char name[SW_NAME_MAX];
-    char version[SW_NAME_MAX]; /* recorded with every automatic flag */
-    struct sw_fields fields;   /* includes the pseudo-field "trigger" (the trigger number) */
-    int trigger_field;         /* index of "trigger" in fields */
+    char version[SW_NAME_MAX + 24]; /* "<version>#<hash>", recorded with every automatic flag; the hash
+                                     * (FNV-1a 64 of the canonical profile JSON) changes with any edit */
+    struct sw_fields fields;        /* includes the pseudo-field "trigger" (the trigger number) */
+    int trigger_field;              /* index of "trigger" in fields */
     struct sw_hist_def *hists;
     int nhists;
     struct sw_check_def *checks;
     int nchecks;
     char mot_counter[SW_NAME_MAX]; /* counter holding muons on target ("mot") */
-    double beam_min_mot;           /* a spill with fewer MOT had no beam */
+    char **manual_reasons;         /* vocabulary of manual-flag reasons (owned) */
+    int nreasons;
+    double beam_min_mot; /* a spill with fewer MOT had no beam */
 };
 
 struct sw_token {
@@ -117,6 +121,12 @@ void sw_diag_release(struct sw_diag *d);
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *diag);
 /* Frees what the config owns; accepts a zeroed struct. */
 void sw_config_release(struct sw_config *cfg);
+
+/* Parses and validates a profile from JSON (borrowed); `where` prefixes the messages (a file name,
+ * or "request body"). Returns 0, or -1 with every problem in d (p then released). */
+int sw_profile_parse(struct sw_profile *p, json_t *root, const char *where, struct sw_diag *d);
+/* Frees what a profile owns; accepts a zeroed or released struct. */
+void sw_profile_release(struct sw_profile *p);
 
 /* Index of a histogram by name, or -1. */
 int sw_profile_find_hist(const struct sw_profile *p, const char *name);

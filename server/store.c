@@ -15,7 +15,7 @@
 #include "log.h"
 #include "schema_sql.h" /* generated: sw_migrations[] */
 
-enum job_kind { JOB_SPILL, JOB_RUN_START, JOB_RUN_END };
+enum job_kind { JOB_SPILL, JOB_RUN_START, JOB_RUN_END, JOB_CALL };
 
 struct job {
     enum job_kind kind;
@@ -23,6 +23,9 @@ struct job {
     int64_t run;
     double time;
     char *meta;
+    int (*fn)(sqlite3 *db, void *ctx); /* JOB_CALL */
+    void *ctx;
+    int *result;
     struct sw_store_wait *wait;
     struct job *next;
 };
@@ -293,6 +296,19 @@ static void *writer_main(void *arg)
             }
             atomic_store(&s->ok, !failed);
             sw_spill_rec_free(j->rec);
+        } else if (j->kind == JOB_CALL) {
+            int rc = -1;
+            if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+                rc = j->fn(s->db, j->ctx);
+                if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                    sw_error("store", "commit: %s", sqlite3_errmsg(s->db));
+                    rc = -1;
+                }
+                if (rc != 0)
+                    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            }
+            *j->result = rc;
+            failed = rc != 0;
         } else {
             failed = write_run(s, j) != 0;
             free(j->meta);
@@ -354,6 +370,17 @@ int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w)
 {
     return submit(st, (struct job){.kind = JOB_RUN_END, .run = run, .time = time, .wait = w});
+}
+
+int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx)
+{
+    struct sw_store_wait w;
+    int result = -1;
+    sw_store_wait_init(&w);
+    if (submit(st, (struct job){.kind = JOB_CALL, .fn = fn, .ctx = ctx, .result = &result, .wait = &w}) == 0)
+        sw_store_wait_all(&w);
+    sw_store_wait_release(&w);
+    return result;
 }
 
 static void close_reader(void *db)

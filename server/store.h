@@ -25,7 +25,7 @@ struct sw_spill_rec {
     int complete;
     char flag[16];
     char *reasons_json, *counters_json, *triggers_json, *checks_json; /* checks: JSON array of results */
-    char profile_version[64];
+    char profile_version[96];
     unsigned char *blob;
     size_t bloblen;
     char source[128]; /* "" when not closed by a sequenced batch */
@@ -55,6 +55,12 @@ int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct 
 int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
                        struct sw_store_wait *w);
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);
+/* Runs fn(db, ctx) on the writer thread inside one transaction (BEGIN IMMEDIATE; COMMIT when fn
+ * returns 0, ROLLBACK otherwise) and waits for it. For the rare human writes (manual flags,
+ * sign-off, re-evaluation) so that every write still goes through the one writer. Returns fn's
+ * result, or -1 when the store is closing or the transaction itself failed. Not from the writer. */
+int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx);
+
 /* Frees a record that was not submitted. Accepts NULL. */
 void sw_spill_rec_free(struct sw_spill_rec *rec);
 
