@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "certify.h"
 #include "err.h"
 #include "hist.h"
 #include "log.h"
@@ -34,7 +35,7 @@ void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
 }
 
 /* Steals j. */
-static void reply_json(struct sw_reply *r, unsigned status, json_t *j)
+void sw_reply_json(struct sw_reply *r, unsigned status, json_t *j)
 {
     if (!j) {
         sw_reply_error(r, 503, "out of memory");
@@ -123,9 +124,11 @@ static int ct_equal(const char *a, const char *b)
     return d == 0 && la == lb;
 }
 
-/* 0 when allowed; else fills the reply with 401/403. With no tokens configured everything is open. */
-static int authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r)
+int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r,
+                     const char **who)
 {
+    if (who)
+        *who = "open";
     if (api->cfg->ntokens == 0 || (role == SW_ROLE_READ && !api->cfg->read_requires_token))
         return 0;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -145,6 +148,8 @@ static int authorize(const struct sw_api *api, struct MHD_Connection *c, unsigne
         sw_reply_error(r, 403, "token \"%s\" lacks the role this request needs", found->name);
         return -1;
     }
+    if (who)
+        *who = found->name;
     return 0;
 }
 
@@ -188,7 +193,7 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
             json_object_set_new(j, "line", json_integer(werr.line));
             json_object_set_new(j, "column", json_integer(werr.column));
         }
-        reply_json(r, werr.status, j);
+        sw_reply_json(r, werr.status, j);
         goto rejected;
     }
     struct sw_ingest_result res;
@@ -198,7 +203,7 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         json_t *j = json_pack("{s:s}", "error", res.error);
         if (j && res.line > 0)
             json_object_set_new(j, "line", json_integer(res.line));
-        reply_json(r, res.status, j);
+        sw_reply_json(r, res.status, j);
         goto rejected;
     }
     json_t *j =
@@ -206,7 +211,7 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
                   "events", (json_int_t)res.events, "spills_closed", res.spills_closed);
     if (j && source)
         json_object_set_new(j, "seq", json_integer(seq));
-    reply_json(r, 200, j);
+    sw_reply_json(r, 200, j);
     return;
 rejected:
     atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
@@ -244,15 +249,20 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
         sw_reply_error(r, 404, "source \"%s\" not seen", id);
         return;
     }
-    reply_json(r, 200, j);
+    sw_reply_json(r, 200, j);
 }
 
 /* ---- spills ---- */
 
-#define SPILL_COLS                                                                                  \
-    "run, spill, started, ended, duration, events, mot, dead_time, decode_errors, unknown_fields, " \
-    "complete, "                                                                                    \
-    "flag, reasons, counters, triggers, profile_version, closed_at"
+/* Columns of a spill with its manual flag (columns 17-22); the effective flag is the manual one when
+ * present. */
+#define SPILL_COLS                                                                                    \
+    "s.run, s.spill, s.started, s.ended, s.duration, s.events, s.mot, s.dead_time, s.decode_errors, " \
+    "s.unknown_fields, s.complete, s.flag, s.reasons, s.counters, s.triggers, s.profile_version, "    \
+    "s.closed_at, "                                                                                   \
+    "m.flag, m.reason, m.comment, m.who, m.shifter, m.time "
+#define SPILL_FROM     "FROM spills s LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
+#define EFFECTIVE_FLAG "coalesce(m.flag, s.flag)"
 
 static json_t *spill_from_row(sqlite3_stmt *st)
 {
@@ -275,7 +285,21 @@ static json_t *spill_from_row(sqlite3_stmt *st)
     }
     json_t *reasons = col_json(st, 12);
     json_t *triggers = col_json(st, 14);
-    return json_pack(
+    const char *auto_flag = (const char *)sqlite3_column_text(st, 11);
+    const char *manual_flag = (const char *)sqlite3_column_text(st, 17);
+    json_t *manual = json_null();
+    if (manual_flag) {
+        json_decref(manual);
+        manual = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f}", "flag", manual_flag, "reason",
+                           (const char *)sqlite3_column_text(st, 18), "comment",
+                           (const char *)sqlite3_column_text(st, 19), "who",
+                           (const char *)sqlite3_column_text(st, 20), "shifter",
+                           sqlite3_column_type(st, 21) == SQLITE_NULL
+                               ? json_null()
+                               : json_string((const char *)sqlite3_column_text(st, 21)),
+                           "time", sqlite3_column_double(st, 22));
+    }
+    json_t *j = json_pack(
         "{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
         "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
         "started", num_or_null(col_real(st, 2)), "ended", num_or_null(col_real(st, 3)), "duration",
@@ -286,6 +310,15 @@ static json_t *spill_from_row(sqlite3_stmt *st)
         counters, "triggers", triggers ? triggers : json_object(), "rates", rates, "per_mot", per_mot,
         "profile_version", (const char *)sqlite3_column_text(st, 15), "closed_at",
         sqlite3_column_double(st, 16));
+    if (j) {
+        /* flag = effective; auto_flag = the checks' verdict; conflict when a human disagrees with it */
+        json_object_set_new(j, "flag", json_string(manual_flag ? manual_flag : auto_flag));
+        json_object_set_new(j, "auto_flag", json_string(auto_flag));
+        json_object_set_new(j, "conflict", json_boolean(manual_flag && strcmp(manual_flag, auto_flag) != 0));
+        json_object_set_new(j, "manual", manual);
+    } else
+        json_decref(manual);
+    return j;
 }
 
 /* Prepares sql; on failure fills a 503 reply and returns -1. */
@@ -335,14 +368,14 @@ static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (prepare_or_503(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY spill", &st, r) != 0)
+    if (prepare_or_503(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.spill", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
     json_t *arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, spill_from_row(st));
     sqlite3_finalize(st);
-    reply_json(r, 200, json_pack("{s:I, s:o}", "run", (json_int_t)run, "spills", arr));
+    sw_reply_json(r, 200, json_pack("{s:I, s:o}", "run", (json_int_t)run, "spills", arr));
 }
 
 static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)
@@ -351,7 +384,7 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (prepare_or_503(db, "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 AND spill = ?2", &st, r) != 0)
+    if (prepare_or_503(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill = ?2", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, spill);
@@ -396,7 +429,8 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
         sqlite3_finalize(st);
     }
     json_object_set_new(j, "checks", checks);
-    reply_json(r, 200, j);
+    json_object_set_new(j, "audit", sw_certify_spill_audit(db, run, spill));
+    sw_reply_json(r, 200, j);
 }
 
 /* ---- runs ---- */
@@ -412,9 +446,9 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
     json_t *live = sw_engine_run_live(api->engine, run);
     json_t *last = json_null();
     sqlite3_stmt *ls;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " SPILL_COLS " FROM spills WHERE run = ?1 ORDER BY closed_at DESC LIMIT 1",
-                           -1, &ls, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.closed_at DESC LIMIT 1", -1, &ls,
+            NULL) == SQLITE_OK) {
         sqlite3_bind_int64(ls, 1, run);
         if (sqlite3_step(ls) == SQLITE_ROW) {
             json_decref(last);
@@ -422,22 +456,26 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
         }
         sqlite3_finalize(ls);
     }
-    return json_pack("{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:f, s:f, s:o, s:o, s:o}", "run", (json_int_t)run,
-                     "started", num_or_null(col_real(st, 1)), "ended", num_or_null(col_real(st, 2)), "open",
-                     live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta",
-                     meta ? meta : json_null(), "spills", (json_int_t)sqlite3_column_int64(st, 4), "events",
-                     (json_int_t)sqlite3_column_int64(st, 5), "mot", sqlite3_column_double(st, 6), "good_mot",
-                     sqlite3_column_double(st, 7), "flags", flags, "live", live ? live : json_null(),
-                     "last_spill", last);
+    json_t *signoff = col_json(st, 13);
+    return json_pack(
+        "{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:o}", "run", (json_int_t)run,
+        "started", num_or_null(col_real(st, 1)), "ended", num_or_null(col_real(st, 2)), "open",
+        live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta", meta ? meta : json_null(),
+        "spills", (json_int_t)sqlite3_column_int64(st, 4), "events", (json_int_t)sqlite3_column_int64(st, 5),
+        "mot", sqlite3_column_double(st, 6), "good_mot", sqlite3_column_double(st, 7), "flags", flags, "live",
+        live ? live : json_null(), "last_spill", last, "signoff", signoff ? signoff : json_null());
 }
 
-#define RUN_SQL                                                                                            \
-    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "               \
-    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN s.flag = 'GOOD' THEN s.mot END), 0.0), "            \
-    "coalesce(sum(s.flag = 'GOOD'), 0), coalesce(sum(s.flag = 'WARN'), 0), coalesce(sum(s.flag = 'BAD'), " \
-    "0), "                                                                                                 \
-    "coalesce(sum(s.flag = 'UNKNOWN'), 0), coalesce(sum(s.flag = 'EXCLUDED'), 0) "                         \
-    "FROM runs r LEFT JOIN spills s ON s.run = r.run "
+#define RUN_SQL                                                                                             \
+    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "                \
+    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN " EFFECTIVE_FLAG " = 'GOOD' THEN s.mot END), 0.0), " \
+    "coalesce(sum(" EFFECTIVE_FLAG " = 'GOOD'), 0), coalesce(sum(" EFFECTIVE_FLAG " = 'WARN'), 0), "        \
+    "coalesce(sum(" EFFECTIVE_FLAG " = 'BAD'), 0), coalesce(sum(" EFFECTIVE_FLAG " = 'UNKNOWN'), 0), "      \
+    "coalesce(sum(" EFFECTIVE_FLAG " = 'EXCLUDED'), 0), "                                                   \
+    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "        \
+    "FROM signoffs g WHERE g.run = r.run) "                                                                 \
+    "FROM runs r LEFT JOIN spills s ON s.run = r.run "                                                      \
+    "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
 
 static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
@@ -468,7 +506,7 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
         json_array_append_new(arr, run_from_row(api, db, st));
     }
     sqlite3_finalize(st);
-    reply_json(
+    sw_reply_json(
         r, 200,
         json_pack("{s:o, s:o}", "runs", arr, "next_before", next >= 0 ? json_integer(next) : json_null()));
 }
@@ -487,7 +525,7 @@ static void handle_run(const struct sw_api *api, int64_t run, struct sw_reply *r
     if (!j)
         sw_reply_error(r, 404, "run %lld not found", (long long)run);
     else
-        reply_json(r, 200, j);
+        sw_reply_json(r, 200, j);
 }
 
 /* ---- histograms ---- */
@@ -513,9 +551,9 @@ static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
     json_t *arr = json_array();
     for (int i = 0; i < api->cfg->profile.nhists; i++)
         json_array_append_new(arr, hist_def_json(&api->cfg->profile.hists[i]));
-    reply_json(r, 200,
-               json_pack("{s:s, s:s, s:o}", "profile", api->cfg->profile.name, "version",
-                         api->cfg->profile.version, "histograms", arr));
+    sw_reply_json(r, 200,
+                  json_pack("{s:s, s:s, s:o}", "profile", api->cfg->profile.name, "version",
+                            api->cfg->profile.version, "histograms", arr));
 }
 
 static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, const char *name,
@@ -566,7 +604,7 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     int good_only = quality && strcmp(quality, "good") == 0;
     if (!has_run && !has_last && !good_only) {
         json_t *j = sw_engine_live_hist(api->engine, name);
-        reply_json(r, 200, j);
+        sw_reply_json(r, 200, j);
         return;
     }
     sqlite3 *db = reader_for_run(api, has_run, run, r);
@@ -578,8 +616,9 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     if (prepare_or_503(
             db,
             "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
+            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
             "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
-            "AND (?4 = 0 OR s.flag = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
+            "AND (?4 = 0 OR " EFFECTIVE_FLAG " = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
             &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, has_run ? run : -1);
@@ -614,7 +653,7 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
                                             (json_int_t)nspills, "spill_range",
                                             smin >= 0 ? json_pack("[I I]", smin, smax) : json_null(),
                                             "good_only", good_only, "skipped", (json_int_t)skipped));
-    reply_json(r, 200, j);
+    sw_reply_json(r, 200, j);
 }
 
 /* ---- trends ---- */
@@ -668,15 +707,15 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
         return;
     int is_check = !strncmp(quantity, "check.", 6);
     sqlite3_stmt *st;
-    const char *sql = is_check
-                          ? "SELECT s.run, s.spill, s.started, s.flag, c.raw, NULL, NULL, NULL FROM spills s "
-                            "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
-                            "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
-                            "ORDER BY s.run, s.spill LIMIT ?4"
-                          : "SELECT run, spill, started, flag, mot, events, duration, counters, dead_time, "
-                            "decode_errors, unknown_fields FROM spills "
-                            "WHERE (?1 < 0 OR run = ?1) AND coalesce(started, 0) BETWEEN ?2 AND ?3 "
-                            "ORDER BY run, spill LIMIT ?4";
+    const char *sql =
+        is_check ? "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", c.raw, NULL, NULL, NULL " SPILL_FROM
+                   "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
+                   "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
+                   "ORDER BY s.run, s.spill LIMIT ?4"
+                 : "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", s.mot, s.events, s.duration, "
+                   "s.counters, s.dead_time, s.decode_errors, s.unknown_fields " SPILL_FROM
+                   "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
+                   "ORDER BY s.run, s.spill LIMIT ?4";
     if (prepare_or_503(db, sql, &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, has_run ? run : -1);
@@ -722,7 +761,7 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
     sqlite3_finalize(st);
     json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run",
                           has_run ? json_integer(run) : json_null(), "points", points);
-    reply_json(r, 200, j);
+    sw_reply_json(r, 200, j);
 }
 
 /* ---- health, metrics ---- */
@@ -732,10 +771,10 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
     sqlite3 *db = sw_store_reader(api->store);
     int ok = db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK &&
              sw_store_ok(api->store);
-    reply_json(r, ok ? 200 : 503,
-               json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version",
-                         SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db", ok ? "ok" : "error",
-                         "profile", api->cfg->profile.name, "profile_version", api->cfg->profile.version));
+    sw_reply_json(r, ok ? 200 : 503,
+                  json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version",
+                            SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db", ok ? "ok" : "error",
+                            "profile", api->cfg->profile.name, "profile_version", api->cfg->profile.version));
 }
 
 static void handle_metrics(const struct sw_api *api, struct sw_reply *r)
@@ -772,7 +811,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
 {
     memset(r, 0, sizeof *r);
     if (strcmp(path, "/metrics") == 0) {
-        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_metrics(api, r);
         return;
     }
@@ -804,43 +843,75 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
         if (method_ok(r, method, "GET"))
             handle_health(api, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "ingest")) {
-        if (method_ok(r, method, "POST") && authorize(api, c, SW_ROLE_INGEST, r) == 0)
+        if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_INGEST, r, NULL) == 0)
             handle_ingest(api, c, body, len, r);
         else
             atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
     } else if (n == 2 && seg_eq(seg[0], sl[0], "sources") && sl[1] > 0 && sl[1] < sizeof name) {
         snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_source(api, name, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "runs")) {
-        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_runs(api, c, r);
     } else if (n >= 2 && seg_eq(seg[0], sl[0], "runs")) {
         if (path_int(r, "run", seg[1], sl[1], &run) < 0)
             return;
         if (n == 2) {
-            if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
                 handle_run(api, run, r);
+        } else if (n == 3 && seg_eq(seg[2], sl[2], "good-spills")) {
+            const char *fmt = qarg(c, "format");
+            if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
+                sw_reply_error(r, 400, "query parameter \"format\": json or csv");
+            else if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+                sw_certify_good_spills(api, run, fmt && strcmp(fmt, "csv") == 0, r);
+        } else if (n == 3 && (seg_eq(seg[2], sl[2], "signoff") || seg_eq(seg[2], sl[2], "reopen"))) {
+            const char *who;
+            if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
+                if (seg_eq(seg[2], sl[2], "signoff"))
+                    sw_certify_signoff(api, who, run, body, len, r);
+                else
+                    sw_certify_reopen(api, who, run, body, len, r);
+            }
+        } else if (n == 5 && seg_eq(seg[2], sl[2], "spills") && seg_eq(seg[4], sl[4], "flag")) {
+            /* {spill} or {first}-{last} */
+            const char *dash = memchr(seg[3], '-', sl[3]);
+            int64_t first, last;
+            const char *who;
+            if (path_int(r, "spill", seg[3], dash ? (size_t)(dash - seg[3]) : sl[3], &first) < 0 ||
+                (dash && path_int(r, "last spill of the range", dash + 1, sl[3] - (size_t)(dash + 1 - seg[3]),
+                                  &last) < 0))
+                return;
+            if (!dash)
+                last = first;
+            if (last < first)
+                sw_reply_error(r, 400, "spill range %lld-%lld is empty", (long long)first, (long long)last);
+            else if (method_ok(r, method, "PUT") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+                sw_certify_put_flag(api, who, run, first, last, body, len, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "spills")) {
-            if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
                 handle_spills(api, run, r);
         } else if (n == 4 && seg_eq(seg[2], sl[2], "spills")) {
             if (path_int(r, "spill", seg[3], sl[3], &spill) < 0)
                 return;
-            if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+            if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
                 handle_spill(api, run, spill, r);
         } else
             sw_reply_error(r, 404, "no API at %s", path);
+    } else if (n == 1 && seg_eq(seg[0], sl[0], "audit")) {
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+            sw_certify_audit(api, c, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "histograms")) {
-        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_hist_list(api, r);
     } else if (n == 2 && seg_eq(seg[0], sl[0], "histograms") && sl[1] < sizeof name) {
         snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_hist(api, c, name, r);
     } else if (n == 2 && seg_eq(seg[0], sl[0], "trends") && sl[1] > 0 && sl[1] < sizeof name) {
         snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "GET") && authorize(api, c, SW_ROLE_READ, r) == 0)
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_trend(api, c, name, r);
     } else
         sw_reply_error(r, 404, "no API at %s", path);

@@ -32,6 +32,14 @@ struct sw_reply {
 void sw_api_handle(const struct sw_api *api, struct MHD_Connection *conn, const char *method,
                    const char *path, const char *body, size_t len, struct sw_reply *reply);
 
+/* Checks the bearer token for role (DESIGN §8). 0 when allowed, with *who (may be NULL) set to the
+ * token's name ("open" when no tokens are configured); else -1 with a 401/403 reply. */
+int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r,
+                     const char **who);
+
+/* Fills reply with j serialised (steals j; NULL gives a 503). */
+void sw_reply_json(struct sw_reply *reply, unsigned status, json_t *j);
+
 /* Fills reply with {"error": msg} and status. */
 void sw_reply_error(struct sw_reply *reply, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,542 @@
+/* certify.c — see certify.h */
+#include "certify.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "quality.h"
+
+/* ---- request bodies ---- */
+
+/* Parses the body as a JSON object; NULL with a 400 reply otherwise. */
+static json_t *body_object(const char *body, size_t len, struct sw_reply *r)
+{
+    json_error_t err;
+    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", err.line, err.column, err.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        sw_reply_error(r, 400, "body: must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* Optional string member: 0 with *out (borrowed, NULL when absent or null), -1 with a 400 reply when it
+ * is not a string or longer than max. */
+static int opt_string(json_t *obj, const char *key, size_t max, const char **out, struct sw_reply *r)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) > max) {
+        sw_reply_error(r, 400, "body: \"%s\" must be a string of at most %zu characters", key, max);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int only_keys(json_t *obj, const char *const *known, struct sw_reply *r)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        int ok = 0;
+        for (const char *const *k = known; *k; k++)
+            ok |= strcmp(*k, key) == 0;
+        if (!ok) {
+            sw_reply_error(r, 400, "body: unknown key \"%s\"", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- writer-thread transactions ---- */
+
+struct audit_row {
+    const char *who, *shifter, *action;
+    int64_t run, spill; /* spill < 0: run-level */
+    const char *old, *new_, *reason, *comment;
+};
+
+static int audit_insert(sqlite3 *db, const struct audit_row *a)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO audit(time, who, shifter, action, run, spill, old, new, reason, comment) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, sw_wall());
+    sqlite3_bind_text(st, 2, a->who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->shifter, -1, SQLITE_STATIC); /* NULL binds NULL */
+    sqlite3_bind_text(st, 4, a->action, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, a->run);
+    if (a->spill >= 0)
+        sqlite3_bind_int64(st, 6, a->spill);
+    sqlite3_bind_text(st, 7, a->old, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, a->new_, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, a->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, a->comment, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int signed_off(sqlite3 *db, int64_t run)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM signoffs WHERE run = ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    return found;
+}
+
+/* Result of a writer-thread transaction: status 200 or an error with its message. */
+struct outcome {
+    unsigned status;
+    char error[300];
+    json_t *changed; /* owned by the requester */
+};
+
+struct flag_tx {
+    int64_t run, first, last;
+    const char *flag, *reason, *comment, *who, *shifter; /* flag NULL: remove */
+    struct outcome out;
+};
+
+static int flag_fn(sqlite3 *db, void *ctx)
+{
+    struct flag_tx *t = ctx;
+    if (signed_off(db, t->run)) {
+        t->out.status = 409;
+        snprintf(t->out.error, sizeof t->out.error,
+                 "run %lld is signed off: re-open it before changing flags", (long long)t->run);
+        return 1;
+    }
+    sqlite3_stmt *sel = NULL, *put = NULL, *del = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT s.spill, s.flag, m.flag FROM spills s LEFT JOIN manual_flags m "
+            "ON m.run = s.run AND m.spill = s.spill WHERE s.run = ?1 AND s.spill BETWEEN ?2 AND ?3 "
+            "ORDER BY s.spill",
+            -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            db,
+            "INSERT OR REPLACE INTO manual_flags(run, spill, flag, reason, comment, who, shifter, time) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            -1, &put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM manual_flags WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
+            SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(sel, 1, t->run);
+    sqlite3_bind_int64(sel, 2, t->first);
+    sqlite3_bind_int64(sel, 3, t->last);
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+        int64_t spill = sqlite3_column_int64(sel, 0);
+        const char *auto_flag = (const char *)sqlite3_column_text(sel, 1);
+        const char *manual = (const char *)sqlite3_column_text(sel, 2);
+        char old[32];
+        snprintf(old, sizeof old, "%s", manual ? manual : auto_flag);
+        if (!t->flag && !manual)
+            continue; /* nothing to remove */
+        sqlite3_stmt *w = t->flag ? put : del;
+        sqlite3_reset(w);
+        sqlite3_bind_int64(w, 1, t->run);
+        sqlite3_bind_int64(w, 2, spill);
+        if (t->flag) {
+            sqlite3_bind_text(w, 3, t->flag, -1, SQLITE_STATIC);
+            sqlite3_bind_text(w, 4, t->reason, -1, SQLITE_STATIC);
+            sqlite3_bind_text(w, 5, t->comment, -1, SQLITE_STATIC);
+            sqlite3_bind_text(w, 6, t->who, -1, SQLITE_STATIC);
+            sqlite3_bind_text(w, 7, t->shifter, -1, SQLITE_STATIC);
+            sqlite3_bind_double(w, 8, sw_wall());
+        }
+        struct audit_row a = {t->who,    t->shifter, t->flag ? "flag" : "unflag",   t->run,
+                              spill,     old,        t->flag ? t->flag : auto_flag, t->reason,
+                              t->comment};
+        if (sqlite3_step(w) != SQLITE_DONE || audit_insert(db, &a) != 0)
+            goto out;
+        json_array_append_new(t->out.changed, json_integer(spill));
+    }
+    if (json_array_size(t->out.changed) == 0 && t->flag) {
+        t->out.status = 404;
+        snprintf(t->out.error, sizeof t->out.error, "run %lld has no stored spill in %lld-%lld",
+                 (long long)t->run, (long long)t->first, (long long)t->last);
+        rc = 1;
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(put);
+    sqlite3_finalize(del);
+    return rc;
+}
+
+static int reason_known(const struct sw_profile *p, const char *reason)
+{
+    for (int i = 0; i < p->nreasons; i++)
+        if (strcmp(p->manual_reasons[i], reason) == 0)
+            return 1;
+    return p->nreasons == 0; /* no vocabulary: any reason */
+}
+
+static void reply_outcome(struct sw_reply *r, struct outcome *o, int rc, json_t *ok)
+{
+    if (rc == 0) {
+        sw_reply_json(r, 200, ok);
+        return;
+    }
+    json_decref(ok);
+    if (o->status)
+        sw_reply_error(r, o->status, "%s", o->error);
+    else
+        sw_reply_error(r, 503, "database error: the change was not stored");
+}
+
+void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run, int64_t first, int64_t last,
+                         const char *body, size_t len, struct sw_reply *r)
+{
+    static const char *const known[] = {"flag", "reason", "comment", "shifter", NULL};
+    json_t *j = body_object(body, len, r);
+    if (!j)
+        return;
+    struct flag_tx t = {.run = run, .first = first, .last = last, .who = who};
+    json_t *fv = json_object_get(j, "flag");
+    if (only_keys(j, known, r) || opt_string(j, "reason", 200, &t.reason, r) ||
+        opt_string(j, "comment", 2000, &t.comment, r) || opt_string(j, "shifter", 100, &t.shifter, r))
+        goto out;
+    if (!fv) {
+        sw_reply_error(r, 400, "body: \"flag\" is required: GOOD, WARN, BAD, EXCLUDED, or null to remove");
+        goto out;
+    }
+    if (!json_is_null(fv)) {
+        int s = json_is_string(fv) ? sw_state_parse(json_string_value(fv)) : -1;
+        if (s < 0 || s == SW_UNKNOWN) {
+            sw_reply_error(r, 400, "body: \"flag\" must be GOOD, WARN, BAD, EXCLUDED, or null to remove");
+            goto out;
+        }
+        t.flag = json_string_value(fv);
+        if (!t.reason || !reason_known(&api->cfg->profile, t.reason)) {
+            char list[1024] = "";
+            for (int i = 0; i < api->cfg->profile.nreasons; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", i ? ", " : "",
+                         api->cfg->profile.manual_reasons[i]);
+            sw_reply_error(r, 400, "body: \"reason\" %s; one of: %s",
+                           t.reason ? "is not in the vocabulary" : "is required", list);
+            goto out;
+        }
+    }
+    if (!t.comment)
+        t.comment = "";
+    t.out.changed = json_array();
+    int rc = sw_store_call(api->store, flag_fn, &t);
+    reply_outcome(r, &t.out, rc,
+                  json_pack("{s:I, s:O, s:o, s:o}", "run", (json_int_t)run, "spills", t.out.changed, "flag",
+                            t.flag ? json_string(t.flag) : json_null(), "reason",
+                            t.reason ? json_string(t.reason) : json_null()));
+    json_decref(t.out.changed);
+out:
+    json_decref(j);
+}
+
+/* ---- sign-off ---- */
+
+struct signoff_tx {
+    int64_t run;
+    int reopen;
+    const char *who, *shifter, *comment, *reason;
+    struct outcome out;
+};
+
+static int signoff_fn(sqlite3 *db, void *ctx)
+{
+    struct signoff_tx *t = ctx;
+    int is_signed = signed_off(db, t->run);
+    if (t->reopen != !!is_signed) {
+        t->out.status = 409;
+        snprintf(t->out.error, sizeof t->out.error,
+                 t->reopen ? "run %lld is not signed off" : "run %lld is already signed off",
+                 (long long)t->run);
+        return 1;
+    }
+    sqlite3_stmt *st;
+    if (!t->reopen) {
+        /* Refused while a spill is UNKNOWN without a human decision. */
+        if (sqlite3_prepare_v2(db,
+                               "SELECT s.spill FROM spills s LEFT JOIN manual_flags m ON m.run = s.run AND "
+                               "m.spill = s.spill WHERE s.run = ?1 AND m.flag IS NULL AND s.flag = 'UNKNOWN' "
+                               "ORDER BY s.spill",
+                               -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int64(st, 1, t->run);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(t->out.changed, json_integer(sqlite3_column_int64(st, 0)));
+        sqlite3_finalize(st);
+        size_t n = json_array_size(t->out.changed);
+        if (n > 0) {
+            char *list = json_dumps(t->out.changed, JSON_COMPACT);
+            t->out.status = 409;
+            snprintf(t->out.error, sizeof t->out.error,
+                     "run %lld has %zu spill(s) still UNKNOWN without a manual decision: %.200s",
+                     (long long)t->run, n, list ? list : "");
+            free(list);
+            return 1;
+        }
+        if (sqlite3_prepare_v2(
+                db, "INSERT INTO signoffs(run, who, shifter, time, comment) VALUES(?1,?2,?3,?4,?5)", -1, &st,
+                NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int64(st, 1, t->run);
+        sqlite3_bind_text(st, 2, t->who, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, t->shifter, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, sw_wall());
+        sqlite3_bind_text(st, 5, t->comment, -1, SQLITE_STATIC);
+    } else {
+        if (sqlite3_prepare_v2(db, "DELETE FROM signoffs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int64(st, 1, t->run);
+    }
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    struct audit_row a = {t->who,
+                          t->shifter,
+                          t->reopen ? "reopen" : "signoff",
+                          t->run,
+                          -1,
+                          t->reopen ? "signed off" : "open",
+                          t->reopen ? "open" : "signed off",
+                          t->reason,
+                          t->comment};
+    return rc == 0 ? audit_insert(db, &a) : rc;
+}
+
+static void signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
+                    int reopen, struct sw_reply *r)
+{
+    static const char *const known[] = {"comment", "shifter", "reason", NULL};
+    json_t *j = body_object(body, len, r);
+    if (!j)
+        return;
+    struct signoff_tx t = {.run = run, .reopen = reopen, .who = who};
+    if (only_keys(j, known, r) || opt_string(j, "comment", 2000, &t.comment, r) ||
+        opt_string(j, "shifter", 100, &t.shifter, r) || opt_string(j, "reason", 200, &t.reason, r))
+        goto out;
+    if (!reopen && (!t.comment || !*t.comment)) {
+        sw_reply_error(r, 400, "body: \"comment\" is required to sign a run off");
+        goto out;
+    }
+    if (reopen && (!t.reason || !*t.reason)) {
+        sw_reply_error(r, 400, "body: \"reason\" is required to re-open a run");
+        goto out;
+    }
+    if (!t.comment)
+        t.comment = "";
+    json_t *live = sw_engine_run_live(api->engine, run);
+    if (live && !reopen) {
+        sw_reply_error(r, 409, "run %lld has an open spill (%lld): sign off after it closes", (long long)run,
+                       (long long)json_integer_value(json_object_get(live, "spill")));
+        json_decref(live);
+        goto out;
+    }
+    json_decref(live);
+    t.out.changed = json_array();
+    int rc = sw_store_call(api->store, signoff_fn, &t);
+    reply_outcome(r, &t.out, rc,
+                  json_pack("{s:I, s:b, s:s}", "run", (json_int_t)run, "signed_off", !reopen, "who", who));
+    json_decref(t.out.changed);
+out:
+    json_decref(j);
+}
+
+void sw_certify_signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
+                        struct sw_reply *r)
+{
+    signoff(api, who, run, body, len, 0, r);
+}
+
+void sw_certify_reopen(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
+                       struct sw_reply *r)
+{
+    signoff(api, who, run, body, len, 1, r);
+}
+
+/* ---- reads ---- */
+
+static json_t *col_or_null(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        return json_null();
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT:
+        return isfinite(sqlite3_column_double(st, i)) ? json_real(sqlite3_column_double(st, i)) : json_null();
+    default:
+        return json_string((const char *)sqlite3_column_text(st, i));
+    }
+}
+
+#define AUDIT_COLS "id, time, who, shifter, action, run, spill, old, new, reason, comment"
+static const char *const audit_keys[] = {"id",    "time", "who", "shifter", "action", "run",
+                                         "spill", "old",  "new", "reason",  "comment"};
+
+static json_t *audit_from_row(sqlite3_stmt *st)
+{
+    json_t *e = json_object();
+    for (int i = 0; i < 11; i++)
+        json_object_set_new(e, audit_keys[i], col_or_null(st, i));
+    return e;
+}
+
+json_t *sw_certify_spill_audit(sqlite3 *db, int64_t run, int64_t spill)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " FROM audit WHERE run = ?1 AND spill = ?2 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return arr;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, spill);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, audit_from_row(st));
+    sqlite3_finalize(st);
+    return arr;
+}
+
+static int query_int(struct MHD_Connection *c, const char *key, int64_t *out, struct sw_reply *r)
+{
+    const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    if (!text)
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end || errno || v < 0) {
+        sw_reply_error(r, 400, "query parameter \"%s\": \"%.40s\" is not a non-negative integer", key, text);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    int64_t run = -1, spill = -1, limit = 100, before = -1;
+    if (query_int(c, "run", &run, r) < 0 || query_int(c, "spill", &spill, r) < 0 ||
+        query_int(c, "limit", &limit, r) < 0 || query_int(c, "before", &before, r) < 0)
+        return;
+    if (limit < 1 || limit > 10000) {
+        sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..10000");
+        return;
+    }
+    sqlite3 *db = sw_store_reader(api->store);
+    sqlite3_stmt *st;
+    if (!db || sqlite3_prepare_v2(db,
+                                  "SELECT " AUDIT_COLS
+                                  " FROM audit WHERE (?1 < 0 OR run = ?1) AND (?2 < 0 OR spill = ?2) "
+                                  "AND (?3 < 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                                  -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database unavailable");
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, spill);
+    sqlite3_bind_int64(st, 3, before);
+    sqlite3_bind_int64(st, 4, limit);
+    json_t *arr = json_array();
+    int64_t last = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        json_array_append_new(arr, audit_from_row(st));
+    }
+    sqlite3_finalize(st);
+    sw_reply_json(r, 200,
+                  json_pack("{s:o, s:o}", "entries", arr, "next_before",
+                            (int64_t)json_array_size(arr) == limit ? json_integer(last) : json_null()));
+}
+
+void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, struct sw_reply *r)
+{
+    sqlite3 *db = sw_store_reader(api->store);
+    sqlite3_stmt *st;
+    if (!db) {
+        sw_reply_error(r, 503, "database unavailable");
+        return;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    int exists = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!exists) {
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        return;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT s.spill, s.mot, s.started, s.ended, m.flag IS NOT NULL FROM spills s "
+                           "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
+                           "WHERE s.run = ?1 AND coalesce(m.flag, s.flag) = 'GOOD' ORDER BY s.spill",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    json_t *arr = json_array();
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *f = csv ? open_memstream(&text, &textlen) : NULL;
+    if (f)
+        fprintf(f, "run,spill,mot,started,ended,flag_source\n");
+    double good_mot = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t spill = sqlite3_column_int64(st, 0);
+        double mot = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 1);
+        const char *source = sqlite3_column_int(st, 4) ? "manual" : "auto";
+        good_mot += mot;
+        if (f)
+            fprintf(f, "%lld,%lld,%.0f,%.3f,%.3f,%s\n", (long long)run, (long long)spill, mot,
+                    sqlite3_column_double(st, 2), sqlite3_column_double(st, 3), source);
+        else
+            json_array_append_new(arr,
+                                  json_pack("{s:I, s:I, s:f, s:o, s:o, s:s}", "run", (json_int_t)run, "spill",
+                                            (json_int_t)spill, "mot", mot, "started", col_or_null(st, 2),
+                                            "ended", col_or_null(st, 3), "flag_source", source));
+    }
+    sqlite3_finalize(st);
+    if (csv) {
+        json_decref(arr);
+        if (!f || fclose(f) != 0) {
+            free(text);
+            sw_reply_error(r, 503, "out of memory");
+            return;
+        }
+        r->status = 200;
+        r->body = text;
+        r->len = textlen;
+        r->content_type = "text/csv; charset=utf-8";
+        return;
+    }
+    sw_reply_json(r, 200,
+                  json_pack("{s:I, s:I, s:f, s:o}", "run", (json_int_t)run, "count",
+                            (json_int_t)json_array_size(arr), "good_mot", good_mot, "spills", arr));
+}

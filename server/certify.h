@@ -1,0 +1,35 @@
+/* certify.h — the human side of quality (DESIGN §5): manual flags on one spill or a range, the
+ * audit log, run sign-off and re-opening, and the certified good-spill list (JSON and CSV).
+ *
+ * Writes go through the store's writer thread (sw_store_call), so there is still one writer;
+ * reads use the calling thread's read-only connection. Threads: MHD pool threads.
+ * Every function fills the reply (JSON errors with the right status included).
+ */
+#ifndef SW_CERTIFY_H
+#define SW_CERTIFY_H
+
+#include <stdint.h>
+
+#include "api.h"
+
+/* PUT /api/v1/runs/{run}/spills/{first[-last]}/flag with {"flag", "reason", "comment", "shifter"};
+ * "flag": null removes the manual flag. who is the token name. */
+void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run, int64_t first, int64_t last,
+                         const char *body, size_t len, struct sw_reply *r);
+
+/* GET /api/v1/runs/{run}/good-spills (csv != 0: text/csv). */
+void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, struct sw_reply *r);
+
+/* POST /api/v1/runs/{run}/signoff {"comment", "shifter"} and /reopen {"reason", "comment", "shifter"}. */
+void sw_certify_signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
+                        struct sw_reply *r);
+void sw_certify_reopen(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
+                       struct sw_reply *r);
+
+/* GET /api/v1/audit?run=&spill=&limit=&before= */
+void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r);
+
+/* Audit entries of one spill, oldest first (new reference; an empty array on error). */
+json_t *sw_certify_spill_audit(sqlite3 *db, int64_t run, int64_t spill);
+
+#endif
