@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
+#include "reeval.h"
 #include "wire.h"
 
 void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
@@ -860,6 +861,16 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
         if (n == 2) {
             if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
                 handle_run(api, run, r);
+        } else if (n == 3 && seg_eq(seg[2], sl[2], "reevaluate")) {
+            /* A dry run only reads (shifter); applying rewrites automatic flags (admin). */
+            const char *dr = qarg(c, "dry_run");
+            int dry = dr && (strcmp(dr, "1") == 0 || strcmp(dr, "true") == 0);
+            const char *who;
+            if (dr && !dry && strcmp(dr, "0") != 0 && strcmp(dr, "false") != 0)
+                sw_reply_error(r, 400, "query parameter \"dry_run\": 1 or 0");
+            else if (method_ok(r, method, "POST") &&
+                     sw_api_authorize(api, c, dry ? SW_ROLE_SHIFTER : SW_ROLE_ADMIN, r, &who) == 0)
+                sw_reeval_run(api, who, run, dry, body, len, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "good-spills")) {
             const char *fmt = qarg(c, "format");
             if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)

@@ -275,15 +275,12 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     struct sw_check_result *res = calloc((size_t)p->nchecks + 1, sizeof *res);
     struct sw_spill_rec *rec = calloc(1, sizeof *rec);
     json_t *reasons = json_array();
-    json_t *checks = json_array();
+    json_t *checks = NULL;
     json_t *triggers = json_object();
-    if (!res || !rec || !reasons || !checks || !triggers)
+    if (!res || !rec || !reasons || !triggers)
         goto oom;
     enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
-    for (int i = 0; i < p->nchecks; i++)
-        json_array_append_new(checks, json_pack("[s s s o o s]", res[i].def->name, res[i].def->category,
-                                                sw_state_name(res[i].state), real_or_null(res[i].value),
-                                                real_or_null(res[i].raw), res[i].reason));
+    checks = sw_quality_results_json(res, p->nchecks);
     for (int t = 0; t < SW_TRIG_N; t++)
         json_object_set_new(triggers, sw_trigger_name(t), json_integer((json_int_t)sp->trig[t]));
 

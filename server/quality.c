@@ -36,6 +36,18 @@ double sw_quality_counter(const struct sw_quality_input *in, const char *name)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+json_t *sw_quality_results_json(const struct sw_check_result *res, int n)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("[s s s o o s]", res[i].def->name, res[i].def->category,
+                                             sw_state_name(res[i].state),
+                                             isfinite(res[i].value) ? json_real(res[i].value) : json_null(),
+                                             isfinite(res[i].raw) ? json_real(res[i].raw) : json_null(),
+                                             res[i].reason));
+    return arr;
+}
+
 static const char *const spill_field_names[] = {"duration", "dead_time", "events", "decode_errors",
                                                 "unknown_fields"};
 

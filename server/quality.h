@@ -41,6 +41,10 @@ struct sw_check_result {
 enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_quality_input *in,
                               struct sw_check_result *results, json_t *reasons);
 
+/* Results as stored with a spill: [[name, category, state, value|null, raw|null, reason], ...].
+ * New reference; NULL on out of memory. */
+json_t *sw_quality_results_json(const struct sw_check_result *results, int n);
+
 /* "GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED". */
 const char *sw_state_name(enum sw_state s);
 /* Name -> state, or -1. */

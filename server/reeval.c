@@ -1,0 +1,261 @@
+/* reeval.c — see reeval.h */
+#include "reeval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "quality.h"
+
+/* One stored spill judged again. */
+struct verdict {
+    int64_t spill;
+    char old_flag[16], new_flag[16];
+    char *reasons, *checks; /* JSON text, owned */
+    const char *manual;     /* borrowed from the row copy below, NULL when none */
+    char manual_buf[16];
+};
+
+struct apply_tx {
+    int64_t run;
+    const char *who, *version;
+    struct verdict *v;
+    int n, changed;
+};
+
+static int apply_fn(sqlite3 *db, void *ctx)
+{
+    struct apply_tx *t = ctx;
+    sqlite3_stmt *up = NULL, *del = NULL, *ins = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(
+            db,
+            "UPDATE spills SET flag = ?3, reasons = ?4, profile_version = ?5 WHERE run = ?1 AND spill = ?2",
+            -1, &up, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM checks WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(
+            db,
+            "INSERT INTO checks(run, spill, name, category, state, value, raw, reason) "
+            "SELECT ?1, ?2, json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
+            "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
+            "json_extract(value,'$[5]') FROM json_each(?3)",
+            -1, &ins, NULL) != SQLITE_OK)
+        goto out;
+    for (int i = 0; i < t->n; i++) {
+        const struct verdict *v = &t->v[i];
+        sqlite3_stmt *st[3] = {up, del, ins};
+        for (int k = 0; k < 3; k++) {
+            sqlite3_reset(st[k]);
+            sqlite3_bind_int64(st[k], 1, t->run);
+            sqlite3_bind_int64(st[k], 2, v->spill);
+        }
+        sqlite3_bind_text(up, 3, v->new_flag, -1, SQLITE_STATIC);
+        sqlite3_bind_text(up, 4, v->reasons, -1, SQLITE_STATIC);
+        sqlite3_bind_text(up, 5, t->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, v->checks, -1, SQLITE_STATIC);
+        if (sqlite3_step(up) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE ||
+            sqlite3_step(ins) != SQLITE_DONE)
+            goto out;
+    }
+    sqlite3_stmt *a;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO audit(time, who, action, run, old, new, comment) "
+                           "VALUES(?1, ?2, 'reevaluate', ?3, NULL, ?4, ?5)",
+                           -1, &a, NULL) != SQLITE_OK)
+        goto out;
+    char comment[128];
+    snprintf(comment, sizeof comment, "%d of %d automatic flags changed", t->changed, t->n);
+    sqlite3_bind_double(a, 1, sw_wall());
+    sqlite3_bind_text(a, 2, t->who, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(a, 3, t->run);
+    sqlite3_bind_text(a, 4, t->version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(a, 5, comment, -1, SQLITE_STATIC);
+    rc = sqlite3_step(a) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(a);
+out:
+    sqlite3_finalize(up);
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Judges every stored spill of the run with profile p into v (allocated, *n entries). */
+static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struct verdict **out, int *n,
+                     struct sw_reply *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
+            "s.unknown_fields, s.complete, h.blob, m.flag FROM spills s "
+            "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "
+            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
+            "WHERE s.run = ?1 ORDER BY s.spill",
+            -1, &st, NULL) != SQLITE_OK) {
+        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, run);
+    struct verdict *v = NULL;
+    int count = 0, cap = 0, rc = -1;
+    struct sw_hist *hists = calloc((size_t)p->nhists, sizeof *hists);
+    struct sw_check_result *res = calloc((size_t)p->nchecks + 1, sizeof *res);
+    if (!hists || !res)
+        goto oom;
+    for (int i = 0; i < p->nhists; i++)
+        if (sw_hist_init(&hists[i], &p->hists[i]) != 0)
+            goto oom;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct verdict *g = realloc(v, (size_t)cap * sizeof *g);
+            if (!g)
+                goto oom;
+            v = g;
+        }
+        struct verdict *x = &v[count];
+        memset(x, 0, sizeof *x);
+        x->spill = sqlite3_column_int64(st, 0);
+        snprintf(x->old_flag, sizeof x->old_flag, "%s", (const char *)sqlite3_column_text(st, 1));
+        if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+            snprintf(x->manual_buf, sizeof x->manual_buf, "%s", (const char *)sqlite3_column_text(st, 10));
+            x->manual = x->manual_buf;
+        }
+        for (int i = 0; i < p->nhists; i++)
+            sw_hist_clear(&hists[i]);
+        /* Histograms the blob does not have (a new one, or a changed binning) stay empty: their
+         * checks come out UNKNOWN for lack of entries, which the answer shows. */
+        sw_hist_decode_add_all(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9), hists,
+                               p->nhists);
+        json_t *counters = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        struct sw_quality_input in = {
+            .hists = hists,
+            .counters = counters,
+            .duration = col_real(st, 3),
+            .dead_time = col_real(st, 4),
+            .decode_errors = col_real(st, 5),
+            .events = (uint64_t)sqlite3_column_int64(st, 6),
+            .unknown_fields = (uint64_t)sqlite3_column_int64(st, 7),
+            .complete = sqlite3_column_int(st, 8),
+        };
+        json_t *reasons = json_array();
+        enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
+        json_t *checks = sw_quality_results_json(res, p->nchecks);
+        snprintf(x->new_flag, sizeof x->new_flag, "%s", sw_state_name(flag));
+        x->reasons = json_dumps(reasons, JSON_COMPACT);
+        x->checks = checks ? json_dumps(checks, JSON_COMPACT) : NULL;
+        json_decref(reasons);
+        json_decref(checks);
+        json_decref(counters);
+        count++;
+        if (!x->reasons || !x->checks)
+            goto oom;
+    }
+    rc = 0;
+    goto out;
+oom:
+    sw_reply_error(r, 503, "out of memory");
+out:
+    sqlite3_finalize(st);
+    for (int i = 0; hists && i < p->nhists; i++)
+        sw_hist_release(&hists[i]);
+    free(hists);
+    free(res);
+    *out = v;
+    *n = count;
+    return rc;
+}
+
+void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int dry_run, const char *body,
+                   size_t len, struct sw_reply *r)
+{
+    struct sw_profile custom;
+    const struct sw_profile *p = &api->cfg->profile;
+    int own = 0;
+    if (body && len > 0) {
+        json_error_t jerr;
+        json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+            sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                           jerr.text);
+            return;
+        }
+        struct sw_diag d = {0};
+        int rc = sw_profile_parse(&custom, root, "body", &d);
+        json_decref(root);
+        if (rc != 0) {
+            json_t *problems = json_array();
+            for (int i = 0; i < d.n; i++)
+                json_array_append_new(problems, json_string(d.msg[i]));
+            sw_reply_json(r, 400,
+                          json_pack("{s:s, s:o}", "error", d.n ? d.msg[0] : "body: invalid profile",
+                                    "problems", problems));
+            sw_diag_release(&d);
+            return;
+        }
+        sw_diag_release(&d);
+        p = &custom;
+        own = 1;
+    }
+    sqlite3 *db = sw_store_reader(api->store);
+    struct verdict *v = NULL;
+    int n = 0;
+    if (!db) {
+        sw_reply_error(r, 503, "database unavailable");
+        goto out;
+    }
+    sqlite3_stmt *st;
+    int exists = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run);
+        exists = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    if (!exists) {
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        goto out;
+    }
+    if (judge_run(db, p, run, &v, &n, r) != 0)
+        goto out;
+    json_t *changes = json_array();
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(v[i].old_flag, v[i].new_flag) == 0)
+            continue;
+        changed++;
+        json_array_append_new(changes,
+                              json_pack("{s:I, s:s, s:s, s:o, s:o, s:b}", "spill", (json_int_t)v[i].spill,
+                                        "old", v[i].old_flag, "new", v[i].new_flag, "reasons",
+                                        json_loads(v[i].reasons, 0, NULL), "manual",
+                                        v[i].manual ? json_string(v[i].manual) : json_null(),
+                                        "effective_changes", !v[i].manual));
+    }
+    if (!dry_run) {
+        struct apply_tx t = {run, who, p->version, v, n, changed};
+        if (sw_store_call(api->store, apply_fn, &t) != 0) {
+            json_decref(changes);
+            sw_reply_error(r, 503, "database error: the re-evaluation was not stored");
+            goto out;
+        }
+    }
+    sw_reply_json(r, 200,
+                  json_pack("{s:I, s:b, s:s, s:i, s:i, s:o}", "run", (json_int_t)run, "dry_run", dry_run,
+                            "profile_version", p->version, "spills", n, "changed", changed, "changes",
+                            changes));
+out:
+    for (int i = 0; i < n; i++) {
+        free(v[i].reasons);
+        free(v[i].checks);
+    }
+    free(v);
+    if (own)
+        sw_profile_release(&custom);
+}
