@@ -269,8 +269,9 @@ static int parse_range(json_t *r, double *lo, double *hi, const char *path, stru
     return 0;
 }
 
-static const char *const stat_names[] = {"mean",   "rms",   "peak",       "entries",    "missing",
-                                         "mean_y", "rms_y", "frac_above", "frac_below", NULL};
+static const char *const stat_names[] = {"mean",    "rms",       "peak",          "entries",      "missing",
+                                         "mean_y",  "rms_y",     "frac_above",    "frac_below",   "integral",
+                                         "ks_prob", "chi2_prob", "dead_channels", "hot_channels", NULL};
 static const char *const spill_field_names[] = {"duration",      "dead_time",      "events",
                                                 "decode_errors", "unknown_fields", NULL};
 
@@ -288,7 +289,8 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     static const char *const known[] = {"name",     "title",       "category",      "unit",
                                         "quantity", "reference",   "compare",       "good",
                                         "warn",     "min_entries", "requires_beam", NULL};
-    static const char *const qknown[] = {"hist", "stat", "value", "counter", "spill", "per", NULL};
+    static const char *const qknown[] = {"hist", "stat",    "value", "window", "low",
+                                         "high", "counter", "spill", "per",    NULL};
     char p[128];
     if (!json_is_object(c)) {
         sw_diag_add(d, "%s: must be an object", path);
@@ -336,6 +338,25 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
                     sw_diag_add(d, "%s.value: required for %s", p, stat);
                 def->stat_arg = get_number(q, "value", 0, -1e300, 1e300, p, d);
             }
+            if (s == SW_STAT_INTEGRAL) {
+                json_t *w = json_object_get(q, "window");
+                if (!json_is_array(w) || json_array_size(w) != 2 || !json_is_number(json_array_get(w, 0)) ||
+                    !json_is_number(json_array_get(w, 1)) ||
+                    !(json_number_value(json_array_get(w, 0)) < json_number_value(json_array_get(w, 1))))
+                    sw_diag_add(d, "%s.window: [low, high] with low < high is required for integral", p);
+                else {
+                    def->stat_arg = json_number_value(json_array_get(w, 0));
+                    def->stat_arg2 = json_number_value(json_array_get(w, 1));
+                }
+            }
+            if (s == SW_STAT_DEAD_CHANNELS)
+                def->stat_arg = get_number(q, "low", 0.2, 0, 1, p, d);
+            if (s == SW_STAT_HOT_CHANNELS)
+                def->stat_arg = get_number(q, "high", 5, 1, 1e6, p, d);
+            if (def->hist >= 0 && prof->hists[def->hist].dim == 2 &&
+                (s == SW_STAT_PEAK || s == SW_STAT_FRAC_ABOVE || s == SW_STAT_FRAC_BELOW ||
+                 s == SW_STAT_INTEGRAL))
+                sw_diag_add(d, "%s.stat: %s needs a 1D histogram", p, stat);
             if (def->hist >= 0 && prof->hists[def->hist].dim == 1 &&
                 (s == SW_STAT_MEAN_Y || s == SW_STAT_RMS_Y))
                 sw_diag_add(d, "%s.stat: %s needs a 2D histogram", p, stat);
@@ -373,11 +394,41 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
         def->compare = SW_CMP_RATIO;
     else
         sw_diag_add(d, "%s.compare: must be one of absolute, delta, ratio", path);
-    def->reference = get_number(c, "reference", NAN, -1e300, 1e300, path, d);
-    if (def->compare != SW_CMP_ABSOLUTE && isnan(def->reference))
-        sw_diag_add(d, "%s.reference: required when compare is \"%s\"", path, cmp);
-    if (def->compare == SW_CMP_RATIO && def->reference == 0)
-        sw_diag_add(d, "%s.reference: must not be 0 for a ratio", path);
+    def->reference = NAN;
+    json_t *ref = json_object_get(c, "reference");
+    snprintf(p, sizeof p, "%s.reference", path);
+    if (json_is_number(ref)) {
+        def->ref_kind = SW_REF_FIXED;
+        def->reference = json_number_value(ref);
+    } else if (json_is_object(ref)) {
+        static const char *const rknown[] = {"rolling_median", "min_spills", "run", NULL};
+        check_keys(ref, rknown, p, d);
+        if (!!json_object_get(ref, "rolling_median") == !!json_object_get(ref, "run"))
+            sw_diag_add(d, "%s: exactly one of rolling_median, run", p);
+        else if (json_object_get(ref, "rolling_median")) {
+            def->ref_kind = SW_REF_ROLLING;
+            def->rolling_n = (int)get_int(ref, "rolling_median", 20, 1, 1000, p, d);
+            def->rolling_min =
+                (int)get_int(ref, "min_spills", (def->rolling_n + 1) / 2, 1, def->rolling_n, p, d);
+        } else {
+            def->ref_kind = SW_REF_RUN;
+            def->ref_run = get_int(ref, "run", 0, 0, INT64_MAX, p, d);
+            if (def->kind != SW_Q_HIST)
+                sw_diag_add(d, "%s.run: a reference run needs a histogram quantity", p);
+        }
+    } else if (ref)
+        sw_diag_add(d, "%s: a number, {\"rolling_median\": N} or {\"run\": R}", p);
+    int shape =
+        def->kind == SW_Q_HIST && (def->stat == SW_STAT_KS_PROB || def->stat == SW_STAT_CHI2_PROB ||
+                                   def->stat == SW_STAT_DEAD_CHANNELS || def->stat == SW_STAT_HOT_CHANNELS);
+    if (shape && def->ref_kind != SW_REF_RUN)
+        sw_diag_add(d, "%s: this statistic compares with a reference histogram: {\"run\": R} is required", p);
+    else if (shape && def->compare != SW_CMP_ABSOLUTE)
+        sw_diag_add(d, "%s.compare: must be absolute for a comparison with a reference histogram", path);
+    else if (!shape && def->compare != SW_CMP_ABSOLUTE && def->ref_kind == SW_REF_NONE)
+        sw_diag_add(d, "%s: required when compare is \"%s\"", p, cmp);
+    if (def->compare == SW_CMP_RATIO && def->ref_kind == SW_REF_FIXED && def->reference == 0)
+        sw_diag_add(d, "%s: must not be 0 for a ratio", p);
 
     snprintf(p, sizeof p, "%s.good", path);
     int g = parse_range(json_object_get(c, "good"), &def->good_lo, &def->good_hi, p, d);

@@ -30,7 +30,20 @@ enum sw_stat {
     SW_STAT_MEAN_Y,
     SW_STAT_RMS_Y,
     SW_STAT_FRAC_ABOVE,
-    SW_STAT_FRAC_BELOW
+    SW_STAT_FRAC_BELOW,
+    SW_STAT_INTEGRAL,      /* entries in the window [stat_arg, stat_arg2) */
+    SW_STAT_KS_PROB,       /* Kolmogorov–Smirnov probability against the reference histogram */
+    SW_STAT_CHI2_PROB,     /* chi2 probability against the reference histogram */
+    SW_STAT_DEAD_CHANNELS, /* bins below stat_arg x expected from the reference */
+    SW_STAT_HOT_CHANNELS   /* bins above stat_arg x expected from the reference */
+};
+/* Where the reference of a check comes from. */
+enum sw_ref_kind {
+    SW_REF_NONE,
+    SW_REF_FIXED,   /* "reference": number */
+    SW_REF_ROLLING, /* "reference": {"rolling_median": N}: median of the statistic over the last N GOOD spills
+                     */
+    SW_REF_RUN      /* "reference": {"run": R}: the summed GOOD spills of run R (histogram checks) */
 };
 /* Spill-level quantities that are not counters. */
 enum sw_spill_field {
@@ -59,7 +72,11 @@ struct sw_check_def {
     enum sw_per per;
     char per_counter[SW_NAME_MAX];
     enum sw_compare compare;
-    double reference;                          /* for delta / ratio */
+    enum sw_ref_kind ref_kind;
+    double reference;                          /* SW_REF_FIXED */
+    int rolling_n, rolling_min;                /* SW_REF_ROLLING: window and spills needed before judging */
+    int64_t ref_run;                           /* SW_REF_RUN */
+    double stat_arg2;                          /* upper edge of the integral window */
     double good_lo, good_hi, warn_lo, warn_hi; /* -inf / +inf for open ends */
     uint64_t min_entries;                      /* SW_Q_HIST: fewer entries -> UNKNOWN */
     int requires_beam;                         /* EXCLUDED when the spill had no beam */

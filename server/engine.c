@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
+#include "refs.h"
 
 struct spill {
     int64_t run, spill;
@@ -44,6 +45,7 @@ struct sw_engine {
     struct pairset closed;
     struct source *sources;
     int nsources, capsources;
+    struct sw_refs *refs; /* rolling medians and reference-run histograms of the checks */
 };
 
 /* ---- closed set ---- */
@@ -217,6 +219,11 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
         sw_engine_free(e);
         return NULL;
     }
+    e->refs = sw_refs_new(e->prof, sw_store_reader(store), INFINITY);
+    if (!e->refs) {
+        sw_engine_free(e);
+        return NULL;
+    }
     sw_info("engine", "%zu closed spills and %d collector sources loaded", e->closed.n, e->nsources);
     return e;
 }
@@ -233,6 +240,7 @@ void sw_engine_free(struct sw_engine *e)
     spill_free(e->last_closed, e->prof->nhists);
     free(e->closed.keys);
     free(e->sources);
+    sw_refs_free(e->refs);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }
@@ -279,7 +287,9 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     json_t *triggers = json_object();
     if (!res || !rec || !reasons || !triggers)
         goto oom;
+    sw_refs_apply(e->refs, &in);
     enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
+    sw_refs_push(e->refs, res, flag);
     checks = sw_quality_results_json(res, p->nchecks);
     for (int t = 0; t < SW_TRIG_N; t++)
         json_object_set_new(triggers, sw_trigger_name(t), json_integer((json_int_t)sp->trig[t]));

@@ -1,6 +1,8 @@
 /* quality.c — see quality.h */
 #include "quality.h"
 
+#include "compare.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,22 @@ double sw_quality_counter(const struct sw_quality_input *in, const char *name)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+static double raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
+                        const char **unknown_why);
+
+double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *h)
+{
+    struct sw_quality_input in = {.hists = h};
+    struct sw_check_def one = *c;
+    const char *why = NULL;
+    if (c->kind != SW_Q_HIST || c->stat == SW_STAT_KS_PROB || c->stat == SW_STAT_CHI2_PROB ||
+        c->stat == SW_STAT_DEAD_CHANNELS || c->stat == SW_STAT_HOT_CHANNELS)
+        return NAN;
+    one.hist = 0; /* in.hists points at h alone */
+    one.min_entries = 0;
+    return raw_value(&one, 0, &in, &why);
+}
+
 json_t *sw_quality_results_json(const struct sw_check_result *res, int n)
 {
     json_t *arr = json_array();
@@ -52,7 +70,7 @@ static const char *const spill_field_names[] = {"duration", "dead_time", "events
                                                 "unknown_fields"};
 
 /* The statistic of a check before comparison; sets *unknown_why when it cannot be computed. */
-static double raw_value(const struct sw_check_def *c, const struct sw_quality_input *in,
+static double raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
                         const char **unknown_why)
 {
     if (c->kind == SW_Q_HIST) {
@@ -82,6 +100,25 @@ static double raw_value(const struct sw_check_def *c, const struct sw_quality_in
             return sw_hist_frac_above(h, c->stat_arg);
         case SW_STAT_FRAC_BELOW:
             return sw_hist_frac_below(h, c->stat_arg);
+        case SW_STAT_INTEGRAL:
+            return sw_hist_integral(h, c->stat_arg, c->stat_arg2);
+        case SW_STAT_KS_PROB:
+        case SW_STAT_CHI2_PROB:
+        case SW_STAT_DEAD_CHANNELS:
+        case SW_STAT_HOT_CHANNELS: {
+            const struct sw_hist *ref = in->ref_hists ? in->ref_hists[idx] : NULL;
+            if (!ref || ref->entries == 0) {
+                *unknown_why = "no reference histogram (reference run without GOOD spills?)";
+                return NAN;
+            }
+            if (c->stat == SW_STAT_KS_PROB)
+                return sw_compare_ks(h, ref, NULL);
+            if (c->stat == SW_STAT_CHI2_PROB)
+                return sw_compare_chi2(h, ref, NULL, NULL);
+            int n = c->stat == SW_STAT_DEAD_CHANNELS ? sw_compare_dead_channels(h, ref, c->stat_arg)
+                                                     : sw_compare_hot_channels(h, ref, c->stat_arg);
+            return n < 0 ? NAN : n;
+        }
         }
         return NAN;
     }
@@ -116,8 +153,8 @@ static void fmt_range(char *buf, size_t len, double lo, double hi)
     snprintf(buf, len, "[%s, %s]", a, b);
 }
 
-static enum sw_state eval_one(const struct sw_check_def *c, const struct sw_quality_input *in, int beam,
-                              struct sw_check_result *r)
+static enum sw_state eval_one(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
+                              int beam, struct sw_check_result *r)
 {
     memset(r, 0, sizeof *r);
     r->def = c;
@@ -128,8 +165,23 @@ static enum sw_state eval_one(const struct sw_check_def *c, const struct sw_qual
         return r->state;
     }
     const char *why = NULL;
-    double raw = raw_value(c, in, &why);
+    double raw = raw_value(c, idx, in, &why);
     r->raw = raw;
+    double ref = c->reference;
+    if (c->ref_kind == SW_REF_ROLLING || (c->ref_kind == SW_REF_RUN && c->compare != SW_CMP_ABSOLUTE)) {
+        ref = in->ref_values ? in->ref_values[idx] : NAN;
+        if (!why && !isfinite(ref) && c->ref_kind == SW_REF_ROLLING) {
+            /* Warming up: deliberately not judged (an UNKNOWN spill would never become GOOD and the
+             * window would never fill). */
+            r->state = SW_EXCLUDED;
+            snprintf(r->reason, sizeof r->reason, "%s: reference warming up (fewer than %d GOOD spills)",
+                     c->name, c->rolling_min);
+            return r->state;
+        }
+        if (!why && !isfinite(ref))
+            why = "no reference value (reference run without GOOD spills?)";
+    }
+    r->reference = ref;
     if (why || !isfinite(raw)) {
         r->state = SW_UNKNOWN;
         snprintf(r->reason, sizeof r->reason, "%s: %s", c->name, why ? why : "not computable");
@@ -137,9 +189,14 @@ static enum sw_state eval_one(const struct sw_check_def *c, const struct sw_qual
     }
     double v = raw;
     if (c->compare == SW_CMP_DELTA)
-        v = raw - c->reference;
+        v = raw - ref;
     else if (c->compare == SW_CMP_RATIO)
-        v = raw / c->reference;
+        v = ref != 0 ? raw / ref : NAN;
+    if (!isfinite(v)) {
+        r->state = SW_UNKNOWN;
+        snprintf(r->reason, sizeof r->reason, "%s: reference is 0", c->name);
+        return r->state;
+    }
     r->value = v;
     if (v >= c->good_lo && v <= c->good_hi)
         r->state = SW_GOOD;
@@ -153,10 +210,10 @@ static enum sw_state eval_one(const struct sw_check_def *c, const struct sw_qual
         fmt_range(range, sizeof range, c->good_lo, c->good_hi);
         if (c->compare == SW_CMP_DELTA)
             snprintf(r->reason, sizeof r->reason, "%s: %+.4g%s%s from reference %.4g, outside good %s",
-                     c->name, v, sp, c->unit, c->reference, range);
+                     c->name, v, sp, c->unit, ref, range);
         else if (c->compare == SW_CMP_RATIO)
             snprintf(r->reason, sizeof r->reason, "%s: %.3g x reference %.4g%s%s, outside good %s", c->name,
-                     v, c->reference, sp, c->unit, range);
+                     v, ref, sp, c->unit, range);
         else
             snprintf(r->reason, sizeof r->reason, "%s: %.4g%s%s outside good %s", c->name, v, sp, c->unit,
                      range);
@@ -171,7 +228,7 @@ enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_qualit
     int beam = !(mot < p->beam_min_mot); /* unknown MOT (no spill_end) is not "no beam" */
     int seen[SW_STATE_N] = {0};
     for (int i = 0; i < p->nchecks; i++) {
-        enum sw_state s = eval_one(&p->checks[i], in, beam, &results[i]);
+        enum sw_state s = eval_one(&p->checks[i], i, in, beam, &results[i]);
         seen[s]++;
         if (reasons && s != SW_GOOD && s != SW_EXCLUDED)
             json_array_append_new(reasons, json_string(results[i].reason));

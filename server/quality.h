@@ -25,6 +25,11 @@ struct sw_quality_input {
     double duration, dead_time, decode_errors; /* NaN when unknown */
     uint64_t events, unknown_fields;
     int complete; /* 0 when closed by timeout */
+    /* References (see refs.h), per check index; either may be NULL when the profile has none:
+     * ref_values[i] is the rolling median or reference-run value (NaN while not available),
+     * ref_hists[i] the reference histogram of a {"run": R} check (NULL while not available). */
+    const double *ref_values;
+    const struct sw_hist *const *ref_hists;
 };
 
 struct sw_check_result {
@@ -32,6 +37,7 @@ struct sw_check_result {
     enum sw_state state;
     double value;     /* the statistic after comparison (delta/ratio); NaN when not computable */
     double raw;       /* the statistic before comparison */
+    double reference; /* what it was compared with (NaN for absolute checks) */
     char reason[320]; /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
 };
 
@@ -44,6 +50,9 @@ enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_qualit
 /* Results as stored with a spill: [[name, category, state, value|null, raw|null, reason], ...].
  * New reference; NULL on out of memory. */
 json_t *sw_quality_results_json(const struct sw_check_result *results, int n);
+
+/* The statistic of a histogram check on h (not the reference-histogram statistics: NaN for those). */
+double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *h);
 
 /* "GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED". */
 const char *sw_state_name(enum sw_state s);

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "quality.h"
+#include "refs.h"
 
 /* One stored spill judged again. */
 struct verdict {
@@ -108,7 +109,19 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
     int count = 0, cap = 0, rc = -1;
     struct sw_hist *hists = calloc((size_t)p->nhists, sizeof *hists);
     struct sw_check_result *res = calloc((size_t)p->nchecks + 1, sizeof *res);
-    if (!hists || !res)
+    /* Replayed as they closed: rolling references start from the GOOD spills before the run. */
+    struct sw_refs *refs = NULL;
+    sqlite3_stmt *first;
+    double before = INFINITY;
+    if (sqlite3_prepare_v2(db, "SELECT min(closed_at) FROM spills WHERE run = ?1", -1, &first, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(first, 1, run);
+        if (sqlite3_step(first) == SQLITE_ROW && sqlite3_column_type(first, 0) != SQLITE_NULL)
+            before = sqlite3_column_double(first, 0);
+        sqlite3_finalize(first);
+    }
+    refs = sw_refs_new(p, db, before);
+    if (!hists || !res || !refs)
         goto oom;
     for (int i = 0; i < p->nhists; i++)
         if (sw_hist_init(&hists[i], &p->hists[i]) != 0)
@@ -147,7 +160,9 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             .complete = sqlite3_column_int(st, 8),
         };
         json_t *reasons = json_array();
+        sw_refs_apply(refs, &in);
         enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
+        sw_refs_push(refs, res, flag);
         json_t *checks = sw_quality_results_json(res, p->nchecks);
         snprintf(x->new_flag, sizeof x->new_flag, "%s", sw_state_name(flag));
         x->reasons = json_dumps(reasons, JSON_COMPACT);
@@ -169,6 +184,7 @@ out:
         sw_hist_release(&hists[i]);
     free(hists);
     free(res);
+    sw_refs_free(refs);
     *out = v;
     *n = count;
     return rc;

@@ -1,0 +1,30 @@
+/* refs.h — references of a profile's checks (DESIGN §5):
+ *   {"rolling_median": N}: the median of the check's statistic over the last N spills flagged GOOD
+ *   by the checks, seeded from the database and fed as spills close;
+ *   {"run": R}: the sum of run R's GOOD spills (effective flag) of the check's histogram, and the
+ *   check's statistic on that sum as reference value.
+ * Used by the engine (live, under its mutex) and by re-evaluation (replaying a run in closing order).
+ * Ownership: the caller owns a struct sw_refs; it borrows the profile, which must outlive it. */
+#ifndef SW_REFS_H
+#define SW_REFS_H
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "quality.h"
+
+struct sw_refs;
+
+/* Builds the references of p from a read connection: rolling windows from the spills closed before
+ * `before` (Unix s; INFINITY for all). NULL on out of memory (a database error leaves the
+ * references empty: their checks are then EXCLUDED while warming up, or UNKNOWN for runs). */
+struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double before);
+void sw_refs_free(struct sw_refs *r);
+
+/* Sets in->ref_values and in->ref_hists to the current references (valid until the next push). */
+void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in);
+
+/* After a spill was judged: when its flag is GOOD, its rolling statistics join the windows. */
+void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_state flag);
+
+#endif
