@@ -46,7 +46,7 @@ class Server:
         if config:
             base = load_json(CONFIG)
             base.update(config)
-            base["profile"] = os.path.join(SRC, "config", "na64mu.json")
+            base["profile"] = config.get("profile", os.path.join(SRC, "config", "na64mu.json"))
             base["www"] = os.path.join(SRC, "www")
             self.config_path = os.path.join(tmpdir, "spillwatch-test.json")
             write_json(self.config_path, base)
