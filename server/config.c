@@ -286,9 +286,9 @@ static int name_index(const char *const *names, const char *s)
 static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof, const char *path,
                         struct sw_diag *d)
 {
-    static const char *const known[] = {"name",     "title",       "category",      "unit",
-                                        "quantity", "reference",   "compare",       "good",
-                                        "warn",     "min_entries", "requires_beam", NULL};
+    static const char *const known[] = {"name",          "title",   "category", "unit", "quantity",
+                                        "reference",     "compare", "good",     "warn", "min_entries",
+                                        "requires_beam", "skip",    NULL};
     static const char *const qknown[] = {"hist", "stat",    "value", "window", "low",
                                          "high", "counter", "spill", "per",    NULL};
     char p[128];
@@ -447,6 +447,10 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     if (rb && !json_is_boolean(rb))
         sw_diag_add(d, "%s.requires_beam: must be true or false", path);
     def->requires_beam = rb ? json_is_true(rb) : 1;
+    json_t *skip = json_object_get(c, "skip");
+    if (skip && !json_is_boolean(skip))
+        sw_diag_add(d, "%s.skip: must be true or false", path);
+    def->skip = json_is_true(skip);
 }
 
 /* FNV-1a 64 of the canonical (sorted, compact) JSON: the profile's content hash. */

@@ -80,6 +80,7 @@ struct sw_check_def {
     double good_lo, good_hi, warn_lo, warn_hi; /* -inf / +inf for open ends */
     uint64_t min_entries;                      /* SW_Q_HIST: fewer entries -> UNKNOWN */
     int requires_beam;                         /* EXCLUDED when the spill had no beam */
+    int skip;                                  /* "skip": true: deliberately not evaluated (EXCLUDED) */
 };
 
 struct sw_profile {

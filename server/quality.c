@@ -158,10 +158,18 @@ static enum sw_state eval_one(const struct sw_check_def *c, int idx, const struc
 {
     memset(r, 0, sizeof *r);
     r->def = c;
-    r->value = r->raw = NAN;
+    r->value = r->raw = r->reference = NAN;
+    /* Every reason names the check and its category: "p_in_mean [beam]: ..." */
+    char tag[SW_NAME_MAX + 24];
+    snprintf(tag, sizeof tag, "%s [%s]", c->name, c->category);
+    if (c->skip) {
+        r->state = SW_EXCLUDED;
+        snprintf(r->reason, sizeof r->reason, "%s: skipped by the profile", tag);
+        return r->state;
+    }
     if (c->requires_beam && !beam) {
         r->state = SW_EXCLUDED;
-        snprintf(r->reason, sizeof r->reason, "%s: no beam", c->name);
+        snprintf(r->reason, sizeof r->reason, "%s: no beam", tag);
         return r->state;
     }
     const char *why = NULL;
@@ -174,8 +182,8 @@ static enum sw_state eval_one(const struct sw_check_def *c, int idx, const struc
             /* Warming up: deliberately not judged (an UNKNOWN spill would never become GOOD and the
              * window would never fill). */
             r->state = SW_EXCLUDED;
-            snprintf(r->reason, sizeof r->reason, "%s: reference warming up (fewer than %d GOOD spills)",
-                     c->name, c->rolling_min);
+            snprintf(r->reason, sizeof r->reason, "%s: reference warming up (fewer than %d GOOD spills)", tag,
+                     c->rolling_min);
             return r->state;
         }
         if (!why && !isfinite(ref))
@@ -184,7 +192,7 @@ static enum sw_state eval_one(const struct sw_check_def *c, int idx, const struc
     r->reference = ref;
     if (why || !isfinite(raw)) {
         r->state = SW_UNKNOWN;
-        snprintf(r->reason, sizeof r->reason, "%s: %s", c->name, why ? why : "not computable");
+        snprintf(r->reason, sizeof r->reason, "%s: %s", tag, why ? why : "not computable");
         return r->state;
     }
     double v = raw;
@@ -194,7 +202,7 @@ static enum sw_state eval_one(const struct sw_check_def *c, int idx, const struc
         v = ref != 0 ? raw / ref : NAN;
     if (!isfinite(v)) {
         r->state = SW_UNKNOWN;
-        snprintf(r->reason, sizeof r->reason, "%s: reference is 0", c->name);
+        snprintf(r->reason, sizeof r->reason, "%s: reference is 0", tag);
         return r->state;
     }
     r->value = v;
@@ -209,14 +217,13 @@ static enum sw_state eval_one(const struct sw_check_def *c, int idx, const struc
         const char *sp = c->unit[0] ? " " : "";
         fmt_range(range, sizeof range, c->good_lo, c->good_hi);
         if (c->compare == SW_CMP_DELTA)
-            snprintf(r->reason, sizeof r->reason, "%s: %+.4g%s%s from reference %.4g, outside good %s",
-                     c->name, v, sp, c->unit, ref, range);
+            snprintf(r->reason, sizeof r->reason, "%s: %+.4g%s%s from reference %.4g, outside good %s", tag,
+                     v, sp, c->unit, ref, range);
         else if (c->compare == SW_CMP_RATIO)
-            snprintf(r->reason, sizeof r->reason, "%s: %.3g x reference %.4g%s%s, outside good %s", c->name,
-                     v, ref, sp, c->unit, range);
+            snprintf(r->reason, sizeof r->reason, "%s: %.3g x reference %.4g%s%s, outside good %s", tag, v,
+                     ref, sp, c->unit, range);
         else
-            snprintf(r->reason, sizeof r->reason, "%s: %.4g%s%s outside good %s", c->name, v, sp, c->unit,
-                     range);
+            snprintf(r->reason, sizeof r->reason, "%s: %.4g%s%s outside good %s", tag, v, sp, c->unit, range);
     }
     return r->state;
 }

@@ -73,7 +73,7 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   assert.ok(['GOOD', 'WARN', 'BAD', 'UNKNOWN'].includes(flag), flag);
   assert.equal(flag, 'BAD');
   const reasons = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
-  assert.ok(reasons.some(r => r.startsWith('hcal2_mip:')), reasons.join(' | '));
+  assert.ok(reasons.some(r => r.startsWith('hcal2_mip [detector]:')), reasons.join(' | '));
   assert.match(await page.textContent('#run-mot'), /^[0-9.]+ [kM]$/);
   assert.equal(await page.textContent('#run-spills'), '3');
 

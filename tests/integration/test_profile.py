@@ -6,16 +6,16 @@ import unittest
 
 from harness import ServerTest, main, sim_output
 
-# fault -> (spill, the check that must be BAD)
+# fault -> (spill, the check that must be BAD, its category)
 FAULTS = {
-    "beam_momentum": (5, "p_in_mean"),
-    "hcal_dead": (10, "hcal2_mip"),
-    "intensity_drop": (15, "mot"),
-    "dead_time": (20, "dead_time"),
-    "ecal_gain": (25, "ecal_mip"),
-    "halo": (30, "veto_v1_per_mot"),
-    "ecal_timing": (33, "t_ecal_mean"),
-    "trigger_low": (37, "physics_per_mot"),
+    "beam_momentum": (5, "p_in_mean", "beam"),
+    "hcal_dead": (10, "hcal2_mip", "detector"),
+    "intensity_drop": (15, "mot", "beam"),
+    "dead_time": (20, "dead_time", "daq"),
+    "ecal_gain": (25, "ecal_mip", "detector"),
+    "halo": (30, "veto_v1_per_mot", "beam"),
+    "ecal_timing": (33, "t_ecal_mean", "detector"),
+    "trigger_low": (37, "physics_per_mot", "daq"),
 }
 
 
@@ -35,7 +35,7 @@ def expected_counts(records):
 class Faults(ServerTest):
     def test_forty_spills_with_every_fault(self):
         args = ["--run", "40", "--spills", "40", "--seed", "11"]
-        for name, (spill, _) in FAULTS.items():
+        for name, (spill, _, _) in FAULTS.items():
             args += ["--fault", "%s@%d" % (name, spill)]
         events, mot = expected_counts(sim_output(*args))
         self.assertEqual(len(mot), 40)
@@ -54,14 +54,14 @@ class Faults(ServerTest):
         status, h = self.srv.get("/api/v1/histograms/trigger?run=40")
         self.assertEqual(h["entries"], sum(events.values()))
 
-        fault_spills = {spill: (name, check) for name, (spill, check) in FAULTS.items()}
+        fault_spills = {spill: (name, "%s [%s]:" % (check, cat)) for name, (spill, check, cat) in FAULTS.items()}
         report = []
         for n, s in sorted(spills.items()):
             if n in fault_spills:
                 name, check = fault_spills[n]
                 report.append("spill %d (%s): %s %s" % (n, name, s["flag"], s["reasons"]))
                 self.assertEqual(s["flag"], "BAD", "fault %s on spill %d: %s" % (name, n, s["reasons"]))
-                self.assertTrue(any(r.startswith(check + ":") for r in s["reasons"]),
+                self.assertTrue(any(r.startswith(check) for r in s["reasons"]),
                                 "fault %s: expected check %s among %s" % (name, check, s["reasons"]))
             else:
                 self.assertNotEqual(s["flag"], "BAD", "clean spill %d: %s" % (n, s["reasons"]))

@@ -53,7 +53,7 @@ class Reeval(ServerTest):
         self.assertEqual(sorted(c["spill"] for c in res["changes"]), expected)
         for c in res["changes"]:
             self.assertEqual(c["new"], "BAD" if abs(delta[c["spill"]]) > 0.3 else "WARN")
-            self.assertTrue(any(r.startswith("p_in_mean:") for r in c["reasons"]), c)
+            self.assertTrue(any(r.startswith("p_in_mean [beam]:") for r in c["reasons"]), c)
         self.assertEqual(self.spills(), before)
         self.assertEqual(self.srv.get("/api/v1/audit?run=60")[1]["entries"], [])
 

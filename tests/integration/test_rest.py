@@ -59,7 +59,7 @@ class Rest(ServerTest):
         self.assertEqual(c["state"], "BAD")  # --scale 0.1: intensity far below nominal
         self.assertIn("outside good", c["reason"])
         self.assertEqual(one["flag"], "BAD")
-        self.assertTrue(any(r.startswith("mot:") for r in one["reasons"]))
+        self.assertTrue(any(r.startswith("mot [beam]:") for r in one["reasons"]))
         self.assertEqual(self.srv.get("/api/v1/runs/21/spills/99")[0], 404)
 
     def test_histogram_scopes_are_sums_of_spills(self):

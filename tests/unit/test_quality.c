@@ -25,7 +25,9 @@ static const char *profile_json =
     "{\"name\":\"rate\",\"category\":\"daq\",\"quantity\":{\"spill\":\"events\",\"per\":\"second\"},"
     "\"good\":[10,null]},"
     "{\"name\":\"dead\",\"category\":\"daq\",\"quantity\":{\"spill\":\"dead_time\"},\"good\":[0,0.15],"
-    "\"warn\":[0,0.3],\"requires_beam\":false}"
+    "\"warn\":[0,0.3],\"requires_beam\":false},"
+    "{\"name\":\"skipped\",\"category\":\"daq\",\"quantity\":{\"spill\":\"events\"},\"good\":[1e9,null],"
+    "\"skip\":true}"
     "]}";
 
 static struct sw_config cfg;
@@ -72,9 +74,9 @@ int main(void)
     sw_diag_release(&d);
     if (rc)
         return CHECK_DONE();
-    CHECK_INT(cfg.profile.nchecks, 5);
+    CHECK_INT(cfg.profile.nchecks, 6);
     CHECK_INT(sw_hist_init(&hist, &cfg.profile.hists[0]), 0);
-    struct sw_check_result res[5];
+    struct sw_check_result res[6];
 
     /* all good */
     fill(20, 160.5);
@@ -88,6 +90,9 @@ int main(void)
     CHECK_NEAR(res[2].value, 0.05, 1e-12);
     CHECK_NEAR(res[3].value, 100 / 4.8, 1e-9);
     CHECK_INT(res[4].state, SW_GOOD);
+    /* a deliberately skipped check is EXCLUDED, whatever its value, and adds no reason */
+    CHECK_INT(res[5].state, SW_EXCLUDED);
+    CHECK_STR(res[5].reason, "skipped [daq]: skipped by the profile");
 
     /* WARN below BAD; UNKNOWN never masks BAD */
     CHECK_INT(eval(c, 4.8, 0.2, 100, 1, res, NULL), SW_WARN);
@@ -97,7 +102,7 @@ int main(void)
     CHECK_INT(res[3].state, SW_UNKNOWN); /* no duration */
     CHECK_INT(res[2].state, SW_BAD);
     CHECK_INT(json_array_size(reasons), 3); /* v1 BAD, rate UNKNOWN, dead WARN */
-    CHECK_STR(json_string_value(json_array_get(reasons, 0)), "v1_per_mot: 0.5 outside good [0, 0.1]");
+    CHECK_STR(json_string_value(json_array_get(reasons, 0)), "v1_per_mot [beam]: 0.5 outside good [0, 0.1]");
 
     /* UNKNOWN without BAD/WARN gives UNKNOWN; an incomplete spill is at least UNKNOWN */
     json_object_set_new(c, "v1", json_real(5e4));
@@ -112,7 +117,7 @@ int main(void)
     json_array_clear(reasons);
     CHECK_INT(eval(c, 4.8, 0.08, 100, 1, res, reasons), SW_BAD);
     CHECK_STR(json_string_value(json_array_get(reasons, 0)),
-              "p_mean: -9.5 GeV/c from reference 160, outside good [-2, 2]");
+              "p_mean [beam]: -9.5 GeV/c from reference 160, outside good [-2, 2]");
 
     /* too few entries -> UNKNOWN */
     sw_hist_clear(&hist);
