@@ -1,7 +1,11 @@
 /* collect.c — spillwatch-collect: sends DAQ event summaries to a spillwatch server.
- * Subcommands: `sim` (the built-in NA64mu simulator). File and stdin followers come later. */
+ * Subcommands: `sim` (the built-in NA64mu simulator, docs/simulator.md). File and stdin followers come
+ * later. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +15,10 @@
 
 #include "post.h"
 #include "sim.h"
+
+#ifndef SW_VERSION
+#define SW_VERSION "dev" /* CMake defines it; a standalone build says so */
+#endif
 
 #define MAX_FAULTS 64
 
@@ -32,31 +40,35 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: spillwatch-collect sim (--url URL | --out FILE) [options]\n"
             "\n"
-            "Simulates NA64mu spills (160 GeV muons, 4.8 s spills) and posts them to a spillwatch server.\n"
+            "Simulates NA64mu spills (160 GeV/c muons, 4.8 s spills) and sends them to a spillwatch server.\n"
             "\n"
-            "  --url URL            server base URL, e.g. http://127.0.0.1:8080\n"
-            "  --out FILE           write the NDJSON to FILE instead ('-' = stdout)\n"
-            "  --token T            bearer token (ingest role)\n"
-            "  --run N              run number (default 1)\n"
-            "  --first-spill N      first spill number (default 1)\n"
-            "  --spills N           number of spills (default 10)\n"
-            "  --forever            spills until SIGINT/SIGTERM\n"
-            "  --scale F            intensity multiplier (MOT and triggers; default 1)\n"
-            "  --fault NAME@SPILL   inject a fault in a spill (NAME@A-B for a range); repeatable.\n"
-            "                       NAME: %s\n"
-            "  --realtime           follow the SPS cycle: spill of --spill-length s every --cycle s\n"
-            "  --fast               send as fast as the server answers (default)\n"
-            "  --cycle S            SPS supercycle for --realtime (default 16.8)\n"
-            "  --spill-length S     spill length (default 4.8)\n"
-            "  --format rows|columns  event records (default columns)\n"
-            "  --batch N            events per request (default 1000)\n"
-            "  --seed N             random seed (default 1; 0 = from the clock)\n"
-            "  --source ID          X-Spillwatch-Source (default sim-run<N>)\n"
-            "  --quiet              no per-spill lines\n"
-            "  --help, --version\n",
+            "  --url URL              server base URL, e.g. http://127.0.0.1:8080\n"
+            "  --out FILE             write the NDJSON to FILE instead ('-' = stdout)\n"
+            "  --token T              bearer token (ingest role)\n"
+            "  --run N                run number (default 1)\n"
+            "  --first-spill N        first spill number (default 1)\n"
+            "  --spills N             number of spills (default 10), then run_end\n"
+            "  --forever              spills until SIGINT/SIGTERM, then run_end\n"
+            "  --scale F              intensity multiplier: MOT and every MOT-driven count (default 1)\n"
+            "  --fault NAME@SPILL     inject a fault into a spill (NAME@A-B for a range); repeatable,\n"
+            "                         several may hit one spill. NAME: %s\n"
+            "  --realtime             follow the SPS cycle: a spill of --spill-length s every --cycle s\n"
+            "  --fast                 send as fast as the server answers (default)\n"
+            "  --cycle S              SPS supercycle for --realtime (default 16.8)\n"
+            "  --spill-length S       spill length (default 4.8)\n"
+            "  --format rows|columns  `event` rows or columnar `events` records (default columns)\n"
+            "  --batch N              events per request (default 1000)\n"
+            "  --seed N               random seed (default 1; 0 = from the clock)\n"
+            "  --source ID            X-Spillwatch-Source, 1-100 of [A-Za-z0-9._-] (default sim-run<N>)\n"
+            "  --quiet                no per-spill lines\n"
+            "  --verbose              debug lines (duplicates, retries, replays)\n"
+            "  --help, --version\n"
+            "\n"
+            "Exit status: 0 ok, 1 runtime failure (server refused or unreachable), 2 usage error.\n",
             sim_fault_list);
 }
 
+/* NAME@SPILL or NAME@A-B. Returns 0, -1 for bad syntax, -2 for an unknown name. */
 static int parse_fault(const char *arg, struct fault_at *fa)
 {
     char name[64];
@@ -66,13 +78,18 @@ static int parse_fault(const char *arg, struct fault_at *fa)
     snprintf(name, sizeof name, "%.*s", (int)(at - arg), arg);
     fa->fault = sim_fault_parse(name);
     if (!fa->fault)
-        return -1;
+        return -2;
     char *end;
+    errno = 0;
     fa->first = strtoll(at + 1, &end, 10);
     fa->last = fa->first;
-    if (*end == '-')
-        fa->last = strtoll(end + 1, &end, 10);
-    return end == at + 1 || *end || fa->first < 0 || fa->last < fa->first ? -1 : 0;
+    if (end != at + 1 && *end == '-') {
+        const char *b = end + 1;
+        fa->last = strtoll(b, &end, 10);
+        if (end == b)
+            return -1;
+    }
+    return end == at + 1 || *end || errno || fa->first < 0 || fa->last < fa->first ? -1 : 0;
 }
 
 static double now_s(void)
@@ -90,6 +107,42 @@ static void sleep_until(double t)
             return;
         usleep((useconds_t)(d > 0.2 ? 200000 : d * 1e6));
     }
+}
+
+static int valid_source(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 100 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* The run_start record, '\n'-terminated: meta says how the data was made. NULL on out of memory;
+ * the caller frees it. */
+static char *run_start_line(long long run, double time, unsigned long long seed, double scale, int columns,
+                            const struct fault_at *faults, int nfaults)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < nfaults; i++) {
+        char f[128];
+        if (faults[i].first == faults[i].last)
+            snprintf(f, sizeof f, "%s@%lld", sim_fault_name(faults[i].fault), (long long)faults[i].first);
+        else
+            snprintf(f, sizeof f, "%s@%lld-%lld", sim_fault_name(faults[i].fault), (long long)faults[i].first,
+                     (long long)faults[i].last);
+        json_array_append_new(list, json_string(f));
+    }
+    /* "o" steals list, also when json_pack fails */
+    json_t *j = json_pack("{s:s, s:I, s:f, s:{s:s, s:s, s:I, s:f, s:s, s:o}}", "type", "run_start", "run",
+                          (json_int_t)run, "time", round(time * 1000) / 1000, "meta", "source",
+                          "spillwatch-collect sim", "version", SW_VERSION, "seed", (json_int_t)seed, "scale",
+                          scale, "format", columns ? "columns" : "rows", "faults", list);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(j);
+    char *line = NULL;
+    if (s && asprintf(&line, "%s\n", s) < 0)
+        line = NULL;
+    free(s);
+    return line;
 }
 
 static int cmd_sim(int argc, char **argv)
@@ -113,7 +166,9 @@ static int cmd_sim(int argc, char **argv)
         O_SEED,
         O_SOURCE,
         O_QUIET,
-        O_HELP
+        O_VERBOSE,
+        O_HELP,
+        O_VERSION
     };
     static const struct option opts[] = {
         {"url", 1, NULL, O_URL},
@@ -134,22 +189,26 @@ static int cmd_sim(int argc, char **argv)
         {"seed", 1, NULL, O_SEED},
         {"source", 1, NULL, O_SOURCE},
         {"quiet", 0, NULL, O_QUIET},
+        {"verbose", 0, NULL, O_VERBOSE},
         {"help", 0, NULL, O_HELP},
+        {"version", 0, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL, *out = NULL, *token = NULL, *source = NULL;
     long long run = 1, first = 1, spills = 10, batch = 1000;
-    unsigned long long seed = 1;
-    int forever = 0, realtime = 0, columns = 1, quiet = 0;
-    struct sim_params params = {.scale = 1.0, .spill_length = 4.8};
-    double cycle = 16.8;
+    unsigned long long seed = 1; /* fixed by default: runs are reproducible */
+    int forever = 0, spills_given = 0, realtime = 0, columns = 1, quiet = 0, verbose = 0;
+    struct sim_params params = {.scale = 1.0, .spill_length = 4.8}; /* 4.8 s: NA64MU.md S5 [V] */
+    double cycle = 16.8; /* SPS supercycle, North Area alone 14.4-16.8 s: NA64MU.md (a) [R] */
     struct fault_at faults[MAX_FAULTS];
     int nfaults = 0, c, li = 0;
     char *end;
+    opterr = 0;
 #define NUMBER(var, conv, cond, what)                                                                  \
     do {                                                                                               \
+        errno = 0;                                                                                     \
         var = conv(optarg, &end);                                                                      \
-        if (!*optarg || *end || !(cond)) {                                                             \
+        if (!*optarg || *end || errno || !(cond)) {                                                    \
             fprintf(stderr, "spillwatch-collect sim: --%s \"%s\": %s\n", opts[li].name, optarg, what); \
             return 2;                                                                                  \
         }                                                                                              \
@@ -175,6 +234,7 @@ static int cmd_sim(int argc, char **argv)
             break;
         case O_SPILLS:
             NUMBER(spills, STRTOLL, spills >= 1, "must be an integer >= 1");
+            spills_given = 1;
             break;
         case O_FOREVER:
             forever = 1;
@@ -182,16 +242,22 @@ static int cmd_sim(int argc, char **argv)
         case O_SCALE:
             NUMBER(params.scale, strtod, params.scale > 0 && params.scale <= 100, "must be in (0, 100]");
             break;
-        case O_FAULT:
-            if (nfaults == MAX_FAULTS || parse_fault(optarg, &faults[nfaults]) != 0) {
+        case O_FAULT: {
+            int e = nfaults == MAX_FAULTS ? -3 : parse_fault(optarg, &faults[nfaults]);
+            if (e == -2)
+                fprintf(stderr, "spillwatch-collect sim: --fault \"%s\": unknown fault; known: %s\n", optarg,
+                        sim_fault_list);
+            else if (e == -3)
+                fprintf(stderr, "spillwatch-collect sim: --fault: at most %d\n", MAX_FAULTS);
+            else if (e != 0)
                 fprintf(stderr,
-                        "spillwatch-collect sim: --fault \"%s\": expected NAME@SPILL or NAME@A-B, NAME one "
-                        "of %s\n",
-                        optarg, sim_fault_list);
+                        "spillwatch-collect sim: --fault \"%s\": expected NAME@SPILL or NAME@A-B (A <= B)\n",
+                        optarg);
+            if (e != 0)
                 return 2;
-            }
             nfaults++;
             break;
+        }
         case O_REALTIME:
             realtime = 1;
             break;
@@ -207,7 +273,7 @@ static int cmd_sim(int argc, char **argv)
             break;
         case O_FORMAT:
             if (strcmp(optarg, "rows") && strcmp(optarg, "columns")) {
-                fprintf(stderr, "spillwatch-collect sim: --format: rows or columns\n");
+                fprintf(stderr, "spillwatch-collect sim: --format \"%s\": rows or columns\n", optarg);
                 return 2;
             }
             columns = strcmp(optarg, "columns") == 0;
@@ -216,7 +282,7 @@ static int cmd_sim(int argc, char **argv)
             NUMBER(batch, STRTOLL, batch >= 1 && batch <= 1000000, "must be within [1, 1000000]");
             break;
         case O_SEED:
-            NUMBER(seed, STRTOULL, 1, "must be an integer");
+            NUMBER(seed, STRTOULL, optarg[0] != '-', "must be an integer >= 0");
             break;
         case O_SOURCE:
             source = optarg;
@@ -224,26 +290,50 @@ static int cmd_sim(int argc, char **argv)
         case O_QUIET:
             quiet = 1;
             break;
+        case O_VERBOSE:
+            verbose = 1;
+            break;
         case O_HELP:
             usage(stdout);
             return 0;
+        case O_VERSION:
+            printf("spillwatch-collect %s\n", SW_VERSION);
+            return 0;
         default:
-            usage(stderr);
+            if (optopt >= O_URL)
+                fprintf(stderr, "spillwatch-collect sim: option \"%s\" needs a value\n", argv[optind - 1]);
+            else
+                fprintf(stderr, "spillwatch-collect sim: unknown option \"%s\" (see --help)\n",
+                        argv[optind - 1]);
             return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "spillwatch-collect sim: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+        return 2;
+    }
     if (!!url == !!out) {
         fprintf(stderr, "spillwatch-collect sim: exactly one of --url and --out is required\n");
+        return 2;
+    }
+    if (forever && spills_given) {
+        fprintf(stderr, "spillwatch-collect sim: --spills and --forever exclude each other\n");
         return 2;
     }
     if (realtime && params.spill_length > cycle) {
         fprintf(stderr, "spillwatch-collect sim: --spill-length must not exceed --cycle\n");
         return 2;
     }
+    if (source && !valid_source(source)) {
+        fprintf(stderr, "spillwatch-collect sim: --source \"%s\": 1 to 100 characters of [A-Za-z0-9._-]\n",
+                source);
+        return 2;
+    }
     char src[128];
-    snprintf(src, sizeof src, "%s", source ? source : "");
-    if (!source)
-        snprintf(src, sizeof src, "sim-run%lld", run);
+    if (source)
+        snprintf(src, sizeof src, "%s", source);
+    else
+        snprintf(src, sizeof src, "sim-run%lld", run); /* a restart of the same run resumes */
     if (seed == 0)
         seed = (unsigned long long)time(NULL);
 
@@ -251,31 +341,48 @@ static int cmd_sim(int argc, char **argv)
     if (out)
         outf = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
     if (out && !outf) {
-        perror(out);
+        fprintf(stderr, "spillwatch-collect sim: --out \"%s\": %s\n", out, strerror(errno));
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe or socket is an error to report, not a death */
 
     int rc = 1;
-    struct sim_buf b = {0};
-    struct poster *p = poster_new(url, token, src, outf, forever);
-    if (!p)
+    struct sim_buf b = {0}, scratch = {0};
+    char *run_start = NULL;
+    struct poster_opts po = {
+        .url = url, .out = outf, .token = token, .source = src, .retry_forever = forever, .verbose = verbose};
+    struct poster *p = poster_new(&po);
+    if (!p) {
+        fprintf(stderr, "spillwatch-collect sim: cannot set up the HTTP client\n");
         goto out;
+    }
     poster_set_stop_flag(p, &stop_requested);
-    if (poster_resume(p) != 0)
+    struct poster_mark mark;
+    if (poster_resume(p, &mark) != 0)
         goto out;
+    /* A restart of a run this source already sent skips what the server committed. The skipped spills
+     * are still drawn, so the random stream, and with it every later spill, is what an uninterrupted
+     * run would have sent. */
+    int64_t done_through = mark.run == run ? mark.spill : -1;
+    if (done_through >= first)
+        fprintf(stderr, "sim: run %lld: the server has spills up to %lld from source %s; going on after it\n",
+                run, (long long)done_through, src);
     struct sim_rng rng;
     sim_rng_seed(&rng, seed);
-    double t0 = now_s();
 
+    double t0 = now_s();
+    if (mark.run != run) { /* travels with the first spill's first batch, or with run_end */
+        run_start = run_start_line(run, t0, seed, params.scale, columns, faults, nfaults);
+        if (!run_start) {
+            fprintf(stderr, "spillwatch-collect sim: out of memory\n");
+            goto out;
+        }
+    }
+    int64_t live = 0; /* spills sent, for the realtime schedule */
     char fault_text[200] = "";
-    sim_buf_printf(
-        &b,
-        "{\"type\":\"run_start\",\"run\":%lld,\"time\":%.3f,\"meta\":{\"source\":\"spillwatch-collect "
-        "sim\",\"seed\":%llu,\"scale\":%g,\"format\":\"%s\"}}\n",
-        run, t0, seed, params.scale, columns ? "columns" : "rows");
     for (long long k = 0; forever || k < spills; k++) {
         if (stop_requested)
             break;
@@ -284,28 +391,46 @@ static int cmd_sim(int argc, char **argv)
         for (int i = 0; i < nfaults; i++)
             if (spill >= faults[i].first && spill <= faults[i].last)
                 fl |= faults[i].fault;
-        double start = t0 + (double)k * cycle; /* --fast keeps the same (synthetic) timeline */
-        if (realtime)
-            sleep_until(start);
         struct sim_spill sp;
+        if (spill <= done_through) {
+            sim_spill_begin(&rng, &params, &sp, run, spill, fl);
+            while (sim_events(&rng, &sp, &scratch, batch, columns) > 0)
+                sim_buf_clear(&scratch);
+            continue;
+        }
+        if (realtime) {
+            sleep_until(t0 + (double)live * cycle);
+            if (stop_requested) /* between spills: just stop */
+                break;
+        }
+        live++;
         sim_spill_begin(&rng, &params, &sp, run, spill, fl);
+        double t_start = now_s();
+        if (run_start) {
+            sim_buf_printf(&b, "%s", run_start);
+            free(run_start);
+            run_start = NULL;
+        }
         sim_buf_printf(&b, "{\"type\":\"spill_start\",\"run\":%lld,\"spill\":%lld,\"time\":%.3f}\n", run,
-                       (long long)spill, start);
-        int64_t nbatches = (sp.recorded + batch - 1) / batch, sent = 0;
-        for (int64_t i = 0; sim_events(&rng, &sp, &b, batch, columns) > 0; i++) {
-            if (realtime && !stop_requested)
-                sleep_until(start + sp.duration * (double)(i + 1) / (double)(nbatches + 1));
-            if (sent + 1 < nbatches || nbatches == 0) {
-                if (poster_send(p, b.p, b.len) != 0)
-                    goto out;
-                sim_buf_clear(&b);
-            }
-            sent++;
+                       (long long)spill, t_start);
+        /* Batches spread evenly over the spill; the last one travels with spill_end, so the batch that
+         * carries spill_end ends the spill's POSTs and one POST never mixes two spills. After a stop
+         * request the rest of the spill goes out at once, then its spill_end. */
+        int64_t nbatches = (sp.recorded + batch - 1) / batch, made = 0;
+        while (made < nbatches && sim_events(&rng, &sp, &b, batch, columns) > 0) {
+            made++;
+            if (made == nbatches)
+                break;
+            if (realtime)
+                sleep_until(t_start + sp.duration * (double)made / (double)nbatches);
+            if (poster_send(p, b.p, b.len, 0) != 0)
+                goto out;
+            sim_buf_clear(&b);
         }
         if (realtime)
-            sleep_until(start + sp.duration);
-        sim_spill_end(&sp, &b, start + sp.duration);
-        if (poster_send(p, b.p, b.len) != 0) /* the last events travel with spill_end */
+            sleep_until(t_start + sp.duration);
+        sim_spill_end(&sp, &b, realtime && !stop_requested ? t_start + sp.duration : now_s());
+        if (poster_send(p, b.p, b.len, 1) != 0)
             goto out;
         sim_buf_clear(&b);
         if (!quiet) {
@@ -315,19 +440,28 @@ static int cmd_sim(int argc, char **argv)
                     fault_text);
         }
     }
+    if (run_start) /* stopped before the first spill */
+        sim_buf_printf(&b, "%s", run_start);
     sim_buf_printf(&b, "{\"type\":\"run_end\",\"run\":%lld,\"time\":%.3f}\n", run, now_s());
-    if (poster_send(p, b.p, b.len) != 0)
+    if (poster_send(p, b.p, b.len, 1) != 0)
         goto out;
     rc = 0;
     if (poster_late(p))
         fprintf(stderr, "sim: %llu batches were refused as late\n", (unsigned long long)poster_late(p));
 out:
+    free(run_start);
     poster_free(p);
     sim_buf_release(&b);
-    if (outf && outf != stdout)
-        fclose(outf);
-    else if (outf)
-        fflush(outf);
+    sim_buf_release(&scratch);
+    if (outf && outf != stdout) {
+        if (fclose(outf) != 0 && rc == 0) {
+            perror("spillwatch-collect sim: --out");
+            rc = 1;
+        }
+    } else if (outf && fflush(outf) != 0 && rc == 0) {
+        perror("spillwatch-collect sim: stdout");
+        rc = 1;
+    }
     return rc;
 }
 

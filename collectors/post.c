@@ -3,22 +3,36 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define RETRY_FIRST_S 0.2  /* backoff: 0.2 s doubling ... */
+#define RETRY_MAX_S   5.0  /* ... up to 5 s */
+#define GIVE_UP_S     60.0 /* without --forever */
+#define RESP_MAX      (1 << 20)
+
+struct batch {
+    int64_t seq;
+    char *body;
+    size_t len;
+};
 
 struct poster {
     CURL *curl;
     char *url;  /* base URL, no trailing slash */
     char *auth; /* "Authorization: Bearer ..." or NULL */
     char source[128];
-    int64_t seq; /* last sent */
+    int64_t seq; /* last sequence number handed out */
     FILE *out;
-    int retry_forever;
+    int retry_forever, verbose;
     uint64_t late;
     volatile sig_atomic_t *stop;
-    char *resp;
+    struct batch *open; /* the batches of the open spill, oldest first */
+    size_t nopen, capopen;
+    char *resp; /* the last response body, NUL-terminated */
     size_t resp_len;
 };
 
@@ -26,6 +40,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     struct poster *p = ud;
     size_t len = size * n;
+    if (p->resp_len + len > RESP_MAX)
+        return 0; /* an answer this big is not ours: fail the transfer */
     char *r = realloc(p->resp, p->resp_len + len + 1);
     if (!r)
         return 0;
@@ -36,24 +52,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
-struct poster *poster_new(const char *url, const char *token, const char *source, FILE *out,
-                          int retry_forever)
+struct poster *poster_new(const struct poster_opts *o)
 {
     struct poster *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->out = out;
-    p->retry_forever = retry_forever;
-    snprintf(p->source, sizeof p->source, "%s", source);
-    if (!url)
+    p->out = o->out;
+    p->retry_forever = o->retry_forever;
+    p->verbose = o->verbose;
+    snprintf(p->source, sizeof p->source, "%s", o->source);
+    if (!o->url)
         return p;
-    p->url = strdup(url);
+    p->url = strdup(o->url);
     if (!p->url)
         goto fail;
     size_t l = strlen(p->url);
     while (l > 0 && p->url[l - 1] == '/')
         p->url[--l] = 0;
-    if (token && asprintf(&p->auth, "Authorization: Bearer %s", token) < 0) {
+    if (o->token && asprintf(&p->auth, "Authorization: Bearer %s", o->token) < 0) {
         p->auth = NULL;
         goto fail;
     }
@@ -63,12 +79,20 @@ struct poster *poster_new(const char *url, const char *token, const char *source
     curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, p);
     curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 120L); /* a spill_end answers after the commit */
     curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_TCP_KEEPALIVE, 1L);
     return p;
 fail:
     poster_free(p);
     return NULL;
+}
+
+static void open_clear(struct poster *p)
+{
+    for (size_t i = 0; i < p->nopen; i++)
+        free(p->open[i].body);
+    p->nopen = 0;
 }
 
 void poster_free(struct poster *p)
@@ -77,6 +101,8 @@ void poster_free(struct poster *p)
         return;
     if (p->curl)
         curl_easy_cleanup(p->curl);
+    open_clear(p);
+    free(p->open);
     free(p->url);
     free(p->auth);
     free(p->resp);
@@ -98,26 +124,71 @@ uint64_t poster_late(const struct poster *p)
     return p->late;
 }
 
-/* One HTTP exchange. Returns the status, or 0 when the server could not be reached. */
-static long exchange(struct poster *p, const char *path, const char *body, size_t len,
-                     struct curl_slist *headers)
+static double mono_s(void)
 {
-    char url[1024];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Sleeps d seconds in short steps, returning early when the stop flag goes up. */
+static void nap(const struct poster *p, double d)
+{
+    double until = mono_s() + d;
+    while (!stopping(p)) {
+        double left = until - mono_s();
+        if (left <= 0)
+            return;
+        usleep((useconds_t)(fmin(left, 0.1) * 1e6));
+    }
+}
+
+static const char *resp_text(const struct poster *p)
+{
+    return p->resp && p->resp_len ? p->resp : "(no body)";
+}
+
+/* The "error" text of the last answer, or the whole body when it has none; the caller frees it. */
+static char *error_text(const struct poster *p)
+{
+    json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    char *t = strdup(e ? e : resp_text(p));
+    json_decref(j);
+    return t;
+}
+
+/* One HTTP exchange: a POST of body to path when body is set, else a GET of path.
+ * Returns the status, or 0 when the server could not be reached (logged). */
+static long exchange(struct poster *p, const char *path, const struct batch *body)
+{
+    char url[1024], src[160], seq[64];
+    struct curl_slist *h = NULL;
     snprintf(url, sizeof url, "%s%s", p->url, path);
     p->resp_len = 0;
     if (p->resp)
         p->resp[0] = 0;
     curl_easy_setopt(p->curl, CURLOPT_URL, url);
     if (body) {
+        snprintf(src, sizeof src, "X-Spillwatch-Source: %s", p->source);
+        snprintf(seq, sizeof seq, "X-Spillwatch-Seq: %lld", (long long)body->seq);
+        h = curl_slist_append(h, "Content-Type: application/x-ndjson");
+        h = curl_slist_append(h, src);
+        h = curl_slist_append(h, seq);
+        h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
         curl_easy_setopt(p->curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, body->body);
+        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     } else
         curl_easy_setopt(p->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, headers);
+    if (p->auth)
+        h = curl_slist_append(h, p->auth);
+    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, h);
     CURLcode rc = curl_easy_perform(p->curl);
+    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(h);
     if (rc != CURLE_OK) {
-        fprintf(stderr, "collect: %s: %s\n", url, curl_easy_strerror(rc));
+        fprintf(stderr, "collect: %s %s: %s\n", body ? "POST" : "GET", url, curl_easy_strerror(rc));
         return 0;
     }
     long status = 0;
@@ -125,90 +196,191 @@ static long exchange(struct poster *p, const char *path, const char *body, size_
     return status;
 }
 
-static double now_s(void)
+static int transient(long status)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return status == 0 || status >= 500;
 }
 
-int poster_resume(struct poster *p)
+/* GET the watermark once. Returns the status (0: unreachable, -1: an answer without a seq); on 200
+ * fills *m, otherwise leaves it empty (seq 0, run and spill -1). */
+static long get_mark(struct poster *p, struct poster_mark *m)
 {
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/sources/%s", p->source); /* [A-Za-z0-9._-]: no escaping */
+    long status = exchange(p, path, NULL);
+    m->seq = 0;
+    m->run = m->spill = -1;
+    if (status != 200)
+        return status;
+    json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+    json_t *c = json_object_get(j, "committed"); /* the server's shape; DESIGN also allows them flat */
+    if (!json_is_object(c))
+        c = j;
+    if (!json_is_integer(json_object_get(j, "seq"))) {
+        fprintf(stderr, "collect: source %s: a watermark without an integer \"seq\": %s\n", p->source,
+                resp_text(p));
+        status = -1;
+    } else {
+        m->seq = json_integer_value(json_object_get(j, "seq"));
+        if (json_is_integer(json_object_get(c, "run")) && json_is_integer(json_object_get(c, "spill"))) {
+            m->run = json_integer_value(json_object_get(c, "run"));
+            m->spill = json_integer_value(json_object_get(c, "spill"));
+        }
+    }
+    json_decref(j);
+    return status;
+}
+
+/* Reads the watermark, retrying while the server is unreachable or answers 5xx. started: when the
+ * retries began (the 60 s budget). Returns 0 (also for a 404: then an empty mark) or -1 (printed). */
+static int wait_mark(struct poster *p, struct poster_mark *m, double started, double *delay)
+{
+    for (;;) {
+        long status = get_mark(p, m);
+        if (status == 200 || status == 404)
+            return 0;
+        if (!transient(status)) {
+            if (status > 0)
+                fprintf(stderr, "collect: source %s: reading the watermark: status %ld: %s\n", p->source,
+                        status, resp_text(p));
+            return -1;
+        }
+        if (stopping(p)) {
+            fprintf(stderr, "collect: stopped while waiting for the server\n");
+            return -1;
+        }
+        if (!p->retry_forever && mono_s() - started > GIVE_UP_S) {
+            fprintf(stderr, "collect: giving up: the server did not answer for %.0f s\n", GIVE_UP_S);
+            return -1;
+        }
+        if (p->verbose)
+            fprintf(stderr, "collect: retrying in %.1f s\n", *delay);
+        nap(p, *delay);
+        *delay = fmin(RETRY_MAX_S, *delay * 2);
+    }
+}
+
+int poster_resume(struct poster *p, struct poster_mark *mark)
+{
+    mark->seq = 0;
+    mark->run = mark->spill = -1;
     if (!p->url)
         return 0;
-    struct curl_slist *h = p->auth ? curl_slist_append(NULL, p->auth) : NULL;
-    char path[256];
-    snprintf(path, sizeof path, "/api/v1/sources/%s", p->source);
-    double start = now_s(), delay = 0.2;
-    long status;
-    while ((status = exchange(p, path, NULL, 0, h)) == 0 || status >= 500) {
-        if ((!p->retry_forever && now_s() - start > 60) || stopping(p))
-            break;
-        usleep((useconds_t)(delay * 1e6));
-        delay = delay * 2 > 5 ? 5 : delay * 2;
-    }
-    curl_slist_free_all(h);
-    if (status == 200) {
-        json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
-        p->seq = json_integer_value(json_object_get(j, "seq"));
-        json_decref(j);
-        fprintf(stderr, "collect: source %s resumes after seq %lld\n", p->source, (long long)p->seq);
-        return 0;
-    }
-    if (status == 404)
-        return 0;
-    fprintf(stderr, "collect: cannot read the watermark of source %s (status %ld): %s\n", p->source, status,
-            p->resp ? p->resp : "");
-    return -1;
+    double delay = RETRY_FIRST_S;
+    struct poster_mark m;
+    if (wait_mark(p, &m, mono_s(), &delay) != 0)
+        return -1;
+    *mark = m;
+    if (m.seq > 0)
+        fprintf(stderr, "collect: source %s resumes after seq %lld\n", p->source, (long long)m.seq);
+    p->seq = m.seq;
+    return 0;
 }
 
-int poster_send(struct poster *p, const char *body, size_t len)
+/* Keeps a copy of the batch (with the current seq) for a replay. */
+static struct batch *open_push(struct poster *p, const char *body, size_t len)
+{
+    if (p->nopen == p->capopen) {
+        size_t cap = p->capopen ? p->capopen * 2 : 16;
+        struct batch *b = realloc(p->open, cap * sizeof *b);
+        if (!b)
+            return NULL;
+        p->open = b;
+        p->capopen = cap;
+    }
+    struct batch *b = &p->open[p->nopen];
+    b->body = malloc(len + 1);
+    if (!b->body)
+        return NULL;
+    memcpy(b->body, body, len);
+    b->body[len] = 0;
+    b->len = len;
+    b->seq = p->seq;
+    p->nopen++;
+    return b;
+}
+
+int poster_send(struct poster *p, const char *body, size_t len, int closes_spill)
 {
     p->seq++;
     if (!p->url) {
-        if (fwrite(body, 1, len, p->out) != len) {
+        if (fwrite(body, 1, len, p->out) != len || fflush(p->out) != 0) {
             perror("collect: write");
             return -1;
         }
         return 0;
     }
-    char src[200], seq[64];
-    snprintf(src, sizeof src, "X-Spillwatch-Source: %s", p->source);
-    snprintf(seq, sizeof seq, "X-Spillwatch-Seq: %lld", (long long)p->seq);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
-    h = curl_slist_append(h, src);
-    h = curl_slist_append(h, seq);
-    h = curl_slist_append(h, "Expect:");
-    if (p->auth)
-        h = curl_slist_append(h, p->auth);
-    double start = now_s(), delay = 0.2;
-    long status;
-    int rc = -1;
-    for (;;) {
-        status = exchange(p, "/api/v1/ingest", body, len, h);
-        if (status != 0 && status < 500)
-            break;
-        if (stopping(p)) {
-            fprintf(stderr, "collect: stopped while retrying seq %lld\n", (long long)p->seq);
-            goto out;
-        }
-        if (!p->retry_forever && now_s() - start > 60) {
-            fprintf(stderr, "collect: giving up on seq %lld after 60 s\n", (long long)p->seq);
-            goto out;
-        }
-        usleep((useconds_t)(delay * 1e6));
-        delay = delay * 2 > 5 ? 5 : delay * 2;
+    if (!open_push(p, body, len)) {
+        fprintf(stderr, "collect: out of memory keeping seq %lld\n", (long long)p->seq);
+        return -1;
     }
-    if (status == 200)
-        rc = 0;
-    else if (status == 409) {
-        p->late++;
-        fprintf(stderr, "collect: seq %lld refused as late: %s\n", (long long)p->seq, p->resp ? p->resp : "");
-        rc = 0;
-    } else
-        fprintf(stderr, "collect: seq %lld refused with status %ld: %s\n", (long long)p->seq, status,
-                p->resp ? p->resp : "");
-out:
-    curl_slist_free_all(h);
-    return rc;
+    size_t i = p->nopen - 1; /* the next batch to send */
+    double failed_at = NAN, delay = RETRY_FIRST_S;
+    char what[64];
+    while (i < p->nopen) {
+        const struct batch *b = &p->open[i];
+        snprintf(what, sizeof what, "seq %lld", (long long)b->seq);
+        long status = exchange(p, "/api/v1/ingest", b);
+        if (status == 200) {
+            if (p->verbose) {
+                json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+                if (json_is_true(json_object_get(j, "duplicate")))
+                    fprintf(stderr, "collect: %s: duplicate, the server had it\n", what);
+                json_decref(j);
+            }
+            i++;
+            failed_at = NAN;
+            delay = RETRY_FIRST_S;
+            continue;
+        }
+        if (status == 409) { /* the spill was closed already: the server counts it late */
+            char *e = error_text(p);
+            fprintf(stderr, "collect: warning: %s refused as late (409): %s\n", what, e ? e : "");
+            free(e);
+            p->late++;
+            i++;
+            continue;
+        }
+        if (!transient(status)) {
+            fprintf(stderr, "collect: %s refused with status %ld: %s\n", what, status, resp_text(p));
+            return -1;
+        }
+        /* Unreachable or 5xx: wait, ask the server what it has, and resend from there. */
+        if (status >= 500) {
+            char *e = error_text(p);
+            fprintf(stderr, "collect: %s: status %ld: %s\n", what, status, e ? e : "");
+            free(e);
+        }
+        if (isnan(failed_at))
+            failed_at = mono_s();
+        if (stopping(p)) {
+            fprintf(stderr, "collect: stopped while retrying %s\n", what);
+            return -1;
+        }
+        if (!p->retry_forever && mono_s() - failed_at > GIVE_UP_S) {
+            fprintf(stderr, "collect: giving up on %s after %.0f s\n", what, GIVE_UP_S);
+            return -1;
+        }
+        if (p->verbose)
+            fprintf(stderr, "collect: retrying %s in %.1f s\n", what, delay);
+        nap(p, delay);
+        delay = fmin(RETRY_MAX_S, delay * 2);
+        struct poster_mark m;
+        if (wait_mark(p, &m, failed_at, &delay) != 0)
+            return -1;
+        size_t k = 0;
+        while (k < p->nopen && p->open[k].seq <= m.seq)
+            k++;
+        if (k < i)
+            fprintf(stderr,
+                    "collect: the server has up to seq %lld only (it lost the open spill): "
+                    "resending from seq %lld\n",
+                    (long long)m.seq, (long long)p->open[k].seq);
+        else if (k > i && p->verbose)
+            fprintf(stderr, "collect: the server had up to seq %lld already\n", (long long)m.seq);
+        i = k;
+    }
+    if (closes_spill)
+        open_clear(p);
+    return 0;
 }

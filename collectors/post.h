@@ -1,5 +1,13 @@
-/* post.h — delivers NDJSON batches: POSTs them to /api/v1/ingest with X-Spillwatch-Source/Seq
- * (idempotent, retried with backoff), or writes them to a file. Single-threaded. */
+/* post.h — delivers NDJSON batches: POSTs them to <url>/api/v1/ingest with X-Spillwatch-Source and
+ * X-Spillwatch-Seq (DESIGN.md §3), or writes them to a file.
+ *
+ * Exactly once at spill granularity: the poster keeps every batch of the open spill until the batch
+ * that closes it is applied. After a connection failure or a 5xx it reads the server's watermark
+ * (GET /api/v1/sources/<id>) and resends from the first batch the server does not have, which is the
+ * spill's first batch after a server crash (the open spill is lost as a whole there), with the same
+ * sequence numbers. So a caller must never put two spills into one batch.
+ *
+ * Single-threaded; one curl easy handle, reused (keep-alive). Logs go to stderr. */
 #ifndef SW_POST_H
 #define SW_POST_H
 
@@ -10,26 +18,42 @@
 
 struct poster;
 
-/* url NULL -> write to out (a FILE the caller owns). token may be NULL. retry_forever: keep
- * retrying unreachable servers (for --forever); otherwise give up after about 60 s.
- * Returns NULL on out of memory or a curl set-up failure. */
-struct poster *poster_new(const char *url, const char *token, const char *source, FILE *out,
-                          int retry_forever);
+struct poster_opts {
+    const char *url;    /* server base URL; NULL -> write to out */
+    FILE *out;          /* borrowed; used when url is NULL */
+    const char *token;  /* bearer token or NULL */
+    const char *source; /* X-Spillwatch-Source: 1..100 of [A-Za-z0-9._-] (the caller checks) */
+    int retry_forever;  /* keep retrying an unreachable server (--forever); else give up after 60 s */
+    int verbose;        /* debug lines: duplicates, replays, every retry */
+};
+
+/* What the server has of this source. */
+struct poster_mark {
+    int64_t seq;        /* last applied sequence number, 0 for an unknown source */
+    int64_t run, spill; /* last committed spill, -1 when none */
+};
+
+/* Copies what it needs of opts. Returns NULL on out of memory or a curl set-up failure. */
+struct poster *poster_new(const struct poster_opts *opts);
+/* Accepts NULL. */
 void poster_free(struct poster *p);
 
-/* Asks the server for the source's watermark and continues after it. Returns 0 (also for a
- * source the server has not seen) or -1 when the server cannot be reached. */
-int poster_resume(struct poster *p);
+/* Reads the source's watermark and continues the sequence after it; fills *mark (seq 0, run/spill -1
+ * for a source the server has not seen, and always so when writing to a file). Retries like a send.
+ * Returns 0, or -1 (printed) when the server cannot be reached or refuses; then nothing changed. */
+int poster_resume(struct poster *p, struct poster_mark *mark);
 
-/* Sends one batch with the next sequence number. Returns 0 when the server applied it (or had it
- * already, or refused it as late with 409: logged), -1 on a fatal answer (400/401/403/413, printed)
- * or when retries ran out. */
-int poster_send(struct poster *p, const char *body, size_t len);
+/* Sends one batch (body is borrowed: copied when kept for a replay) with the next sequence number.
+ * closes_spill: the batch ends a spill (carries spill_end) or is the run_end batch, so the kept batches
+ * can go once it is applied. Returns 0 when the server applied it (or already had it, or refused it as
+ * late with 409: logged and counted), -1 on a fatal answer (400/401/403/404/413…: the server's JSON
+ * printed), when retries ran out, when the stop flag was raised during retries, or on a write error. */
+int poster_send(struct poster *p, const char *body, size_t len, int closes_spill);
 
 /* Retries stop (the send fails) once *flag becomes non-zero, e.g. set by a SIGTERM handler. */
 void poster_set_stop_flag(struct poster *p, volatile sig_atomic_t *flag);
 
-/* Number of 409 answers so far. */
+/* Number of batches refused as late (409) so far. */
 uint64_t poster_late(const struct poster *p);
 
 #endif

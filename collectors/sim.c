@@ -8,30 +8,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- defaults ---- */
-#define MOT_MEDIAN        3.0e6  /* MOT per spill, simulator default (NA64MU.md (a), talk; [E]) */
-#define MOT_SIGMA         0.12   /* log-normal spill-to-spill spread 10-15 % ([E]) */
-#define PHYS_PER_MOT      1.0e-3 /* physics triggers per MOT ([E]) */
-#define BEAM_FRACTION     0.07   /* prescaled calibration triggers, 5-10 % of physics ([E]) */
-#define RANDOM_HZ         5.0    /* random triggers in spill, 1-10 Hz ([E]) */
-#define LED_PER_SPILL     200    /* LED/pedestal events per spill, 100-500 (S7 [V] for per-spill LED) */
-#define DEAD_TIME         0.08   /* 5-15 % normal ([E]; field in S8 [V]) */
-#define P_BEAM            160.0  /* GeV/c, M2 muon beam (S1 [V]) */
-#define P_SIGMA           6.0    /* core width; sigma_p/p ~ 4-5 % ([R] S13) */
-#define P_TAIL            0.04   /* 3-5 % low tail over 100-150 GeV/c (talk) */
-#define P_MISSING         0.01   /* tracks not reconstructed: value null */
-#define SIGMA_X           0.9    /* cm, beam spot at target (talk) */
-#define SIGMA_Y           1.9
-#define HALO_FRACTION     0.05 /* flat halo over +-15 cm (5-20 % touch the vetoes, talk) */
-#define VETO_HIT_FRACTION 0.08
-#define ECAL_MPV          0.40  /* GeV, muon MIP in ECAL (NA64MU.md: 0.3-0.6, [E]) */
-#define ECAL_SIGMA        0.028 /* Moyal scale: ~15 % width */
-#define HCAL_MPV          2.4   /* GeV per module (talk: 2.5; [E] 1.8-2.5) */
-#define HCAL_SIGMA        0.12
-#define T_ECAL_SIGMA      1.5 /* ns */
-#define T_HCAL_SIGMA      2.5
-#define V1_PER_MOT        0.08 /* veto scaler counts per MOT (this simulator's nominal) */
-#define VM_PER_MOT        0.05
+/* ---- defaults; every number cites ../shared/NA64MU.md (section (a) unless said) and its tag ---- */
+#define MOT_MEDIAN        3.0e6  /* MOT per spill, simulator default: talk; [E] */
+#define MOT_SIGMA         0.12   /* log-normal spill-to-spill spread, "sigma ~ 10-15 %": [E] */
+#define PHYS_PER_MOT      1.0e-3 /* physics triggers per MOT, range 3e-4 - 5e-3: [E] */
+#define BEAM_FRACTION     0.07   /* prescaled calibration (beam) triggers, 5-10 % of physics: [E] */
+#define RANDOM_HZ         5.0    /* random triggers in spill, 1-10 Hz: S7 [V] flag, rate [E] */
+#define LED_PER_SPILL     200    /* LED events per spill, 100-500: S7 [V] per-spill LED, count [E] */
+#define DEAD_TIME         0.08   /* DAQ dead time, 5-15 % normal: [E]; field S8 [V] */
+#define DEAD_TIME_SIGMA   0.01   /* spill-to-spill: [E] */
+#define SPILL_SIGMA       0.02   /* s, spill length jitter inside the 4.6-5.0 s "normal" band: S5 [V], [E] */
+#define P_BEAM            160.0  /* GeV/c, M2 muon beam: S1 [V] */
+#define P_SIGMA           6.0    /* GeV/c core width, sigma_p/p ~ 4-5 %: S13 [R] */
+#define P_TAIL            0.04   /* low tail 3-5 %, exponential over 100-150 GeV/c: talk [seed] */
+#define P_TAIL_SLOPE      12.0   /* GeV/c, exponential slope of that tail: [E] */
+#define P_MISSING         0.01   /* p_in not reconstructed (null); reco efficiency ~90 %, 1 % here: [R]/[E] */
+#define P_OUT_MISSING     0.02   /* p_out not reconstructed (null): [E] */
+#define ION_LOSS          0.5    /* GeV, ionisation loss of a non-interacting muon, 0.3-0.6: [E] */
+#define MS2_RESOLUTION    0.04   /* sigma_p/p of MS2, 3-5 %: Sieber et al. PRD 105 [R] */
+#define RADIATIVE_FRAC    0.05   /* physics triggers with a radiative loss (p_out 20-150): [E] */
+#define SIGMA_X           0.9    /* cm, beam spot at target: talk [seed] */
+#define SIGMA_Y           1.9    /* cm: talk [seed] */
+#define HALO_FRACTION     0.05   /* flat halo over +-15 cm, "5-20 % touch the vetoes": talk [seed] */
+#define HALO_HALF_WIDTH   15.0   /* cm: [E] */
+#define VETO_HIT_FRACTION 0.08   /* events with a MIP in a veto: talk [seed], [E] */
+#define VETO_MIP          3.0    /* MeV, plastic-scintillator MIP, ~1-4 MeV: talk, [E] */
+#define VETO_NOISE        0.2    /* MeV pedestal noise: [E] */
+#define ECAL_MPV          0.40   /* GeV, muon MIP in ECAL, MPV 0.3-0.6: [E] */
+#define ECAL_SIGMA        0.028  /* GeV Moyal scale, "width ~15 %": [E] */
+#define ECAL_TAIL         1.0e-3 /* P(radiative deposit > 5 GeV): [E] */
+#define PSH_FRACTION      0.10   /* preshower (~4 X0 of 40) share of the MIP deposit: S6 [V] layout, [E] */
+#define ECAL_CELL_NOISE   0.003  /* GeV per cell: [E] */
+#define CENTRE_SHARE      0.84   /* share in the hit cell, 4 neighbours 4 % each (a muon track): [E] */
+#define VHCAL_NOISE       0.02   /* GeV, "noise sigma ~10-30 MeV": S4 [V] Cu-Sc, [E] */
+#define HCAL_MPV          2.4    /* GeV per module, MPV 2-2.5: talk [seed], [E] */
+#define HCAL_SIGMA        0.12   /* GeV Moyal scale, ~12 % width: [E] */
+#define HCAL_CELL_NOISE   0.04   /* GeV, "cell noise sigma ~30-50 MeV": [E] */
+#define HCAL_PED_NOISE    0.04   /* GeV, a module sum at pedestal (hcal_dead): [E] */
+#define LED_ECAL_CELL     1.0    /* GeV-equivalent LED amplitude per ECAL cell: [E] */
+#define LED_HCAL_CELL     5.0    /* GeV-equivalent LED amplitude per HCAL cell: [E] */
+#define S0_MIP            2.5    /* MeV, S0/S1 beam counters, ~1-4 MeV: talk, [E] */
+#define S4_MIP            1.5    /* MeV, S4 (histogram range 0-2 MeV in S6 [V]) */
+#define SMU_MIP           3.0    /* MeV, Smu: [E] */
+#define T_ECAL_SIGMA      1.5    /* ns, t_ecal resolution: [E] */
+#define T_HCAL_SIGMA      2.5    /* ns: [E] */
+#define RANDOM_MUON       0.30   /* random triggers that catch a muon: [E] */
+#define S0_PER_MOT        1.03   /* S0 scaler counts per MOT (S0.S1 coincidence = MOT): [E], this simulator */
+#define SMU_PER_PHYS      10.0   /* Smu scaler counts per nominal physics trigger: [E], this simulator */
+#define V1_PER_MOT        0.08   /* veto scaler counts per MOT: [E], this simulator's nominal */
+#define VM_PER_MOT        0.05   /* Vm1 and Vm2 each: [E], this simulator's nominal */
+#define SCALER_NOISE      0.02   /* +-2 % on the veto and Smu scalers: [E] */
+
+/* ---- faults (NA64MU.md (d)) ---- */
+#define F_P_SHIFT      (-10.0) /* beam_momentum, F2: 150 GeV/c */
+#define F_INTENSITY    0.1     /* intensity_drop, F3 */
+#define F_DEAD_TIME    0.45    /* dead_time, F7 */
+#define F_ECAL_GAIN    0.80    /* ecal_gain, F4 (-20 %) */
+#define F_HALO         3.0     /* halo, F5: veto hits and counts x3 */
+#define F_HALO_WIDTH   1.5     /* halo, F5: beam sigma x1.5 */
+#define F_ECAL_T_SHIFT 25.0    /* ecal_timing, F8: ns */
+#define F_TRIGGER_LOW  0.3     /* trigger_low: physics triggers per MOT x0.3 */
+#define HCAL_DEAD_MOD  2       /* hcal_dead, F1: module index */
 
 const char *const sim_fault_list =
     "beam_momentum, hcal_dead, intensity_drop, dead_time, ecal_gain, halo, ecal_timing, trigger_low";
@@ -45,6 +82,14 @@ unsigned sim_fault_parse(const char *name)
         if (strcmp(name, fault_names[i]) == 0)
             return 1u << i;
     return 0;
+}
+
+const char *sim_fault_name(unsigned fault)
+{
+    for (unsigned i = 0; i < sizeof fault_names / sizeof fault_names[0]; i++)
+        if (fault == 1u << i)
+            return fault_names[i];
+    return "?";
 }
 
 void sim_fault_names(unsigned faults, char *buf, size_t len)
@@ -100,7 +145,10 @@ static double gauss(struct sim_rng *r, double mu, double sigma)
     return mu + sigma * sqrt(-2 * log(uniform(r))) * cos(2 * M_PI * uniform(r));
 }
 
-/* Landau-like energy loss: Moyal(mpv, sigma). If G ~ N(0,1) then -ln(G^2) is Moyal with mode 0. */
+/* Landau-like energy loss: Moyal(mpv, sigma), pdf exp(-(z + e^-z)/2)/sqrt(2 pi) with z = (x - mpv)/sigma,
+ * whose mode is mpv. With Y = e^-z the density becomes y^-1/2 e^-y/2 / sqrt(2 pi), the chi-square with one
+ * degree of freedom: so z = -ln(G^2) for G ~ N(0,1) is exact (the same variable as the inverse-CDF form
+ * z = -ln(2 erfcinv(u)^2)), with no root finding. */
 static double moyal(struct sim_rng *r, double mpv, double sigma)
 {
     double g = gauss(r, 0, 1);
@@ -164,28 +212,92 @@ void sim_buf_release(struct sim_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* A measurement: finite values with 6 significant digits, anything else (not reconstructed) as null. */
 static void num(struct sim_buf *b, double v)
 {
-    if (isnan(v))
+    if (!isfinite(v))
         sim_buf_printf(b, "null");
     else if (v == 0)
         sim_buf_printf(b, "0");
     else
-        sim_buf_printf(b, "%.5g", v);
+        sim_buf_printf(b, "%.6g", v);
 }
 
-static void arr(struct sim_buf *b, const double *v, int n)
+static void reserve(struct sim_buf *b, size_t more)
+{
+    if (b->len + more < b->cap)
+        return;
+    size_t cap = b->cap ? b->cap * 2 : 1 << 16;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        abort(); /* as in sim_buf_printf */
+    b->p = p;
+    b->cap = cap;
+}
+
+/* Calorimeter cells are rounded to 1 MeV, the ADC granularity, which keeps the 132 cells of an event
+ * short on the wire; written by hand (fixed point, trailing zeros dropped) since printf would dominate
+ * the simulator's time. */
+static void cell(struct sim_buf *b, double v)
+{
+    if (!isfinite(v) || fabs(v) > 1e9) {
+        num(b, v);
+        return;
+    }
+    long long m = llround(v * 1000);
+    reserve(b, 32);
+    char *o = b->p + b->len, tmp[24];
+    if (m < 0) {
+        *o++ = '-';
+        m = -m;
+    }
+    long long whole = m / 1000;
+    int frac = (int)(m % 1000), n = 0;
+    do {
+        tmp[n++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole);
+    while (n)
+        *o++ = tmp[--n];
+    if (frac) {
+        *o++ = '.';
+        int digits = 3;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        for (int d = digits - 1; d >= 0; d--) {
+            o[d] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        o += digits;
+    }
+    *o = 0;
+    b->len = (size_t)(o - b->p);
+}
+
+static void arr(struct sim_buf *b, const double *v, int n, int cells)
 {
     sim_buf_printf(b, "[");
     for (int i = 0; i < n; i++) {
         if (i)
             sim_buf_printf(b, ",");
-        num(b, v[i]);
+        if (cells)
+            cell(b, v[i]);
+        else
+            num(b, v[i]);
     }
     sim_buf_printf(b, "]");
 }
 
 /* ---- spills ---- */
+
+static int near_half(double x)
+{
+    return fabs(x - floor(x) - 0.5) < 1e-6;
+}
 
 void sim_spill_begin(struct sim_rng *r, const struct sim_params *p, struct sim_spill *sp, int64_t run,
                      int64_t spill, unsigned faults)
@@ -194,128 +306,179 @@ void sim_spill_begin(struct sim_rng *r, const struct sim_params *p, struct sim_s
     sp->run = run;
     sp->spill = spill;
     sp->faults = faults;
-    sp->duration = gauss(r, p->spill_length, 0.02);
-    double intensity = p->scale * (faults & FAULT_INTENSITY_DROP ? 0.1 : 1.0);
+    sp->duration = round(gauss(r, p->spill_length, SPILL_SIGMA) * 1e4) / 1e4; /* as printed */
+    double intensity = p->scale * (faults & FAULT_INTENSITY_DROP ? F_INTENSITY : 1.0);
     sp->mot = (int64_t)llround(MOT_MEDIAN * intensity * exp(gauss(r, 0, MOT_SIGMA)));
-    double phys = PHYS_PER_MOT * (faults & FAULT_TRIGGER_LOW ? 0.3 : 1.0);
-    sp->trig[0] = poisson(r, (double)sp->mot * phys);
-    sp->trig[1] = poisson(r, (double)sp->mot * PHYS_PER_MOT * BEAM_FRACTION);
-    sp->trig[2] = poisson(r, RANDOM_HZ * sp->duration);
-    sp->trig[3] = LED_PER_SPILL;
-    sp->dead_time = faults & FAULT_DEAD_TIME ? 0.45 : fmin(0.2, fmax(0.02, gauss(r, DEAD_TIME, 0.01)));
+    double phys = PHYS_PER_MOT * (faults & FAULT_TRIGGER_LOW ? F_TRIGGER_LOW : 1.0);
+    double mot = (double)sp->mot;
+    sp->trig[0] = poisson(r, mot * phys);
+    sp->trig[1] = poisson(r, mot * PHYS_PER_MOT * BEAM_FRACTION); /* prescaled S0.S1: no Smu input */
+    sp->trig[2] = poisson(r, RANDOM_HZ * sp->duration);           /* a clock: independent of intensity */
+    sp->trig[3] = LED_PER_SPILL;                                  /* off-spill calibration sequence */
+    double dt =
+        faults & FAULT_DEAD_TIME ? F_DEAD_TIME : fmin(0.2, fmax(0.02, gauss(r, DEAD_TIME, DEAD_TIME_SIGMA)));
+    /* The dead time goes out with 4 decimals and every reader must get the same recorded counts from
+     * round(trig * (1 - dead_time)) whatever its rounding rule: quantise it, and step off exact halves. */
+    dt = round(dt * 1e4) / 1e4;
+    for (int again = 1; again;) {
+        again = 0;
+        for (int t = 0; t < 4; t++)
+            again |= near_half((double)sp->trig[t] * (1 - dt));
+        if (again)
+            dt = round((dt + 1e-4) * 1e4) / 1e4;
+    }
+    sp->dead_time = dt;
     for (int t = 0; t < 4; t++) {
-        sp->rec[t] = (int64_t)llround((double)sp->trig[t] * (1 - sp->dead_time));
+        sp->rec[t] = (int64_t)llround((double)sp->trig[t] * (1 - dt));
         sp->left[t] = sp->rec[t];
         sp->recorded += sp->rec[t];
     }
-    double halo = faults & FAULT_HALO ? 3.0 : 1.0;
-    sp->s0 = (int64_t)llround((double)sp->mot * 1.03 * gauss(r, 1, 0.005));
-    sp->smu = (int64_t)llround((double)sp->trig[0] * 10 * gauss(r, 1, 0.02));
-    sp->v1 = (int64_t)llround((double)sp->mot * V1_PER_MOT * halo * gauss(r, 1, 0.02));
-    sp->vm1 = (int64_t)llround((double)sp->mot * VM_PER_MOT * halo * gauss(r, 1, 0.02));
-    sp->vm2 = (int64_t)llround((double)sp->mot * VM_PER_MOT * halo * gauss(r, 1, 0.02));
+    double halo = faults & FAULT_HALO ? F_HALO : 1.0;
+    /* Scalers count hits, not triggers: Smu follows the muons that reach it (nominal physics rate), so a
+     * lost trigger input lowers trig_physics but not smu. */
+    sp->s0 = (int64_t)llround(mot * S0_PER_MOT + gauss(r, 0, sqrt(mot * S0_PER_MOT)));
+    sp->smu = (int64_t)llround(mot * PHYS_PER_MOT * SMU_PER_PHYS * gauss(r, 1, SCALER_NOISE));
+    sp->v1 = (int64_t)llround(mot * V1_PER_MOT * halo * gauss(r, 1, SCALER_NOISE));
+    sp->vm1 = (int64_t)llround(mot * VM_PER_MOT * halo * gauss(r, 1, SCALER_NOISE));
+    sp->vm2 = (int64_t)llround(mot * VM_PER_MOT * halo * gauss(r, 1, SCALER_NOISE));
     sp->next_event = 1;
 }
 
 struct ev {
     int trig;
     double p_in, p_out, x, y, ecal, ecal_psh, vhcal, hcal[4], veto[3], s0, s1, s4, smu, t_ecal, t_hcal;
-    double ecal_cells[60], hcal_cells[72];
+    double ecal_cells[60], hcal_cells[72]; /* ECAL[section][x 5][y 6], HCAL[module][x 6][y 3] */
 };
 
-/* Shares of a deposit: 70 % in the central cell, the rest in up to four neighbours. */
+/* Adds a shower of energy e: CENTRE_SHARE in cell (cx, cy), the rest shared by its up to four neighbours
+ * (at an edge the missing share leaks out, as it would). */
 static void spread(double *cells, int nx, int ny, int cx, int cy, double e)
 {
     static const int d[4][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}};
-    cells[cx * ny + cy] += 0.70 * e;
+    cells[cx * ny + cy] += CENTRE_SHARE * e;
     for (int k = 0; k < 4; k++) {
         int x = cx + d[k][0], y = cy + d[k][1];
         if (x >= 0 && x < nx && y >= 0 && y < ny)
-            cells[x * ny + y] += 0.075 * e;
+            cells[x * ny + y] += (1 - CENTRE_SHARE) / 4 * e;
     }
+}
+
+/* A fixed LED amplitude per channel (0.9-1.1 of nominal), the same in every run: what a per-channel LED
+ * reference is made of. */
+static double led_channel(uint64_t channel)
+{
+    uint64_t x = channel * 0x2545F4914F6CDD1Dull;
+    return 0.9 + 0.2 * (double)(splitmix(&x) >> 11) * 0x1.0p-53;
+}
+
+static double sum(const double *v, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += v[i];
+    return s;
+}
+
+/* Incoming momentum: Gaussian core and a low tail, exponential from 150 down, truncated at 100 GeV/c
+ * (sampled inside [100, 150] by inversion, so no value piles up at the edge). */
+static double p_in_sample(struct sim_rng *r, double shift)
+{
+    double u = uniform(r);
+    if (u < P_MISSING)
+        return NAN;
+    if (u >= P_MISSING + P_TAIL)
+        return gauss(r, P_BEAM + shift, P_SIGMA);
+    double cut = 1 - exp(-50 / P_TAIL_SLOPE);
+    return 150 + shift + P_TAIL_SLOPE * log(1 - uniform(r) * cut);
 }
 
 static void gen_event(struct sim_rng *r, const struct sim_spill *sp, int trig, struct ev *e)
 {
     unsigned f = sp->faults;
+    int dead = (f & FAULT_HCAL_DEAD) != 0;
+    double gain = f & FAULT_ECAL_GAIN ? F_ECAL_GAIN : 1.0; /* an HV/temperature drift hits LED light too */
     memset(e, 0, sizeof *e);
     e->trig = trig;
-    int muon = trig == 0 || trig == 1 || (trig == 2 && uniform(r) < 0.3);
-    double nan = NAN;
-    e->p_in = e->p_out = e->x = e->y = e->t_ecal = e->t_hcal = nan;
-    if (trig == 3) { /* LED: light into every calorimeter cell, no beam */
-        for (int i = 0; i < 60; i++)
-            e->ecal_cells[i] = gauss(r, 0.5, 0.01);
-        for (int i = 0; i < 72; i++)
-            e->hcal_cells[i] = gauss(r, 5.0 / 18, 0.005);
-        e->ecal = 30;
-        e->ecal_psh = 15;
+    e->p_in = e->p_out = e->x = e->y = e->t_ecal = e->t_hcal = NAN;
+    /* pedestals everywhere first; a signal adds to them */
+    for (int i = 0; i < 60; i++)
+        e->ecal_cells[i] = gauss(r, 0, ECAL_CELL_NOISE);
+    for (int i = 0; i < 72; i++)
+        e->hcal_cells[i] = gauss(r, 0, HCAL_CELL_NOISE);
+    e->vhcal = gauss(r, 0, VHCAL_NOISE);
+    for (int i = 0; i < 3; i++)
+        e->veto[i] = gauss(r, 0, VETO_NOISE);
+    e->s0 = gauss(r, 0, VETO_NOISE);
+    e->s1 = gauss(r, 0, VETO_NOISE);
+    e->s4 = gauss(r, 0, VETO_NOISE);
+    e->smu = gauss(r, 0, VETO_NOISE);
+
+    int muon = trig == 0 || trig == 1 || (trig == 2 && uniform(r) < RANDOM_MUON);
+    if (trig == 3 || !muon) {
+        if (trig == 3) { /* LED: light into every calorimeter cell, no beam */
+            for (int i = 0; i < 60; i++)
+                e->ecal_cells[i] += gain * LED_ECAL_CELL * led_channel((uint64_t)i) * gauss(r, 1, 0.01);
+            for (int i = 0; i < 72; i++)
+                if (!(dead && i / 18 == HCAL_DEAD_MOD))
+                    e->hcal_cells[i] += LED_HCAL_CELL * led_channel(1000 + (uint64_t)i) * gauss(r, 1, 0.01);
+        }
+        e->ecal_psh = sum(e->ecal_cells, 30);
+        e->ecal = sum(e->ecal_cells, 60);
         for (int m = 0; m < 4; m++)
-            e->hcal[m] = 5.0;
-        e->vhcal = gauss(r, 0, 0.02);
-        e->veto[0] = e->veto[1] = e->veto[2] = gauss(r, 0, 0.2);
-        e->s0 = e->s1 = e->s4 = e->smu = gauss(r, 0, 0.2);
+            e->hcal[m] = sum(e->hcal_cells + 18 * m, 18);
         return;
     }
-    if (!muon) { /* random trigger on an empty bunch: pedestals */
-        e->ecal = gauss(r, 0, 0.01);
-        e->ecal_psh = gauss(r, 0, 0.003);
-        e->vhcal = gauss(r, 0, 0.02);
-        for (int m = 0; m < 4; m++)
-            e->hcal[m] = gauss(r, 0, 0.04);
-        for (int i = 0; i < 3; i++)
-            e->veto[i] = gauss(r, 0, 0.2);
-        e->s0 = e->s1 = e->s4 = e->smu = gauss(r, 0, 0.2);
-        return;
-    }
-    /* incoming momentum: Gaussian core, exponential low tail, a few tracks not reconstructed */
-    double pshift = f & FAULT_BEAM_MOMENTUM ? -10 : 0;
-    double u = uniform(r);
-    if (u < P_MISSING)
-        e->p_in = nan;
-    else if (u < P_MISSING + P_TAIL)
-        e->p_in = fmax(100, 150 + pshift + 12 * log(uniform(r)));
-    else
-        e->p_in = gauss(r, P_BEAM + pshift, P_SIGMA);
-    /* outgoing: ionisation loss ~0.5 GeV, MS2 resolution 4 %; physics triggers have radiative losses */
-    double pin = isnan(e->p_in) ? P_BEAM + pshift : e->p_in;
-    if (uniform(r) < 0.02)
-        e->p_out = nan;
-    else if (trig == 0 && uniform(r) < 0.05)
+
+    double pshift = f & FAULT_BEAM_MOMENTUM ? F_P_SHIFT : 0;
+    e->p_in = p_in_sample(r, pshift);
+    /* outgoing: ionisation loss, MS2 resolution; physics triggers select radiative losses */
+    double pin = isfinite(e->p_in) ? e->p_in : P_BEAM + pshift;
+    if (uniform(r) < P_OUT_MISSING)
+        e->p_out = NAN;
+    else if (trig == 0 && uniform(r) < RADIATIVE_FRAC)
         e->p_out = 20 + 130 * uniform(r);
     else
-        e->p_out = gauss(r, pin - 0.5, 0.04 * pin);
-    double wide = f & FAULT_HALO ? 1.5 : 1.0;
-    double halo = HALO_FRACTION * (f & FAULT_HALO ? 3 : 1);
+        e->p_out = gauss(r, pin - ION_LOSS, MS2_RESOLUTION * pin);
+
+    double wide = f & FAULT_HALO ? F_HALO_WIDTH : 1.0;
+    double halo = HALO_FRACTION * (f & FAULT_HALO ? F_HALO : 1);
     if (uniform(r) < halo) {
-        e->x = -15 + 30 * uniform(r);
-        e->y = -15 + 30 * uniform(r);
+        e->x = HALO_HALF_WIDTH * (2 * uniform(r) - 1);
+        e->y = HALO_HALF_WIDTH * (2 * uniform(r) - 1);
     } else {
         e->x = gauss(r, 0, SIGMA_X * wide);
         e->y = gauss(r, 0, SIGMA_Y * wide);
     }
-    double gain = f & FAULT_ECAL_GAIN ? 0.80 : 1.0;
-    double ecal = uniform(r) < 1e-3 ? 5 + 45 * uniform(r) : moyal(r, ECAL_MPV, ECAL_SIGMA);
-    double psh = moyal(r, 0.1 * ECAL_MPV, 0.1 * ECAL_SIGMA);
+
+    /* ECAL (the active target): MIP, or rarely a radiative deposit, 1/E-distributed over 5-50 GeV */
+    double ecal = uniform(r) < ECAL_TAIL ? 5 * pow(10, uniform(r)) : moyal(r, ECAL_MPV, ECAL_SIGMA);
+    double psh = moyal(r, PSH_FRACTION * ECAL_MPV, PSH_FRACTION * ECAL_SIGMA);
+    if (psh > ecal)
+        psh = ecal;
     e->ecal = gain * ecal;
     e->ecal_psh = gain * psh;
     spread(e->ecal_cells, 5, 6, 2, 3, e->ecal_psh);                /* preshower: cells 0-29 */
     spread(e->ecal_cells + 30, 5, 6, 2, 3, e->ecal - e->ecal_psh); /* main section: cells 30-59 */
-    e->vhcal = gauss(r, 0, 0.02);
+
     for (int m = 0; m < 4; m++) {
-        double em = (f & FAULT_HCAL_DEAD) && m == 2 ? gauss(r, 0, 0.04) : moyal(r, HCAL_MPV, HCAL_SIGMA);
-        e->hcal[m] = em;
-        if (!((f & FAULT_HCAL_DEAD) && m == 2))
-            spread(e->hcal_cells + 18 * m, 6, 3, 2, 1, em);
+        if (dead && m == HCAL_DEAD_MOD) { /* HV trip: pedestal only, cells keep their noise */
+            e->hcal[m] = gauss(r, 0, HCAL_PED_NOISE);
+            continue;
+        }
+        e->hcal[m] = moyal(r, HCAL_MPV, HCAL_SIGMA);
+        spread(e->hcal_cells + 18 * m, 6, 3, 2, 1, e->hcal[m]);
     }
-    double vfrac = VETO_HIT_FRACTION * (f & FAULT_HALO ? 3 : 1);
+
+    double vfrac = VETO_HIT_FRACTION * (f & FAULT_HALO ? F_HALO : 1);
     for (int i = 0; i < 3; i++)
-        e->veto[i] = uniform(r) < vfrac ? moyal(r, 3.0, 0.3) : gauss(r, 0, 0.2);
-    e->s0 = moyal(r, 2.5, 0.2);
-    e->s1 = moyal(r, 2.5, 0.2);
-    e->s4 = moyal(r, 1.5, 0.15);
-    e->smu = trig == 0 ? moyal(r, 3.0, 0.3) : gauss(r, 0, 0.2);
-    e->t_ecal = gauss(r, f & FAULT_ECAL_TIMING ? 25 : 0, T_ECAL_SIGMA);
+        if (uniform(r) < vfrac)
+            e->veto[i] += moyal(r, VETO_MIP, 0.1 * VETO_MIP);
+    e->s0 = moyal(r, S0_MIP, 0.08 * S0_MIP);
+    e->s1 = moyal(r, S0_MIP, 0.08 * S0_MIP);
+    e->s4 = moyal(r, S4_MIP, 0.1 * S4_MIP);
+    if (trig == 0) /* Smu is in the physics trigger only */
+        e->smu = moyal(r, SMU_MIP, 0.1 * SMU_MIP);
+    e->t_ecal = gauss(r, f & FAULT_ECAL_TIMING ? F_ECAL_T_SHIFT : 0, T_ECAL_SIGMA);
     e->t_hcal = gauss(r, 0, T_HCAL_SIGMA);
 }
 
@@ -345,6 +508,21 @@ static const char *const scalar_names[] = {"p_in", "p_out", "x_tgt", "y_tgt", "e
                                            "s0",   "s1",    "s4",    "smu",   "t_ecal", "t_hcal"};
 #define NSCALARS 13
 
+static const char *const array_names[] = {"hcal", "veto", "ecal_cells", "hcal_cells"};
+#define NARRAYS 4
+
+static void array_out(struct sim_buf *b, const struct ev *e, int k)
+{
+    if (k == 0)
+        arr(b, e->hcal, 4, 0);
+    else if (k == 1)
+        arr(b, e->veto, 3, 0);
+    else if (k == 2)
+        arr(b, e->ecal_cells, 60, 1);
+    else
+        arr(b, e->hcal_cells, 72, 1);
+}
+
 int64_t sim_events(struct sim_rng *r, struct sim_spill *sp, struct sim_buf *b, int64_t n, int columns)
 {
     int64_t left = sp->left[0] + sp->left[1] + sp->left[2] + sp->left[3];
@@ -354,7 +532,7 @@ int64_t sim_events(struct sim_rng *r, struct sim_spill *sp, struct sim_buf *b, i
         return 0;
     struct ev *evs = malloc((size_t)n * sizeof *evs);
     if (!evs)
-        abort();
+        abort(); /* as in sim_buf_printf */
     int64_t first = sp->next_event;
     for (int64_t i = 0; i < n; i++)
         gen_event(r, sp, pick_trigger(r, sp), &evs[i]);
@@ -369,14 +547,10 @@ int64_t sim_events(struct sim_rng *r, struct sim_spill *sp, struct sim_buf *b, i
                 sim_buf_printf(b, ",\"%s\":", scalar_names[k]);
                 num(b, scalar(e, k));
             }
-            sim_buf_printf(b, ",\"hcal\":");
-            arr(b, e->hcal, 4);
-            sim_buf_printf(b, ",\"veto\":");
-            arr(b, e->veto, 3);
-            sim_buf_printf(b, ",\"ecal_cells\":");
-            arr(b, e->ecal_cells, 60);
-            sim_buf_printf(b, ",\"hcal_cells\":");
-            arr(b, e->hcal_cells, 72);
+            for (int k = 0; k < NARRAYS; k++) {
+                sim_buf_printf(b, ",\"%s\":", array_names[k]);
+                array_out(b, e, k);
+            }
             sim_buf_printf(b, "}\n");
         }
     } else {
@@ -395,21 +569,12 @@ int64_t sim_events(struct sim_rng *r, struct sim_spill *sp, struct sim_buf *b, i
                 num(b, scalar(&evs[i], k));
             }
         }
-        static const char *const arrays[] = {"hcal", "veto", "ecal_cells", "hcal_cells"};
-        for (int k = 0; k < 4; k++) {
-            sim_buf_printf(b, "],\"%s\":[", arrays[k]);
+        for (int k = 0; k < NARRAYS; k++) {
+            sim_buf_printf(b, "],\"%s\":[", array_names[k]);
             for (int64_t i = 0; i < n; i++) {
-                const struct ev *e = &evs[i];
                 if (i)
                     sim_buf_printf(b, ",");
-                if (k == 0)
-                    arr(b, e->hcal, 4);
-                else if (k == 1)
-                    arr(b, e->veto, 3);
-                else if (k == 2)
-                    arr(b, e->ecal_cells, 60);
-                else
-                    arr(b, e->hcal_cells, 72);
+                array_out(b, &evs[i], k);
             }
         }
         sim_buf_printf(b, "]}}\n");

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "alarms.h"
 #include "certify.h"
 #include "err.h"
 #include "hist.h"
@@ -765,6 +766,56 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
     sw_reply_json(r, 200, j);
 }
 
+/* ---- alarms ---- */
+
+static void handle_alarms(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    const char *hist = qarg(c, "history"), *alarm = qarg(c, "alarm");
+    int64_t limit = 500;
+    if (int_arg(r, "limit", qarg(c, "limit"), &limit) < 0)
+        return;
+    if (hist && strcmp(hist, "1") && strcmp(hist, "0")) {
+        sw_reply_error(r, 400, "query parameter \"history\": 1 or 0");
+        return;
+    }
+    json_t *j = sw_alarms_json(api->alarms);
+    if (hist && !strcmp(hist, "1")) {
+        sqlite3 *db = reader_or_503(api, r);
+        sqlite3_stmt *st;
+        if (!db ||
+            prepare_or_503(db,
+                           "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
+                           "threshold, note FROM alarm_events WHERE ?1 IS NULL OR alarm = ?1 "
+                           "ORDER BY id DESC LIMIT ?2",
+                           &st, r) != 0) {
+            json_decref(j);
+            return;
+        }
+        if (alarm)
+            sqlite3_bind_text(st, 1, alarm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit);
+        static const char *const keys[] = {"id",  "time",  "alarm", "severity",  "from", "to",
+                                           "run", "spill", "value", "threshold", "note"};
+        json_t *arr = json_array();
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *e = json_object();
+            for (int i = 0; i < 11; i++) {
+                int t = sqlite3_column_type(st, i);
+                json_object_set_new(e, keys[i],
+                                    t == SQLITE_NULL      ? json_null()
+                                    : t == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, i))
+                                    : t == SQLITE_FLOAT
+                                        ? json_real(sqlite3_column_double(st, i))
+                                        : json_string((const char *)sqlite3_column_text(st, i)));
+            }
+            json_array_append_new(arr, e);
+        }
+        sqlite3_finalize(st);
+        json_object_set_new(j, "history", arr);
+    }
+    sw_reply_json(r, 200, j);
+}
+
 /* ---- health, metrics ---- */
 
 static void handle_health(const struct sw_api *api, struct sw_reply *r)
@@ -910,6 +961,9 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                 handle_spill(api, run, spill, r);
         } else
             sw_reply_error(r, 404, "no API at %s", path);
+    } else if (n == 1 && seg_eq(seg[0], sl[0], "alarms")) {
+        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+            handle_alarms(api, c, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "audit")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             sw_certify_audit(api, c, r);

@@ -13,10 +13,12 @@
 #include "engine.h"
 #include "store.h"
 
+struct sw_alarms;
 struct sw_api {
     const struct sw_config *cfg;
     struct sw_engine *engine;
     struct sw_store *store;
+    struct sw_alarms *alarms;
 };
 
 struct sw_reply {

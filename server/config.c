@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "quality.h"
 
 void sw_diag_add(struct sw_diag *d, const char *fmt, ...)
 {
@@ -283,36 +284,12 @@ static int name_index(const char *const *names, const char *s)
     return -1;
 }
 
-static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof, const char *path,
-                        struct sw_diag *d)
+/* Parses a quantity object (checks and alarm rules share it) into def. */
+static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_profile *prof, const char *p,
+                           struct sw_diag *d)
 {
-    static const char *const known[] = {"name",          "title",   "category", "unit", "quantity",
-                                        "reference",     "compare", "good",     "warn", "min_entries",
-                                        "requires_beam", "skip",    NULL};
     static const char *const qknown[] = {"hist", "stat",    "value", "window", "low",
                                          "high", "counter", "spill", "per",    NULL};
-    char p[128];
-    if (!json_is_object(c)) {
-        sw_diag_add(d, "%s: must be an object", path);
-        return;
-    }
-    check_keys(c, known, path, d);
-    const char *name = get_string(c, "name", NULL, path, d);
-    if (!name || !*name)
-        sw_diag_add(d, "%s.name: missing", path);
-    else {
-        snprintf(p, sizeof p, "%s.name", path);
-        copy_name(def->name, sizeof def->name, name, p, d);
-    }
-    snprintf(def->title, sizeof def->title, "%s", get_string(c, "title", def->name, path, d));
-    snprintf(def->unit, sizeof def->unit, "%s", get_string(c, "unit", "", path, d));
-    const char *cat = get_string(c, "category", "", path, d);
-    if (strcmp(cat, "beam") && strcmp(cat, "detector") && strcmp(cat, "daq"))
-        sw_diag_add(d, "%s.category: must be one of beam, detector, daq", path);
-    snprintf(def->category, sizeof def->category, "%s", cat);
-
-    json_t *q = json_object_get(c, "quantity");
-    snprintf(p, sizeof p, "%s.quantity", path);
     if (!json_is_object(q)) {
         sw_diag_add(d, "%s: must be an object with hist+stat, counter or spill", p);
     } else {
@@ -384,6 +361,36 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
             copy_name(def->per_counter, sizeof def->per_counter, per, p, d);
         }
     }
+}
+
+static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof, const char *path,
+                        struct sw_diag *d)
+{
+    static const char *const known[] = {"name",          "title",   "category", "unit", "quantity",
+                                        "reference",     "compare", "good",     "warn", "min_entries",
+                                        "requires_beam", "skip",    NULL};
+    char p[128];
+    if (!json_is_object(c)) {
+        sw_diag_add(d, "%s: must be an object", path);
+        return;
+    }
+    check_keys(c, known, path, d);
+    const char *name = get_string(c, "name", NULL, path, d);
+    if (!name || !*name)
+        sw_diag_add(d, "%s.name: missing", path);
+    else {
+        snprintf(p, sizeof p, "%s.name", path);
+        copy_name(def->name, sizeof def->name, name, p, d);
+    }
+    snprintf(def->title, sizeof def->title, "%s", get_string(c, "title", def->name, path, d));
+    snprintf(def->unit, sizeof def->unit, "%s", get_string(c, "unit", "", path, d));
+    const char *cat = get_string(c, "category", "", path, d);
+    if (strcmp(cat, "beam") && strcmp(cat, "detector") && strcmp(cat, "daq"))
+        sw_diag_add(d, "%s.category: must be one of beam, detector, daq", path);
+    snprintf(def->category, sizeof def->category, "%s", cat);
+
+    snprintf(p, sizeof p, "%s.quantity", path);
+    parse_quantity(json_object_get(c, "quantity"), def, prof, p, d);
 
     const char *cmp = get_string(c, "compare", "absolute", path, d);
     if (strcmp(cmp, "absolute") == 0)
@@ -453,6 +460,172 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     def->skip = json_is_true(skip);
 }
 
+static void parse_hook(json_t *h, struct sw_hook_def *def, const char *path, struct sw_diag *d)
+{
+    static const char *const known[] = {
+        "name", "type", "url", "format", "command", "timeout", "repeat_interval", NULL};
+    if (!json_is_object(h)) {
+        sw_diag_add(d, "%s: must be an object", path);
+        return;
+    }
+    check_keys(h, known, path, d);
+    char p[128];
+    snprintf(p, sizeof p, "%s.name", path);
+    copy_name(def->name, sizeof def->name, get_string(h, "name", "", path, d), p, d);
+    if (!def->name[0])
+        sw_diag_add(d, "%s.name: missing", path);
+    const char *type = get_string(h, "type", "", path, d);
+    def->timeout = get_number(h, "timeout", 5, 0.1, 600, path, d);
+    def->repeat = get_number(h, "repeat_interval", 0, 0, 86400 * 7, path, d);
+    if (!strcmp(type, "webhook")) {
+        def->type = SW_HOOK_WEBHOOK;
+        const char *url = get_string(h, "url", "", path, d);
+        if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+            sw_diag_add(d, "%s.url: an http:// or https:// URL is required", path);
+        else if (strlen(url) >= sizeof def->url)
+            sw_diag_add(d, "%s.url: longer than %zu characters", path, sizeof def->url - 1);
+        snprintf(def->url, sizeof def->url, "%s", url);
+        const char *fmt = get_string(h, "format", "alertmanager", path, d);
+        if (strcmp(fmt, "alertmanager") && strcmp(fmt, "text"))
+            sw_diag_add(d, "%s.format: alertmanager or text", path);
+        def->text = !strcmp(fmt, "text");
+    } else if (!strcmp(type, "exec")) {
+        def->type = SW_HOOK_EXEC;
+        json_t *cmd = json_object_get(h, "command");
+        size_t i;
+        json_t *a;
+        /* An argument vector, never a shell string: data goes to the environment only. */
+        if (!json_is_array(cmd) || json_array_size(cmd) == 0 || json_array_size(cmd) > 15)
+            sw_diag_add(d, "%s.command: an array of 1..15 strings (program and arguments; no shell)", path);
+        else
+            json_array_foreach(cmd, i, a)
+            {
+                if (!json_is_string(a) || (i == 0 && json_string_value(a)[0] != '/'))
+                    sw_diag_add(d, "%s.command[%zu]: must be a string%s", path, i,
+                                i ? "" : " with an absolute path");
+                else
+                    def->argv[i] = strdup(json_string_value(a));
+            }
+    } else
+        sw_diag_add(d, "%s.type: webhook or exec", path);
+}
+
+static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_profile *prof, const char *path,
+                        struct sw_diag *d)
+{
+    static const char *const known[] = {"name", "severity", "summary", "quantity",      "check",
+                                        "flag", "above",    "below",   "recover_above", "recover_below",
+                                        "for",  "latched",  "hooks",   "requires_beam", NULL};
+    if (!json_is_object(a)) {
+        sw_diag_add(d, "%s: must be an object", path);
+        return;
+    }
+    check_keys(a, known, path, d);
+    char p[128];
+    snprintf(p, sizeof p, "%s.name", path);
+    copy_name(def->name, sizeof def->name, get_string(a, "name", "", path, d), p, d);
+    if (!def->name[0])
+        sw_diag_add(d, "%s.name: missing", path);
+    const char *sev = get_string(a, "severity", "warning", path, d);
+    if (strcmp(sev, "critical") && strcmp(sev, "warning") && strcmp(sev, "info"))
+        sw_diag_add(d, "%s.severity: critical, warning or info", path);
+    snprintf(def->severity, sizeof def->severity, "%s", sev);
+    snprintf(def->summary, sizeof def->summary, "%s", get_string(a, "summary", def->name, path, d));
+    json_t *q = json_object_get(a, "quantity");
+    const char *check = get_string(a, "check", NULL, path, d);
+    const char *flag = get_string(a, "flag", NULL, path, d);
+    if (!!q + !!check + !!flag != 1)
+        sw_diag_add(d, "%s: exactly one of quantity, check, flag", path);
+    else if (q) {
+        def->source = SW_ALARM_QUANTITY;
+        snprintf(p, sizeof p, "%s.quantity", path);
+        snprintf(def->q.name, sizeof def->q.name, "%s", def->name);
+        parse_quantity(q, &def->q, prof, p, d);
+        if (def->q.kind == SW_Q_HIST &&
+            (def->q.stat == SW_STAT_KS_PROB || def->q.stat == SW_STAT_CHI2_PROB ||
+             def->q.stat == SW_STAT_DEAD_CHANNELS || def->q.stat == SW_STAT_HOT_CHANNELS))
+            sw_diag_add(d, "%s.stat: reference statistics belong to checks; alarm on the check's state", p);
+    } else if (check) {
+        def->source = SW_ALARM_CHECK_STATE;
+        def->check = -1;
+        for (int i = 0; i < prof->nchecks; i++)
+            if (!strcmp(prof->checks[i].name, check))
+                def->check = i;
+        if (def->check < 0)
+            sw_diag_add(d, "%s.check: unknown check \"%s\"", path, check);
+    } else {
+        def->source = SW_ALARM_FLAG;
+        def->flag = sw_state_parse(flag);
+        if (def->flag < 0)
+            sw_diag_add(d, "%s.flag: GOOD, WARN, BAD, UNKNOWN or EXCLUDED", path);
+    }
+    def->above = get_number(a, "above", NAN, -1e300, 1e300, path, d);
+    def->below = get_number(a, "below", NAN, -1e300, 1e300, path, d);
+    if (isnan(def->above) && isnan(def->below))
+        sw_diag_add(d, "%s: at least one of above, below is required", path);
+    def->recover_above = get_number(a, "recover_above", def->above, -1e300, 1e300, path, d);
+    def->recover_below = get_number(a, "recover_below", def->below, -1e300, 1e300, path, d);
+    if (!isnan(def->above) && !(def->recover_above <= def->above))
+        sw_diag_add(d, "%s.recover_above: must be <= above (hysteresis)", path);
+    if (!isnan(def->below) && !(def->recover_below >= def->below))
+        sw_diag_add(d, "%s.recover_below: must be >= below (hysteresis)", path);
+    def->for_spills = (int)get_int(a, "for", 1, 1, 1000, path, d);
+    json_t *l = json_object_get(a, "latched");
+    def->latched = json_is_true(l);
+    json_t *rb = json_object_get(a, "requires_beam");
+    def->requires_beam = rb ? json_is_true(rb) : def->source == SW_ALARM_QUANTITY;
+    json_t *hooks = json_object_get(a, "hooks");
+    size_t i;
+    json_t *h;
+    if (hooks && (!json_is_array(hooks) || json_array_size(hooks) > 8))
+        sw_diag_add(d, "%s.hooks: an array of at most 8 hook names", path);
+    else
+        json_array_foreach(hooks, i, h)
+        {
+            int found = -1;
+            for (int k = 0; json_is_string(h) && k < prof->nhooks; k++)
+                if (!strcmp(prof->hooks[k].name, json_string_value(h)))
+                    found = k;
+            if (found < 0)
+                sw_diag_add(d, "%s.hooks[%zu]: unknown hook", path, i);
+            else
+                def->hooks[def->nhooks++] = found;
+        }
+}
+
+static void parse_hooks_and_alarms(struct sw_profile *prof, json_t *root, struct sw_diag *d)
+{
+    json_t *hooks = json_object_get(root, "hooks"), *alarms = json_object_get(root, "alarms");
+    if (hooks && !json_is_array(hooks))
+        sw_diag_add(d, "$.hooks: must be an array");
+    else if (hooks) {
+        prof->hooks = calloc(json_array_size(hooks) + 1, sizeof *prof->hooks);
+        for (size_t i = 0; prof->hooks && i < json_array_size(hooks); i++) {
+            char p[64];
+            snprintf(p, sizeof p, "$.hooks[%zu]", i);
+            parse_hook(json_array_get(hooks, i), &prof->hooks[i], p, d);
+            prof->nhooks++;
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(prof->hooks[i].name, prof->hooks[j].name))
+                    sw_diag_add(d, "%s.name: duplicate hook \"%s\"", p, prof->hooks[i].name);
+        }
+    }
+    if (alarms && !json_is_array(alarms))
+        sw_diag_add(d, "$.alarms: must be an array");
+    else if (alarms) {
+        prof->alarms = calloc(json_array_size(alarms) + 1, sizeof *prof->alarms);
+        for (size_t i = 0; prof->alarms && i < json_array_size(alarms); i++) {
+            char p[64];
+            snprintf(p, sizeof p, "$.alarms[%zu]", i);
+            parse_alarm(json_array_get(alarms, i), &prof->alarms[i], prof, p, d);
+            prof->nalarms++;
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(prof->alarms[i].name, prof->alarms[j].name))
+                    sw_diag_add(d, "%s.name: duplicate alarm \"%s\"", p, prof->alarms[i].name);
+        }
+    }
+}
+
 /* FNV-1a 64 of the canonical (sorted, compact) JSON: the profile's content hash. */
 static uint64_t profile_hash(json_t *root)
 {
@@ -466,9 +639,9 @@ static uint64_t profile_hash(json_t *root)
 
 int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, struct sw_diag *d)
 {
-    static const char *const known[] = {"name",         "version",        "fields",
-                                        "histograms",   "checks",         "mot_counter",
-                                        "beam_min_mot", "manual_reasons", NULL};
+    static const char *const known[] = {
+        "name",         "version", "fields", "histograms",     "checks", "mot_counter",
+        "beam_min_mot", "hooks",   "alarms", "manual_reasons", NULL};
     int before = d->n;
     memset(prof, 0, sizeof *prof);
     if (!json_is_object(root)) {
@@ -556,6 +729,7 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
                     sw_diag_add(d, "%s.name: duplicate check \"%s\"", p, prof->checks[i].name);
         }
     }
+    parse_hooks_and_alarms(prof, root, d);
     /* Prefix the profile's own messages with where it came from. */
     for (int i = before; i < d->n; i++) {
         char *m = NULL;
@@ -573,6 +747,11 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
 
 void sw_profile_release(struct sw_profile *p)
 {
+    for (int i = 0; i < p->nhooks; i++)
+        for (int k = 0; p->hooks[i].argv[k]; k++)
+            free(p->hooks[i].argv[k]);
+    free(p->hooks);
+    free(p->alarms);
     for (int i = 0; i < p->nreasons; i++)
         free(p->manual_reasons[i]);
     free(p->manual_reasons);

@@ -83,6 +83,37 @@ struct sw_check_def {
     int skip;                                  /* "skip": true: deliberately not evaluated (EXCLUDED) */
 };
 
+/* An alert hook (DESIGN §6): where alarm notifications go. */
+enum sw_hook_type { SW_HOOK_WEBHOOK, SW_HOOK_EXEC };
+struct sw_hook_def {
+    char name[SW_NAME_MAX];
+    enum sw_hook_type type;
+    char url[512];  /* webhook */
+    int text;       /* webhook: post Mattermost/Slack {"text": ...} instead of Alertmanager v4 */
+    char *argv[16]; /* exec: the command and its arguments (owned), NULL-terminated */
+    double timeout; /* s */
+    double repeat;  /* s between repeats while firing and not acknowledged; 0 = never */
+};
+
+/* What an alarm rule watches: a check quantity, a check's state, or the spill flag. */
+enum sw_alarm_source { SW_ALARM_QUANTITY, SW_ALARM_CHECK_STATE, SW_ALARM_FLAG };
+struct sw_alarm_def {
+    char name[SW_NAME_MAX];
+    char severity[16]; /* critical | warning | info */
+    char summary[200];
+    enum sw_alarm_source source;
+    struct sw_check_def q; /* SW_ALARM_QUANTITY: quantity only (absolute) */
+    int check;           /* SW_ALARM_CHECK_STATE: index of the check; value = state (GOOD 0, WARN 1, BAD 2) */
+    int flag;            /* SW_ALARM_FLAG: value = 1 when the spill flag is this state, else 0 */
+    double above, below; /* fires when value > above or value < below (NaN = no such side) */
+    double recover_above, recover_below; /* firing ends when value <= recover_above and >= recover_below */
+    int for_spills;                      /* consecutive spills the condition must hold */
+    int latched;                         /* stays firing until reset */
+    int requires_beam;                   /* suppressed while there is no beam */
+    int hooks[8];                        /* indexes into the profile's hooks */
+    int nhooks;
+};
+
 struct sw_profile {
     char name[SW_NAME_MAX];
     char version[SW_NAME_MAX + 24]; /* "<version>#<hash>", recorded with every automatic flag; the hash
@@ -94,7 +125,11 @@ struct sw_profile {
     struct sw_check_def *checks;
     int nchecks;
     char mot_counter[SW_NAME_MAX]; /* counter holding muons on target ("mot") */
-    char **manual_reasons;         /* vocabulary of manual-flag reasons (owned) */
+    struct sw_hook_def *hooks;
+    int nhooks;
+    struct sw_alarm_def *alarms;
+    int nalarms;
+    char **manual_reasons; /* vocabulary of manual-flag reasons (owned) */
     int nreasons;
     double beam_min_mot; /* a spill with fewer MOT had no beam */
 };

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
+#include "alarms.h"
 #include "refs.h"
 
 struct spill {
@@ -45,7 +46,8 @@ struct sw_engine {
     struct pairset closed;
     struct source *sources;
     int nsources, capsources;
-    struct sw_refs *refs; /* rolling medians and reference-run histograms of the checks */
+    struct sw_refs *refs;     /* rolling medians and reference-run histograms of the checks */
+    struct sw_alarms *alarms; /* borrowed; may be NULL */
 };
 
 /* ---- closed set ---- */
@@ -205,7 +207,7 @@ static void load_source_cb(void *ctx, const char *name, int64_t seq)
     add_source(ctx, name, seq);
 }
 
-struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store)
+struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store, struct sw_alarms *alarms)
 {
     struct sw_engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -213,6 +215,7 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
     e->cfg = cfg;
     e->prof = &cfg->profile;
     e->store = store;
+    e->alarms = alarms;
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
         sw_store_each_source(store, load_source_cb, e) != 0) {
@@ -290,6 +293,8 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     sw_refs_apply(e->refs, &in);
     enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
     sw_refs_push(e->refs, res, flag);
+    double mot = sw_quality_counter(&in, p->mot_counter);
+    sw_alarms_spill(e->alarms, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
     checks = sw_quality_results_json(res, p->nchecks);
     for (int t = 0; t < SW_TRIG_N; t++)
         json_object_set_new(triggers, sw_trigger_name(t), json_integer((json_int_t)sp->trig[t]));

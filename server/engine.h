@@ -27,10 +27,12 @@ struct sw_ingest_result {
     char error[300];
 };
 
-/* Creates the engine; loads closed spills and source watermarks from the store (call before the
- * store is shared with other threads). Borrows cfg and store, which must outlive it. NULL on
- * out of memory. */
-struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store);
+/* Creates the engine; loads closed spills, source watermarks and check references from the store
+ * (call before the store is shared with other threads). Borrows cfg, store and alarms (may be NULL;
+ * each closed spill is handed to it), which must outlive it. NULL on out of memory. */
+struct sw_alarms;
+struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store,
+                                struct sw_alarms *alarms);
 /* Closes nothing (open spills are lost as DESIGN §3 says) and frees. Accepts NULL. */
 void sw_engine_free(struct sw_engine *e);
 

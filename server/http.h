@@ -12,11 +12,12 @@
 #include "store.h"
 
 struct sw_server;
+struct sw_alarms;
 
 /* Starts listening on cfg->listen (HOST:PORT, port 0 = any free port). Borrows everything.
  * Returns NULL with a message in err. */
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
-                                  struct sw_store *store, char *err, size_t errlen);
+                                  struct sw_store *store, struct sw_alarms *alarms, char *err, size_t errlen);
 /* The bound port. */
 unsigned sw_server_port(struct sw_server *srv);
 /* Stops accepting, finishes running requests, frees. Accepts NULL. */

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
+#include "alarms.h"
 #include "clock.h"
+#include "hooks.h"
 #include "config.h"
 #include "engine.h"
 #include "http.h"
@@ -161,6 +165,8 @@ int main(int argc, char **argv)
     char err[512];
     struct sw_engine *engine = NULL;
     struct sw_server *srv = NULL;
+    struct sw_hooks *hooks = NULL;
+    struct sw_alarms *alarms = NULL;
     struct timer timer = {.stop = 0};
     pthread_t timer_thread;
     int timer_started = 0;
@@ -169,12 +175,22 @@ int main(int argc, char **argv)
         sw_error("main", "%s", err);
         goto out;
     }
-    engine = sw_engine_new(&cfg, store);
+    /* Payloads link to the dashboard at the configured address. */
+    char dashboard[200];
+    snprintf(dashboard, sizeof dashboard, "http://%s/", cfg.listen);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    hooks = sw_hooks_start(&cfg.profile, dashboard);
+    alarms = hooks ? sw_alarms_new(&cfg.profile, store, hooks) : NULL;
+    if (!alarms) {
+        sw_error("main", "cannot start the alarm hooks");
+        goto out;
+    }
+    engine = sw_engine_new(&cfg, store, alarms);
     if (!engine) {
         sw_error("main", "cannot load the state from \"%s\"", cfg.db);
         goto out;
     }
-    srv = sw_server_start(&cfg, engine, store, err, sizeof err);
+    srv = sw_server_start(&cfg, engine, store, alarms, err, sizeof err);
     if (!srv) {
         sw_error("main", "%s", err);
         goto out;
@@ -204,7 +220,10 @@ out:
         pthread_join(timer_thread, NULL);
     }
     sw_engine_free(engine);
+    sw_alarms_free(alarms);
+    sw_hooks_stop(hooks); /* queued notices get a last attempt */
     sw_store_close(store);
+    curl_global_cleanup();
     sw_config_release(&cfg);
     return rc;
 }

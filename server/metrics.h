@@ -15,6 +15,9 @@ struct sw_metrics {
     atomic_uint_fast64_t spills_timed_out;
     atomic_uint_fast64_t http_requests, http_errors;
     atomic_int open_spills;
+    atomic_uint_fast64_t hook_deliveries, hook_failures, hook_retries;
+    atomic_uint_fast64_t alarm_transitions;
+    atomic_int alarms_firing;
     double started; /* Unix s, set once at start-up */
 };
 

@@ -41,6 +41,13 @@ double sw_quality_counter(const struct sw_quality_input *in, const char *name)
 static double raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
                         const char **unknown_why);
 
+double sw_quality_value(const struct sw_check_def *c, const struct sw_quality_input *in)
+{
+    const char *why = NULL;
+    double v = raw_value(c, -1, in, &why);
+    return why ? NAN : v;
+}
+
 double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *h)
 {
     struct sw_quality_input in = {.hists = h};
@@ -106,7 +113,7 @@ static double raw_value(const struct sw_check_def *c, int idx, const struct sw_q
         case SW_STAT_CHI2_PROB:
         case SW_STAT_DEAD_CHANNELS:
         case SW_STAT_HOT_CHANNELS: {
-            const struct sw_hist *ref = in->ref_hists ? in->ref_hists[idx] : NULL;
+            const struct sw_hist *ref = in->ref_hists && idx >= 0 ? in->ref_hists[idx] : NULL;
             if (!ref || ref->entries == 0) {
                 *unknown_why = "no reference histogram (reference run without GOOD spills?)";
                 return NAN;

@@ -51,6 +51,10 @@ enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_qualit
  * New reference; NULL on out of memory. */
 json_t *sw_quality_results_json(const struct sw_check_result *results, int n);
 
+/* The statistic of a check's quantity for a spill (absolute, no reference), NaN when missing or
+ * below min_entries. Alarm rules use it. */
+double sw_quality_value(const struct sw_check_def *c, const struct sw_quality_input *in);
+
 /* The statistic of a histogram check on h (not the reference-histogram statistics: NaN for those). */
 double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *h);
 

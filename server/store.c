@@ -25,7 +25,8 @@ struct job {
     char *meta;
     int (*fn)(sqlite3 *db, void *ctx); /* JOB_CALL */
     void *ctx;
-    int *result;
+    int *result;                 /* NULL for an asynchronous call */
+    void (*free_ctx)(void *ctx); /* asynchronous call: frees ctx afterwards */
     struct sw_store_wait *wait;
     struct job *next;
 };
@@ -307,7 +308,10 @@ static void *writer_main(void *arg)
                 if (rc != 0)
                     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             }
-            *j->result = rc;
+            if (j->result)
+                *j->result = rc;
+            if (j->free_ctx)
+                j->free_ctx(j->ctx);
             failed = rc != 0;
         } else {
             failed = write_run(s, j) != 0;
@@ -381,6 +385,16 @@ int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *
         sw_store_wait_all(&w);
     sw_store_wait_release(&w);
     return result;
+}
+
+int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
+                        void (*free_ctx)(void *))
+{
+    if (submit(st, (struct job){.kind = JOB_CALL, .fn = fn, .ctx = ctx, .free_ctx = free_ctx}) != 0) {
+        free_ctx(ctx);
+        return -1;
+    }
+    return 0;
 }
 
 static void close_reader(void *db)

@@ -61,6 +61,12 @@ int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_st
  * result, or -1 when the store is closing or the transaction itself failed. Not from the writer. */
 int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx);
 
+/* Like sw_store_call, without waiting: fn runs later on the writer thread, then free_ctx(ctx).
+ * For writes nobody waits for (alarm transitions). Returns 0, or -1 when the store is closing
+ * (free_ctx(ctx) has then been called). */
+int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
+                        void (*free_ctx)(void *));
+
 /* Frees a record that was not submitted. Accepts NULL. */
 void sw_spill_rec_free(struct sw_spill_rec *rec);
 
