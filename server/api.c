@@ -60,6 +60,14 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* An integral value (MOT, counts) as a JSON integer, other finite values as reals, else null. */
+static json_t *num_or_int(double v)
+{
+    if (isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0)
+        return json_integer((json_int_t)v);
+    return num_or_null(v);
+}
+
 static double col_real(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
@@ -305,7 +313,7 @@ static json_t *spill_from_row(sqlite3_stmt *st)
         "{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
         "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
         "started", num_or_null(col_real(st, 2)), "ended", num_or_null(col_real(st, 3)), "duration",
-        num_or_null(duration), "events", (json_int_t)events, "mot", num_or_null(mot), "dead_time",
+        num_or_null(duration), "events", (json_int_t)events, "mot", num_or_int(mot), "dead_time",
         num_or_null(col_real(st, 7)), "decode_errors", num_or_null(col_real(st, 8)), "unknown_fields",
         (json_int_t)sqlite3_column_int64(st, 9), "complete", sqlite3_column_int(st, 10), "flag",
         (const char *)sqlite3_column_text(st, 11), "reasons", reasons ? reasons : json_array(), "counters",
@@ -460,12 +468,13 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
     }
     json_t *signoff = col_json(st, 13);
     return json_pack(
-        "{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:o}", "run", (json_int_t)run,
+        "{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run", (json_int_t)run,
         "started", num_or_null(col_real(st, 1)), "ended", num_or_null(col_real(st, 2)), "open",
         live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta", meta ? meta : json_null(),
         "spills", (json_int_t)sqlite3_column_int64(st, 4), "events", (json_int_t)sqlite3_column_int64(st, 5),
-        "mot", sqlite3_column_double(st, 6), "good_mot", sqlite3_column_double(st, 7), "flags", flags, "live",
-        live ? live : json_null(), "last_spill", last, "signoff", signoff ? signoff : json_null());
+        "mot", num_or_int(sqlite3_column_double(st, 6)), "good_mot", num_or_int(sqlite3_column_double(st, 7)),
+        "flags", flags, "live", live ? live : json_null(), "last_spill", last, "signoff",
+        signoff ? signoff : json_null());
 }
 
 #define RUN_SQL                                                                                             \
