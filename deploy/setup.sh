@@ -27,7 +27,7 @@ install_packages() {
     [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
     # build + runtime libraries, test tools (python3, promtool, Chromium), formatter
     local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-        libcurl4-openssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus)
+        libcurl4-openssl-dev libssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()

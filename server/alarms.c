@@ -8,20 +8,28 @@
 #include <string.h>
 
 #include "clock.h"
+#include "err.h"
 #include "log.h"
 #include "metrics.h"
 
-enum astate { A_INACTIVE, A_PENDING, A_FIRING, A_RESOLVED };
-static const char *const astate_names[] = {"inactive", "pending", "firing", "resolved"};
+enum astate { A_INACTIVE, A_PENDING, A_FIRING, A_ACKED, A_RESOLVED };
+const char *const sw_alarm_state_names[5] = {"inactive", "pending", "firing", "acknowledged", "resolved"};
+#define NAME(s) sw_alarm_state_names[s]
 
 struct rule_state {
     enum astate state;
-    int count;        /* consecutive spills with the condition true */
-    double since;     /* Unix s of the last transition */
-    double starts_at; /* when the current episode started firing */
+    int count;          /* spill rules: consecutive spills with the condition true */
+    double true_since;  /* live rules: monotonic s since the condition holds without a break; NaN if not */
+    double since;       /* Unix s of the last transition */
+    double starts_at;   /* Unix s: start of the firing episode (payloads, fingerprint) */
+    double starts_mono; /* monotonic s: start of the firing episode (escalation delays) */
     double value, threshold;
     int64_t run, spill; /* of the last evaluation */
     char fingerprint[17];
+    int sent[SW_ALARM_HOOKS_MAX];         /* the hook was told of this episode's firing */
+    double last_sent[SW_ALARM_HOOKS_MAX]; /* monotonic s of its last firing notice */
+    char ack_by[2 * SW_NAME_MAX + 8], ack_comment[512];
+    double ack_at, ack_expires; /* Unix s; ack_expires 0 = until the episode ends */
 };
 
 struct sw_alarms {
@@ -30,7 +38,308 @@ struct sw_alarms {
     struct sw_hooks *hooks;
     pthread_mutex_t mu;
     struct rule_state *st;
+    struct sw_silence *sil; /* active (or future) silences */
+    int nsil, capsil;
+    struct sw_live prev; /* the previous live sample, for rates */
+    int have_prev;
 };
+
+static int active(enum astate s)
+{
+    return s == A_FIRING || s == A_ACKED;
+}
+
+static int find_rule(const struct sw_alarms *a, const char *name)
+{
+    for (int i = 0; i < a->p->nalarms; i++)
+        if (!strcmp(a->p->alarms[i].name, name))
+            return i;
+    return -1;
+}
+
+/* One fingerprint per episode: FNV-1a of the name and the start time (restorable from the store). */
+static void fingerprint(char out[17], const char *name, double starts_at)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+    h = (h ^ (uint64_t)(starts_at * 1000)) * 0x100000001b3ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* ---- persistence ---- */
+
+struct event {
+    char alarm[SW_NAME_MAX], severity[16], note[96];
+    char who[SW_NAME_MAX], shifter[SW_NAME_MAX], comment[512];
+    const char *from, *to;
+    int64_t run, spill;
+    double time, value, threshold, expires;
+};
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+}
+
+static int store_event(sqlite3 *db, void *ctx)
+{
+    struct event *e = ctx;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO alarm_events(time, alarm, severity, from_state, to_state, run, spill, "
+            "value, threshold, note, who, shifter, comment, expires) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+            -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, e->time);
+    sqlite3_bind_text(st, 2, e->alarm, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, e->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, e->to, -1, SQLITE_STATIC);
+    if (e->run >= 0)
+        sqlite3_bind_int64(st, 6, e->run);
+    if (e->spill >= 0)
+        sqlite3_bind_int64(st, 7, e->spill);
+    bind_real_or_null(st, 8, e->value);
+    bind_real_or_null(st, 9, e->threshold);
+    bind_text_or_null(st, 10, e->note);
+    bind_text_or_null(st, 11, e->who);
+    bind_text_or_null(st, 12, e->shifter);
+    bind_text_or_null(st, 13, e->comment);
+    if (e->expires > 0)
+        sqlite3_bind_double(st, 14, e->expires);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Who did a human transition, and why. */
+struct actor {
+    const char *who, *shifter, *comment;
+    double expires;
+};
+
+/* ---- notifications ---- */
+
+/* 1 when every matcher of s equals the label of rule d (alertname, severity, or the rule's own). */
+static int silence_matches(const struct sw_alarm_def *d, const struct sw_silence *s)
+{
+    for (int m = 0; m < s->nmatchers; m++) {
+        const char *key = s->matchers[m][0], *have = NULL;
+        if (!strcmp(key, "alertname"))
+            have = d->name;
+        else if (!strcmp(key, "severity"))
+            have = d->severity;
+        for (int l = 0; !have && l < d->nlabels; l++)
+            if (!strcmp(d->labels[l][0], key))
+                have = d->labels[l][1];
+        if (!have || strcmp(have, s->matchers[m][1]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Id of the first silence that mutes rule i now, or 0. Called with a->mu held. */
+static int64_t silenced_by(const struct sw_alarms *a, int i, double now)
+{
+    for (int k = 0; k < a->nsil; k++)
+        if (a->sil[k].starts_at <= now && now < a->sil[k].ends_at &&
+            silence_matches(&a->p->alarms[i], &a->sil[k]))
+            return a->sil[k].id;
+    return 0;
+}
+
+static void send(struct sw_alarms *a, int i, int k, const char *status, double ends_at)
+{
+    const struct sw_alarm_def *d = &a->p->alarms[i];
+    const struct rule_state *s = &a->st[i];
+    struct sw_notice n = {.run = s->run,
+                          .spill = s->spill,
+                          .value = s->value,
+                          .threshold = s->threshold,
+                          .starts_at = s->starts_at,
+                          .ends_at = ends_at,
+                          .labels = (const char(*)[2][SW_NAME_MAX])d->labels,
+                          .nlabels = d->nlabels};
+    snprintf(n.alarm, sizeof n.alarm, "%s", d->name);
+    snprintf(n.severity, sizeof n.severity, "%s", d->severity);
+    snprintf(n.summary, sizeof n.summary, "%s", d->summary);
+    snprintf(n.status, sizeof n.status, "%s", status);
+    snprintf(n.fingerprint, sizeof n.fingerprint, "%s", s->fingerprint);
+    sw_hooks_notify(a->hooks, d->hooks[k].hook, &n);
+}
+
+/* Sends what is due for an active rule: first notices whose `after` has passed (escalation goes on
+ * while acknowledged) and repeats (only while firing, not acknowledged). Nothing while silenced.
+ * Called with a->mu held. */
+static void dispatch(struct sw_alarms *a, int i, double now, double mono)
+{
+    const struct sw_alarm_def *d = &a->p->alarms[i];
+    struct rule_state *s = &a->st[i];
+    if (!active(s->state) || silenced_by(a, i, now))
+        return;
+    for (int k = 0; k < d->nhooks; k++) {
+        double repeat = a->p->hooks[d->hooks[k].hook].repeat;
+        int first = !s->sent[k] && mono - s->starts_mono >= d->hooks[k].after;
+        int again = s->sent[k] && s->state == A_FIRING && repeat > 0 && mono - s->last_sent[k] >= repeat;
+        if (first || again) {
+            send(a, i, k, "firing", 0);
+            s->sent[k] = 1;
+            s->last_sent[k] = mono;
+        }
+    }
+}
+
+/* Called with a->mu held. by is NULL for automatic transitions. */
+static void transition(struct sw_alarms *a, int i, enum astate to, const char *note, const struct actor *by)
+{
+    const struct sw_alarm_def *d = &a->p->alarms[i];
+    struct rule_state *s = &a->st[i];
+    enum astate from = s->state;
+    double now = sw_wall(), mono = sw_mono();
+    s->state = to;
+    s->since = now;
+    atomic_fetch_add(&sw_metrics.alarm_transitions, 1);
+    if (!active(from) && active(to)) {
+        s->starts_at = now;
+        s->starts_mono = mono;
+        fingerprint(s->fingerprint, d->name, now);
+        memset(s->sent, 0, sizeof s->sent);
+        atomic_fetch_add(&sw_metrics.alarms_firing, 1);
+    } else if (active(from) && !active(to))
+        atomic_fetch_sub(&sw_metrics.alarms_firing, 1);
+    if (!active(to))
+        s->ack_by[0] = s->ack_comment[0] = 0, s->ack_at = s->ack_expires = 0;
+    sw_info("alarms", "%s: %s -> %s (run %lld spill %lld, value %.6g)%s%s", d->name, NAME(from), NAME(to),
+            (long long)s->run, (long long)s->spill, s->value, note ? ": " : "", note ? note : "");
+
+    struct event *e = calloc(1, sizeof *e);
+    if (e) {
+        *e = (struct event){.from = NAME(from),
+                            .to = NAME(to),
+                            .run = s->run,
+                            .spill = s->spill,
+                            .time = now,
+                            .value = s->value,
+                            .threshold = s->threshold,
+                            .expires = by ? by->expires : 0};
+        snprintf(e->alarm, sizeof e->alarm, "%s", d->name);
+        snprintf(e->severity, sizeof e->severity, "%s", d->severity);
+        snprintf(e->note, sizeof e->note, "%s", note ? note : "");
+        if (by) {
+            snprintf(e->who, sizeof e->who, "%s", by->who ? by->who : "");
+            snprintf(e->shifter, sizeof e->shifter, "%s", by->shifter ? by->shifter : "");
+            snprintf(e->comment, sizeof e->comment, "%s", by->comment ? by->comment : "");
+        }
+        sw_store_call_async(a->store, store_event, e, free);
+    }
+    if (active(from) && !active(to)) {
+        /* Resolved at once, to every hook that was told of the firing (silenced or not). */
+        for (int k = 0; k < d->nhooks; k++)
+            if (s->sent[k])
+                send(a, i, k, "resolved", now);
+        memset(s->sent, 0, sizeof s->sent);
+    }
+    dispatch(a, i, now, mono);
+}
+
+/* ---- start-up ---- */
+
+static void restore(struct sw_alarms *a)
+{
+    sqlite3 *db = sw_store_reader(a->store);
+    sqlite3_stmt *st;
+    if (!db || sqlite3_prepare_v2(
+                   db,
+                   "SELECT e.alarm, e.to_state, e.time, e.run, e.spill, e.value, e.threshold, e.who, "
+                   "e.shifter, e.comment, e.expires, (SELECT max(f.time) FROM alarm_events f WHERE "
+                   "f.alarm = e.alarm AND f.to_state = 'firing' AND f.from_state NOT IN ('firing', "
+                   "'acknowledged')) FROM alarm_events e WHERE e.id IN (SELECT max(id) FROM alarm_events "
+                   "GROUP BY alarm)",
+                   -1, &st, NULL) != SQLITE_OK) {
+        sw_warn("alarms", "cannot read the stored alarm states: %s", db ? sqlite3_errmsg(db) : "no reader");
+        return;
+    }
+    double now = sw_wall(), mono = sw_mono();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int i = find_rule(a, (const char *)sqlite3_column_text(st, 0));
+        const char *to = (const char *)sqlite3_column_text(st, 1);
+        if (i < 0 || !to)
+            continue;
+        struct rule_state *s = &a->st[i];
+        s->since = sqlite3_column_double(st, 2);
+        s->run = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
+        s->spill = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+        s->value = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+        s->threshold = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 6);
+        if (!strcmp(to, "resolved"))
+            s->state = A_RESOLVED;
+        if (strcmp(to, "firing") && strcmp(to, "acknowledged"))
+            continue; /* a pending count is not kept: the rule starts counting again */
+        s->state = strcmp(to, "firing") ? A_ACKED : A_FIRING;
+        s->starts_at = sqlite3_column_type(st, 11) == SQLITE_NULL ? s->since : sqlite3_column_double(st, 11);
+        s->starts_mono = mono - (now - s->starts_at);
+        fingerprint(s->fingerprint, a->p->alarms[i].name, s->starts_at);
+        /* The notices due before the restart are taken as sent; escalations still to come are not. */
+        for (int k = 0; k < a->p->alarms[i].nhooks; k++) {
+            s->sent[k] = now - s->starts_at >= a->p->alarms[i].hooks[k].after;
+            s->last_sent[k] = mono;
+        }
+        if (s->state == A_ACKED) {
+            const char *who = (const char *)sqlite3_column_text(st, 7);
+            const char *shifter = (const char *)sqlite3_column_text(st, 8);
+            const char *comment = (const char *)sqlite3_column_text(st, 9);
+            snprintf(s->ack_by, sizeof s->ack_by, "%s", shifter ? shifter : who ? who : "");
+            snprintf(s->ack_comment, sizeof s->ack_comment, "%s", comment ? comment : "");
+            s->ack_at = s->since;
+            s->ack_expires = sqlite3_column_type(st, 10) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 10);
+        }
+        atomic_fetch_add(&sw_metrics.alarms_firing, 1);
+        sw_info("alarms", "%s: %s since %.0f (restored)", a->p->alarms[i].name, NAME(s->state), s->starts_at);
+    }
+    sqlite3_finalize(st);
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, created, starts_at, ends_at, creator, who, comment, matchers FROM "
+                           "silences WHERE ends_at > ?1 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_double(st, 1, now);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct sw_silence s = {.id = sqlite3_column_int64(st, 0),
+                               .created = sqlite3_column_double(st, 1),
+                               .starts_at = sqlite3_column_double(st, 2),
+                               .ends_at = sqlite3_column_double(st, 3)};
+        snprintf(s.creator, sizeof s.creator, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(s.who, sizeof s.who, "%s", (const char *)sqlite3_column_text(st, 5));
+        snprintf(s.comment, sizeof s.comment, "%s", (const char *)sqlite3_column_text(st, 6));
+        json_t *m = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+        const char *key;
+        json_t *v;
+        json_object_foreach(m, key, v)
+        {
+            if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
+                snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
+                snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
+                s.nmatchers++;
+            }
+        }
+        json_decref(m);
+        sw_alarms_silence_add(a, &s);
+    }
+    sqlite3_finalize(st);
+    if (a->nsil)
+        sw_info("alarms", "%d active silence(s) restored", a->nsil);
+}
 
 struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
 {
@@ -49,9 +358,10 @@ struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *sto
     double now = sw_wall();
     for (int i = 0; i < p->nalarms; i++) {
         a->st[i].since = now;
-        a->st[i].value = a->st[i].threshold = NAN;
+        a->st[i].value = a->st[i].threshold = a->st[i].true_since = NAN;
         a->st[i].run = a->st[i].spill = -1;
     }
+    restore(a);
     return a;
 }
 
@@ -60,106 +370,63 @@ void sw_alarms_free(struct sw_alarms *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->mu);
+    free(a->sil);
     free(a->st);
     free(a);
 }
 
-/* ---- persistence ---- */
+/* ---- evaluation ---- */
 
-struct event {
-    char alarm[SW_NAME_MAX], severity[16], note[64];
-    const char *from, *to;
-    int64_t run, spill;
-    double time, value, threshold;
-};
-
-static int store_event(sqlite3 *db, void *ctx)
-{
-    struct event *e = ctx;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO alarm_events(time, alarm, severity, from_state, to_state, run, spill, value, "
-            "threshold, note) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-            -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, e->time);
-    sqlite3_bind_text(st, 2, e->alarm, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, e->severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, e->from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, e->to, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, e->run);
-    sqlite3_bind_int64(st, 7, e->spill);
-    if (isfinite(e->value))
-        sqlite3_bind_double(st, 8, e->value);
-    if (isfinite(e->threshold))
-        sqlite3_bind_double(st, 9, e->threshold);
-    if (e->note[0])
-        sqlite3_bind_text(st, 10, e->note, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* Called with a->mu held. */
-static void transition(struct sw_alarms *a, int i, enum astate to, const char *note)
+/* Judges one evaluation v of rule i (not NaN). Called with a->mu held. */
+static void judge(struct sw_alarms *a, int i, double v, int64_t run, int64_t spill, double mono)
 {
     const struct sw_alarm_def *d = &a->p->alarms[i];
     struct rule_state *s = &a->st[i];
-    enum astate from = s->state;
-    double now = sw_wall();
-    s->state = to;
-    s->since = now;
-    atomic_fetch_add(&sw_metrics.alarm_transitions, 1);
-    if (to == A_FIRING) {
-        s->starts_at = now;
-        /* One fingerprint per episode: FNV-1a of the name and the start time. */
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (const char *c = d->name; *c; c++)
-            h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
-        h = (h ^ (uint64_t)(now * 1000)) * 0x100000001b3ull;
-        snprintf(s->fingerprint, sizeof s->fingerprint, "%016llx", (unsigned long long)h);
-        atomic_fetch_add(&sw_metrics.alarms_firing, 1);
-    } else if (from == A_FIRING)
-        atomic_fetch_sub(&sw_metrics.alarms_firing, 1);
-    sw_info("alarms", "%s: %s -> %s (run %lld spill %lld, value %.6g)", d->name, astate_names[from],
-            astate_names[to], (long long)s->run, (long long)s->spill, s->value);
-
-    struct event *e = malloc(sizeof *e);
-    if (e) {
-        *e = (struct event){.from = astate_names[from],
-                            .to = astate_names[to],
-                            .run = s->run,
-                            .spill = s->spill,
-                            .time = now,
-                            .value = s->value,
-                            .threshold = s->threshold};
-        snprintf(e->alarm, sizeof e->alarm, "%s", d->name);
-        snprintf(e->severity, sizeof e->severity, "%s", d->severity);
-        snprintf(e->note, sizeof e->note, "%s", note ? note : "");
-        sw_store_call_async(a->store, store_event, e, free);
+    int high = !isnan(d->above) && v > d->above, low = !isnan(d->below) && v < d->below;
+    s->value = v;
+    s->threshold = high ? d->above : low ? d->below : (!isnan(d->above) ? d->above : d->below);
+    s->run = run;
+    s->spill = spill;
+    int cond = high || low;
+    int recovered = !(v > d->recover_above) && !(v < d->recover_below); /* NaN bounds never trip */
+    switch (s->state) {
+    case A_INACTIVE:
+    case A_RESOLVED:
+    case A_PENDING: {
+        if (!cond) {
+            s->count = 0;
+            s->true_since = NAN;
+            if (s->state == A_PENDING)
+                transition(a, i, A_INACTIVE, "condition false: pending reset", NULL);
+            break;
+        }
+        int due;
+        if (d->source == SW_ALARM_LIVE) {
+            if (isnan(s->true_since))
+                s->true_since = mono;
+            s->count++;
+            due = mono - s->true_since >= d->for_seconds;
+        } else
+            due = ++s->count >= d->for_spills;
+        if (due)
+            transition(a, i, A_FIRING, NULL, NULL);
+        else if (s->state != A_PENDING)
+            transition(a, i, A_PENDING, NULL, NULL);
+        break;
     }
-    if (to != A_FIRING && !(from == A_FIRING && to == A_RESOLVED))
-        return;
-    struct sw_notice n = {.run = s->run,
-                          .spill = s->spill,
-                          .value = s->value,
-                          .threshold = s->threshold,
-                          .starts_at = s->starts_at,
-                          .ends_at = to == A_RESOLVED ? now : 0};
-    snprintf(n.alarm, sizeof n.alarm, "%s", d->name);
-    snprintf(n.severity, sizeof n.severity, "%s", d->severity);
-    snprintf(n.summary, sizeof n.summary, "%s", d->summary);
-    snprintf(n.status, sizeof n.status, "%s", to == A_FIRING ? "firing" : "resolved");
-    snprintf(n.fingerprint, sizeof n.fingerprint, "%s", s->fingerprint);
-    for (int k = 0; k < d->nhooks; k++)
-        sw_hooks_notify(a->hooks, d->hooks[k], &n);
+    case A_FIRING:
+    case A_ACKED:
+        if (recovered && !d->latched) {
+            s->count = 0;
+            s->true_since = NAN;
+            transition(a, i, A_RESOLVED, NULL, NULL);
+        }
+        break;
+    }
 }
 
-/* ---- evaluation ---- */
-
-static double rule_value(const struct sw_alarm_def *d, const struct sw_quality_input *in, enum sw_state flag,
-                         const struct sw_check_result *res)
+static double spill_value(const struct sw_alarm_def *d, const struct sw_quality_input *in, enum sw_state flag,
+                          const struct sw_check_result *res)
 {
     switch (d->source) {
     case SW_ALARM_QUANTITY:
@@ -170,6 +437,8 @@ static double rule_value(const struct sw_alarm_def *d, const struct sw_quality_i
     }
     case SW_ALARM_FLAG:
         return (int)flag == d->flag ? 1 : 0;
+    case SW_ALARM_LIVE:
+        break;
     }
     return NAN;
 }
@@ -179,68 +448,232 @@ void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enu
 {
     if (!a)
         return;
+    double mono = sw_mono();
     pthread_mutex_lock(&a->mu);
     for (int i = 0; i < a->p->nalarms; i++) {
         const struct sw_alarm_def *d = &a->p->alarms[i];
-        struct rule_state *s = &a->st[i];
-        if (d->requires_beam && !beam)
-            continue; /* suppressed: no evaluation, nothing resets */
-        double v = rule_value(d, in, flag, res);
-        if (isnan(v))
-            continue; /* not computable for this spill (missing input): no evidence either way */
-        int high = !isnan(d->above) && v > d->above, low = !isnan(d->below) && v < d->below;
-        s->value = v;
-        s->threshold = high ? d->above : low ? d->below : (!isnan(d->above) ? d->above : d->below);
-        s->run = run;
-        s->spill = spill;
-        int cond = high || low;
-        int recovered = !(v > d->recover_above) && !(v < d->recover_below); /* NaN bounds never trip */
-        switch (s->state) {
-        case A_INACTIVE:
-        case A_RESOLVED:
-        case A_PENDING:
-            if (!cond) {
-                s->count = 0;
-                if (s->state == A_PENDING)
-                    transition(a, i, A_INACTIVE, "condition false: pending reset");
-                break;
-            }
-            s->count++;
-            if (s->count >= d->for_spills)
-                transition(a, i, A_FIRING, NULL);
-            else if (s->state != A_PENDING)
-                transition(a, i, A_PENDING, NULL);
-            break;
-        case A_FIRING:
-            if (recovered && !d->latched) {
-                s->count = 0;
-                transition(a, i, A_RESOLVED, NULL);
-            }
-            break;
-        }
+        if (d->source == SW_ALARM_LIVE || (d->requires_beam && !beam))
+            continue; /* live rules tick; suppressed rules: no evaluation, nothing resets */
+        double v = spill_value(d, in, flag, res);
+        if (!isnan(v)) /* NaN: not computable for this spill (missing input), no evidence either way */
+            judge(a, i, v, run, spill, mono);
     }
     pthread_mutex_unlock(&a->mu);
+}
+
+/* The live quantity of rule d on sample l, NaN when it cannot be judged now. */
+static double live_value(const struct sw_alarms *a, const struct sw_alarm_def *d, const struct sw_live *l)
+{
+    switch (d->live) {
+    case SW_LIVE_TRIGGER_RATE: {
+        /* Over the last tick, and only when the spill was open at both ends of it. */
+        double dt = l->mono - a->prev.mono;
+        if (!a->have_prev || !l->in_spill || !a->prev.in_spill || !(dt > 0.2 && dt < 5))
+            return NAN;
+        uint64_t n = 0;
+        for (int t = 0; t < SW_TRIG_N; t++)
+            if (d->live_trigger < 0 || d->live_trigger == t)
+                n += l->triggers[t] - a->prev.triggers[t];
+        return (double)n / dt;
+    }
+    case SW_LIVE_SECONDS_SINCE_DATA:
+        return l->run_active && isfinite(l->last_data) ? fmax(0, l->now - l->last_data) : NAN;
+    case SW_LIVE_BEAM:
+        return l->run_active && l->beam >= 0 ? l->beam : NAN;
+    }
+    return NAN;
+}
+
+void sw_alarms_tick(struct sw_alarms *a, const struct sw_live *l)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    double now = l->now, mono = l->mono;
+    /* Silences that ended are dropped (the store keeps them). */
+    for (int k = a->nsil - 1; k >= 0; k--)
+        if (a->sil[k].ends_at <= now)
+            a->sil[k] = a->sil[--a->nsil];
+    for (int i = 0; i < a->p->nalarms; i++) {
+        const struct sw_alarm_def *d = &a->p->alarms[i];
+        struct rule_state *s = &a->st[i];
+        if (s->state == A_ACKED && s->ack_expires > 0 && now >= s->ack_expires)
+            transition(a, i, A_FIRING, "acknowledgement expired", NULL);
+        if (d->source == SW_ALARM_LIVE && !(d->requires_beam && l->beam != 1)) {
+            double v = live_value(a, d, l);
+            if (!isnan(v))
+                judge(a, i, v, l->run, l->spill, mono);
+            else if (s->state == A_PENDING) { /* the condition must hold without a break */
+                s->count = 0;
+                s->true_since = NAN;
+                transition(a, i, A_INACTIVE, "not evaluable: pending reset", NULL);
+            }
+        }
+        dispatch(a, i, now, mono); /* escalations, repeats, notices a silence held back */
+    }
+    a->prev = *l;
+    a->have_prev = 1;
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- shifter actions ---- */
+
+/* Finds an active rule; -1 with err filled otherwise. Called with a->mu held. */
+static int active_rule(struct sw_alarms *a, const char *name, const char *verb, int *rc, char *err,
+                       size_t len)
+{
+    int i = find_rule(a, name);
+    if (i < 0) {
+        snprintf(err, len, "no alarm rule \"%s\"", name);
+        *rc = SW_ENOTFOUND;
+    } else if (!active(a->st[i].state)) {
+        snprintf(err, len, "alarm \"%s\" is %s, not firing: nothing to %s", name, NAME(a->st[i].state), verb);
+        *rc = SW_ECONFLICT;
+        i = -1;
+    }
+    return i;
+}
+
+int sw_alarms_ack(struct sw_alarms *a, const char *name, const char *who, const char *shifter,
+                  const char *comment, double expires, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&a->mu);
+    int i = active_rule(a, name, "acknowledge", &rc, err, errlen);
+    if (i >= 0) {
+        struct rule_state *s = &a->st[i];
+        snprintf(s->ack_by, sizeof s->ack_by, "%s", shifter ? shifter : who);
+        snprintf(s->ack_comment, sizeof s->ack_comment, "%s", comment ? comment : "");
+        s->ack_at = sw_wall();
+        s->ack_expires = expires;
+        struct actor by = {who, shifter, comment, expires};
+        transition(a, i, A_ACKED, "acknowledged", &by);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int sw_alarms_reset(struct sw_alarms *a, const char *name, const char *who, const char *shifter,
+                    const char *comment, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&a->mu);
+    int i = active_rule(a, name, "reset", &rc, err, errlen);
+    if (i >= 0 && !a->p->alarms[i].latched) {
+        snprintf(err, errlen, "alarm \"%s\" is not latched: it resolves by itself when the value recovers",
+                 name);
+        rc = SW_ECONFLICT;
+    } else if (i >= 0) {
+        a->st[i].count = 0;
+        a->st[i].true_since = NAN;
+        struct actor by = {who, shifter, comment, 0};
+        transition(a, i, A_RESOLVED, "reset", &by);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+/* ---- silences ---- */
+
+json_t *sw_alarms_silence_matches(struct sw_alarms *a, const struct sw_silence *s)
+{
+    json_t *names = json_array();
+    for (int i = 0; i < a->p->nalarms; i++) /* the profile is immutable: no lock needed */
+        if (silence_matches(&a->p->alarms[i], s))
+            json_array_append_new(names, json_string(a->p->alarms[i].name));
+    return names;
+}
+
+int sw_alarms_silence_add(struct sw_alarms *a, const struct sw_silence *s)
+{
+    int rc = 0;
+    pthread_mutex_lock(&a->mu);
+    if (a->nsil == a->capsil) {
+        int cap = a->capsil ? 2 * a->capsil : 8;
+        struct sw_silence *g = realloc(a->sil, (size_t)cap * sizeof *g);
+        if (!g)
+            rc = SW_ENOMEM;
+        else
+            a->sil = g, a->capsil = cap;
+    }
+    if (rc == 0)
+        a->sil[a->nsil++] = *s;
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int sw_alarms_silence_expire(struct sw_alarms *a, int64_t id)
+{
+    int rc = SW_ENOTFOUND;
+    pthread_mutex_lock(&a->mu);
+    for (int k = 0; k < a->nsil; k++)
+        if (a->sil[k].id == id) {
+            a->sil[k] = a->sil[--a->nsil];
+            rc = 0;
+            break;
+        }
+    /* Notices the silence held back go out now, not at the next tick. */
+    double now = sw_wall(), mono = sw_mono();
+    for (int i = 0; rc == 0 && i < a->p->nalarms; i++)
+        dispatch(a, i, now, mono);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+/* ---- views ---- */
+
+void sw_alarms_counts(struct sw_alarms *a, int counts[5], int *silences)
+{
+    memset(counts, 0, 5 * sizeof *counts);
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < a->p->nalarms; i++)
+        counts[a->st[i].state]++;
+    double now = sw_wall();
+    *silences = 0;
+    for (int k = 0; k < a->nsil; k++)
+        *silences += a->sil[k].starts_at <= now && now < a->sil[k].ends_at;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static json_t *real_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
 json_t *sw_alarms_json(struct sw_alarms *a)
 {
     json_t *arr = json_array();
+    double now = sw_wall();
     pthread_mutex_lock(&a->mu);
     for (int i = 0; i < a->p->nalarms; i++) {
         const struct sw_alarm_def *d = &a->p->alarms[i];
         const struct rule_state *s = &a->st[i];
-        json_t *hooks = json_array();
+        json_t *hooks = json_array(), *labels = json_object();
         for (int k = 0; k < d->nhooks; k++)
-            json_array_append_new(hooks, json_string(a->p->hooks[d->hooks[k]].name));
-        json_array_append_new(
-            arr,
-            json_pack("{s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:o}", "name", d->name,
-                      "severity", d->severity, "summary", d->summary, "state", astate_names[s->state],
-                      "since", s->since, "value", isfinite(s->value) ? json_real(s->value) : json_null(),
-                      "threshold", isfinite(s->threshold) ? json_real(s->threshold) : json_null(), "run",
-                      s->run >= 0 ? json_integer(s->run) : json_null(), "spill",
-                      s->spill >= 0 ? json_integer(s->spill) : json_null(), "count", s->count, "for",
-                      d->for_spills, "latched", d->latched, "hooks", hooks));
+            json_array_append_new(hooks,
+                                  json_pack("{s:s, s:f, s:b}", "hook", a->p->hooks[d->hooks[k].hook].name,
+                                            "after", d->hooks[k].after, "notified", s->sent[k]));
+        for (int l = 0; l < d->nlabels; l++)
+            json_object_set_new(labels, d->labels[l][0], json_string(d->labels[l][1]));
+        json_t *ack = json_null();
+        if (s->state == A_ACKED)
+            ack =
+                json_pack("{s:s, s:s, s:f, s:o}", "by", s->ack_by, "comment", s->ack_comment, "at", s->ack_at,
+                          "expires", s->ack_expires > 0 ? json_real(s->ack_expires) : json_null());
+        int64_t sil = active(s->state) ? silenced_by(a, i, now) : 0;
+        json_t *j = json_pack(
+            "{s:s, s:s, s:s, s:o, s:s, s:s, s:f, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:b, s:o, s:o, s:o}",
+            "name", d->name, "severity", d->severity, "summary", d->summary, "labels", labels, "kind",
+            d->source == SW_ALARM_LIVE ? "live" : "spill", "state", NAME(s->state), "since", s->since,
+            "value", real_or_null(s->value), "threshold", real_or_null(s->threshold), "run",
+            s->run >= 0 ? json_integer(s->run) : json_null(), "spill",
+            s->spill >= 0 ? json_integer(s->spill) : json_null(), "count", s->count, "for",
+            d->source == SW_ALARM_LIVE ? json_null() : json_integer(d->for_spills), "for_seconds",
+            d->source == SW_ALARM_LIVE ? json_real(d->for_seconds) : json_null(), "latched", d->latched,
+            "hooks", hooks, "acknowledged", ack, "silenced_by", sil ? json_integer(sil) : json_null());
+        if (active(s->state))
+            json_object_set_new(j, "starts_at", json_real(s->starts_at));
+        json_array_append_new(arr, j);
     }
     pthread_mutex_unlock(&a->mu);
     return json_pack("{s:o}", "alarms", arr);

@@ -1,11 +1,24 @@
-/* alarms.h — alarm rules on per-spill quantities, check states and the spill flag (DESIGN §6):
- * inactive -> pending -> firing -> resolved (-> pending ...), `for` N consecutive spills (a false
- * evaluation resets pending), a separate recovery threshold (hysteresis), latched or auto-resolving,
- * suppression without beam. Every transition is stored (asynchronously, through the store's writer)
- * and firing/resolved transitions are handed to the rule's hooks.
+/* alarms.h — alarm rules (DESIGN §6) on per-spill quantities, check states and the spill flag
+ * (judged at each closed spill) and on live quantities (judged by the timer thread about once a
+ * second): trigger rate over the last second, seconds since the last data, beam.
  *
- * Threads: sw_alarms_spill from the engine (under its mutex); sw_alarms_json from HTTP threads; the
- * module has its own mutex.
+ * States: inactive -> pending -> firing -> resolved (-> pending ...), and acknowledged (a firing
+ * alarm a shifter has taken: no repeats until the acknowledgement expires or the episode ends).
+ * `for` N consecutive spills (spill rules) or `for_seconds` without a break (live rules); a false
+ * evaluation resets pending. A separate recovery threshold gives hysteresis; a latched rule stays
+ * firing until a shifter resets it; rules on rates are suppressed while there is no beam.
+ *
+ * Notifications: each hook of a rule gets the firing notice once `after` seconds of firing have
+ * passed (0 = at once; later = escalation, which an acknowledgement does not stop), repeats every
+ * hook's repeat_interval while firing and not acknowledged, and the resolved notice at once if it
+ * was told of the firing. A silence (label matchers, a time window) mutes firing notices and
+ * repeats of the rules it matches; a notice it held back goes out when it ends if the alarm still
+ * fires. Every transition is stored (asynchronously, through the store's writer), and the state
+ * of every rule plus the active silences are restored from the store at start-up.
+ *
+ * Threads: sw_alarms_spill from the engine (under its mutex); sw_alarms_tick from the timer
+ * thread; the rest from HTTP threads. The module has its own mutex and never blocks on I/O:
+ * hooks queue, the store queues.
  */
 #ifndef SW_ALARMS_H
 #define SW_ALARMS_H
@@ -14,22 +27,79 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "event.h"
 #include "hooks.h"
 #include "quality.h"
 #include "store.h"
 
 struct sw_alarms;
 
-/* Borrows everything. NULL on out of memory. */
+/* What the engine knows right now, for the live rules (filled by sw_engine_live). */
+struct sw_live {
+    double now;                   /* Unix s of the sample */
+    double mono;                  /* monotonic s of the sample */
+    int in_spill;                 /* a spill is open */
+    uint64_t triggers[SW_TRIG_N]; /* events accepted since start, by trigger type (monotonic) */
+    double last_data;             /* Unix s of the last accepted record; NaN when none since start */
+    int run_active;               /* data arrived for a run that has not ended (no run_end since) */
+    int beam;                     /* the last closed spill had beam: 1, 0, or -1 when unknown */
+    int64_t run, spill;           /* the live spill (open, else the last closed), -1 when none */
+};
+
+/* A silence: mutes the rules whose labels (alertname, severity and the rule's own) equal every
+ * matcher, from starts_at to ends_at (Unix s). */
+struct sw_silence {
+    int64_t id;
+    double created, starts_at, ends_at;
+    char creator[SW_NAME_MAX], who[SW_NAME_MAX];
+    char comment[512];
+    char matchers[SW_ALARM_LABELS_MAX][2][SW_NAME_MAX];
+    int nmatchers;
+};
+
+/* Borrows everything; restores rule states and active silences through the calling thread's
+ * reader (call from the main thread before serving). NULL on out of memory. */
 struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks);
 void sw_alarms_free(struct sw_alarms *a);
 
-/* Evaluates every rule on a closed spill: in and res as given to/returned by sw_quality_eval. */
+/* Evaluates every spill rule on a closed spill: in and res as given to/returned by sw_quality_eval. */
 void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enum sw_state flag,
                      const struct sw_check_result *res, int64_t run, int64_t spill, int beam);
 
-/* {"alarms": [{"name", "severity", "state", "since", "value", "threshold", "run", "spill", "count",
- * "summary", "latched", "hooks"}]} (new reference). */
+/* Evaluates the live rules on a sample, expires acknowledgements and silences, and sends due
+ * escalations and repeats. */
+void sw_alarms_tick(struct sw_alarms *a, const struct sw_live *live);
+
+/* {"alarms": [{"name", "severity", "summary", "labels", "kind", "state", "since", "value",
+ * "threshold", "run", "spill", "count", "for", "for_seconds", "latched", "hooks",
+ * "acknowledged", "silenced_by"}]} (new reference). */
 json_t *sw_alarms_json(struct sw_alarms *a);
+
+/* Acknowledges a firing alarm until expires (Unix s; 0 = until the episode ends). who is the
+ * token name, shifter the person (may be NULL). 0, SW_ENOTFOUND (no such rule) or SW_ECONFLICT
+ * (not firing), with a message in err; nothing changes on error. */
+int sw_alarms_ack(struct sw_alarms *a, const char *name, const char *who, const char *shifter,
+                  const char *comment, double expires, char *err, size_t errlen);
+
+/* Resets a firing latched alarm to resolved (the resolved notice goes out). Same returns as ack;
+ * SW_ECONFLICT also when the rule is not latched. */
+int sw_alarms_reset(struct sw_alarms *a, const char *name, const char *who, const char *shifter,
+                    const char *comment, char *err, size_t errlen);
+
+/* Names of the rules s matches (new reference). */
+json_t *sw_alarms_silence_matches(struct sw_alarms *a, const struct sw_silence *s);
+
+/* Adds a stored silence (s->id set) to the active set (copied). 0, or SW_ENOMEM. */
+int sw_alarms_silence_add(struct sw_alarms *a, const struct sw_silence *s);
+
+/* Ends an active silence now. 0, or SW_ENOTFOUND when it is not active. */
+int sw_alarms_silence_expire(struct sw_alarms *a, int64_t id);
+
+/* Gauges for /metrics: how many rules are in each state (inactive, pending, firing,
+ * acknowledged, resolved), and how many silences are active. */
+void sw_alarms_counts(struct sw_alarms *a, int counts[5], int *silences);
+
+/* The names of the states, indexed as in sw_alarms_counts. */
+extern const char *const sw_alarm_state_names[5];
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "alarm_api.h"
 #include "alarms.h"
 #include "certify.h"
 #include "err.h"
@@ -81,7 +82,7 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 
 /* ---- query parameters ---- */
 
-static const char *qarg(struct MHD_Connection *c, const char *key)
+const char *sw_api_qarg(struct MHD_Connection *c, const char *key)
 {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
@@ -101,6 +102,63 @@ static int int_arg(struct sw_reply *r, const char *name, const char *text, int64
     }
     *out = v;
     return 1;
+}
+
+int sw_api_query_int(struct MHD_Connection *c, const char *key, int64_t *out, struct sw_reply *r)
+{
+    return int_arg(r, key, sw_api_qarg(c, key), out);
+}
+
+/* ---- request bodies ---- */
+
+/* Parses the body as a JSON object; NULL with a 400 reply otherwise. */
+json_t *sw_api_body_object(const char *body, size_t len, struct sw_reply *r)
+{
+    json_error_t err;
+    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", err.line, err.column, err.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        sw_reply_error(r, 400, "body: must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* Optional string member: 0 with *out (borrowed, NULL when absent or null), -1 with a 400 reply when it
+ * is not a string or longer than max. */
+int sw_api_body_string(json_t *obj, const char *key, size_t max, const char **out, struct sw_reply *r)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) > max) {
+        sw_reply_error(r, 400, "body: \"%s\" must be a string of at most %zu characters", key, max);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int sw_api_body_keys(json_t *obj, const char *const *known, struct sw_reply *r)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        int ok = 0;
+        for (const char *const *k = known; *k; k++)
+            ok |= strcmp(*k, key) == 0;
+        if (!ok) {
+            sw_reply_error(r, 400, "body: unknown key \"%s\"", key);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int path_int(struct sw_reply *r, const char *what, const char *seg, size_t len, int64_t *out)
@@ -227,8 +285,6 @@ rejected:
     atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
 }
 
-static int prepare_or_503(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r);
-
 /* ---- sources ---- */
 
 static void handle_source(const struct sw_api *api, const char *id, struct sw_reply *r)
@@ -239,7 +295,7 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
         return;
     }
     sqlite3_stmt *st;
-    if (prepare_or_503(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", &st, r) != 0)
+    if (sw_api_prepare(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", &st, r) != 0)
         return;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int64_t applied = sw_engine_source_seq(api->engine, id);
@@ -332,7 +388,7 @@ static json_t *spill_from_row(sqlite3_stmt *st)
 }
 
 /* Prepares sql; on failure fills a 503 reply and returns -1. */
-static int prepare_or_503(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r)
+int sw_api_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r)
 {
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
         return 0;
@@ -340,7 +396,7 @@ static int prepare_or_503(sqlite3 *db, const char *sql, sqlite3_stmt **st, struc
     return -1;
 }
 
-static sqlite3 *reader_or_503(const struct sw_api *api, struct sw_reply *r)
+sqlite3 *sw_api_reader(const struct sw_api *api, struct sw_reply *r)
 {
     sqlite3 *db = sw_store_reader(api->store);
     if (!db)
@@ -364,7 +420,7 @@ static int run_exists(sqlite3 *db, int64_t run)
  * 404 reply otherwise. */
 static sqlite3 *reader_for_run(const struct sw_api *api, int has_run, int64_t run, struct sw_reply *r)
 {
-    sqlite3 *db = reader_or_503(api, r);
+    sqlite3 *db = sw_api_reader(api, r);
     if (db && has_run && !run_exists(db, run)) {
         sw_reply_error(r, 404, "run %lld not found", (long long)run);
         return NULL;
@@ -378,7 +434,7 @@ static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (prepare_or_503(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.spill", &st, r) != 0)
+    if (sw_api_prepare(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.spill", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
     json_t *arr = json_array();
@@ -390,11 +446,11 @@ static void handle_spills(const struct sw_api *api, int64_t run, struct sw_reply
 
 static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)
 {
-    sqlite3 *db = reader_or_503(api, r);
+    sqlite3 *db = sw_api_reader(api, r);
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (prepare_or_503(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill = ?2", &st, r) != 0)
+    if (sw_api_prepare(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill = ?2", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, spill);
@@ -491,18 +547,18 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
 static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
     int64_t limit = 50, before = -1;
-    if (int_arg(r, "limit", qarg(c, "limit"), &limit) < 0 ||
-        int_arg(r, "before", qarg(c, "before"), &before) < 0)
+    if (int_arg(r, "limit", sw_api_qarg(c, "limit"), &limit) < 0 ||
+        int_arg(r, "before", sw_api_qarg(c, "before"), &before) < 0)
         return;
     if (limit < 1 || limit > 1000) {
         sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..1000");
         return;
     }
-    sqlite3 *db = reader_or_503(api, r);
+    sqlite3 *db = sw_api_reader(api, r);
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (prepare_or_503(db, RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
+    if (sw_api_prepare(db, RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
                        &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, before);
@@ -524,11 +580,11 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
 
 static void handle_run(const struct sw_api *api, int64_t run, struct sw_reply *r)
 {
-    sqlite3 *db = reader_or_503(api, r);
+    sqlite3 *db = sw_api_reader(api, r);
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (prepare_or_503(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", &st, r) != 0)
+    if (sw_api_prepare(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
     json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
@@ -577,12 +633,12 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     }
     int64_t run = -1, spill = -1, last = -1, a = -1, b = -1;
     int has_run, has_spill, has_last;
-    if ((has_run = int_arg(r, "run", qarg(c, "run"), &run)) < 0 ||
-        (has_spill = int_arg(r, "spill", qarg(c, "spill"), &spill)) < 0 ||
-        (has_last = int_arg(r, "last", qarg(c, "last"), &last)) < 0)
+    if ((has_run = int_arg(r, "run", sw_api_qarg(c, "run"), &run)) < 0 ||
+        (has_spill = int_arg(r, "spill", sw_api_qarg(c, "spill"), &spill)) < 0 ||
+        (has_last = int_arg(r, "last", sw_api_qarg(c, "last"), &last)) < 0)
         return;
-    const char *range = qarg(c, "spills");
-    const char *quality = qarg(c, "quality");
+    const char *range = sw_api_qarg(c, "spills");
+    const char *quality = sw_api_qarg(c, "quality");
     if (range) {
         const char *dash = strchr(range, '-');
         if (!dash || path_int(r, "spills (a-b): a", range, (size_t)(dash - range), &a) < 0 ||
@@ -624,7 +680,7 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     if (has_spill)
         a = b = spill;
     sqlite3_stmt *st;
-    if (prepare_or_503(
+    if (sw_api_prepare(
             db,
             "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
             "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
@@ -675,10 +731,10 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
     int64_t run = -1, limit = 10000;
     double from = -INFINITY, to = INFINITY;
     int has_run;
-    if ((has_run = int_arg(r, "run", qarg(c, "run"), &run)) < 0 ||
-        int_arg(r, "limit", qarg(c, "limit"), &limit) < 0)
+    if ((has_run = int_arg(r, "run", sw_api_qarg(c, "run"), &run)) < 0 ||
+        int_arg(r, "limit", sw_api_qarg(c, "limit"), &limit) < 0)
         return;
-    const char *fs = qarg(c, "from"), *ts = qarg(c, "to");
+    const char *fs = sw_api_qarg(c, "from"), *ts = sw_api_qarg(c, "to");
     char *end;
     if (fs && (from = strtod(fs, &end), !*fs || *end || !isfinite(from))) {
         sw_reply_error(r, 400, "query parameter \"from\": Unix seconds expected");
@@ -727,7 +783,7 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
                    "s.counters, s.dead_time, s.decode_errors, s.unknown_fields " SPILL_FROM
                    "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
                    "ORDER BY s.run, s.spill LIMIT ?4";
-    if (prepare_or_503(db, sql, &st, r) != 0)
+    if (sw_api_prepare(db, sql, &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, has_run ? run : -1);
     sqlite3_bind_double(st, 2, isfinite(from) ? from : -1e300);
@@ -772,56 +828,6 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
     sqlite3_finalize(st);
     json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run",
                           has_run ? json_integer(run) : json_null(), "points", points);
-    sw_reply_json(r, 200, j);
-}
-
-/* ---- alarms ---- */
-
-static void handle_alarms(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
-{
-    const char *hist = qarg(c, "history"), *alarm = qarg(c, "alarm");
-    int64_t limit = 500;
-    if (int_arg(r, "limit", qarg(c, "limit"), &limit) < 0)
-        return;
-    if (hist && strcmp(hist, "1") && strcmp(hist, "0")) {
-        sw_reply_error(r, 400, "query parameter \"history\": 1 or 0");
-        return;
-    }
-    json_t *j = sw_alarms_json(api->alarms);
-    if (hist && !strcmp(hist, "1")) {
-        sqlite3 *db = reader_or_503(api, r);
-        sqlite3_stmt *st;
-        if (!db ||
-            prepare_or_503(db,
-                           "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
-                           "threshold, note FROM alarm_events WHERE ?1 IS NULL OR alarm = ?1 "
-                           "ORDER BY id DESC LIMIT ?2",
-                           &st, r) != 0) {
-            json_decref(j);
-            return;
-        }
-        if (alarm)
-            sqlite3_bind_text(st, 1, alarm, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, limit);
-        static const char *const keys[] = {"id",  "time",  "alarm", "severity",  "from", "to",
-                                           "run", "spill", "value", "threshold", "note"};
-        json_t *arr = json_array();
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *e = json_object();
-            for (int i = 0; i < 11; i++) {
-                int t = sqlite3_column_type(st, i);
-                json_object_set_new(e, keys[i],
-                                    t == SQLITE_NULL      ? json_null()
-                                    : t == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, i))
-                                    : t == SQLITE_FLOAT
-                                        ? json_real(sqlite3_column_double(st, i))
-                                        : json_string((const char *)sqlite3_column_text(st, i)));
-            }
-            json_array_append_new(arr, e);
-        }
-        sqlite3_finalize(st);
-        json_object_set_new(j, "history", arr);
-    }
     sw_reply_json(r, 200, j);
 }
 
@@ -923,7 +929,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                 handle_run(api, run, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "reevaluate")) {
             /* A dry run only reads (shifter); applying rewrites automatic flags (admin). */
-            const char *dr = qarg(c, "dry_run");
+            const char *dr = sw_api_qarg(c, "dry_run");
             int dry = dr && (strcmp(dr, "1") == 0 || strcmp(dr, "true") == 0);
             const char *who;
             if (dr && !dry && strcmp(dr, "0") != 0 && strcmp(dr, "false") != 0)
@@ -932,7 +938,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                      sw_api_authorize(api, c, dry ? SW_ROLE_SHIFTER : SW_ROLE_ADMIN, r, &who) == 0)
                 sw_reeval_run(api, who, run, dry, body, len, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "good-spills")) {
-            const char *fmt = qarg(c, "format");
+            const char *fmt = sw_api_qarg(c, "format");
             if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
                 sw_reply_error(r, 400, "query parameter \"format\": json or csv");
             else if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
@@ -972,7 +978,32 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
             sw_reply_error(r, 404, "no API at %s", path);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "alarms")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
-            handle_alarms(api, c, r);
+            sw_alarm_api_list(api, c, r);
+    } else if (n == 3 && seg_eq(seg[0], sl[0], "alarms") && sl[1] > 0 && sl[1] < sizeof name &&
+               (seg_eq(seg[2], sl[2], "ack") || seg_eq(seg[2], sl[2], "reset"))) {
+        const char *who;
+        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
+        if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
+            if (seg_eq(seg[2], sl[2], "ack"))
+                sw_alarm_api_ack(api, who, name, body, len, r);
+            else
+                sw_alarm_api_reset(api, who, name, body, len, r);
+        }
+    } else if (n == 1 && seg_eq(seg[0], sl[0], "silences")) {
+        const char *who;
+        if (strcmp(method, "POST") == 0) {
+            if (sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+                sw_alarm_api_silence_post(api, who, body, len, r);
+        } else if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+            sw_alarm_api_silences(api, c, r);
+        else if (r->status == 405)
+            r->allow = "GET, HEAD, POST";
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "silences")) {
+        int64_t id;
+        const char *who;
+        if (path_int(r, "silence id", seg[1], sl[1], &id) == 0 && method_ok(r, method, "DELETE") &&
+            sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+            sw_alarm_api_silence_delete(api, who, id, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "audit")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             sw_certify_audit(api, c, r);

@@ -7,7 +7,9 @@
 #define SW_API_H
 
 #include <microhttpd.h>
+#include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "engine.h"
@@ -38,6 +40,24 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *conn, const 
  * token's name ("open" when no tokens are configured); else -1 with a 401/403 reply. */
 int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r,
                      const char **who);
+
+/* ---- helpers for the handler modules (api.c, certify.c, alarm_api.c) ---- */
+
+/* A query parameter (borrowed from MHD), NULL when absent. */
+const char *sw_api_qarg(struct MHD_Connection *c, const char *key);
+/* A non-negative integer query parameter: 1 with *out set, 0 when absent, -1 with a 400 reply. */
+int sw_api_query_int(struct MHD_Connection *c, const char *key, int64_t *out, struct sw_reply *r);
+/* The calling thread's read-only connection, or NULL with a 503 reply. */
+sqlite3 *sw_api_reader(const struct sw_api *api, struct sw_reply *r);
+/* Prepares sql: 0, or -1 with a 503 reply naming the SQLite error. */
+int sw_api_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r);
+/* The request body as a JSON object (new reference), or NULL with a 400 reply saying where it broke. */
+json_t *sw_api_body_object(const char *body, size_t len, struct sw_reply *r);
+/* Optional string member: 0 with *out (borrowed; NULL when absent or null), or -1 with a 400 reply
+ * when it is not a string or is longer than max. */
+int sw_api_body_string(json_t *obj, const char *key, size_t max, const char **out, struct sw_reply *r);
+/* 0 when every key of obj is in known (NULL-terminated), else -1 with a 400 reply naming the key. */
+int sw_api_body_keys(json_t *obj, const char *const *known, struct sw_reply *r);
 
 /* Fills reply with j serialised (steals j; NULL gives a 503). */
 void sw_reply_json(struct sw_reply *reply, unsigned status, json_t *j);

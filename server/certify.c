@@ -10,58 +10,6 @@
 #include "clock.h"
 #include "quality.h"
 
-/* ---- request bodies ---- */
-
-/* Parses the body as a JSON object; NULL with a 400 reply otherwise. */
-static json_t *body_object(const char *body, size_t len, struct sw_reply *r)
-{
-    json_error_t err;
-    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
-        sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", err.line, err.column, err.text);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        sw_reply_error(r, 400, "body: must be a JSON object");
-        return NULL;
-    }
-    return j;
-}
-
-/* Optional string member: 0 with *out (borrowed, NULL when absent or null), -1 with a 400 reply when it
- * is not a string or longer than max. */
-static int opt_string(json_t *obj, const char *key, size_t max, const char **out, struct sw_reply *r)
-{
-    json_t *v = json_object_get(obj, key);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v) || json_string_length(v) > max) {
-        sw_reply_error(r, 400, "body: \"%s\" must be a string of at most %zu characters", key, max);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
-}
-
-static int only_keys(json_t *obj, const char *const *known, struct sw_reply *r)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        int ok = 0;
-        for (const char *const *k = known; *k; k++)
-            ok |= strcmp(*k, key) == 0;
-        if (!ok) {
-            sw_reply_error(r, 400, "body: unknown key \"%s\"", key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* ---- writer-thread transactions ---- */
 
 struct audit_row {
@@ -215,13 +163,14 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
                          const char *body, size_t len, struct sw_reply *r)
 {
     static const char *const known[] = {"flag", "reason", "comment", "shifter", NULL};
-    json_t *j = body_object(body, len, r);
+    json_t *j = sw_api_body_object(body, len, r);
     if (!j)
         return;
     struct flag_tx t = {.run = run, .first = first, .last = last, .who = who};
     json_t *fv = json_object_get(j, "flag");
-    if (only_keys(j, known, r) || opt_string(j, "reason", 200, &t.reason, r) ||
-        opt_string(j, "comment", 2000, &t.comment, r) || opt_string(j, "shifter", 100, &t.shifter, r))
+    if (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "reason", 200, &t.reason, r) ||
+        sw_api_body_string(j, "comment", 2000, &t.comment, r) ||
+        sw_api_body_string(j, "shifter", 100, &t.shifter, r))
         goto out;
     if (!fv) {
         sw_reply_error(r, 400, "body: \"flag\" is required: GOOD, WARN, BAD, EXCLUDED, or null to remove");
@@ -332,12 +281,13 @@ static void signoff(const struct sw_api *api, const char *who, int64_t run, cons
                     int reopen, struct sw_reply *r)
 {
     static const char *const known[] = {"comment", "shifter", "reason", NULL};
-    json_t *j = body_object(body, len, r);
+    json_t *j = sw_api_body_object(body, len, r);
     if (!j)
         return;
     struct signoff_tx t = {.run = run, .reopen = reopen, .who = who};
-    if (only_keys(j, known, r) || opt_string(j, "comment", 2000, &t.comment, r) ||
-        opt_string(j, "shifter", 100, &t.shifter, r) || opt_string(j, "reason", 200, &t.reason, r))
+    if (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "comment", 2000, &t.comment, r) ||
+        sw_api_body_string(j, "shifter", 100, &t.shifter, r) ||
+        sw_api_body_string(j, "reason", 200, &t.reason, r))
         goto out;
     if (!reopen && (!t.comment || !*t.comment)) {
         sw_reply_error(r, 400, "body: \"comment\" is required to sign a run off");
@@ -421,27 +371,11 @@ json_t *sw_certify_spill_audit(sqlite3 *db, int64_t run, int64_t spill)
     return arr;
 }
 
-static int query_int(struct MHD_Connection *c, const char *key, int64_t *out, struct sw_reply *r)
-{
-    const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
-    if (!text)
-        return 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (!*text || *end || errno || v < 0) {
-        sw_reply_error(r, 400, "query parameter \"%s\": \"%.40s\" is not a non-negative integer", key, text);
-        return -1;
-    }
-    *out = v;
-    return 1;
-}
-
 void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
     int64_t run = -1, spill = -1, limit = 100, before = -1;
-    if (query_int(c, "run", &run, r) < 0 || query_int(c, "spill", &spill, r) < 0 ||
-        query_int(c, "limit", &limit, r) < 0 || query_int(c, "before", &before, r) < 0)
+    if (sw_api_query_int(c, "run", &run, r) < 0 || sw_api_query_int(c, "spill", &spill, r) < 0 ||
+        sw_api_query_int(c, "limit", &limit, r) < 0 || sw_api_query_int(c, "before", &before, r) < 0)
         return;
     if (limit < 1 || limit > 10000) {
         sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..10000");

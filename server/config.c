@@ -460,10 +460,42 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     def->skip = json_is_true(skip);
 }
 
+/* "secret" (inline) or "secret_file" (absolute path; its first line): the HMAC-SHA256 key of a
+ * webhook's X-Spillwatch-Signature header. A file keeps the key out of the profile, which is usually
+ * under version control. */
+static void parse_secret(json_t *h, struct sw_hook_def *def, const char *path, struct sw_diag *d)
+{
+    const char *secret = get_string(h, "secret", NULL, path, d);
+    const char *file = get_string(h, "secret_file", NULL, path, d);
+    char buf[1024] = "";
+    if (secret && file) {
+        sw_diag_add(d, "%s: at most one of secret, secret_file", path);
+        return;
+    }
+    if (file) {
+        FILE *f = file[0] == '/' ? fopen(file, "r") : NULL;
+        if (file[0] != '/')
+            sw_diag_add(d, "%s.secret_file: must be an absolute path", path);
+        else if (!f || !fgets(buf, sizeof buf, f))
+            sw_diag_add(d, "%s.secret_file: cannot read \"%s\": %s", path, file,
+                        f ? "empty file" : strerror(errno));
+        if (f)
+            fclose(f);
+        buf[strcspn(buf, "\r\n")] = 0;
+        secret = buf[0] ? buf : NULL;
+    }
+    if (!secret)
+        return;
+    if (strlen(secret) < 16)
+        sw_diag_add(d, "%s.secret: must have at least 16 characters", path);
+    def->secret = strdup(secret);
+}
+
 static void parse_hook(json_t *h, struct sw_hook_def *def, const char *path, struct sw_diag *d)
 {
     static const char *const known[] = {
-        "name", "type", "url", "format", "command", "timeout", "repeat_interval", NULL};
+        "name",   "type",        "url", "format", "command", "timeout", "repeat_interval",
+        "secret", "secret_file", NULL};
     if (!json_is_object(h)) {
         sw_diag_add(d, "%s: must be an object", path);
         return;
@@ -489,6 +521,7 @@ static void parse_hook(json_t *h, struct sw_hook_def *def, const char *path, str
         if (strcmp(fmt, "alertmanager") && strcmp(fmt, "text"))
             sw_diag_add(d, "%s.format: alertmanager or text", path);
         def->text = !strcmp(fmt, "text");
+        parse_secret(h, def, path, d);
     } else if (!strcmp(type, "exec")) {
         def->type = SW_HOOK_EXEC;
         json_t *cmd = json_object_get(h, "command");
@@ -508,14 +541,87 @@ static void parse_hook(json_t *h, struct sw_hook_def *def, const char *path, str
             }
     } else
         sw_diag_add(d, "%s.type: webhook or exec", path);
+    if (def->type != SW_HOOK_WEBHOOK && (json_object_get(h, "secret") || json_object_get(h, "secret_file")))
+        sw_diag_add(d, "%s.secret: only webhooks are signed", path);
+}
+
+static const char *const live_names[] = {"trigger_rate", "seconds_since_data", "beam", NULL};
+
+/* "hooks": ["name", {"hook": "name", "after": s}, ...] */
+static void parse_alarm_hooks(json_t *hooks, struct sw_alarm_def *def, const struct sw_profile *prof,
+                              const char *path, struct sw_diag *d)
+{
+    size_t i;
+    json_t *h;
+    if (!hooks)
+        return;
+    if (!json_is_array(hooks) || json_array_size(hooks) > SW_ALARM_HOOKS_MAX) {
+        sw_diag_add(d, "%s.hooks: an array of at most %d hook names or {\"hook\", \"after\"} objects", path,
+                    SW_ALARM_HOOKS_MAX);
+        return;
+    }
+    json_array_foreach(hooks, i, h)
+    {
+        char p[160];
+        snprintf(p, sizeof p, "%s.hooks[%zu]", path, i);
+        const char *name = json_is_string(h) ? json_string_value(h) : NULL;
+        double after = 0;
+        if (json_is_object(h)) {
+            static const char *const known[] = {"hook", "after", NULL};
+            check_keys(h, known, p, d);
+            name = get_string(h, "hook", NULL, p, d);
+            after = get_number(h, "after", 0, 0, 86400 * 7, p, d);
+        }
+        int found = -1;
+        for (int k = 0; name && k < prof->nhooks; k++)
+            if (!strcmp(prof->hooks[k].name, name))
+                found = k;
+        if (found < 0) {
+            sw_diag_add(d, "%s: unknown hook", p);
+            continue;
+        }
+        for (int k = 0; k < def->nhooks; k++)
+            if (def->hooks[k].hook == found)
+                sw_diag_add(d, "%s: hook \"%s\" listed twice", p, name);
+        def->hooks[def->nhooks++] = (struct sw_alarm_hook){found, after};
+    }
+}
+
+/* "labels": {"key": "value", ...}: extra labels for payloads and silences. */
+static void parse_alarm_labels(json_t *labels, struct sw_alarm_def *def, const char *path, struct sw_diag *d)
+{
+    static const char *const reserved[] = {"alertname", "severity", "run", "spill", "source", NULL};
+    const char *key;
+    json_t *v;
+    if (!labels)
+        return;
+    if (!json_is_object(labels) || json_object_size(labels) > SW_ALARM_LABELS_MAX) {
+        sw_diag_add(d, "%s.labels: an object of at most %d string labels", path, SW_ALARM_LABELS_MAX);
+        return;
+    }
+    json_object_foreach(labels, key, v)
+    {
+        char p[160];
+        snprintf(p, sizeof p, "%s.labels.%s", path, key);
+        if (name_index(reserved, key) >= 0)
+            sw_diag_add(d, "%s: reserved label", p);
+        else if (!json_is_string(v))
+            sw_diag_add(d, "%s: must be a string", p);
+        else {
+            copy_name(def->labels[def->nlabels][0], SW_NAME_MAX, key, p, d);
+            copy_name(def->labels[def->nlabels][1], SW_NAME_MAX, json_string_value(v), p, d);
+            def->nlabels++;
+        }
+    }
 }
 
 static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_profile *prof, const char *path,
                         struct sw_diag *d)
 {
-    static const char *const known[] = {"name", "severity", "summary", "quantity",      "check",
-                                        "flag", "above",    "below",   "recover_above", "recover_below",
-                                        "for",  "latched",  "hooks",   "requires_beam", NULL};
+    static const char *const known[] = {"name",    "severity",      "summary",       "labels",  "quantity",
+                                        "check",   "flag",          "live",          "trigger", "above",
+                                        "below",   "recover_above", "recover_below", "for",     "for_seconds",
+                                        "latched", "hooks",         "requires_beam", NULL};
     if (!json_is_object(a)) {
         sw_diag_add(d, "%s: must be an object", path);
         return;
@@ -531,11 +637,15 @@ static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_pro
         sw_diag_add(d, "%s.severity: critical, warning or info", path);
     snprintf(def->severity, sizeof def->severity, "%s", sev);
     snprintf(def->summary, sizeof def->summary, "%s", get_string(a, "summary", def->name, path, d));
+    parse_alarm_labels(json_object_get(a, "labels"), def, path, d);
     json_t *q = json_object_get(a, "quantity");
     const char *check = get_string(a, "check", NULL, path, d);
     const char *flag = get_string(a, "flag", NULL, path, d);
-    if (!!q + !!check + !!flag != 1)
-        sw_diag_add(d, "%s: exactly one of quantity, check, flag", path);
+    const char *live = get_string(a, "live", NULL, path, d);
+    const char *trigger = get_string(a, "trigger", NULL, path, d);
+    def->live_trigger = -1;
+    if (!!q + !!check + !!flag + !!live != 1)
+        sw_diag_add(d, "%s: exactly one of quantity, check, flag, live", path);
     else if (q) {
         def->source = SW_ALARM_QUANTITY;
         snprintf(p, sizeof p, "%s.quantity", path);
@@ -553,12 +663,23 @@ static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_pro
                 def->check = i;
         if (def->check < 0)
             sw_diag_add(d, "%s.check: unknown check \"%s\"", path, check);
-    } else {
+    } else if (flag) {
         def->source = SW_ALARM_FLAG;
         def->flag = sw_state_parse(flag);
         if (def->flag < 0)
             sw_diag_add(d, "%s.flag: GOOD, WARN, BAD, UNKNOWN or EXCLUDED", path);
+    } else {
+        def->source = SW_ALARM_LIVE;
+        int l = name_index(live_names, live);
+        if (l < 0)
+            sw_diag_add(d, "%s.live: must be one of trigger_rate, seconds_since_data, beam", path);
+        else
+            def->live = (enum sw_live_quantity)l;
     }
+    if (trigger && (def->source != SW_ALARM_LIVE || def->live != SW_LIVE_TRIGGER_RATE))
+        sw_diag_add(d, "%s.trigger: only for \"live\": \"trigger_rate\"", path);
+    else if (trigger && (def->live_trigger = sw_trigger_parse(trigger)) < 0)
+        sw_diag_add(d, "%s.trigger: must be one of physics, beam, random, led", path);
     def->above = get_number(a, "above", NAN, -1e300, 1e300, path, d);
     def->below = get_number(a, "below", NAN, -1e300, 1e300, path, d);
     if (isnan(def->above) && isnan(def->below))
@@ -569,28 +690,27 @@ static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_pro
         sw_diag_add(d, "%s.recover_above: must be <= above (hysteresis)", path);
     if (!isnan(def->below) && !(def->recover_below >= def->below))
         sw_diag_add(d, "%s.recover_below: must be >= below (hysteresis)", path);
+    /* `for` counts spills, `for_seconds` seconds: each only where it means something. */
+    if (def->source == SW_ALARM_LIVE && json_object_get(a, "for"))
+        sw_diag_add(d, "%s.for: counts spills; a live rule takes for_seconds", path);
+    if (def->source != SW_ALARM_LIVE && json_object_get(a, "for_seconds"))
+        sw_diag_add(d, "%s.for_seconds: only for live rules; a spill rule takes for (spills)", path);
     def->for_spills = (int)get_int(a, "for", 1, 1, 1000, path, d);
+    def->for_seconds = get_number(a, "for_seconds", 0, 0, 86400, path, d);
     json_t *l = json_object_get(a, "latched");
+    if (l && !json_is_boolean(l))
+        sw_diag_add(d, "%s.latched: must be true or false", path);
     def->latched = json_is_true(l);
     json_t *rb = json_object_get(a, "requires_beam");
-    def->requires_beam = rb ? json_is_true(rb) : def->source == SW_ALARM_QUANTITY;
-    json_t *hooks = json_object_get(a, "hooks");
-    size_t i;
-    json_t *h;
-    if (hooks && (!json_is_array(hooks) || json_array_size(hooks) > 8))
-        sw_diag_add(d, "%s.hooks: an array of at most 8 hook names", path);
-    else
-        json_array_foreach(hooks, i, h)
-        {
-            int found = -1;
-            for (int k = 0; json_is_string(h) && k < prof->nhooks; k++)
-                if (!strcmp(prof->hooks[k].name, json_string_value(h)))
-                    found = k;
-            if (found < 0)
-                sw_diag_add(d, "%s.hooks[%zu]: unknown hook", path, i);
-            else
-                def->hooks[def->nhooks++] = found;
-        }
+    if (rb && !json_is_boolean(rb))
+        sw_diag_add(d, "%s.requires_beam: must be true or false", path);
+    /* Rates and quantities are meaningless without beam; states, flags and the beam itself are not. */
+    int rate_like =
+        def->source == SW_ALARM_QUANTITY || (def->source == SW_ALARM_LIVE && def->live != SW_LIVE_BEAM);
+    def->requires_beam = rb ? json_is_true(rb) : rate_like;
+    if (def->source == SW_ALARM_LIVE && def->live == SW_LIVE_BEAM && def->requires_beam)
+        sw_diag_add(d, "%s.requires_beam: a beam rule cannot require beam", path);
+    parse_alarm_hooks(json_object_get(a, "hooks"), def, prof, path, d);
 }
 
 static void parse_hooks_and_alarms(struct sw_profile *prof, json_t *root, struct sw_diag *d)
@@ -747,9 +867,11 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
 
 void sw_profile_release(struct sw_profile *p)
 {
-    for (int i = 0; i < p->nhooks; i++)
+    for (int i = 0; i < p->nhooks; i++) {
         for (int k = 0; p->hooks[i].argv[k]; k++)
             free(p->hooks[i].argv[k]);
+        free(p->hooks[i].secret);
+    }
     free(p->hooks);
     free(p->alarms);
     for (int i = 0; i < p->nreasons; i++)

@@ -91,26 +91,47 @@ struct sw_hook_def {
     char url[512];  /* webhook */
     int text;       /* webhook: post Mattermost/Slack {"text": ...} instead of Alertmanager v4 */
     char *argv[16]; /* exec: the command and its arguments (owned), NULL-terminated */
+    char *secret;   /* webhook: HMAC-SHA256 key for X-Spillwatch-Signature (owned), NULL = unsigned */
     double timeout; /* s */
     double repeat;  /* s between repeats while firing and not acknowledged; 0 = never */
 };
 
-/* What an alarm rule watches: a check quantity, a check's state, or the spill flag. */
-enum sw_alarm_source { SW_ALARM_QUANTITY, SW_ALARM_CHECK_STATE, SW_ALARM_FLAG };
+/* What an alarm rule watches: a check quantity, a check's state or the spill flag (judged at each
+ * closed spill), or a live quantity (judged about once a second by the timer thread). */
+enum sw_alarm_source { SW_ALARM_QUANTITY, SW_ALARM_CHECK_STATE, SW_ALARM_FLAG, SW_ALARM_LIVE };
+enum sw_live_quantity {
+    SW_LIVE_TRIGGER_RATE,       /* Hz: triggers recorded over the last second, while a spill is open */
+    SW_LIVE_SECONDS_SINCE_DATA, /* s since the last accepted data, during beam time (DAQ stalled) */
+    SW_LIVE_BEAM                /* 1 when the last closed spill had beam, else 0 (beam off), during a run */
+};
+#define SW_ALARM_HOOKS_MAX  8
+#define SW_ALARM_LABELS_MAX 8
+/* A hook a rule notifies, after `after` s of firing (0 = at once; > 0 = escalation, which an
+ * acknowledgement does not stop). */
+struct sw_alarm_hook {
+    int hook; /* index into the profile's hooks */
+    double after;
+};
 struct sw_alarm_def {
     char name[SW_NAME_MAX];
     char severity[16]; /* critical | warning | info */
     char summary[200];
+    char labels[SW_ALARM_LABELS_MAX][2]
+               [SW_NAME_MAX]; /* extra labels (key, value) for payloads and silences */
+    int nlabels;
     enum sw_alarm_source source;
-    struct sw_check_def q; /* SW_ALARM_QUANTITY: quantity only (absolute) */
+    enum sw_live_quantity live; /* SW_ALARM_LIVE */
+    int live_trigger;           /* SW_LIVE_TRIGGER_RATE: one trigger type (SW_TRIG_*), or -1 for all */
+    struct sw_check_def q;      /* SW_ALARM_QUANTITY: quantity only (absolute) */
     int check;           /* SW_ALARM_CHECK_STATE: index of the check; value = state (GOOD 0, WARN 1, BAD 2) */
     int flag;            /* SW_ALARM_FLAG: value = 1 when the spill flag is this state, else 0 */
     double above, below; /* fires when value > above or value < below (NaN = no such side) */
     double recover_above, recover_below; /* firing ends when value <= recover_above and >= recover_below */
-    int for_spills;                      /* consecutive spills the condition must hold */
+    int for_spills;                      /* spill rules: consecutive spills the condition must hold */
+    double for_seconds;                  /* live rules: seconds the condition must hold without a break */
     int latched;                         /* stays firing until reset */
     int requires_beam;                   /* suppressed while there is no beam */
-    int hooks[8];                        /* indexes into the profile's hooks */
+    struct sw_alarm_hook hooks[SW_ALARM_HOOKS_MAX];
     int nhooks;
 };
 

@@ -48,6 +48,11 @@ struct sw_engine {
     int nsources, capsources;
     struct sw_refs *refs;     /* rolling medians and reference-run histograms of the checks */
     struct sw_alarms *alarms; /* borrowed; may be NULL */
+    /* For the live alarm rules (sw_engine_live). */
+    uint64_t triggers[SW_TRIG_N]; /* events accepted since start, by trigger type */
+    double last_data;             /* Unix s of the last accepted record, NaN before any */
+    int run_active;               /* the run of the last data has not ended */
+    int last_beam;                /* the last closed spill had beam: 1, 0; -1 unknown */
 };
 
 /* ---- closed set ---- */
@@ -216,6 +221,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
     e->prof = &cfg->profile;
     e->store = store;
     e->alarms = alarms;
+    e->last_data = NAN;
+    e->last_beam = -1;
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
         sw_store_each_source(store, load_source_cb, e) != 0) {
@@ -295,6 +302,8 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     sw_refs_push(e->refs, res, flag);
     double mot = sw_quality_counter(&in, p->mot_counter);
     sw_alarms_spill(e->alarms, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
+    if (isfinite(mot))
+        e->last_beam = mot >= p->beam_min_mot;
     checks = sw_quality_results_json(res, p->nchecks);
     for (int t = 0; t < SW_TRIG_N; t++)
         json_object_set_new(triggers, sw_trigger_name(t), json_integer((json_int_t)sp->trig[t]));
@@ -441,6 +450,8 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             sp->last_wall = now;
             sp->last_mono = mono;
         }
+        e->last_data = now;
+        e->run_active = r->type != SW_REC_RUN_END;
         switch (r->type) {
         case SW_REC_RUN_START: {
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
@@ -464,6 +475,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
                 for (int h = 0; h < p->nhists; h++)
                     sw_hist_fill(&sp->hists[h], row, trig);
                 sp->trig[trig]++;
+                e->triggers[trig]++;
             }
             sp->events += r->nevents;
             sp->unknown_fields += r->unknown_fields;
@@ -589,5 +601,22 @@ void sw_engine_open_runs(struct sw_engine *e, json_t *arr)
     pthread_mutex_lock(&e->mu);
     for (int i = 0; i < e->nopen; i++)
         json_array_append_new(arr, json_integer((json_int_t)e->open[i]->run));
+    pthread_mutex_unlock(&e->mu);
+}
+
+void sw_engine_live(struct sw_engine *e, struct sw_live *l)
+{
+    pthread_mutex_lock(&e->mu);
+    int open = 0;
+    struct spill *sp = live_spill(e, &open);
+    *l = (struct sw_live){.now = sw_wall(),
+                          .mono = sw_mono(),
+                          .in_spill = open,
+                          .last_data = e->last_data,
+                          .run_active = e->run_active,
+                          .beam = e->last_beam,
+                          .run = sp ? sp->run : -1,
+                          .spill = sp ? sp->spill : -1};
+    memcpy(l->triggers, e->triggers, sizeof l->triggers);
     pthread_mutex_unlock(&e->mu);
 }

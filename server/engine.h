@@ -58,6 +58,11 @@ json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 /* Last applied seq of a source, or -1 when the engine has never seen it. */
 int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
 
+/* Samples what the live alarm rules judge (struct sw_live in alarms.h): open spill, triggers
+ * accepted so far, time of the last data, whether a run is going on and the last spill had beam. */
+struct sw_live;
+void sw_engine_live(struct sw_engine *e, struct sw_live *live);
+
 /* Runs that have an open spill, appended to arr as integers (for run listings). */
 void sw_engine_open_runs(struct sw_engine *e, json_t *arr);
 

@@ -13,7 +13,8 @@
     X(SW_EUNAUTH, -7, 401, "missing or unknown token") \
     X(SW_EFORBIDDEN, -8, 403, "token lacks the role")  \
     X(SW_EMETHOD, -9, 405, "method not allowed")       \
-    X(SW_EBUSY, -10, 503, "server shutting down")
+    X(SW_EBUSY, -10, 503, "server shutting down")      \
+    X(SW_ECONFLICT, -11, 409, "conflicts with the current state")
 
 typedef enum {
     SW_OK = 0,

@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -82,6 +84,8 @@ static char *payload(const struct worker *w, const struct sw_notice *n)
     } else {
         json_t *labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "alertname", n->alarm, "severity",
                                    n->severity, "run", run, "spill", spill, "source", "spillwatch");
+        for (int i = 0; labels && i < n->nlabels; i++)
+            json_object_set_new(labels, n->labels[i][0], json_string(n->labels[i][1]));
         json_t *ann =
             json_pack("{s:s, s:s, s:s}", "summary", n->summary, "value", value, "threshold", threshold);
         json_t *alert = json_pack("{s:s, s:O, s:O, s:s, s:s, s:s, s:s}", "status", n->status, "labels",
@@ -106,11 +110,26 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
     return s * n;
 }
 
+/* "X-Spillwatch-Signature: sha256=<hex HMAC-SHA256 of body>" into out; -1 when it cannot be made. */
+static int signature_header(const char *secret, const char *body, char *out, size_t len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned maclen = 0;
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, strlen(body), mac,
+              &maclen))
+        return -1;
+    int off = snprintf(out, len, "X-Spillwatch-Signature: sha256=");
+    for (unsigned i = 0; i < maclen && off + 3 < (int)len; i++)
+        off += snprintf(out + off, len - (size_t)off, "%02x", mac[i]);
+    return 0;
+}
+
 static int deliver_webhook(const struct worker *w, const struct sw_notice *n)
 {
     char *body = payload(w, n);
     CURL *c = curl_easy_init();
-    if (!body || !c) {
+    char sig[128];
+    if (!body || !c || (w->def->secret && signature_header(w->def->secret, body, sig, sizeof sig) != 0)) {
         free(body);
         if (c)
             curl_easy_cleanup(c);
@@ -118,6 +137,8 @@ static int deliver_webhook(const struct worker *w, const struct sw_notice *n)
     }
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
+    if (w->def->secret)
+        h = curl_slist_append(h, sig);
     curl_easy_setopt(c, CURLOPT_URL, w->def->url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

@@ -4,8 +4,8 @@
  * only ever appends to a queue. webhook: HTTP POST with libcurl, an Alertmanager webhook v4 payload
  * (plus run, spill, value, threshold, dashboard) or Mattermost/Slack {"text": ...}. exec: the
  * hook's argument vector run with the alarm in SW_* environment variables (no shell), killed after
- * its timeout. A failed delivery is retried with exponential backoff (1 s doubling to 60 s, 8
- * attempts), then dropped and counted.
+ * its timeout. A webhook with a secret signs the body: X-Spillwatch-Signature: sha256=<hex HMAC>. A failed
+ * delivery is retried with exponential backoff (1 s doubling to 60 s, 8 attempts), then dropped and counted.
  *
  * Threads: sw_hooks_notify from any thread; start/stop from the main thread (after
  * curl_global_init, before curl_global_cleanup).
@@ -27,6 +27,8 @@ struct sw_notice {
     double value, threshold;
     double starts_at, ends_at; /* Unix s; ends_at 0 while firing */
     char fingerprint[17];
+    const char (*labels)[2][SW_NAME_MAX]; /* the rule's own labels (borrowed from the profile) */
+    int nlabels;
 };
 
 struct sw_hooks;

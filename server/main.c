@@ -40,6 +40,7 @@ static void usage(FILE *f)
 
 struct timer {
     struct sw_engine *engine;
+    struct sw_alarms *alarms;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
@@ -58,6 +59,9 @@ static void *timer_main(void *arg)
             break;
         pthread_mutex_unlock(&t->mu);
         sw_engine_tick(t->engine);
+        struct sw_live live;
+        sw_engine_live(t->engine, &live);
+        sw_alarms_tick(t->alarms, &live);
         pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);
@@ -196,6 +200,7 @@ int main(int argc, char **argv)
         goto out;
     }
     timer.engine = engine;
+    timer.alarms = alarms;
     pthread_mutex_init(&timer.mu, NULL);
     pthread_cond_init(&timer.cv, NULL);
     timer_started = pthread_create(&timer_thread, NULL, timer_main, &timer) == 0;

@@ -1,0 +1,405 @@
+/* alarm_api.c — see alarm_api.h */
+#include "alarm_api.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alarms.h"
+#include "clock.h"
+#include "err.h"
+
+#define SILENCE_MAX_S (30 * 86400.0) /* a silence longer than a month is a forgotten one */
+#define ACK_MAX_S     (7 * 86400.0)
+
+/* A result row as an object: keys[i] = column i; NULL stays null; a "matchers" column is parsed. */
+static json_t *row_object(sqlite3_stmt *st, const char *const *keys, int n)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < n; i++) {
+        int t = sqlite3_column_type(st, i);
+        const char *txt = (const char *)sqlite3_column_text(st, i);
+        json_t *v = t == SQLITE_NULL               ? json_null()
+                    : t == SQLITE_INTEGER          ? json_integer(sqlite3_column_int64(st, i))
+                    : t == SQLITE_FLOAT            ? json_real(sqlite3_column_double(st, i))
+                    : !strcmp(keys[i], "matchers") ? json_loads(txt, 0, NULL)
+                                                   : json_string(txt);
+        json_object_set_new(o, keys[i], v ? v : json_null());
+    }
+    return o;
+}
+
+void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    const char *hist = sw_api_qarg(c, "history"), *alarm = sw_api_qarg(c, "alarm");
+    int64_t limit = 500;
+    if (sw_api_query_int(c, "limit", &limit, r) < 0)
+        return;
+    if (hist && strcmp(hist, "1") && strcmp(hist, "0")) {
+        sw_reply_error(r, 400, "query parameter \"history\": 1 or 0");
+        return;
+    }
+    json_t *j = sw_alarms_json(api->alarms);
+    if (hist && !strcmp(hist, "1")) {
+        static const char *const keys[] = {"id",   "time", "alarm",   "severity", "from",
+                                           "to",   "run",  "spill",   "value",    "threshold",
+                                           "note", "who",  "shifter", "comment",  "expires"};
+        sqlite3 *db = sw_api_reader(api, r);
+        sqlite3_stmt *st;
+        if (!db ||
+            sw_api_prepare(db,
+                           "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
+                           "threshold, note, who, shifter, comment, expires FROM alarm_events "
+                           "WHERE ?1 IS NULL OR alarm = ?1 ORDER BY id DESC LIMIT ?2",
+                           &st, r) != 0) {
+            json_decref(j);
+            return;
+        }
+        if (alarm)
+            sqlite3_bind_text(st, 1, alarm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit);
+        json_t *arr = json_array();
+        while (sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(arr, row_object(st, keys, 15));
+        sqlite3_finalize(st);
+        json_object_set_new(j, "history", arr);
+    }
+    sw_reply_json(r, 200, j);
+}
+
+/* ---- acknowledge, reset ---- */
+
+/* The body of a shifter action: an object (an empty body is {}). NULL with a 400 reply. */
+static json_t *action_body(const char *body, size_t len, const char *const *known, const char **comment,
+                           const char **shifter, struct sw_reply *r)
+{
+    json_t *j = len ? sw_api_body_object(body, len, r) : json_object();
+    if (j && (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "comment", 500, comment, r) ||
+              sw_api_body_string(j, "shifter", SW_NAME_MAX - 1, shifter, r))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* The reply of an action: the alarm's current state. */
+static void reply_alarm(const struct sw_api *api, const char *name, struct sw_reply *r)
+{
+    json_t *all = sw_alarms_json(api->alarms), *one = NULL, *a;
+    size_t i;
+    json_array_foreach(json_object_get(all, "alarms"), i,
+                       a) if (!strcmp(json_string_value(json_object_get(a, "name")), name)) one =
+        json_incref(a);
+    json_decref(all);
+    sw_reply_json(r, 200, json_pack("{s:o}", "alarm", one ? one : json_null()));
+}
+
+void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *name, const char *body,
+                      size_t len, struct sw_reply *r)
+{
+    static const char *const known[] = {"comment", "shifter", "expires_in", NULL};
+    const char *comment = NULL, *shifter = NULL;
+    json_t *j = action_body(body, len, known, &comment, &shifter, r);
+    if (!j)
+        return;
+    json_t *ex = json_object_get(j, "expires_in");
+    double expires = 0;
+    if (ex && !json_is_null(ex)) {
+        if (!json_is_number(ex) || !(json_number_value(ex) > 0 && json_number_value(ex) <= ACK_MAX_S)) {
+            sw_reply_error(r, 400, "body: \"expires_in\" must be a number of seconds in (0, %.0f]",
+                           ACK_MAX_S);
+            json_decref(j);
+            return;
+        }
+        expires = sw_wall() + json_number_value(ex);
+    }
+    char err[300];
+    int rc = sw_alarms_ack(api->alarms, name, who, shifter, comment, expires, err, sizeof err);
+    json_decref(j);
+    if (rc)
+        sw_reply_error(r, sw_err_http_status(rc), "%s", err);
+    else
+        reply_alarm(api, name, r);
+}
+
+void sw_alarm_api_reset(const struct sw_api *api, const char *who, const char *name, const char *body,
+                        size_t len, struct sw_reply *r)
+{
+    static const char *const known[] = {"comment", "shifter", NULL};
+    const char *comment = NULL, *shifter = NULL;
+    json_t *j = action_body(body, len, known, &comment, &shifter, r);
+    if (!j)
+        return;
+    char err[300];
+    int rc = sw_alarms_reset(api->alarms, name, who, shifter, comment, err, sizeof err);
+    json_decref(j);
+    if (rc)
+        sw_reply_error(r, sw_err_http_status(rc), "%s", err);
+    else
+        reply_alarm(api, name, r);
+}
+
+/* ---- silences ---- */
+
+static const char *const silence_keys[] = {"id",       "created",   "creator", "who",       "comment",
+                                           "matchers", "starts_at", "ends_at", "expired_by"};
+#define SILENCE_COLS "id, created, creator, who, comment, matchers, starts_at, ends_at, expired_by"
+
+/* A stored silence as JSON, with "active" and the rules it "matches". */
+static json_t *silence_json(const struct sw_api *api, sqlite3_stmt *st, double now)
+{
+    json_t *o = row_object(st, silence_keys, 9);
+    double starts = sqlite3_column_double(st, 6), ends = sqlite3_column_double(st, 7);
+    json_object_set_new(o, "active", json_boolean(starts <= now && now < ends));
+    struct sw_silence s = {0};
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(o, "matchers"), key, v)
+    {
+        if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
+            snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
+            snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
+            s.nmatchers++;
+        }
+    }
+    json_object_set_new(o, "matches", sw_alarms_silence_matches(api->alarms, &s));
+    return o;
+}
+
+void sw_alarm_api_silences(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    int64_t limit = 200, only_active = 0;
+    if (sw_api_query_int(c, "limit", &limit, r) < 0 || sw_api_query_int(c, "active", &only_active, r) < 0)
+        return;
+    sqlite3 *db = sw_api_reader(api, r);
+    sqlite3_stmt *st;
+    if (!db || sw_api_prepare(db,
+                              "SELECT " SILENCE_COLS " FROM silences WHERE ?1 = 0 OR ends_at > ?2 "
+                              "ORDER BY id DESC LIMIT ?3",
+                              &st, r) != 0)
+        return;
+    double now = sw_wall();
+    sqlite3_bind_int64(st, 1, only_active);
+    sqlite3_bind_double(st, 2, now);
+    sqlite3_bind_int64(st, 3, limit);
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, silence_json(api, st, now));
+    sqlite3_finalize(st);
+    sw_reply_json(r, 200, json_pack("{s:o}", "silences", arr));
+}
+
+/* Fills s->matchers from "matchers" or the "alarm" shorthand. -1 with a 400 reply. */
+static int parse_matchers(json_t *j, struct sw_silence *s, struct sw_reply *r)
+{
+    json_t *m = json_object_get(j, "matchers");
+    const char *alarm = NULL;
+    if (sw_api_body_string(j, "alarm", SW_NAME_MAX - 1, &alarm, r))
+        return -1;
+    if (!!m == !!alarm) {
+        sw_reply_error(r, 400,
+                       "body: exactly one of \"matchers\" (label -> value) and \"alarm\" (a rule name)");
+        return -1;
+    }
+    if (alarm) {
+        snprintf(s->matchers[0][0], SW_NAME_MAX, "alertname");
+        snprintf(s->matchers[0][1], SW_NAME_MAX, "%s", alarm);
+        s->nmatchers = 1;
+        return 0;
+    }
+    if (!json_is_object(m) || json_object_size(m) == 0 || json_object_size(m) > SW_ALARM_LABELS_MAX) {
+        sw_reply_error(r, 400, "body: \"matchers\" must be an object of 1 to %d label -> value strings",
+                       SW_ALARM_LABELS_MAX);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(m, key, v)
+    {
+        if (!json_is_string(v) || strlen(key) >= SW_NAME_MAX || json_string_length(v) >= SW_NAME_MAX) {
+            sw_reply_error(r, 400, "body: \"matchers.%.64s\" must be a string of at most %d characters", key,
+                           SW_NAME_MAX - 1);
+            return -1;
+        }
+        snprintf(s->matchers[s->nmatchers][0], SW_NAME_MAX, "%s", key);
+        snprintf(s->matchers[s->nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
+        s->nmatchers++;
+    }
+    return 0;
+}
+
+/* A time member: Unix seconds, or def when absent. -1 with a 400 reply. */
+static int time_member(json_t *j, const char *key, double def, double *out, struct sw_reply *r)
+{
+    json_t *v = json_object_get(j, key);
+    *out = def;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0) {
+        sw_reply_error(r, 400, "body: \"%s\" must be a time in Unix seconds", key);
+        return -1;
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+struct silence_tx {
+    struct sw_silence *s;
+    const char *matchers_json;
+    int64_t id;     /* DELETE: which */
+    const char *by; /* DELETE: who ends it */
+    double now;
+    int found, changed;
+};
+
+static int insert_silence(sqlite3 *db, void *ctx)
+{
+    struct silence_tx *t = ctx;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO silences(created, creator, who, comment, matchers, starts_at, ends_at) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, t->s->created);
+    sqlite3_bind_text(st, 2, t->s->creator, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t->s->who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t->s->comment, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, t->matchers_json, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 6, t->s->starts_at);
+    sqlite3_bind_double(st, 7, t->s->ends_at);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    t->s->id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+/* Replies with the stored silence id (status 200 or 201) and its matches. */
+static void reply_silence(const struct sw_api *api, int64_t id, unsigned status, struct sw_reply *r)
+{
+    sqlite3 *db = sw_api_reader(api, r);
+    sqlite3_stmt *st;
+    if (!db || sw_api_prepare(db, "SELECT " SILENCE_COLS " FROM silences WHERE id = ?1", &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *s = silence_json(api, st, sw_wall());
+        sw_reply_json(r, status,
+                      json_pack("{s:o, s:O}", "silence", s, "matches", json_object_get(s, "matches")));
+    } else
+        sw_reply_error(r, 404, "no silence %lld", (long long)id);
+    sqlite3_finalize(st);
+}
+
+void sw_alarm_api_silence_post(const struct sw_api *api, const char *who, const char *body, size_t len,
+                               struct sw_reply *r)
+{
+    static const char *const known[] = {"matchers", "alarm",   "duration", "starts_at",
+                                        "ends_at",  "comment", "creator",  NULL};
+    json_t *j = sw_api_body_object(body, len, r);
+    struct sw_silence s = {0};
+    const char *comment = NULL, *creator = NULL;
+    char *mjson = NULL;
+    json_t *matches = NULL, *dur = NULL;
+    double now = sw_wall();
+    if (!j || sw_api_body_keys(j, known, r) || parse_matchers(j, &s, r) ||
+        sw_api_body_string(j, "comment", sizeof s.comment - 1, &comment, r) ||
+        sw_api_body_string(j, "creator", SW_NAME_MAX - 1, &creator, r) ||
+        time_member(j, "starts_at", now, &s.starts_at, r) || time_member(j, "ends_at", NAN, &s.ends_at, r))
+        goto out;
+    if (!comment || !*comment) {
+        sw_reply_error(r, 400, "body: \"comment\" is required: say why the alarm is silenced");
+        goto out;
+    }
+    dur = json_object_get(j, "duration");
+    if (!!dur == !isnan(s.ends_at)) {
+        sw_reply_error(r, 400, "body: exactly one of \"duration\" (s) and \"ends_at\" (Unix s)");
+        goto out;
+    }
+    if (dur && (!json_is_number(dur) || !(json_number_value(dur) > 0)))
+        sw_reply_error(r, 400, "body: \"duration\" must be a positive number of seconds");
+    else {
+        if (dur)
+            s.ends_at = s.starts_at + json_number_value(dur);
+        if (!(s.ends_at > s.starts_at) || !(s.ends_at > now))
+            sw_reply_error(r, 400, "body: the silence must end after it starts and in the future");
+        else if (s.ends_at - fmax(s.starts_at, now) > SILENCE_MAX_S)
+            sw_reply_error(r, 400, "body: a silence lasts at most %.0f days", SILENCE_MAX_S / 86400);
+    }
+    if (r->status)
+        goto out;
+    matches = sw_alarms_silence_matches(api->alarms, &s);
+    if (json_array_size(matches) == 0) {
+        sw_reply_error(r, 400,
+                       "body: the matchers match no alarm rule (labels: alertname, severity and the "
+                       "rules' own labels)");
+        goto out;
+    }
+    s.created = now;
+    snprintf(s.comment, sizeof s.comment, "%s", comment);
+    snprintf(s.creator, sizeof s.creator, "%s", creator ? creator : who);
+    snprintf(s.who, sizeof s.who, "%s", who);
+    json_t *m = json_object();
+    for (int k = 0; k < s.nmatchers; k++)
+        json_object_set_new(m, s.matchers[k][0], json_string(s.matchers[k][1]));
+    mjson = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(m);
+    struct silence_tx t = {.s = &s, .matchers_json = mjson};
+    if (!mjson || sw_store_call(api->store, insert_silence, &t) != 0) {
+        sw_reply_error(r, 503, "the silence could not be stored");
+        goto out;
+    }
+    if (sw_alarms_silence_add(api->alarms, &s) != 0) {
+        sw_reply_error(r, 503, "out of memory: silence %lld is stored and takes effect at the next start",
+                       (long long)s.id);
+        goto out;
+    }
+    reply_silence(api, s.id, 201, r);
+out:
+    free(mjson);
+    json_decref(matches);
+    json_decref(j);
+}
+
+static int expire_silence(sqlite3 *db, void *ctx)
+{
+    struct silence_tx *t = ctx;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT ends_at > ?2 FROM silences WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, t->id);
+    sqlite3_bind_double(st, 2, t->now);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        t->found = 1;
+        t->changed = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (!t->changed)
+        return 0;
+    if (sqlite3_prepare_v2(db, "UPDATE silences SET ends_at = ?2, expired_by = ?3 WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, t->id);
+    sqlite3_bind_double(st, 2, t->now);
+    sqlite3_bind_text(st, 3, t->by, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void sw_alarm_api_silence_delete(const struct sw_api *api, const char *who, int64_t id, struct sw_reply *r)
+{
+    struct silence_tx t = {.id = id, .by = who, .now = sw_wall()};
+    if (sw_store_call(api->store, expire_silence, &t) != 0)
+        sw_reply_error(r, 503, "the silence could not be updated");
+    else if (!t.found)
+        sw_reply_error(r, 404, "no silence %lld", (long long)id);
+    else if (!t.changed)
+        sw_reply_error(r, 409, "silence %lld has already ended", (long long)id);
+    else {
+        sw_alarms_silence_expire(api->alarms, id);
+        reply_silence(api, id, 200, r);
+    }
+}
