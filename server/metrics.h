@@ -1,7 +1,7 @@
 /* metrics.h — process-wide counters for /metrics (Prometheus text exposition) and health.
  * Any thread: every counter is atomic; modules bump them, the metrics handler reads them. The
- * last-closed-spill gauges sit behind a mutex of their own (taken by sw_metrics_spill_closed and
- * the renderer only, never while holding it a module's lock is taken). */
+ * last-closed-spill gauges sit behind a mutex of their own, the innermost lock: the engine holds
+ * its mutex when it calls sw_metrics_spill_closed, and nothing else is locked while it is held. */
 #ifndef SW_METRICS_H
 #define SW_METRICS_H
 
@@ -77,7 +77,8 @@ void sw_metrics_spill_closed(const struct sw_metrics_spill *s);
 
 struct sw_store;
 struct sw_engine;
-/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. */
+/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. Borrows store
+ * and engine; either may be NULL (unit tests): its families then read 0 or are left out. */
 char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine);
 
 #endif
