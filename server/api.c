@@ -282,7 +282,7 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
     sw_reply_json(r, 200, j);
     return;
 rejected:
-    atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
+    sw_metrics_ingest_rejected(r->status);
 }
 
 /* ---- sources ---- */
@@ -913,7 +913,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
         if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_INGEST, r, NULL) == 0)
             handle_ingest(api, c, body, len, r);
         else
-            atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
+            sw_metrics_ingest_rejected(r->status);
     } else if (n == 2 && seg_eq(seg[0], sl[0], "sources") && sl[1] > 0 && sl[1] < sizeof name) {
         snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)

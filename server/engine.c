@@ -339,6 +339,9 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
         return -1;
     }
     atomic_fetch_add(&sw_metrics.spills_closed[flag], 1);
+    struct sw_metrics_spill ms = {sp->run,     sp->spill,  mot,  in.dead_time,
+                                  in.duration, sp->events, flag, in.counters};
+    sw_metrics_spill_closed(&ms);
     if (!end)
         atomic_fetch_add(&sw_metrics.spills_timed_out, 1);
     sw_info("engine", "run %lld spill %lld closed%s: %llu events, flag %s", (long long)sp->run,
@@ -568,6 +571,20 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
     }
     pthread_mutex_unlock(&e->mu);
     return j;
+}
+
+int sw_engine_current_spill(struct sw_engine *e, int64_t *run, int64_t *spill, int *open)
+{
+    pthread_mutex_lock(&e->mu);
+    int is_open = 0;
+    struct spill *sp = live_spill(e, &is_open);
+    if (sp) {
+        *run = sp->run;
+        *spill = sp->spill;
+        *open = is_open;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return sp != NULL;
 }
 
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)

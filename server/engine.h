@@ -52,6 +52,10 @@ void sw_engine_tick(struct sw_engine *e);
  * has no histogram of that name. */
 json_t *sw_engine_live_hist(struct sw_engine *e, const char *name);
 
+/* The live spill (as sw_engine_live_hist picks it): 1 with *run, *spill and *open (1 while it is
+ * open) set, or 0 when no spill was fed or closed since start-up (outputs unchanged then). */
+int sw_engine_current_spill(struct sw_engine *e, int64_t *run, int64_t *spill, int *open);
+
 /* The open spill of a run as {"spill","events","started","last_data"}, or NULL (new reference). */
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -29,9 +30,24 @@ struct req {
     char *body;
     size_t len, cap;
     int too_big;
+    double started; /* sw_mono() at the first callback (headers read), for the duration histogram */
 };
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sw_reply *r)
+/* Counts an answered request: totals and its duration from rq->started to now (response queued). */
+static void count_request(const struct req *rq, unsigned status)
+{
+    sw_histogram_observe(&sw_metrics.http_duration, sw_mono() - rq->started);
+    atomic_fetch_add(&sw_metrics.http_requests, 1);
+    if (status >= 400)
+        atomic_fetch_add(&sw_metrics.http_errors, 1);
+}
+
+static int is_ingest(const char *url)
+{
+    return strcmp(url, "/api/v1/ingest") == 0;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req *rq, struct sw_reply *r)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -45,9 +61,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct sw_reply *
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
     MHD_destroy_response(resp);
-    atomic_fetch_add(&sw_metrics.http_requests, 1);
-    if (r->status >= 400)
-        atomic_fetch_add(&sw_metrics.http_errors, 1);
+    count_request(rq, r->status);
     return ret;
 }
 
@@ -75,13 +89,14 @@ static const char *mime_type(const char *path)
 }
 
 /* Static files: only regular files whose real path lies inside the www root. */
-static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection *conn, const char *url)
+static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection *conn, const struct req *rq,
+                                    const char *url)
 {
     struct sw_reply r = {0};
     char rel[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
     if (strstr(url, "..") || strchr(url, '\\') || url[0] != '/') {
         sw_reply_error(&r, 404, "not found: %s", url);
-        return send_reply(conn, &r);
+        return send_reply(conn, rq, &r);
     }
     if (strcmp(url, "/") == 0)
         snprintf(rel, sizeof rel, "/index.html");
@@ -90,7 +105,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
         const char *pkg = url + 8, *slash = strchr(pkg, '/');
         if (!slash || slash == pkg) {
             sw_reply_error(&r, 404, "not found: %s", url);
-            return send_reply(conn, &r);
+            return send_reply(conn, rq, &r);
         }
         snprintf(rel, sizeof rel, "/node_modules/%.*s/dist%s", (int)(slash - pkg), pkg, slash);
     } else
@@ -100,7 +115,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
     if (!srv->www_real[0] || fl < 0 || (size_t)fl >= sizeof full || !realpath(full, real) ||
         strncmp(real, srv->www_real, rootlen) != 0 || (real[rootlen] != '/' && real[rootlen] != 0)) {
         sw_reply_error(&r, 404, "not found: %s", url);
-        return send_reply(conn, &r);
+        return send_reply(conn, rq, &r);
     }
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -108,7 +123,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
         if (fd >= 0)
             close(fd);
         sw_reply_error(&r, 404, "not found: %s", url);
-        return send_reply(conn, &r);
+        return send_reply(conn, rq, &r);
     }
     struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
     if (!resp) {
@@ -120,7 +135,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
-    atomic_fetch_add(&sw_metrics.http_requests, 1);
+    count_request(rq, MHD_HTTP_OK);
     return ret;
 }
 
@@ -136,17 +151,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!rq)
             return MHD_NO;
         *con_cls = rq;
+        rq->started = sw_mono();
         if (has_body) {
             /* Refuse a declared oversized body before reading any of it. */
             const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl && strtoull(cl, NULL, 10) > srv->api.cfg->body_max) {
                 struct sw_reply r = {0};
-                atomic_fetch_add(&sw_metrics.ingest_rejected, strncmp(url, "/api/v1/ingest", 14) == 0);
                 sw_reply_error(&r, 413, "body of %s bytes is larger than the limit of %zu bytes", cl,
                                srv->api.cfg->body_max);
                 rq->too_big = 2; /* answered */
-                return send_reply(conn, &r);
+                if (is_ingest(url))
+                    sw_metrics_ingest_rejected(r.status);
+                return send_reply(conn, rq, &r);
             }
         }
         return MHD_YES;
@@ -186,20 +203,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* 413 already queued */
     struct sw_reply r = {0};
     if (rq->too_big) {
-        atomic_fetch_add(&sw_metrics.ingest_rejected, strncmp(url, "/api/v1/ingest", 14) == 0);
         sw_reply_error(&r, 413, "body larger than the limit of %zu bytes", srv->api.cfg->body_max);
-        return send_reply(conn, &r);
+        if (is_ingest(url))
+            sw_metrics_ingest_rejected(r.status);
+        return send_reply(conn, rq, &r);
     }
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
         sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, &r);
-        return send_reply(conn, &r);
+        return send_reply(conn, rq, &r);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         sw_reply_error(&r, 405, "method %s not allowed for %s", method, url);
         r.allow = "GET, HEAD";
-        return send_reply(conn, &r);
+        return send_reply(conn, rq, &r);
     }
-    return serve_static(srv, conn, url);
+    return serve_static(srv, conn, rq, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -1,15 +1,238 @@
 /* metrics.c — see metrics.h */
 #include "metrics.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
+#include "engine.h"
 #include "store.h"
 
-struct sw_metrics sw_metrics;
+#define NELEM(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static const double http_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+_Static_assert(NELEM(http_bounds) <= SW_HISTOGRAM_MAX_BOUNDS, "too many bounds");
+_Static_assert(NELEM(commit_bounds) <= SW_HISTOGRAM_MAX_BOUNDS, "too many bounds");
+
+struct sw_metrics sw_metrics = {
+    .http_duration = {.bounds = http_bounds, .nbounds = NELEM(http_bounds)},
+    .store_commit_duration = {.bounds = commit_bounds, .nbounds = NELEM(commit_bounds)},
+};
 
 #define U(x) ((unsigned long long)atomic_load(&(x)))
+
+/* ---- histograms ---- */
+
+void sw_histogram_observe(struct sw_histogram *h, double seconds)
+{
+    if (!(seconds > 0)) /* negative, zero or NaN */
+        seconds = 0;
+    int b = 0;
+    while (b < h->nbounds && seconds > h->bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&h->buckets[b], 1, memory_order_relaxed);
+    /* 2^64 ns is 584 years: a finite duration above that is clamped, not wrapped. */
+    double ns = seconds * 1e9;
+    atomic_fetch_add_explicit(&h->sum_ns, ns < 1.8e19 ? (uint_fast64_t)ns : UINT64_MAX / 2,
+                              memory_order_relaxed);
+}
+
+void sw_histogram_render(FILE *f, const char *name, const char *help, const struct sw_histogram *h)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    unsigned long long cum = 0;
+    for (int b = 0; b <= h->nbounds; b++) {
+        cum += (unsigned long long)atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
+        if (b < h->nbounds)
+            fprintf(f, "%s_bucket{le=\"%.15g\"} %llu\n", name, h->bounds[b], cum);
+        else
+            fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
+    }
+    double sum = (double)atomic_load_explicit(&h->sum_ns, memory_order_relaxed) * 1e-9;
+    fprintf(f, "%s_sum %.15g\n%s_count %llu\n", name, sum, name, cum);
+}
+
+/* ---- ingest errors ---- */
+
+static const char *const reason_names[SW_INGEST_REASON_N] = {
+    [SW_INGEST_MALFORMED] = "malformed",
+    [SW_INGEST_UNAUTHORIZED] = "unauthorized",
+    [SW_INGEST_FORBIDDEN] = "forbidden",
+    [SW_INGEST_METHOD] = "method",
+    [SW_INGEST_LATE] = "late",
+    [SW_INGEST_TOO_LARGE] = "too_large",
+    [SW_INGEST_UNAVAILABLE] = "unavailable",
+    [SW_INGEST_OTHER] = "other",
+};
+
+void sw_metrics_ingest_rejected(unsigned status)
+{
+    enum sw_ingest_reason r;
+    switch (status) {
+    case 400:
+        r = SW_INGEST_MALFORMED;
+        break;
+    case 401:
+        r = SW_INGEST_UNAUTHORIZED;
+        break;
+    case 403:
+        r = SW_INGEST_FORBIDDEN;
+        break;
+    case 405:
+        r = SW_INGEST_METHOD;
+        break;
+    case 409:
+        r = SW_INGEST_LATE;
+        break;
+    case 413:
+        r = SW_INGEST_TOO_LARGE;
+        break;
+    case 503:
+        r = SW_INGEST_UNAVAILABLE;
+        break;
+    default:
+        r = SW_INGEST_OTHER;
+        break;
+    }
+    atomic_fetch_add(&sw_metrics.ingest_errors[r], 1);
+    atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
+}
+
+/* ---- last closed spill ---- */
+
+#define MAX_RATES 64
+
+static struct {
+    pthread_mutex_t mu;
+    int known;
+    struct sw_metrics_spill s; /* s.counters unused here */
+    int nrates;
+    char *names[MAX_RATES];
+    double rates[MAX_RATES]; /* Hz */
+} last = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void sw_metrics_spill_closed(const struct sw_metrics_spill *s)
+{
+    char *names[MAX_RATES];
+    double rates[MAX_RATES];
+    int n = 0;
+    /* Copies are made before the lock, so the renderer never waits for malloc. */
+    if (s->counters && isfinite(s->duration) && s->duration > 0) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)s->counters, key, v)
+        {
+            if (n == MAX_RATES)
+                break;
+            double rate = json_is_number(v) ? json_number_value(v) / s->duration : NAN;
+            if (!isfinite(rate))
+                continue;
+            if (!(names[n] = strdup(key)))
+                break;
+            rates[n++] = rate;
+        }
+    }
+    pthread_mutex_lock(&last.mu);
+    last.known = 1;
+    last.s = *s;
+    last.s.counters = NULL;
+    for (int i = 0; i < n; i++) { /* swap: the old names are freed outside the lock */
+        char *old = i < last.nrates ? last.names[i] : NULL;
+        last.names[i] = names[i];
+        last.rates[i] = rates[i];
+        names[i] = old;
+    }
+    int nold = last.nrates;
+    for (int i = n; i < nold; i++) {
+        names[i] = last.names[i];
+        last.names[i] = NULL;
+    }
+    last.nrates = n;
+    pthread_mutex_unlock(&last.mu);
+    for (int i = 0; i < nold; i++)
+        free(names[i]);
+}
+
+/* A label value escaped as the text exposition format requires: \\, \" and \n. */
+static void put_label_value(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\')
+            fputs("\\\\", f);
+        else if (*v == '"')
+            fputs("\\\"", f);
+        else if (*v == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*v, f);
+    }
+}
+
+static void gauge_head(FILE *f, const char *name, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+/* A gauge line only when v is finite: an unknown value is left out, never NaN. */
+static void gauge_finite(FILE *f, const char *name, const char *help, double v)
+{
+    if (!isfinite(v))
+        return;
+    gauge_head(f, name, help);
+    fprintf(f, "%s %.17g\n", name, v);
+}
+
+static void render_spills(FILE *f, struct sw_engine *engine)
+{
+    int64_t run, spill;
+    int open;
+    if (engine && sw_engine_current_spill(engine, &run, &spill, &open)) {
+        gauge_head(f, "spillwatch_current_run",
+                   "Run of the live spill (the most recently fed open spill, else the last closed one).");
+        fprintf(f, "spillwatch_current_run %lld\n", (long long)run);
+        gauge_head(f, "spillwatch_current_spill", "Spill number of the live spill.");
+        fprintf(f, "spillwatch_current_spill %lld\n", (long long)spill);
+        gauge_head(f, "spillwatch_current_spill_open", "1 while the live spill is still receiving data.");
+        fprintf(f, "spillwatch_current_spill_open %d\n", open);
+    }
+
+    pthread_mutex_lock(&last.mu);
+    if (last.known) {
+        const struct sw_metrics_spill *s = &last.s;
+        gauge_head(f, "spillwatch_last_spill_run", "Run of the last closed spill.");
+        fprintf(f, "spillwatch_last_spill_run %lld\n", (long long)s->run);
+        gauge_head(f, "spillwatch_last_spill_number", "Spill number of the last closed spill.");
+        fprintf(f, "spillwatch_last_spill_number %lld\n", (long long)s->spill);
+        gauge_head(f, "spillwatch_last_spill_events", "Events recorded in the last closed spill.");
+        fprintf(f, "spillwatch_last_spill_events %llu\n", (unsigned long long)s->events);
+        gauge_finite(f, "spillwatch_last_spill_mot", "Muons on target of the last closed spill.", s->mot);
+        gauge_finite(f, "spillwatch_last_spill_dead_time_ratio",
+                     "DAQ dead-time fraction (0..1) of the last closed spill.", s->dead_time);
+        gauge_finite(f, "spillwatch_last_spill_duration_seconds", "Duration of the last closed spill.",
+                     s->duration);
+        gauge_head(f, "spillwatch_last_spill_flag",
+                   "1 for the automatic flag of the last closed spill, else 0.");
+        for (int st = 0; st < SW_STATE_N; st++)
+            fprintf(f, "spillwatch_last_spill_flag{flag=\"%s\"} %d\n", sw_state_name((enum sw_state)st),
+                    st == (int)s->flag);
+        if (last.nrates > 0) {
+            /* Not ..._counter_rate_hz: promtool's linter refuses "counter" in a gauge's name. */
+            gauge_head(f, "spillwatch_last_spill_rate_hz",
+                       "Spill-end counter divided by the duration of the last closed spill.");
+            for (int i = 0; i < last.nrates; i++) {
+                fputs("spillwatch_last_spill_rate_hz{counter=\"", f);
+                put_label_value(f, last.names[i]);
+                fprintf(f, "\"} %.17g\n", last.rates[i]);
+            }
+        }
+    }
+    pthread_mutex_unlock(&last.mu);
+}
 
 char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine)
 {
@@ -46,11 +269,11 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine)
         {"spillwatch_open_spills", "gauge", "Spills receiving data now.",
          atomic_load(&sw_metrics.open_spills)},
         {"spillwatch_store_commits_total", "counter", "Spill commits to SQLite.",
-         (double)sw_store_commits(store)},
+         (double)(store ? sw_store_commits(store) : 0)},
         {"spillwatch_store_commit_failures_total", "counter", "Spill commit attempts that failed.",
-         (double)sw_store_commit_failures(store)},
+         (double)(store ? sw_store_commit_failures(store) : 0)},
         {"spillwatch_store_commit_seconds_total", "counter", "Time spent in spill commits.",
-         sw_store_commit_seconds(store)},
+         store ? sw_store_commit_seconds(store) : 0},
         {"spillwatch_hook_deliveries_total", "counter", "Alarm notifications delivered by hooks.",
          (double)U(sw_metrics.hook_deliveries)},
         {"spillwatch_hook_failures_total", "counter",
@@ -73,7 +296,18 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine)
     for (int s = 0; s < SW_STATE_N; s++)
         fprintf(f, "spillwatch_spills_closed_total{flag=\"%s\"} %llu\n", sw_state_name((enum sw_state)s),
                 U(sw_metrics.spills_closed[s]));
-    (void)engine;
+    fprintf(f, "# HELP spillwatch_ingest_errors_total Ingest requests rejected, by reason (HTTP status).\n"
+               "# TYPE spillwatch_ingest_errors_total counter\n");
+    for (int r = 0; r < SW_INGEST_REASON_N; r++)
+        fprintf(f, "spillwatch_ingest_errors_total{reason=\"%s\"} %llu\n", reason_names[r],
+                U(sw_metrics.ingest_errors[r]));
+    sw_histogram_render(f, "spillwatch_http_request_duration_seconds",
+                        "Time from the start of an HTTP request to its response being queued.",
+                        &sw_metrics.http_duration);
+    sw_histogram_render(f, "spillwatch_store_commit_duration_seconds",
+                        "Duration of one spill commit to SQLite (retries included).",
+                        &sw_metrics.store_commit_duration);
+    render_spills(f, engine);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

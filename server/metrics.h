@@ -1,12 +1,46 @@
 /* metrics.h — process-wide counters for /metrics (Prometheus text exposition) and health.
- * Any thread: every counter is atomic; modules bump them, the metrics handler reads them. */
+ * Any thread: every counter is atomic; modules bump them, the metrics handler reads them. The
+ * last-closed-spill gauges sit behind a mutex of their own, the innermost lock: the engine holds
+ * its mutex when it calls sw_metrics_spill_closed, and nothing else is locked while it is held. */
 #ifndef SW_METRICS_H
 #define SW_METRICS_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "quality.h"
+
+/* A Prometheus histogram with fixed upper bounds, lock-free: one atomic counter per bucket
+ * (non-cumulative; the renderer accumulates) and the sum in nanoseconds. The count is the sum
+ * of the buckets, so a scrape always sees _count equal to the +Inf bucket. Zero-initialise,
+ * then set bounds/nbounds once before the first observation (static initialiser). */
+#define SW_HISTOGRAM_MAX_BOUNDS 16
+struct sw_histogram {
+    const double *bounds; /* ascending finite upper bounds (seconds); +Inf is implied */
+    int nbounds;          /* <= SW_HISTOGRAM_MAX_BOUNDS */
+    atomic_uint_fast64_t buckets[SW_HISTOGRAM_MAX_BOUNDS + 1]; /* [nbounds] is the +Inf bucket */
+    atomic_uint_fast64_t sum_ns;
+};
+
+/* Counts one observation of seconds (negative or non-finite values count as 0 s). Any thread. */
+void sw_histogram_observe(struct sw_histogram *h, double seconds);
+/* Writes the HELP, TYPE, _bucket{le}, _sum and _count lines of family name to f. */
+void sw_histogram_render(FILE *f, const char *name, const char *help, const struct sw_histogram *h);
+
+/* Why an ingest request was refused: one label value of spillwatch_ingest_errors_total each. */
+enum sw_ingest_reason {
+    SW_INGEST_MALFORMED,    /* 400 */
+    SW_INGEST_UNAUTHORIZED, /* 401 */
+    SW_INGEST_FORBIDDEN,    /* 403 */
+    SW_INGEST_METHOD,       /* 405 */
+    SW_INGEST_LATE,         /* 409 */
+    SW_INGEST_TOO_LARGE,    /* 413 */
+    SW_INGEST_UNAVAILABLE,  /* 503 */
+    SW_INGEST_OTHER,        /* any other status (none today) */
+    SW_INGEST_REASON_N
+};
 
 struct sw_metrics {
     atomic_uint_fast64_t ingest_requests, ingest_rejected, ingest_duplicates, ingest_bytes;
@@ -18,14 +52,33 @@ struct sw_metrics {
     atomic_uint_fast64_t hook_deliveries, hook_failures, hook_retries;
     atomic_uint_fast64_t alarm_transitions;
     atomic_int alarms_firing;
-    double started; /* Unix s, set once at start-up */
+    atomic_uint_fast64_t ingest_errors[SW_INGEST_REASON_N]; /* by reason; sum = ingest_rejected */
+    struct sw_histogram http_duration;                      /* request start -> response queued */
+    struct sw_histogram store_commit_duration;              /* one spill transaction, retries included */
+    double started;                                         /* Unix s, set once at start-up */
 };
 
 extern struct sw_metrics sw_metrics;
 
+/* Counts one refused ingest request: ingest_rejected and the reason that status maps to. */
+void sw_metrics_ingest_rejected(unsigned status);
+
+/* What /metrics shows of the last closed spill. Values may be NaN (not known): not exported. */
+struct sw_metrics_spill {
+    int64_t run, spill;
+    double mot, dead_time, duration; /* duration in s */
+    uint64_t events;
+    enum sw_state flag;     /* automatic flag */
+    const json_t *counters; /* borrowed: the spill_end counters (name -> number), or NULL */
+};
+/* Copies s (at most 64 counters; counters / duration become the rate gauges) as the last closed
+ * spill. Any thread; on out of memory the counter rates are dropped, the rest is kept. */
+void sw_metrics_spill_closed(const struct sw_metrics_spill *s);
+
 struct sw_store;
 struct sw_engine;
-/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. */
+/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. Borrows store
+ * and engine; either may be NULL (unit tests): its families then read 0 or are left out. */
 char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "schema_sql.h" /* generated: sw_migrations[] */
 
 enum job_kind { JOB_SPILL, JOB_RUN_START, JOB_RUN_END, JOB_CALL };
@@ -292,6 +293,7 @@ static void *writer_main(void *arg)
                 _exit(75);
             } else {
                 atomic_fetch_add(&s->commits, 1);
+                sw_histogram_observe(&sw_metrics.store_commit_duration, dt);
                 double cur = atomic_load(&s->commit_seconds);
                 atomic_store(&s->commit_seconds, cur + dt); /* single writer: no lost update */
             }
