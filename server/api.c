@@ -846,7 +846,7 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
 
 static void handle_metrics(const struct sw_api *api, struct sw_reply *r)
 {
-    char *text = sw_metrics_render(api->store, api->engine);
+    char *text = sw_metrics_render(api->store, api->engine, api->alarms);
     if (!text) {
         sw_reply_error(r, 503, "out of memory");
         return;

@@ -573,20 +573,6 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
     return j;
 }
 
-int sw_engine_current_spill(struct sw_engine *e, int64_t *run, int64_t *spill, int *open)
-{
-    pthread_mutex_lock(&e->mu);
-    int is_open = 0;
-    struct spill *sp = live_spill(e, &is_open);
-    if (sp) {
-        *run = sp->run;
-        *spill = sp->spill;
-        *open = is_open;
-    }
-    pthread_mutex_unlock(&e->mu);
-    return sp != NULL;
-}
-
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)
 {
     json_t *j = NULL;

@@ -52,18 +52,15 @@ void sw_engine_tick(struct sw_engine *e);
  * has no histogram of that name. */
 json_t *sw_engine_live_hist(struct sw_engine *e, const char *name);
 
-/* The live spill (as sw_engine_live_hist picks it): 1 with *run, *spill and *open (1 while it is
- * open) set, or 0 when no spill was fed or closed since start-up (outputs unchanged then). */
-int sw_engine_current_spill(struct sw_engine *e, int64_t *run, int64_t *spill, int *open);
-
 /* The open spill of a run as {"spill","events","started","last_data"}, or NULL (new reference). */
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 
 /* Last applied seq of a source, or -1 when the engine has never seen it. */
 int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
 
-/* Samples what the live alarm rules judge (struct sw_live in alarms.h): open spill, triggers
- * accepted so far, time of the last data, whether a run is going on and the last spill had beam. */
+/* Samples what the live alarm rules and /metrics read (struct sw_live in alarms.h): the live spill
+ * (as sw_engine_live_hist picks it) and whether it is open, triggers accepted so far, the time of
+ * the last data, whether a run is going on and whether the last closed spill had beam. */
 struct sw_live;
 void sw_engine_live(struct sw_engine *e, struct sw_live *live);
 

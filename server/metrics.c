@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "alarms.h"
 #include "engine.h"
 #include "store.h"
 
@@ -189,17 +190,21 @@ static void gauge_finite(FILE *f, const char *name, const char *help, double v)
 
 static void render_spills(FILE *f, struct sw_engine *engine)
 {
-    int64_t run, spill;
-    int open;
-    if (engine && sw_engine_current_spill(engine, &run, &spill, &open)) {
+    struct sw_live live;
+    if (engine)
+        sw_engine_live(engine, &live);
+    if (engine && live.run >= 0) {
         gauge_head(f, "spillwatch_current_run",
                    "Run of the live spill (the most recently fed open spill, else the last closed one).");
-        fprintf(f, "spillwatch_current_run %lld\n", (long long)run);
+        fprintf(f, "spillwatch_current_run %lld\n", (long long)live.run);
         gauge_head(f, "spillwatch_current_spill", "Spill number of the live spill.");
-        fprintf(f, "spillwatch_current_spill %lld\n", (long long)spill);
+        fprintf(f, "spillwatch_current_spill %lld\n", (long long)live.spill);
         gauge_head(f, "spillwatch_current_spill_open", "1 while the live spill is still receiving data.");
-        fprintf(f, "spillwatch_current_spill_open %d\n", open);
+        fprintf(f, "spillwatch_current_spill_open %d\n", live.in_spill);
     }
+    if (engine)
+        gauge_finite(f, "spillwatch_seconds_since_data", "Seconds since the last accepted ingest record.",
+                     live.now - live.last_data);
 
     pthread_mutex_lock(&last.mu);
     if (last.known) {
@@ -234,7 +239,33 @@ static void render_spills(FILE *f, struct sw_engine *engine)
     pthread_mutex_unlock(&last.mu);
 }
 
-char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine)
+static void render_alarms(FILE *f, struct sw_alarms *alarms)
+{
+    if (!alarms)
+        return;
+    int counts[5], silences;
+    sw_alarms_counts(alarms, counts, &silences);
+    gauge_head(f, "spillwatch_alarms", "Alarm rules in each state.");
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "spillwatch_alarms{state=\"%s\"} %d\n", sw_alarm_state_names[i], counts[i]);
+    gauge_head(f, "spillwatch_silences_active", "Silences in force now.");
+    fprintf(f, "spillwatch_silences_active %d\n", silences);
+    json_t *all = sw_alarms_json(alarms), *a;
+    size_t i;
+    gauge_head(f, "spillwatch_alarm_active", "1 while the alarm rule fires (acknowledged or not), else 0.");
+    json_array_foreach(json_object_get(all, "alarms"), i, a)
+    {
+        const char *state = json_string_value(json_object_get(a, "state"));
+        fputs("spillwatch_alarm_active{alarm=\"", f);
+        put_label_value(f, json_string_value(json_object_get(a, "name")));
+        fputs("\",severity=\"", f);
+        put_label_value(f, json_string_value(json_object_get(a, "severity")));
+        fprintf(f, "\"} %d\n", state && (!strcmp(state, "firing") || !strcmp(state, "acknowledged")));
+    }
+    json_decref(all);
+}
+
+char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct sw_alarms *alarms)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -308,6 +339,7 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine)
                         "Duration of one spill commit to SQLite (retries included).",
                         &sw_metrics.store_commit_duration);
     render_spills(f, engine);
+    render_alarms(f, alarms);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

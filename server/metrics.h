@@ -77,8 +77,9 @@ void sw_metrics_spill_closed(const struct sw_metrics_spill *s);
 
 struct sw_store;
 struct sw_engine;
-/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. Borrows store
- * and engine; either may be NULL (unit tests): its families then read 0 or are left out. */
-char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine);
+struct sw_alarms;
+/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. Borrows store,
+ * engine and alarms; any may be NULL (unit tests): its families then read 0 or are left out. */
+char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct sw_alarms *alarms);
 
 #endif

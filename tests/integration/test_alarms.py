@@ -21,6 +21,7 @@ class Receiver:
 
     def __init__(self):
         self.posts = []
+        self.requests = []  # (path, headers, raw body) of every accepted POST
         self.mode = "ok"  # ok | down | hang
         outer = self
 
@@ -34,6 +35,7 @@ class Receiver:
                     self.send_response(503)
                     self.end_headers()
                     return
+                outer.requests.append((self.path, dict(self.headers), body))
                 outer.posts.append(json.loads(body))
                 self.send_response(200)
                 self.end_headers()
@@ -50,11 +52,14 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def wait(self, n, timeout=20):
+    def wait(self, n, timeout=20, path=None):
+        """The posts (to path, when given) once there are at least n, or after timeout."""
+        def posts():
+            return [json.loads(b) for p, _, b in self.requests if p == path] if path else self.posts
         deadline = time.time() + timeout
-        while time.time() < deadline and len(self.posts) < n:
+        while time.time() < deadline and len(posts()) < n:
             time.sleep(0.05)
-        return self.posts
+        return posts()
 
 
 def profile_with(tmp, hooks, alarms):
@@ -201,9 +206,20 @@ class Alarms(unittest.TestCase):
                {"name": "b", "quantity": {"counter": "mot"}, "above": 5, "recover_above": 6},  # wrong hysteresis
                {"name": "c", "check": "nope", "above": 1},
                {"name": "d", "flag": "PURPLE", "above": 0.5},
-               {"name": "e", "quantity": {"counter": "mot"}, "above": 1, "hooks": ["pager"]}]
+               {"name": "e", "quantity": {"counter": "mot"}, "above": 1, "hooks": ["pager"]},
+               {"name": "f", "live": "seconds_since_data", "above": 60, "for": 2},  # live rules count seconds
+               {"name": "g", "quantity": {"counter": "mot"}, "below": 1, "for_seconds": 5},
+               {"name": "h", "live": "coffee", "above": 1},
+               {"name": "i", "quantity": {"counter": "mot"}, "above": 1, "trigger": "physics"},
+               {"name": "j", "live": "beam", "below": 0.5, "requires_beam": True},
+               {"name": "k", "live": "trigger_rate", "above": 1, "labels": {"severity": "x"}},
+               {"name": "l", "live": "trigger_rate", "above": 1, "hooks": ["x", {"hook": "x", "after": 5}]},
+               {"name": "m", "live": "trigger_rate", "above": 1, "trigger": "cosmic"}]
         hooks = [{"name": "x", "type": "exec", "command": ["relative/script"]},
-                 {"name": "y", "type": "webhook", "url": "ftp://nope"}]
+                 {"name": "y", "type": "webhook", "url": "ftp://nope"},
+                 {"name": "z", "type": "webhook", "url": "http://127.0.0.1:9/", "secret": "short"},
+                 {"name": "w", "type": "exec", "command": ["/bin/true"], "secret": "0123456789abcdef0"},
+                 {"name": "v", "type": "webhook", "url": "http://127.0.0.1:9/", "secret_file": "relative.key"}]
         path = profile_with(self.tmp, hooks, bad)
         cp = os.path.join(self.tmp, "cfg.json")
         write_json(cp, {"profile": path})
@@ -211,7 +227,13 @@ class Alarms(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         for word in ("$.alarms[0]: at least one of above, below", "$.alarms[1].recover_above",
                      "$.alarms[2].check: unknown check", "$.alarms[3].flag", "$.alarms[4].hooks[0]: unknown hook",
-                     "$.hooks[0].command[0]", "$.hooks[1].url"):
+                     "$.hooks[0].command[0]", "$.hooks[1].url",
+                     "$.alarms[5].for: counts spills; a live rule takes for_seconds",
+                     "$.alarms[6].for_seconds: only for live rules", "$.alarms[7].live: must be one of",
+                     "$.alarms[8].trigger: only for", "$.alarms[9].requires_beam: a beam rule cannot",
+                     "$.alarms[10].labels.severity: reserved label", "$.alarms[11].hooks[1]: hook \"x\" listed twice",
+                     "$.alarms[12].trigger: must be one of", "$.hooks[2].secret: must have at least 16",
+                     "$.hooks[3].secret: only webhooks", "$.hooks[4].secret_file: must be an absolute path"):
             self.assertIn(word, p.stderr)
 
 

@@ -21,7 +21,7 @@ static char *render_hist(const struct sw_histogram *h)
 
 static char *render_all(void)
 {
-    return sw_metrics_render(NULL, NULL);
+    return sw_metrics_render(NULL, NULL, NULL);
 }
 
 int main(void)
