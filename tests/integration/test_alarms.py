@@ -121,6 +121,25 @@ class Alarms(unittest.TestCase):
         status, text = self.srv.get("/metrics")
         self.assertIn("spillwatch_hook_deliveries_total 2\n", text)
 
+    def test_two_episodes_give_two_firing_and_two_resolved_webhooks_and_metrics_pass_promtool(self):
+        from test_metrics import parse, promtool
+        self.start([TRIGGER_RULE])
+        # Trigger rate cut on spills 3-5 and 9-11: firing at 4 and 10, resolved at 6 and 12.
+        self.srv.sim("--run", "85", "--spills", "13", "--seed", "47", "--fault", "trigger_low@3-5",
+                     "--fault", "trigger_low@9-11", "--scale", "0.2")
+        posts = self.rx.wait(4)
+        time.sleep(0.5)
+        self.assertEqual([(p["status"], p["run"], p["spill"]) for p in self.rx.posts],
+                         [("firing", 85, 4), ("resolved", 85, 6), ("firing", 85, 10), ("resolved", 85, 12)])
+        fps = [p["alerts"][0]["fingerprint"] for p in posts]
+        self.assertEqual((fps[0] == fps[1], fps[2] == fps[3], fps[0] == fps[2]), (True, True, False))
+        status, text = self.srv.get("/metrics")
+        p = promtool("check", "metrics", stdin=text)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        m = parse(text)
+        self.assertEqual(m[("spillwatch_hook_deliveries_total", ())], 4)
+        self.assertEqual(m[("spillwatch_alarms", (("state", "resolved"),))], 1)
+
     def test_a_bad_spill_followed_by_a_good_one_does_not_fire(self):
         self.start([TRIGGER_RULE])
         self.srv.sim("--run", "81", "--spills", "6", "--seed", "42", "--fault", "trigger_low@2",
