@@ -88,9 +88,11 @@ static void reply_alarm(const struct sw_api *api, const char *name, struct sw_re
 {
     json_t *all = sw_alarms_json(api->alarms), *one = NULL, *a;
     size_t i;
-    json_array_foreach(json_object_get(all, "alarms"), i,
-                       a) if (!strcmp(json_string_value(json_object_get(a, "name")), name)) one =
-        json_incref(a);
+    json_array_foreach(json_object_get(all, "alarms"), i, a)
+    {
+        if (!strcmp(json_string_value(json_object_get(a, "name")), name))
+            one = json_incref(a);
+    }
     json_decref(all);
     sw_reply_json(r, 200, json_pack("{s:o}", "alarm", one ? one : json_null()));
 }

@@ -217,8 +217,10 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
         atomic_fetch_add(&sw_metrics.alarms_firing, 1);
     } else if (active(from) && !active(to))
         atomic_fetch_sub(&sw_metrics.alarms_firing, 1);
-    if (!active(to))
-        s->ack_by[0] = s->ack_comment[0] = 0, s->ack_at = s->ack_expires = 0;
+    if (!active(to)) { /* an acknowledgement covers one episode */
+        s->ack_by[0] = s->ack_comment[0] = 0;
+        s->ack_at = s->ack_expires = 0;
+    }
     sw_info("alarms", "%s: %s -> %s (run %lld spill %lld, value %.6g)%s%s", d->name, NAME(from), NAME(to),
             (long long)s->run, (long long)s->spill, s->value, note ? ": " : "", note ? note : "");
 

@@ -7,14 +7,11 @@ with a clear JSON error."""
 import hashlib
 import hmac
 import json
-import os
-import shutil
-import tempfile
 import time
 import unittest
 
 from harness import Server, ndjson
-from test_alarms import Receiver, profile_with
+from test_alarms import ReceiverTest, profile_with
 from test_metrics import parse, promtool
 
 SHIFTER = {"Authorization": "Bearer shift-secret-0123456789"}
@@ -39,22 +36,7 @@ def spill(run, spill_no, mot=5e6, dead_time=0.05, events=0):
     return ndjson(*recs)
 
 
-class AlarmActions(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="swtest-")
-        self.rx = Receiver()
-        self.srv = None
-
-    def tearDown(self):
-        if self.srv:
-            rc = self.srv.stop()
-            log = self.srv.read_log()
-            self.assertNotIn("ERROR: AddressSanitizer", log)
-            self.assertNotIn("runtime error:", log)
-            self.assertEqual(rc, 0, log[-2000:])
-        self.rx.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
+class AlarmActions(ReceiverTest):
     def hooks(self, repeat=0, secret=None):
         shift = {"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/shift" % self.rx.port,
                  "timeout": 2, "repeat_interval": repeat}

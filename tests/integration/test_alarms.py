@@ -76,7 +76,10 @@ TRIGGER_RULE = {"name": "trigger_rate_per_mot", "severity": "critical", "summary
                 "above": 2e-3, "for": 2, "hooks": ["shift"]}
 
 
-class Alarms(unittest.TestCase):
+class ReceiverTest(unittest.TestCase):
+    """A webhook receiver per test; self.srv (started by the test) must stop cleanly, without
+    sanitizer reports."""
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="swtest-")
         self.rx = Receiver()
@@ -84,9 +87,16 @@ class Alarms(unittest.TestCase):
 
     def tearDown(self):
         if self.srv:
-            self.assertEqual(self.srv.stop(), 0, self.srv.read_log()[-2000:])
+            rc = self.srv.stop()
+            log = self.srv.read_log()
+            self.assertNotIn("ERROR: AddressSanitizer", log)
+            self.assertNotIn("runtime error:", log)
+            self.assertEqual(rc, 0, log[-2000:])
         self.rx.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Alarms(ReceiverTest):
 
     def start(self, alarms, hooks=None):
         hooks = hooks or [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/hook" % self.rx.port,
