@@ -51,7 +51,8 @@ struct sw_engine {
     /* For the live alarm rules (sw_engine_live). */
     uint64_t triggers[SW_TRIG_N]; /* events accepted since start, by trigger type */
     double last_data;             /* Unix s of the last accepted record, NaN before any */
-    int run_active;               /* the run of the last data has not ended */
+    int64_t last_run;             /* run of the last data */
+    int run_active;               /* last_run has not ended (no run_end for it since) */
     int last_beam;                /* the last closed spill had beam: 1, 0; -1 unknown */
 };
 
@@ -454,7 +455,10 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             sp->last_mono = mono;
         }
         e->last_data = now;
-        e->run_active = r->type != SW_REC_RUN_END;
+        if (r->type != SW_REC_RUN_END || r->run == e->last_run) { /* a late run_end of an older run */
+            e->run_active = r->type != SW_REC_RUN_END;            /* does not end the current one */
+            e->last_run = r->run;
+        }
         switch (r->type) {
         case SW_REC_RUN_START: {
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;

@@ -158,8 +158,9 @@ class AlarmActions(ReceiverTest):
         self.assertEqual(self.srv.post(spill(94, 1, mot=0))[0], 200)
         time.sleep(3.5)
         self.assertEqual(self.alarm("daq_stalled")["state"], "inactive")
-        # A spill with beam, then nothing: the DAQ stalled.
-        self.assertEqual(self.srv.post(spill(94, 2))[0], 200)
+        # A spill with beam, then nothing: the DAQ stalled. A late run_end of an older run does not
+        # end the beam time of this one.
+        self.assertEqual(self.srv.post(spill(94, 2) + ndjson({"type": "run_end", "run": 93}))[0], 200)
         fire = self.rx.wait(1, path="/shift")
         self.assertEqual(fire[0]["status"], "firing")
         self.assertGreater(fire[0]["value"], 2)
