@@ -462,12 +462,13 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         switch (r->type) {
         case SW_REC_RUN_START: {
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
-            if (sw_store_run_start(e->store, r->run, isnan(r->time) ? now : r->time, meta, NULL) != 0)
+            /* Awaited like spill commits: once the request answers, readers see the run record. */
+            if (sw_store_run_start(e->store, r->run, isnan(r->time) ? now : r->time, meta, &w) != 0)
                 free(meta);
             break;
         }
         case SW_REC_RUN_END:
-            sw_store_run_end(e->store, r->run, isnan(r->time) ? now : r->time, NULL);
+            sw_store_run_end(e->store, r->run, isnan(r->time) ? now : r->time, &w);
             break;
         case SW_REC_SPILL_START:
             if (isnan(sp->started) && !isnan(r->time))
@@ -512,7 +513,7 @@ unlock:
     if (sw_store_wait_all(&w) > 0 && rc == SW_OK) {
         rc = SW_EDB;
         res->status = 503;
-        snprintf(res->error, sizeof res->error, "a spill closed by this batch could not be committed");
+        snprintf(res->error, sizeof res->error, "a spill or run record of this batch could not be committed");
     }
     sw_store_wait_release(&w);
     if (rc == SW_ENOMEM) {

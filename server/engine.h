@@ -39,7 +39,8 @@ void sw_engine_free(struct sw_engine *e);
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
  * source. Returns 0 with res filled (applied or duplicate), or an sw_err_t with res->status and
  * res->error: SW_ECLOSED (409, data for a closed spill: nothing applied, counted as late),
- * SW_EDB (a spill commit failed). Returns only after every spill closed by the batch is committed. */
+ * SW_EDB (a spill commit failed). Returns only after every spill closed by the batch, and its
+ * run_start/run_end records, are committed. */
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
                      struct sw_ingest_result *res);
 
