@@ -1,6 +1,6 @@
 /* collect.c — spillwatch-collect: sends DAQ event summaries to a spillwatch server.
- * Subcommands: `sim` (the built-in NA64mu simulator, docs/simulator.md). File and stdin followers come
- * later. */
+ * Subcommands: `sim` (the built-in NA64mu simulator, docs/simulator.md), `file` and `stdin` (followers of
+ * DAQ output, tail.h and docs/collector.md). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +15,7 @@
 
 #include "post.h"
 #include "sim.h"
+#include "tail.h"
 
 #ifndef SW_VERSION
 #define SW_VERSION "dev" /* CMake defines it; a standalone build says so */
@@ -143,6 +144,20 @@ static char *run_start_line(long long run, double time, unsigned long long seed,
         line = NULL;
     free(s);
     return line;
+}
+
+/* The simulator has no dead-letter file: a refused batch is a bug worth stopping for. */
+static int sim_send(struct poster *p, const struct sim_buf *b, int closes)
+{
+    int rc = poster_send(p, b->p, b->len, closes);
+    if (rc == 1) {
+        const char *e;
+        int line;
+        long status = poster_refusal(p, &e, &line);
+        fprintf(stderr, "sim: seq %lld refused with status %ld: %s\n", (long long)poster_next_seq(p), status,
+                e);
+    }
+    return rc;
 }
 
 static int cmd_sim(int argc, char **argv)
@@ -423,14 +438,14 @@ static int cmd_sim(int argc, char **argv)
                 break;
             if (realtime)
                 sleep_until(t_start + sp.duration * (double)made / (double)nbatches);
-            if (poster_send(p, b.p, b.len, 0) != 0)
+            if (sim_send(p, &b, 0) != 0)
                 goto out;
             sim_buf_clear(&b);
         }
         if (realtime)
             sleep_until(t_start + sp.duration);
         sim_spill_end(&sp, &b, realtime && !stop_requested ? t_start + sp.duration : now_s());
-        if (poster_send(p, b.p, b.len, 1) != 0)
+        if (sim_send(p, &b, 1) != 0)
             goto out;
         sim_buf_clear(&b);
         if (!quiet) {
@@ -443,7 +458,7 @@ static int cmd_sim(int argc, char **argv)
     if (run_start) /* stopped before the first spill */
         sim_buf_printf(&b, "%s", run_start);
     sim_buf_printf(&b, "{\"type\":\"run_end\",\"run\":%lld,\"time\":%.3f}\n", run, now_s());
-    if (poster_send(p, b.p, b.len, 1) != 0)
+    if (sim_send(p, &b, 1) != 0)
         goto out;
     rc = 0;
     if (poster_late(p))
@@ -472,15 +487,23 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(
+            f, "usage: spillwatch-collect sim|file|stdin [options]   (spillwatch-collect SUBCOMMAND --help)\n"
+               "  sim        simulate NA64mu spills\n"
+               "  file PATH  follow a growing NDJSON file like tail -F\n"
+               "  stdin      read NDJSON from a pipe\n\n");
+        usage(f);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "sim") != 0) {
-        fprintf(stderr, "spillwatch-collect: unknown subcommand \"%s\" (available: sim)\n", argv[1]);
+    int sim = !strcmp(argv[1], "sim"), file = !strcmp(argv[1], "file"), in = !strcmp(argv[1], "stdin");
+    if (!sim && !file && !in) {
+        fprintf(stderr, "spillwatch-collect: unknown subcommand \"%s\" (available: sim, file, stdin)\n",
+                argv[1]);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = cmd_sim(argc - 1, argv + 1);
+    int rc = sim ? cmd_sim(argc - 1, argv + 1) : cmd_tail(argc - 1, argv + 1, in);
     curl_global_cleanup();
     return rc;
 }

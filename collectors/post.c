@@ -28,8 +28,14 @@ struct poster {
     int64_t seq; /* last sequence number handed out */
     FILE *out;
     int retry_forever, verbose;
-    uint64_t late;
+    struct poster_stats st;
     volatile sig_atomic_t *stop;
+    int64_t lag_bytes; /* < 0: no lag headers */
+    double lag_seconds;
+    uint64_t rng;        /* xorshift state for the jitter */
+    long refused_status; /* the last poster_send that returned 1 */
+    int refused_line;
+    char *refused_error;
     struct batch *open; /* the batches of the open spill, oldest first */
     size_t nopen, capopen;
     char *resp; /* the last response body, NUL-terminated */
@@ -60,6 +66,11 @@ struct poster *poster_new(const struct poster_opts *o)
     p->out = o->out;
     p->retry_forever = o->retry_forever;
     p->verbose = o->verbose;
+    p->lag_bytes = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
+             0x9E3779B97F4A7C15ull;
     snprintf(p->source, sizeof p->source, "%s", o->source);
     if (!o->url)
         return p;
@@ -106,6 +117,7 @@ void poster_free(struct poster *p)
     free(p->url);
     free(p->auth);
     free(p->resp);
+    free(p->refused_error);
     free(p);
 }
 
@@ -121,7 +133,35 @@ static int stopping(const struct poster *p)
 
 uint64_t poster_late(const struct poster *p)
 {
-    return p->late;
+    return p->st.late;
+}
+
+const struct poster_stats *poster_stats(const struct poster *p)
+{
+    return &p->st;
+}
+
+void poster_set_lag(struct poster *p, int64_t bytes, double seconds)
+{
+    p->lag_bytes = bytes;
+    p->lag_seconds = seconds;
+}
+
+int64_t poster_next_seq(const struct poster *p)
+{
+    return p->seq + 1;
+}
+
+void poster_set_seq(struct poster *p, int64_t seq)
+{
+    p->seq = seq;
+}
+
+long poster_refusal(const struct poster *p, const char **error, int *line)
+{
+    *error = p->refused_error ? p->refused_error : "";
+    *line = p->refused_line;
+    return p->refused_status;
 }
 
 static double mono_s(void)
@@ -143,6 +183,29 @@ static void nap(const struct poster *p, double d)
     }
 }
 
+/* A wait drawn uniformly from [d/2, d]: collectors restarted together do not come back in step. */
+static double jitter(struct poster *p, double d)
+{
+    p->rng ^= p->rng << 13;
+    p->rng ^= p->rng >> 7;
+    p->rng ^= p->rng << 17;
+    return d * (0.5 + 0.5 * (double)(p->rng >> 11) / 9007199254740992.0);
+}
+
+/* The wait after a failed attempt: the server's Retry-After when it sent one (503 writer queue full,
+ * 429), else the backoff delay with jitter; then the delay doubles up to RETRY_MAX_S. */
+static double backoff(struct poster *p, double *delay)
+{
+    curl_off_t ra = -1;
+    double d;
+    if (p->curl && curl_easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+        d = fmin((double)ra, 60.0) + jitter(p, 0.2);
+    else
+        d = jitter(p, *delay);
+    *delay = fmin(RETRY_MAX_S, *delay * 2);
+    return d;
+}
+
 static const char *resp_text(const struct poster *p)
 {
     return p->resp && p->resp_len ? p->resp : "(no body)";
@@ -162,7 +225,7 @@ static char *error_text(const struct poster *p)
  * Returns the status, or 0 when the server could not be reached (logged). */
 static long exchange(struct poster *p, const char *path, const struct batch *body)
 {
-    char url[1024], src[160], seq[64];
+    char url[1024], src[160], seq[64], lagb[64], lags[64];
     struct curl_slist *h = NULL;
     snprintf(url, sizeof url, "%s%s", p->url, path);
     p->resp_len = 0;
@@ -176,6 +239,12 @@ static long exchange(struct poster *p, const char *path, const struct batch *bod
         h = curl_slist_append(h, src);
         h = curl_slist_append(h, seq);
         h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+        if (p->lag_bytes >= 0) {
+            snprintf(lagb, sizeof lagb, "X-Spillwatch-Lag-Bytes: %lld", (long long)p->lag_bytes);
+            snprintf(lags, sizeof lags, "X-Spillwatch-Lag-Seconds: %.3f", p->lag_seconds);
+            h = curl_slist_append(h, lagb);
+            h = curl_slist_append(h, lags);
+        }
         curl_easy_setopt(p->curl, CURLOPT_POST, 1L);
         curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, body->body);
         curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
@@ -198,7 +267,7 @@ static long exchange(struct poster *p, const char *path, const struct batch *bod
 
 static int transient(long status)
 {
-    return status == 0 || status >= 500;
+    return status == 0 || status >= 500 || status == 429;
 }
 
 /* GET the watermark once. Returns the status (0: unreachable, -1: an answer without a seq); on 200
@@ -208,12 +277,13 @@ static long get_mark(struct poster *p, struct poster_mark *m)
     char path[256];
     snprintf(path, sizeof path, "/api/v1/sources/%s", p->source); /* [A-Za-z0-9._-]: no escaping */
     long status = exchange(p, path, NULL);
-    m->seq = 0;
+    m->seq = m->committed_seq = 0;
     m->run = m->spill = -1;
     if (status != 200)
         return status;
     json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
     json_t *c = json_object_get(j, "committed"); /* the server's shape; DESIGN also allows them flat */
+    json_t *cs = json_object_get(j, "committed_seq");
     if (!json_is_object(c))
         c = j;
     if (!json_is_integer(json_object_get(j, "seq"))) {
@@ -222,6 +292,7 @@ static long get_mark(struct poster *p, struct poster_mark *m)
         status = -1;
     } else {
         m->seq = json_integer_value(json_object_get(j, "seq"));
+        m->committed_seq = json_is_integer(cs) ? json_integer_value(cs) : 0;
         if (json_is_integer(json_object_get(c, "run")) && json_is_integer(json_object_get(c, "spill"))) {
             m->run = json_integer_value(json_object_get(c, "run"));
             m->spill = json_integer_value(json_object_get(c, "spill"));
@@ -253,16 +324,16 @@ static int wait_mark(struct poster *p, struct poster_mark *m, double started, do
             fprintf(stderr, "collect: giving up: the server did not answer for %.0f s\n", GIVE_UP_S);
             return -1;
         }
+        double d = backoff(p, delay);
         if (p->verbose)
-            fprintf(stderr, "collect: retrying in %.1f s\n", *delay);
-        nap(p, *delay);
-        *delay = fmin(RETRY_MAX_S, *delay * 2);
+            fprintf(stderr, "collect: retrying in %.1f s\n", d);
+        nap(p, d);
     }
 }
 
 int poster_resume(struct poster *p, struct poster_mark *mark)
 {
-    mark->seq = 0;
+    mark->seq = mark->committed_seq = 0;
     mark->run = mark->spill = -1;
     if (!p->url)
         return 0;
@@ -300,6 +371,34 @@ static struct batch *open_push(struct poster *p, const char *body, size_t len)
     return b;
 }
 
+int poster_keep(struct poster *p, const char *body, size_t len, int closes_spill)
+{
+    p->seq++;
+    if (!p->url)
+        return 0;
+    if (!open_push(p, body, len))
+        return -1;
+    if (closes_spill)
+        open_clear(p);
+    return 0;
+}
+
+/* Remembers why the batch just sent was refused (the server's "error" and "line"). */
+static void note_refusal(struct poster *p, long status)
+{
+    json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    json_t *line = json_object_get(j, "line");
+    free(p->refused_error);
+    p->refused_error = strdup(e ? e : resp_text(p));
+    p->refused_status = status;
+    p->refused_line =
+        json_is_integer(line) && json_integer_value(line) > 0 && json_integer_value(line) < INT32_MAX
+            ? (int)json_integer_value(line)
+            : 0;
+    json_decref(j);
+}
+
 int poster_send(struct poster *p, const char *body, size_t len, int closes_spill)
 {
     p->seq++;
@@ -319,15 +418,20 @@ int poster_send(struct poster *p, const char *body, size_t len, int closes_spill
     char what[64];
     while (i < p->nopen) {
         const struct batch *b = &p->open[i];
+        int replay = i + 1 < p->nopen;
         snprintf(what, sizeof what, "seq %lld", (long long)b->seq);
         long status = exchange(p, "/api/v1/ingest", b);
         if (status == 200) {
-            if (p->verbose) {
-                json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
-                if (json_is_true(json_object_get(j, "duplicate")))
+            json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+            if (json_is_true(json_object_get(j, "duplicate"))) {
+                p->st.duplicates++;
+                if (p->verbose)
                     fprintf(stderr, "collect: %s: duplicate, the server had it\n", what);
-                json_decref(j);
+            } else {
+                p->st.sent++;
+                p->st.replays += replay;
             }
+            json_decref(j);
             i++;
             failed_at = NAN;
             delay = RETRY_FIRST_S;
@@ -337,16 +441,26 @@ int poster_send(struct poster *p, const char *body, size_t len, int closes_spill
             char *e = error_text(p);
             fprintf(stderr, "collect: warning: %s refused as late (409): %s\n", what, e ? e : "");
             free(e);
-            p->late++;
+            p->st.late++;
             i++;
             continue;
         }
+        if ((status == 400 || status == 413) && !replay) {
+            /* A bad batch: nothing of it was applied, so its seq is free for the next one. */
+            note_refusal(p, status);
+            p->st.refused++;
+            free(p->open[--p->nopen].body);
+            p->seq--;
+            return 1;
+        }
         if (!transient(status)) {
-            fprintf(stderr, "collect: %s refused with status %ld: %s\n", what, status, resp_text(p));
+            fprintf(stderr, "collect: %s%s refused with status %ld: %s\n", what, replay ? " (a replay)" : "",
+                    status, resp_text(p));
             return -1;
         }
-        /* Unreachable or 5xx: wait, ask the server what it has, and resend from there. */
-        if (status >= 500) {
+        /* Unreachable, 5xx or 429: wait, ask the server what it has, and resend from there. */
+        p->st.retries++;
+        if (status > 0) {
             char *e = error_text(p);
             fprintf(stderr, "collect: %s: status %ld: %s\n", what, status, e ? e : "");
             free(e);
@@ -361,10 +475,10 @@ int poster_send(struct poster *p, const char *body, size_t len, int closes_spill
             fprintf(stderr, "collect: giving up on %s after %.0f s\n", what, GIVE_UP_S);
             return -1;
         }
+        double d = backoff(p, &delay);
         if (p->verbose)
-            fprintf(stderr, "collect: retrying %s in %.1f s\n", what, delay);
-        nap(p, delay);
-        delay = fmin(RETRY_MAX_S, delay * 2);
+            fprintf(stderr, "collect: retrying %s in %.1f s\n", what, d);
+        nap(p, d);
         struct poster_mark m;
         if (wait_mark(p, &m, failed_at, &delay) != 0)
             return -1;

@@ -29,8 +29,19 @@ struct poster_opts {
 
 /* What the server has of this source. */
 struct poster_mark {
-    int64_t seq;        /* last applied sequence number, 0 for an unknown source */
-    int64_t run, spill; /* last committed spill, -1 when none */
+    int64_t seq;           /* last applied sequence number, 0 for an unknown source */
+    int64_t committed_seq; /* the seq committed with the last spill (what survives a server crash) */
+    int64_t run, spill;    /* last committed spill, -1 when none */
+};
+
+/* What the poster did so far. */
+struct poster_stats {
+    uint64_t sent;       /* batches the server applied (first time) */
+    uint64_t duplicates; /* batches the server already had */
+    uint64_t late;       /* batches refused as late (409) */
+    uint64_t refused;    /* batches refused as bad (400, 413): the caller dead-letters them */
+    uint64_t retries;    /* failed attempts (unreachable, 5xx, 429) */
+    uint64_t replays;    /* batches sent again after the server lost them */
 };
 
 /* Copies what it needs of opts. Returns NULL on out of memory or a curl set-up failure. */
@@ -45,10 +56,36 @@ int poster_resume(struct poster *p, struct poster_mark *mark);
 
 /* Sends one batch (body is borrowed: copied when kept for a replay) with the next sequence number.
  * closes_spill: the batch ends a spill (carries spill_end) or is the run_end batch, so the kept batches
- * can go once it is applied. Returns 0 when the server applied it (or already had it, or refused it as
- * late with 409: logged and counted), -1 on a fatal answer (400/401/403/404/413…: the server's JSON
- * printed), when retries ran out, when the stop flag was raised during retries, or on a write error. */
+ * can go once it is applied. Returns
+ *    0  the server applied it, already had it, or refused it as late (409: logged and counted);
+ *    1  the server refused this batch as bad (400, or 413 too large): nothing of it was applied, it is
+ *       not kept, and its sequence number is handed out again next; poster_refusal tells why;
+ *   -1  a fatal answer (401, 403, 404, …: the server's JSON printed), retries ran out, the stop flag was
+ *       raised during retries, a kept batch was refused on a replay, or a write error.
+ * Backoff on connection errors, 5xx and 429: 0.2 s doubling to 5 s, each wait drawn uniformly from
+ * [d/2, d] (jitter, so restarted collectors do not return in step); a Retry-After header is obeyed. */
 int poster_send(struct poster *p, const char *body, size_t len, int closes_spill);
+
+/* The sequence number the next poster_send or poster_keep uses. */
+int64_t poster_next_seq(const struct poster *p);
+
+/* Continues the sequence after seq (a collector restarting from its own journal). */
+void poster_set_seq(struct poster *p, int64_t seq);
+
+/* Takes the next sequence number for a batch the server has applied already (a restart rebuilding the
+ * batches since the last committed spill) and keeps it for a replay, without sending it. closes_spill as
+ * for poster_send. Returns 0, or -1 on out of memory. */
+int poster_keep(struct poster *p, const char *body, size_t len, int closes_spill);
+
+/* After poster_send returned 1: the status (400, 413), the server's "error" text (valid until the next
+ * call) and the 1-based line of the batch it names, or 0 when it names none. */
+long poster_refusal(const struct poster *p, const char **error, int *line);
+
+/* Sent with every later POST as X-Spillwatch-Lag-Bytes and X-Spillwatch-Lag-Seconds (the input not yet
+ * sent); bytes < 0 sends neither. */
+void poster_set_lag(struct poster *p, int64_t bytes, double seconds);
+
+const struct poster_stats *poster_stats(const struct poster *p);
 
 /* Retries stop (the send fails) once *flag becomes non-zero, e.g. set by a SIGTERM handler. */
 void poster_set_stop_flag(struct poster *p, volatile sig_atomic_t *flag);

@@ -57,8 +57,10 @@ class Server:
 
     def start(self):
         self.log = open(self.log_path, "w+")
+        # A restart keeps the port, so a collector with a fixed --url finds the server again.
+        listen = "127.0.0.1:%d" % (self.port or 0)
         self.proc = subprocess.Popen(
-            [SERVER, "--config", self.config_path, "--listen", "127.0.0.1:0", "--db", self.db] + self.extra_args,
+            [SERVER, "--config", self.config_path, "--listen", listen, "--db", self.db] + self.extra_args,
             stdout=self.log, stderr=self.log, cwd=self.tmpdir)
         deadline = time.time() + 20
         while time.time() < deadline:
