@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,10 +21,9 @@
 
 #include "follow.h"
 #include "post.h"
+#include "scan.h"
 #include "spool.h"
 #include "state.h"
-
-enum line_type { T_OTHER, T_EVENTS, T_SPILL_END, T_RUN_END };
 
 struct batch {
     char *body;
@@ -179,57 +177,6 @@ static int batch_remove_line(struct batch *b, size_t k)
     memmove(b->starts + k, b->starts + k + 1, (b->nlines - k - 1) * sizeof *b->starts);
     b->nlines--;
     return 0;
-}
-
-/* ---- classification ---- */
-
-/* What the batching needs of a line: returns 0 with the type, run and spill (when has_spill) and events, or
- * -1 with why (the line is dead-lettered by the collector). Everything else the server judges. */
-static int classify(const char *line, size_t len, enum line_type *type, int *has_spill, int64_t *run,
-                    int64_t *spill, int64_t *events, char *why, size_t whylen)
-{
-    json_error_t err;
-    json_t *j = json_loadb(line, len, 0, &err);
-    if (!j) {
-        snprintf(why, whylen, "not JSON: column %d: %s", err.column, err.text);
-        return -1;
-    }
-    int rc = -1;
-    const char *t = json_string_value(json_object_get(j, "type"));
-    if (!json_is_object(j)) {
-        snprintf(why, whylen, "not a JSON object");
-        goto out;
-    }
-    if (!t) {
-        snprintf(why, whylen, "no \"type\" string");
-        goto out;
-    }
-    json_t *r = json_object_get(j, "run"), *s = json_object_get(j, "spill");
-    *has_spill = json_is_integer(r) && json_is_integer(s);
-    *run = json_integer_value(r);
-    *spill = json_integer_value(s);
-    *events = 0;
-    *type = T_OTHER;
-    if (!strcmp(t, "spill_end"))
-        *type = T_SPILL_END;
-    else if (!strcmp(t, "run_end"))
-        *type = T_RUN_END;
-    else if (!strcmp(t, "event")) {
-        *type = T_EVENTS;
-        *events = 1;
-    } else if (!strcmp(t, "events")) {
-        *type = T_EVENTS;
-        json_t *cols = json_object_get(j, "columns"), *c = json_object_get(cols, "event");
-        const char *k;
-        json_t *v;
-        if (!json_is_array(c))
-            json_object_foreach(cols, k, v) if (json_is_array(v) && !c) c = v;
-        *events = (int64_t)json_array_size(c);
-    }
-    rc = 0;
-out:
-    json_decref(j);
-    return rc;
 }
 
 /* ---- sending ---- */
@@ -386,9 +333,7 @@ static int handle_line(struct tailer *t, const struct follow_line *l)
         b->first_mono = mono_s();
     }
     char why[300];
-    enum line_type type = T_OTHER;
-    int has_spill = 0;
-    int64_t run = 0, spill = 0, events = 0;
+    struct scan_result sr = {0};
     size_t blank = 0;
     while (blank < l->len && strchr(" \t\r", l->p[blank]))
         blank++;
@@ -401,12 +346,14 @@ static int handle_line(struct tailer *t, const struct follow_line *l)
         b->end = l->end;
         return batch_add_drop(b, l->start); /* blank: carries nothing */
     } else
-        bad = classify(l->p, l->len, &type, &has_spill, &run, &spill, &events, why, sizeof why) != 0;
+        bad = scan_line(l->p, l->len, &sr, why, sizeof why) != 0;
     if (bad) {
         dead_letter(t, l->p, l->len, l->file, l->start, 0, 0, why);
         b->end = l->end;
         return batch_add_drop(b, l->start);
     }
+    int has_spill = sr.has_spill;
+    int64_t run = sr.run, spill = sr.spill, events = sr.events;
     int other_spill = has_spill && b->has_spill && (b->run != run || b->spill != spill);
     int full = b->nlines > 0 &&
                (b->events + events > t->o.batch_events || (int64_t)(b->len + l->len + 1) > t->o.batch_bytes);
@@ -426,9 +373,9 @@ static int handle_line(struct tailer *t, const struct follow_line *l)
         b->run = run;
         b->spill = spill;
     }
-    if (type == T_SPILL_END)
+    if (sr.type == SCAN_SPILL_END)
         b->closes = 1;
-    if (type == T_SPILL_END || type == T_RUN_END || b->events >= t->o.batch_events ||
+    if (sr.type == SCAN_SPILL_END || sr.type == SCAN_RUN_END || b->events >= t->o.batch_events ||
         (int64_t)b->len >= t->o.batch_bytes)
         return flush(t);
     return 0;
