@@ -272,6 +272,11 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         if (j && res.line > 0)
             json_object_set_new(j, "line", json_integer(res.line));
         sw_reply_json(r, res.status, j);
+        if (rc == SW_EFULL) {
+            r->retry_after = res.retry_after;
+            sw_metrics_ingest_refused(SW_INGEST_QUEUE_FULL);
+            return;
+        }
         goto rejected;
     }
     json_t *j =

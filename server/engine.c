@@ -396,6 +396,20 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         }
     }
 
+    /* Back-pressure: with the writer behind, refuse before anything is applied. Under the engine
+     * mutex, so concurrent batches cannot all slip past the same free slot; the timer thread and
+     * human writes may still queue beyond the bound (they are few and must not be lost). */
+    if (sw_store_queue_full(e->store)) {
+        rc = SW_EFULL;
+        res->status = 503;
+        res->retry_after = 1;
+        snprintf(res->error, sizeof res->error,
+                 "writer queue full (%d jobs): nothing applied; resend the same batch with the same seq "
+                 "after Retry-After seconds",
+                 sw_store_queue_jobs(e->store));
+        goto unlock;
+    }
+
     /* Validate against the state: nothing for a closed spill. */
     fresh = calloc(b->nrecs + 1, sizeof *fresh);
     if (!fresh) {

@@ -22,8 +22,9 @@ struct sw_ingest_result {
     int duplicate;            /* seq <= the source's last applied seq: nothing changed */
     uint64_t records, events; /* applied */
     int spills_closed;
-    unsigned status; /* 200, or the error status (409, 503) */
-    int line;        /* line of the offending record for 409 */
+    unsigned status;      /* 200, or the error status (409, 503) */
+    unsigned retry_after; /* s, with SW_EFULL: when the collector should resend the same batch */
+    int line;             /* line of the offending record for 409 */
     char error[300];
 };
 
@@ -38,9 +39,10 @@ void sw_engine_free(struct sw_engine *e);
 
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
  * source. Returns 0 with res filled (applied or duplicate), or an sw_err_t with res->status and
- * res->error: SW_ECLOSED (409, data for a closed spill: nothing applied, counted as late),
- * SW_EDB (a spill commit failed). Returns only after every spill closed by the batch, and its
- * run_start/run_end records, are committed. */
+ * res->error: SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing applied
+ * and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data
+ * for a closed spill: nothing applied, counted as late), SW_EDB (a spill commit failed). Returns
+ * only after every spill closed by the batch, and its run_start/run_end records, are committed. */
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
                      struct sw_ingest_result *res);
 

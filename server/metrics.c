@@ -68,6 +68,7 @@ static const char *const reason_names[SW_INGEST_REASON_N] = {
     [SW_INGEST_LATE] = "late",
     [SW_INGEST_TOO_LARGE] = "too_large",
     [SW_INGEST_UNAVAILABLE] = "unavailable",
+    [SW_INGEST_QUEUE_FULL] = "queue_full",
     [SW_INGEST_OTHER] = "other",
 };
 
@@ -100,6 +101,11 @@ void sw_metrics_ingest_rejected(unsigned status)
         r = SW_INGEST_OTHER;
         break;
     }
+    sw_metrics_ingest_refused(r);
+}
+
+void sw_metrics_ingest_refused(enum sw_ingest_reason r)
+{
     atomic_fetch_add(&sw_metrics.ingest_errors[r], 1);
     atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
 }
@@ -303,6 +309,11 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
          (double)(store ? sw_store_commits(store) : 0)},
         {"spillwatch_store_commit_failures_total", "counter", "Spill commit attempts that failed.",
          (double)(store ? sw_store_commit_failures(store) : 0)},
+        {"spillwatch_store_queue_jobs", "gauge", "Jobs queued to the SQLite writer and not yet finished.",
+         store ? sw_store_queue_jobs(store) : 0},
+        {"spillwatch_store_queue_max", "gauge",
+         "Writer queue length at which ingest answers 503 (limits.writer_queue_max).",
+         store ? sw_store_queue_max(store) : 0},
         {"spillwatch_store_commit_seconds_total", "counter", "Time spent in spill commits.",
          store ? sw_store_commit_seconds(store) : 0},
         {"spillwatch_hook_deliveries_total", "counter", "Alarm notifications delivered by hooks.",

@@ -40,6 +40,8 @@ struct sw_store {
     pthread_cond_t cv;
     struct job *head, *tail;
     int stopping;
+    int queue_max;
+    atomic_int jobs; /* queued or being written: incremented by enqueue, decremented when done */
     pthread_key_t reader_key;
     sqlite3_stmt *ins_run, *upd_run_start, *upd_run_end, *ins_spill, *ins_hist, *ins_check, *up_source;
     atomic_int ok;
@@ -319,6 +321,8 @@ static void *writer_main(void *arg)
             failed = write_run(s, j) != 0;
             free(j->meta);
         }
+        /* Before the waiter is told: once a request has its answer, its job no longer counts. */
+        atomic_fetch_sub(&s->jobs, 1);
         wait_done(j->wait, failed);
         free(j);
     }
@@ -342,6 +346,7 @@ static int enqueue(struct sw_store *s, struct job *j)
     else
         s->head = j;
     s->tail = j;
+    atomic_fetch_add(&s->jobs, 1);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -471,13 +476,14 @@ static void make_parent_dir(const char *path)
     mkdir(dir, 0755);
 }
 
-struct sw_store *sw_store_open(const char *path, char *err, size_t errlen)
+struct sw_store *sw_store_open(const char *path, int queue_max, char *err, size_t errlen)
 {
     struct sw_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->queue_max = queue_max > 0 ? queue_max : 1;
     snprintf(s->path, sizeof s->path, "%s", path);
     make_parent_dir(path);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -558,6 +564,21 @@ int sw_store_each_source(struct sw_store *s, void (*cb)(void *, const char *, in
         cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
     sqlite3_finalize(st);
     return 0;
+}
+
+int sw_store_queue_jobs(struct sw_store *s)
+{
+    return atomic_load(&s->jobs);
+}
+
+int sw_store_queue_max(struct sw_store *s)
+{
+    return s->queue_max;
+}
+
+int sw_store_queue_full(struct sw_store *s)
+{
+    return atomic_load(&s->jobs) >= s->queue_max;
 }
 
 int sw_store_ok(struct sw_store *s)

@@ -44,8 +44,10 @@ int sw_store_wait_all(struct sw_store_wait *w);
 void sw_store_wait_release(struct sw_store_wait *w);
 
 /* Opens (creating if needed) the database, applies migrations and starts the writer thread.
- * Returns NULL with a message in err on failure. */
-struct sw_store *sw_store_open(const char *path, char *err, size_t errlen);
+ * queue_max (>= 1) is the bound sw_store_queue_full reports against; the store itself never refuses
+ * a job for it (a spill closed by timeout must still be written): admission is the caller's
+ * business (the engine refuses ingest batches). Returns NULL with a message in err on failure. */
+struct sw_store *sw_store_open(const char *path, int queue_max, char *err, size_t errlen);
 /* Drains the queue, stops the writer thread, closes. Accepts NULL. */
 void sw_store_close(struct sw_store *st);
 
@@ -77,6 +79,14 @@ sqlite3 *sw_store_reader(struct sw_store *st);
 int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
 int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq),
                          void *ctx);
+
+/* Jobs queued and not yet finished (the one being written included). Any thread; a snapshot. */
+int sw_store_queue_jobs(struct sw_store *st);
+/* The queue_max given to sw_store_open. */
+int sw_store_queue_max(struct sw_store *st);
+/* 1 when sw_store_queue_jobs >= sw_store_queue_max: the writer is behind (slow disk, a lock held
+ * by another process) and new ingest should wait. Any thread. */
+int sw_store_queue_full(struct sw_store *st);
 
 /* 1 when the writer connection answered a trivial query within the last health check. */
 int sw_store_ok(struct sw_store *st);

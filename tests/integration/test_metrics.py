@@ -11,7 +11,8 @@ import unittest
 
 from harness import SRC, ServerTest, main, ndjson
 
-REASONS = ("malformed", "unauthorized", "forbidden", "method", "late", "too_large", "unavailable", "other")
+REASONS = ("malformed", "unauthorized", "forbidden", "method", "late", "too_large", "unavailable", "queue_full",
+           "other")
 FLAGS = ("GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
