@@ -26,7 +26,11 @@ struct spill {
 
 struct source {
     char name[128];
-    int64_t seq;
+    int64_t seq;           /* last applied; 0: none (a source known from lag reports only) */
+    int64_t committed_seq; /* last seq committed with a spill (loaded, then after each commit) */
+    double last_mono;      /* sw_mono() of the last batch answered 200; NaN: none since start */
+    int64_t lag_bytes;     /* collector-reported lag; -1 / NaN: not reported since start */
+    double lag_seconds;
 };
 
 /* Set of closed (run, spill) pairs: open addressing, linear probing; load factor <= 1/2. */
@@ -198,8 +202,8 @@ static struct source *add_source(struct sw_engine *e, const char *name, int64_t 
         e->capsources = cap;
     }
     s = &e->sources[e->nsources++];
+    *s = (struct source){.seq = seq, .last_mono = NAN, .lag_bytes = -1, .lag_seconds = NAN};
     snprintf(s->name, sizeof s->name, "%s", name);
-    s->seq = seq;
     return s;
 }
 
@@ -210,7 +214,9 @@ static void load_spill_cb(void *ctx, int64_t run, int64_t spill)
 
 static void load_source_cb(void *ctx, const char *name, int64_t seq)
 {
-    add_source(ctx, name, seq);
+    struct source *s = add_source(ctx, name, seq);
+    if (s)
+        s->committed_seq = seq;
 }
 
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store, struct sw_alarms *alarms)
@@ -390,6 +396,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
     if (source) {
         src = find_source(e, source);
         if (src && seq <= src->seq) {
+            src->last_mono = sw_mono();
             res->duplicate = 1;
             atomic_fetch_add(&sw_metrics.ingest_duplicates, 1);
             goto unlock;
@@ -515,8 +522,10 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         }
         res->records++;
     }
-    if (source && (src = add_source(e, source, seq)))
+    if (source && (src = add_source(e, source, seq))) {
         src->seq = seq;
+        src->last_mono = mono;
+    }
     atomic_fetch_add(&sw_metrics.events, res->events);
     atomic_fetch_add(&sw_metrics.records, res->records);
 unlock:
@@ -528,6 +537,12 @@ unlock:
         rc = SW_EDB;
         res->status = 503;
         snprintf(res->error, sizeof res->error, "a spill or run record of this batch could not be committed");
+    } else if (rc == SW_OK && source && res->spills_closed > 0) {
+        /* The watermark went to disk with the spill(s) this batch closed. */
+        pthread_mutex_lock(&e->mu);
+        if ((src = find_source(e, source)) && src->committed_seq < seq)
+            src->committed_seq = seq;
+        pthread_mutex_unlock(&e->mu);
     }
     sw_store_wait_release(&w);
     if (rc == SW_ENOMEM) {
@@ -613,9 +628,44 @@ int64_t sw_engine_source_seq(struct sw_engine *e, const char *source)
 {
     pthread_mutex_lock(&e->mu);
     struct source *s = find_source(e, source);
-    int64_t seq = s ? s->seq : -1;
+    int64_t seq = s && s->seq > 0 ? s->seq : -1;
     pthread_mutex_unlock(&e->mu);
     return seq;
+}
+
+int sw_engine_source_report(struct sw_engine *e, const char *source, int64_t lag_bytes, double lag_seconds)
+{
+    pthread_mutex_lock(&e->mu);
+    struct source *s = add_source(e, source, 0);
+    if (s && lag_bytes >= 0)
+        s->lag_bytes = lag_bytes;
+    if (s && !isnan(lag_seconds))
+        s->lag_seconds = lag_seconds;
+    pthread_mutex_unlock(&e->mu);
+    return s ? 0 : SW_ENOMEM;
+}
+
+int sw_engine_sources(struct sw_engine *e, struct sw_source_info **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&e->mu);
+    int n = e->nsources;
+    struct sw_source_info *info = n ? malloc((size_t)n * sizeof *info) : NULL;
+    double now = sw_mono();
+    for (int i = 0; info && i < n; i++) {
+        const struct source *s = &e->sources[i];
+        memcpy(info[i].name, s->name, sizeof info[i].name);
+        info[i].seq = s->seq;
+        info[i].committed_seq = s->committed_seq;
+        info[i].age = isnan(s->last_mono) ? NAN : fmax(0, now - s->last_mono);
+        info[i].lag_bytes = s->lag_bytes;
+        info[i].lag_seconds = s->lag_seconds;
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (n && !info)
+        return -1;
+    *out = info;
+    return n;
 }
 
 void sw_engine_open_runs(struct sw_engine *e, json_t *arr)

@@ -58,8 +58,28 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name);
 /* The open spill of a run as {"spill","events","started","last_data"}, or NULL (new reference). */
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 
-/* Last applied seq of a source, or -1 when the engine has never seen it. */
+/* Last applied seq of a source, or -1 when no batch of it was ever applied (or loaded). */
 int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
+
+/* Records what a collector reported with an ingest request (headers X-Spillwatch-Lag-Bytes and
+ * X-Spillwatch-Lag-Seconds): lag_bytes < 0 and a NaN lag_seconds mean "not reported" and leave the
+ * previous value. Called before the batch is judged, so the report counts even when the batch is
+ * refused (409, 503). Returns 0, or SW_ENOMEM (nothing recorded). */
+int sw_engine_source_report(struct sw_engine *e, const char *source, int64_t lag_bytes, double lag_seconds);
+
+/* One collector source as /metrics shows it. */
+struct sw_source_info {
+    char name[128];
+    int64_t seq;           /* last applied seq; 0 when none (known from lag reports only) */
+    int64_t committed_seq; /* last seq durable with a spill; 0 when none */
+    double age;            /* s since the last batch answered 200 (applied or duplicate); NaN: none
+                            * since start-up */
+    int64_t lag_bytes;     /* last reported; -1 when never reported since start-up */
+    double lag_seconds;    /* last reported; NaN when never reported since start-up */
+};
+/* A snapshot of every known source: *out is malloc'ed (caller frees; NULL when there is none).
+ * Returns how many, or -1 on out of memory (*out NULL). */
+int sw_engine_sources(struct sw_engine *e, struct sw_source_info **out);
 
 /* Samples what the live alarm rules and /metrics read (struct sw_live in alarms.h): the live spill
  * (as sw_engine_live_hist picks it) and whether it is open, triggers accepted so far, the time of
