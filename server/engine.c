@@ -22,7 +22,11 @@ struct spill {
     double last_mono;             /* CLOCK_MONOTONIC s of the last data, for the timeout */
     uint64_t events, trig[SW_TRIG_N], unknown_fields;
     struct sw_hist *hists; /* one per profile histogram */
+    int restored;          /* recreated from its marker at start-up and no data since */
 };
+
+/* Why a restored spill that timed out without any data since the restart is incomplete. */
+static const char restart_reason[] = "incomplete: lost in a server restart and not resent";
 
 struct source {
     char name[128];
@@ -58,6 +62,7 @@ struct sw_engine {
     int64_t last_run;             /* run of the last data */
     int run_active;               /* last_run has not ended (no run_end for it since) */
     int last_beam;                /* the last closed spill had beam: 1, 0; -1 unknown */
+    int load_failed;              /* start-up: out of memory while loading */
 };
 
 /* ---- closed set ---- */
@@ -212,6 +217,27 @@ static void load_spill_cb(void *ctx, int64_t run, int64_t spill)
     pairset_add(&((struct sw_engine *)ctx)->closed, run, spill);
 }
 
+/* An open-spill marker: the spill was open when the server stopped (or crashed). It is open again,
+ * empty, with its timeout clock started now: the collector resends it, or it times out. */
+static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *source, double opened)
+{
+    struct sw_engine *e = ctx;
+    if (pairset_has(&e->closed, run, spill) || find_open(e, run, spill))
+        return;
+    struct spill *sp = spill_new(e->prof, run, spill);
+    if (!sp || add_open(e, sp) != 0) {
+        spill_free(sp, e->prof->nhists);
+        e->load_failed = 1;
+        return;
+    }
+    sp->first_wall = sp->last_wall = opened;
+    sp->restored = 1;
+    sw_info("engine",
+            "run %lld spill %lld (source %s) was open at the last stop: open again, empty, until "
+            "resent or %g s without data",
+            (long long)run, (long long)spill, source ? source : "none", e->cfg->spill_timeout);
+}
+
 static void load_source_cb(void *ctx, const char *name, int64_t seq)
 {
     struct source *s = add_source(ctx, name, seq);
@@ -232,7 +258,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
     e->last_beam = -1;
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
-        sw_store_each_source(store, load_source_cb, e) != 0) {
+        sw_store_each_source(store, load_source_cb, e) != 0 ||
+        sw_store_each_open_spill(store, load_open_cb, e) != 0 || e->load_failed) {
         sw_engine_free(e);
         return NULL;
     }
@@ -241,7 +268,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
         sw_engine_free(e);
         return NULL;
     }
-    sw_info("engine", "%zu closed spills and %d collector sources loaded", e->closed.n, e->nsources);
+    sw_info("engine", "%zu closed spills, %d collector sources and %d open spills loaded", e->closed.n,
+            e->nsources, e->nopen);
     return e;
 }
 
@@ -250,7 +278,10 @@ void sw_engine_free(struct sw_engine *e)
     if (!e)
         return;
     if (e->nopen)
-        sw_warn("engine", "%d open spill(s) dropped at shutdown; collectors resend them", e->nopen);
+        sw_warn("engine",
+                "%d open spill(s) not closed at shutdown: their markers reopen them at the next start, "
+                "for the collectors to resend",
+                e->nopen);
     for (int i = 0; i < e->nopen; i++)
         spill_free(e->open[i], e->prof->nhists);
     free(e->open);
@@ -291,6 +322,7 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
         .events = sp->events,
         .unknown_fields = sp->unknown_fields,
         .complete = end != NULL,
+        .incomplete_reason = !end && sp->restored ? restart_reason : NULL,
     };
     if (end && !isnan(end->time))
         sp->ended = end->time;
@@ -352,8 +384,11 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     if (!end)
         atomic_fetch_add(&sw_metrics.spills_timed_out, 1);
     sw_info("engine", "run %lld spill %lld closed%s: %llu events, flag %s", (long long)sp->run,
-            (long long)sp->spill, end ? "" : " by timeout (incomplete)", (unsigned long long)sp->events,
-            sw_state_name(flag));
+            (long long)sp->spill,
+            end            ? ""
+            : sp->restored ? " by timeout (incomplete: lost in a server restart and not resent)"
+                           : " by timeout (incomplete)",
+            (unsigned long long)sp->events, sw_state_name(flag));
     remove_open(e, sp);
     spill_free(e->last_closed, p->nhists);
     e->last_closed = sp;
@@ -460,8 +495,9 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             rc = SW_ENOMEM;
             goto unlock;
         }
-        /* The run gets its row at its first spill even without run_start, so listings show it live. */
-        sw_store_run_start(e->store, fresh[k]->run, fresh[k]->first_wall, NULL, NULL);
+        /* The run gets its row at its first spill even without run_start, so listings show it live;
+         * with it goes the marker that reopens the spill after a restart. Not awaited. */
+        sw_store_open_spill(e->store, fresh[k]->run, fresh[k]->spill, source, fresh[k]->first_wall);
         fresh[k] = NULL;
     }
 
@@ -474,6 +510,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         if (sp) {
             sp->last_wall = now;
             sp->last_mono = mono;
+            sp->restored = 0;
         }
         e->last_data = now;
         if (r->type != SW_REC_RUN_END || r->run == e->last_run) { /* a late run_end of an older run */

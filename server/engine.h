@@ -28,13 +28,17 @@ struct sw_ingest_result {
     char error[300];
 };
 
-/* Creates the engine; loads closed spills, source watermarks and check references from the store
- * (call before the store is shared with other threads). Borrows cfg, store and alarms (may be NULL;
- * each closed spill is handed to it), which must outlive it. NULL on out of memory. */
+/* Creates the engine; loads closed spills, source watermarks, check references and the open-spill
+ * markers from the store (call before the store is shared with other threads). Each marker becomes
+ * an empty open spill whose timeout starts now: resent data fills it as any open spill; without
+ * data for spill_timeout it closes as incomplete, "lost in a server restart and not resent".
+ * Borrows cfg, store and alarms (may be NULL; each closed spill is handed to it), which must
+ * outlive it. NULL on out of memory. */
 struct sw_alarms;
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store,
                                 struct sw_alarms *alarms);
-/* Closes nothing (open spills are lost as DESIGN §3 says) and frees. Accepts NULL. */
+/* Closes nothing and frees: open spills lose their data (DESIGN §3), their markers stay and reopen
+ * them at the next start. Accepts NULL. */
 void sw_engine_free(struct sw_engine *e);
 
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a

@@ -73,6 +73,95 @@ class Crash(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
 
+    def open_spill_then_kill(self, config=None):
+        """Spill (1, 1) committed from source daq (seqs 1-4); spill (1, 2) open with the first three of
+        its four batches (seqs 5-7, 2 events); then SIGKILL once the writer queue is empty, i.e. with
+        the open-spill marker on disk."""
+        srv = Server(self.tmp, db=self.db).start()
+        seq = 0
+        for b in spill_batches(1, 1, 4) + spill_batches(1, 2, 4)[:-1]:
+            seq += 1
+            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
+        return srv
+
+    def assert_committed_watermark(self, srv):
+        status, src = srv.get("/api/v1/sources/daq")
+        self.assertEqual(status, 200)
+        self.assertEqual(src.keys(), {"source", "seq", "committed_seq", "committed", "updated"})  # shape kept
+        self.assertEqual((src["seq"], src["committed_seq"], src["committed"]), (4, 4, {"run": 1, "spill": 1}))
+
+    def test_open_spill_not_resent_after_a_crash_closes_as_lost_in_the_restart(self):
+        srv = self.open_spill_then_kill()
+        # A second collector has spill 3 open; after the restart it resends only part of it.
+        daq_b = [ndjson({"type": "spill_start", "run": 1, "spill": 3}),
+                 ndjson({"type": "event", "run": 1, "spill": 3, "event": 1, "trigger": "beam", "p_in": 150.0})]
+        for i, b in enumerate(daq_b, 1):
+            self.assertEqual(srv.post(b, "daq-b", i)[0], 200)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)  # the markers are on disk
+        srv.kill()
+
+        srv = Server(self.tmp, config={"spill_timeout": 3}, db=self.db).start()
+        try:
+            for i, b in enumerate(daq_b, 1):  # daq-b has nothing committed: it resends from seq 1
+                status, res = srv.post(b, "daq-b", i)
+                self.assertEqual((status, res["duplicate"]), (200, False))
+            self.assert_committed_watermark(srv)  # daq never comes back
+            deadline = time.time() + 30
+            while time.time() < deadline and any(srv.get("/api/v1/runs/1/spills/%d" % n)[0] != 200 for n in (2, 3)):
+                time.sleep(0.2)
+            status, sp2 = srv.get("/api/v1/runs/1/spills/2")
+            self.assertEqual(status, 200, sp2)
+            self.assertEqual((sp2["complete"], sp2["events"], sp2["flag"]), (False, 0, "UNKNOWN"))
+            self.assertIn("incomplete: lost in a server restart and not resent", sp2["reasons"])
+            # Spill 3 had data after the restart: an ordinary timeout, with what was resent.
+            status, sp3 = srv.get("/api/v1/runs/1/spills/3")
+            self.assertEqual((status, sp3["complete"], sp3["events"]), (200, False, 1))
+            self.assertIn("incomplete: no spill_end before the spill timeout", sp3["reasons"])
+            self.assertNotIn("incomplete: lost in a server restart and not resent", sp3["reasons"])
+            self.assertEqual(metric(srv, "spillwatch_spills_timed_out_total"), 2)
+            # Re-evaluating the run keeps what happened to the spill.
+            status, res = srv.request("POST", "/api/v1/runs/1/reevaluate")[:2]
+            self.assertEqual(status, 200, res)
+            self.assertIn("incomplete: lost in a server restart and not resent",
+                          srv.get("/api/v1/runs/1/spills/2")[1]["reasons"])
+            # The collector coming back after the timeout is late, as for any timed-out spill.
+            self.assertEqual(srv.post(spill_batches(1, 2, 4)[0], "daq", 5)[0], 409)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_open_spill_resent_after_a_crash_completes_exactly_once(self):
+        srv = self.open_spill_then_kill()
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+        srv.kill()
+
+        srv = Server(self.tmp, db=self.db).start()
+        try:
+            # Before the collector is back, the spill is open again, empty.
+            status, err = srv.get("/api/v1/runs/1/spills/2")
+            self.assertEqual((status, err["error"]), (404, "run 1 spill 2 is still open"))
+            status, run = srv.get("/api/v1/runs/1")
+            self.assertEqual((run["open"], run["live"]["spill"], run["live"]["events"]), (True, 2, 0))
+            self.assertEqual(metric(srv, "spillwatch_open_spills"), 1)
+            self.assert_committed_watermark(srv)
+            # The collector resends spill 2 from its first batch (spill_start again), same seqs.
+            for seq, b in enumerate(spill_batches(1, 2, 4), 5):
+                status, res = srv.post(b, "daq", seq)
+                self.assertEqual((status, res["duplicate"]), (200, False), res)
+            self.assertEqual(srv.post(spill_batches(1, 2, 4)[1], "daq", 6)[1]["duplicate"], True)
+            status, spills = srv.get("/api/v1/runs/1/spills")
+            self.assertEqual([(s["spill"], s["events"], s["complete"]) for s in spills["spills"]],
+                             [(1, 2, True), (2, 2, True)])
+            self.assertFalse([r for r in spills["spills"][1]["reasons"] if r.startswith("incomplete")])
+            self.assertEqual(srv.get("/api/v1/histograms/p_in?run=1")[1]["entries"], 4)
+            status, src = srv.get("/api/v1/sources/daq")
+            self.assertEqual((src["seq"], src["committed_seq"], src["committed"]), (8, 8, {"run": 1, "spill": 2}))
+            self.assertEqual(metric(srv, "spillwatch_open_spills"), 0)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        with sqlite3.connect(self.db) as c:  # each commit deleted its spill's marker
+            self.assertEqual(c.execute("SELECT count(*) FROM open_spills").fetchone()[0], 0)
+            self.assertEqual(c.execute("SELECT count(*) FROM spills").fetchone()[0], 2)
+
     def test_clean_shutdown_keeps_everything(self):
         srv = Server(self.tmp, db=self.db).start()
         for i, b in enumerate(spill_batches(2, 1, 5)):
