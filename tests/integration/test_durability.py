@@ -210,6 +210,9 @@ class BackPressure(ServerTest):
         srv = self.srv
         sources = ("daq1", "daq2", "daq3")  # one per spill: batches of one source must not race
         for i, src in enumerate(sources, 1):
+            # Opening a spill queues its run row and restart marker (not awaited): with a bound of
+            # 2, the set-up itself would be pushed back without an idle writer before each batch.
+            wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
             body = ndjson({"type": "spill_start", "run": 1, "spill": i},
                           *({"type": "event", "run": 1, "spill": i, "event": k, "trigger": "physics",
                              "p_in": 160.0} for k in range(1, 4)))
