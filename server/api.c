@@ -223,6 +223,51 @@ int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigne
 
 /* ---- ingest ---- */
 
+/* X-Spillwatch-Lag-Bytes: an integer >= 0 (decimal digits only). 1 when present and valid, 0 when
+ * absent, -1 with a 400 reply naming the header. */
+static int lag_bytes_header(struct MHD_Connection *c, int64_t *out, struct sw_reply *r)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Spillwatch-Lag-Bytes");
+    if (!h)
+        return 0;
+    long long v = -1;
+    if (h[0] >= '0' && h[0] <= '9') {
+        char *end;
+        errno = 0;
+        v = strtoll(h, &end, 10);
+        if (*end || errno)
+            v = -1;
+    }
+    if (v < 0) {
+        sw_reply_error(r, 400, "X-Spillwatch-Lag-Bytes: \"%.40s\" is not an integer >= 0", h);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+/* X-Spillwatch-Lag-Seconds: a finite decimal number >= 0 (no sign, no hex, no inf/nan). Same
+ * returns as lag_bytes_header. */
+static int lag_seconds_header(struct MHD_Connection *c, double *out, struct sw_reply *r)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Spillwatch-Lag-Seconds");
+    if (!h)
+        return 0;
+    double v = NAN;
+    if (h[0] && h[0] != '+' && h[0] != '-' && strspn(h, "0123456789.eE+-") == strlen(h)) {
+        char *end;
+        v = strtod(h, &end); /* overflow gives HUGE_VAL, refused below; underflow is ~0, fine */
+        if (*end)
+            v = NAN;
+    }
+    if (!(v >= 0 && isfinite(v))) {
+        sw_reply_error(r, 400, "X-Spillwatch-Lag-Seconds: \"%.40s\" is not a number >= 0", h);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
 static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, const char *body, size_t len,
                           struct sw_reply *r)
 {
@@ -251,6 +296,19 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
             goto rejected;
         }
     }
+    /* The collector's own lag: validated always, recorded for its source (ignored without one)
+     * before the batch is judged, so it stays visible while batches are refused. */
+    int64_t lag_bytes = -1;
+    double lag_seconds = NAN;
+    int has_bytes = lag_bytes_header(c, &lag_bytes, r);
+    int has_seconds = has_bytes < 0 ? -1 : lag_seconds_header(c, &lag_seconds, r);
+    if (has_bytes < 0 || has_seconds < 0)
+        goto rejected;
+    if (source && (has_bytes || has_seconds) &&
+        sw_engine_source_report(api->engine, source, lag_bytes, lag_seconds) != SW_OK) {
+        sw_reply_error(r, 503, "out of memory; nothing applied");
+        goto rejected;
+    }
     struct sw_batch b = {0};
     struct sw_wire_error werr;
     struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max};
@@ -272,6 +330,11 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         if (j && res.line > 0)
             json_object_set_new(j, "line", json_integer(res.line));
         sw_reply_json(r, res.status, j);
+        if (rc == SW_EFULL) {
+            r->retry_after = res.retry_after;
+            sw_metrics_ingest_refused(SW_INGEST_QUEUE_FULL);
+            return;
+        }
         goto rejected;
     }
     json_t *j =

@@ -28,7 +28,8 @@ struct sw_reply {
     char *body; /* malloc'ed, owned by the reply */
     size_t len;
     const char *content_type;
-    const char *allow; /* for 405 */
+    const char *allow;    /* for 405 */
+    unsigned retry_after; /* s; sent as Retry-After when > 0 (503 back-pressure) */
 };
 
 /* Handles one request whose path starts with /api/ or is /metrics. body may be NULL for GET.

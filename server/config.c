@@ -987,7 +987,8 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
     static const char *const known[] = {"listen",  "db",     "www",           "profile", "log_level",
                                         "threads", "limits", "spill_timeout", "auth",    NULL};
-    static const char *const lknown[] = {"body_max", "line_max", "fields_max", "batch_events_max", NULL};
+    static const char *const lknown[] = {"body_max",         "line_max",         "fields_max",
+                                         "batch_events_max", "writer_queue_max", NULL};
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int before = d->n;
@@ -1010,6 +1011,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     cfg->line_max = 8u << 20;
     cfg->fields_max = 256;
     cfg->batch_events_max = 1000000;
+    cfg->writer_queue_max = 1024;
     json_t *lim = json_object_get(root, "limits");
     if (lim && !json_is_object(lim))
         sw_diag_add(d, "$.limits: must be an object");
@@ -1022,6 +1024,8 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         cfg->fields_max = (int)get_int(lim, "fields_max", cfg->fields_max, 8, 100000, "$.limits", d);
         cfg->batch_events_max = (size_t)get_int(lim, "batch_events_max", (long long)cfg->batch_events_max, 1,
                                                 100000000, "$.limits", d);
+        cfg->writer_queue_max =
+            (int)get_int(lim, "writer_queue_max", cfg->writer_queue_max, 1, 1000000, "$.limits", d);
     }
     json_t *auth = json_object_get(root, "auth");
     if (auth)

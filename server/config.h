@@ -174,6 +174,7 @@ struct sw_config {
     size_t line_max;         /* bytes of one NDJSON line -> 413 above */
     int fields_max;          /* keys of one record (and columns of an events record) -> 400 above */
     size_t batch_events_max; /* events in one request -> 413 above */
+    int writer_queue_max;    /* store writer jobs at which ingest answers 503 + Retry-After */
     double spill_timeout;    /* s after the last data of an open spill -> closed as incomplete */
     struct sw_token *tokens;
     int ntokens;

@@ -22,11 +22,19 @@ struct spill {
     double last_mono;             /* CLOCK_MONOTONIC s of the last data, for the timeout */
     uint64_t events, trig[SW_TRIG_N], unknown_fields;
     struct sw_hist *hists; /* one per profile histogram */
+    int restored;          /* recreated from its marker at start-up and no data since */
 };
+
+/* Why a restored spill that timed out without any data since the restart is incomplete. */
+static const char restart_reason[] = "incomplete: lost in a server restart and not resent";
 
 struct source {
     char name[128];
-    int64_t seq;
+    int64_t seq;           /* last applied; 0: none (a source known from lag reports only) */
+    int64_t committed_seq; /* last seq committed with a spill (loaded, then after each commit) */
+    double last_mono;      /* sw_mono() of the last batch answered 200; NaN: none since start */
+    int64_t lag_bytes;     /* collector-reported lag; -1 / NaN: not reported since start */
+    double lag_seconds;
 };
 
 /* Set of closed (run, spill) pairs: open addressing, linear probing; load factor <= 1/2. */
@@ -54,6 +62,7 @@ struct sw_engine {
     int64_t last_run;             /* run of the last data */
     int run_active;               /* last_run has not ended (no run_end for it since) */
     int last_beam;                /* the last closed spill had beam: 1, 0; -1 unknown */
+    int load_failed;              /* start-up: out of memory while loading */
 };
 
 /* ---- closed set ---- */
@@ -198,8 +207,8 @@ static struct source *add_source(struct sw_engine *e, const char *name, int64_t 
         e->capsources = cap;
     }
     s = &e->sources[e->nsources++];
+    *s = (struct source){.seq = seq, .last_mono = NAN, .lag_bytes = -1, .lag_seconds = NAN};
     snprintf(s->name, sizeof s->name, "%s", name);
-    s->seq = seq;
     return s;
 }
 
@@ -208,9 +217,32 @@ static void load_spill_cb(void *ctx, int64_t run, int64_t spill)
     pairset_add(&((struct sw_engine *)ctx)->closed, run, spill);
 }
 
+/* An open-spill marker: the spill was open when the server stopped (or crashed). It is open again,
+ * empty, with its timeout clock started now: the collector resends it, or it times out. */
+static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *source, double opened)
+{
+    struct sw_engine *e = ctx;
+    if (pairset_has(&e->closed, run, spill) || find_open(e, run, spill))
+        return;
+    struct spill *sp = spill_new(e->prof, run, spill);
+    if (!sp || add_open(e, sp) != 0) {
+        spill_free(sp, e->prof->nhists);
+        e->load_failed = 1;
+        return;
+    }
+    sp->first_wall = sp->last_wall = opened;
+    sp->restored = 1;
+    sw_info("engine",
+            "run %lld spill %lld (source %s) was open at the last stop: open again, empty, until "
+            "resent or %g s without data",
+            (long long)run, (long long)spill, source ? source : "none", e->cfg->spill_timeout);
+}
+
 static void load_source_cb(void *ctx, const char *name, int64_t seq)
 {
-    add_source(ctx, name, seq);
+    struct source *s = add_source(ctx, name, seq);
+    if (s)
+        s->committed_seq = seq;
 }
 
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store, struct sw_alarms *alarms)
@@ -226,7 +258,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
     e->last_beam = -1;
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
-        sw_store_each_source(store, load_source_cb, e) != 0) {
+        sw_store_each_source(store, load_source_cb, e) != 0 ||
+        sw_store_each_open_spill(store, load_open_cb, e) != 0 || e->load_failed) {
         sw_engine_free(e);
         return NULL;
     }
@@ -235,7 +268,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
         sw_engine_free(e);
         return NULL;
     }
-    sw_info("engine", "%zu closed spills and %d collector sources loaded", e->closed.n, e->nsources);
+    sw_info("engine", "%zu closed spills, %d collector sources and %d open spills loaded", e->closed.n,
+            e->nsources, e->nopen);
     return e;
 }
 
@@ -244,7 +278,10 @@ void sw_engine_free(struct sw_engine *e)
     if (!e)
         return;
     if (e->nopen)
-        sw_warn("engine", "%d open spill(s) dropped at shutdown; collectors resend them", e->nopen);
+        sw_warn("engine",
+                "%d open spill(s) not closed at shutdown: their markers reopen them at the next start, "
+                "for the collectors to resend",
+                e->nopen);
     for (int i = 0; i < e->nopen; i++)
         spill_free(e->open[i], e->prof->nhists);
     free(e->open);
@@ -285,6 +322,7 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
         .events = sp->events,
         .unknown_fields = sp->unknown_fields,
         .complete = end != NULL,
+        .incomplete_reason = !end && sp->restored ? restart_reason : NULL,
     };
     if (end && !isnan(end->time))
         sp->ended = end->time;
@@ -346,8 +384,11 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     if (!end)
         atomic_fetch_add(&sw_metrics.spills_timed_out, 1);
     sw_info("engine", "run %lld spill %lld closed%s: %llu events, flag %s", (long long)sp->run,
-            (long long)sp->spill, end ? "" : " by timeout (incomplete)", (unsigned long long)sp->events,
-            sw_state_name(flag));
+            (long long)sp->spill,
+            end            ? ""
+            : sp->restored ? " by timeout (incomplete: lost in a server restart and not resent)"
+                           : " by timeout (incomplete)",
+            (unsigned long long)sp->events, sw_state_name(flag));
     remove_open(e, sp);
     spill_free(e->last_closed, p->nhists);
     e->last_closed = sp;
@@ -390,10 +431,25 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
     if (source) {
         src = find_source(e, source);
         if (src && seq <= src->seq) {
+            src->last_mono = sw_mono();
             res->duplicate = 1;
             atomic_fetch_add(&sw_metrics.ingest_duplicates, 1);
             goto unlock;
         }
+    }
+
+    /* Back-pressure: with the writer behind, refuse before anything is applied. Under the engine
+     * mutex, so concurrent batches cannot all slip past the same free slot; the timer thread and
+     * human writes may still queue beyond the bound (they are few and must not be lost). */
+    if (sw_store_queue_full(e->store)) {
+        rc = SW_EFULL;
+        res->status = 503;
+        res->retry_after = 1;
+        snprintf(res->error, sizeof res->error,
+                 "writer queue full (%d jobs): nothing applied; resend the same batch with the same seq "
+                 "after Retry-After seconds",
+                 sw_store_queue_jobs(e->store));
+        goto unlock;
     }
 
     /* Validate against the state: nothing for a closed spill. */
@@ -439,8 +495,9 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             rc = SW_ENOMEM;
             goto unlock;
         }
-        /* The run gets its row at its first spill even without run_start, so listings show it live. */
-        sw_store_run_start(e->store, fresh[k]->run, fresh[k]->first_wall, NULL, NULL);
+        /* The run gets its row at its first spill even without run_start, so listings show it live;
+         * with it goes the marker that reopens the spill after a restart. Not awaited. */
+        sw_store_open_spill(e->store, fresh[k]->run, fresh[k]->spill, source, fresh[k]->first_wall);
         fresh[k] = NULL;
     }
 
@@ -453,6 +510,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         if (sp) {
             sp->last_wall = now;
             sp->last_mono = mono;
+            sp->restored = 0;
         }
         e->last_data = now;
         if (r->type != SW_REC_RUN_END || r->run == e->last_run) { /* a late run_end of an older run */
@@ -501,8 +559,10 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         }
         res->records++;
     }
-    if (source && (src = add_source(e, source, seq)))
+    if (source && (src = add_source(e, source, seq))) {
         src->seq = seq;
+        src->last_mono = mono;
+    }
     atomic_fetch_add(&sw_metrics.events, res->events);
     atomic_fetch_add(&sw_metrics.records, res->records);
 unlock:
@@ -514,6 +574,12 @@ unlock:
         rc = SW_EDB;
         res->status = 503;
         snprintf(res->error, sizeof res->error, "a spill or run record of this batch could not be committed");
+    } else if (rc == SW_OK && source && res->spills_closed > 0) {
+        /* The watermark went to disk with the spill(s) this batch closed. */
+        pthread_mutex_lock(&e->mu);
+        if ((src = find_source(e, source)) && src->committed_seq < seq)
+            src->committed_seq = seq;
+        pthread_mutex_unlock(&e->mu);
     }
     sw_store_wait_release(&w);
     if (rc == SW_ENOMEM) {
@@ -599,9 +665,44 @@ int64_t sw_engine_source_seq(struct sw_engine *e, const char *source)
 {
     pthread_mutex_lock(&e->mu);
     struct source *s = find_source(e, source);
-    int64_t seq = s ? s->seq : -1;
+    int64_t seq = s && s->seq > 0 ? s->seq : -1;
     pthread_mutex_unlock(&e->mu);
     return seq;
+}
+
+int sw_engine_source_report(struct sw_engine *e, const char *source, int64_t lag_bytes, double lag_seconds)
+{
+    pthread_mutex_lock(&e->mu);
+    struct source *s = add_source(e, source, 0);
+    if (s && lag_bytes >= 0)
+        s->lag_bytes = lag_bytes;
+    if (s && !isnan(lag_seconds))
+        s->lag_seconds = lag_seconds;
+    pthread_mutex_unlock(&e->mu);
+    return s ? 0 : SW_ENOMEM;
+}
+
+int sw_engine_sources(struct sw_engine *e, struct sw_source_info **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&e->mu);
+    int n = e->nsources;
+    struct sw_source_info *info = n ? malloc((size_t)n * sizeof *info) : NULL;
+    double now = sw_mono();
+    for (int i = 0; info && i < n; i++) {
+        const struct source *s = &e->sources[i];
+        memcpy(info[i].name, s->name, sizeof info[i].name);
+        info[i].seq = s->seq;
+        info[i].committed_seq = s->committed_seq;
+        info[i].age = isnan(s->last_mono) ? NAN : fmax(0, now - s->last_mono);
+        info[i].lag_bytes = s->lag_bytes;
+        info[i].lag_seconds = s->lag_seconds;
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (n && !info)
+        return -1;
+    *out = info;
+    return n;
 }
 
 void sw_engine_open_runs(struct sw_engine *e, json_t *arr)

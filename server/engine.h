@@ -22,25 +22,31 @@ struct sw_ingest_result {
     int duplicate;            /* seq <= the source's last applied seq: nothing changed */
     uint64_t records, events; /* applied */
     int spills_closed;
-    unsigned status; /* 200, or the error status (409, 503) */
-    int line;        /* line of the offending record for 409 */
+    unsigned status;      /* 200, or the error status (409, 503) */
+    unsigned retry_after; /* s, with SW_EFULL: when the collector should resend the same batch */
+    int line;             /* line of the offending record for 409 */
     char error[300];
 };
 
-/* Creates the engine; loads closed spills, source watermarks and check references from the store
- * (call before the store is shared with other threads). Borrows cfg, store and alarms (may be NULL;
- * each closed spill is handed to it), which must outlive it. NULL on out of memory. */
+/* Creates the engine; loads closed spills, source watermarks, check references and the open-spill
+ * markers from the store (call before the store is shared with other threads). Each marker becomes
+ * an empty open spill whose timeout starts now: resent data fills it as any open spill; without
+ * data for spill_timeout it closes as incomplete, "lost in a server restart and not resent".
+ * Borrows cfg, store and alarms (may be NULL; each closed spill is handed to it), which must
+ * outlive it. NULL on out of memory. */
 struct sw_alarms;
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store,
                                 struct sw_alarms *alarms);
-/* Closes nothing (open spills are lost as DESIGN §3 says) and frees. Accepts NULL. */
+/* Closes nothing and frees: open spills lose their data (DESIGN §3), their markers stay and reopen
+ * them at the next start. Accepts NULL. */
 void sw_engine_free(struct sw_engine *e);
 
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
  * source. Returns 0 with res filled (applied or duplicate), or an sw_err_t with res->status and
- * res->error: SW_ECLOSED (409, data for a closed spill: nothing applied, counted as late),
- * SW_EDB (a spill commit failed). Returns only after every spill closed by the batch, and its
- * run_start/run_end records, are committed. */
+ * res->error: SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing applied
+ * and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data
+ * for a closed spill: nothing applied, counted as late), SW_EDB (a spill commit failed). Returns
+ * only after every spill closed by the batch, and its run_start/run_end records, are committed. */
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
                      struct sw_ingest_result *res);
 
@@ -56,8 +62,28 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name);
 /* The open spill of a run as {"spill","events","started","last_data"}, or NULL (new reference). */
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 
-/* Last applied seq of a source, or -1 when the engine has never seen it. */
+/* Last applied seq of a source, or -1 when no batch of it was ever applied (or loaded). */
 int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
+
+/* Records what a collector reported with an ingest request (headers X-Spillwatch-Lag-Bytes and
+ * X-Spillwatch-Lag-Seconds): lag_bytes < 0 and a NaN lag_seconds mean "not reported" and leave the
+ * previous value. Called before the batch is judged, so the report counts even when the batch is
+ * refused (409, 503). Returns 0, or SW_ENOMEM (nothing recorded). */
+int sw_engine_source_report(struct sw_engine *e, const char *source, int64_t lag_bytes, double lag_seconds);
+
+/* One collector source as /metrics shows it. */
+struct sw_source_info {
+    char name[128];
+    int64_t seq;           /* last applied seq; 0 when none (known from lag reports only) */
+    int64_t committed_seq; /* last seq durable with a spill; 0 when none */
+    double age;            /* s since the last batch answered 200 (applied or duplicate); NaN: none
+                            * since start-up */
+    int64_t lag_bytes;     /* last reported; -1 when never reported since start-up */
+    double lag_seconds;    /* last reported; NaN when never reported since start-up */
+};
+/* A snapshot of every known source: *out is malloc'ed (caller frees; NULL when there is none).
+ * Returns how many, or -1 on out of memory (*out NULL). */
+int sw_engine_sources(struct sw_engine *e, struct sw_source_info **out);
 
 /* Samples what the live alarm rules and /metrics read (struct sw_live in alarms.h): the live spill
  * (as sw_engine_live_hist picks it) and whether it is open, triggers accepted so far, the time of

@@ -3,18 +3,19 @@
 #ifndef SW_ERR_H
 #define SW_ERR_H
 
-#define SW_ERR_MAP(X)                                  \
-    X(SW_EINVAL, -1, 400, "invalid request")           \
-    X(SW_ENOTFOUND, -2, 404, "not found")              \
-    X(SW_ECLOSED, -3, 409, "spill already closed")     \
-    X(SW_ETOOBIG, -4, 413, "request too large")        \
-    X(SW_ENOMEM, -5, 503, "out of memory")             \
-    X(SW_EDB, -6, 503, "database error")               \
-    X(SW_EUNAUTH, -7, 401, "missing or unknown token") \
-    X(SW_EFORBIDDEN, -8, 403, "token lacks the role")  \
-    X(SW_EMETHOD, -9, 405, "method not allowed")       \
-    X(SW_EBUSY, -10, 503, "server shutting down")      \
-    X(SW_ECONFLICT, -11, 409, "conflicts with the current state")
+#define SW_ERR_MAP(X)                                             \
+    X(SW_EINVAL, -1, 400, "invalid request")                      \
+    X(SW_ENOTFOUND, -2, 404, "not found")                         \
+    X(SW_ECLOSED, -3, 409, "spill already closed")                \
+    X(SW_ETOOBIG, -4, 413, "request too large")                   \
+    X(SW_ENOMEM, -5, 503, "out of memory")                        \
+    X(SW_EDB, -6, 503, "database error")                          \
+    X(SW_EUNAUTH, -7, 401, "missing or unknown token")            \
+    X(SW_EFORBIDDEN, -8, 403, "token lacks the role")             \
+    X(SW_EMETHOD, -9, 405, "method not allowed")                  \
+    X(SW_EBUSY, -10, 503, "server shutting down")                 \
+    X(SW_ECONFLICT, -11, 409, "conflicts with the current state") \
+    X(SW_EFULL, -12, 503, "writer queue full")
 
 typedef enum {
     SW_OK = 0,

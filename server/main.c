@@ -174,7 +174,7 @@ int main(int argc, char **argv)
     struct timer timer = {.stop = 0};
     pthread_t timer_thread;
     int timer_started = 0;
-    struct sw_store *store = sw_store_open(cfg.db, err, sizeof err);
+    struct sw_store *store = sw_store_open(cfg.db, cfg.writer_queue_max, err, sizeof err);
     if (!store) {
         sw_error("main", "%s", err);
         goto out;

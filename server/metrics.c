@@ -68,6 +68,7 @@ static const char *const reason_names[SW_INGEST_REASON_N] = {
     [SW_INGEST_LATE] = "late",
     [SW_INGEST_TOO_LARGE] = "too_large",
     [SW_INGEST_UNAVAILABLE] = "unavailable",
+    [SW_INGEST_QUEUE_FULL] = "queue_full",
     [SW_INGEST_OTHER] = "other",
 };
 
@@ -100,6 +101,11 @@ void sw_metrics_ingest_rejected(unsigned status)
         r = SW_INGEST_OTHER;
         break;
     }
+    sw_metrics_ingest_refused(r);
+}
+
+void sw_metrics_ingest_refused(enum sw_ingest_reason r)
+{
     atomic_fetch_add(&sw_metrics.ingest_errors[r], 1);
     atomic_fetch_add(&sw_metrics.ingest_rejected, 1);
 }
@@ -239,6 +245,59 @@ static void render_spills(FILE *f, struct sw_engine *engine)
     pthread_mutex_unlock(&last.mu);
 }
 
+/* The families of render_sources, in order; source_value gives each one's value (NaN: not known). */
+static const struct {
+    const char *name, *help;
+} source_families[] = {
+    {"spillwatch_source_seq", "Last applied X-Spillwatch-Seq of the collector source."},
+    {"spillwatch_source_committed_seq",
+     "Last X-Spillwatch-Seq of the source committed to SQLite with a spill (the resume point)."},
+    {"spillwatch_source_last_batch_age_seconds",
+     "Seconds since the source's last batch answered 200 (applied or duplicate)."},
+    {"spillwatch_source_lag_bytes",
+     "Bytes of its input the collector reported as not yet sent (X-Spillwatch-Lag-Bytes)."},
+    {"spillwatch_source_lag_seconds",
+     "Age of the oldest unsent line the collector reported (X-Spillwatch-Lag-Seconds)."},
+};
+
+static double source_value(const struct sw_source_info *s, int family)
+{
+    switch (family) {
+    case 0:
+        return s->seq > 0 ? (double)s->seq : NAN;
+    case 1:
+        return s->committed_seq > 0 ? (double)s->committed_seq : NAN;
+    case 2:
+        return s->age;
+    case 3:
+        return s->lag_bytes >= 0 ? (double)s->lag_bytes : NAN;
+    default:
+        return s->lag_seconds;
+    }
+}
+
+/* Per collector source, family after family; a family is printed only when it has a series, and
+ * a value not known (no batch since start-up, no lag reported) is left out rather than NaN. */
+static void render_sources(FILE *f, struct sw_engine *engine)
+{
+    struct sw_source_info *src = NULL;
+    int n = engine ? sw_engine_sources(engine, &src) : 0;
+    for (int k = 0; k < NELEM(source_families); k++) {
+        int head = 0;
+        for (int i = 0; i < n; i++) {
+            double v = source_value(&src[i], k);
+            if (!isfinite(v))
+                continue;
+            if (!head++)
+                gauge_head(f, source_families[k].name, source_families[k].help);
+            fprintf(f, "%s{source=\"", source_families[k].name);
+            put_label_value(f, src[i].name);
+            fprintf(f, "\"} %.17g\n", v);
+        }
+    }
+    free(src);
+}
+
 static void render_alarms(FILE *f, struct sw_alarms *alarms)
 {
     if (!alarms)
@@ -303,6 +362,11 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
          (double)(store ? sw_store_commits(store) : 0)},
         {"spillwatch_store_commit_failures_total", "counter", "Spill commit attempts that failed.",
          (double)(store ? sw_store_commit_failures(store) : 0)},
+        {"spillwatch_store_queue_jobs", "gauge", "Jobs queued to the SQLite writer and not yet finished.",
+         store ? sw_store_queue_jobs(store) : 0},
+        {"spillwatch_store_queue_max", "gauge",
+         "Writer queue length at which ingest answers 503 (limits.writer_queue_max).",
+         store ? sw_store_queue_max(store) : 0},
         {"spillwatch_store_commit_seconds_total", "counter", "Time spent in spill commits.",
          store ? sw_store_commit_seconds(store) : 0},
         {"spillwatch_hook_deliveries_total", "counter", "Alarm notifications delivered by hooks.",
@@ -339,6 +403,7 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
                         "Duration of one spill commit to SQLite (retries included).",
                         &sw_metrics.store_commit_duration);
     render_spills(f, engine);
+    render_sources(f, engine);
     render_alarms(f, alarms);
     if (fclose(f) != 0) {
         free(buf);

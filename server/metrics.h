@@ -37,7 +37,8 @@ enum sw_ingest_reason {
     SW_INGEST_METHOD,       /* 405 */
     SW_INGEST_LATE,         /* 409 */
     SW_INGEST_TOO_LARGE,    /* 413 */
-    SW_INGEST_UNAVAILABLE,  /* 503 */
+    SW_INGEST_UNAVAILABLE,  /* 503: a commit failed, out of memory */
+    SW_INGEST_QUEUE_FULL,   /* 503 with Retry-After: the store's writer queue is full */
     SW_INGEST_OTHER,        /* any other status (none today) */
     SW_INGEST_REASON_N
 };
@@ -60,8 +61,12 @@ struct sw_metrics {
 
 extern struct sw_metrics sw_metrics;
 
-/* Counts one refused ingest request: ingest_rejected and the reason that status maps to. */
+/* Counts one refused ingest request: ingest_rejected and the reason that status maps to (503 maps
+ * to SW_INGEST_UNAVAILABLE). */
 void sw_metrics_ingest_rejected(unsigned status);
+/* Counts one refused ingest request under the given reason (for a reason the status alone does not
+ * tell, e.g. SW_INGEST_QUEUE_FULL). */
+void sw_metrics_ingest_refused(enum sw_ingest_reason reason);
 
 /* What /metrics shows of the last closed spill. Values may be NaN (not known): not exported. */
 struct sw_metrics_spill {

@@ -248,7 +248,10 @@ enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_qualit
             json_array_append_new(reasons, json_string(results[i].reason));
     }
     if (!in->complete && reasons)
-        json_array_append_new(reasons, json_string("incomplete: no spill_end before the spill timeout"));
+        json_array_append_new(reasons,
+                              json_string(in->incomplete_reason
+                                              ? in->incomplete_reason
+                                              : "incomplete: no spill_end before the spill timeout"));
     if (seen[SW_BAD])
         return SW_BAD;
     if (seen[SW_WARN])

@@ -25,6 +25,9 @@ struct sw_quality_input {
     double duration, dead_time, decode_errors; /* NaN when unknown */
     uint64_t events, unknown_fields;
     int complete; /* 0 when closed by timeout */
+    /* With complete == 0: the reason recorded (borrowed); NULL gives "incomplete: no spill_end
+     * before the spill timeout". Should start with "incomplete:". */
+    const char *incomplete_reason;
     /* References (see refs.h), per check index; either may be NULL when the profile has none:
      * ref_values[i] is the rolling median or reference-run value (NaN while not available),
      * ref_hists[i] the reference histogram of a {"run": R} check (NULL while not available). */

@@ -96,7 +96,8 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
     if (sqlite3_prepare_v2(
             db,
             "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
-            "s.unknown_fields, s.complete, h.blob, m.flag FROM spills s "
+            "s.unknown_fields, s.complete, h.blob, m.flag, "
+            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete:%' LIMIT 1) FROM spills s "
             "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "
             "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
             "WHERE s.run = ?1 ORDER BY s.spill",
@@ -158,6 +159,8 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             .events = (uint64_t)sqlite3_column_int64(st, 6),
             .unknown_fields = (uint64_t)sqlite3_column_int64(st, 7),
             .complete = sqlite3_column_int(st, 8),
+            /* Why it was incomplete is history, not a check: kept as it was recorded. */
+            .incomplete_reason = (const char *)sqlite3_column_text(st, 11),
         };
         json_t *reasons = json_array();
         sw_refs_apply(refs, &in);

@@ -16,14 +16,15 @@
 #include "metrics.h"
 #include "schema_sql.h" /* generated: sw_migrations[] */
 
-enum job_kind { JOB_SPILL, JOB_RUN_START, JOB_RUN_END, JOB_CALL };
+enum job_kind { JOB_SPILL, JOB_RUN_START, JOB_RUN_END, JOB_OPEN_SPILL, JOB_CALL };
 
 struct job {
     enum job_kind kind;
     struct sw_spill_rec *rec;
-    int64_t run;
+    int64_t run, spill; /* spill: JOB_OPEN_SPILL */
     double time;
-    char *meta;
+    char *meta;                        /* JOB_RUN_START */
+    char *source;                      /* JOB_OPEN_SPILL; may be NULL */
     int (*fn)(sqlite3 *db, void *ctx); /* JOB_CALL */
     void *ctx;
     int *result;                 /* NULL for an asynchronous call */
@@ -40,8 +41,11 @@ struct sw_store {
     pthread_cond_t cv;
     struct job *head, *tail;
     int stopping;
+    int queue_max;
+    atomic_int jobs; /* queued or being written: incremented by enqueue, decremented when done */
     pthread_key_t reader_key;
     sqlite3_stmt *ins_run, *upd_run_start, *upd_run_end, *ins_spill, *ins_hist, *ins_check, *up_source;
+    sqlite3_stmt *ins_open, *del_open;
     atomic_int ok;
     atomic_uint_fast64_t commits, failures;
     _Atomic double commit_seconds;
@@ -219,6 +223,12 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
             goto fail;
     }
 
+    st = s->del_open;
+    sqlite3_bind_int64(st, 1, r->run);
+    sqlite3_bind_int64(st, 2, r->spill);
+    if (step_reset(st))
+        goto fail;
+
     if (r->source[0]) {
         st = s->up_source;
         sqlite3_bind_text(st, 1, r->source, -1, SQLITE_STATIC);
@@ -254,6 +264,36 @@ static int write_run(struct sw_store *s, struct job *j)
     if (rc)
         sw_error("store", "run %lld: %s", (long long)j->run, sqlite3_errmsg(s->db));
     return rc;
+}
+
+/* The run row and the open-spill marker of a newly opened spill, in one transaction (one sync). */
+static int write_open_spill(struct sw_store *s, struct job *j)
+{
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_stmt *st = s->upd_run_start;
+    sqlite3_bind_int64(st, 1, j->run);
+    bind_real(st, 2, j->time);
+    sqlite3_bind_null(st, 3);
+    if (step_reset(st))
+        goto fail;
+    st = s->ins_open;
+    sqlite3_bind_int64(st, 1, j->run);
+    sqlite3_bind_int64(st, 2, j->spill);
+    if (j->source)
+        sqlite3_bind_text(st, 3, j->source, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    bind_real(st, 4, j->time);
+    if (step_reset(st) || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    /* Only the restart marker is lost: the run row comes again with the spill's commit. */
+    sw_error("store", "run %lld spill %lld: open-spill marker: %s", (long long)j->run, (long long)j->spill,
+             sqlite3_errmsg(s->db));
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
 static void *writer_main(void *arg)
@@ -315,10 +355,15 @@ static void *writer_main(void *arg)
             if (j->free_ctx)
                 j->free_ctx(j->ctx);
             failed = rc != 0;
+        } else if (j->kind == JOB_OPEN_SPILL) {
+            failed = write_open_spill(s, j) != 0;
+            free(j->source);
         } else {
             failed = write_run(s, j) != 0;
             free(j->meta);
         }
+        /* Before the waiter is told: once a request has its answer, its job no longer counts. */
+        atomic_fetch_sub(&s->jobs, 1);
         wait_done(j->wait, failed);
         free(j);
     }
@@ -342,6 +387,7 @@ static int enqueue(struct sw_store *s, struct job *j)
     else
         s->head = j;
     s->tail = j;
+    atomic_fetch_add(&s->jobs, 1);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -376,6 +422,21 @@ int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w)
 {
     return submit(st, (struct job){.kind = JOB_RUN_END, .run = run, .time = time, .wait = w});
+}
+
+int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const char *source, double opened)
+{
+    char *copy = source ? strdup(source) : NULL;
+    if (source && !copy)
+        return -1;
+    if (submit(st,
+               (struct job){
+                   .kind = JOB_OPEN_SPILL, .run = run, .spill = spill, .time = opened, .source = copy}) !=
+        0) {
+        free(copy);
+        return -1;
+    }
+    return 0;
 }
 
 int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx)
@@ -444,6 +505,9 @@ static int prepare_all(struct sw_store *s)
          "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
          "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "
          "spill = excluded.spill, updated = excluded.updated"},
+        {&s->ins_open, "INSERT INTO open_spills(run, spill, source, opened) VALUES(?1, ?2, ?3, ?4) "
+                       "ON CONFLICT(run, spill) DO NOTHING"},
+        {&s->del_open, "DELETE FROM open_spills WHERE run = ?1 AND spill = ?2"},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, stmts[i].st, NULL) !=
@@ -471,13 +535,14 @@ static void make_parent_dir(const char *path)
     mkdir(dir, 0755);
 }
 
-struct sw_store *sw_store_open(const char *path, char *err, size_t errlen)
+struct sw_store *sw_store_open(const char *path, int queue_max, char *err, size_t errlen)
 {
     struct sw_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->queue_max = queue_max > 0 ? queue_max : 1;
     snprintf(s->path, sizeof s->path, "%s", path);
     make_parent_dir(path);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -522,8 +587,8 @@ void sw_store_close(struct sw_store *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    sqlite3_stmt *stmts[] = {s->ins_run,  s->upd_run_start, s->upd_run_end, s->ins_spill,
-                             s->ins_hist, s->ins_check,     s->up_source};
+    sqlite3_stmt *stmts[] = {s->ins_run,   s->upd_run_start, s->upd_run_end, s->ins_spill, s->ins_hist,
+                             s->ins_check, s->up_source,     s->ins_open,    s->del_open};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         sqlite3_finalize(stmts[i]);
     sqlite3 *reader = pthread_getspecific(s->reader_key);
@@ -558,6 +623,40 @@ int sw_store_each_source(struct sw_store *s, void (*cb)(void *, const char *, in
         cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
     sqlite3_finalize(st);
     return 0;
+}
+
+int sw_store_each_open_spill(struct sw_store *s, void (*cb)(void *, int64_t, int64_t, const char *, double),
+                             void *ctx)
+{
+    sqlite3 *db = sw_store_reader(s);
+    sqlite3_stmt *st;
+    if (!db || sqlite3_prepare_v2(db,
+                                  "SELECT o.run, o.spill, o.source, o.opened FROM open_spills o WHERE NOT "
+                                  "EXISTS (SELECT 1 FROM spills s WHERE s.run = o.run AND s.spill = o.spill) "
+                                  "ORDER BY o.opened",
+                                  -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cb(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+           (const char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 3));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int sw_store_queue_jobs(struct sw_store *s)
+{
+    return atomic_load(&s->jobs);
+}
+
+int sw_store_queue_max(struct sw_store *s)
+{
+    return s->queue_max;
+}
+
+int sw_store_queue_full(struct sw_store *s)
+{
+    return atomic_load(&s->jobs) >= s->queue_max;
 }
 
 int sw_store_ok(struct sw_store *s)

@@ -16,8 +16,8 @@
 
 struct sw_store;
 
-/* A closed spill, ready to be committed. Strings and blob are malloc'ed and owned by the record;
- * the store frees them after the commit. */
+/* A closed spill, ready to be committed (its open-spill marker is deleted in the same transaction).
+ * Strings and blob are malloc'ed and owned by the record; the store frees them after the commit. */
 struct sw_spill_rec {
     int64_t run, spill;
     double started, ended, duration, mot, dead_time, decode_errors; /* NaN -> NULL */
@@ -44,8 +44,10 @@ int sw_store_wait_all(struct sw_store_wait *w);
 void sw_store_wait_release(struct sw_store_wait *w);
 
 /* Opens (creating if needed) the database, applies migrations and starts the writer thread.
- * Returns NULL with a message in err on failure. */
-struct sw_store *sw_store_open(const char *path, char *err, size_t errlen);
+ * queue_max (>= 1) is the bound sw_store_queue_full reports against; the store itself never refuses
+ * a job for it (a spill closed by timeout must still be written): admission is the caller's
+ * business (the engine refuses ingest batches). Returns NULL with a message in err on failure. */
+struct sw_store *sw_store_open(const char *path, int queue_max, char *err, size_t errlen);
 /* Drains the queue, stops the writer thread, closes. Accepts NULL. */
 void sw_store_close(struct sw_store *st);
 
@@ -55,6 +57,11 @@ int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct 
 int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
                        struct sw_store_wait *w);
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);
+/* A spill was opened: in one transaction, gives its run a row (as sw_store_run_start without meta)
+ * and writes the open-spill marker (run, spill, source, opened) that sw_store_each_open_spill
+ * returns after a restart until the spill's commit deletes it. Nobody waits for it. source may be
+ * NULL; it is copied. Returns 0, or -1 when the store is closing or out of memory. */
+int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const char *source, double opened);
 /* Runs fn(db, ctx) on the writer thread inside one transaction (BEGIN IMMEDIATE; COMMIT when fn
  * returns 0, ROLLBACK otherwise) and waits for it. For the rare human writes (manual flags,
  * sign-off, re-evaluation) so that every write still goes through the one writer. Returns fn's
@@ -77,6 +84,20 @@ sqlite3 *sw_store_reader(struct sw_store *st);
 int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
 int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq),
                          void *ctx);
+/* Every open-spill marker whose spill is not committed, oldest first (source NULL when none).
+ * Reads through the calling thread's read-only connection. */
+int sw_store_each_open_spill(struct sw_store *st,
+                             void (*cb)(void *ctx, int64_t run, int64_t spill, const char *source,
+                                        double opened),
+                             void *ctx);
+
+/* Jobs queued and not yet finished (the one being written included). Any thread; a snapshot. */
+int sw_store_queue_jobs(struct sw_store *st);
+/* The queue_max given to sw_store_open. */
+int sw_store_queue_max(struct sw_store *st);
+/* 1 when sw_store_queue_jobs >= sw_store_queue_max: the writer is behind (slow disk, a lock held
+ * by another process) and new ingest should wait. Any thread. */
+int sw_store_queue_full(struct sw_store *st);
 
 /* 1 when the writer connection answered a trivial query within the last health check. */
 int sw_store_ok(struct sw_store *st);

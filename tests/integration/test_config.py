@@ -36,14 +36,15 @@ class Config(unittest.TestCase):
         prof["bogus"] = 1
         pp = os.path.join(self.tmp, "prof.json")
         write_json(pp, prof)
-        cfg = {"profile": pp, "threads": 0, "limits": {"body_max": "big"}}
+        cfg = {"profile": pp, "threads": 0, "limits": {"body_max": "big", "writer_queue_max": 0}}
         cp = os.path.join(self.tmp, "cfg.json")
         write_json(cp, cfg)
         p = run("--config", cp, "--check-config")
         self.assertNotEqual(p.returncode, 0)
         for expected in ("$.histograms[0].x.bins", "$.histograms[1].x.source: unknown field \"p_inn\"",
                          "$.histograms[2].trigger[0]", "$.checks[0].good", "$.checks[1].category", "$.bogus",
-                         "$.threads", "$.limits.body_max"):
+                         "$.threads", "$.limits.body_max",
+                         "$.limits.writer_queue_max: must be within [1, 1000000], got 0"):
             self.assertIn(expected, p.stderr)
 
     def test_broken_json_names_file_line_and_column(self):

@@ -1,9 +1,15 @@
-"""Durability and exactly-once across server crashes, and the spill timeout."""
+"""Durability and exactly-once across server crashes, back-pressure from the SQLite writer, and the
+spill timeout."""
 import os
+import re
 import shutil
+import sqlite3
 import tempfile
+import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 from harness import Server, ServerTest, main, ndjson
 
@@ -67,6 +73,95 @@ class Crash(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
 
+    def open_spill_then_kill(self, config=None):
+        """Spill (1, 1) committed from source daq (seqs 1-4); spill (1, 2) open with the first three of
+        its four batches (seqs 5-7, 2 events); then SIGKILL once the writer queue is empty, i.e. with
+        the open-spill marker on disk."""
+        srv = Server(self.tmp, db=self.db).start()
+        seq = 0
+        for b in spill_batches(1, 1, 4) + spill_batches(1, 2, 4)[:-1]:
+            seq += 1
+            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
+        return srv
+
+    def assert_committed_watermark(self, srv):
+        status, src = srv.get("/api/v1/sources/daq")
+        self.assertEqual(status, 200)
+        self.assertEqual(src.keys(), {"source", "seq", "committed_seq", "committed", "updated"})  # shape kept
+        self.assertEqual((src["seq"], src["committed_seq"], src["committed"]), (4, 4, {"run": 1, "spill": 1}))
+
+    def test_open_spill_not_resent_after_a_crash_closes_as_lost_in_the_restart(self):
+        srv = self.open_spill_then_kill()
+        # A second collector has spill 3 open; after the restart it resends only part of it.
+        daq_b = [ndjson({"type": "spill_start", "run": 1, "spill": 3}),
+                 ndjson({"type": "event", "run": 1, "spill": 3, "event": 1, "trigger": "beam", "p_in": 150.0})]
+        for i, b in enumerate(daq_b, 1):
+            self.assertEqual(srv.post(b, "daq-b", i)[0], 200)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)  # the markers are on disk
+        srv.kill()
+
+        srv = Server(self.tmp, config={"spill_timeout": 3}, db=self.db).start()
+        try:
+            for i, b in enumerate(daq_b, 1):  # daq-b has nothing committed: it resends from seq 1
+                status, res = srv.post(b, "daq-b", i)
+                self.assertEqual((status, res["duplicate"]), (200, False))
+            self.assert_committed_watermark(srv)  # daq never comes back
+            deadline = time.time() + 30
+            while time.time() < deadline and any(srv.get("/api/v1/runs/1/spills/%d" % n)[0] != 200 for n in (2, 3)):
+                time.sleep(0.2)
+            status, sp2 = srv.get("/api/v1/runs/1/spills/2")
+            self.assertEqual(status, 200, sp2)
+            self.assertEqual((sp2["complete"], sp2["events"], sp2["flag"]), (False, 0, "UNKNOWN"))
+            self.assertIn("incomplete: lost in a server restart and not resent", sp2["reasons"])
+            # Spill 3 had data after the restart: an ordinary timeout, with what was resent.
+            status, sp3 = srv.get("/api/v1/runs/1/spills/3")
+            self.assertEqual((status, sp3["complete"], sp3["events"]), (200, False, 1))
+            self.assertIn("incomplete: no spill_end before the spill timeout", sp3["reasons"])
+            self.assertNotIn("incomplete: lost in a server restart and not resent", sp3["reasons"])
+            self.assertEqual(metric(srv, "spillwatch_spills_timed_out_total"), 2)
+            # Re-evaluating the run keeps what happened to the spill.
+            status, res = srv.request("POST", "/api/v1/runs/1/reevaluate")[:2]
+            self.assertEqual(status, 200, res)
+            self.assertIn("incomplete: lost in a server restart and not resent",
+                          srv.get("/api/v1/runs/1/spills/2")[1]["reasons"])
+            # The collector coming back after the timeout is late, as for any timed-out spill.
+            self.assertEqual(srv.post(spill_batches(1, 2, 4)[0], "daq", 5)[0], 409)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_open_spill_resent_after_a_crash_completes_exactly_once(self):
+        srv = self.open_spill_then_kill()
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+        srv.kill()
+
+        srv = Server(self.tmp, db=self.db).start()
+        try:
+            # Before the collector is back, the spill is open again, empty.
+            status, err = srv.get("/api/v1/runs/1/spills/2")
+            self.assertEqual((status, err["error"]), (404, "run 1 spill 2 is still open"))
+            status, run = srv.get("/api/v1/runs/1")
+            self.assertEqual((run["open"], run["live"]["spill"], run["live"]["events"]), (True, 2, 0))
+            self.assertEqual(metric(srv, "spillwatch_open_spills"), 1)
+            self.assert_committed_watermark(srv)
+            # The collector resends spill 2 from its first batch (spill_start again), same seqs.
+            for seq, b in enumerate(spill_batches(1, 2, 4), 5):
+                status, res = srv.post(b, "daq", seq)
+                self.assertEqual((status, res["duplicate"]), (200, False), res)
+            self.assertEqual(srv.post(spill_batches(1, 2, 4)[1], "daq", 6)[1]["duplicate"], True)
+            status, spills = srv.get("/api/v1/runs/1/spills")
+            self.assertEqual([(s["spill"], s["events"], s["complete"]) for s in spills["spills"]],
+                             [(1, 2, True), (2, 2, True)])
+            self.assertFalse([r for r in spills["spills"][1]["reasons"] if r.startswith("incomplete")])
+            self.assertEqual(srv.get("/api/v1/histograms/p_in?run=1")[1]["entries"], 4)
+            status, src = srv.get("/api/v1/sources/daq")
+            self.assertEqual((src["seq"], src["committed_seq"], src["committed"]), (8, 8, {"run": 1, "spill": 2}))
+            self.assertEqual(metric(srv, "spillwatch_open_spills"), 0)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        with sqlite3.connect(self.db) as c:  # each commit deleted its spill's marker
+            self.assertEqual(c.execute("SELECT count(*) FROM open_spills").fetchone()[0], 0)
+            self.assertEqual(c.execute("SELECT count(*) FROM spills").fetchone()[0], 2)
+
     def test_clean_shutdown_keeps_everything(self):
         srv = Server(self.tmp, db=self.db).start()
         for i, b in enumerate(spill_batches(2, 1, 5)):
@@ -81,6 +176,104 @@ class Crash(unittest.TestCase):
             self.assertEqual(status, 409)
         finally:
             self.assertEqual(srv.stop(), 0)
+
+
+def metric(srv, name, timeout=60):
+    """Value of an unlabelled sample of /metrics, or None when absent."""
+    with urllib.request.urlopen(srv.url + "/metrics", timeout=timeout) as resp:
+        m = re.search(r"^%s (\S+)$" % re.escape(name), resp.read().decode(), re.M)
+    return float(m.group(1)) if m else None
+
+
+def wait_for_metric(srv, name, value, timeout=20):
+    """Polls /metrics until name equals value. Each poll has a short timeout and is retried: a
+    connection accepted by an HTTP worker in the same instant as a spill_end that then waits for its
+    commit waits behind it (libmicrohttpd's pool gives each worker its own connections)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if metric(srv, name, timeout=1) == value:
+                return
+        except (TimeoutError, urllib.error.URLError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for %s == %s" % (name, value))
+
+
+class BackPressure(ServerTest):
+    """A stalled writer (another process holds the SQLite write lock, as a slow disk or a backup tool
+    would) fills the writer queue; ingest then answers 503 with Retry-After before applying anything,
+    and the same batch resent later applies exactly once."""
+    config = {"limits": {"writer_queue_max": 2}, "threads": 8}
+
+    def test_full_writer_queue_answers_503_retry_after_and_the_resend_applies_once(self):
+        srv = self.srv
+        sources = ("daq1", "daq2", "daq3")  # one per spill: batches of one source must not race
+        for i, src in enumerate(sources, 1):
+            # Opening a spill queues its run row and restart marker (not awaited): with a bound of
+            # 2, the set-up itself would be pushed back without an idle writer before each batch.
+            wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+            body = ndjson({"type": "spill_start", "run": 1, "spill": i},
+                          *({"type": "event", "run": 1, "spill": i, "event": k, "trigger": "physics",
+                             "p_in": 160.0} for k in range(1, 4)))
+            self.assertEqual(srv.post(body, src, 1), (200, {"duplicate": False, "records": 4, "events": 3,
+                                                            "spills_closed": 0, "seq": 1}))
+        self.assertEqual(metric(srv, "spillwatch_store_queue_max"), 2)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+
+        def end(i):
+            return ndjson({"type": "spill_end", "run": 1, "spill": i, "duration": 4.8,
+                           "counters": dict(COUNTERS, recorded=3)})
+
+        lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
+        lock.execute("BEGIN IMMEDIATE")  # the writer now waits in its busy timeout (5 s)
+        answers = {}
+
+        def post(i):
+            answers[i] = srv.post(end(i), sources[i - 1], 2)
+
+        threads = []
+        try:
+            for i in (1, 2):  # each spill_end queues its commit and waits for it
+                t = threading.Thread(target=post, args=(i,))
+                t.start()
+                threads.append(t)
+                wait_for_metric(srv, "spillwatch_store_queue_jobs", i)
+            # Both waiting workers are blocked now, so this connection goes to a free one.
+            status, raw, headers = srv.request("POST", "/api/v1/ingest", end(3), {
+                "X-Spillwatch-Source": "daq3", "X-Spillwatch-Seq": "2", "Content-Type": "application/x-ndjson"})
+            self.assertEqual(status, 503, raw)
+            self.assertEqual(headers.get("Retry-After"), "1")
+            self.assertIn("writer queue full", raw.decode())
+            # Nothing applied: the source's seq did not advance and the spill is still open.
+            self.assertEqual(srv.get("/api/v1/sources/daq3")[1]["seq"], 1)
+            status, err = srv.get("/api/v1/runs/1/spills/3")
+            self.assertEqual((status, err["error"]), (404, "run 1 spill 3 is still open"))
+            # A duplicate changes nothing, so it is still answered as one.
+            self.assertEqual(srv.post(end(3), "daq1", 1)[1]["duplicate"], True)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+            for t in threads:
+                t.join(60)
+        for i in (1, 2):
+            self.assertEqual(answers[i][0], 200, answers[i])
+            self.assertEqual(answers[i][1]["spills_closed"], 1)
+        # The collector resends the refused batch with the same seq after Retry-After.
+        status, res = srv.post(end(3), "daq3", 2)
+        self.assertEqual((status, res["duplicate"], res["spills_closed"]), (200, False, 1))
+        self.assertEqual(srv.post(end(3), "daq3", 2)[1]["duplicate"], True)  # and only once
+
+        status, spills = srv.get("/api/v1/runs/1/spills")
+        self.assertEqual([(s["spill"], s["events"], s["complete"]) for s in spills["spills"]],
+                         [(1, 3, True), (2, 3, True), (3, 3, True)])
+        self.assertEqual(srv.get("/api/v1/histograms/p_in?run=1")[1]["entries"], 9)
+        for src in sources:
+            self.assertEqual(srv.get("/api/v1/sources/" + src)[1]["committed_seq"], 2)
+        status, text = srv.get("/metrics")
+        self.assertIn('spillwatch_ingest_errors_total{reason="queue_full"} 1\n', text)
+        self.assertIn('spillwatch_ingest_errors_total{reason="unavailable"} 0\n', text)
+        self.assertIn("spillwatch_ingest_rejected_total 1\n", text)
 
 
 class Timeout(ServerTest):

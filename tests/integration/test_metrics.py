@@ -6,12 +6,14 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import unittest
 
-from harness import SRC, ServerTest, main, ndjson
+from harness import SRC, Server, ServerTest, main, ndjson
 
-REASONS = ("malformed", "unauthorized", "forbidden", "method", "late", "too_large", "unavailable", "other")
+REASONS = ("malformed", "unauthorized", "forbidden", "method", "late", "too_large", "unavailable", "queue_full",
+           "other")
 FLAGS = ("GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
@@ -193,6 +195,95 @@ class Metrics(MetricsTest):
         rates = {dict(k[1])["counter"]: v for k, v in m.items() if k[0] == "spillwatch_last_spill_rate_hz"}
         self.assertEqual(rates, {"mot": 1e6})
         self.assertNotIn("spillwatch_last_spill_dead_time_ratio", text)
+
+
+class SourceMetrics(MetricsTest):
+    def per_source(self, m, family):
+        return {dict(k[1])["source"]: v for k, v in m.items() if k[0] == family}
+
+    def test_seq_committed_seq_age_and_collector_lag_per_source(self):
+        text, _ = self.scrape()
+        self.assertNotIn("spillwatch_source_", text)  # no source yet: no series, no NaN
+        lag = lambda b, sec: {"X-Spillwatch-Lag-Bytes": str(b), "X-Spillwatch-Lag-Seconds": sec}
+        self.assertEqual(self.srv.post(ndjson(ev(60, 1, 1), ev(60, 1, 2)), "daq.1-a", 1,
+                                       headers=lag(123456789012, "2.5"))[0], 200)
+        text, m = self.scrape()
+        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq.1-a": 1})
+        self.assertNotIn("spillwatch_source_committed_seq", text)  # no spill of it committed yet
+        age = self.per_source(m, "spillwatch_source_last_batch_age_seconds")["daq.1-a"]
+        self.assertTrue(0 <= age < 60, age)
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 123456789012})
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_seconds"), {"daq.1-a": 2.5})
+
+        # The batch closing the spill commits the watermark; the collector has caught up.
+        self.assertEqual(self.srv.post(ndjson({"type": "spill_end", "run": 60, "spill": 1}), "daq.1-a", 2,
+                                       headers=lag(0, "0"))[0], 200)
+        _, m = self.scrape()
+        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq.1-a": 2})
+        self.assertEqual(self.per_source(m, "spillwatch_source_committed_seq"), {"daq.1-a": 2})
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 0})
+        # Each header updates its own gauge; a batch without them keeps the last report.
+        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 1)), "daq.1-a", 3,
+                                       headers={"X-Spillwatch-Lag-Bytes": "77"})[0], 200)
+        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 2)), "daq.1-a", 4)[0], 200)
+        _, m = self.scrape()
+        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq.1-a": 4})
+        self.assertEqual(self.per_source(m, "spillwatch_source_committed_seq"), {"daq.1-a": 2})
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 77})
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_seconds"), {"daq.1-a": 0})
+
+        # A malformed value answers 400 naming the header, and nothing is applied or recorded.
+        bad = [("X-Spillwatch-Lag-Bytes", v) for v in ("-1", "+5", "12x", "1.5", "1e3", "", "7 8",
+                                                       "99999999999999999999")]
+        bad += [("X-Spillwatch-Lag-Seconds", v) for v in ("nan", "inf", "-1", "-0", "1e400", "abc", "0x10", "",
+                                                          "1e", ".", "2,5")]
+        for header, value in bad:
+            status, res = self.srv.post(ndjson(ev(60, 2, 9)), "daq.1-a", 5,
+                                        headers=dict(lag(1, "1"), **{header: value}))
+            self.assertEqual(status, 400, (header, value, res))
+            self.assertIn(header + ":", res["error"])
+        self.assertEqual(self.srv.get("/api/v1/sources/daq.1-a")[1]["seq"], 4)
+        self.assertEqual(self.srv.get("/api/v1/runs/60")[1]["live"]["events"], 2)
+        _, m = self.scrape()
+        self.assertEqual(self.reasons(m)["malformed"], len(bad))
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 77})
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_seconds"), {"daq.1-a": 0})
+
+        # The lag of a refused batch still counts (the collector is behind exactly then); a source
+        # known only from such reports has no seq and is not a watermark.
+        self.assertEqual(self.srv.post(ndjson(ev(60, 1, 5)), "late-src", 1, headers=lag(99, "7.25"))[0], 409)
+        # Without a source there is nothing to attach the lag to: accepted, ignored.
+        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 3)), headers=lag(5, "1"))[0], 200)
+        _, m = self.scrape()
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 77, "late-src": 99})
+        self.assertEqual(self.per_source(m, "spillwatch_source_lag_seconds"), {"daq.1-a": 0, "late-src": 7.25})
+        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq.1-a": 4})
+        self.assertNotIn("late-src", self.per_source(m, "spillwatch_source_last_batch_age_seconds"))
+        self.assertEqual(self.srv.get("/api/v1/sources/late-src")[0], 404)
+        # The refused batch did not become the source's first batch: seq 1 still applies.
+        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 4)), "late-src", 1)[1]["duplicate"], False)
+
+    def test_after_a_restart_the_committed_watermark_and_escaped_labels(self):
+        db = self.srv.db
+        self.assertEqual(self.srv.post(ndjson(ev(61, 1, 1), {"type": "spill_end", "run": 61, "spill": 1}),
+                                       "daq", 3, headers={"X-Spillwatch-Lag-Bytes": "10"})[0], 200)
+        self.assertEqual(self.srv.stop(), 0)
+        # A source id the ingest check would refuse, as an older database might hold: escaped.
+        with sqlite3.connect(db) as c:
+            c.execute("INSERT INTO sources(source, seq, run, spill, updated) VALUES(?, 7, 61, 1, 0)",
+                      ('we"ird\\name\n',))
+        self.srv = Server(self.tmp, config=self.config, db=db).start()
+        text, m = self.scrape()  # promtool accepts the escaped label value
+        self.assertIn('spillwatch_source_seq{source="we\\"ird\\\\name\\n"} 7\n', text)
+        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq": 3, 'we"ird\\name\n': 7})
+        self.assertEqual(self.per_source(m, "spillwatch_source_committed_seq"), {"daq": 3, 'we"ird\\name\n': 7})
+        # Age and lag are about this server process: nothing yet since the restart.
+        for family in ("spillwatch_source_last_batch_age_seconds", "spillwatch_source_lag_bytes",
+                       "spillwatch_source_lag_seconds"):
+            self.assertNotIn(family, text)
+        self.assertEqual(self.srv.post(ndjson(ev(61, 1, 1)), "daq", 3)[1]["duplicate"], True)
+        _, m = self.scrape()
+        self.assertEqual(set(self.per_source(m, "spillwatch_source_last_batch_age_seconds")), {"daq"})
 
 
 class AuthReasons(MetricsTest):

@@ -48,14 +48,18 @@ int main(void)
     unsigned statuses[] = {400, 400, 401, 403, 405, 409, 413, 503, 500};
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
         sw_metrics_ingest_rejected(statuses[i]);
-    CHECK_INT(atomic_load(&sw_metrics.ingest_rejected), 9);
+    sw_metrics_ingest_refused(SW_INGEST_QUEUE_FULL); /* a 503 the status alone does not tell */
+    CHECK_INT(atomic_load(&sw_metrics.ingest_rejected), 10);
+    CHECK_INT(atomic_load(&sw_metrics.ingest_errors[SW_INGEST_UNAVAILABLE]), 1);
     CHECK_INT(atomic_load(&sw_metrics.ingest_errors[SW_INGEST_MALFORMED]), 2);
     CHECK_INT(atomic_load(&sw_metrics.ingest_errors[SW_INGEST_OTHER]), 1);
     text = render_all();
     CHECK(text && strstr(text, "spillwatch_ingest_errors_total{reason=\"too_large\"} 1\n"));
     CHECK(text && strstr(text, "spillwatch_ingest_errors_total{reason=\"unavailable\"} 1\n"));
-    CHECK(text && !strstr(text, "spillwatch_last_spill_")); /* nothing closed yet */
-    CHECK(text && !strstr(text, "spillwatch_current_run")); /* no engine */
+    CHECK(text && strstr(text, "spillwatch_ingest_errors_total{reason=\"queue_full\"} 1\n"));
+    CHECK(text && strstr(text, "spillwatch_store_queue_jobs 0\n")); /* no store */
+    CHECK(text && !strstr(text, "spillwatch_last_spill_"));         /* nothing closed yet */
+    CHECK(text && !strstr(text, "spillwatch_current_run"));         /* no engine */
     CHECK(text && strstr(text, "spillwatch_http_request_duration_seconds_bucket{le=\"0.0005\"} 0\n"));
     CHECK(text && strstr(text, "spillwatch_store_commit_duration_seconds_bucket{le=\"1\"} 0\n"));
     free(text);
