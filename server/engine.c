@@ -521,7 +521,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         case SW_REC_RUN_START: {
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
             /* Awaited like spill commits: once the request answers, readers see the run record. */
-            if (sw_store_run_start(e->store, r->run, isnan(r->time) ? now : r->time, meta, &w) != 0)
+            if (sw_store_run_start(e->store, r->run, r->time, meta, &w) != 0)
                 free(meta);
             break;
         }

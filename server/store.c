@@ -253,7 +253,14 @@ static int write_run(struct sw_store *s, struct job *j)
 {
     sqlite3_stmt *st = j->kind == JOB_RUN_START ? s->upd_run_start : s->upd_run_end;
     sqlite3_bind_int64(st, 1, j->run);
-    bind_real(st, 2, j->time);
+    if (j->kind == JOB_RUN_START) {
+        /* The run_start record's own time is the run's start, also over the provisional start from
+         * the arrival of its first spill (a replay arrives long after the run); without one, the
+         * earliest start known stays. */
+        bind_real(st, 2, isfinite(j->time) ? j->time : sw_wall());
+        sqlite3_bind_int(st, 4, isfinite(j->time));
+    } else
+        bind_real(st, 2, j->time);
     if (j->kind == JOB_RUN_START) {
         if (j->meta)
             sqlite3_bind_text(st, 3, j->meta, -1, SQLITE_STATIC);
@@ -275,6 +282,7 @@ static int write_open_spill(struct sw_store *s, struct job *j)
     sqlite3_bind_int64(st, 1, j->run);
     bind_real(st, 2, j->time);
     sqlite3_bind_null(st, 3);
+    sqlite3_bind_int(st, 4, 0); /* provisional: never over a start already known */
     if (step_reset(st))
         goto fail;
     st = s->ins_open;
@@ -490,7 +498,7 @@ static int prepare_all(struct sw_store *s)
                       "started = coalesce(runs.started, excluded.started)"},
         {&s->upd_run_start,
          "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
-         "SET started = coalesce(runs.started, excluded.started), "
+         "SET started = CASE WHEN ?4 THEN excluded.started ELSE coalesce(runs.started, excluded.started) END, "
          "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
         {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
                           "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},

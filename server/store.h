@@ -54,6 +54,8 @@ void sw_store_close(struct sw_store *st);
 /* Queue jobs; each steals what it is given (rec and its buffers; meta). w may be NULL.
  * Returns 0, or -1 when the store is closing (nothing queued, ownership not taken). */
 int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w);
+/* time: the run_start record's time, which becomes the run's start; NaN when it has none (then now,
+ * unless an earlier start is known). */
 int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
                        struct sw_store_wait *w);
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);

@@ -184,6 +184,10 @@ class CollectorFileTest(unittest.TestCase):
         self.assertEqual(c.stop(), 0, c.logs())
         self.assert_exact(want, got, c)
         self.assertIn("appeared", c.logs())
+        # A replay arrives after the run: its start is the run_start record's time, not the arrival.
+        st, run = self.srv.get("/api/v1/runs/%d" % RUN)
+        self.assertAlmostEqual(json.loads(lines[0])["time"], run["started"], places=3)
+        self.assertLessEqual(run["started"], run["ended"])
 
     def test_rotation_and_truncation(self):
         lines = self.data(spills=6)
