@@ -498,7 +498,8 @@ static int prepare_all(struct sw_store *s)
                       "started = coalesce(runs.started, excluded.started)"},
         {&s->upd_run_start,
          "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
-         "SET started = CASE WHEN ?4 THEN excluded.started ELSE coalesce(runs.started, excluded.started) END, "
+         "SET started = CASE WHEN ?4 THEN excluded.started ELSE coalesce(runs.started, excluded.started) "
+         "END, "
          "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
         {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
                           "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},
