@@ -205,9 +205,10 @@ static void dead_letter(struct tailer *t, const char *line, size_t len, const st
     state_dead_letter(&t->st, line, len, file, offset, seq, status, error);
 }
 
+/* The lag a batch reports: the input after it, not sent yet. */
 static void set_lag(struct tailer *t)
 {
-    int64_t bytes = follow_lag_bytes(t->f) + (int64_t)t->b.len;
+    int64_t bytes = follow_lag_bytes(t->f);
     double s = bytes > 0 && !isnan(t->behind_since) ? mono_s() - t->behind_since : 0;
     poster_set_lag(t->p, bytes, s);
 }

@@ -7,16 +7,19 @@ it, to replay a failure)."""
 import json
 import os
 import random
+import re
 import shutil
-import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 from harness import COLLECT, Server, main, ndjson
 from replay_compare import compare
+from test_durability import metric
 
 RUN = 501
 
@@ -68,14 +71,18 @@ class Writer(threading.Thread):
 class Collector:
     """One spillwatch-collect file/stdin process; restartable on the same state directory."""
 
+    count = 0
+
     def __init__(self, tmp, url, args, stdin=None):
         self.tmp, self.url, self.args, self.stdin = tmp, url, list(args), stdin
         self.proc = None
         self.n = 0
+        Collector.count += 1
+        self.name = "collect%d" % Collector.count
 
     def start(self, stdin=None):
         self.n += 1
-        self.log_path = os.path.join(self.tmp, "collect-%d.log" % self.n)
+        self.log_path = os.path.join(self.tmp, "%s-%d.log" % (self.name, self.n))
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([COLLECT] + self.args + ["--url", self.url, "--progress", "1"],
                                      stdout=self.log, stderr=self.log, stdin=stdin or subprocess.DEVNULL)
@@ -101,7 +108,7 @@ class Collector:
     def logs(self):
         out = []
         for i in range(1, self.n + 1):
-            with open(os.path.join(self.tmp, "collect-%d.log" % i)) as f:
+            with open(os.path.join(self.tmp, "%s-%d.log" % (self.name, i))) as f:
                 out.append("--- collector %d ---\n%s" % (i, f.read()))
         return "\n".join(out)
 
@@ -377,6 +384,51 @@ class CollectorFileTest(unittest.TestCase):
                              faults=("hcal_dead@5-6", "beam_momentum@12"))
         self.assertEqual([], diffs)
         self.assertEqual(25, fig["spills"])
+
+    def test_obeys_retry_after_when_the_writer_queue_is_full(self):
+        # Another process holds the SQLite write lock (a stalled disk): collector A's run_start waits for
+        # its commit and fills the writer queue (bound 1), so collector B is answered 503 + Retry-After.
+        self.srv.stop()
+        self.srv = Server(self.tmp, config={"spill_timeout": 600, "threads": 8,
+                                            "limits": {"writer_queue_max": 1}}, db=self.srv.db)
+        self.srv.start()
+        files = {}
+        for name, run in (("a", RUN), ("b", RUN + 1)):
+            lines = self.data(spills=2, run=run)
+            files[name] = (os.path.join(self.tmp, name + ".ndjson"), lines)
+            with open(files[name][0], "w") as f:
+                f.write("".join(lines))
+        lock = sqlite3.connect(self.srv.db, isolation_level=None, timeout=0)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            a = self.collector("file", files["a"][0], "--state", os.path.join(self.tmp, "sa"), "--source", "a",
+                               "--exit-at-eof").start()
+            deadline = time.time() + 20
+            while time.time() < deadline and not (metric(self.srv, "spillwatch_store_queue_jobs", timeout=1) or 0) >= 1:
+                time.sleep(0.02)
+            b = self.collector("file", files["b"][0], "--state", os.path.join(self.tmp, "sb"), "--source", "b",
+                               "--exit-at-eof", "--verbose").start()
+            deadline = time.time() + 3
+            while "writer queue full" not in b.logs() and time.time() < deadline:
+                time.sleep(0.05)
+        finally:
+            time.sleep(0.5)
+            lock.execute("ROLLBACK")
+            lock.close()
+        self.assertEqual(a.wait(), 0, a.logs())
+        self.assertEqual(b.wait(), 0, b.logs())
+        self.assertIn("status 503", b.logs())
+        waits = [float(x) for x in re.findall(r"retrying seq \d+ in ([\d.]+) s", b.logs())]
+        self.assertTrue(waits and min(waits) >= 1.0, "Retry-After: 1 not obeyed: %s\n%s" % (waits, b.logs()))
+        for name, run in (("a", RUN), ("b", RUN + 1)):
+            self.assertEqual(expected(files[name][1]), self.stored(run), name)
+        # Per-source visibility: the seq and the lag each collector reported (0 once it is done).
+        with urllib.request.urlopen(self.srv.url + "/metrics", timeout=30) as resp:
+            text = resp.read().decode()
+        for src in ("a", "b"):
+            self.assertRegex(text, r'spillwatch_source_seq\{source="%s"\} [1-9]' % src)
+            self.assertRegex(text, r'spillwatch_source_lag_bytes\{source="%s"\} 0\n' % src)
+        self.assertRegex(text, r'spillwatch_ingest_errors_total\{reason="queue_full"\} [1-9]')
 
     # --- stdin ---
 
