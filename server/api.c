@@ -329,7 +329,13 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         json_t *j = json_pack("{s:s}", "error", res.error);
         if (j && res.line > 0)
             json_object_set_new(j, "line", json_integer(res.line));
+        if (j && rc == SW_EGAP)
+            json_object_set_new(j, "resend_from", json_integer((json_int_t)res.resend_from));
         sw_reply_json(r, res.status, j);
+        if (rc == SW_EGAP) {
+            sw_metrics_ingest_refused(SW_INGEST_SEQ_GAP);
+            return;
+        }
         if (rc == SW_EFULL) {
             r->retry_after = res.retry_after;
             sw_metrics_ingest_refused(SW_INGEST_QUEUE_FULL);

@@ -31,6 +31,8 @@ static const char restart_reason[] = "incomplete: lost in a server restart and n
 struct source {
     char name[128];
     int64_t seq;           /* last applied; 0: none (a source known from lag reports only) */
+    int watermark;         /* seq is a watermark (applied, loaded, or before an open-spill marker): the
+                            * next batch must be seq + 1 (0: known from lag reports only) */
     int64_t committed_seq; /* last seq committed with a spill (loaded, then after each commit) */
     double last_mono;      /* sw_mono() of the last batch answered 200; NaN: none since start */
     int64_t lag_bytes;     /* collector-reported lag; -1 / NaN: not reported since start */
@@ -219,9 +221,19 @@ static void load_spill_cb(void *ctx, int64_t run, int64_t spill)
 
 /* An open-spill marker: the spill was open when the server stopped (or crashed). It is open again,
  * empty, with its timeout clock started now: the collector resends it, or it times out. */
-static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *source, double opened)
+static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *source, int64_t seq,
+                         double opened)
 {
     struct sw_engine *e = ctx;
+    /* A source that had not committed a spill yet has no watermark in the sources table; the marker
+     * says it must resend from the batch that opened this spill (its earliest marker counts). */
+    if (source && seq > 0) {
+        struct source *s = find_source(e, source);
+        if (!s && (s = add_source(e, source, seq - 1)))
+            s->watermark = 1;
+        else if (s && s->committed_seq == 0 && s->seq > seq - 1)
+            s->seq = seq - 1;
+    }
     if (pairset_has(&e->closed, run, spill) || find_open(e, run, spill))
         return;
     struct spill *sp = spill_new(e->prof, run, spill);
@@ -241,8 +253,10 @@ static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *sour
 static void load_source_cb(void *ctx, const char *name, int64_t seq)
 {
     struct source *s = add_source(ctx, name, seq);
-    if (s)
+    if (s) {
         s->committed_seq = seq;
+        s->watermark = 1;
+    }
 }
 
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store, struct sw_alarms *alarms)
@@ -436,6 +450,22 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             atomic_fetch_add(&sw_metrics.ingest_duplicates, 1);
             goto unlock;
         }
+        /* A collector hands out seq n+1 only once seq n was answered, so a gap means applied batches
+         * were lost: a server restart dropped the open spill, and the collector did not notice (its
+         * connection broke between two requests). Applying this batch would commit the spill without
+         * them; the collector must read the watermark and resend from the first missing batch. */
+        if (src && src->watermark && seq > src->seq + 1) {
+            rc = SW_EGAP;
+            res->status = 503;
+            res->resend_from = src->seq + 1;
+            snprintf(res->error, sizeof res->error,
+                     "seq %lld does not follow the last applied seq %lld of source \"%s\": seq %lld-%lld are "
+                     "missing (lost in a server restart?); nothing applied: read GET /api/v1/sources/%s and "
+                     "resend from seq %lld",
+                     (long long)seq, (long long)src->seq, source, (long long)src->seq + 1, (long long)seq - 1,
+                     source, (long long)src->seq + 1);
+            goto unlock;
+        }
     }
 
     /* Back-pressure: with the writer behind, refuse before anything is applied. Under the engine
@@ -472,6 +502,12 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             atomic_fetch_add(&sw_metrics.late_events, late);
             res->status = 409;
             res->line = r->line;
+            /* Refused for good: the collector goes on with the next seq, which must not look like a gap. */
+            struct source *late_src = source ? add_source(e, source, seq) : NULL;
+            if (late_src && late_src->seq < seq) {
+                late_src->seq = seq;
+                late_src->watermark = 1;
+            }
             snprintf(res->error, sizeof res->error,
                      "line %d: run %lld spill %lld is already closed; %llu late events "
                      "rejected, nothing in this batch applied",
@@ -497,7 +533,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         }
         /* The run gets its row at its first spill even without run_start, so listings show it live;
          * with it goes the marker that reopens the spill after a restart. Not awaited. */
-        sw_store_open_spill(e->store, fresh[k]->run, fresh[k]->spill, source, fresh[k]->first_wall);
+        sw_store_open_spill(e->store, fresh[k]->run, fresh[k]->spill, source, seq, fresh[k]->first_wall);
         fresh[k] = NULL;
     }
 
@@ -561,6 +597,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
     }
     if (source && (src = add_source(e, source, seq))) {
         src->seq = seq;
+        src->watermark = 1;
         src->last_mono = mono;
     }
     atomic_fetch_add(&sw_metrics.events, res->events);

@@ -25,6 +25,7 @@ struct sw_ingest_result {
     unsigned status;      /* 200, or the error status (409, 503) */
     unsigned retry_after; /* s, with SW_EFULL: when the collector should resend the same batch */
     int line;             /* line of the offending record for 409 */
+    int64_t resend_from;  /* with SW_EGAP: the first seq the server lacks */
     char error[300];
 };
 

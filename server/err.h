@@ -15,7 +15,8 @@
     X(SW_EMETHOD, -9, 405, "method not allowed")                  \
     X(SW_EBUSY, -10, 503, "server shutting down")                 \
     X(SW_ECONFLICT, -11, 409, "conflicts with the current state") \
-    X(SW_EFULL, -12, 503, "writer queue full")
+    X(SW_EFULL, -12, 503, "writer queue full")                    \
+    X(SW_EGAP, -13, 503, "batches missing before this seq")
 
 typedef enum {
     SW_OK = 0,

@@ -69,6 +69,7 @@ static const char *const reason_names[SW_INGEST_REASON_N] = {
     [SW_INGEST_TOO_LARGE] = "too_large",
     [SW_INGEST_UNAVAILABLE] = "unavailable",
     [SW_INGEST_QUEUE_FULL] = "queue_full",
+    [SW_INGEST_SEQ_GAP] = "seq_gap",
     [SW_INGEST_OTHER] = "other",
 };
 

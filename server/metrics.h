@@ -39,6 +39,7 @@ enum sw_ingest_reason {
     SW_INGEST_TOO_LARGE,    /* 413 */
     SW_INGEST_UNAVAILABLE,  /* 503: a commit failed, out of memory */
     SW_INGEST_QUEUE_FULL,   /* 503 with Retry-After: the store's writer queue is full */
+    SW_INGEST_SEQ_GAP,      /* 503: seq does not follow the last applied one (batches lost in a restart) */
     SW_INGEST_OTHER,        /* any other status (none today) */
     SW_INGEST_REASON_N
 };

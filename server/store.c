@@ -25,6 +25,7 @@ struct job {
     double time;
     char *meta;                        /* JOB_RUN_START */
     char *source;                      /* JOB_OPEN_SPILL; may be NULL */
+    int64_t seq;                       /* JOB_OPEN_SPILL: the seq of the batch that opened it */
     int (*fn)(sqlite3 *db, void *ctx); /* JOB_CALL */
     void *ctx;
     int *result;                 /* NULL for an asynchronous call */
@@ -293,6 +294,10 @@ static int write_open_spill(struct sw_store *s, struct job *j)
     else
         sqlite3_bind_null(st, 3);
     bind_real(st, 4, j->time);
+    if (j->source)
+        sqlite3_bind_int64(st, 5, j->seq);
+    else
+        sqlite3_bind_null(st, 5);
     if (step_reset(st) || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     return 0;
@@ -432,15 +437,18 @@ int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_st
     return submit(st, (struct job){.kind = JOB_RUN_END, .run = run, .time = time, .wait = w});
 }
 
-int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const char *source, double opened)
+int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const char *source, int64_t seq,
+                        double opened)
 {
     char *copy = source ? strdup(source) : NULL;
     if (source && !copy)
         return -1;
-    if (submit(st,
-               (struct job){
-                   .kind = JOB_OPEN_SPILL, .run = run, .spill = spill, .time = opened, .source = copy}) !=
-        0) {
+    if (submit(st, (struct job){.kind = JOB_OPEN_SPILL,
+                                .run = run,
+                                .spill = spill,
+                                .time = opened,
+                                .source = copy,
+                                .seq = seq}) != 0) {
         free(copy);
         return -1;
     }
@@ -514,7 +522,7 @@ static int prepare_all(struct sw_store *s)
          "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
          "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "
          "spill = excluded.spill, updated = excluded.updated"},
-        {&s->ins_open, "INSERT INTO open_spills(run, spill, source, opened) VALUES(?1, ?2, ?3, ?4) "
+        {&s->ins_open, "INSERT INTO open_spills(run, spill, source, opened, seq) VALUES(?1, ?2, ?3, ?4, ?5) "
                        "ON CONFLICT(run, spill) DO NOTHING"},
         {&s->del_open, "DELETE FROM open_spills WHERE run = ?1 AND spill = ?2"},
     };
@@ -634,21 +642,23 @@ int sw_store_each_source(struct sw_store *s, void (*cb)(void *, const char *, in
     return 0;
 }
 
-int sw_store_each_open_spill(struct sw_store *s, void (*cb)(void *, int64_t, int64_t, const char *, double),
-                             void *ctx)
+int sw_store_each_open_spill(struct sw_store *s,
+                             void (*cb)(void *, int64_t, int64_t, const char *, int64_t, double), void *ctx)
 {
     sqlite3 *db = sw_store_reader(s);
     sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT o.run, o.spill, o.source, o.opened FROM open_spills o WHERE NOT "
-                                  "EXISTS (SELECT 1 FROM spills s WHERE s.run = o.run AND s.spill = o.spill) "
-                                  "ORDER BY o.opened",
-                                  -1, &st, NULL) != SQLITE_OK)
+    if (!db ||
+        sqlite3_prepare_v2(db,
+                           "SELECT o.run, o.spill, o.source, o.opened, o.seq FROM open_spills o WHERE NOT "
+                           "EXISTS (SELECT 1 FROM spills s WHERE s.run = o.run AND s.spill = o.spill) "
+                           "ORDER BY o.opened",
+                           -1, &st, NULL) != SQLITE_OK)
         return -1;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         cb(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-           (const char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 3));
+           (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 4),
+           sqlite3_column_double(st, 3));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }

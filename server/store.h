@@ -60,10 +60,11 @@ int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta
                        struct sw_store_wait *w);
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);
 /* A spill was opened: in one transaction, gives its run a row (as sw_store_run_start without meta)
- * and writes the open-spill marker (run, spill, source, opened) that sw_store_each_open_spill
+ * and writes the open-spill marker (run, spill, source, seq, opened) that sw_store_each_open_spill
  * returns after a restart until the spill's commit deletes it. Nobody waits for it. source may be
  * NULL; it is copied. Returns 0, or -1 when the store is closing or out of memory. */
-int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const char *source, double opened);
+int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const char *source, int64_t seq,
+                        double opened);
 /* Runs fn(db, ctx) on the writer thread inside one transaction (BEGIN IMMEDIATE; COMMIT when fn
  * returns 0, ROLLBACK otherwise) and waits for it. For the rare human writes (manual flags,
  * sign-off, re-evaluation) so that every write still goes through the one writer. Returns fn's
@@ -90,7 +91,7 @@ int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *
  * Reads through the calling thread's read-only connection. */
 int sw_store_each_open_spill(struct sw_store *st,
                              void (*cb)(void *ctx, int64_t run, int64_t spill, const char *source,
-                                        double opened),
+                                        int64_t seq, double opened),
                              void *ctx);
 
 /* Jobs queued and not yet finished (the one being written included). Any thread; a snapshot. */

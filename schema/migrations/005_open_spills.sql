@@ -7,6 +7,8 @@ CREATE TABLE open_spills (
     run    INTEGER NOT NULL,
     spill  INTEGER NOT NULL,
     source TEXT,              -- X-Spillwatch-Source of the batch that opened it; NULL without one
+    seq    INTEGER,           -- X-Spillwatch-Seq of that batch: after a restart the source must resend
+                              -- from there (a later seq is refused as a gap); NULL without a source
     opened REAL NOT NULL,     -- Unix s when its first data arrived
     PRIMARY KEY (run, spill)
 ) STRICT;

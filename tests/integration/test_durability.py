@@ -200,6 +200,69 @@ def wait_for_metric(srv, name, value, timeout=20):
     raise AssertionError("timed out waiting for %s == %s" % (name, value))
 
 
+class SeqGap(unittest.TestCase):
+    """A server killed between two requests loses its open spill, and the collector's next request
+    goes out on a fresh connection without any error. That batch must not be applied to the spill
+    reopened empty: its seq does not follow the watermark, so it is refused (503, resend_from) and
+    the collector resends the spill from its first batch."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="swtest-")
+        self.db = os.path.join(self.tmp, "sw.db")
+
+    def tearDown(self):
+        self.srv.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def kill_and_restart(self):
+        wait_for_metric(self.srv, "spillwatch_store_queue_jobs", 0)  # the open-spill marker is on disk
+        self.srv.kill()
+        self.srv.start()
+
+    def check_gap(self, source, seqs, first_missing):
+        """Posts spill 2 of run 7 with the given seqs after a kill; returns after the exact resend."""
+        batches = spill_batches(7, 2, n_batches=4)
+        st, res = self.srv.post(batches[2], source, seqs[2])
+        self.assertEqual(st, 503, res)
+        self.assertEqual(res["resend_from"], first_missing)
+        self.assertIn("missing", res["error"])
+        self.assertEqual(metric(self.srv, 'spillwatch_ingest_errors_total{reason="seq_gap"}'), 1)
+        st, spill = self.srv.get("/api/v1/runs/7/spills/2")
+        self.assertEqual(st, 404)  # still open (reopened from its marker), nothing applied
+        for i, body in enumerate(batches):
+            st, res = self.srv.post(body, source, seqs[i])
+            self.assertEqual(st, 200, res)
+            self.assertFalse(res["duplicate"])
+        st, spill = self.srv.get("/api/v1/runs/7/spills/2")
+        self.assertEqual((st, spill["events"], spill["complete"]), (200, 2, True))
+
+    def test_after_a_committed_spill(self):
+        self.srv = Server(self.tmp, db=self.db).start()
+        for i, body in enumerate(spill_batches(7, 1), 1):  # seq 1-3, committed with spill 1
+            self.assertEqual(self.srv.post(body, "daq", i)[0], 200)
+        batches = spill_batches(7, 2, n_batches=4)
+        self.assertEqual(self.srv.post(batches[0], "daq", 4)[0], 200)
+        self.assertEqual(self.srv.post(batches[1], "daq", 5)[0], 200)
+        self.kill_and_restart()
+        self.check_gap("daq", [4, 5, 6, 7], 4)
+
+    def test_before_any_committed_spill(self):
+        # The source has no row in the sources table yet: the open-spill marker carries its seq.
+        self.srv = Server(self.tmp, db=self.db).start()
+        batches = spill_batches(7, 2, n_batches=4)
+        self.assertEqual(self.srv.post(batches[0], "fresh", 1)[0], 200)
+        self.assertEqual(self.srv.post(batches[1], "fresh", 2)[0], 200)
+        self.kill_and_restart()
+        self.assertEqual(self.srv.get("/api/v1/sources/fresh")[0], 404)  # nothing committed: resend all
+        self.check_gap("fresh", [1, 2, 3, 4], 1)
+
+    def test_a_new_source_may_start_at_any_seq(self):
+        self.srv = Server(self.tmp, db=self.db).start()
+        self.assertEqual(self.srv.post(spill_batches(7, 1)[0], "new", 41)[0], 200)
+        self.assertEqual(self.srv.post(spill_batches(7, 1)[1], "new", 43)[0], 503)  # but then no gap
+        self.assertEqual(self.srv.post(spill_batches(7, 1)[1], "new", 42)[0], 200)
+
+
 class BackPressure(ServerTest):
     """A stalled writer (another process holds the SQLite write lock, as a slow disk or a backup tool
     would) fills the writer queue; ingest then answers 503 with Retry-After before applying anything,

@@ -249,19 +249,23 @@ class SourceMetrics(MetricsTest):
         self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 77})
         self.assertEqual(self.per_source(m, "spillwatch_source_lag_seconds"), {"daq.1-a": 0})
 
-        # The lag of a refused batch still counts (the collector is behind exactly then); a source
-        # known only from such reports has no seq and is not a watermark.
+        # The lag of a refused batch still counts (the collector is behind exactly then). A batch refused
+        # as late is refused for good: its seq is consumed (the collector goes on with the next one,
+        # which must not look like a gap), but nothing of it is committed.
         self.assertEqual(self.srv.post(ndjson(ev(60, 1, 5)), "late-src", 1, headers=lag(99, "7.25"))[0], 409)
         # Without a source there is nothing to attach the lag to: accepted, ignored.
         self.assertEqual(self.srv.post(ndjson(ev(60, 2, 3)), headers=lag(5, "1"))[0], 200)
         _, m = self.scrape()
         self.assertEqual(self.per_source(m, "spillwatch_source_lag_bytes"), {"daq.1-a": 77, "late-src": 99})
         self.assertEqual(self.per_source(m, "spillwatch_source_lag_seconds"), {"daq.1-a": 0, "late-src": 7.25})
-        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq.1-a": 4})
+        self.assertEqual(self.per_source(m, "spillwatch_source_seq"), {"daq.1-a": 4, "late-src": 1})
         self.assertNotIn("late-src", self.per_source(m, "spillwatch_source_last_batch_age_seconds"))
-        self.assertEqual(self.srv.get("/api/v1/sources/late-src")[0], 404)
-        # The refused batch did not become the source's first batch: seq 1 still applies.
-        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 4)), "late-src", 1)[1]["duplicate"], False)
+        self.assertNotIn("late-src", self.per_source(m, "spillwatch_source_committed_seq"))
+        status, mark = self.srv.get("/api/v1/sources/late-src")
+        self.assertEqual((status, mark["seq"], mark["committed"]), (200, 1, None))
+        # Seq 1 was handled (refused for good): sent again it is a duplicate, and seq 2 applies.
+        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 4)), "late-src", 1)[1]["duplicate"], True)
+        self.assertEqual(self.srv.post(ndjson(ev(60, 2, 4)), "late-src", 2)[1]["duplicate"], False)
 
     def test_after_a_restart_the_committed_watermark_and_escaped_labels(self):
         db = self.srv.db
