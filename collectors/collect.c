@@ -110,13 +110,6 @@ static void sleep_until(double t)
     }
 }
 
-static int valid_source(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= 100 &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
 /* The run_start record, '\n'-terminated: meta says how the data was made. NULL on out of memory;
  * the caller frees it. */
 static char *run_start_line(long long run, double time, unsigned long long seed, double scale, int columns,
@@ -339,7 +332,7 @@ static int cmd_sim(int argc, char **argv)
         fprintf(stderr, "spillwatch-collect sim: --spill-length must not exceed --cycle\n");
         return 2;
     }
-    if (source && !valid_source(source)) {
+    if (source && !poster_source_ok(source)) {
         fprintf(stderr, "spillwatch-collect sim: --source \"%s\": 1 to 100 characters of [A-Za-z0-9._-]\n",
                 source);
         return 2;

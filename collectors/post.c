@@ -58,6 +58,12 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+int poster_source_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 100 && strspn(s, POSTER_SOURCE_CHARS) == n;
+}
+
 struct poster *poster_new(const struct poster_opts *o)
 {
     struct poster *p = calloc(1, sizeof *p);

@@ -44,6 +44,12 @@ struct poster_stats {
     uint64_t replays;    /* batches sent again after the server lost them */
 };
 
+/* The characters of a source id (X-Spillwatch-Source): [A-Za-z0-9._-]. */
+#define POSTER_SOURCE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+/* 1 when s is a valid source id: 1 to 100 of POSTER_SOURCE_CHARS. */
+int poster_source_ok(const char *s);
+
 /* Copies what it needs of opts. Returns NULL on out of memory or a curl set-up failure. */
 struct poster *poster_new(const struct poster_opts *opts);
 /* Accepts NULL. */

@@ -553,7 +553,7 @@ static void default_source(const char *name, char *buf, size_t len)
     if (strlen(buf) > 100)
         buf[100] = 0;
     for (char *c = buf; *c; c++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *c))
+        if (!strchr(POSTER_SOURCE_CHARS, *c))
             *c = '_';
 }
 
@@ -727,9 +727,7 @@ int cmd_tail(int argc, char **argv, int from_stdin)
     }
     char src[128];
     if (t.o.source) {
-        size_t n = strlen(t.o.source);
-        if (n < 1 || n > 100 ||
-            strspn(t.o.source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+        if (!poster_source_ok(t.o.source)) {
             fprintf(stderr, "spillwatch-collect %s: --source \"%s\": 1 to 100 characters of [A-Za-z0-9._-]\n",
                     cmd, t.o.source);
             return 2;
