@@ -687,9 +687,18 @@ static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
     json_t *arr = json_array();
     for (int i = 0; i < api->cfg->profile.nhists; i++)
         json_array_append_new(arr, hist_def_json(&api->cfg->profile.hists[i]));
+    /* The manual-flag vocabulary travels along, so the run page offers exactly the allowed reasons
+     * (null: any reason). */
+    json_t *reasons = NULL;
+    if (api->cfg->profile.manual_reasons) {
+        reasons = json_array();
+        for (int i = 0; i < api->cfg->profile.nreasons; i++)
+            json_array_append_new(reasons, json_string(api->cfg->profile.manual_reasons[i]));
+    }
     sw_reply_json(r, 200,
-                  json_pack("{s:s, s:s, s:o}", "profile", api->cfg->profile.name, "version",
-                            api->cfg->profile.version, "histograms", arr));
+                  json_pack("{s:s, s:s, s:o, s:o}", "profile", api->cfg->profile.name, "version",
+                            api->cfg->profile.version, "histograms", arr, "manual_reasons",
+                            reasons ? reasons : json_null()));
 }
 
 static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, const char *name,

@@ -67,6 +67,7 @@ class Rest(ServerTest):
         names = [d["name"] for d in defs["histograms"]]
         for n in ("p_in", "p_out", "ecal", "hcal0", "hcal3", "xy_tgt", "trigger"):
             self.assertIn(n, names)
+        self.assertIn("detector problem", defs["manual_reasons"])  # the run page's vocabulary
         per_spill = []
         for s in range(1, 6):
             status, h = self.srv.get("/api/v1/histograms/p_in?run=21&spill=%d" % s)
