@@ -6,47 +6,15 @@
 // SW_ARTIFACTS (where the screenshot goes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
-
-const run = promisify(execFile);
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (CTest sets it)`);
-  return v;
-};
-
-async function startServer(dir) {
-  const log = join(dir, 'server.log');
-  const { openSync } = await import('node:fs');
-  const fd = openSync(log, 'w');
-  const proc = spawn(env('SW_SERVER'), ['--config', env('SW_CONFIG'), '--listen', '127.0.0.1:0',
-    '--db', join(dir, 'sw.db'), '--www', env('SW_WWW')], { stdio: ['ignore', fd, fd] });
-  for (let i = 0; i < 200; i++) {
-    const m = readFileSync(log, 'utf8').match(/listening on (http:\/\/[^/]+)\//);
-    if (m) return { proc, url: m[1], log };
-    if (proc.exitCode !== null) break;
-    await new Promise(r => setTimeout(r, 50));
-  }
-  proc.kill('SIGKILL');
-  throw new Error('server did not start:\n' + readFileSync(log, 'utf8'));
-}
-
-const sim = (url, ...args) => run(env('SW_COLLECT'), ['sim', '--url', url, '--quiet', '--fast', ...args],
-  { timeout: 120000 });
+import { launch, sim, startServer, watch } from './common.mjs';
 
 test('shift overview updates by itself while the simulator runs', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'swbrowser-'));
   const server = await startServer(dir);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   t.after(async () => {
     await browser.close();
     server.proc.kill('SIGTERM');
@@ -54,11 +22,7 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
     rmSync(dir, { recursive: true, force: true });
   });
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  const problems = [];
-  page.on('pageerror', e => problems.push('page error: ' + e.message));
-  page.on('console', m => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  page.on('requestfailed', r => problems.push('request failed: ' + r.url()));
-  page.on('response', r => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  const problems = watch(page);
 
   await page.goto(server.url + '/');
   await page.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 1);

@@ -1,0 +1,54 @@
+// Set-up shared by the browser tests: the real server on a fresh database, the real simulator, and
+// headless Debian Chromium (playwright-core).
+import { spawn, execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+export const run = promisify(execFile);
+export const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (CTest sets it)`);
+  return v;
+};
+
+export async function startServer(dir) {
+  const log = join(dir, 'server.log');
+  const { openSync } = await import('node:fs');
+  const fd = openSync(log, 'w');
+  const proc = spawn(env('SW_SERVER'), ['--config', env('SW_CONFIG'), '--listen', '127.0.0.1:0',
+    '--db', join(dir, 'sw.db'), '--www', env('SW_WWW')], { stdio: ['ignore', fd, fd] });
+  for (let i = 0; i < 200; i++) {
+    const m = readFileSync(log, 'utf8').match(/listening on (http:\/\/[^/]+)\//);
+    if (m) return { proc, url: m[1], log };
+    if (proc.exitCode !== null) break;
+    await new Promise(r => setTimeout(r, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error('server did not start:\n' + readFileSync(log, 'utf8'));
+}
+
+export const sim = (url, ...args) => run(env('SW_COLLECT'), ['sim', '--url', url, '--quiet', '--fast', ...args],
+  { timeout: 120000 });
+
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// Collects everything that went wrong on a page: errors, failed requests, HTTP errors, console
+// errors (except those containing one of the expected strings: the browser logs a refused request
+// without its URL, which the HTTP error entry carries).
+export function watch(page, expected = []) {
+  const problems = [];
+  page.on('pageerror', e => problems.push('page error: ' + e.message));
+  page.on('console', m => { if (m.type() === 'error' && !expected.some(s => m.text().includes(String(s)))) problems.push('console: ' + m.text()); });
+  page.on('requestfailed', r => problems.push('request failed: ' + r.url()));
+  page.on('response', r => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  return problems;
+}
