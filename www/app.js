@@ -1,40 +1,13 @@
-// spillwatch shift overview: polls the REST API every 2 s and updates the tiles and the charts in
-// place. Data is inserted with textContent only, never as HTML.
-'use strict';
+// app.js — the shift overview: polls the REST API every 2 s and updates the tiles and the charts in
+// place (Chart.js is the UMD global loaded before this module). Data is inserted with textContent
+// only, never as HTML; the page turns grey with the data's age when updates stop (lib.js).
+import { $, api as getJSON, every, fmt, setText, staleness } from '/lib.js';
 
 const POLL_MS = 2000;
+const live = staleness();
 const HISTS = ['p_in', 'p_out', 'ecal', 'hcal0', 'hcal1', 'hcal2', 'hcal3'];
 const FLAG_COLOURS = { GOOD: '#2fb45a', WARN: '#e0a100', BAD: '#e0433a', UNKNOWN: '#7d8694', EXCLUDED: '#7d8694' };
 const charts = {};
-
-function $(id) { return document.getElementById(id); }
-
-function setText(id, text) {
-  const el = $(id);
-  if (el.textContent !== text) el.textContent = text;
-}
-
-// 3.1e6 -> "3.10 M"; null -> "—"
-function fmt(v, digits = 3) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const a = Math.abs(v);
-  if (a >= 1e12) return (v / 1e12).toPrecision(digits) + ' T';
-  if (a >= 1e9) return (v / 1e9).toPrecision(digits) + ' G';
-  if (a >= 1e6) return (v / 1e6).toPrecision(digits) + ' M';
-  if (a >= 1e4) return (v / 1e3).toPrecision(digits) + ' k';
-  if (Number.isInteger(v)) return String(v);
-  return v.toPrecision(digits);
-}
-
-async function getJSON(path) {
-  const resp = await fetch(path, { cache: 'no-store' });
-  if (!resp.ok) {
-    let msg = resp.status + ' ' + resp.statusText;
-    try { msg = (await resp.json()).error || msg; } catch (e) { /* not JSON */ }
-    throw new Error(path + ': ' + msg);
-  }
-  return resp.json();
-}
 
 const GRID = { color: '#2a3240' };
 const TICKS = { color: '#8a94a3' };
@@ -169,16 +142,11 @@ async function refresh() {
     }
     const hists = await histPromise;
     hists.forEach((h, i) => updateHist(HISTS[i], h));
-    $('banner').hidden = true;
-    setText('conn', 'updated ' + new Date().toLocaleTimeString());
-    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+    live.fresh();
   } catch (e) {
-    $('banner').hidden = false;
-    setText('conn', 'error: ' + e.message);
-  } finally {
-    setTimeout(refresh, POLL_MS);
+    live.failed(e);
   }
 }
 
 buildHistPanels();
-refresh();
+every(POLL_MS, refresh);

@@ -64,6 +64,21 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   // Text from the data is inserted as text: no element was created from it.
   assert.equal(await page.$$eval('#last-reasons li *', els => els.length), 0);
 
+  // A stalled server (SIGSTOP: connections hang, nothing fails) turns the page grey with the age of
+  // its data; when the server goes on, the page is fresh again by itself.
+  assert.equal(await page.evaluate(() => document.body.classList.contains('stale')), false);
+  server.proc.kill('SIGSTOP');
+  try {
+    await page.waitForFunction(() => document.body.classList.contains('stale'), null, { timeout: 15000 });
+    assert.match(await page.textContent('#banner'), /^no update for \d+ s/);
+    assert.equal(await page.isVisible('#banner'), true);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('main')).filter), 'grayscale(1)');
+  } finally {
+    server.proc.kill('SIGCONT');
+  }
+  await page.waitForFunction(() => !document.body.classList.contains('stale'), null, { timeout: 15000 });
+  assert.equal(await page.isVisible('#banner'), false);
+
   const artifacts = process.env.SW_ARTIFACTS || dir;
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, 'overview.png'), fullPage: true });
