@@ -685,8 +685,15 @@ static json_t *hist_def_json(const struct sw_hist_def *d)
 static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
 {
     json_t *arr = json_array();
-    for (int i = 0; i < api->cfg->profile.nhists; i++)
-        json_array_append_new(arr, hist_def_json(&api->cfg->profile.hists[i]));
+    const struct sw_profile *prof = &api->cfg->profile;
+    for (int i = 0; i < prof->nhists; i++) {
+        json_t *d = hist_def_json(&prof->hists[i]), *checks = json_array();
+        for (int c = 0; c < prof->nchecks; c++) /* the checks that read it (the explorer shows them) */
+            if (prof->checks[c].kind == SW_Q_HIST && prof->checks[c].hist == i)
+                json_array_append_new(checks, json_string(prof->checks[c].name));
+        json_object_set_new(d, "checks", checks);
+        json_array_append_new(arr, d);
+    }
     /* The manual-flag vocabulary travels along, so the run page offers exactly the allowed reasons
      * (null: any reason). */
     json_t *reasons = NULL;

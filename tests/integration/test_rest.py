@@ -68,6 +68,9 @@ class Rest(ServerTest):
         for n in ("p_in", "p_out", "ecal", "hcal0", "hcal3", "xy_tgt", "trigger"):
             self.assertIn(n, names)
         self.assertIn("detector problem", defs["manual_reasons"])  # the run page's vocabulary
+        by_name = {d["name"]: d for d in defs["histograms"]}
+        self.assertEqual(by_name["hcal2"]["checks"], ["hcal2_mip"])  # what the explorer shows beside it
+        self.assertEqual(by_name["p_in"]["checks"], ["p_in_mean", "p_in_tail"])
         per_spill = []
         for s in range(1, 6):
             status, h = self.srv.get("/api/v1/histograms/p_in?run=21&spill=%d" % s)
