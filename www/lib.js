@@ -100,7 +100,7 @@ export async function api(path, { method = 'GET', body, retried = false } = {}) 
   return data;
 }
 
-const PAGES = [['/', 'overview'], ['/run.html', 'run'], ['/explorer.html', 'histograms'], ['/alarms.html', 'alarms']];
+const PAGES = [['/', 'overview'], ['/run.html', 'run'], ['/explorer.html', 'histograms'], ['/alarms.html', 'alarms'], ['/shift.html', 'shift summary']];
 
 // The header: title, navigation, connection state. current: the page's path.
 export function header(current, subtitle) {

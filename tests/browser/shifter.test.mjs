@@ -86,6 +86,18 @@ test('a shifter acknowledges an alarm, flags a spill and silences an alarm from 
   await page.waitForFunction(() => document.querySelectorAll('#silences tbody tr').length === 1);
   await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length > 0);
   await page.screenshot({ path: join(artifacts, 'alarms.png'), fullPage: true });
+  // Shift summary (last 8 hours): the spills per flag, MOT, the manual flags with their comment, the alarms.
+  await page.goto(server.url + '/shift.html');
+  await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: 15000 });
+  assert.equal(await page.textContent('#total-spills'), '4');
+  const run12 = await (await fetch(server.url + '/api/v1/runs/12')).json();
+  assert.equal(await page.textContent('#totals tbody tr[data-run="12"] td:nth-child(5)'), String(run12.flags.BAD));
+  assert.match(await page.textContent('#total-mot'), /^[0-9.]+ [kM]$/);
+  assert.equal(await page.$$eval('#manual tbody tr', trs => trs.length), 2);
+  assert.match(await page.textContent('#manual tbody'), /HCAL2 dead, confirmed by the expert/);
+  assert.match(await page.textContent('#alarms tbody'), /dead_time_high.*firing → acknowledged/s);
+  await page.screenshot({ path: join(artifacts, 'shift.png'), fullPage: true });
+
   // The 404 of the refused flag is expected; nothing else went wrong.
   assert.deepEqual(problems, [`HTTP 404: ${server.url}/api/v1/runs/12/spills/90-95/flag`]);
 });
