@@ -5,6 +5,14 @@ import { $, api as getJSON, every, fmt, setText, staleness } from '/lib.js';
 
 const POLL_MS = 2000;
 const live = staleness();
+const TREND_SPILLS = 50; // the overview's trends show the run's last N spills
+// canvas id -> the quantities it draws (docs/api.md, Trends); several make one line each.
+const TRENDS = {
+  'trend-mot': ['mot'], 'trend-rate': ['trigger_rate'], 'trend-tpm': ['per_mot.trig_physics'],
+  'trend-dead': ['dead_time'], 'trend-pin': ['check.p_in_mean'], 'trend-ecal': ['check.ecal_mip'],
+  'trend-hcal': ['check.hcal0_mip', 'check.hcal1_mip', 'check.hcal2_mip', 'check.hcal3_mip'],
+};
+const LINE_COLOURS = ['#5b8def', '#c678dd', '#56b6c2', '#f2c14e'];
 const HISTS = ['p_in', 'p_out', 'ecal', 'hcal0', 'hcal1', 'hcal2', 'hcal3'];
 const FLAG_COLOURS = { GOOD: '#2fb45a', WARN: '#e0a100', BAD: '#e0433a', UNKNOWN: '#7d8694', EXCLUDED: '#7d8694' };
 const charts = {};
@@ -12,16 +20,18 @@ const charts = {};
 const GRID = { color: '#2a3240' };
 const TICKS = { color: '#8a94a3' };
 
-function lineChart(canvas) {
+function lineChart(canvas, n) {
+  const many = n > 1;
   return new Chart(canvas, {
     type: 'line',
-    data: { labels: [], datasets: [{ data: [], borderColor: '#5b8def', borderWidth: 1.5, pointRadius: 3,
-                                      pointBackgroundColor: [], pointBorderColor: [], tension: 0 }] },
+    data: { labels: [], datasets: Array.from({ length: n }, (_, i) => ({
+      data: [], label: '', borderColor: LINE_COLOURS[i % LINE_COLOURS.length], borderWidth: 1.5,
+      pointRadius: many ? 0 : 3, pointBackgroundColor: [], pointBorderColor: [], tension: 0 })) },
     options: {
       animation: false, responsive: true, maintainAspectRatio: false,
-      plugins: { legend: { display: false } },
+      plugins: { legend: { display: many, labels: { color: '#8a94a3', boxWidth: 10 } } },
       scales: { x: { title: { display: true, text: 'spill', color: '#8a94a3' }, grid: GRID, ticks: TICKS },
-                y: { grid: GRID, ticks: TICKS, beginAtZero: true } },
+                y: { grid: GRID, ticks: TICKS, beginAtZero: !many } },
     },
   });
 }
@@ -59,17 +69,23 @@ function buildHistPanels() {
     box.appendChild(fig);
     charts[name] = barChart(canvas, '');
   }
-  charts.rate = lineChart($('trend-rate'));
-  charts.mot = lineChart($('trend-mot'));
+  for (const [id, qs] of Object.entries(TRENDS)) charts[id] = lineChart($(id), qs.length);
 }
 
-function updateTrend(chart, trend) {
-  const pts = trend.points;
-  const ds = chart.data.datasets[0];
+// One line per quantity, points coloured by the spill's flag when there is one line.
+function updateTrend(chart, trends) {
+  const pts = trends[0].points.slice(-TREND_SPILLS);
   chart.data.labels = pts.map(p => p.spill);
-  ds.data = pts.map(p => p.value);
-  ds.pointBackgroundColor = pts.map(p => FLAG_COLOURS[p.flag] || FLAG_COLOURS.UNKNOWN);
-  ds.pointBorderColor = ds.pointBackgroundColor;
+  trends.forEach((t, i) => {
+    const ds = chart.data.datasets[i];
+    const last = t.points.slice(-TREND_SPILLS);
+    ds.data = last.map(p => p.value);
+    ds.label = t.quantity.replace(/^check\./, '').replace(/_mip$/, '');
+    if (trends.length === 1) {
+      ds.pointBackgroundColor = last.map(p => FLAG_COLOURS[p.flag] || FLAG_COLOURS.UNKNOWN);
+      ds.pointBorderColor = ds.pointBackgroundColor;
+    }
+  });
   chart.update('none');
 }
 
@@ -135,10 +151,10 @@ async function refresh() {
     const histPromise = Promise.all(HISTS.map(n => getJSON('/api/v1/histograms/' + n)));
     if (run) {
       updateRun(run);
-      const [rate, mot] = await Promise.all([getJSON(`/api/v1/trends/trigger_rate?run=${run.run}`),
-                                             getJSON(`/api/v1/trends/mot?run=${run.run}`)]);
-      updateTrend(charts.rate, rate);
-      updateTrend(charts.mot, mot);
+      await Promise.all(Object.entries(TRENDS).map(async ([id, qs]) => {
+        const trends = await Promise.all(qs.map(q => getJSON(`/api/v1/trends/${q}?run=${run.run}`)));
+        updateTrend(charts[id], trends);
+      }));
     }
     const hists = await histPromise;
     hists.forEach((h, i) => updateHist(HISTS[i], h));

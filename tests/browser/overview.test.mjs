@@ -55,6 +55,13 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   // hcal2 is dead in spill 3: its live histogram holds only pedestal entries near 0
   const hcal2 = await page.evaluate(() => Chart.getChart(document.getElementById('h-hcal2')).data.datasets[0].data);
   assert.ok(hcal2[0] > 0 && hcal2.slice(10).every(v => v === 0), 'dead module at pedestal');
+  // The HCAL MIP-peak trend: one line per module; module 2's peak collapses in spill 3.
+  const hcalTrend = await page.evaluate(() => Chart.getChart(document.getElementById('trend-hcal')).data.datasets
+    .map(ds => ({ label: ds.label, data: ds.data })));
+  assert.deepEqual(hcalTrend.map(t => t.label), ['hcal0', 'hcal1', 'hcal2', 'hcal3']);
+  assert.ok(hcalTrend[2].data[2] < 0.5 && hcalTrend[0].data[2] > 2, JSON.stringify(hcalTrend));
+  for (const id of ['trend-tpm', 'trend-dead', 'trend-pin', 'trend-ecal'])
+    assert.equal(await page.evaluate(i => Chart.getChart(document.getElementById(i)).data.datasets[0].data.length, id), 3, id);
 
   // Two more spills, still without reload.
   await sim(server.url, '--run', '7', '--first-spill', '4', '--spills', '2', '--scale', '0.1', '--seed', '9');
