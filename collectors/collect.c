@@ -60,6 +60,7 @@ static void usage(FILE *f)
             "  --format rows|columns  `event` rows or columnar `events` records (default columns)\n"
             "  --batch N              events per request (default 1000)\n"
             "  --seed N               random seed (default 1; 0 = from the clock)\n"
+            "  --mot-goal N           the run's MOT goal, written to run_start meta (the overview shows it)\n"
             "  --source ID            X-Spillwatch-Source, 1-100 of [A-Za-z0-9._-] (default sim-run<N>)\n"
             "  --quiet                no per-spill lines\n"
             "  --verbose              debug lines (duplicates, retries, replays)\n"
@@ -113,7 +114,7 @@ static void sleep_until(double t)
 /* The run_start record, '\n'-terminated: meta says how the data was made. NULL on out of memory;
  * the caller frees it. */
 static char *run_start_line(long long run, double time, unsigned long long seed, double scale, int columns,
-                            const struct fault_at *faults, int nfaults)
+                            const struct fault_at *faults, int nfaults, double mot_goal)
 {
     json_t *list = json_array();
     for (int i = 0; i < nfaults; i++) {
@@ -130,6 +131,8 @@ static char *run_start_line(long long run, double time, unsigned long long seed,
                           (json_int_t)run, "time", round(time * 1000) / 1000, "meta", "source",
                           "spillwatch-collect sim", "version", SW_VERSION, "seed", (json_int_t)seed, "scale",
                           scale, "format", columns ? "columns" : "rows", "faults", list);
+    if (j && mot_goal > 0) /* the run's MOT goal, shown against the good MOT on the overview */
+        json_object_set_new(json_object_get(j, "meta"), "mot_goal", json_real(mot_goal));
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     char *line = NULL;
@@ -175,6 +178,7 @@ static int cmd_sim(int argc, char **argv)
         O_SOURCE,
         O_QUIET,
         O_VERBOSE,
+        O_MOT_GOAL,
         O_HELP,
         O_VERSION
     };
@@ -198,6 +202,7 @@ static int cmd_sim(int argc, char **argv)
         {"source", 1, NULL, O_SOURCE},
         {"quiet", 0, NULL, O_QUIET},
         {"verbose", 0, NULL, O_VERBOSE},
+        {"mot-goal", 1, NULL, O_MOT_GOAL},
         {"help", 0, NULL, O_HELP},
         {"version", 0, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -207,6 +212,7 @@ static int cmd_sim(int argc, char **argv)
     unsigned long long seed = 1; /* fixed by default: runs are reproducible */
     int forever = 0, spills_given = 0, realtime = 0, columns = 1, quiet = 0, verbose = 0;
     struct sim_params params = {.scale = 1.0, .spill_length = 4.8}; /* 4.8 s: NA64MU.md S5 [V] */
+    double mot_goal = 0; /* --mot-goal: written to run_start.meta.mot_goal */
     double cycle = 16.8; /* SPS supercycle, North Area alone 14.4-16.8 s: NA64MU.md (a) [R] */
     struct fault_at faults[MAX_FAULTS];
     int nfaults = 0, c, li = 0;
@@ -301,6 +307,9 @@ static int cmd_sim(int argc, char **argv)
         case O_VERBOSE:
             verbose = 1;
             break;
+        case O_MOT_GOAL:
+            NUMBER(mot_goal, strtod, mot_goal > 0 && mot_goal < 1e18, "must be a number of muons > 0");
+            break;
         case O_HELP:
             usage(stdout);
             return 0;
@@ -383,7 +392,7 @@ static int cmd_sim(int argc, char **argv)
 
     double t0 = now_s();
     if (mark.run != run) { /* travels with the first spill's first batch, or with run_end */
-        run_start = run_start_line(run, t0, seed, params.scale, columns, faults, nfaults);
+        run_start = run_start_line(run, t0, seed, params.scale, columns, faults, nfaults, mot_goal);
         if (!run_start) {
             fprintf(stderr, "spillwatch-collect sim: out of memory\n");
             goto out;

@@ -86,7 +86,7 @@ demo)
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
     run=$(( $(date +%s) / 60 % 100000 ))
     ./build/spillwatch-collect sim --url "http://127.0.0.1:$port" --run "$run" --forever --realtime \
-        --cycle "${SW_CYCLE:-16.8}" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 &
+        --cycle "${SW_CYCLE:-16.8}" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 --mot-goal 1e8 &
     sim=$!
     echo
     echo "  spillwatch demo: open http://127.0.0.1:$port/  (run $run, a spill every ${SW_CYCLE:-16.8} s;"

@@ -121,6 +121,11 @@ function updateRun(run) {
   }
   setText('run-mot', fmt(run.mot));
   setText('run-good-mot', fmt(run.good_mot));
+  // The run's MOT goal, when the DAQ (or spillwatch-collect sim --mot-goal) put one in run_start meta.
+  const goal = run.meta && Number.isFinite(run.meta.mot_goal) && run.meta.mot_goal > 0 ? run.meta.mot_goal : null;
+  setText('run-goal', goal ? `of goal ${fmt(goal)} (${(100 * run.good_mot / goal).toFixed(1)} %)` : '');
+  $('goal-bar').hidden = !goal;
+  if (goal) $('goal-fill').style.width = Math.min(100, 100 * run.good_mot / goal).toFixed(1) + '%';
   setText('run-spills', String(run.spills));
   const flags = $('run-flags');
   flags.replaceChildren(...['GOOD', 'WARN', 'BAD', 'UNKNOWN'].map(f => {

@@ -29,7 +29,7 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   assert.equal(await page.textContent('#run'), '—', 'empty database: no run yet');
   assert.equal(await page.evaluate(() => typeof Chart), 'function', 'Chart.js served from npm');
 
-  await sim(server.url, '--run', '7', '--spills', '3', '--scale', '0.1', '--fault', 'hcal_dead@3');
+  await sim(server.url, '--run', '7', '--spills', '3', '--scale', '0.1', '--fault', 'hcal_dead@3', '--mot-goal', '2e7');
   // No reload: the page must pick the run up by polling.
   await page.waitForFunction(() => document.getElementById('run').textContent === '7', null, { timeout: 15000 });
   await page.waitForFunction(() => document.getElementById('last-spill').textContent === '3', null, { timeout: 15000 });
@@ -40,6 +40,9 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   assert.ok(reasons.some(r => r.startsWith('hcal2_mip [detector]:')), reasons.join(' | '));
   assert.match(await page.textContent('#run-mot'), /^[0-9.]+ [kM]$/);
   assert.equal(await page.textContent('#run-spills'), '3');
+  // Good MOT against the run's goal from run_start meta (scale 0.1: no spill is GOOD, so 0 %).
+  assert.match(await page.textContent('#run-goal'), /^of goal 20\.0 M \(0\.0 %\)$/);
+  assert.equal(await page.isVisible('#goal-bar'), true);
 
   const chartData = () => page.evaluate(() => {
     const get = id => Chart.getChart(document.getElementById(id)).data.datasets[0].data;
