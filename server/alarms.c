@@ -219,11 +219,11 @@ static void publish(struct sw_alarms *a, const struct event *e)
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f}", "name",
                           e->alarm, "state", e->to, "from", e->from, "severity", e->severity, "run",
                           e->run >= 0 ? json_integer(e->run) : json_null(), "spill",
-                          e->spill >= 0 ? json_integer(e->spill) : json_null(), "value", num_or_null(e->value),
-                          "threshold", num_or_null(e->threshold), "note", text_or_null(e->note), "who",
-                          text_or_null(e->who), "shifter", text_or_null(e->shifter), "comment",
-                          text_or_null(e->comment), "expires", e->expires > 0 ? json_real(e->expires) : json_null(),
-                          "time", e->time);
+                          e->spill >= 0 ? json_integer(e->spill) : json_null(), "value",
+                          num_or_null(e->value), "threshold", num_or_null(e->threshold), "note",
+                          text_or_null(e->note), "who", text_or_null(e->who), "shifter",
+                          text_or_null(e->shifter), "comment", text_or_null(e->comment), "expires",
+                          e->expires > 0 ? json_real(e->expires) : json_null(), "time", e->time);
     if (j)
         sw_stream_publish(a->stream, "alarm", j);
     json_decref(j);

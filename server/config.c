@@ -986,9 +986,11 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
     static const char *const known[] = {"listen",  "db",     "www",           "profile", "log_level",
-                                        "threads", "limits", "spill_timeout", "auth",    "stream_heartbeat", NULL};
-    static const char *const lknown[] = {"body_max",         "line_max",         "fields_max",
-                                         "batch_events_max", "writer_queue_max", "stream_clients_max", "stream_ring", NULL};
+                                        "threads", "limits", "spill_timeout", "auth",    "stream_heartbeat",
+                                        NULL};
+    static const char *const lknown[] = {
+        "body_max",         "line_max",           "fields_max",  "batch_events_max",
+        "writer_queue_max", "stream_clients_max", "stream_ring", NULL};
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int before = d->n;

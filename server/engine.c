@@ -343,9 +343,9 @@ static void publish_spill(struct sw_engine *e, const struct sw_spill_rec *rec, c
     }
     json_t *j = json_pack("{s:I, s:I, s:s, s:O, s:I, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:f}", "run",
                           (json_int_t)rec->run, "spill", (json_int_t)rec->spill, "flag", rec->flag, "reasons",
-                          reasons, "events", (json_int_t)rec->events, "mot", real_or_null(rec->mot), "dead_time",
-                          real_or_null(rec->dead_time), "duration", real_or_null(d), "complete", rec->complete,
-                          "rates", rates, "started", real_or_null(rec->started), "ended",
+                          reasons, "events", (json_int_t)rec->events, "mot", real_or_null(rec->mot),
+                          "dead_time", real_or_null(rec->dead_time), "duration", real_or_null(d), "complete",
+                          rec->complete, "rates", rates, "started", real_or_null(rec->started), "ended",
                           real_or_null(rec->ended), "closed_at", sw_wall());
     if (j) {
         /* MOT is a count: an integer when it is one, as in the spill listing */

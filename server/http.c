@@ -23,7 +23,7 @@ struct sw_server {
     struct MHD_Daemon *mhd;
     struct sw_api api;
     struct sw_stream *stream; /* borrowed; may be NULL */
-    char www_real[PATH_MAX]; /* realpath of the www root; "" when missing */
+    char www_real[PATH_MAX];  /* realpath of the www root; "" when missing */
     unsigned port;
 };
 
@@ -99,6 +99,9 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass events through at once */
+    /* A stream that ends (shutdown, client behind the ring) closes its connection: the client
+     * reconnects, instead of idling on a keep-alive connection it does not use again. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     count_request(rq, MHD_HTTP_OK);
@@ -282,8 +285,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 }
 
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
-                                  struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream, char *err,
-                                  size_t errlen)
+                                  struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
+                                  char *err, size_t errlen)
 {
     struct sw_server *srv = calloc(1, sizeof *srv);
     if (!srv) {

@@ -20,8 +20,8 @@ struct sw_stream;
  * may be NULL: /api/v1/stream then answers 503).
  * Returns NULL with a message in err. */
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
-                                  struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream, char *err,
-                                  size_t errlen);
+                                  struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
+                                  char *err, size_t errlen);
 /* The bound port. */
 unsigned sw_server_port(struct sw_server *srv);
 /* Ends every stream (sw_stream_shutdown), stops accepting, finishes running requests, frees.

@@ -239,7 +239,7 @@ out:
     sw_engine_free(engine);
     sw_alarms_free(alarms);
     sw_stream_free(stream); /* after the server and the timer: nobody publishes any more */
-    sw_hooks_stop(hooks); /* queued notices get a last attempt */
+    sw_hooks_stop(hooks);   /* queued notices get a last attempt */
     sw_store_close(store);
     curl_global_cleanup();
     sw_config_release(&cfg);

@@ -24,13 +24,13 @@ struct slot {
 struct client {
     struct sw_stream *s;
     struct MHD_Connection *conn;
-    uint64_t cursor;      /* seq of the next event to send */
-    size_t partial;       /* bytes of the cursor's event already sent */
-    uint64_t hb_gen;      /* the heartbeat generation this client has sent */
-    char pre[512];        /* control frames sent before any event: hello, reset */
+    uint64_t cursor; /* seq of the next event to send */
+    size_t partial;  /* bytes of the cursor's event already sent */
+    uint64_t hb_gen; /* the heartbeat generation this client has sent */
+    char pre[512];   /* control frames sent before any event: hello, reset */
     size_t prelen, preoff;
-    int suspended;        /* suspended by the reader and not yet taken by a waker */
-    int behind;           /* fell behind the ring: the stream ends */
+    int suspended; /* suspended by the reader and not yet taken by a waker */
+    int behind;    /* fell behind the ring: the stream ends */
     struct client *prev, *next;
     struct client *wake_next; /* a waker's list, valid while it owns the resume */
 };
@@ -171,10 +171,11 @@ void sw_stream_live(struct sw_stream *s, const struct sw_live *l)
     s->prev_triggers = trig;
     if (l->in_spill) {
         double since = l->now - l->last_data;
-        json_t *j = json_pack("{s:I, s:I, s:I, s:o, s:o, s:f}", "run", (json_int_t)l->run, "spill",
-                              (json_int_t)l->spill, "events", (json_int_t)l->spill_events, "trigger_hz",
-                              isfinite(rate) ? json_real(rate) : json_null(), "since_data",
-                              isfinite(since) ? json_real(since < 0 ? 0 : since) : json_null(), "time", l->now);
+        json_t *j =
+            json_pack("{s:I, s:I, s:I, s:o, s:o, s:f}", "run", (json_int_t)l->run, "spill",
+                      (json_int_t)l->spill, "events", (json_int_t)l->spill_events, "trigger_hz",
+                      isfinite(rate) ? json_real(rate) : json_null(), "since_data",
+                      isfinite(since) ? json_real(since < 0 ? 0 : since) : json_null(), "time", l->now);
         if (j)
             sw_stream_publish(s, "live", j);
         json_decref(j);
@@ -332,7 +333,8 @@ struct MHD_Response *sw_stream_open(struct sw_stream *s, struct MHD_Connection *
     s->nclients++;
     atomic_fetch_add(&sw_metrics.stream_clients, 1);
     pthread_mutex_unlock(&s->mu);
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, c, client_free);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, c, client_free);
     if (!resp) {
         client_free(c);
         return NULL;

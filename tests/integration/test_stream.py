@@ -308,7 +308,7 @@ class Limits(StreamTest):
 
 
 class Load(StreamTest):
-    config = {"stream_heartbeat": 1, "limits": {"stream_ring": 64}}
+    config = {"stream_heartbeat": 1, "limits": {"stream_ring": 1024}}
 
     def test_twenty_clients_get_every_event_while_ingest_goes_on(self):
         clients = [self.open() for _ in range(20)]
@@ -334,27 +334,29 @@ class Load(StreamTest):
         time.sleep(0.3)
         good = self.open()
         took = []
-        # ~600 events of ~500 bytes: far more than the stalled socket's buffers and the ring of 64
-        for k in range(20):
-            body = "".join(spill(31, k * 30 + n, events=1) for n in range(1, 31))
+        # 5000 events of ~1 KB: more than the stalled socket's buffers (~1 MB here) and the ring
+        total = 5000
+        for k in range(total // 100):
+            body = "".join(spill(31, k * 100 + n, events=1) for n in range(1, 101))
             t = time.monotonic()
             self.assertEqual(self.srv.post(body)[0], 200)
             took.append(time.monotonic() - t)
-        self.assertEqual(len(good.wait(600, "spill", timeout=20)), 600)
+        self.assertEqual(len(good.wait(total, "spill", timeout=30)), total)
         self.assertLess(max(took), 5, took)
         # the stalled client reads again: what was buffered, then the end of its stream
-        stalled.settimeout(10)
-        data = b""
-        try:
-            while True:
+        stalled.settimeout(2)
+        data, ended = b"", False
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not ended:
+            try:
                 chunk = stalled.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except socket.timeout:
-            self.fail("the stream of a client behind the ring did not end (%d bytes read)" % len(data))
+            except socket.timeout:
+                continue
+            ended = not chunk
+            data += chunk
+        self.assertTrue(ended, "the stream of a client behind the ring did not end (%d bytes read)" % len(data))
         stalled.close()
-        self.assertLess(data.count(b"event: spill"), 600)
+        self.assertLess(data.count(b"event: spill"), total)
         text, m = self.metrics()
         self.assertGreaterEqual(m[("spillwatch_stream_dropped_total", ())], 1)
 
