@@ -46,6 +46,7 @@ class Stream:
             h["Last-Event-ID"] = last_id
         h.update(headers or {})
         self.conn.request("GET", "/api/v1/stream" + query, headers=h)
+        self.sock = self.conn.sock  # http.client lets go of it for a Connection: close response
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.headers = dict(self.resp.headers)
@@ -98,9 +99,10 @@ class Stream:
 
     def close(self):
         try:
-            self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        self.sock.close()
         self.conn.close()
 
 
@@ -359,6 +361,27 @@ class Load(StreamTest):
         self.assertLess(data.count(b"event: spill"), total)
         text, m = self.metrics()
         self.assertGreaterEqual(m[("spillwatch_stream_dropped_total", ())], 1)
+
+
+class Idle(StreamTest):
+    config = {"stream_heartbeat": 60}
+
+    def test_idle_clients_cost_no_cpu(self):
+        """Suspended, not polled: a reader that returned 0 without suspending would spin."""
+        clients = [self.open() for _ in range(5)]
+        self.assertTrue(all(c.status == 200 for c in clients))
+
+        def cpu():
+            with open("/proc/%d/stat" % self.srv.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu()
+        time.sleep(2)
+        self.assertLess(cpu() - before, 0.3)
+        self.assertEqual(self.srv.post(spill(41, 1))[0], 200)
+        for c in clients:
+            self.assertEqual(len(c.wait(1, "spill")), 1)
 
 
 class Shutdown(StreamTest):
