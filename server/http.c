@@ -91,8 +91,10 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
     unsigned status = 503;
     struct MHD_Response *resp = srv->stream ? sw_stream_open(srv->stream, conn, last, &status) : NULL;
     if (!resp) {
-        sw_reply_error(&r, status, "no stream: too many stream clients (limits.stream_clients_max = %d), "
-                       "or shutting down", srv->api.cfg->stream_clients_max);
+        sw_reply_error(&r, status,
+                       "no stream: too many stream clients (limits.stream_clients_max = %d), "
+                       "or shutting down",
+                       srv->api.cfg->stream_clients_max);
         r.retry_after = 5;
         return send_reply(conn, rq, &r);
     }
