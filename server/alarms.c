@@ -11,6 +11,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "stream.h"
 
 enum astate { A_INACTIVE, A_PENDING, A_FIRING, A_ACKED, A_RESOLVED };
 const char *const sw_alarm_state_names[5] = {"inactive", "pending", "firing", "acknowledged", "resolved"};
@@ -40,7 +41,8 @@ struct sw_alarms {
     struct rule_state *st;
     struct sw_silence *sil; /* active (or future) silences */
     int nsil, capsil;
-    struct sw_live prev; /* the previous live sample, for rates */
+    struct sw_stream *stream; /* borrowed; may be NULL */
+    struct sw_live prev;      /* the previous live sample, for rates */
     int have_prev;
 };
 
@@ -199,6 +201,39 @@ static void dispatch(struct sw_alarms *a, int i, double now, double mono)
     }
 }
 
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* Publishes a transition as an `alarm` event. Called with a->mu held. */
+static void publish(struct sw_alarms *a, const struct event *e)
+{
+    if (!a->stream)
+        return;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f}", "name",
+                          e->alarm, "state", e->to, "from", e->from, "severity", e->severity, "run",
+                          e->run >= 0 ? json_integer(e->run) : json_null(), "spill",
+                          e->spill >= 0 ? json_integer(e->spill) : json_null(), "value",
+                          num_or_null(e->value), "threshold", num_or_null(e->threshold), "note",
+                          text_or_null(e->note), "who", text_or_null(e->who), "shifter",
+                          text_or_null(e->shifter), "comment", text_or_null(e->comment), "expires",
+                          e->expires > 0 ? json_real(e->expires) : json_null(), "time", e->time);
+    if (j)
+        sw_stream_publish(a->stream, "alarm", j);
+    json_decref(j);
+}
+
+void sw_alarms_set_stream(struct sw_alarms *a, struct sw_stream *stream)
+{
+    a->stream = stream;
+}
+
 /* Called with a->mu held. by is NULL for automatic transitions. */
 static void transition(struct sw_alarms *a, int i, enum astate to, const char *note, const struct actor *by)
 {
@@ -242,6 +277,7 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
             snprintf(e->shifter, sizeof e->shifter, "%s", by->shifter ? by->shifter : "");
             snprintf(e->comment, sizeof e->comment, "%s", by->comment ? by->comment : "");
         }
+        publish(a, e);
         sw_store_call_async(a->store, store_event, e, free);
     }
     if (active(from) && !active(to)) {

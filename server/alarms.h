@@ -44,6 +44,7 @@ struct sw_live {
     int run_active;               /* data arrived for a run that has not ended (no run_end since) */
     int beam;                     /* the last closed spill had beam: 1, 0, or -1 when unknown */
     int64_t run, spill;           /* the live spill (open, else the last closed), -1 when none */
+    uint64_t spill_events;        /* events of the live spill so far */
 };
 
 /* A silence: mutes the rules whose labels (alertname, severity and the rule's own) equal every
@@ -61,6 +62,11 @@ struct sw_silence {
  * reader (call from the main thread before serving). NULL on out of memory. */
 struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks);
 void sw_alarms_free(struct sw_alarms *a);
+
+/* Every transition from now on is also published as an `alarm` event on stream (borrowed, may be
+ * NULL). Call before serving. */
+struct sw_stream;
+void sw_alarms_set_stream(struct sw_alarms *a, struct sw_stream *stream);
 
 /* Evaluates every spill rule on a closed spill: in and res as given to/returned by sw_quality_eval. */
 void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enum sw_state flag,

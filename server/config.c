@@ -986,9 +986,11 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
     static const char *const known[] = {"listen",  "db",     "www",           "profile", "log_level",
-                                        "threads", "limits", "spill_timeout", "auth",    NULL};
-    static const char *const lknown[] = {"body_max",         "line_max",         "fields_max",
-                                         "batch_events_max", "writer_queue_max", NULL};
+                                        "threads", "limits", "spill_timeout", "auth",    "stream_heartbeat",
+                                        NULL};
+    static const char *const lknown[] = {
+        "body_max",         "line_max",           "fields_max",  "batch_events_max",
+        "writer_queue_max", "stream_clients_max", "stream_ring", NULL};
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int before = d->n;
@@ -1012,6 +1014,9 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     cfg->fields_max = 256;
     cfg->batch_events_max = 1000000;
     cfg->writer_queue_max = 1024;
+    cfg->stream_clients_max = 64;
+    cfg->stream_ring = 1024;
+    cfg->stream_heartbeat = get_number(root, "stream_heartbeat", 15, 1, 3600, "$", d);
     json_t *lim = json_object_get(root, "limits");
     if (lim && !json_is_object(lim))
         sw_diag_add(d, "$.limits: must be an object");
@@ -1026,6 +1031,9 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
                                                 100000000, "$.limits", d);
         cfg->writer_queue_max =
             (int)get_int(lim, "writer_queue_max", cfg->writer_queue_max, 1, 1000000, "$.limits", d);
+        cfg->stream_clients_max =
+            (int)get_int(lim, "stream_clients_max", cfg->stream_clients_max, 1, 10000, "$.limits", d);
+        cfg->stream_ring = (int)get_int(lim, "stream_ring", cfg->stream_ring, 8, 1000000, "$.limits", d);
     }
     json_t *auth = json_object_get(root, "auth");
     if (auth)

@@ -176,6 +176,9 @@ struct sw_config {
     size_t batch_events_max; /* events in one request -> 413 above */
     int writer_queue_max;    /* store writer jobs at which ingest answers 503 + Retry-After */
     double spill_timeout;    /* s after the last data of an open spill -> closed as incomplete */
+    int stream_clients_max;  /* concurrent GET /api/v1/stream clients -> 503 above */
+    int stream_ring;         /* events kept for Last-Event-ID resume */
+    double stream_heartbeat; /* s between the stream's comment heartbeats */
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;

@@ -14,6 +14,7 @@
 #include "quality.h"
 #include "alarms.h"
 #include "refs.h"
+#include "stream.h"
 
 struct spill {
     int64_t run, spill;
@@ -58,6 +59,7 @@ struct sw_engine {
     int nsources, capsources;
     struct sw_refs *refs;     /* rolling medians and reference-run histograms of the checks */
     struct sw_alarms *alarms; /* borrowed; may be NULL */
+    struct sw_stream *stream; /* borrowed; may be NULL */
     /* For the live alarm rules (sw_engine_live). */
     uint64_t triggers[SW_TRIG_N]; /* events accepted since start, by trigger type */
     double last_data;             /* Unix s of the last accepted record, NaN before any */
@@ -321,6 +323,44 @@ static json_t *real_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* Publishes the closed spill as a `spill` event: the numbers of the spill listing (rates as
+ * GET /api/v1/runs/{run}/spills shows them). Called with e->mu held: one small JSON document. */
+static void publish_spill(struct sw_engine *e, const struct sw_spill_rec *rec, const json_t *counters,
+                          json_t *reasons)
+{
+    if (!e->stream)
+        return;
+    double d = rec->duration;
+    json_t *rates = json_object();
+    json_object_set_new(rates, "trigger_hz", real_or_null(d > 0 ? (double)rec->events / d : NAN));
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)counters, key, v)
+    {
+        char name[80];
+        snprintf(name, sizeof name, "%s_hz", key);
+        json_object_set_new(rates, name, real_or_null(d > 0 ? json_number_value(v) / d : NAN));
+    }
+    json_t *j = json_pack("{s:I, s:I, s:s, s:O, s:I, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:f}", "run",
+                          (json_int_t)rec->run, "spill", (json_int_t)rec->spill, "flag", rec->flag, "reasons",
+                          reasons, "events", (json_int_t)rec->events, "mot", real_or_null(rec->mot),
+                          "dead_time", real_or_null(rec->dead_time), "duration", real_or_null(d), "complete",
+                          rec->complete, "rates", rates, "started", real_or_null(rec->started), "ended",
+                          real_or_null(rec->ended), "closed_at", sw_wall());
+    if (j) {
+        /* MOT is a count: an integer when it is one, as in the spill listing */
+        if (isfinite(rec->mot) && rec->mot == floor(rec->mot) && fabs(rec->mot) < 9007199254740992.0)
+            json_object_set_new(j, "mot", json_integer((json_int_t)rec->mot));
+        sw_stream_publish(e->stream, "spill", j);
+    }
+    json_decref(j);
+}
+
+void sw_engine_set_stream(struct sw_engine *e, struct sw_stream *stream)
+{
+    e->stream = stream;
+}
+
 /* Judges the spill, queues its commit, and moves it to last_closed. end is the spill_end record
  * (NULL for a timeout). Called with e->mu held. */
 static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_record *end, const char *source,
@@ -374,6 +414,7 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     rec->complete = in.complete;
     snprintf(rec->flag, sizeof rec->flag, "%s", sw_state_name(flag));
     snprintf(rec->profile_version, sizeof rec->profile_version, "%s", p->version);
+    publish_spill(e, rec, in.counters ? in.counters : NULL, reasons);
     rec->reasons_json = dump(reasons);
     rec->checks_json = dump(checks);
     rec->triggers_json = dump(triggers);
@@ -762,7 +803,8 @@ void sw_engine_live(struct sw_engine *e, struct sw_live *l)
                           .run_active = e->run_active,
                           .beam = e->last_beam,
                           .run = sp ? sp->run : -1,
-                          .spill = sp ? sp->spill : -1};
+                          .spill = sp ? sp->spill : -1,
+                          .spill_events = sp ? sp->events : 0};
     memcpy(l->triggers, e->triggers, sizeof l->triggers);
     pthread_mutex_unlock(&e->mu);
 }

@@ -38,6 +38,11 @@ struct sw_ingest_result {
 struct sw_alarms;
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store,
                                 struct sw_alarms *alarms);
+/* Every spill closed from now on (spill_end or timeout) is also published as a `spill` event on
+ * stream (borrowed, may be NULL). Call before serving. */
+struct sw_stream;
+void sw_engine_set_stream(struct sw_engine *e, struct sw_stream *stream);
+
 /* Closes nothing and frees: open spills lose their data (DESIGN §3), their markers stay and reopen
  * them at the next start. Accepts NULL. */
 void sw_engine_free(struct sw_engine *e);

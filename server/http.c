@@ -17,11 +17,13 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "stream.h"
 
 struct sw_server {
     struct MHD_Daemon *mhd;
     struct sw_api api;
-    char www_real[PATH_MAX]; /* realpath of the www root; "" when missing */
+    struct sw_stream *stream; /* borrowed; may be NULL */
+    char www_real[PATH_MAX];  /* realpath of the www root; "" when missing */
     unsigned port;
 };
 
@@ -67,6 +69,44 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req 
     enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
     MHD_destroy_response(resp);
     count_request(rq, r->status);
+    return ret;
+}
+
+/* GET /api/v1/stream: the read role, then a stream response (stream.h), or 503 at the client cap. */
+static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection *conn, const struct req *rq,
+                                    const char *method)
+{
+    struct sw_reply r = {0};
+    if (strcmp(method, "GET") != 0) {
+        sw_reply_error(&r, 405, "method %s not allowed here; use GET", method);
+        r.allow = "GET";
+        return send_reply(conn, rq, &r);
+    }
+    if (sw_api_authorize(&srv->api, conn, SW_ROLE_READ, &r, NULL) != 0)
+        return send_reply(conn, rq, &r);
+    /* The browser sends Last-Event-ID when it reconnects; ?last_event_id= for scripts and tests. */
+    const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    if (!last)
+        last = sw_api_qarg(conn, "last_event_id");
+    unsigned status = 503;
+    struct MHD_Response *resp = srv->stream ? sw_stream_open(srv->stream, conn, last, &status) : NULL;
+    if (!resp) {
+        sw_reply_error(&r, status,
+                       "no stream: too many stream clients (limits.stream_clients_max = %d), "
+                       "or shutting down",
+                       srv->api.cfg->stream_clients_max);
+        r.retry_after = 5;
+        return send_reply(conn, rq, &r);
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass events through at once */
+    /* A stream that ends (shutdown, client behind the ring) closes its connection: the client
+     * reconnects, instead of idling on a keep-alive connection it does not use again. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    count_request(rq, MHD_HTTP_OK);
     return ret;
 }
 
@@ -213,6 +253,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             sw_metrics_ingest_rejected(r.status);
         return send_reply(conn, rq, &r);
     }
+    if (strcmp(url, "/api/v1/stream") == 0)
+        return serve_stream(srv, conn, rq, method);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
         sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, &r);
         return send_reply(conn, rq, &r);
@@ -245,7 +287,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 }
 
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
-                                  struct sw_store *store, struct sw_alarms *alarms, char *err, size_t errlen)
+                                  struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
+                                  char *err, size_t errlen)
 {
     struct sw_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
@@ -253,6 +296,7 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         return NULL;
     }
     srv->api = (struct sw_api){cfg, engine, store, alarms};
+    srv->stream = stream;
     if (!realpath(cfg->www, srv->www_real)) {
         sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
         srv->www_real[0] = 0;
@@ -277,7 +321,9 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         snprintf(err, errlen, "listen address \"%s\": %s", cfg->listen, gai_strerror(gai));
         goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* Suspend/resume: stream connections wait suspended, not on a thread (stream.h). */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger option comes first, so that MHD routes every message through it. */
@@ -308,6 +354,7 @@ void sw_server_stop(struct sw_server *srv)
 {
     if (!srv)
         return;
+    sw_stream_shutdown(srv->stream); /* MHD refuses to stop with suspended connections */
     MHD_stop_daemon(srv->mhd);
     free(srv);
 }

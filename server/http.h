@@ -1,6 +1,7 @@
 /* http.h — the HTTP front: a libmicrohttpd daemon with a thread pool, request bodies accumulated
  * under a hard cap (413 above it), routing to the REST API (api.h), /metrics, and static files of
- * the www root (dashboards; /vendor/<pkg>/<file> maps to <www>/node_modules/<pkg>/dist/<file>).
+ * the www root (dashboards; /vendor/<pkg>/<file> maps to <www>/node_modules/<pkg>/dist/<file>),
+ * and the live stream GET /api/v1/stream (stream.h: suspended connections, no thread per client).
  *
  * Threads: start/stop from the main thread; handlers run on MHD's pool threads.
  */
@@ -13,14 +14,18 @@
 
 struct sw_server;
 struct sw_alarms;
+struct sw_stream;
 
-/* Starts listening on cfg->listen (HOST:PORT, port 0 = any free port). Borrows everything.
+/* Starts listening on cfg->listen (HOST:PORT, port 0 = any free port). Borrows everything (stream
+ * may be NULL: /api/v1/stream then answers 503).
  * Returns NULL with a message in err. */
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
-                                  struct sw_store *store, struct sw_alarms *alarms, char *err, size_t errlen);
+                                  struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
+                                  char *err, size_t errlen);
 /* The bound port. */
 unsigned sw_server_port(struct sw_server *srv);
-/* Stops accepting, finishes running requests, frees. Accepts NULL. */
+/* Ends every stream (sw_stream_shutdown), stops accepting, finishes running requests, frees.
+ * Accepts NULL. */
 void sw_server_stop(struct sw_server *srv);
 
 #endif

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "stream.h"
 
 static void usage(FILE *f)
 {
@@ -41,6 +42,7 @@ static void usage(FILE *f)
 struct timer {
     struct sw_engine *engine;
     struct sw_alarms *alarms;
+    struct sw_stream *stream;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
@@ -62,6 +64,7 @@ static void *timer_main(void *arg)
         struct sw_live live;
         sw_engine_live(t->engine, &live);
         sw_alarms_tick(t->alarms, &live);
+        sw_stream_live(t->stream, &live);
         pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
     struct sw_server *srv = NULL;
     struct sw_hooks *hooks = NULL;
     struct sw_alarms *alarms = NULL;
+    struct sw_stream *stream = NULL;
     struct timer timer = {.stop = 0};
     pthread_t timer_thread;
     int timer_started = 0;
@@ -194,13 +198,21 @@ int main(int argc, char **argv)
         sw_error("main", "cannot load the state from \"%s\"", cfg.db);
         goto out;
     }
-    srv = sw_server_start(&cfg, engine, store, alarms, err, sizeof err);
+    stream = sw_stream_new(&cfg);
+    if (!stream) {
+        sw_error("main", "out of memory for the stream ring");
+        goto out;
+    }
+    sw_engine_set_stream(engine, stream);
+    sw_alarms_set_stream(alarms, stream);
+    srv = sw_server_start(&cfg, engine, store, alarms, stream, err, sizeof err);
     if (!srv) {
         sw_error("main", "%s", err);
         goto out;
     }
     timer.engine = engine;
     timer.alarms = alarms;
+    timer.stream = stream;
     pthread_mutex_init(&timer.mu, NULL);
     pthread_cond_init(&timer.cv, NULL);
     timer_started = pthread_create(&timer_thread, NULL, timer_main, &timer) == 0;
@@ -226,7 +238,8 @@ out:
     }
     sw_engine_free(engine);
     sw_alarms_free(alarms);
-    sw_hooks_stop(hooks); /* queued notices get a last attempt */
+    sw_stream_free(stream); /* after the server and the timer: nobody publishes any more */
+    sw_hooks_stop(hooks);   /* queued notices get a last attempt */
     sw_store_close(store);
     curl_global_cleanup();
     sw_config_release(&cfg);

@@ -54,6 +54,11 @@ struct sw_metrics {
     atomic_uint_fast64_t hook_deliveries, hook_failures, hook_retries;
     atomic_uint_fast64_t alarm_transitions;
     atomic_int alarms_firing;
+    atomic_int stream_clients;               /* GET /api/v1/stream connections open now */
+    atomic_uint_fast64_t stream_events_sent; /* events written to stream clients (replays included) */
+    atomic_uint_fast64_t stream_events;      /* events published to the stream's ring */
+    atomic_uint_fast64_t stream_dropped;     /* streams ended because the client fell behind the ring */
+    atomic_uint_fast64_t stream_refused;     /* stream requests answered 503: too many clients */
     atomic_uint_fast64_t ingest_errors[SW_INGEST_REASON_N]; /* by reason; sum = ingest_rejected */
     struct sw_histogram http_duration;                      /* request start -> response queued */
     struct sw_histogram store_commit_duration;              /* one spill transaction, retries included */
