@@ -2,6 +2,7 @@
 // and the transition history. Polls every 2 s.
 import { $, api, el, every, fmt, fmtTime, header, say, staleness } from '/lib.js';
 import { renderActive } from '/alarmui.js';
+import { on } from '/stream.js';
 
 header('/alarms.html', 'alarms');
 const live = staleness();
@@ -72,3 +73,5 @@ $('silence-form').addEventListener('submit', async (ev) => {
 });
 
 every(2000, refresh);
+on('alarm', refresh);
+on('reset', refresh);

@@ -2,6 +2,7 @@
 // place (Chart.js is the UMD global loaded before this module). Data is inserted with textContent
 // only, never as HTML; the page turns grey with the data's age when updates stop (lib.js).
 import { $, api as getJSON, every, fmt, setText, staleness } from '/lib.js';
+import { on } from '/stream.js';
 
 const POLL_MS = 2000;
 const live = staleness();
@@ -134,10 +135,19 @@ function updateRun(run) {
     s.textContent = `${f} ${run.flags[f] || 0}`;
     return s;
   }));
-  const last = run.last_spill;
+  showLastSpill(run.last_spill, 'poll');
+}
+
+// The last-spill tile. The stream's `spill` event fills it the moment a spill is judged; a poll
+// answered from before that commit must not put the previous spill back.
+let shown = null;
+function showLastSpill(last, source) {
+  if (last && shown && last.run === shown.run && last.spill < shown.spill) return;
+  if (last) shown = { run: last.run, spill: last.spill };
   const tile = $('last-flag-tile');
   const flag = last ? last.flag : '—';
   tile.className = 'tile flag-tile ' + (last ? last.flag : '');
+  tile.dataset.source = source;
   $('last-flag').className = 'big flag ' + (last ? last.flag : '');
   setText('last-flag', flag);
   setText('last-spill', last ? String(last.spill) : '—');
@@ -171,3 +181,14 @@ async function refresh() {
 
 buildHistPanels();
 every(POLL_MS, refresh);
+// Live push: a closed spill shows at once (its commit ends a few ms later: then the full refresh);
+// during a spill the spill tile counts its events every second.
+on('spill', (d) => {
+  showLastSpill(d, 'stream');
+  setTimeout(refresh, 250);
+});
+on('live', (d) => {
+  setText('spill', String(d.spill));
+  setText('spill-state', `open · ${d.events} events` + (d.trigger_hz === null ? '' : ` · ${fmt(d.trigger_hz, 3)} Hz`));
+});
+on('reset', refresh);

@@ -2,6 +2,7 @@
 // with the acknowledge button, so a shifter acts without leaving the overview. Polls every 2 s.
 import { $, api, every } from '/lib.js';
 import { renderActive } from '/alarmui.js';
+import { on } from '/stream.js';
 
 async function refresh() {
   try {
@@ -13,3 +14,5 @@ async function refresh() {
 }
 
 every(2000, refresh);
+on('alarm', refresh); // a transition shows at once
+on('reset', refresh);

@@ -2,6 +2,7 @@
 // spill or a range, sign-off, the audit trail and the good-spill export links. ?run=R, default the
 // newest run. Polls every 3 s.
 import { $, api, el, every, flagBadge, fmt, fmtTime, header, say, staleness } from '/lib.js';
+import { on } from '/stream.js';
 
 header('/run.html', 'run');
 const live = staleness(8);
@@ -133,3 +134,5 @@ $('signoff-form').addEventListener('submit', async (ev) => {
 
 loadReasons().catch(e => say('flag-msg', 'reasons: ' + e.message, false));
 every(3000, refresh);
+on('spill', (d) => { if (d.run === run) setTimeout(refresh, 250); }); // the new spill's row at once
+on('reset', refresh);

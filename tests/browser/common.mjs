@@ -48,7 +48,11 @@ export function watch(page, expected = []) {
   const problems = [];
   page.on('pageerror', e => problems.push('page error: ' + e.message));
   page.on('console', m => { if (m.type() === 'error' && !expected.some(s => m.text().includes(String(s)))) problems.push('console: ' + m.text()); });
-  page.on('requestfailed', r => problems.push('request failed: ' + r.url()));
+  // Leaving a page aborts its event stream: not a problem.
+  page.on('requestfailed', r => {
+    if (!(r.url().endsWith('/api/v1/stream') && /ERR_ABORTED/.test(r.failure()?.errorText || '')))
+      problems.push('request failed: ' + r.url() + ' ' + (r.failure()?.errorText || ''));
+  });
   page.on('response', r => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   return problems;
 }

@@ -66,13 +66,33 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   for (const id of ['trend-tpm', 'trend-dead', 'trend-pin', 'trend-ecal'])
     assert.equal(await page.evaluate(i => Chart.getChart(document.getElementById(i)).data.datasets[0].data.length, id), 3, id);
 
-  // Two more spills, still without reload.
+  // Two more spills, still without reload. The live stream delivers each closed spill (the tile is
+  // filled by the stream's handler, before the poll can see the committed spill).
+  await page.waitForFunction(() => document.body.dataset.stream === 'open', null, { timeout: 15000 });
+  await page.evaluate(() => {
+    window.tileSources = [];
+    new MutationObserver(() => window.tileSources.push(document.getElementById('last-flag-tile').dataset.source))
+      .observe(document.getElementById('last-flag-tile'), { attributes: true, attributeFilter: ['data-source'] });
+  });
+  const spillEventsBefore = await page.evaluate(() => Number(document.body.dataset.spillEvents || 0));
   await sim(server.url, '--run', '7', '--first-spill', '4', '--spills', '2', '--scale', '0.1', '--seed', '9');
+  await page.waitForFunction(n => Number(document.body.dataset.spillEvents || 0) === n + 2, spillEventsBefore,
+    { timeout: 15000 });
+  assert.ok((await page.evaluate(() => window.tileSources)).includes('stream'));
   await page.waitForFunction(() => document.getElementById('last-spill').textContent === '5', null, { timeout: 15000 });
   await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-rate')).data.datasets[0].data.length === 5);
   assert.equal(await page.textContent('#run-spills'), '5');
   // Text from the data is inserted as text: no element was created from it.
   assert.equal(await page.$$eval('#last-reasons li *', els => els.length), 0);
+
+  // During a spill the spill tile counts its events from the stream's `live` events (1 Hz).
+  const realtime = sim(server.url, '--run', '7', '--first-spill', '6', '--spills', '1', '--scale', '0.1', '--realtime',
+    '--cycle', '3', '--spill-length', '2.5', '--batch', '50', '--seed', '11');
+  await page.waitForFunction(() => Number(document.body.dataset.liveEvents || 0) >= 1 &&
+    /^open · \d+ events/.test(document.getElementById('spill-state').textContent), null, { timeout: 15000 });
+  assert.equal(await page.textContent('#spill'), '6');
+  await realtime;
+  await page.waitForFunction(() => document.getElementById('last-spill').textContent === '6', null, { timeout: 15000 });
 
   // A stalled server (SIGSTOP: connections hang, nothing fails) turns the page grey with the age of
   // its data; when the server goes on, the page is fresh again by itself.
