@@ -109,6 +109,13 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   await page.waitForFunction(() => !document.body.classList.contains('stale'), null, { timeout: 15000 });
   assert.equal(await page.isVisible('#banner'), false);
 
+  // A laptop screen: the page reflows, nothing needs scrolling sideways.
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.waitForTimeout(300);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'no horizontal scroll at 1366 px');
+  await page.setViewportSize({ width: 1920, height: 1080 });
+
   const artifacts = process.env.SW_ARTIFACTS || dir;
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, 'overview.png'), fullPage: true });
