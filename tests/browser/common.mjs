@@ -1,7 +1,8 @@
 // Set-up shared by the browser tests: the real server on a fresh database, the real simulator, and
 // headless Debian Chromium (playwright-core).
 import { spawn, execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -55,4 +56,19 @@ export function watch(page, expected = []) {
   });
   page.on('response', r => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   return problems;
+}
+
+// A fresh server (own database in a temporary directory) and a browser for test t; both go, with the
+// directory, when the test ends.
+export async function setup(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'swbrowser-'));
+  const server = await startServer(dir);
+  const browser = await launch();
+  t.after(async () => {
+    await browser.close();
+    server.proc.kill('SIGTERM');
+    await new Promise(r => server.proc.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, server, browser };
 }

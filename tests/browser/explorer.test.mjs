@@ -3,21 +3,12 @@
 // as a heat map. Real server and simulator, headless Debian Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, sim, startServer, watch } from './common.mjs';
+import { setup, sim, watch } from './common.mjs';
 
 test('the explorer draws a histogram with its reference and its check result', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'swbrowser-'));
-  const server = await startServer(dir);
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    server.proc.kill('SIGTERM');
-    await new Promise(r => server.proc.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, server, browser } = await setup(t);
   await sim(server.url, '--run', '20', '--spills', '3');                          // the reference: good spills
   await sim(server.url, '--run', '21', '--spills', '3', '--fault', 'hcal_dead@2'); // module 2 dead in spill 2
   const good = await (await fetch(server.url + '/api/v1/histograms/hcal2?run=20&quality=good')).json();

@@ -6,21 +6,12 @@
 // SW_ARTIFACTS (where the screenshot goes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, sim, startServer, watch } from './common.mjs';
+import { setup, sim, watch } from './common.mjs';
 
 test('shift overview updates by itself while the simulator runs', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'swbrowser-'));
-  const server = await startServer(dir);
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    server.proc.kill('SIGTERM');
-    await new Promise(r => server.proc.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, server, browser } = await setup(t);
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const problems = watch(page);
 

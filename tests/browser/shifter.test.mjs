@@ -3,21 +3,12 @@
 // server and simulator, headless Debian Chromium. Screenshots of the pages go to SW_ARTIFACTS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, sim, startServer, watch } from './common.mjs';
+import { setup, sim, watch } from './common.mjs';
 
 test('a shifter acknowledges an alarm, flags a spill and silences an alarm from the pages', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'swbrowser-'));
-  const server = await startServer(dir);
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    server.proc.kill('SIGTERM');
-    await new Promise(r => server.proc.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, server, browser } = await setup(t);
   // dead_time_high fires on one spill with dead time above 0.3 (the last one, so it stays firing).
   await sim(server.url, '--run', '12', '--spills', '4', '--scale', '0.1', '--fault', 'dead_time@4', '--fault', 'hcal_dead@2');
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
