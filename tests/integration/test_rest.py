@@ -3,8 +3,36 @@ trends, metrics (checked with promtool), and clear 400/404 errors."""
 import shutil
 import subprocess
 import unittest
+import glob
+import os
+import re
 
-from harness import ServerTest, main
+from harness import SRC, ServerTest, main
+
+
+class SecurityHeaders(ServerTest):
+    def test_pages_and_answers_carry_the_security_headers(self):
+        for path in ("/", "/run.html", "/app.js", "/style.css", "/api/v1/health", "/api/v1/runs/1", "/metrics"):
+            status, _, headers = self.srv.request("GET", path)
+            csp = headers.get("Content-Security-Policy", "")
+            self.assertIn("script-src 'self'", csp, path)
+            self.assertIn("frame-ancestors 'none'", csp, path)
+            self.assertNotIn("unsafe-inline", csp, path)
+            self.assertNotIn("unsafe-eval", csp, path)
+            self.assertEqual(headers.get("X-Content-Type-Options"), "nosniff", path)
+            self.assertEqual(headers.get("Referrer-Policy"), "no-referrer", path)
+
+    def test_the_pages_have_no_inline_script(self):
+        # What the policy forbids must not be in the pages: every script has a src, no on* attributes.
+        pages = glob.glob(os.path.join(SRC, "www", "*.html"))
+        self.assertGreaterEqual(len(pages), 5)
+        for page in pages:
+            with open(page) as f:
+                html = f.read()
+            for tag in re.findall(r"<script\b[^>]*>", html):
+                self.assertIn(" src=", tag, page)
+            self.assertIsNone(re.search(r"<[^>]+\son[a-z]+\s*=", html), page)
+            self.assertNotIn("style=", html, page)
 
 
 class Rest(ServerTest):
