@@ -34,7 +34,8 @@ struct follower {
     int at_end, drain, waiting_told;
 };
 
-void follow_identify(int fd, const char *name, struct follow_file *id)
+/* Fills *id with the identity of an open descriptor, named name. */
+static void follow_identify(int fd, const char *name, struct follow_file *id)
 {
     struct stat st;
     memset(id, 0, sizeof *id);
@@ -354,12 +355,6 @@ int64_t follow_lag_bytes(struct follower *f)
             lag += st.st_size;
     }
     return lag;
-}
-
-void follow_position(const struct follower *f, struct follow_file *file, int64_t *offset)
-{
-    *file = f->cur;
-    *offset = f->skipping ? f->skip_start : f->off;
 }
 
 char *follow_read_range(struct follower *f, const struct follow_file *file, int64_t start, int64_t end,

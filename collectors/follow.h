@@ -65,15 +65,9 @@ int follow_at_end(const struct follower *f);
 /* Bytes of the input not read yet: the rest of the current file and every newer file. */
 int64_t follow_lag_bytes(struct follower *f);
 
-/* The current file's position (the file and offset of the next line to return). */
-void follow_position(const struct follower *f, struct follow_file *file, int64_t *offset);
-
 /* Bytes [start, end) of the file identified by file (looked up like follow_start); a NUL is appended.
  * Returns a malloc'd buffer with *len, or NULL (printed) when the file is gone or shorter. */
 char *follow_read_range(struct follower *f, const struct follow_file *file, int64_t start, int64_t end,
                         size_t *len);
-
-/* Fills *id with the identity of an open descriptor, named name. */
-void follow_identify(int fd, const char *name, struct follow_file *id);
 
 #endif

@@ -77,10 +77,13 @@ void state_journal_shift(struct state *s, size_t n)
     s->njournal -= n;
 }
 
-void state_journal_pop(struct state *s)
+void state_journal_remove(struct state *s, size_t i)
 {
-    if (s->njournal)
-        batch_free(&s->journal[--s->njournal]);
+    if (i >= s->njournal)
+        return;
+    batch_free(&s->journal[i]);
+    memmove(s->journal + i, s->journal + i + 1, (s->njournal - i - 1) * sizeof *s->journal);
+    s->njournal--;
 }
 
 static int load(struct state *s, const char *source, const char *input)

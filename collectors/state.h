@@ -56,8 +56,8 @@ int state_save(struct state *s);
 int state_journal_add(struct state *s, const struct state_batch *b);
 /* Drops the journal's first n entries. */
 void state_journal_shift(struct state *s, size_t n);
-/* Removes the last entry. */
-void state_journal_pop(struct state *s);
+/* Removes entry i. */
+void state_journal_remove(struct state *s, size_t i);
 
 /* Appends one entry to dead-letter.ndjson: the raw line (stored as a JSON string; bytes that are not
  * UTF-8 become '?' with "lossy": true), where it came from, the status (0 = refused by the collector) and

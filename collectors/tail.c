@@ -256,11 +256,8 @@ static int send_batch(struct tailer *t, struct batch *b, int64_t seq)
             s = e + 1;
         }
         free(error);
-        if (j) {
-            free(j->drop);
-            memmove(j, j + 1, (t->st.njournal - ji - 1) * sizeof *j);
-            t->st.njournal--;
-        }
+        if (j)
+            state_journal_remove(&t->st, ji);
         if (t->st.seq == seq)
             t->st.seq = seq - 1; /* the seq is handed out again */
         return state_save(&t->st) == 0 ? 1 : -1;
