@@ -24,6 +24,9 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   // No reload: the page must pick the run up by polling.
   await page.waitForFunction(() => document.getElementById('run').textContent === '7', null, { timeout: 15000 });
   await page.waitForFunction(() => document.getElementById('last-spill').textContent === '3', null, { timeout: 15000 });
+  // The stream fills the last-spill tile the moment spill 3 is judged; the run's totals come from the
+  // next poll after its commit, a moment later.
+  await page.waitForFunction(() => document.getElementById('run-spills').textContent === '3', null, { timeout: 15000 });
   const flag = await page.textContent('#last-flag');
   assert.ok(['GOOD', 'WARN', 'BAD', 'UNKNOWN'].includes(flag), flag);
   assert.equal(flag, 'BAD');
@@ -72,7 +75,7 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   assert.ok((await page.evaluate(() => window.tileSources)).includes('stream'));
   await page.waitForFunction(() => document.getElementById('last-spill').textContent === '5', null, { timeout: 15000 });
   await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-rate')).data.datasets[0].data.length === 5);
-  assert.equal(await page.textContent('#run-spills'), '5');
+  await page.waitForFunction(() => document.getElementById('run-spills').textContent === '5', null, { timeout: 15000 });
   // Text from the data is inserted as text: no element was created from it.
   assert.equal(await page.$$eval('#last-reasons li *', els => els.length), 0);
 
