@@ -269,7 +269,7 @@ static int lag_seconds_header(struct MHD_Connection *c, double *out, struct sw_r
 }
 
 static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, const char *body, size_t len,
-                          struct sw_reply *r)
+                          struct sw_ingest_call *call, struct sw_reply *r)
 {
     atomic_fetch_add(&sw_metrics.ingest_requests, 1);
     atomic_fetch_add(&sw_metrics.ingest_bytes, len);
@@ -322,9 +322,34 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         sw_reply_json(r, werr.status, j);
         goto rejected;
     }
-    struct sw_ingest_result res;
-    int rc = sw_engine_ingest(api->engine, source, seq, &b, &res);
+    struct sw_ingest_call local;
+    struct sw_ingest_call *ic = call ? call : &local;
+    memset(ic, 0, sizeof *ic);
+    snprintf(ic->source, sizeof ic->source, "%s", source ? source : "");
+    ic->seq = seq;
+    sw_store_wait_init(&ic->w);
+    ic->active = 1;
+    ic->rc = sw_engine_ingest(api->engine, source, seq, &b, &ic->res, &ic->w);
     sw_batch_release(&b);
+    if (call) {
+        r->status = 0; /* the caller waits for the commits, then calls sw_api_ingest_finish */
+        return;
+    }
+    sw_api_ingest_finish(api, &local, r);
+    return;
+rejected:
+    sw_metrics_ingest_rejected(r->status);
+}
+
+void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call, struct sw_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *source = call->source[0] ? call->source : NULL;
+    int64_t seq = call->seq;
+    struct sw_ingest_result res = call->res;
+    int rc = sw_engine_ingest_finish(api->engine, source, seq, call->rc, &res, &call->w);
+    sw_store_wait_release(&call->w);
+    call->active = 0;
     if (rc != SW_OK) {
         json_t *j = json_pack("{s:s}", "error", res.error);
         if (j && res.line > 0)
@@ -959,7 +984,7 @@ static int method_ok(struct sw_reply *r, const char *method, const char *want)
 }
 
 void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const char *method, const char *path,
-                   const char *body, size_t len, struct sw_reply *r)
+                   const char *body, size_t len, struct sw_ingest_call *call, struct sw_reply *r)
 {
     memset(r, 0, sizeof *r);
     if (strcmp(path, "/metrics") == 0) {
@@ -996,7 +1021,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
             handle_health(api, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "ingest")) {
         if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_INGEST, r, NULL) == 0)
-            handle_ingest(api, c, body, len, r);
+            handle_ingest(api, c, body, len, call, r);
         else
             sw_metrics_ingest_rejected(r->status);
     } else if (n == 2 && seg_eq(seg[0], sl[0], "sources") && sl[1] > 0 && sl[1] < sizeof name) {

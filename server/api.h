@@ -32,10 +32,28 @@ struct sw_reply {
     unsigned retry_after; /* s; sent as Retry-After when > 0 (503 back-pressure) */
 };
 
+/* An ingest request between applying its batch and the commits that batch queued (DESIGN §3: a
+ * batch that closes a spill is answered after the spill's commit). Owned by the connection. */
+struct sw_ingest_call {
+    struct sw_store_wait w; /* the commits */
+    int active;             /* between sw_api_handle and sw_api_ingest_finish */
+    char source[104];       /* "" without X-Spillwatch-Source */
+    int64_t seq;
+    int rc;
+    struct sw_ingest_result res;
+};
+
 /* Handles one request whose path starts with /api/ or is /metrics. body may be NULL for GET.
- * Always fills reply (errors as {"error": "..."} with the right status). */
+ * Fills reply (errors as {"error": "..."} with the right status), except for an ingest batch that
+ * was applied when call is given: then reply->status is 0, call is active, and the caller waits for
+ * call->w (sw_store_wait_all, or suspended until sw_store_wait_notify) and calls
+ * sw_api_ingest_finish. With call NULL, ingest waits for its commits here. */
 void sw_api_handle(const struct sw_api *api, struct MHD_Connection *conn, const char *method,
-                   const char *path, const char *body, size_t len, struct sw_reply *reply);
+                   const char *path, const char *body, size_t len, struct sw_ingest_call *call,
+                   struct sw_reply *reply);
+/* The answer of an active ingest call whose commits are done; the call is inactive afterwards. Also
+ * for a call whose client went away (reply then discarded): the source's committed seq advances. */
+void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call, struct sw_reply *reply);
 
 /* Checks the bearer token for role (DESIGN §8). 0 when allowed, with *who (may be NULL) set to the
  * token's name ("open" when no tokens are configured); else -1 with a 401/403 reply. */

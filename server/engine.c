@@ -471,12 +471,10 @@ static int spill_closed(struct sw_engine *e, int64_t run, int64_t spill, const s
 }
 
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
-                     struct sw_ingest_result *res)
+                     struct sw_ingest_result *res, struct sw_store_wait *w)
 {
     memset(res, 0, sizeof *res);
     res->status = 200;
-    struct sw_store_wait w;
-    sw_store_wait_init(&w);
     int rc = SW_OK;
     struct spill **fresh = NULL; /* spills this batch opens, allocated before anything is applied */
     int nfresh = 0;
@@ -598,12 +596,12 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         case SW_REC_RUN_START: {
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
             /* Awaited like spill commits: once the request answers, readers see the run record. */
-            if (sw_store_run_start(e->store, r->run, r->time, meta, &w) != 0)
+            if (sw_store_run_start(e->store, r->run, r->time, meta, w) != 0)
                 free(meta);
             break;
         }
         case SW_REC_RUN_END:
-            sw_store_run_end(e->store, r->run, isnan(r->time) ? now : r->time, &w);
+            sw_store_run_end(e->store, r->run, isnan(r->time) ? now : r->time, w);
             break;
         case SW_REC_SPILL_START:
             if (isnan(sp->started) && !isnan(r->time))
@@ -625,7 +623,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             res->events += r->nevents;
             break;
         case SW_REC_SPILL_END:
-            if (close_spill(e, sp, r, source, seq, &w) != 0) {
+            if (close_spill(e, sp, r, source, seq, w) != 0) {
                 rc = SW_EDB;
                 res->status = 503;
                 snprintf(res->error, sizeof res->error, "line %d: run %lld spill %lld could not be stored",
@@ -648,7 +646,14 @@ unlock:
     for (int k = 0; fresh && k < nfresh; k++)
         spill_free(fresh[k], e->prof->nhists);
     free(fresh);
-    if (sw_store_wait_all(&w) > 0 && rc == SW_OK) {
+    return rc;
+}
+
+int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq, int rc,
+                            struct sw_ingest_result *res, struct sw_store_wait *w)
+{
+    struct source *src;
+    if (sw_store_wait_all(w) > 0 && rc == SW_OK) {
         rc = SW_EDB;
         res->status = 503;
         snprintf(res->error, sizeof res->error, "a spill or run record of this batch could not be committed");
@@ -659,7 +664,6 @@ unlock:
             src->committed_seq = seq;
         pthread_mutex_unlock(&e->mu);
     }
-    sw_store_wait_release(&w);
     if (rc == SW_ENOMEM) {
         res->status = 503;
         snprintf(res->error, sizeof res->error, "out of memory; nothing applied");

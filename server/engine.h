@@ -51,10 +51,17 @@ void sw_engine_free(struct sw_engine *e);
  * source. Returns 0 with res filled (applied or duplicate), or an sw_err_t with res->status and
  * res->error: SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing applied
  * and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data
- * for a closed spill: nothing applied, counted as late), SW_EDB (a spill commit failed). Returns
- * only after every spill closed by the batch, and its run_start/run_end records, are committed. */
+ * for a closed spill: nothing applied, counted as late), SW_EDB (a spill commit failed).
+ *
+ * In two steps, so that an HTTP thread need not block while a commit runs: sw_engine_ingest applies
+ * the batch and queues the commits of the spills it closed (and of its run_start/run_end records)
+ * on w (sw_store_wait_init'ed by the caller, released by it afterwards); once they are all done
+ * (sw_store_wait_all, or sw_store_wait_notify), sw_engine_ingest_finish takes the result of
+ * sw_engine_ingest and gives the final one. The batch is answered only after that. */
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
-                     struct sw_ingest_result *res);
+                     struct sw_ingest_result *res, struct sw_store_wait *w);
+int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq, int rc,
+                            struct sw_ingest_result *res, struct sw_store_wait *w);
 
 /* Closes, as incomplete, every open spill without data for spill_timeout seconds. Called about
  * once a second by the server's timer thread. */

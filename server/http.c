@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +26,24 @@ struct sw_server {
     struct sw_stream *stream; /* borrowed; may be NULL */
     char www_real[PATH_MAX];  /* realpath of the www root; "" when missing */
     unsigned port;
+    /* Ingest connections suspended while their commits run (see ingest_wait). susp_mu orders each
+     * suspension before its resumption; stop waits on susp_cv until none is left. */
+    pthread_mutex_t susp_mu;
+    pthread_cond_t susp_cv;
+    int suspended;
+    int stopping; /* no more suspensions: ingest then waits for its commits on the pool thread */
 };
 
-/* Per-request state while a body arrives. */
+/* Per-request state while a body arrives, and while an ingest waits for its commits. */
 struct req {
     char *body;
     size_t len, cap;
     int too_big;
     double started; /* sw_mono() at the first callback (headers read), for the duration histogram */
+    struct sw_server *srv;
+    struct MHD_Connection *conn;
+    struct sw_ingest_call *call; /* ingest only */
+    int suspended;               /* waiting for call's commits; resumed by ingest_committed */
 };
 
 /* Counts an answered request: totals and its duration from rq->started to now (response queued). */
@@ -199,6 +210,52 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
     return ret;
 }
 
+/* The writer thread, when the last commit of a suspended ingest is done: resume its connection, and
+ * MHD calls on_request again to answer it. Under susp_mu, so it cannot overtake the suspension. */
+static void ingest_committed(void *arg)
+{
+    struct req *rq = arg;
+    struct sw_server *srv = rq->srv;
+    struct MHD_Connection *conn = rq->conn;
+    pthread_mutex_lock(&srv->susp_mu);
+    MHD_resume_connection(conn); /* rq may be freed from here on */
+    pthread_mutex_unlock(&srv->susp_mu);
+}
+
+/* An applied ingest batch whose commits are queued: instead of blocking this pool thread (and every
+ * other connection it serves) until the writer is done, suspend the connection; ingest_committed
+ * resumes it. Returns 1 when suspended, 0 when the commits are done (or while stopping: waited for
+ * here) and the answer can be sent now. */
+static int ingest_wait(struct sw_server *srv, struct req *rq)
+{
+    pthread_mutex_lock(&srv->susp_mu);
+    if (!srv->stopping && sw_store_wait_notify(&rq->call->w, ingest_committed, rq)) {
+        rq->suspended = 1;
+        srv->suspended++;
+        MHD_suspend_connection(rq->conn);
+        pthread_mutex_unlock(&srv->susp_mu);
+        return 1;
+    }
+    pthread_mutex_unlock(&srv->susp_mu);
+    sw_store_wait_all(&rq->call->w);
+    return 0;
+}
+
+/* Answers an ingest call whose commits are done. */
+static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connection *conn, struct req *rq)
+{
+    if (rq->suspended) {
+        pthread_mutex_lock(&srv->susp_mu);
+        rq->suspended = 0;
+        if (--srv->suspended == 0)
+            pthread_cond_broadcast(&srv->susp_cv);
+        pthread_mutex_unlock(&srv->susp_mu);
+    }
+    struct sw_reply r = {0};
+    sw_api_ingest_finish(&srv->api, rq->call, &r);
+    return send_reply(conn, rq, &r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls)
@@ -212,6 +269,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = rq;
         rq->started = sw_mono();
+        rq->srv = srv;
+        rq->conn = conn;
         if (has_body) {
             /* Refuse a declared oversized body before reading any of it. */
             const char *cl =
@@ -261,6 +320,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (rq->too_big == 2)
         return MHD_YES; /* 413 already queued */
+    if (rq->call && rq->call->active)
+        return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
     struct sw_reply r = {0};
     if (rq->too_big) {
         sw_reply_error(&r, 413, "body larger than the limit of %zu bytes", srv->api.cfg->body_max);
@@ -271,7 +332,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strcmp(url, "/api/v1/stream") == 0)
         return serve_stream(srv, conn, rq, method);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
-        sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, &r);
+        if (is_ingest(url) && !(rq->call = calloc(1, sizeof *rq->call)))
+            return MHD_NO;
+        sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, rq->call, &r);
+        if (rq->call && rq->call->active)
+            return ingest_wait(srv, rq) ? MHD_YES : ingest_answer(srv, conn, rq);
         return send_reply(conn, rq, &r);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -285,8 +350,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct sw_server *srv = cls;
     struct req *rq = *con_cls;
     if (rq) {
+        if (rq->call && rq->call->active) {
+            /* Applied, but the client is gone before its answer: the commits are done (a suspended
+             * connection is not closed), so only the source's committed seq is left to advance. */
+            struct sw_reply r = {0};
+            sw_api_ingest_finish(&srv->api, rq->call, &r);
+            free(r.body);
+        }
+        free(rq->call);
         free(rq->body);
         free(rq);
         *con_cls = NULL;
@@ -311,6 +385,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         return NULL;
     }
     srv->api = (struct sw_api){cfg, engine, store, alarms};
+    pthread_mutex_init(&srv->susp_mu, NULL);
+    pthread_cond_init(&srv->susp_cv, NULL);
     srv->stream = stream;
     if (!realpath(cfg->www, srv->www_real)) {
         sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
@@ -337,8 +413,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         goto fail;
     }
     /* Suspend/resume: stream connections wait suspended, not on a thread (stream.h). */
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger option comes first, so that MHD routes every message through it. */
@@ -356,6 +432,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->port = info ? info->port : 0;
     return srv;
 fail:
+    pthread_mutex_destroy(&srv->susp_mu);
+    pthread_cond_destroy(&srv->susp_cv);
     free(srv);
     return NULL;
 }
@@ -369,7 +447,19 @@ void sw_server_stop(struct sw_server *srv)
 {
     if (!srv)
         return;
-    sw_stream_shutdown(srv->stream); /* MHD refuses to stop with suspended connections */
+    /* MHD refuses to stop with suspended connections: no new ingest suspends, those suspended are
+     * resumed by their commits (the writer still runs) and answered; then every stream ends. */
+    MHD_socket listener = MHD_quiesce_daemon(srv->mhd); /* ours to close, after the stop */
+    pthread_mutex_lock(&srv->susp_mu);
+    srv->stopping = 1;
+    while (srv->suspended > 0)
+        pthread_cond_wait(&srv->susp_cv, &srv->susp_mu);
+    pthread_mutex_unlock(&srv->susp_mu);
+    sw_stream_shutdown(srv->stream);
     MHD_stop_daemon(srv->mhd);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    pthread_mutex_destroy(&srv->susp_mu);
+    pthread_cond_destroy(&srv->susp_cv);
     free(srv);
 }

@@ -57,6 +57,20 @@ void sw_store_wait_init(struct sw_store_wait *w)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->pending = w->failed = 0;
+    w->notify = NULL;
+    w->arg = NULL;
+}
+
+int sw_store_wait_notify(struct sw_store_wait *w, void (*notify)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&w->mu);
+    int pending = w->pending > 0;
+    if (pending) {
+        w->notify = notify;
+        w->arg = arg;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return pending;
 }
 
 int sw_store_wait_all(struct sw_store_wait *w)
@@ -82,8 +96,14 @@ static void wait_done(struct sw_store_wait *w, int failed)
     pthread_mutex_lock(&w->mu);
     w->pending--;
     w->failed += failed;
+    void (*notify)(void *) = w->pending == 0 ? w->notify : NULL;
+    void *arg = w->arg;
+    if (notify)
+        w->notify = NULL;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    if (notify)
+        notify(arg); /* w may be gone once it returns (its owner wakes up) */
 }
 
 void sw_spill_rec_free(struct sw_spill_rec *rec)

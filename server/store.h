@@ -32,15 +32,23 @@ struct sw_spill_rec {
     int64_t seq;
 };
 
-/* Lets a thread wait for the jobs it queued (the spill_end request answers after its commit). */
+/* Lets a thread wait for the jobs it queued (the spill_end request answers after its commit), by
+ * blocking (sw_store_wait_all) or by being told (sw_store_wait_notify). */
 struct sw_store_wait {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending, failed;
+    void (*notify)(void *arg); /* set by sw_store_wait_notify until it is called */
+    void *arg;
 };
 void sw_store_wait_init(struct sw_store_wait *w);
 /* Blocks until every job queued with w is done; returns how many failed. */
 int sw_store_wait_all(struct sw_store_wait *w);
+/* Asks for notify(arg) once every job queued with w is done, instead of blocking: returns 1 when jobs
+ * are pending (notify is then called exactly once, on the writer thread, and must not block; w is
+ * not touched after it), or 0 when none are (notify is never called). Queue no more jobs with w
+ * after this. The HTTP threads use it to suspend an ingest connection rather than wait on it. */
+int sw_store_wait_notify(struct sw_store_wait *w, void (*notify)(void *arg), void *arg);
 void sw_store_wait_release(struct sw_store_wait *w);
 
 /* Opens (creating if needed) the database, applies migrations and starts the writer thread.

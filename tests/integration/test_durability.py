@@ -186,9 +186,7 @@ def metric(srv, name, timeout=60):
 
 
 def wait_for_metric(srv, name, value, timeout=20):
-    """Polls /metrics until name equals value. Each poll has a short timeout and is retried: a
-    connection accepted by an HTTP worker in the same instant as a spill_end that then waits for its
-    commit waits behind it (libmicrohttpd's pool gives each worker its own connections)."""
+    """Polls /metrics until name equals value."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -198,6 +196,71 @@ def wait_for_metric(srv, name, value, timeout=20):
             pass
         time.sleep(0.02)
     raise AssertionError("timed out waiting for %s == %s" % (name, value))
+
+
+class HeadOfLine(ServerTest):
+    """A spill_end is answered only after its commit; while that commit waits (another process holds
+    the SQLite write lock), the connection is suspended, not its HTTP worker: with a single worker,
+    every other request is still answered, and the spill_end gets its 200 once the lock is gone."""
+    config = {"threads": 1}
+
+    def test_a_waiting_commit_blocks_no_other_request(self):
+        srv = self.srv
+        batches = spill_batches(3, 1)
+        for seq, b in enumerate(batches[:-1], 1):
+            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+        answer = {}
+        lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
+        lock.execute("BEGIN IMMEDIATE")  # the writer now waits in its busy timeout (5 s, then retries)
+        try:
+            t = threading.Thread(target=lambda: answer.update(end=srv.post(batches[-1], "daq", len(batches))))
+            t.start()
+            # The one worker serves these while the spill_end still waits for its commit.
+            wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
+            for _ in range(20):
+                self.assertEqual(srv.get("/api/v1/health")[0], 200)
+                status, runs = srv.get("/api/v1/runs")
+                self.assertEqual(status, 200)
+            # Other sources ingest meanwhile (a batch that closes nothing is answered at once).
+            self.assertEqual(srv.post(spill_batches(3, 2)[0], "daq2", 1)[0], 200)
+            self.assertTrue(t.is_alive(), "the spill_end was answered before its commit")
+            self.assertNotIn("end", answer)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        t.join(60)
+        self.assertEqual(answer["end"][0], 200, answer)
+        self.assertEqual(answer["end"][1]["spills_closed"], 1)
+        status, sp = srv.get("/api/v1/runs/3/spills/1")
+        self.assertEqual((status, sp["events"]), (200, 1))
+        self.assertEqual(srv.get("/api/v1/sources/daq")[1]["committed_seq"], len(batches))
+
+    def test_shutdown_answers_a_suspended_spill_end_first(self):
+        srv = self.srv
+        batches = spill_batches(4, 1)
+        for seq, b in enumerate(batches[:-1], 1):
+            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+        answer = {}
+        lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            t = threading.Thread(target=lambda: answer.update(end=srv.post(batches[-1], "daq", len(batches))))
+            t.start()
+            wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
+            srv.proc.terminate()  # SIGTERM while the spill_end is suspended
+            time.sleep(0.3)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        srv.proc.wait(60)
+        self.assertEqual(srv.stop(), 0)
+        t.join(60)
+        self.assertEqual(answer["end"][0], 200, answer)
+        srv.start()
+        status, sp = srv.get("/api/v1/runs/4/spills/1")
+        self.assertEqual((status, sp["events"]), (200, 1))
 
 
 class SeqGap(unittest.TestCase):
