@@ -21,6 +21,33 @@
 #include "reeval.h"
 #include "wire.h"
 
+/* Replaces every byte of s that is not part of well-formed UTF-8 with '?': messages quote request
+ * bytes (paths, headers), and Jansson refuses to encode invalid UTF-8; a message cut short by its
+ * buffer may also end inside a character. */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80                  ? 1
+                : *p >= 0xC2 && *p <= 0xDF ? 2
+                : *p >= 0xE0 && *p <= 0xEF ? 3
+                : *p >= 0xF0 && *p <= 0xF4 ? 4
+                                           : 0;
+        int ok = n > 0;
+        for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        if (ok && n == 3) /* no overlong forms, no surrogates */
+            ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] > 0x9F);
+        if (ok && n == 4) /* no overlong forms, nothing above U+10FFFF */
+            ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] > 0x8F);
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
 {
     char msg[512];
@@ -28,6 +55,7 @@ void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_clean(msg);
     json_t *j = json_pack("{s:s}", "error", msg);
     free(r->body);
     r->status = status;
@@ -161,23 +189,38 @@ int sw_api_body_keys(json_t *obj, const char *const *known, struct sw_reply *r)
     return 0;
 }
 
+/* A run, spill or id in the path: decimal digits only (no sign, no space), at most 18 of them. */
 static int path_int(struct sw_reply *r, const char *what, const char *seg, size_t len, int64_t *out)
 {
     char buf[32];
-    if (len == 0 || len >= sizeof buf) {
-        sw_reply_error(r, 400, "%s in the path must be a non-negative integer", what);
+    if (len == 0 || len > 18 || strspn(seg, "0123456789") < len) {
+        sw_reply_error(r, 400,
+                       "%s in the path must be a non-negative integer (at most 18 digits), got \"%.*s\"",
+                       what, (int)(len > 40 ? 40 : len), seg);
         return -1;
     }
     memcpy(buf, seg, len);
     buf[len] = 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (*end || errno || v < 0) {
-        sw_reply_error(r, 400, "%s in the path must be a non-negative integer, got \"%s\"", what, buf);
+    *out = strtoll(buf, NULL, 10);
+    return 0;
+}
+
+/* A name in the path (source, histogram, trend quantity, alarm): 1..127 characters of
+ * [A-Za-z0-9._:-], checked before any lookup. 0 with out filled, or -1 with a 400 reply. */
+static int path_name(struct sw_reply *r, const char *what, const char *seg, size_t len, char *out,
+                     size_t outlen)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-";
+    size_t good = 0;
+    while (good < len && seg[good] && strchr(ok, seg[good]))
+        good++;
+    if (len == 0 || len >= outlen || good < len) {
+        sw_reply_error(r, 400, "%s in the path: 1..%zu characters of [A-Za-z0-9._:-], got \"%.*s\"", what,
+                       outlen - 1, (int)(len > 40 ? 40 : len), seg);
         return -1;
     }
-    *out = v;
+    memcpy(out, seg, len);
+    out[len] = 0;
     return 0;
 }
 
@@ -1024,9 +1067,9 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
             handle_ingest(api, c, body, len, call, r);
         else
             sw_metrics_ingest_rejected(r->status);
-    } else if (n == 2 && seg_eq(seg[0], sl[0], "sources") && sl[1] > 0 && sl[1] < sizeof name) {
-        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "sources")) {
+        if (path_name(r, "source", seg[1], sl[1], name, sizeof name) == 0 && method_ok(r, method, "GET") &&
+            sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_source(api, name, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "runs")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
@@ -1089,11 +1132,11 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
     } else if (n == 1 && seg_eq(seg[0], sl[0], "alarms")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             sw_alarm_api_list(api, c, r);
-    } else if (n == 3 && seg_eq(seg[0], sl[0], "alarms") && sl[1] > 0 && sl[1] < sizeof name &&
+    } else if (n == 3 && seg_eq(seg[0], sl[0], "alarms") &&
                (seg_eq(seg[2], sl[2], "ack") || seg_eq(seg[2], sl[2], "reset"))) {
         const char *who;
-        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
+        if (path_name(r, "alarm", seg[1], sl[1], name, sizeof name) == 0 && method_ok(r, method, "POST") &&
+            sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
             if (seg_eq(seg[2], sl[2], "ack"))
                 sw_alarm_api_ack(api, who, name, body, len, r);
             else
@@ -1120,13 +1163,13 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
     } else if (n == 1 && seg_eq(seg[0], sl[0], "histograms")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_hist_list(api, r);
-    } else if (n == 2 && seg_eq(seg[0], sl[0], "histograms") && sl[1] < sizeof name) {
-        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "histograms")) {
+        if (path_name(r, "histogram", seg[1], sl[1], name, sizeof name) == 0 && method_ok(r, method, "GET") &&
+            sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_hist(api, c, name, r);
-    } else if (n == 2 && seg_eq(seg[0], sl[0], "trends") && sl[1] > 0 && sl[1] < sizeof name) {
-        snprintf(name, sizeof name, "%.*s", (int)sl[1], seg[1]);
-        if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "trends")) {
+        if (path_name(r, "trend quantity", seg[1], sl[1], name, sizeof name) == 0 &&
+            method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_trend(api, c, name, r);
     } else
         sw_reply_error(r, 404, "no API at %s", path);

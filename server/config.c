@@ -988,9 +988,23 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     static const char *const known[] = {"listen",  "db",     "www",           "profile", "log_level",
                                         "threads", "limits", "spill_timeout", "auth",    "stream_heartbeat",
                                         NULL};
-    static const char *const lknown[] = {
-        "body_max",         "line_max",           "fields_max",  "batch_events_max",
-        "writer_queue_max", "stream_clients_max", "stream_ring", NULL};
+    static const char *const lknown[] = {"body_max",
+                                         "line_max",
+                                         "fields_max",
+                                         "batch_events_max",
+                                         "writer_queue_max",
+                                         "stream_clients_max",
+                                         "stream_ring",
+                                         "connections_max",
+                                         "connections_per_ip",
+                                         "connection_timeout",
+                                         "connection_memory",
+                                         "request_seconds",
+                                         "write_rate",
+                                         "write_burst",
+                                         "ingest_rate",
+                                         "ingest_burst",
+                                         NULL};
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int before = d->n;
@@ -1016,6 +1030,15 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     cfg->writer_queue_max = 1024;
     cfg->stream_clients_max = 64;
     cfg->stream_ring = 1024;
+    cfg->connections_max = 1000;
+    cfg->connections_per_ip = 200;
+    cfg->connection_timeout = 60;
+    cfg->connection_memory = 64u << 10;
+    cfg->request_seconds = 120;
+    cfg->write_rate = 10;
+    cfg->write_burst = 60;
+    cfg->ingest_rate = 0;
+    cfg->ingest_burst = 1000;
     cfg->stream_heartbeat = get_number(root, "stream_heartbeat", 15, 1, 3600, "$", d);
     json_t *lim = json_object_get(root, "limits");
     if (lim && !json_is_object(lim))
@@ -1034,6 +1057,20 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         cfg->stream_clients_max =
             (int)get_int(lim, "stream_clients_max", cfg->stream_clients_max, 1, 10000, "$.limits", d);
         cfg->stream_ring = (int)get_int(lim, "stream_ring", cfg->stream_ring, 8, 1000000, "$.limits", d);
+        cfg->connections_max =
+            (int)get_int(lim, "connections_max", cfg->connections_max, 8, 100000, "$.limits", d);
+        cfg->connections_per_ip =
+            (int)get_int(lim, "connections_per_ip", cfg->connections_per_ip, 0, 100000, "$.limits", d);
+        cfg->connection_timeout =
+            (int)get_int(lim, "connection_timeout", cfg->connection_timeout, 1, 86400, "$.limits", d);
+        cfg->connection_memory = (size_t)get_int(lim, "connection_memory", (long long)cfg->connection_memory,
+                                                 8192, 16 << 20, "$.limits", d);
+        cfg->request_seconds =
+            get_number(lim, "request_seconds", cfg->request_seconds, 1, 86400, "$.limits", d);
+        cfg->write_rate = get_number(lim, "write_rate", cfg->write_rate, 0, 1e6, "$.limits", d);
+        cfg->write_burst = get_number(lim, "write_burst", cfg->write_burst, 1, 1e6, "$.limits", d);
+        cfg->ingest_rate = get_number(lim, "ingest_rate", cfg->ingest_rate, 0, 1e6, "$.limits", d);
+        cfg->ingest_burst = get_number(lim, "ingest_burst", cfg->ingest_burst, 1, 1e6, "$.limits", d);
     }
     json_t *auth = json_object_get(root, "auth");
     if (auth)

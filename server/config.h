@@ -169,16 +169,23 @@ struct sw_config {
     char www[PATH_MAX];  /* resolved */
     char profile_path[PATH_MAX];
     int log_level;
-    int threads;             /* HTTP worker threads */
-    size_t body_max;         /* bytes of one request body -> 413 above */
-    size_t line_max;         /* bytes of one NDJSON line -> 413 above */
-    int fields_max;          /* keys of one record (and columns of an events record) -> 400 above */
-    size_t batch_events_max; /* events in one request -> 413 above */
-    int writer_queue_max;    /* store writer jobs at which ingest answers 503 + Retry-After */
-    double spill_timeout;    /* s after the last data of an open spill -> closed as incomplete */
-    int stream_clients_max;  /* concurrent GET /api/v1/stream clients -> 503 above */
-    int stream_ring;         /* events kept for Last-Event-ID resume */
-    double stream_heartbeat; /* s between the stream's comment heartbeats */
+    int threads;                      /* HTTP worker threads */
+    size_t body_max;                  /* bytes of one request body -> 413 above */
+    size_t line_max;                  /* bytes of one NDJSON line -> 413 above */
+    int fields_max;                   /* keys of one record (and columns of an events record) -> 400 above */
+    size_t batch_events_max;          /* events in one request -> 413 above */
+    int writer_queue_max;             /* store writer jobs at which ingest answers 503 + Retry-After */
+    double spill_timeout;             /* s after the last data of an open spill -> closed as incomplete */
+    int stream_clients_max;           /* concurrent GET /api/v1/stream clients -> 503 above */
+    int stream_ring;                  /* events kept for Last-Event-ID resume */
+    double stream_heartbeat;          /* s between the stream's comment heartbeats */
+    int connections_max;              /* open connections in all; more are refused at accept */
+    int connections_per_ip;           /* open connections from one client address; 0 = no limit */
+    int connection_timeout;           /* s without traffic before a connection is closed */
+    size_t connection_memory;         /* bytes MHD may use per connection (request line + headers) -> 431 */
+    double request_seconds;           /* s from the end of the headers to the end of the body -> closed */
+    double write_rate, write_burst;   /* per client address: human writes (POST/PUT/DELETE but ingest) */
+    double ingest_rate, ingest_burst; /* per client address: POST /api/v1/ingest; rate 0 = no limit */
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "stream.h"
 
 struct sw_server {
@@ -26,12 +27,14 @@ struct sw_server {
     struct sw_stream *stream; /* borrowed; may be NULL */
     char www_real[PATH_MAX];  /* realpath of the www root; "" when missing */
     unsigned port;
-    /* Ingest connections suspended while their commits run (see ingest_wait). susp_mu orders each
-     * suspension before its resumption; stop waits on susp_cv until none is left. */
+    /* Ingest requests suspended while their commits ran (see ingest_wait), until their answer is
+     * sent. susp_mu orders each suspension before its resumption; stop waits on susp_cv until
+     * none is left. */
     pthread_mutex_t susp_mu;
     pthread_cond_t susp_cv;
     int suspended;
     int stopping; /* no more suspensions: ingest then waits for its commits on the pool thread */
+    struct sw_ratelimit *write_limit, *ingest_limit; /* per client address */
 };
 
 /* Per-request state while a body arrives, and while an ingest waits for its commits. */
@@ -43,7 +46,7 @@ struct req {
     struct sw_server *srv;
     struct MHD_Connection *conn;
     struct sw_ingest_call *call; /* ingest only */
-    int suspended;               /* waiting for call's commits; resumed by ingest_committed */
+    int suspended; /* was suspended for call's commits: counted in srv->suspended until completed */
 };
 
 /* Counts an answered request: totals and its duration from rq->started to now (response queued). */
@@ -58,6 +61,20 @@ static void count_request(const struct req *rq, unsigned status)
 static int is_ingest(const char *url)
 {
     return strcmp(url, "/api/v1/ingest") == 0;
+}
+
+/* Rate limits of writes per client address (limits.write_rate, limits.ingest_rate), checked when the
+ * headers are in, before the body is read or the token checked (so guessing tokens is limited too).
+ * Returns 0, or the seconds for Retry-After. */
+static unsigned rate_limited(struct sw_server *srv, struct MHD_Connection *conn, const char *method,
+                             const char *url)
+{
+    if (strncmp(url, "/api/", 5) != 0 ||
+        (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0))
+        return 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return sw_ratelimit_take(is_ingest(url) ? srv->ingest_limit : srv->write_limit,
+                             ci ? ci->client_addr : NULL, sw_mono());
 }
 
 /* On every response. The pages carry no inline script or style and load everything from this server
@@ -244,13 +261,6 @@ static int ingest_wait(struct sw_server *srv, struct req *rq)
 /* Answers an ingest call whose commits are done. */
 static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connection *conn, struct req *rq)
 {
-    if (rq->suspended) {
-        pthread_mutex_lock(&srv->susp_mu);
-        rq->suspended = 0;
-        if (--srv->suspended == 0)
-            pthread_cond_broadcast(&srv->susp_cv);
-        pthread_mutex_unlock(&srv->susp_mu);
-    }
     struct sw_reply r = {0};
     sw_api_ingest_finish(&srv->api, rq->call, &r);
     return send_reply(conn, rq, &r);
@@ -271,6 +281,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->started = sw_mono();
         rq->srv = srv;
         rq->conn = conn;
+        unsigned wait = rate_limited(srv, conn, method, url);
+        if (wait) {
+            struct sw_reply r = {0};
+            sw_reply_error(&r, 429,
+                           "too many write requests from this client (limits.%s = %g/s, bursts of %g); "
+                           "nothing applied; retry after %u s",
+                           is_ingest(url) ? "ingest_rate" : "write_rate",
+                           is_ingest(url) ? srv->api.cfg->ingest_rate : srv->api.cfg->write_rate,
+                           is_ingest(url) ? srv->api.cfg->ingest_burst : srv->api.cfg->write_burst, wait);
+            r.retry_after = wait;
+            rq->too_big = 2; /* answered: the body, if any, is discarded */
+            atomic_fetch_add(&sw_metrics.http_rate_limited, 1);
+            if (is_ingest(url))
+                sw_metrics_ingest_rejected(r.status);
+            return send_reply(conn, rq, &r);
+        }
         if (has_body) {
             /* Refuse a declared oversized body before reading any of it. */
             const char *cl =
@@ -288,6 +314,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_size) {
+        if (sw_mono() - rq->started > srv->api.cfg->request_seconds) {
+            /* A body dribbled in: the connection goes, with what it sent. */
+            sw_warn("http", "%s %s: body not complete after limits.request_seconds = %g s; connection closed",
+                    method, url, srv->api.cfg->request_seconds);
+            atomic_fetch_add(&sw_metrics.http_request_timeouts, 1);
+            if (is_ingest(url) && !rq->too_big)
+                sw_metrics_ingest_rejected(408);
+            return MHD_NO;
+        }
         if (rq->too_big) {
             *upload_size = 0; /* discard the rest */
             return MHD_YES;
@@ -360,6 +395,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             sw_api_ingest_finish(&srv->api, rq->call, &r);
             free(r.body);
         }
+        if (rq->suspended) { /* its answer is sent (or its client gone): stop may go on */
+            pthread_mutex_lock(&srv->susp_mu);
+            if (--srv->suspended == 0)
+                pthread_cond_broadcast(&srv->susp_cv);
+            pthread_mutex_unlock(&srv->susp_mu);
+        }
         free(rq->call);
         free(rq->body);
         free(rq);
@@ -387,6 +428,12 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->api = (struct sw_api){cfg, engine, store, alarms};
     pthread_mutex_init(&srv->susp_mu, NULL);
     pthread_cond_init(&srv->susp_cv, NULL);
+    srv->write_limit = sw_ratelimit_new(cfg->write_rate, cfg->write_burst);
+    srv->ingest_limit = sw_ratelimit_new(cfg->ingest_rate, cfg->ingest_burst);
+    if (!srv->write_limit || !srv->ingest_limit) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     srv->stream = stream;
     if (!realpath(cfg->www, srv->www_real)) {
         sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
@@ -421,8 +468,10 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
                                 srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
                                 (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
-                                MHD_OPTION_END);
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connections_max,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, errno ? strerror(errno) : "MHD failed");
@@ -432,6 +481,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->port = info ? info->port : 0;
     return srv;
 fail:
+    sw_ratelimit_free(srv->write_limit);
+    sw_ratelimit_free(srv->ingest_limit);
     pthread_mutex_destroy(&srv->susp_mu);
     pthread_cond_destroy(&srv->susp_cv);
     free(srv);
@@ -461,5 +512,7 @@ void sw_server_stop(struct sw_server *srv)
         close(listener);
     pthread_mutex_destroy(&srv->susp_mu);
     pthread_cond_destroy(&srv->susp_cv);
+    sw_ratelimit_free(srv->write_limit);
+    sw_ratelimit_free(srv->ingest_limit);
     free(srv);
 }

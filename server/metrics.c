@@ -70,6 +70,8 @@ static const char *const reason_names[SW_INGEST_REASON_N] = {
     [SW_INGEST_UNAVAILABLE] = "unavailable",
     [SW_INGEST_QUEUE_FULL] = "queue_full",
     [SW_INGEST_SEQ_GAP] = "seq_gap",
+    [SW_INGEST_RATE_LIMITED] = "rate_limited",
+    [SW_INGEST_TIMEOUT] = "timeout",
     [SW_INGEST_OTHER] = "other",
 };
 
@@ -97,6 +99,12 @@ void sw_metrics_ingest_rejected(unsigned status)
         break;
     case 503:
         r = SW_INGEST_UNAVAILABLE;
+        break;
+    case 429:
+        r = SW_INGEST_RATE_LIMITED;
+        break;
+    case 408:
+        r = SW_INGEST_TIMEOUT;
         break;
     default:
         r = SW_INGEST_OTHER;
@@ -396,6 +404,12 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
          (double)U(sw_metrics.http_requests)},
         {"spillwatch_http_errors_total", "counter", "HTTP requests answered with a 4xx or 5xx status.",
          (double)U(sw_metrics.http_errors)},
+        {"spillwatch_http_rate_limited_total", "counter",
+         "Write requests answered 429: over the per-client rate (limits.write_rate, limits.ingest_rate).",
+         (double)U(sw_metrics.http_rate_limited)},
+        {"spillwatch_http_request_timeouts_total", "counter",
+         "Connections closed because a request body was not complete within limits.request_seconds.",
+         (double)U(sw_metrics.http_request_timeouts)},
     };
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", simple[i].name, simple[i].help, simple[i].name,

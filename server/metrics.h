@@ -40,6 +40,8 @@ enum sw_ingest_reason {
     SW_INGEST_UNAVAILABLE,  /* 503: a commit failed, out of memory */
     SW_INGEST_QUEUE_FULL,   /* 503 with Retry-After: the store's writer queue is full */
     SW_INGEST_SEQ_GAP,      /* 503: seq does not follow the last applied one (batches lost in a restart) */
+    SW_INGEST_RATE_LIMITED, /* 429: over limits.ingest_rate for the client */
+    SW_INGEST_TIMEOUT,      /* 408: body not complete within limits.request_seconds (connection closed) */
     SW_INGEST_OTHER,        /* any other status (none today) */
     SW_INGEST_REASON_N
 };
@@ -50,6 +52,8 @@ struct sw_metrics {
     atomic_uint_fast64_t spills_closed[SW_STATE_N]; /* by automatic flag */
     atomic_uint_fast64_t spills_timed_out;
     atomic_uint_fast64_t http_requests, http_errors;
+    atomic_uint_fast64_t http_rate_limited;     /* write requests answered 429 (limits.*_rate) */
+    atomic_uint_fast64_t http_request_timeouts; /* connections closed: body slower than request_seconds */
     atomic_int open_spills;
     atomic_uint_fast64_t hook_deliveries, hook_failures, hook_retries;
     atomic_uint_fast64_t alarm_transitions;
