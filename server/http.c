@@ -408,6 +408,34 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Decodes %XX in the path and in query arguments, in place, like libmicrohttpd's own unescaping,
+ * except %00: it stays as it is, since a NUL would cut the C string short and hide what follows
+ * it (/index.html%00/../x) from every later check. Returns the new length. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else
+            *w++ = *r++;
+    }
+    *w = 0;
+    return (size_t)(w - s);
+}
+
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -471,7 +499,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connections_max,
                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_END);
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
+                                MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, errno ? strerror(errno) : "MHD failed");

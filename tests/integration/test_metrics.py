@@ -13,7 +13,7 @@ import unittest
 from harness import SRC, Server, ServerTest, main, ndjson
 
 REASONS = ("malformed", "unauthorized", "forbidden", "method", "late", "too_large", "unavailable", "queue_full",
-           "other")
+           "seq_gap", "rate_limited", "timeout", "other")
 FLAGS = ("GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
