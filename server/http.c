@@ -303,14 +303,14 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
                                   struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
-                                  char *err, size_t errlen)
+                                  struct sw_reload *reload, char *err, size_t errlen)
 {
     struct sw_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    srv->api = (struct sw_api){cfg, engine, store, alarms};
+    srv->api = (struct sw_api){cfg, engine, store, alarms, reload};
     srv->stream = stream;
     if (!realpath(cfg->www, srv->www_real)) {
         sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
