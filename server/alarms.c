@@ -510,14 +510,30 @@ static void judge(struct sw_alarms *a, int i, double v, int64_t run, int64_t spi
     }
 }
 
-static double spill_value(const struct sw_alarm_def *d, const struct sw_quality_input *in, enum sw_state flag,
-                          const struct sw_check_result *res)
+/* The value of spill rule d (of profile p) on a spill judged by profile judged: in->hists and res
+ * are judged's. A spill opened before a reload has the older profile: histograms and checks are
+ * then found by name (NaN when that profile has none of the name). */
+static double spill_value(const struct sw_profile *p, const struct sw_alarm_def *d,
+                          const struct sw_profile *judged, const struct sw_quality_input *in,
+                          enum sw_state flag, const struct sw_check_result *res)
 {
     switch (d->source) {
-    case SW_ALARM_QUANTITY:
-        return sw_quality_value(&d->q, in);
+    case SW_ALARM_QUANTITY: {
+        if (judged == p || d->q.kind != SW_Q_HIST)
+            return sw_quality_value(&d->q, in);
+        struct sw_check_def q = d->q;
+        q.hist = sw_profile_find_hist(judged, p->hists[d->q.hist].name);
+        return q.hist < 0 ? NAN : sw_quality_value(&q, in);
+    }
     case SW_ALARM_CHECK_STATE: {
-        enum sw_state s = res[d->check].state;
+        int k = d->check;
+        if (judged != p)
+            for (k = 0; k < judged->nchecks && strcmp(judged->checks[k].name, p->checks[d->check].name) != 0;
+                 k++)
+                ;
+        if (k >= judged->nchecks)
+            return NAN;
+        enum sw_state s = res[k].state;
         return s == SW_GOOD ? 0 : s == SW_WARN ? 1 : s == SW_BAD ? 2 : NAN;
     }
     case SW_ALARM_FLAG:
@@ -528,8 +544,9 @@ static double spill_value(const struct sw_alarm_def *d, const struct sw_quality_
     return NAN;
 }
 
-void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enum sw_state flag,
-                     const struct sw_check_result *res, int64_t run, int64_t spill, int beam)
+void sw_alarms_spill(struct sw_alarms *a, const struct sw_profile *judged, const struct sw_quality_input *in,
+                     enum sw_state flag, const struct sw_check_result *res, int64_t run, int64_t spill,
+                     int beam)
 {
     if (!a)
         return;
@@ -539,7 +556,7 @@ void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enu
         const struct sw_alarm_def *d = &a->p->alarms[i];
         if (d->source == SW_ALARM_LIVE || (d->requires_beam && !beam))
             continue; /* live rules tick; suppressed rules: no evaluation, nothing resets */
-        double v = spill_value(d, in, flag, res);
+        double v = spill_value(a->p, d, judged ? judged : a->p, in, flag, res);
         if (!isnan(v)) /* NaN: not computable for this spill (missing input), no evidence either way */
             judge(a, i, v, run, spill, mono);
     }

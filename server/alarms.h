@@ -79,9 +79,12 @@ void sw_alarms_free(struct sw_alarms *a);
 struct sw_stream;
 void sw_alarms_set_stream(struct sw_alarms *a, struct sw_stream *stream);
 
-/* Evaluates every spill rule on a closed spill: in and res as given to/returned by sw_quality_eval. */
-void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enum sw_state flag,
-                     const struct sw_check_result *res, int64_t run, int64_t spill, int beam);
+/* Evaluates every spill rule on a closed spill: judged, in and res as given to/returned by
+ * sw_quality_eval (judged may be NULL: the rules' own profile). A spill judged by an older profile
+ * (open at a reload) is matched to the rules by histogram and check name. */
+void sw_alarms_spill(struct sw_alarms *a, const struct sw_profile *judged, const struct sw_quality_input *in,
+                     enum sw_state flag, const struct sw_check_result *res, int64_t run, int64_t spill,
+                     int beam);
 
 /* Evaluates the live rules on a sample, expires acknowledgements and silences, and sends due
  * escalations and repeats. */

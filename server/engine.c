@@ -455,7 +455,7 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
     sw_refs_push(refs, res, flag);
     double mot = sw_quality_counter(&in, p->mot_counter);
-    sw_alarms_spill(e->alarms, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
+    sw_alarms_spill(e->alarms, p, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
     if (isfinite(mot))
         e->last_beam = mot >= p->beam_min_mot;
     checks = sw_quality_results_json(res, p->nchecks);

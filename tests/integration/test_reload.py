@@ -227,6 +227,62 @@ class Reload(ReloadTest):
         self.assertTrue(self.version().startswith("reload-auth#"))
 
 
+class ReloadAlarms(ReloadTest):
+    RULES = [
+        {"name": "p_in_bad", "severity": "warning", "summary": "p_in_mean BAD", "check": "p_in_mean", "above": 1.5},
+        {"name": "p_in_low", "severity": "warning", "summary": "mean p_in low", "requires_beam": False,
+         "quantity": {"hist": "p_in", "stat": "mean"}, "below": 150},
+        {"name": "gone", "severity": "info", "summary": "removed by the reload", "check": "p_in_mean", "above": 1.5},
+    ]
+
+    def alarms(self):
+        return {a["name"]: a for a in self.srv.get("/api/v1/alarms")[1]["alarms"]}
+
+    def test_alarm_state_is_carried_by_rule_name_and_a_spill_of_the_old_profile_feeds_the_new_rules(self):
+        prof = na64mu("alarms-1", good=0.01, warn=0.02)
+        prof["alarms"] = self.RULES
+        write_json(self.profile_path, prof)
+        self.assertEqual(self.reload()[0], 200)
+        self.ingest(spill_records(75, 1, 1, 200, p_in=159.15))  # p_in_mean BAD: both check rules fire
+        before = self.alarms()
+        self.assertEqual((before["p_in_bad"]["state"], before["gone"]["state"], before["p_in_low"]["state"]),
+                         ("firing", "firing", "inactive"), before)
+        self.ingest(spill_records(75, 2, 1, 150, p_in=159.15, end=False))  # open at the reload
+
+        # Checks and histograms in another order (other indices), "gone" removed, "fresh" added.
+        prof = na64mu("alarms-2", good=0.01, warn=0.02)
+        prof["checks"].reverse()
+        prof["histograms"].reverse()
+        prof["alarms"] = self.RULES[:2] + [dict(self.RULES[2], name="fresh")]
+        write_json(self.profile_path, prof)
+        status, res = self.reload()
+        self.assertEqual(status, 200, res)
+        self.assertEqual(res["alarms"], {"kept": 2, "dropped": 1, "added": 1})
+        after = self.alarms()
+        self.assertNotIn("gone", after)
+        self.assertEqual(after["fresh"]["state"], "inactive")
+        self.assertEqual(after["p_in_bad"]["state"], "firing")
+        self.assertEqual(after["p_in_bad"]["since"], before["p_in_bad"]["since"])  # the same episode
+        history = self.srv.get("/api/v1/alarms?history=1")[1]["history"]
+        gone = [h for h in history if h["alarm"] == "gone"][0]
+        self.assertEqual((gone["from"], gone["to"], gone["note"]), ("firing", "resolved",
+                                                                     "rule removed by a profile reload"))
+
+        # Spill 2 was judged by alarms-1 (its check and histogram indices differ from alarms-2's):
+        # the rules find them by name, so p_in_mean BAD keeps p_in_bad firing and p_in_low stays quiet.
+        self.ingest(spill_records(75, 2, 151, 150, p_in=159.15))
+        c, sp = self.check(75, 2)
+        self.assertEqual((c["state"], sp["profile_version"]), ("BAD", res["old"]["version"]))
+        after = self.alarms()
+        self.assertEqual(after["p_in_bad"]["state"], "firing", after["p_in_bad"])
+        self.assertEqual(after["p_in_bad"]["spill"], 2)
+        self.assertEqual(after["p_in_low"]["state"], "inactive", after["p_in_low"])
+        self.assertEqual(after["fresh"]["state"], "firing", after["fresh"])
+        # A GOOD spill of the new profile resolves it as usual.
+        self.ingest(spill_records(75, 3, 1, 200))
+        self.assertEqual(self.alarms()["p_in_bad"]["state"], "resolved")
+
+
 class ReloadUnderIngest(ReloadTest):
     def test_reloads_while_the_simulator_ingests_count_every_event_once(self):
         args = ["--run", "74", "--spills", "24", "--seed", "21", "--scale", "0.3"]
