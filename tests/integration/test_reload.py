@@ -249,10 +249,15 @@ class ReloadAlarms(ReloadTest):
                          ("firing", "firing", "inactive"), before)
         self.ingest(spill_records(75, 2, 1, 150, p_in=159.15, end=False))  # open at the reload
 
-        # Checks and histograms in another order (other indices), "gone" removed, "fresh" added.
+        # Checks and histograms at other indices, "gone" removed, "fresh" added. Swapped so that the
+        # old index of p_in_mean holds spill_length (GOOD here) and that of p_in holds trigger
+        # (mean 0): a rule that read the old spill's results by the new index would recover/fire.
         prof = na64mu("alarms-2", good=0.01, warn=0.02)
-        prof["checks"].reverse()
-        prof["histograms"].reverse()
+        ck, hs = prof["checks"], prof["histograms"]
+        i, j = [k for k, c in enumerate(ck) if c["name"] in ("spill_length", "p_in_mean")]
+        ck[i], ck[j] = ck[j], ck[i]
+        i, j = [k for k, h in enumerate(hs) if h["name"] in ("p_in", "trigger")]
+        hs[i], hs[j] = hs[j], hs[i]
         prof["alarms"] = self.RULES[:2] + [dict(self.RULES[2], name="fresh")]
         write_json(self.profile_path, prof)
         status, res = self.reload()
