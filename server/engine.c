@@ -829,17 +829,17 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
     int open = 0;
     struct spill *sp = live_spill(e, &open);
     /* The live spill shows the histograms of the profile it was opened with. */
-    int h = sw_profile_find_hist(sp ? sp->prof : e->prof, name);
+    int h = sp ? sw_profile_find_hist(sp->prof, name) : -1;
     json_t *j;
-    if (h < 0)
-        j = NULL;
-    else if (sp) {
+    if (h >= 0) {
         j = sw_hist_to_json(&sp->hists[h]);
         if (j)
             json_object_update_new(j, json_pack("{s:s, s:I, s:I, s:b}", "scope", "live", "run",
                                                 (json_int_t)sp->run, "spill", (json_int_t)sp->spill, "open",
                                                 open));
-    } else {
+    } else if ((h = sw_profile_find_hist(e->prof, name)) < 0)
+        j = NULL;
+    else { /* no spill yet, or the live spill's (older) profile lacks it: empty */
         struct sw_hist empty;
         j = NULL;
         if (sw_hist_init(&empty, &e->prof->hists[h]) == 0) {

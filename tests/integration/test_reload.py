@@ -190,6 +190,8 @@ class Reload(ReloadTest):
         # A new field ahead of the others: the events after the reload are parsed with another row
         # layout than the open spill's histograms use.
         prof["fields"] = dict([("z_extra", 3)] + list(prof["fields"].items()))
+        prof["histograms"].append({"name": "z_extra0", "title": "new", "unit": "cm",
+                                   "x": {"source": "z_extra[0]", "bins": 10, "min": 0, "max": 10}})
         write_json(self.profile_path, prof)
         status, res = self.reload()
         self.assertEqual(status, 200, res)
@@ -197,6 +199,9 @@ class Reload(ReloadTest):
         new = res["new"]["version"]
         live = self.srv.get("/api/v1/histograms/p_in")[1]
         self.assertEqual((live["spill"], live["entries"]), (2, 150))
+        # A histogram of the new profile has no live data while the open spill is the old profile's.
+        status, live = self.srv.get("/api/v1/histograms/z_extra0")
+        self.assertEqual((status, live["entries"], live["spill"]), (200, 0, None), live)
         self.ingest(spill_records(73, 2, 151, 150, p_in=159.15))
         c, sp = self.check(73, 2)
         self.assertEqual(sp["events"], 300)
