@@ -12,6 +12,7 @@ import threading
 import time
 
 from harness import SRC, Server, ServerTest, load_json, main, ndjson, sim_output, write_json, write_text
+from test_alarms import Receiver
 
 ADMIN = {"Authorization": "Bearer admin-secret-0123456789"}
 SHIFT = {"Authorization": "Bearer shift-secret-0123456789"}
@@ -291,6 +292,49 @@ class ReloadAlarms(ReloadTest):
         # A GOOD spill of the new profile resolves it as usual.
         self.ingest(spill_records(75, 3, 1, 200))
         self.assertEqual(self.alarms()["p_in_bad"]["state"], "resolved")
+
+
+class ReloadHooks(ReloadTest):
+    def setUp(self):
+        self.rx_old, self.rx_new = Receiver(), Receiver()
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        self.rx_old.close()
+        self.rx_new.close()
+
+    def profile(self, version, rx, rules):
+        prof = na64mu(version, good=0.01, warn=0.02)
+        prof["hooks"] = [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/hook" % rx.port}]
+        prof["alarms"] = [{"name": n, "severity": "warning", "summary": n, "check": "p_in_mean", "above": 1.5,
+                           "hooks": ["shift"]} for n in rules]
+        return prof
+
+    def test_changed_hooks_are_restarted_and_a_removed_firing_rule_resolves_through_the_old_ones(self):
+        write_json(self.profile_path, self.profile("hooks-1", self.rx_old, ["kept", "removed"]))
+        self.assertEqual(self.reload()[0], 200)
+        self.ingest(spill_records(76, 1, 1, 200, p_in=159.15))  # BAD: both fire
+        posts = self.rx_old.wait(2)
+        self.assertEqual(sorted((p["alerts"][0]["labels"]["alertname"], p["status"]) for p in posts),
+                         [("kept", "firing"), ("removed", "firing")])
+
+        write_json(self.profile_path, self.profile("hooks-2", self.rx_new, ["kept", "added"]))
+        status, res = self.reload()
+        self.assertEqual(status, 200, res)
+        self.assertIn("hooks restarted", self.srv.read_log())
+        posts = self.rx_old.wait(3)  # the old hook delivers the end of the removed rule's episode
+        self.assertEqual((posts[2]["alerts"][0]["labels"]["alertname"], posts[2]["status"]), ("removed", "resolved"))
+
+        self.ingest(spill_records(76, 2, 1, 200))  # GOOD: "kept" resolves, through the new hook
+        posts = self.rx_new.wait(1)
+        self.assertEqual([(p["alerts"][0]["labels"]["alertname"], p["status"]) for p in posts], [("kept", "resolved")])
+        self.ingest(spill_records(76, 3, 1, 200, p_in=159.15))  # BAD: both fire, through the new hook
+        posts = self.rx_new.wait(3)
+        self.assertEqual(sorted((p["alerts"][0]["labels"]["alertname"], p["status"]) for p in posts[1:]),
+                         [("added", "firing"), ("kept", "firing")])
+        time.sleep(0.3)
+        self.assertEqual(len(self.rx_old.posts), 3, self.rx_old.posts)  # nothing more to the old receiver
 
 
 class ReloadUnderIngest(ReloadTest):
