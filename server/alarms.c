@@ -34,9 +34,9 @@ struct rule_state {
 };
 
 struct sw_alarms {
-    const struct sw_profile *p;
+    struct sw_profile *p; /* a reference; replaced under mu by sw_alarms_set_profile */
     struct sw_store *store;
-    struct sw_hooks *hooks;
+    struct sw_hooks *hooks; /* borrowed; replaced under mu */
     pthread_mutex_t mu;
     struct rule_state *st;
     struct sw_silence *sil; /* active (or future) silences */
@@ -170,8 +170,8 @@ static void send(struct sw_alarms *a, int i, int k, const char *status, double e
                           .threshold = s->threshold,
                           .starts_at = s->starts_at,
                           .ends_at = ends_at,
-                          .labels = (const char(*)[2][SW_NAME_MAX])d->labels,
                           .nlabels = d->nlabels};
+    memcpy(n.labels, d->labels, sizeof n.labels);
     snprintf(n.alarm, sizeof n.alarm, "%s", d->name);
     snprintf(n.severity, sizeof n.severity, "%s", d->severity);
     snprintf(n.summary, sizeof n.summary, "%s", d->summary);
@@ -379,7 +379,7 @@ static void restore(struct sw_alarms *a)
         sw_info("alarms", "%d active silence(s) restored", a->nsil);
 }
 
-struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
+struct sw_alarms *sw_alarms_new(struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
 {
     struct sw_alarms *a = calloc(1, sizeof *a);
     if (!a)
@@ -389,7 +389,7 @@ struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *sto
         free(a);
         return NULL;
     }
-    a->p = p;
+    a->p = sw_profile_ref(p);
     a->store = store;
     a->hooks = hooks;
     pthread_mutex_init(&a->mu, NULL);
@@ -408,9 +408,56 @@ void sw_alarms_free(struct sw_alarms *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->mu);
+    sw_profile_unref(a->p);
     free(a->sil);
     free(a->st);
     free(a);
+}
+
+int sw_alarms_set_profile(struct sw_alarms *a, struct sw_profile *p, struct sw_hooks *hooks, int *kept,
+                          int *dropped)
+{
+    struct rule_state *st = calloc((size_t)p->nalarms + 1, sizeof *st);
+    if (!st)
+        return SW_ENOMEM;
+    *kept = *dropped = 0;
+    pthread_mutex_lock(&a->mu);
+    double now = sw_wall();
+    /* A rule that goes away ends its episode the usual way, so receivers told of the firing hear
+     * of the end (through the hooks it was told by, before they are replaced). */
+    for (int i = 0; i < a->p->nalarms; i++) {
+        int j = 0;
+        while (j < p->nalarms && strcmp(p->alarms[j].name, a->p->alarms[i].name) != 0)
+            j++;
+        if (j < p->nalarms)
+            continue;
+        if (active(a->st[i].state))
+            transition(a, i, A_RESOLVED, "rule removed by a profile reload", NULL);
+        (*dropped)++;
+    }
+    for (int j = 0; j < p->nalarms; j++) {
+        int i = find_rule(a, p->alarms[j].name);
+        if (i >= 0) {
+            st[j] = a->st[i]; /* state, counts, acknowledgement, episode: carried by name */
+            /* Notified-flags follow the rule's hooks by position; with another hook list they
+             * start over, so each new hook hears of a firing episode once. */
+            if (p->alarms[j].nhooks != a->p->alarms[i].nhooks ||
+                memcmp(p->alarms[j].hooks, a->p->alarms[i].hooks, sizeof p->alarms[j].hooks) != 0)
+                memset(st[j].sent, 0, sizeof st[j].sent);
+            (*kept)++;
+        } else {
+            st[j].since = now;
+            st[j].value = st[j].threshold = st[j].true_since = NAN;
+            st[j].run = st[j].spill = -1;
+        }
+    }
+    free(a->st);
+    a->st = st;
+    sw_profile_unref(a->p);
+    a->p = sw_profile_ref(p);
+    a->hooks = hooks;
+    pthread_mutex_unlock(&a->mu);
+    return 0;
 }
 
 /* ---- evaluation ---- */
@@ -463,14 +510,30 @@ static void judge(struct sw_alarms *a, int i, double v, int64_t run, int64_t spi
     }
 }
 
-static double spill_value(const struct sw_alarm_def *d, const struct sw_quality_input *in, enum sw_state flag,
-                          const struct sw_check_result *res)
+/* The value of spill rule d (of profile p) on a spill judged by profile judged: in->hists and res
+ * are judged's. A spill opened before a reload has the older profile: histograms and checks are
+ * then found by name (NaN when that profile has none of the name). */
+static double spill_value(const struct sw_profile *p, const struct sw_alarm_def *d,
+                          const struct sw_profile *judged, const struct sw_quality_input *in,
+                          enum sw_state flag, const struct sw_check_result *res)
 {
     switch (d->source) {
-    case SW_ALARM_QUANTITY:
-        return sw_quality_value(&d->q, in);
+    case SW_ALARM_QUANTITY: {
+        if (judged == p || d->q.kind != SW_Q_HIST)
+            return sw_quality_value(&d->q, in);
+        struct sw_check_def q = d->q;
+        q.hist = sw_profile_find_hist(judged, p->hists[d->q.hist].name);
+        return q.hist < 0 ? NAN : sw_quality_value(&q, in);
+    }
     case SW_ALARM_CHECK_STATE: {
-        enum sw_state s = res[d->check].state;
+        int k = d->check;
+        if (judged != p)
+            for (k = 0; k < judged->nchecks && strcmp(judged->checks[k].name, p->checks[d->check].name) != 0;
+                 k++)
+                ;
+        if (k >= judged->nchecks)
+            return NAN;
+        enum sw_state s = res[k].state;
         return s == SW_GOOD ? 0 : s == SW_WARN ? 1 : s == SW_BAD ? 2 : NAN;
     }
     case SW_ALARM_FLAG:
@@ -481,8 +544,9 @@ static double spill_value(const struct sw_alarm_def *d, const struct sw_quality_
     return NAN;
 }
 
-void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enum sw_state flag,
-                     const struct sw_check_result *res, int64_t run, int64_t spill, int beam)
+void sw_alarms_spill(struct sw_alarms *a, const struct sw_profile *judged, const struct sw_quality_input *in,
+                     enum sw_state flag, const struct sw_check_result *res, int64_t run, int64_t spill,
+                     int beam)
 {
     if (!a)
         return;
@@ -492,7 +556,7 @@ void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enu
         const struct sw_alarm_def *d = &a->p->alarms[i];
         if (d->source == SW_ALARM_LIVE || (d->requires_beam && !beam))
             continue; /* live rules tick; suppressed rules: no evaluation, nothing resets */
-        double v = spill_value(d, in, flag, res);
+        double v = spill_value(a->p, d, judged ? judged : a->p, in, flag, res);
         if (!isnan(v)) /* NaN: not computable for this spill (missing input), no evidence either way */
             judge(a, i, v, run, spill, mono);
     }
@@ -616,9 +680,11 @@ int sw_alarms_reset(struct sw_alarms *a, const char *name, const char *who, cons
 json_t *sw_alarms_silence_matches(struct sw_alarms *a, const struct sw_silence *s)
 {
     json_t *names = json_array();
-    for (int i = 0; i < a->p->nalarms; i++) /* the profile is immutable: no lock needed */
+    pthread_mutex_lock(&a->mu); /* the rules change with a profile reload */
+    for (int i = 0; i < a->p->nalarms; i++)
         if (silence_matches(&a->p->alarms[i], s))
             json_array_append_new(names, json_string(a->p->alarms[i].name));
+    pthread_mutex_unlock(&a->mu);
     return names;
 }
 

@@ -58,9 +58,20 @@ struct sw_silence {
     int nmatchers;
 };
 
-/* Borrows everything; restores rule states and active silences through the calling thread's
- * reader (call from the main thread before serving). NULL on out of memory. */
-struct sw_alarms *sw_alarms_new(const struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks);
+/* Takes a reference to p (sw_profile_ref) and borrows store and hooks; restores rule states and
+ * active silences through the calling thread's reader (call from the main thread before serving).
+ * NULL on out of memory. */
+struct sw_alarms *sw_alarms_new(struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks);
+
+/* Profile reload: the rules of p apply from now on, notifying through hooks (borrowed; the
+ * caller stops the previous hooks after this returns, nobody uses them any more). The state of a
+ * rule (pending count, firing, acknowledgement, episode) is carried over by rule name; a rule
+ * that is no longer in p is dropped, and if it was firing it resolves first (note "rule removed by
+ * a profile reload"; the resolved notice goes to the hooks that heard of the firing). Takes a
+ * reference to p and drops the one to the previous profile. *kept and *dropped count the rules
+ * carried over and dropped. 0, or SW_ENOMEM (nothing changed). Any thread. */
+int sw_alarms_set_profile(struct sw_alarms *a, struct sw_profile *p, struct sw_hooks *hooks, int *kept,
+                          int *dropped);
 void sw_alarms_free(struct sw_alarms *a);
 
 /* Every transition from now on is also published as an `alarm` event on stream (borrowed, may be
@@ -68,9 +79,12 @@ void sw_alarms_free(struct sw_alarms *a);
 struct sw_stream;
 void sw_alarms_set_stream(struct sw_alarms *a, struct sw_stream *stream);
 
-/* Evaluates every spill rule on a closed spill: in and res as given to/returned by sw_quality_eval. */
-void sw_alarms_spill(struct sw_alarms *a, const struct sw_quality_input *in, enum sw_state flag,
-                     const struct sw_check_result *res, int64_t run, int64_t spill, int beam);
+/* Evaluates every spill rule on a closed spill: judged, in and res as given to/returned by
+ * sw_quality_eval (judged may be NULL: the rules' own profile). A spill judged by an older profile
+ * (open at a reload) is matched to the rules by histogram and check name. */
+void sw_alarms_spill(struct sw_alarms *a, const struct sw_profile *judged, const struct sw_quality_input *in,
+                     enum sw_state flag, const struct sw_check_result *res, int64_t run, int64_t spill,
+                     int beam);
 
 /* Evaluates the live rules on a sample, expires acknowledgements and silences, and sends due
  * escalations and repeats. */

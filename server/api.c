@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "quality.h"
 #include "reeval.h"
+#include "reload.h"
 #include "wire.h"
 
 /* Replaces every byte of s that is not part of well-formed UTF-8 with '?': messages quote request
@@ -355,8 +356,12 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
     struct sw_batch b = {0};
     struct sw_wire_error werr;
     struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max};
-    if (sw_wire_parse(&b, body ? body : "", len, &api->cfg->profile.fields, &lim, &werr) != 0) {
+    /* The batch is laid out by the fields of the profile in force now; the engine maps rows for
+     * spills opened with another profile (a reload in between). */
+    struct sw_profile *prof = sw_reload_profile(api->reload);
+    if (sw_wire_parse(&b, body ? body : "", len, &prof->fields, &lim, &werr) != 0) {
         sw_batch_release(&b);
+        sw_profile_unref(prof);
         json_t *j = json_pack("{s:s}", "error", werr.msg);
         if (j && werr.line > 0) {
             json_object_set_new(j, "line", json_integer(werr.line));
@@ -372,8 +377,9 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
     ic->seq = seq;
     sw_store_wait_init(&ic->w);
     ic->active = 1;
-    ic->rc = sw_engine_ingest(api->engine, source, seq, &b, &ic->res, &ic->w);
+    ic->rc = sw_engine_ingest(api->engine, source, seq, &b, &prof->fields, &ic->res, &ic->w);
     sw_batch_release(&b);
+    sw_profile_unref(prof);
     if (call) {
         r->status = 0; /* the caller waits for the commits, then calls sw_api_ingest_finish */
         return;
@@ -602,6 +608,7 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
         return;
     }
     json_t *checks = json_array();
+    struct sw_profile *prof = sw_reload_profile(api->reload);
     if (sqlite3_prepare_v2(
             db, "SELECT name, category, state, value, raw, reason FROM checks WHERE run = ?1 AND spill = ?2",
             -1, &st, NULL) == SQLITE_OK) {
@@ -614,9 +621,9 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
                                    (const char *)sqlite3_column_text(st, 2), "value",
                                    num_or_null(col_real(st, 3)), "raw", num_or_null(col_real(st, 4)),
                                    "reason", (const char *)sqlite3_column_text(st, 5));
-            /* The definition as it stands in the loaded profile (ranges, reference). */
-            for (int i = 0; cj && i < api->cfg->profile.nchecks; i++) {
-                const struct sw_check_def *d = &api->cfg->profile.checks[i];
+            /* The definition as it stands in the profile in force (ranges, reference). */
+            for (int i = 0; cj && i < prof->nchecks; i++) {
+                const struct sw_check_def *d = &prof->checks[i];
                 if (strcmp(d->name, name) != 0)
                     continue;
                 json_object_set_new(cj, "title", json_string(d->title));
@@ -631,6 +638,7 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
         }
         sqlite3_finalize(st);
     }
+    sw_profile_unref(prof);
     json_object_set_new(j, "checks", checks);
     json_object_set_new(j, "audit", sw_certify_spill_audit(db, run, spill));
     sw_reply_json(r, 200, j);
@@ -753,7 +761,7 @@ static json_t *hist_def_json(const struct sw_hist_def *d)
 static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
 {
     json_t *arr = json_array();
-    const struct sw_profile *prof = &api->cfg->profile;
+    struct sw_profile *prof = sw_reload_profile(api->reload);
     for (int i = 0; i < prof->nhists; i++) {
         json_t *d = hist_def_json(&prof->hists[i]), *checks = json_array();
         for (int c = 0; c < prof->nchecks; c++) /* the checks that read it (the explorer shows them) */
@@ -765,25 +773,36 @@ static void handle_hist_list(const struct sw_api *api, struct sw_reply *r)
     /* The manual-flag vocabulary travels along, so the run page offers exactly the allowed reasons
      * (null: any reason). */
     json_t *reasons = NULL;
-    if (api->cfg->profile.manual_reasons) {
+    if (prof->manual_reasons) {
         reasons = json_array();
-        for (int i = 0; i < api->cfg->profile.nreasons; i++)
-            json_array_append_new(reasons, json_string(api->cfg->profile.manual_reasons[i]));
+        for (int i = 0; i < prof->nreasons; i++)
+            json_array_append_new(reasons, json_string(prof->manual_reasons[i]));
     }
     sw_reply_json(r, 200,
-                  json_pack("{s:s, s:s, s:o, s:o}", "profile", api->cfg->profile.name, "version",
-                            api->cfg->profile.version, "histograms", arr, "manual_reasons",
-                            reasons ? reasons : json_null()));
+                  json_pack("{s:s, s:s, s:o, s:o}", "profile", prof->name, "version", prof->version,
+                            "histograms", arr, "manual_reasons", reasons ? reasons : json_null()));
+    sw_profile_unref(prof);
 }
+
+static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const struct sw_profile *prof,
+                       int h, const char *name, struct sw_reply *r);
 
 static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, const char *name,
                         struct sw_reply *r)
 {
-    int h = sw_profile_find_hist(&api->cfg->profile, name);
-    if (h < 0) {
-        sw_reply_error(r, 404, "no histogram \"%s\" in profile \"%s\"", name, api->cfg->profile.name);
-        return;
-    }
+    struct sw_profile *prof = sw_reload_profile(api->reload);
+    int h = sw_profile_find_hist(prof, name);
+    if (h < 0)
+        sw_reply_error(r, 404, "no histogram \"%s\" in profile \"%s\"", name, prof->name);
+    else
+        hist_scope(api, c, prof, h, name, r);
+    sw_profile_unref(prof);
+}
+
+/* handle_hist for histogram h of prof (a reference the caller holds). */
+static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const struct sw_profile *prof,
+                       int h, const char *name, struct sw_reply *r)
+{
     int64_t run = -1, spill = -1, last = -1, a = -1, b = -1;
     int has_run, has_spill, has_last;
     if ((has_run = int_arg(r, "run", sw_api_qarg(c, "run"), &run)) < 0 ||
@@ -847,7 +866,7 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     sqlite3_bind_int(st, 4, good_only);
     sqlite3_bind_int64(st, 5, has_last ? last : INT64_MAX);
     struct sw_hist acc;
-    if (sw_hist_init(&acc, &api->cfg->profile.hists[h]) != 0) {
+    if (sw_hist_init(&acc, &prof->hists[h]) != 0) {
         sqlite3_finalize(st);
         sw_reply_error(r, 503, "out of memory");
         return;
@@ -991,10 +1010,12 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
     sqlite3 *db = sw_store_reader(api->store);
     int ok = db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK &&
              sw_store_ok(api->store);
+    struct sw_profile *prof = sw_reload_profile(api->reload);
     sw_reply_json(r, ok ? 200 : 503,
                   json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version",
                             SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db", ok ? "ok" : "error",
-                            "profile", api->cfg->profile.name, "profile_version", api->cfg->profile.version));
+                            "profile", prof->name, "profile_version", prof->version));
+    sw_profile_unref(prof);
 }
 
 static void handle_metrics(const struct sw_api *api, struct sw_reply *r)
@@ -1008,6 +1029,16 @@ static void handle_metrics(const struct sw_api *api, struct sw_reply *r)
     r->body = text;
     r->len = strlen(text);
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* ---- admin ---- */
+
+/* POST /api/v1/admin/reload: 200 with the old and new profile, or 422 with every problem. */
+static void handle_reload(const struct sw_api *api, const char *who, struct sw_reply *r)
+{
+    json_t *answer = NULL;
+    int rc = sw_reload_apply(api->reload, who, &answer);
+    sw_reply_json(r, rc == 0 ? 200 : 422, answer);
 }
 
 /* ---- routing ---- */
@@ -1157,6 +1188,10 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
         if (path_int(r, "silence id", seg[1], sl[1], &id) == 0 && method_ok(r, method, "DELETE") &&
             sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
             sw_alarm_api_silence_delete(api, who, id, r);
+    } else if (n == 2 && seg_eq(seg[0], sl[0], "admin") && seg_eq(seg[1], sl[1], "reload")) {
+        const char *who;
+        if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_ADMIN, r, &who) == 0)
+            handle_reload(api, who, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "audit")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             sw_certify_audit(api, c, r);

@@ -16,11 +16,14 @@
 #include "store.h"
 
 struct sw_alarms;
+struct sw_reload;
 struct sw_api {
-    const struct sw_config *cfg;
+    const struct sw_config *cfg; /* its profile member is not used: the profile in force comes from
+                                  * sw_reload_profile(reload), a reference held for the request */
     struct sw_engine *engine;
     struct sw_store *store;
     struct sw_alarms *alarms;
+    struct sw_reload *reload;
 };
 
 struct sw_reply {

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "quality.h"
+#include "reload.h"
 
 /* ---- writer-thread transactions ---- */
 
@@ -183,15 +184,19 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
             goto out;
         }
         t.flag = json_string_value(fv);
-        if (!t.reason || !reason_known(&api->cfg->profile, t.reason)) {
+        struct sw_profile *prof = sw_reload_profile(api->reload);
+        int known_reason = t.reason && reason_known(prof, t.reason);
+        if (!known_reason) {
             char list[1024] = "";
-            for (int i = 0; i < api->cfg->profile.nreasons; i++)
+            for (int i = 0; i < prof->nreasons; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", i ? ", " : "",
-                         api->cfg->profile.manual_reasons[i]);
+                         prof->manual_reasons[i]);
             sw_reply_error(r, 400, "body: \"reason\" %s; one of: %s",
                            t.reason ? "is not in the vocabulary" : "is required", list);
-            goto out;
         }
+        sw_profile_unref(prof);
+        if (!known_reason)
+            goto out;
     }
     if (!t.comment)
         t.comment = "";

@@ -882,14 +882,68 @@ void sw_profile_release(struct sw_profile *p)
     memset(p, 0, sizeof *p);
 }
 
-static int load_profile(struct sw_profile *prof, const char *path, struct sw_diag *d)
+int sw_profile_load(struct sw_profile *prof, const char *path, struct sw_diag *d)
 {
+    memset(prof, 0, sizeof *prof);
     json_t *root = load_json(path, d);
     if (!root)
         return -1;
     int rc = sw_profile_parse(prof, root, path, d);
     json_decref(root);
     return rc;
+}
+
+struct sw_profile *sw_profile_adopt(struct sw_profile *p)
+{
+    struct sw_profile *h = malloc(sizeof *h);
+    if (!h)
+        return NULL;
+    memcpy(h, p, sizeof *h);
+    atomic_init(&h->refcount, 1);
+    memset(p, 0, sizeof *p);
+    return h;
+}
+
+struct sw_profile *sw_profile_ref(struct sw_profile *p)
+{
+    if (p && atomic_load(&p->refcount) > 0)
+        atomic_fetch_add(&p->refcount, 1);
+    return p;
+}
+
+void sw_profile_unref(struct sw_profile *p)
+{
+    if (!p || atomic_load(&p->refcount) == 0)
+        return;
+    if (atomic_fetch_sub(&p->refcount, 1) == 1) {
+        sw_profile_release(p);
+        free(p);
+    }
+}
+
+static int same_string(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int sw_profile_same_hooks(const struct sw_profile *a, const struct sw_profile *b)
+{
+    if (a->nhooks != b->nhooks)
+        return 0;
+    for (int i = 0; i < a->nhooks; i++) {
+        const struct sw_hook_def *x = &a->hooks[i], *y = &b->hooks[i];
+        if (strcmp(x->name, y->name) != 0 || x->type != y->type || strcmp(x->url, y->url) != 0 ||
+            x->text != y->text || !same_string(x->secret, y->secret) || x->timeout != y->timeout ||
+            x->repeat != y->repeat)
+            return 0;
+        for (int k = 0; k < 16; k++) {
+            if (!same_string(x->argv[k], y->argv[k]))
+                return 0;
+            if (!x->argv[k])
+                break;
+        }
+    }
+    return 1;
 }
 
 int sw_profile_find_hist(const struct sw_profile *p, const char *name)
@@ -1087,7 +1141,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         sw_diag_add(d, "%s: $.profile: missing (the experiment profile file)", path);
     else {
         resolve_path(cfg->profile_path, sizeof cfg->profile_path, path, prof);
-        load_profile(&cfg->profile, cfg->profile_path, d);
+        sw_profile_load(&cfg->profile, cfg->profile_path, d);
     }
     json_decref(root);
     if (d->n > before) {

@@ -1,6 +1,13 @@
 /* config.h — the server config (config/spillwatch.json) and the experiment profile it names
- * (config/na64mu.json): fields, histograms, quality checks. Loaded and validated once at start-up;
- * immutable afterwards, so every thread may read it without locks.
+ * (config/na64mu.json): fields, histograms, quality checks. The config is loaded and validated once
+ * at start-up and immutable afterwards, so every thread may read it without locks.
+ *
+ * The profile can be replaced while the server runs (SIGHUP, POST /api/v1/admin/reload; see
+ * reload.h). So the server does not read cfg->profile after start-up: main moves it into a
+ * reference-counted heap object (sw_profile_adopt). A heap profile is immutable; whoever uses one
+ * holds a reference (sw_profile_ref / sw_profile_unref, atomic count) for as long as it does, and
+ * the last unref frees it. A profile that lives by value (the one sw_config_load fills, a request
+ * body parsed by re-evaluation) has a count of 0 and is never freed by unref.
  *
  * Validation reports every problem, each with the JSON path of the bad key
  * (`$.histograms[3].x.bins: must be an integer >= 1`), so --check-config can list them all.
@@ -13,6 +20,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "event.h"
@@ -153,6 +161,7 @@ struct sw_profile {
     char **manual_reasons; /* vocabulary of manual-flag reasons (owned) */
     int nreasons;
     double beam_min_mot; /* a spill with fewer MOT had no beam */
+    atomic_int refcount; /* heap profiles (sw_profile_adopt): references held; 0 for a value */
 };
 
 struct sw_token {
@@ -189,7 +198,7 @@ struct sw_config {
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;
-    struct sw_profile profile;
+    struct sw_profile profile; /* as loaded; the server moves it out at start-up (sw_profile_adopt) */
 };
 
 /* A growing list of validation messages. */
@@ -212,6 +221,23 @@ void sw_config_release(struct sw_config *cfg);
 int sw_profile_parse(struct sw_profile *p, json_t *root, const char *where, struct sw_diag *d);
 /* Frees what a profile owns; accepts a zeroed or released struct. */
 void sw_profile_release(struct sw_profile *p);
+
+/* Reads, parses and validates the profile file at path (sw_profile_parse with the path as
+ * `where`). 0, or -1 with every problem in d (p then released). */
+int sw_profile_load(struct sw_profile *p, const char *path, struct sw_diag *d);
+
+/* Moves the value *p into a new heap profile with one reference (the caller's); *p is zeroed.
+ * NULL on out of memory (*p unchanged). Thread-safe. */
+struct sw_profile *sw_profile_adopt(struct sw_profile *p);
+/* Takes one more reference to a heap profile; returns p. A value profile (count 0) is returned
+ * unchanged. Any thread; accepts NULL. */
+struct sw_profile *sw_profile_ref(struct sw_profile *p);
+/* Drops a reference; the last one of a heap profile frees it. Any thread; accepts NULL and value
+ * profiles (nothing happens). */
+void sw_profile_unref(struct sw_profile *p);
+
+/* 1 when the hook definitions of a and b are the same (names, order, every setting), else 0. */
+int sw_profile_same_hooks(const struct sw_profile *a, const struct sw_profile *b);
 
 /* Index of a histogram by name, or -1. */
 int sw_profile_find_hist(const struct sw_profile *p, const char *name);

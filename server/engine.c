@@ -22,8 +22,9 @@ struct spill {
     double first_wall, last_wall; /* Unix s when data arrived */
     double last_mono;             /* CLOCK_MONOTONIC s of the last data, for the timeout */
     uint64_t events, trig[SW_TRIG_N], unknown_fields;
-    struct sw_hist *hists; /* one per profile histogram */
-    int restored;          /* recreated from its marker at start-up and no data since */
+    struct sw_profile *prof; /* a reference: the profile the spill was opened with, which judges it */
+    struct sw_hist *hists;   /* one per histogram of prof */
+    int restored;            /* recreated from its marker at start-up and no data since */
 };
 
 /* Why a restored spill that timed out without any data since the restart is incomplete. */
@@ -46,9 +47,15 @@ struct pairset {
     size_t cap, n;
 };
 
+/* The check references of one profile: a spill is judged with those of its own profile. */
+struct refset {
+    struct sw_profile *prof; /* a reference */
+    struct sw_refs *refs;
+};
+
 struct sw_engine {
     const struct sw_config *cfg;
-    const struct sw_profile *prof;
+    struct sw_profile *prof; /* a reference: the current profile, which new spills are opened with */
     struct sw_store *store;
     pthread_mutex_t mu;
     struct spill **open;
@@ -57,7 +64,8 @@ struct sw_engine {
     struct pairset closed;
     struct source *sources;
     int nsources, capsources;
-    struct sw_refs *refs;     /* rolling medians and reference-run histograms of the checks */
+    struct refset *refsets; /* [0..nrefsets): the current profile's and those of open spills */
+    int nrefsets;
     struct sw_alarms *alarms; /* borrowed; may be NULL */
     struct sw_stream *stream; /* borrowed; may be NULL */
     /* For the live alarm rules (sw_engine_live). */
@@ -122,21 +130,23 @@ static int pairset_add(struct pairset *s, int64_t run, int64_t spill)
 
 /* ---- spills ---- */
 
-static void spill_free(struct spill *sp, int nhists)
+static void spill_free(struct spill *sp)
 {
     if (!sp)
         return;
-    for (int i = 0; sp->hists && i < nhists; i++)
+    for (int i = 0; sp->hists && i < sp->prof->nhists; i++)
         sw_hist_release(&sp->hists[i]);
     free(sp->hists);
+    sw_profile_unref(sp->prof);
     free(sp);
 }
 
-static struct spill *spill_new(const struct sw_profile *p, int64_t run, int64_t spill)
+static struct spill *spill_new(struct sw_profile *p, int64_t run, int64_t spill)
 {
     struct spill *sp = calloc(1, sizeof *sp);
     if (!sp)
         return NULL;
+    sp->prof = sw_profile_ref(p);
     sp->run = run;
     sp->spill = spill;
     sp->started = sp->ended = NAN;
@@ -150,7 +160,7 @@ static struct spill *spill_new(const struct sw_profile *p, int64_t run, int64_t 
             goto fail;
     return sp;
 fail:
-    spill_free(sp, p->nhists);
+    spill_free(sp);
     return NULL;
 }
 
@@ -240,7 +250,7 @@ static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *sour
         return;
     struct spill *sp = spill_new(e->prof, run, spill);
     if (!sp || add_open(e, sp) != 0) {
-        spill_free(sp, e->prof->nhists);
+        spill_free(sp);
         e->load_failed = 1;
         return;
     }
@@ -261,13 +271,53 @@ static void load_source_cb(void *ctx, const char *name, int64_t seq)
     }
 }
 
-struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store, struct sw_alarms *alarms)
+/* The references of profile p (NULL when not built). Called with e->mu held. */
+static struct sw_refs *refs_of(struct sw_engine *e, const struct sw_profile *p)
+{
+    for (int i = 0; i < e->nrefsets; i++)
+        if (e->refsets[i].prof == p)
+            return e->refsets[i].refs;
+    return NULL;
+}
+
+/* Adds the references of p (taking a reference to p and ownership of refs). 0 or -1 (refs freed). */
+static int refs_add(struct sw_engine *e, struct sw_profile *p, struct sw_refs *refs)
+{
+    struct refset *g = realloc(e->refsets, (size_t)(e->nrefsets + 1) * sizeof *g);
+    if (!g) {
+        sw_refs_free(refs);
+        return -1;
+    }
+    e->refsets = g;
+    e->refsets[e->nrefsets++] = (struct refset){sw_profile_ref(p), refs};
+    return 0;
+}
+
+/* Drops the references of profiles that judge nothing any more: not current, no open spill. Called
+ * with e->mu held. */
+static void refs_prune(struct sw_engine *e)
+{
+    for (int i = e->nrefsets - 1; i >= 0; i--) {
+        struct sw_profile *p = e->refsets[i].prof;
+        int used = p == e->prof;
+        for (int k = 0; !used && k < e->nopen; k++)
+            used = e->open[k]->prof == p;
+        if (used)
+            continue;
+        sw_refs_free(e->refsets[i].refs);
+        sw_profile_unref(p);
+        e->refsets[i] = e->refsets[--e->nrefsets];
+    }
+}
+
+struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *prof, struct sw_store *store,
+                                struct sw_alarms *alarms)
 {
     struct sw_engine *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->cfg = cfg;
-    e->prof = &cfg->profile;
+    e->prof = sw_profile_ref(prof);
     e->store = store;
     e->alarms = alarms;
     e->last_data = NAN;
@@ -279,8 +329,8 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *st
         sw_engine_free(e);
         return NULL;
     }
-    e->refs = sw_refs_new(e->prof, sw_store_reader(store), INFINITY);
-    if (!e->refs) {
+    struct sw_refs *refs = sw_refs_new(e->prof, sw_store_reader(store), INFINITY);
+    if (!refs || refs_add(e, e->prof, refs) != 0) {
         sw_engine_free(e);
         return NULL;
     }
@@ -299,12 +349,17 @@ void sw_engine_free(struct sw_engine *e)
                 "for the collectors to resend",
                 e->nopen);
     for (int i = 0; i < e->nopen; i++)
-        spill_free(e->open[i], e->prof->nhists);
+        spill_free(e->open[i]);
     free(e->open);
-    spill_free(e->last_closed, e->prof->nhists);
+    spill_free(e->last_closed);
     free(e->closed.keys);
     free(e->sources);
-    sw_refs_free(e->refs);
+    for (int i = 0; i < e->nrefsets; i++) {
+        sw_refs_free(e->refsets[i].refs);
+        sw_profile_unref(e->refsets[i].prof);
+    }
+    free(e->refsets);
+    sw_profile_unref(e->prof);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }
@@ -366,7 +421,13 @@ void sw_engine_set_stream(struct sw_engine *e, struct sw_stream *stream)
 static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_record *end, const char *source,
                        int64_t seq, struct sw_store_wait *w)
 {
-    const struct sw_profile *p = e->prof;
+    const struct sw_profile *p = sp->prof; /* judged by the profile it was opened with */
+    struct sw_refs *refs = refs_of(e, p);
+    if (!refs) { /* not expected: refs_prune keeps them while a spill of p is open */
+        refs = sw_refs_new(p, sw_store_reader(e->store), INFINITY);
+        if (!refs || refs_add(e, sp->prof, refs) != 0)
+            return -1;
+    }
     struct sw_quality_input in = {
         .hists = sp->hists,
         .counters = end ? end->counters : NULL,
@@ -390,11 +451,11 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     json_t *triggers = json_object();
     if (!res || !rec || !reasons || !triggers)
         goto oom;
-    sw_refs_apply(e->refs, &in);
+    sw_refs_apply(refs, &in);
     enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
-    sw_refs_push(e->refs, res, flag);
+    sw_refs_push(refs, res, flag);
     double mot = sw_quality_counter(&in, p->mot_counter);
-    sw_alarms_spill(e->alarms, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
+    sw_alarms_spill(e->alarms, p, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
     if (isfinite(mot))
         e->last_beam = mot >= p->beam_min_mot;
     checks = sw_quality_results_json(res, p->nchecks);
@@ -445,8 +506,9 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
                            : " by timeout (incomplete)",
             (unsigned long long)sp->events, sw_state_name(flag));
     remove_open(e, sp);
-    spill_free(e->last_closed, p->nhists);
+    spill_free(e->last_closed);
     e->last_closed = sp;
+    refs_prune(e);
     return 0;
 oom:
     json_decref(reasons);
@@ -470,14 +532,38 @@ static int spill_closed(struct sw_engine *e, int64_t run, int64_t spill, const s
     return 0;
 }
 
+/* Rows of a batch parsed with the fields `from` laid out as `to` wants them (a spill opened before
+ * a profile reload that changed the fields): field by name and width, NaN (missing) otherwise. */
+static int same_fields(const struct sw_fields *a, const struct sw_fields *b)
+{
+    if (a->n != b->n || a->row_width != b->row_width)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->width[i] != b->width[i] || a->offset[i] != b->offset[i] || strcmp(a->name[i], b->name[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void remap_row(const struct sw_fields *from, const double *row, const struct sw_fields *to,
+                      double *out)
+{
+    for (int i = 0; i < to->n; i++) {
+        int j = sw_fields_find(from, to->name[i], strlen(to->name[i]));
+        for (int k = 0; k < to->width[i]; k++)
+            out[to->offset[i] + k] =
+                j >= 0 && from->width[j] == to->width[i] ? row[from->offset[j] + k] : NAN;
+    }
+}
+
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
-                     struct sw_ingest_result *res, struct sw_store_wait *w)
+                     const struct sw_fields *fields, struct sw_ingest_result *res, struct sw_store_wait *w)
 {
     memset(res, 0, sizeof *res);
     res->status = 200;
     int rc = SW_OK;
     struct spill **fresh = NULL; /* spills this batch opens, allocated before anything is applied */
     int nfresh = 0;
+    double *remapped = NULL; /* one row, for spills whose profile has other fields than the batch's */
 
     pthread_mutex_lock(&e->mu);
     struct source *src = NULL;
@@ -565,6 +651,19 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             }
         }
     }
+    /* The batch was parsed with the fields of the profile current when it arrived; a spill opened
+     * with another profile (before or after a reload) gets its rows laid out anew. */
+    int rw = 0;
+    for (int k = 0; fields && k < e->nopen; k++)
+        if (!same_fields(fields, &e->open[k]->prof->fields) && e->open[k]->prof->fields.row_width > rw)
+            rw = e->open[k]->prof->fields.row_width;
+    for (int k = 0; fields && k < nfresh; k++)
+        if (!same_fields(fields, &fresh[k]->prof->fields) && fresh[k]->prof->fields.row_width > rw)
+            rw = fresh[k]->prof->fields.row_width;
+    if (rw > 0 && !(remapped = malloc((size_t)rw * sizeof *remapped))) {
+        rc = SW_ENOMEM;
+        goto unlock;
+    }
     for (int k = 0; k < nfresh; k++) {
         if (add_open(e, fresh[k]) != 0) {
             rc = SW_ENOMEM;
@@ -577,7 +676,6 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
     }
 
     /* Apply: from here on nothing fails but a commit. */
-    const struct sw_profile *p = e->prof;
     double now = sw_wall(), mono = sw_mono();
     for (size_t i = 0; i < b->nrecs; i++) {
         const struct sw_record *r = &b->recs[i];
@@ -607,12 +705,18 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             if (isnan(sp->started) && !isnan(r->time))
                 sp->started = r->time;
             break;
-        case SW_REC_EVENTS:
+        case SW_REC_EVENTS: {
             if (isnan(sp->started) && !isnan(r->time))
                 sp->started = r->time;
+            const struct sw_profile *p = sp->prof;
+            int remap = fields && !same_fields(fields, &p->fields);
             for (size_t k = r->first; k < r->first + r->nevents; k++) {
                 const double *row = b->rows + k * (size_t)b->row_width;
                 int trig = b->trigger[k];
+                if (remap) {
+                    remap_row(fields, row, &p->fields, remapped);
+                    row = remapped;
+                }
                 for (int h = 0; h < p->nhists; h++)
                     sw_hist_fill(&sp->hists[h], row, trig);
                 sp->trig[trig]++;
@@ -622,6 +726,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             sp->unknown_fields += r->unknown_fields;
             res->events += r->nevents;
             break;
+        }
         case SW_REC_SPILL_END:
             if (close_spill(e, sp, r, source, seq, w) != 0) {
                 rc = SW_EDB;
@@ -643,8 +748,9 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
     atomic_fetch_add(&sw_metrics.records, res->records);
 unlock:
     pthread_mutex_unlock(&e->mu);
+    free(remapped);
     for (int k = 0; fresh && k < nfresh; k++)
-        spill_free(fresh[k], e->prof->nhists);
+        spill_free(fresh[k]);
     free(fresh);
     return rc;
 }
@@ -684,6 +790,31 @@ void sw_engine_tick(struct sw_engine *e)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* ---- profile reload ---- */
+
+int sw_engine_set_profile(struct sw_engine *e, struct sw_profile *p, struct sw_refs *refs)
+{
+    pthread_mutex_lock(&e->mu);
+    int rc = refs_add(e, p, refs);
+    if (rc == 0) {
+        sw_profile_unref(e->prof);
+        e->prof = sw_profile_ref(p);
+        refs_prune(e);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc == 0 ? SW_OK : SW_ENOMEM;
+}
+
+int sw_engine_open_with_older(struct sw_engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    int n = 0;
+    for (int i = 0; i < e->nopen; i++)
+        n += e->open[i]->prof != e->prof;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
 /* ---- views ---- */
 
 static struct spill *live_spill(struct sw_engine *e, int *open)
@@ -698,20 +829,21 @@ static struct spill *live_spill(struct sw_engine *e, int *open)
 
 json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
 {
-    int h = sw_profile_find_hist(e->prof, name);
-    if (h < 0)
-        return NULL;
     pthread_mutex_lock(&e->mu);
     int open = 0;
     struct spill *sp = live_spill(e, &open);
+    /* The live spill shows the histograms of the profile it was opened with. */
+    int h = sp ? sw_profile_find_hist(sp->prof, name) : -1;
     json_t *j;
-    if (sp) {
+    if (h >= 0) {
         j = sw_hist_to_json(&sp->hists[h]);
         if (j)
             json_object_update_new(j, json_pack("{s:s, s:I, s:I, s:b}", "scope", "live", "run",
                                                 (json_int_t)sp->run, "spill", (json_int_t)sp->spill, "open",
                                                 open));
-    } else {
+    } else if ((h = sw_profile_find_hist(e->prof, name)) < 0)
+        j = NULL;
+    else { /* no spill yet, or the live spill's (older) profile lacks it: empty */
         struct sw_hist empty;
         j = NULL;
         if (sw_hist_init(&empty, &e->prof->hists[h]) == 0) {

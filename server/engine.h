@@ -5,6 +5,11 @@
  * Threads: every function may be called from any thread; one mutex serialises the state. A
  * batch is validated against the state and then applied under that mutex, so it is atomic. The
  * spill_end commit is waited for outside the mutex.
+ *
+ * Profiles (see reload.h): each spill holds a reference to the profile current when it opened;
+ * its histograms are that profile's and that profile judges it, with that profile's check
+ * references (one set per profile still in use). A reload changes the profile of spills opened
+ * afterwards only.
  */
 #ifndef SW_ENGINE_H
 #define SW_ENGINE_H
@@ -36,8 +41,19 @@ struct sw_ingest_result {
  * Borrows cfg, store and alarms (may be NULL; each closed spill is handed to it), which must
  * outlive it. NULL on out of memory. */
 struct sw_alarms;
-struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_store *store,
+struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *prof, struct sw_store *store,
                                 struct sw_alarms *alarms);
+/* (prof: the current profile; the engine takes its own reference.) */
+
+/* Profile reload: spills opened from now on use p (the engine takes a reference) and are judged
+ * with refs (the check references of p, built by the caller with sw_refs_new; ownership passes to
+ * the engine). Open spills keep their profile until they close. 0, or SW_ENOMEM (nothing changed,
+ * refs freed). */
+struct sw_refs;
+int sw_engine_set_profile(struct sw_engine *e, struct sw_profile *p, struct sw_refs *refs);
+
+/* Open spills that were opened with another profile than the current one. */
+int sw_engine_open_with_older(struct sw_engine *e);
 /* Every spill closed from now on (spill_end or timeout) is also published as a `spill` event on
  * stream (borrowed, may be NULL). Call before serving. */
 struct sw_stream;
@@ -48,10 +64,12 @@ void sw_engine_set_stream(struct sw_engine *e, struct sw_stream *stream);
 void sw_engine_free(struct sw_engine *e);
 
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
- * source. Returns 0 with res filled (applied or duplicate), or an sw_err_t with res->status and
- * res->error: SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing applied
- * and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data
- * for a closed spill: nothing applied, counted as late), SW_EDB (a spill commit failed).
+ * source. fields: the layout the batch was parsed with (the fields of the profile the request
+ * read); rows go to spills of a profile with other fields by field name (NULL: the same layout). Returns 0
+ * with res filled (applied or duplicate), or an sw_err_t with res->status and res->error: SW_EFULL (503 with
+ * res->retry_after: the store's writer queue is full, nothing applied and the source's seq not advanced; a
+ * duplicate is still answered as one), SW_ECLOSED (409, data for a closed spill: nothing applied, counted as
+ * late), SW_EDB (a spill commit failed).
  *
  * In two steps, so that an HTTP thread need not block while a commit runs: sw_engine_ingest applies
  * the batch and queues the commits of the spills it closed (and of its run_start/run_end records)
@@ -59,7 +77,7 @@ void sw_engine_free(struct sw_engine *e);
  * (sw_store_wait_all, or sw_store_wait_notify), sw_engine_ingest_finish takes the result of
  * sw_engine_ingest and gives the final one. The batch is answered only after that. */
 int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
-                     struct sw_ingest_result *res, struct sw_store_wait *w);
+                     const struct sw_fields *fields, struct sw_ingest_result *res, struct sw_store_wait *w);
 int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq, int rc,
                             struct sw_ingest_result *res, struct sw_store_wait *w);
 

@@ -27,13 +27,15 @@ struct sw_notice {
     double value, threshold;
     double starts_at, ends_at; /* Unix s; ends_at 0 while firing */
     char fingerprint[17];
-    const char (*labels)[2][SW_NAME_MAX]; /* the rule's own labels (borrowed from the profile) */
+    char labels[SW_ALARM_LABELS_MAX][2][SW_NAME_MAX]; /* the rule's own labels (copied: a queued
+                                                       * notice may outlive the profile, see reload.h) */
     int nlabels;
 };
 
 struct sw_hooks;
 
-/* Starts one thread per hook of p (borrowed; must outlive the hooks). dashboard is the URL put
+/* Starts one thread per hook of p (borrowed; must outlive the hooks: a profile reload that changes
+ * the hooks starts new ones and stops these before dropping p). dashboard is the URL put
  * into payloads ("" when unknown). NULL on failure. */
 struct sw_hooks *sw_hooks_start(const struct sw_profile *p, const char *dashboard);
 

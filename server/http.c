@@ -446,14 +446,14 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
                                   struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
-                                  char *err, size_t errlen)
+                                  struct sw_reload *reload, char *err, size_t errlen)
 {
     struct sw_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    srv->api = (struct sw_api){cfg, engine, store, alarms};
+    srv->api = (struct sw_api){cfg, engine, store, alarms, reload};
     pthread_mutex_init(&srv->susp_mu, NULL);
     pthread_cond_init(&srv->susp_cv, NULL);
     srv->write_limit = sw_ratelimit_new(cfg->write_rate, cfg->write_burst);

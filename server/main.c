@@ -1,5 +1,5 @@
-/* main.c — the spillwatch server: options, start-up, the timer thread, clean shutdown on
- * SIGINT/SIGTERM. */
+/* main.c — the spillwatch server: options, start-up, the timer thread, profile reload on SIGHUP,
+ * clean shutdown on SIGINT/SIGTERM. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "store.h"
 #include "stream.h"
 
@@ -36,7 +37,12 @@ static void usage(FILE *f)
            "  --log-level L     debug, info, warn or error (default from the config)\n"
            "  --check-config    validate the config and its profile, print every problem, exit\n"
            "  --help            this text\n"
-           "  --version         print the version\n");
+           "  --version         print the version\n"
+           "\n"
+           "Signals: SIGHUP re-reads the profile file the config names and applies it (an invalid one is\n"
+           "refused with every problem logged, and the old one stays; the rest of the config is not\n"
+           "reloaded); SIGINT and SIGTERM shut down cleanly. POST /api/v1/admin/reload (admin token)\n"
+           "reloads the profile like SIGHUP.\n");
 }
 
 struct timer {
@@ -165,6 +171,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -173,8 +180,10 @@ int main(int argc, char **argv)
     struct sw_engine *engine = NULL;
     struct sw_server *srv = NULL;
     struct sw_hooks *hooks = NULL;
+    struct sw_profile *prof = NULL;
     struct sw_alarms *alarms = NULL;
     struct sw_stream *stream = NULL;
+    struct sw_reload *reload = NULL;
     struct timer timer = {.stop = 0};
     pthread_t timer_thread;
     int timer_started = 0;
@@ -187,17 +196,27 @@ int main(int argc, char **argv)
     char dashboard[200];
     snprintf(dashboard, sizeof dashboard, "http://%s/", cfg.listen);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    hooks = sw_hooks_start(&cfg.profile, dashboard);
-    alarms = hooks ? sw_alarms_new(&cfg.profile, store, hooks) : NULL;
+    /* From here on the profile is a reference-counted object that a reload can replace (reload.h);
+     * cfg.profile is left empty. */
+    prof = sw_profile_adopt(&cfg.profile);
+    hooks = prof ? sw_hooks_start(prof, dashboard) : NULL;
+    alarms = hooks ? sw_alarms_new(prof, store, hooks) : NULL;
     if (!alarms) {
         sw_error("main", "cannot start the alarm hooks");
         goto out;
     }
-    engine = sw_engine_new(&cfg, store, alarms);
+    engine = sw_engine_new(&cfg, prof, store, alarms);
     if (!engine) {
         sw_error("main", "cannot load the state from \"%s\"", cfg.db);
         goto out;
     }
+    reload = sw_reload_new(&cfg, prof, store, engine, alarms, hooks, dashboard);
+    if (!reload) {
+        sw_error("main", "out of memory");
+        goto out;
+    }
+    prof = NULL;  /* reload took over that reference, */
+    hooks = NULL; /* and the hooks */
     stream = sw_stream_new(&cfg);
     if (!stream) {
         sw_error("main", "out of memory for the stream ring");
@@ -205,7 +224,7 @@ int main(int argc, char **argv)
     }
     sw_engine_set_stream(engine, stream);
     sw_alarms_set_stream(alarms, stream);
-    srv = sw_server_start(&cfg, engine, store, alarms, stream, err, sizeof err);
+    srv = sw_server_start(&cfg, engine, store, alarms, stream, reload, err, sizeof err);
     if (!srv) {
         sw_error("main", "%s", err);
         goto out;
@@ -219,12 +238,18 @@ int main(int argc, char **argv)
 
     char host[128];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
-    sw_info("main", "spillwatch %s: profile \"%s\" %s, database %s", SW_VERSION, cfg.profile.name,
-            cfg.profile.version, cfg.db);
+    struct sw_profile *cur = sw_reload_profile(reload);
+    sw_info("main", "spillwatch %s: profile \"%s\" %s, database %s", SW_VERSION, cur->name, cur->version,
+            cfg.db);
+    sw_profile_unref(cur);
     sw_info("main", "listening on http://%s:%u/", host, sw_server_port(srv));
 
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        json_t *answer = NULL;
+        sw_reload_apply(reload, "SIGHUP", &answer); /* logs the outcome itself */
+        json_decref(answer);
+    }
     sw_info("main", "signal %d: shutting down", sig);
     rc = 0;
 out:
@@ -239,7 +264,9 @@ out:
     sw_engine_free(engine);
     sw_alarms_free(alarms);
     sw_stream_free(stream); /* after the server and the timer: nobody publishes any more */
-    sw_hooks_stop(hooks);   /* queued notices get a last attempt */
+    sw_reload_free(reload); /* stops the hooks in force: queued notices get a last attempt */
+    sw_hooks_stop(hooks);   /* (when start-up failed before reload took them over) */
+    sw_profile_unref(prof);
     sw_store_close(store);
     curl_global_cleanup();
     sw_config_release(&cfg);

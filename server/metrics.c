@@ -132,6 +132,19 @@ static struct {
     double rates[MAX_RATES]; /* Hz */
 } last = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+static struct {
+    pthread_mutex_t mu;
+    char name[64], version[96];
+} profile = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void sw_metrics_set_profile(const char *name, const char *version)
+{
+    pthread_mutex_lock(&profile.mu);
+    snprintf(profile.name, sizeof profile.name, "%s", name);
+    snprintf(profile.version, sizeof profile.version, "%s", version);
+    pthread_mutex_unlock(&profile.mu);
+}
+
 void sw_metrics_spill_closed(const struct sw_metrics_spill *s)
 {
     char *names[MAX_RATES];
@@ -333,6 +346,26 @@ static void render_alarms(FILE *f, struct sw_alarms *alarms)
     json_decref(all);
 }
 
+static void render_profile(FILE *f)
+{
+    fprintf(f,
+            "# HELP spillwatch_profile_reloads_total Profile reloads (SIGHUP, POST /api/v1/admin/reload), "
+            "by result.\n# TYPE spillwatch_profile_reloads_total counter\n"
+            "spillwatch_profile_reloads_total{result=\"ok\"} %llu\n"
+            "spillwatch_profile_reloads_total{result=\"refused\"} %llu\n",
+            U(sw_metrics.profile_reloads[0]), U(sw_metrics.profile_reloads[1]));
+    pthread_mutex_lock(&profile.mu);
+    if (profile.name[0]) {
+        gauge_head(f, "spillwatch_profile_info", "The experiment profile in force (always 1).");
+        fputs("spillwatch_profile_info{profile=\"", f);
+        put_label_value(f, profile.name);
+        fputs("\",version=\"", f);
+        put_label_value(f, profile.version);
+        fputs("\"} 1\n", f);
+    }
+    pthread_mutex_unlock(&profile.mu);
+}
+
 char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct sw_alarms *alarms)
 {
     char *buf = NULL;
@@ -433,6 +466,7 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
     render_spills(f, engine);
     render_sources(f, engine);
     render_alarms(f, alarms);
+    render_profile(f);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

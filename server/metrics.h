@@ -64,6 +64,7 @@ struct sw_metrics {
     atomic_uint_fast64_t stream_dropped;     /* streams ended because the client fell behind the ring */
     atomic_uint_fast64_t stream_refused;     /* stream requests answered 503: too many clients */
     atomic_uint_fast64_t ingest_errors[SW_INGEST_REASON_N]; /* by reason; sum = ingest_rejected */
+    atomic_uint_fast64_t profile_reloads[2];                /* [0] applied (or unchanged), [1] refused */
     struct sw_histogram http_duration;                      /* request start -> response queued */
     struct sw_histogram store_commit_duration;              /* one spill transaction, retries included */
     double started;                                         /* Unix s, set once at start-up */
@@ -77,6 +78,10 @@ void sw_metrics_ingest_rejected(unsigned status);
 /* Counts one refused ingest request under the given reason (for a reason the status alone does not
  * tell, e.g. SW_INGEST_QUEUE_FULL). */
 void sw_metrics_ingest_refused(enum sw_ingest_reason reason);
+
+/* The profile in force, shown as spillwatch_profile_info{profile, version} 1 (copied; set at
+ * start-up and by every applied reload). Any thread. */
+void sw_metrics_set_profile(const char *name, const char *version);
 
 /* What /metrics shows of the last closed spill. Values may be NaN (not known): not exported. */
 struct sw_metrics_spill {

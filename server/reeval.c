@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "quality.h"
+#include "reload.h"
 #include "refs.h"
 
 /* One stored spill judged again. */
@@ -197,7 +198,8 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
                    size_t len, struct sw_reply *r)
 {
     struct sw_profile custom;
-    const struct sw_profile *p = &api->cfg->profile;
+    struct sw_profile *cur = sw_reload_profile(api->reload); /* held until the answer is built */
+    const struct sw_profile *p = cur;
     int own = 0;
     if (body && len > 0) {
         json_error_t jerr;
@@ -205,6 +207,7 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         if (!root) {
             sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
                            jerr.text);
+            sw_profile_unref(cur);
             return;
         }
         struct sw_diag d = {0};
@@ -218,6 +221,7 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
                           json_pack("{s:s, s:o}", "error", d.n ? d.msg[0] : "body: invalid profile",
                                     "problems", problems));
             sw_diag_release(&d);
+            sw_profile_unref(cur);
             return;
         }
         sw_diag_release(&d);
@@ -277,4 +281,5 @@ out:
     free(v);
     if (own)
         sw_profile_release(&custom);
+    sw_profile_unref(cur);
 }
