@@ -101,6 +101,17 @@ static long long get_int(json_t *obj, const char *key, long long def, long long 
     return x;
 }
 
+/* Names that appear in URLs (histograms, checks, alarms, hooks): letters, digits, '_' and '-'. */
+static void check_name_chars(const char *name, const char *path, struct sw_diag *d)
+{
+    for (const char *c = name; *c; c++)
+        if (!(*c == '_' || *c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+              (*c >= 'A' && *c <= 'Z'))) {
+            sw_diag_add(d, "%s: \"%s\" may hold only letters, digits, '_' and '-'", path, name);
+            return;
+        }
+}
+
 static void copy_name(char *dst, size_t dstlen, const char *src, const char *path, struct sw_diag *d)
 {
     if (strlen(src) >= dstlen)
@@ -188,12 +199,7 @@ static void parse_hist(json_t *h, struct sw_hist_def *def, const struct sw_field
     else {
         snprintf(p, sizeof p, "%s.name", path);
         copy_name(def->name, sizeof def->name, name, p, d);
-        for (const char *c = name; *c; c++)
-            if (!(*c == '_' || *c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-                  (*c >= 'A' && *c <= 'Z'))) {
-                sw_diag_add(d, "%s.name: \"%s\" may hold only letters, digits, '_' and '-'", path, name);
-                break;
-            }
+        check_name_chars(name, p, d);
     }
     snprintf(def->title, sizeof def->title, "%s", get_string(h, "title", def->name, path, d));
     snprintf(def->unit, sizeof def->unit, "%s", get_string(h, "unit", "", path, d));
@@ -381,6 +387,7 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     else {
         snprintf(p, sizeof p, "%s.name", path);
         copy_name(def->name, sizeof def->name, name, p, d);
+        check_name_chars(name, p, d);
     }
     snprintf(def->title, sizeof def->title, "%s", get_string(c, "title", def->name, path, d));
     snprintf(def->unit, sizeof def->unit, "%s", get_string(c, "unit", "", path, d));
@@ -504,6 +511,7 @@ static void parse_hook(json_t *h, struct sw_hook_def *def, const char *path, str
     char p[128];
     snprintf(p, sizeof p, "%s.name", path);
     copy_name(def->name, sizeof def->name, get_string(h, "name", "", path, d), p, d);
+    check_name_chars(def->name, p, d);
     if (!def->name[0])
         sw_diag_add(d, "%s.name: missing", path);
     const char *type = get_string(h, "type", "", path, d);
@@ -630,6 +638,7 @@ static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_pro
     char p[128];
     snprintf(p, sizeof p, "%s.name", path);
     copy_name(def->name, sizeof def->name, get_string(a, "name", "", path, d), p, d);
+    check_name_chars(def->name, p, d);
     if (!def->name[0])
         sw_diag_add(d, "%s.name: missing", path);
     const char *sev = get_string(a, "severity", "warning", path, d);

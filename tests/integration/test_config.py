@@ -33,10 +33,13 @@ class Config(unittest.TestCase):
         prof["histograms"][2]["trigger"] = ["cosmic"]
         prof["checks"][0]["good"] = [2, 1]
         prof["checks"][1]["category"] = "physics"
+        prof["checks"][2]["name"] = "p in mean"  # names appear in URLs
+        prof["alarms"][0]["name"] = "beam/lost"
         prof["bogus"] = 1
         pp = os.path.join(self.tmp, "prof.json")
         write_json(pp, prof)
-        cfg = {"profile": pp, "threads": 0, "limits": {"body_max": "big", "writer_queue_max": 0}}
+        cfg = {"profile": pp, "threads": 0, "limits": {"body_max": "big", "writer_queue_max": 0,
+                                                        "connections_per_ip": -1, "write_rate": "fast"}}
         cp = os.path.join(self.tmp, "cfg.json")
         write_json(cp, cfg)
         p = run("--config", cp, "--check-config")
@@ -44,7 +47,10 @@ class Config(unittest.TestCase):
         for expected in ("$.histograms[0].x.bins", "$.histograms[1].x.source: unknown field \"p_inn\"",
                          "$.histograms[2].trigger[0]", "$.checks[0].good", "$.checks[1].category", "$.bogus",
                          "$.threads", "$.limits.body_max",
-                         "$.limits.writer_queue_max: must be within [1, 1000000], got 0"):
+                         "$.limits.writer_queue_max: must be within [1, 1000000], got 0",
+                         "$.limits.connections_per_ip", "$.limits.write_rate",
+                         "$.checks[2].name: \"p in mean\" may hold only letters, digits, '_' and '-'",
+                         "$.alarms[0].name: \"beam/lost\" may hold only letters"):
             self.assertIn(expected, p.stderr)
 
     def test_broken_json_names_file_line_and_column(self):
