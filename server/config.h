@@ -179,6 +179,11 @@ struct sw_config {
     int stream_clients_max;  /* concurrent GET /api/v1/stream clients -> 503 above */
     int stream_ring;         /* events kept for Last-Event-ID resume */
     double stream_heartbeat; /* s between the stream's comment heartbeats */
+    /* retention (docs/configuration.md): per-spill histograms older than retention_days are pruned
+     * (summed into their run first); < 0 keeps them forever. */
+    double retention_days;
+    double retention_interval; /* s between prune passes */
+    int retention_chunk;       /* spills per prune transaction */
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;

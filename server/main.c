@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "retention.h"
 #include "store.h"
 #include "stream.h"
 
@@ -97,6 +98,7 @@ struct timer {
     struct sw_engine *engine;
     struct sw_alarms *alarms;
     struct sw_stream *stream;
+    struct sw_retention *retention;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
@@ -119,6 +121,7 @@ static void *timer_main(void *arg)
         sw_engine_live(t->engine, &live);
         sw_alarms_tick(t->alarms, &live);
         sw_stream_live(t->stream, &live);
+        sw_retention_tick(t->retention);
         pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);
@@ -231,6 +234,7 @@ int main(int argc, char **argv)
     struct sw_hooks *hooks = NULL;
     struct sw_alarms *alarms = NULL;
     struct sw_stream *stream = NULL;
+    struct sw_retention *retention = NULL;
     struct timer timer = {.stop = 0};
     pthread_t timer_thread;
     int timer_started = 0;
@@ -269,6 +273,7 @@ int main(int argc, char **argv)
     timer.engine = engine;
     timer.alarms = alarms;
     timer.stream = stream;
+    timer.retention = retention = sw_retention_new(&cfg, store);
     pthread_mutex_init(&timer.mu, NULL);
     pthread_cond_init(&timer.cv, NULL);
     timer_started = pthread_create(&timer_thread, NULL, timer_main, &timer) == 0;
@@ -297,6 +302,7 @@ out:
     sw_stream_free(stream); /* after the server and the timer: nobody publishes any more */
     sw_hooks_stop(hooks);   /* queued notices get a last attempt */
     sw_store_close(store);
+    sw_retention_free(retention); /* after the writer ran its last queued chunk */
     curl_global_cleanup();
     sw_config_release(&cfg);
     return rc;
