@@ -120,6 +120,24 @@ class Retention(unittest.TestCase):
         self.assertEqual(srv.get("/api/v1/histograms/p_in?run=70&spill=1")[0], 200)
         self.assertEqual(srv.get("/api/v1/histograms/p_in?run=71&spill=1")[0], 410)
 
+    def test_a_pruned_run_still_serves_as_reference_from_its_sums(self):
+        srv = self.start(PRUNE)
+        srv.sim("--run", "70", "--spills", "3")  # full intensity: GOOD spills
+        self.wait_pruned(srv, 3)
+        self.stop(srv)
+        prof = load_json(os.path.join(SRC, "config", "na64mu.json"))
+        prof["checks"].append({"name": "p_in_shape_ks", "category": "beam",
+                               "quantity": {"hist": "p_in", "stat": "ks_prob"}, "reference": {"run": 70},
+                               "good": [1e-6, 1], "warn": [1e-9, 1], "min_entries": 200})
+        profile = os.path.join(self.tmp, "profile.json")
+        write_json(profile, prof)
+        srv = self.start({"profile": profile})  # no retention now: run 71 keeps its histograms
+        srv.sim("--run", "71", "--spills", "1")
+        status, spill = srv.get("/api/v1/runs/71/spills/1")
+        self.assertEqual(status, 200)
+        ks = [c for c in spill["checks"] if c["name"] == "p_in_shape_ks"][0]
+        self.assertEqual(ks["state"], "GOOD", ks)  # judged against run 70's summed GOOD spills
+
     def test_retention_config_errors(self):
         from harness import SERVER
         import subprocess
