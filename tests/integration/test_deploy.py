@@ -105,7 +105,7 @@ class Installed(unittest.TestCase):
         with open(server) as f:
             text = f.read()
         # The installed unit names the installed binaries and config, and carries the hardening.
-        self.assertIn("ExecStart=%s/bin/spillwatch --config %s/etc/spillwatch/spillwatch.json" % (
+        self.assertIn("ExecStart=%s/bin/spillwatch --config %s/etc/spillwatch/spillwatch.json\n" % (
             self.prefix, self.prefix), text)
         for key in ("DynamicUser=yes", "StateDirectory=spillwatch", "ProtectSystem=strict", "NoNewPrivileges=yes",
                     "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
