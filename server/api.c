@@ -770,7 +770,7 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
      * pruned spills (run_hists), so it stays whole. */
     int64_t pruned = 0;
     double pruned_at = 0;
-    if (has_run) {
+    if (has_run && !has_last) {
         if (sw_api_prepare(
                 db,
                 "SELECT count(*), max(hists_pruned) FROM spills WHERE run = ?1 AND spill BETWEEN ?2 "
