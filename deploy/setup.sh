@@ -25,9 +25,11 @@ as_root() {
 
 install_packages() {
     [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
-    # build + runtime libraries, test tools (python3, promtool, Chromium), formatter
+    # build + runtime libraries, test tools (python3, promtool, Chromium), formatter; the deployment
+    # tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1 needed)
     local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-        libcurl4-openssl-dev libssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus)
+        libcurl4-openssl-dev libssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus
+        nginx openssl systemd)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()
@@ -37,7 +39,8 @@ install_packages() {
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        # prometheus is only here for promtool; its service is not needed (and not started in CI).
+        # prometheus is only here for promtool, nginx for the proxy test (which runs its own nginx as a
+        # child): their services are not needed.
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     fi
 }

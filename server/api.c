@@ -852,6 +852,37 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
     if (has_spill)
         a = b = spill;
     sqlite3_stmt *st;
+    /* Retention (docs/configuration.md): a spill whose histograms were pruned answers 410; a range
+     * or window counts the pruned spills it could not sum; the run scope adds the run's sums of its
+     * pruned spills (run_hists), so it stays whole. */
+    int64_t pruned = 0;
+    double pruned_at = 0;
+    if (has_run && !has_last) {
+        if (sw_api_prepare(
+                db,
+                "SELECT count(*), max(hists_pruned) FROM spills WHERE run = ?1 AND spill BETWEEN ?2 "
+                "AND ?3 AND hists_pruned IS NOT NULL",
+                &st, r) != 0)
+            return;
+        sqlite3_bind_int64(st, 1, run);
+        sqlite3_bind_int64(st, 2, has_spill || range ? a : INT64_MIN);
+        sqlite3_bind_int64(st, 3, has_spill || range ? b : INT64_MAX);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            pruned = sqlite3_column_int64(st, 0);
+            pruned_at = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    if (has_spill && pruned) {
+        sw_reply_json(r, 410,
+                      json_pack("{s:s+, s:b, s:I, s:I, s:f}", "error",
+                                "histograms of this spill were pruned by ",
+                                "retention (retention.spill_histograms_days); its run's summed histograms "
+                                "are kept (GET without spill=)",
+                                "pruned", 1, "run", (json_int_t)run, "spill", (json_int_t)spill, "pruned_at",
+                                pruned_at));
+        return;
+    }
     if (sw_api_prepare(
             db,
             "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
@@ -883,6 +914,22 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
             skipped++; /* corrupt blob or a binning of an older profile */
     }
     sqlite3_finalize(st);
+    int64_t summed = 0;
+    if (has_run && !has_spill && !range && !has_last && pruned) {
+        if (sw_api_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", &st,
+                           r) != 0) {
+            sw_hist_release(&acc);
+            return;
+        }
+        sqlite3_bind_int64(st, 1, run);
+        sqlite3_bind_text(st, 2, good_only ? "good" : "all", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &acc) == 1)
+            summed = sqlite3_column_int64(st, 1);
+        sqlite3_finalize(st);
+        nspills += summed;
+        pruned = 0; /* in the run's sums */
+    }
     json_t *j = sw_hist_to_json(&acc);
     sw_hist_release(&acc);
     const char *scope = has_spill ? "spill" : range ? "range" : has_last ? "last" : "run";
@@ -892,6 +939,9 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
                                             (json_int_t)nspills, "spill_range",
                                             smin >= 0 ? json_pack("[I I]", smin, smax) : json_null(),
                                             "good_only", good_only, "skipped", (json_int_t)skipped));
+    if (j && (pruned || summed))
+        json_object_update_new(j, json_pack("{s:I, s:I}", "pruned_spills", (json_int_t)pruned,
+                                            "from_run_sums", (json_int_t)summed));
     sw_reply_json(r, 200, j);
 }
 

@@ -1046,11 +1046,32 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
     }
 }
 
+/* "retention": {"spill_histograms_days": D, "interval": S, "chunk": N}; absent = keep forever. */
+static void parse_retention(struct sw_config *cfg, json_t *ret, struct sw_diag *d)
+{
+    static const char *const known[] = {"spill_histograms_days", "interval", "chunk", NULL};
+    cfg->retention_days = -1;
+    cfg->retention_interval = 3600;
+    cfg->retention_chunk = 200;
+    if (!ret)
+        return;
+    if (!json_is_object(ret)) {
+        sw_diag_add(d, "$.retention: must be an object");
+        return;
+    }
+    check_keys(ret, known, "$.retention", d);
+    json_t *days = json_object_get(ret, "spill_histograms_days");
+    if (days && !json_is_null(days))
+        cfg->retention_days = get_number(ret, "spill_histograms_days", -1, 0, 1e6, "$.retention", d);
+    cfg->retention_interval = get_number(ret, "interval", 3600, 0.1, 86400 * 7, "$.retention", d);
+    cfg->retention_chunk = (int)get_int(ret, "chunk", 200, 1, 100000, "$.retention", d);
+}
+
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"listen",  "db",     "www",           "profile", "log_level",
-                                        "threads", "limits", "spill_timeout", "auth",    "stream_heartbeat",
-                                        NULL};
+    static const char *const known[] = {"listen",    "db",     "www",           "profile", "log_level",
+                                        "threads",   "limits", "spill_timeout", "auth",    "stream_heartbeat",
+                                        "retention", NULL};
     static const char *const lknown[] = {"body_max",
                                          "line_max",
                                          "fields_max",
@@ -1138,6 +1159,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     json_t *auth = json_object_get(root, "auth");
     if (auth)
         parse_auth(cfg, auth, d);
+    parse_retention(cfg, json_object_get(root, "retention"), d);
     const char *prof = get_string(root, "profile", NULL, "$", d);
     for (int i = before; i < d->n; i++) { /* the server config's own messages name its file */
         char *m = NULL;

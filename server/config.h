@@ -195,6 +195,11 @@ struct sw_config {
     double request_seconds;           /* s from the end of the headers to the end of the body -> closed */
     double write_rate, write_burst;   /* per client address: human writes (POST/PUT/DELETE but ingest) */
     double ingest_rate, ingest_burst; /* per client address: POST /api/v1/ingest; rate 0 = no limit */
+    /* retention (docs/configuration.md): per-spill histograms older than retention_days are pruned
+     * (summed into their run first); < 0 keeps them forever. */
+    double retention_days;
+    double retention_interval; /* s between prune passes */
+    int retention_chunk;       /* spills per prune transaction */
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;

@@ -63,6 +63,7 @@ struct sw_metrics {
     atomic_uint_fast64_t stream_events;      /* events published to the stream's ring */
     atomic_uint_fast64_t stream_dropped;     /* streams ended because the client fell behind the ring */
     atomic_uint_fast64_t stream_refused;     /* stream requests answered 503: too many clients */
+    atomic_uint_fast64_t retention_pruned_spills, retention_pruned_bytes; /* per-spill histograms pruned */
     atomic_uint_fast64_t ingest_errors[SW_INGEST_REASON_N]; /* by reason; sum = ingest_rejected */
     atomic_uint_fast64_t profile_reloads[2];                /* [0] applied (or unchanged), [1] refused */
     struct sw_histogram http_duration;                      /* request start -> response queued */

@@ -69,6 +69,15 @@ static void load_run(sqlite3 *db, const struct sw_check_def *c, struct sw_hist *
     while (sqlite3_step(st) == SQLITE_ROW)
         sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
     sqlite3_finalize(st);
+    /* Spills of the run whose histograms retention pruned (a run that became a reference later)
+     * are in the run's GOOD sum (retention.h). */
+    if (sqlite3_prepare_v2(db, "SELECT blob FROM run_hists WHERE run = ?1 AND quality = 'good'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, c->ref_run);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
+    sqlite3_finalize(st);
 }
 
 struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double before)

@@ -39,8 +39,9 @@ class Server:
     """One spillwatch process. `config` overrides keys of config/spillwatch.json (written to a
     temporary config next to a copy of the profile reference)."""
 
-    def __init__(self, tmpdir, config=None, db=None, extra_args=()):
+    def __init__(self, tmpdir, config=None, db=None, extra_args=(), binary=None):
         self.tmpdir = tmpdir
+        self.binary = binary or SERVER
         self.db = db or os.path.join(tmpdir, "sw.db")
         self.config_path = CONFIG
         if config:
@@ -60,7 +61,7 @@ class Server:
         # A restart keeps the port, so a collector with a fixed --url finds the server again.
         listen = "127.0.0.1:%d" % (self.port or 0)
         self.proc = subprocess.Popen(
-            [SERVER, "--config", self.config_path, "--listen", listen, "--db", self.db] + self.extra_args,
+            [self.binary, "--config", self.config_path, "--listen", listen, "--db", self.db] + self.extra_args,
             stdout=self.log, stderr=self.log, cwd=self.tmpdir)
         deadline = time.time() + 20
         while time.time() < deadline:
