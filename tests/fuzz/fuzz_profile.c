@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
     if (root) {
         struct sw_profile prof;
-        int rc = sw_profile_parse(&prof, root, "request body", &d);
+        int rc = sw_profile_parse(&prof, root, "body", &d);
         check_result(rc, &d);
         sw_profile_release(&prof);
         json_decref(root);
