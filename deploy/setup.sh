@@ -4,12 +4,13 @@
 #
 #   deploy/setup.sh demo    set up, build, start the server on var/demo.db fed by the NA64mu
 #                           simulator in real time, print the dashboard URL (Ctrl-C stops both)
-#   deploy/setup.sh test    set up, build (warnings as errors) twice: plain and ASan/UBSan, and run
-#                           every CTest test in both builds
+#   deploy/setup.sh test    set up, build (warnings as errors) three times: plain, ASan/UBSan and
+#                           the libFuzzer targets (clang), and run every CTest test in each build
 #   deploy/setup.sh build   set up and build only
 #
 # Environment: SW_PORT (demo port, default 8080), SW_CYCLE (demo SPS cycle in s, default 16.8),
-# SW_JOBS (parallel build jobs), SW_SKIP_APT=1 (do not touch Debian packages).
+# SW_JOBS (parallel build jobs), SW_SKIP_APT=1 (do not touch Debian packages), SW_FUZZ_SECONDS
+# (length of each fuzz target's run in the test, default 60; docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,10 +27,11 @@ as_root() {
 install_packages() {
     [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
     # build + runtime libraries, test tools (python3, promtool, Chromium), formatter; the deployment
-    # tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1 needed)
+    # tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1 needed);
+    # clang with libFuzzer and the sanitizer runtimes (the fuzz build)
     local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
         libcurl4-openssl-dev libssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus
-        nginx openssl systemd)
+        nginx openssl systemd clang libclang-rt-14-dev)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()
@@ -71,13 +73,18 @@ case "$mode" in
 build) ;;
 test)
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DSW_SANITIZE=ON
+    # The fuzz build holds only the fuzz targets (and the server sources they instrument).
+    CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSW_FUZZ=ON
     say "format check"
-    clang-format --dry-run -Werror server/*.c server/*.h collectors/*.c collectors/*.h tests/unit/*.c tests/unit/*.h
+    clang-format --dry-run -Werror server/*.c server/*.h collectors/*.c collectors/*.h tests/unit/*.c tests/unit/*.h \
+        tests/fuzz/*.c tests/fuzz/*.h
     say "tests (plain build)"
     (cd build && ctest --output-on-failure -j 2)
     say "tests (ASan/UBSan build)"
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     (cd build-asan && ctest --output-on-failure -j 2 -LE browser)
+    say "tests (libFuzzer build: the regression inputs, and ${SW_FUZZ_SECONDS:-60} s of fuzzing per target)"
+    (cd build-fuzz && ctest --output-on-failure -j 2)
     ;;
 demo)
     port=${SW_PORT:-8080}

@@ -877,7 +877,8 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
 void sw_profile_release(struct sw_profile *p)
 {
     for (int i = 0; i < p->nhooks; i++) {
-        for (int k = 0; p->hooks[i].argv[k]; k++)
+        /* Every slot, not up to the first NULL: a rejected argument leaves a hole before later ones. */
+        for (size_t k = 0; k < sizeof p->hooks[i].argv / sizeof p->hooks[i].argv[0]; k++)
             free(p->hooks[i].argv[k]);
         free(p->hooks[i].secret);
     }

@@ -16,6 +16,7 @@ int sw_selector_parse(struct sw_selector *sel, const char *text, const struct sw
     size_t len = strlen(text);
     const char *name = text;
     size_t nlen = len;
+    long index = 0; /* checked against the field's width before it becomes an int */
     if (len > 5 && strncmp(text, "sum(", 4) == 0 && text[len - 1] == ')') {
         s.kind = SW_SEL_SUM;
         name = text + 4;
@@ -27,13 +28,12 @@ int sw_selector_parse(struct sw_selector *sel, const char *text, const struct sw
     } else if (len > 3 && text[len - 1] == ']' && strchr(text, '[')) {
         const char *br = strchr(text, '[');
         char *end;
-        long idx = strtol(br + 1, &end, 10);
-        if (br == text || end == br + 1 || *end != ']' || end != text + len - 1 || idx < 0) {
+        index = strtol(br + 1, &end, 10);
+        if (br == text || end == br + 1 || *end != ']' || end != text + len - 1 || index < 0) {
             snprintf(err, errlen, "bad selector \"%s\"", text);
             return -1;
         }
         s.kind = SW_SEL_INDEX;
-        s.index = (int)idx;
         nlen = (size_t)(br - text);
     }
     for (size_t i = 0; i < nlen; i++)
@@ -59,11 +59,12 @@ int sw_selector_parse(struct sw_selector *sel, const char *text, const struct sw
                  fields->name[f], s.width, fields->name[f], fields->name[f], fields->name[f]);
         return -1;
     }
-    if (s.kind == SW_SEL_INDEX && s.index >= s.width) {
-        snprintf(err, errlen, "index %d out of range for \"%s\" (width %d)", s.index, fields->name[f],
+    if (s.kind == SW_SEL_INDEX && index >= s.width) {
+        snprintf(err, errlen, "index %ld out of range for \"%s\" (width %d)", index, fields->name[f],
                  s.width);
         return -1;
     }
+    s.index = (int)index;
     *sel = s;
     return 0;
 }

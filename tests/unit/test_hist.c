@@ -83,6 +83,10 @@ static void test_selectors(void)
     CHECK_STR(err, "field \"hcal\" is an array (width 4): use hcal[i], sum(hcal) or each(hcal)");
     CHECK_INT(sw_selector_parse(&s, "hcal[7]", &F, err, sizeof err), -1);
     CHECK_STR(err, "index 7 out of range for \"hcal\" (width 4)");
+    /* An index beyond int must not wrap into range (found by tests/fuzz/fuzz_selector). */
+    CHECK_INT(sw_selector_parse(&s, "hcal[4294967295]", &F, err, sizeof err), -1);
+    CHECK_STR(err, "index 4294967295 out of range for \"hcal\" (width 4)");
+    CHECK_INT(sw_selector_parse(&s, "hcal[7222222222222]", &F, err, sizeof err), -1);
     CHECK_INT(sw_selector_parse(&s, "hcal[x]", &F, err, sizeof err), -1);
     CHECK_STR(err, "bad selector \"hcal[x]\"");
     CHECK_INT(sw_selector_parse(&s, "sum()", &F, err, sizeof err), -1);
