@@ -1073,23 +1073,12 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     static const char *const known[] = {"listen",    "db",     "www",           "profile", "log_level",
                                         "threads",   "limits", "spill_timeout", "auth",    "stream_heartbeat",
                                         "retention", NULL};
-    static const char *const lknown[] = {"body_max",
-                                         "line_max",
-                                         "fields_max",
-                                         "batch_events_max",
-                                         "writer_queue_max",
-                                         "stream_clients_max",
-                                         "stream_ring",
-                                         "connections_max",
-                                         "connections_per_ip",
-                                         "connection_timeout",
-                                         "connection_memory",
-                                         "request_seconds",
-                                         "write_rate",
-                                         "write_burst",
-                                         "ingest_rate",
-                                         "ingest_burst",
-                                         NULL};
+    static const char *const lknown[] = {"body_max",           "line_max",          "fields_max",
+                                         "batch_events_max",   "writer_queue_max",  "stream_clients_max",
+                                         "stream_ring",        "connections_max",   "connections_per_ip",
+                                         "connection_timeout", "connection_memory", "request_seconds",
+                                         "write_rate",         "write_burst",       "ingest_rate",
+                                         "ingest_burst",       "body_memory_max",   NULL};
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int before = d->n;
@@ -1115,6 +1104,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     cfg->writer_queue_max = 1024;
     cfg->stream_clients_max = 64;
     cfg->stream_ring = 1024;
+    cfg->body_memory_max = 512u << 20;
     cfg->connections_max = 1000;
     cfg->connections_per_ip = 200;
     cfg->connection_timeout = 60;
@@ -1142,6 +1132,8 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         cfg->stream_clients_max =
             (int)get_int(lim, "stream_clients_max", cfg->stream_clients_max, 1, 10000, "$.limits", d);
         cfg->stream_ring = (int)get_int(lim, "stream_ring", cfg->stream_ring, 8, 1000000, "$.limits", d);
+        cfg->body_memory_max = (size_t)get_int(lim, "body_memory_max", (long long)cfg->body_memory_max,
+                                               1 << 20, 1LL << 40, "$.limits", d);
         cfg->connections_max =
             (int)get_int(lim, "connections_max", cfg->connections_max, 8, 100000, "$.limits", d);
         cfg->connections_per_ip =

@@ -180,6 +180,7 @@ struct sw_config {
     int log_level;
     int threads;                      /* HTTP worker threads */
     size_t body_max;                  /* bytes of one request body -> 413 above */
+    size_t body_memory_max;           /* bytes of all request bodies held at once -> 503 above */
     size_t line_max;                  /* bytes of one NDJSON line -> 413 above */
     int fields_max;                   /* keys of one record (and columns of an events record) -> 400 above */
     size_t batch_events_max;          /* events in one request -> 413 above */

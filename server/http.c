@@ -41,13 +41,24 @@ struct sw_server {
 struct req {
     char *body;
     size_t len, cap;
-    int too_big;
+    int too_big;    /* 1: over body_max (413), 2: answered before the body, 3: over body_memory_max (503) */
     double started; /* sw_mono() at the first callback (headers read), for the duration histogram */
     struct sw_server *srv;
     struct MHD_Connection *conn;
     struct sw_ingest_call *call; /* ingest only */
     int suspended; /* was suspended for call's commits: counted in srv->suspended until completed */
 };
+
+/* Frees what a request body holds (and its share of limits.body_memory_max); the rest of the body
+ * is then discarded as it arrives and the request answered with too_big's status (1: 413, 3: 503). */
+static void drop_body(struct req *rq, int too_big)
+{
+    atomic_fetch_sub(&sw_metrics.http_body_bytes, rq->cap);
+    free(rq->body);
+    rq->body = NULL;
+    rq->len = rq->cap = 0;
+    rq->too_big = too_big;
+}
 
 /* Counts an answered request: totals and its duration from rq->started to now (response queued). */
 static void count_request(const struct req *rq, unsigned status)
@@ -328,10 +339,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (rq->len + *upload_size > srv->api.cfg->body_max) {
-            rq->too_big = 1;
-            free(rq->body);
-            rq->body = NULL;
-            rq->len = rq->cap = 0;
+            drop_body(rq, 1);
             *upload_size = 0;
             return MHD_YES;
         }
@@ -341,9 +349,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 cap *= 2;
             if (cap > srv->api.cfg->body_max + 1)
                 cap = srv->api.cfg->body_max + 1;
+            /* All bodies being received share limits.body_memory_max: many large uploads at once get
+             * 503 + Retry-After instead of the memory. */
+            uint64_t total = atomic_fetch_add(&sw_metrics.http_body_bytes, cap - rq->cap) + (cap - rq->cap);
+            if (total > srv->api.cfg->body_memory_max) {
+                atomic_fetch_sub(&sw_metrics.http_body_bytes, cap - rq->cap);
+                drop_body(rq, 3);
+                *upload_size = 0;
+                return MHD_YES;
+            }
             char *b = realloc(rq->body, cap);
-            if (!b)
+            if (!b) {
+                atomic_fetch_sub(&sw_metrics.http_body_bytes, cap - rq->cap);
                 return MHD_NO;
+            }
             rq->body = b;
             rq->cap = cap;
         }
@@ -358,6 +377,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->call && rq->call->active)
         return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
     struct sw_reply r = {0};
+    if (rq->too_big == 3) {
+        sw_reply_error(
+            &r, 503,
+            "the server is receiving limits.body_memory_max = %zu bytes of request bodies already; "
+            "nothing applied; send it again after Retry-After seconds",
+            srv->api.cfg->body_memory_max);
+        r.retry_after = 1;
+        if (is_ingest(url))
+            sw_metrics_ingest_rejected(r.status);
+        return send_reply(conn, rq, &r);
+    }
     if (rq->too_big) {
         sw_reply_error(&r, 413, "body larger than the limit of %zu bytes", srv->api.cfg->body_max);
         if (is_ingest(url))
@@ -402,7 +432,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             pthread_mutex_unlock(&srv->susp_mu);
         }
         free(rq->call);
-        free(rq->body);
+        drop_body(rq, 0);
         free(rq);
         *con_cls = NULL;
     }

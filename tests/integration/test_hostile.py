@@ -186,6 +186,7 @@ class Refusals(ServerTest):
         self.assertIn("spillwatch_ingest_events_total 2\n", text)
         rss = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/%d/status" % srv.proc.pid).read()).group(1))
         self.assertLess(rss, 250 * 1024, "the 300 MB body was not kept in memory")
+        print("300 MB chunked body refused with 413; server peak RSS %d MB (limits.body_max 64 MB)" % (rss // 1024))
 
     def test_injection_in_path_parts(self):
         srv = self.srv
@@ -368,6 +369,51 @@ class SlowClients(ServerTest):
                                          b"a" * 200000 + b"\r\n\r\n")
         self.assertIn(status, ("431", ""))  # answered, or the connection closed while we still sent
         self.assertEqual(self.srv.get("/api/v1/health")[0], 200)
+
+
+class BodyMemory(ServerTest):
+    """Bodies being received share limits.body_memory_max: a second large upload while the first is
+    held gets 503 + Retry-After (nothing applied), the first completes, and the memory is returned."""
+    config = {"limits": {"body_memory_max": 1 << 20, "body_max": 786432}}
+
+    def test_concurrent_large_bodies_share_the_body_memory(self):
+        srv = self.srv
+        lines = []
+        k = 0
+        while sum(map(len, lines)) < 600000:
+            k += 1
+            lines.append(json.dumps({"type": "event", "run": 8, "spill": 1, "event": k, "trigger": "physics",
+                                     "p_in": 160.0, "ecal": 0.4, "hcal": [2.4, 2.4, 2.4, 2.4]}) + "\n")
+        body = "".join(lines).encode()
+        head = ("POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)).encode()
+        a = socket.create_connection(("127.0.0.1", srv.port))
+        a.settimeout(30)
+        a.sendall(head + body[:-1000])  # held: most of the body is in, its buffer is allocated
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            held = float(re.search(r"^spillwatch_http_body_bytes (\S+)$", srv.get("/metrics")[1], re.M).group(1))
+            if held >= 512 * 1024:
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(held, 512 * 1024)
+        status, raw, headers = srv.request("POST", "/api/v1/ingest", body[:400000].rsplit(b"\n", 1)[0] + b"\n",
+                                           {"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 503, raw)
+        self.assertEqual(headers.get("Retry-After"), "1")
+        self.assertIn("limits.body_memory_max", json.loads(raw)["error"])
+        a.sendall(body[-1000:])
+        status, _, answer = parse_answer(read_all(a))
+        a.close()
+        self.assertEqual(status, "200", answer)
+        self.assertEqual(json.loads(answer)["events"], k)
+        # Now the second one goes through, and nothing is held any more.
+        status, raw, _ = srv.request("POST", "/api/v1/ingest", body[:400000].rsplit(b"\n", 1)[0] + b"\n",
+                                     {"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 200, raw)
+        text = srv.get("/metrics")[1]
+        self.assertIn("spillwatch_http_body_bytes 0\n", text)
+        self.assertIn('spillwatch_ingest_errors_total{reason="unavailable"} 1\n', text)
 
 
 class MutatedBatches(ServerTest):
