@@ -833,6 +833,7 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
     else {
         prof->nhists = (int)json_array_size(hists);
         prof->hists = calloc((size_t)prof->nhists, sizeof *prof->hists);
+        long long bins = 0; /* every open spill holds each bin as a 64-bit count */
         for (int i = 0; prof->hists && i < prof->nhists; i++) {
             char p[64];
             snprintf(p, sizeof p, "$.histograms[%d]", i);
@@ -840,7 +841,16 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
             for (int j = 0; j < i; j++)
                 if (prof->hists[i].name[0] && strcmp(prof->hists[i].name, prof->hists[j].name) == 0)
                     sw_diag_add(d, "%s.name: duplicate histogram \"%s\"", p, prof->hists[i].name);
+            long long nb =
+                (long long)prof->hists[i].x.bins * (prof->hists[i].dim == 2 ? prof->hists[i].y.bins : 1);
+            if (nb > SW_HIST_BINS_MAX)
+                sw_diag_add(d, "%s: %lld bins (x.bins times y.bins); at most %d in one histogram", p, nb,
+                            SW_HIST_BINS_MAX);
+            bins += nb;
         }
+        if (bins > SW_PROFILE_BINS_MAX)
+            sw_diag_add(d, "$.histograms: %lld bins in all; at most %d (%d MB per open spill)", bins,
+                        SW_PROFILE_BINS_MAX, SW_PROFILE_BINS_MAX * 8 >> 20);
     }
 
     json_t *checks = json_object_get(root, "checks");

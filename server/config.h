@@ -27,6 +27,11 @@
 #include "hist.h"
 
 #define SW_NAME_MAX 64
+/* Bins of one histogram (x.bins * y.bins) and of all histograms of a profile: every open spill
+ * holds them as 64-bit counts, so a profile (from a file or a re-evaluation request) cannot ask for
+ * more memory than this. */
+#define SW_HIST_BINS_MAX    1000000
+#define SW_PROFILE_BINS_MAX 4000000
 
 enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL };
 enum sw_stat {

@@ -34,6 +34,8 @@ class Config(unittest.TestCase):
         prof["checks"][0]["good"] = [2, 1]
         prof["checks"][1]["category"] = "physics"
         prof["checks"][2]["name"] = "p in mean"  # names appear in URLs
+        prof["histograms"].append({"name": "huge", "x": {"source": "p_in", "bins": 100000, "min": 0, "max": 1},
+                                   "y": {"source": "ecal", "bins": 100000, "min": 0, "max": 1}})
         prof["alarms"][0]["name"] = "beam/lost"
         prof["bogus"] = 1
         pp = os.path.join(self.tmp, "prof.json")
@@ -50,7 +52,9 @@ class Config(unittest.TestCase):
                          "$.limits.writer_queue_max: must be within [1, 1000000], got 0",
                          "$.limits.connections_per_ip", "$.limits.write_rate",
                          "$.checks[2].name: \"p in mean\" may hold only letters, digits, '_' and '-'",
-                         "$.alarms[0].name: \"beam/lost\" may hold only letters"):
+                         "$.alarms[0].name: \"beam/lost\" may hold only letters",
+                         "bins (x.bins times y.bins); at most 1000000 in one histogram",
+                         "$.histograms: 10000"):
             self.assertIn(expected, p.stderr)
 
     def test_broken_json_names_file_line_and_column(self):
