@@ -204,24 +204,31 @@ class HeadOfLine(ServerTest):
     every other request is still answered, and the spill_end gets its 200 once the lock is gone."""
     config = {"threads": 1}
 
-    def test_a_waiting_commit_blocks_no_other_request(self):
+    def stalled_spill_end(self, run):
+        """Sends a spill of run up to its spill_end, takes the SQLite write lock (as another process
+        would), then sends the spill_end from a thread: it waits for its commit. Returns the lock
+        (the caller rolls it back), the thread and the dict that gets the answer under "end"."""
         srv = self.srv
-        batches = spill_batches(3, 1)
+        batches = spill_batches(run, 1)
         for seq, b in enumerate(batches[:-1], 1):
             self.assertEqual(srv.post(b, "daq", seq)[0], 200)
         wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
         answer = {}
         lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
         lock.execute("BEGIN IMMEDIATE")  # the writer now waits in its busy timeout (5 s, then retries)
+        t = threading.Thread(target=lambda: answer.update(end=srv.post(batches[-1], "daq", len(batches))))
+        t.start()
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
+        return lock, t, answer
+
+    def test_a_waiting_commit_blocks_no_other_request(self):
+        srv = self.srv
+        lock, t, answer = self.stalled_spill_end(3)
         try:
-            t = threading.Thread(target=lambda: answer.update(end=srv.post(batches[-1], "daq", len(batches))))
-            t.start()
             # The one worker serves these while the spill_end still waits for its commit.
-            wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
             for _ in range(20):
                 self.assertEqual(srv.get("/api/v1/health")[0], 200)
-                status, runs = srv.get("/api/v1/runs")
-                self.assertEqual(status, 200)
+                self.assertEqual(srv.get("/api/v1/runs")[0], 200)
             # Other sources ingest meanwhile (a batch that closes nothing is answered at once).
             self.assertEqual(srv.post(spill_batches(3, 2)[0], "daq2", 1)[0], 200)
             self.assertTrue(t.is_alive(), "the spill_end was answered before its commit")
@@ -234,21 +241,12 @@ class HeadOfLine(ServerTest):
         self.assertEqual(answer["end"][1]["spills_closed"], 1)
         status, sp = srv.get("/api/v1/runs/3/spills/1")
         self.assertEqual((status, sp["events"]), (200, 1))
-        self.assertEqual(srv.get("/api/v1/sources/daq")[1]["committed_seq"], len(batches))
+        self.assertEqual(srv.get("/api/v1/sources/daq")[1]["committed_seq"], 3)
 
     def test_shutdown_answers_a_suspended_spill_end_first(self):
         srv = self.srv
-        batches = spill_batches(4, 1)
-        for seq, b in enumerate(batches[:-1], 1):
-            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
-        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
-        answer = {}
-        lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
-        lock.execute("BEGIN IMMEDIATE")
+        lock, t, answer = self.stalled_spill_end(4)
         try:
-            t = threading.Thread(target=lambda: answer.update(end=srv.post(batches[-1], "daq", len(batches))))
-            t.start()
-            wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
             srv.proc.terminate()  # SIGTERM while the spill_end is suspended
             time.sleep(0.3)
         finally:
