@@ -13,13 +13,7 @@
 
 /* ---- writer-thread transactions ---- */
 
-struct audit_row {
-    const char *who, *shifter, *action;
-    int64_t run, spill; /* spill < 0: run-level */
-    const char *old, *new_, *reason, *comment;
-};
-
-static int audit_insert(sqlite3 *db, const struct audit_row *a)
+int sw_certify_audit_insert(sqlite3 *db, const struct sw_audit_row *a)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(
@@ -32,7 +26,8 @@ static int audit_insert(sqlite3 *db, const struct audit_row *a)
     sqlite3_bind_text(st, 2, a->who, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, a->shifter, -1, SQLITE_STATIC); /* NULL binds NULL */
     sqlite3_bind_text(st, 4, a->action, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, a->run);
+    if (a->run >= 0)
+        sqlite3_bind_int64(st, 5, a->run);
     if (a->spill >= 0)
         sqlite3_bind_int64(st, 6, a->spill);
     sqlite3_bind_text(st, 7, a->old, -1, SQLITE_STATIC);
@@ -117,10 +112,10 @@ static int flag_fn(sqlite3 *db, void *ctx)
             sqlite3_bind_text(w, 7, t->shifter, -1, SQLITE_STATIC);
             sqlite3_bind_double(w, 8, sw_wall());
         }
-        struct audit_row a = {t->who,    t->shifter, t->flag ? "flag" : "unflag",   t->run,
-                              spill,     old,        t->flag ? t->flag : auto_flag, t->reason,
-                              t->comment};
-        if (sqlite3_step(w) != SQLITE_DONE || audit_insert(db, &a) != 0)
+        struct sw_audit_row a = {t->who,    t->shifter, t->flag ? "flag" : "unflag",   t->run,
+                                 spill,     old,        t->flag ? t->flag : auto_flag, t->reason,
+                                 t->comment};
+        if (sqlite3_step(w) != SQLITE_DONE || sw_certify_audit_insert(db, &a) != 0)
             goto out;
         json_array_append_new(t->out.changed, json_integer(spill));
     }
@@ -270,16 +265,16 @@ static int signoff_fn(sqlite3 *db, void *ctx)
     }
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_finalize(st);
-    struct audit_row a = {t->who,
-                          t->shifter,
-                          t->reopen ? "reopen" : "signoff",
-                          t->run,
-                          -1,
-                          t->reopen ? "signed off" : "open",
-                          t->reopen ? "open" : "signed off",
-                          t->reason,
-                          t->comment};
-    return rc == 0 ? audit_insert(db, &a) : rc;
+    struct sw_audit_row a = {t->who,
+                             t->shifter,
+                             t->reopen ? "reopen" : "signoff",
+                             t->run,
+                             -1,
+                             t->reopen ? "signed off" : "open",
+                             t->reopen ? "open" : "signed off",
+                             t->reason,
+                             t->comment};
+    return rc == 0 ? sw_certify_audit_insert(db, &a) : rc;
 }
 
 static void signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "alarms.h"
-#include "clock.h"
+#include "certify.h"
 #include "engine.h"
 #include "hooks.h"
 #include "log.h"
@@ -86,20 +86,14 @@ struct audit_tx {
 static int audit_fn(sqlite3 *db, void *ctx)
 {
     struct audit_tx *t = ctx;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO audit(time, who, action, run, old, new, comment) "
-                           "VALUES(?1, ?2, 'reload', NULL, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, sw_wall());
-    sqlite3_bind_text(st, 2, t->who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, t->old, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t->new, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, t->comment, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
+    struct sw_audit_row a = {.who = t->who,
+                             .action = "reload",
+                             .run = -1,
+                             .spill = -1,
+                             .old = t->old,
+                             .new_ = t->new,
+                             .comment = t->comment};
+    return sw_certify_audit_insert(db, &a);
 }
 
 /* ---- apply ---- */
