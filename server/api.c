@@ -355,7 +355,7 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
     }
     struct sw_batch b = {0};
     struct sw_wire_error werr;
-    struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max};
+    struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max, 0};
     /* The batch is laid out by the fields of the profile in force now; the engine maps rows for
      * spills opened with another profile (a reload in between). */
     struct sw_profile *prof = sw_reload_profile(api->reload);

@@ -39,12 +39,14 @@ struct sw_batch {
     size_t nrows, caprows;
     int row_width;
     uint64_t events; /* == nrows */
+    size_t fast;     /* records read by the fast path (wire.c), for tests and benchmarks */
 };
 
 struct sw_wire_limits {
     size_t line_max;   /* bytes of one line -> 413 */
     int fields_max;    /* keys of one record / columns of an events record -> 400 */
     size_t events_max; /* events in one body -> 413 */
+    int slow_only;     /* tests: parse every line with Jansson, never the fast path (wire.c) */
 };
 
 struct sw_wire_error {

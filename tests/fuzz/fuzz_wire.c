@@ -2,7 +2,8 @@
  * server's ingest path calls it (api.c), with the NA64mu profile's fields. Every body is parsed
  * twice: with the server config's limits and with the smallest limits the config accepts, so the
  * 413 paths are reached too. A parsed batch is checked against the invariants wire.h promises and
- * filled into the profile's histograms, as the engine does next.
+ * filled into the profile's histograms, as the engine does next. Each parse is done twice more, with
+ * the fast path and with Jansson only (slow_only), and the two must agree exactly.
  *
  * Input: the request body (NDJSON, row `event` or columnar `events` records). */
 #include <math.h>
@@ -13,6 +14,7 @@
 #include "fuzz.h"
 #include "hist.h"
 #include "wire.h"
+#include "../unit/wire_compare.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -67,10 +69,18 @@ static void check_batch(const struct sw_batch *b, const struct sw_fields *fields
 static void parse_once(const uint8_t *data, size_t size, const struct sw_wire_limits *lim)
 {
     const struct sw_fields *fields = &cfg.profile.fields;
-    struct sw_batch b = {0};
-    struct sw_wire_error err;
+    struct sw_batch b = {0}, slow = {0};
+    struct sw_wire_error err, slow_err;
     const char *body = size ? (const char *)data : "";
-    if (sw_wire_parse(&b, body, size, fields, lim, &err) == 0) {
+    /* The fast path must give exactly what the Jansson path gives (wire.c). */
+    struct sw_wire_limits jansson = *lim;
+    jansson.slow_only = 1;
+    int rc = sw_wire_parse(&b, body, size, fields, lim, &err);
+    if (sw_wire_compare(rc, &b, &err, sw_wire_parse(&slow, body, size, fields, &jansson, &slow_err), &slow,
+                        &slow_err))
+        abort();
+    sw_batch_release(&slow);
+    if (rc == 0) {
         check_batch(&b, fields);
         for (int h = 0; h < cfg.profile.nhists; h++) {
             sw_hist_clear(&hists[h]);
@@ -87,9 +97,9 @@ static void parse_once(const uint8_t *data, size_t size, const struct sw_wire_li
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* The server's limits, exactly as api.c passes them. */
-    const struct sw_wire_limits server = {cfg.line_max, cfg.fields_max, cfg.batch_events_max};
+    const struct sw_wire_limits server = {cfg.line_max, cfg.fields_max, cfg.batch_events_max, 0};
     /* The smallest the config accepts (config.c: line_max >= 256, fields_max >= 8, events >= 1). */
-    const struct sw_wire_limits tight = {256, 8, 1};
+    const struct sw_wire_limits tight = {256, 8, 1, 0};
     parse_once(data, size, &server);
     parse_once(data, size, &tight);
     return 0;

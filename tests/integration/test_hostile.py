@@ -407,11 +407,18 @@ class BodyMemory(ServerTest):
         a.close()
         self.assertEqual(status, "200", answer)
         self.assertEqual(json.loads(answer)["events"], k)
-        # Now the second one goes through, and nothing is held any more.
+        # Once a request is complete (its answer sent), its memory is returned; then the second one
+        # goes through, and in the end nothing is held any more.
+        def released():
+            deadline = time.time() + 20
+            while "spillwatch_http_body_bytes 0\n" not in srv.get("/metrics")[1] and time.time() < deadline:
+                time.sleep(0.02)
+            return srv.get("/metrics")[1]
+        released()
         status, raw, _ = srv.request("POST", "/api/v1/ingest", body[:400000].rsplit(b"\n", 1)[0] + b"\n",
                                      {"Content-Type": "application/x-ndjson"})
         self.assertEqual(status, 200, raw)
-        text = srv.get("/metrics")[1]
+        text = released()
         self.assertIn("spillwatch_http_body_bytes 0\n", text)
         self.assertIn('spillwatch_ingest_errors_total{reason="unavailable"} 1\n', text)
 

@@ -5,9 +5,10 @@
 
 #include "check.h"
 #include "wire.h"
+#include "wire_compare.h"
 
 static struct sw_fields fields;
-static const struct sw_wire_limits lim = {4096, 32, 1000};
+static const struct sw_wire_limits lim = {4096, 32, 1000, 0};
 
 static int parse(const char *body, struct sw_batch *b, struct sw_wire_error *err)
 {
@@ -137,7 +138,7 @@ static void test_errors(void)
 
 static void test_event_cap(void)
 {
-    static const struct sw_wire_limits small = {4096, 32, 2};
+    static const struct sw_wire_limits small = {4096, 32, 2, 0};
     struct sw_batch b = {0};
     struct sw_wire_error err;
     const char *body =
@@ -148,6 +149,146 @@ static void test_event_cap(void)
     sw_batch_release(&b);
 }
 
+/* Parses body with the fast path and with Jansson only; both must agree exactly. Returns how many
+ * records the fast path read. */
+static size_t both(const char *body, size_t len, const struct sw_wire_limits *l)
+{
+    struct sw_batch a = {0}, s = {0};
+    struct sw_wire_error ea, es;
+    struct sw_wire_limits slow = *l;
+    slow.slow_only = 1;
+    int ra = sw_wire_parse(&a, body, len, &fields, l, &ea),
+        rs = sw_wire_parse(&s, body, len, &fields, &slow, &es);
+    const char *diff = sw_wire_compare(ra, &a, &ea, rs, &s, &es);
+    if (diff) {
+        fprintf(stderr, "fast and Jansson paths differ (%s) on: %.*s\n  fast: %d %s\n  slow: %d %s\n", diff,
+                (int)len, body, ra, ea.msg, rs, es.msg);
+        sw_test_failures++;
+    }
+    sw_test_checks++;
+    CHECK_INT(s.fast, 0);
+    size_t fast = a.fast;
+    sw_batch_release(&a);
+    sw_batch_release(&s);
+    return fast;
+}
+
+#define EV  "{\"type\":\"event\",\"run\":1,\"spill\":2,\"event\":3,\"trigger\":\"physics\","
+#define EVS "{\"type\":\"events\",\"run\":1,\"spill\":2,"
+
+/* The fast path against Jansson: lines it must take (and get exactly right), lines it must leave
+ * to Jansson (and so give the same error or value), and thousands of mutations of them. */
+static void test_fast_path(void)
+{
+    static const char *const taken[] = {
+        EV "\"p_in\":160.5}",
+        EV "\"p_in\":0,\"hcal\":[1,null,-3.25e2,4E-3]}",
+        EV "\"p_in\":-0}",
+        EV "\"p_in\":-0.0,\"time\":1795576232.214}",
+        EV "\"p_in\":123456789012345678}",
+        EV "\"p_in\":1e22,\"hcal\":[]}",
+        EV "\"p_in\":null,\"hcal\":null,\"zz\":[1,[2,[\"x\",true,false,null]]],\"yy\":\"text\"}",
+        EV "\"columns\":5}",
+        "{\"type\":\"event\",\"trigger\":\"led\",\"event\":0,\"spill\":0,\"run\":0}",
+        "{\"type\":\"event\", \"run\" : 1 ,\"spill\":2,\"event\":3,\"trigger\":\"beam\" , \"p_in\": 1.5 }",
+        EVS "\"columns\":{\"event\":[1,2],\"trigger\":[\"beam\",\"random\"],\"p_in\":[1.5,null]}}",
+        EVS
+        "\"columns\":{\"p_in\":[1.5,2],\"hcal\":[[1,2],null],\"event\":[1,2],\"trigger\":[\"beam\",\"led\"],"
+        "\"u\":[null,\"x\"],\"time\":[1,2]},\"time\":5}",
+        EVS "\"columns\":{\"event\":[],\"trigger\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        if (both(taken[i], strlen(taken[i]), &lim) != 1)
+            fprintf(stderr, "not taken by the fast path: %s\n", taken[i]), sw_test_failures++;
+    static const char *const left[] = {
+        EV "\"p_in\":01}",
+        EV "\"p_in\":1.}",
+        EV "\"p_in\":.5}",
+        EV "\"p_in\":1e400}",
+        EV "\"p_in\":1e23}",
+        EV "\"p_in\":0.1234567890123456789}",
+        EV "\"p_in\":12345678901234567890123}",
+        EV "\"p_in\":1,\"p_in\":2}",
+        EV "\"zz\":1,\"zz\":2}",
+        EV "\"run\":1}",
+        EV "\"zz\":{\"a\":1}}",
+        EV "\"p_i\\u006e\":1}",
+        EV "\"p_in\":\"160\"}",
+        EV "\"p_in\":[1]}",
+        EV "\"hcal\":[1,2,3,4,5]}",
+        EV "\"hcal\":7}",
+        EV "\"p_in\":1} x",
+        EV "\"p_in\":1,}",
+        EV "\"time\":1e301}",
+        "{\"type\":\"event\",\"run\":1,\"spill\":2,\"event\":-3,\"trigger\":\"physics\"}",
+        "{\"type\":\"event\",\"run\":1,\"spill\":2,\"event\":3.0,\"trigger\":\"physics\"}",
+        "{\"type\":\"event\",\"run\":1,\"spill\":2,\"event\":3,\"trigger\":\"cosmic\"}",
+        "{\"type\":\"event\",\"run\":1,\"spill\":2,\"trigger\":\"beam\"}",
+        "{\"type\":\"event\",\"run\":1,\"spill\":2,\"event\":3,\"trigger\":\"beam\",\"type\":\"event\"}",
+        EVS "\"columns\":{\"event\":[1,2],\"trigger\":[\"beam\"]}}",
+        EVS "\"columns\":{\"event\":[1],\"trigger\":[\"beam\"],\"p_in\":[1,2]}}",
+        EVS "\"columns\":{\"event\":[1],\"trigger\":[\"beam\"]},\"extra\":1}",
+        EVS "\"columns\":{\"event\":[1],\"trigger\":[\"beam\"],\"event\":[2]}}",
+        EVS "\"columns\":{\"trigger\":[\"beam\"]}}",
+        EVS "\"columns\":{\"event\":[1],\"trigger\":[\"beam\"],\"zz\":[{}]}}",
+        EVS "\"columns\":[]}",
+        "{\"type\":\"event\"}",
+        "{\"type\":\"event\",",
+    };
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+        both(left[i], strlen(left[i]), &lim);
+    /* Numbers: random decimals of 1..20 digits with exponents -30..30, where a shortcut in the
+     * conversion would round differently from strtod. */
+    unsigned y = 777;
+    for (int i = 0; i < 20000; i++) {
+        char num[64], line[160];
+        int pos = 0, digits = 1 + (int)((y = y * 1103515245u + 12345u) >> 8) % 20;
+        if (y & 1)
+            num[pos++] = '-';
+        for (int d = 0; d < digits; d++) {
+            y = y * 1103515245u + 12345u;
+            num[pos++] = (char)('0' + (d == 0 ? 1 + (y >> 8) % 9 : (y >> 8) % 10));
+            if (d == digits / 2 && (y & 2))
+                num[pos++] = '.', num[pos++] = (char)('0' + (y >> 12) % 10);
+        }
+        if (y & 4)
+            pos += snprintf(num + pos, sizeof num - (size_t)pos, "e%d", (int)((y >> 16) % 61) - 30);
+        num[pos] = 0;
+        int n = snprintf(line, sizeof line, EV "\"p_in\":%s}", num);
+        both(line, (size_t)n, &lim);
+    }
+    /* Mutations: every taken line with bytes flipped, deleted or duplicated, under normal and tight
+     * limits; whatever comes out, both paths agree. */
+    static const struct sw_wire_limits tight = {4096, 8, 1, 0};
+    unsigned x = 12345;
+    char buf[512];
+    for (int round = 0; round < 20000; round++) {
+        const char *src = taken[round % (sizeof taken / sizeof taken[0])];
+        size_t n = strlen(src);
+        memcpy(buf, src, n);
+        for (int k = 0; k < 1 + round % 3; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = (x >> 8) % n;
+            static const char alphabet[] = "{}[],:\"\\ 0123456789.-+eEnul\x01\x80\xff";
+            switch ((x >> 4) % 3) {
+            case 0:
+                buf[at] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
+                break;
+            case 1:
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            default:
+                if (n + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    n++;
+                }
+            }
+        }
+        both(buf, n, round & 1 ? &tight : &lim);
+    }
+}
+
 int main(void)
 {
     sw_fields_add(&fields, "trigger", 1);
@@ -156,5 +297,6 @@ int main(void)
     test_records();
     test_errors();
     test_event_cap();
+    test_fast_path();
     return CHECK_DONE();
 }
