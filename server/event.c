@@ -22,7 +22,8 @@ int sw_fields_add(struct sw_fields *f, const char *name, int width)
 int sw_fields_find(const struct sw_fields *f, const char *name, size_t len)
 {
     for (int i = 0; i < f->n; i++)
-        if (strlen(f->name[i]) == len && memcmp(f->name[i], name, len) == 0)
+        if (len && f->name[i][0] == name[0] && strlen(f->name[i]) == len &&
+            memcmp(f->name[i], name, len) == 0)
             return i;
     return -1;
 }

@@ -431,6 +431,8 @@ static int number(struct cur *c, double *dv, int64_t *iv)
 static int literal(struct cur *c, const char *word)
 {
     skip_ws(c);
+    if (c->p >= c->e || *c->p != word[0]) /* the common answer, without strlen and memcmp */
+        return 0;
     size_t n = strlen(word);
     if ((size_t)(c->e - c->p) < n || memcmp(c->p, word, n) != 0)
         return 0;
