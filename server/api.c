@@ -13,6 +13,7 @@
 #include "alarm_api.h"
 #include "alarms.h"
 #include "certify.h"
+#include "hcache.h"
 #include "err.h"
 #include "hist.h"
 #include "log.h"
@@ -799,6 +800,10 @@ static void handle_hist(const struct sw_api *api, struct MHD_Connection *c, cons
     sw_profile_unref(prof);
 }
 
+static void hist_stored(const struct sw_api *api, const struct sw_profile *prof, int h, const char *key,
+                        uint64_t gen, int has_run, int64_t run, int has_spill, int64_t spill, int has_last,
+                        int64_t last, int range, int64_t a, int64_t b, int good_only, struct sw_reply *r);
+
 /* handle_hist for histogram h of prof (a reference the caller holds). */
 static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const struct sw_profile *prof,
                        int h, const char *name, struct sw_reply *r)
@@ -846,6 +851,27 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
         sw_reply_json(r, 200, j);
         return;
     }
+    /* A stored scope: the same answer until the writer's next job (hcache.h). The generation is
+     * read before the database, so an answer is never kept for a generation older than its data. */
+    char key[192];
+    uint64_t gen = sw_store_generation(api->store);
+    snprintf(key, sizeof key, "%s?%lld&%lld&%lld&%lld&%lld&%d&%s", name, (long long)(has_run ? run : -1),
+             (long long)(has_spill ? spill : -1), (long long)(has_last ? last : -1), (long long)a,
+             (long long)b, good_only, prof->version);
+    if ((r->body = sw_hcache_get(key, gen, &r->len))) {
+        r->status = 200;
+        r->content_type = "application/json";
+        return;
+    }
+    hist_stored(api, prof, h, key, gen, has_run, run, has_spill, spill, has_last, last, range != NULL, a, b,
+                good_only, r);
+}
+
+/* hist_scope's stored scopes, computed from the database; a 200 answer is cached under key. */
+static void hist_stored(const struct sw_api *api, const struct sw_profile *prof, int h, const char *key,
+                        uint64_t gen, int has_run, int64_t run, int has_spill, int64_t spill, int has_last,
+                        int64_t last, int range, int64_t a, int64_t b, int good_only, struct sw_reply *r)
+{
     sqlite3 *db = reader_for_run(api, has_run, run, r);
     if (!db)
         return;
@@ -943,6 +969,8 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
         json_object_update_new(j, json_pack("{s:I, s:I}", "pruned_spills", (json_int_t)pruned,
                                             "from_run_sums", (json_int_t)summed));
     sw_reply_json(r, 200, j);
+    if (r->status == 200 && r->body)
+        sw_hcache_put(key, gen, r->body, r->len);
 }
 
 /* ---- trends ---- */

@@ -13,6 +13,7 @@
 #include "alarms.h"
 #include "backup.h"
 #include "clock.h"
+#include "hcache.h"
 #include "hooks.h"
 #include "config.h"
 #include "engine.h"
@@ -332,5 +333,6 @@ out:
     sw_retention_free(retention); /* after the writer ran its last queued chunk */
     curl_global_cleanup();
     sw_config_release(&cfg);
+    sw_hcache_clear();
     return rc;
 }

@@ -55,6 +55,7 @@ struct sw_metrics {
     atomic_uint_fast64_t http_rate_limited;     /* write requests answered 429 (limits.*_rate) */
     atomic_uint_fast64_t http_request_timeouts; /* connections closed: body slower than request_seconds */
     atomic_uint_fast64_t http_body_bytes;       /* bytes held for request bodies now (body_memory_max) */
+    atomic_uint_fast64_t hcache_hits, hcache_misses; /* stored-scope histogram answers (hcache.h) */
     atomic_int open_spills;
     atomic_uint_fast64_t hook_deliveries, hook_failures, hook_retries;
     atomic_uint_fast64_t alarm_transitions;

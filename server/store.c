@@ -49,6 +49,7 @@ struct sw_store {
     sqlite3_stmt *ins_open, *del_open;
     atomic_int ok;
     atomic_uint_fast64_t commits, failures;
+    atomic_uint_fast64_t generation; /* writer jobs done: the data readers see changed */
     _Atomic double commit_seconds;
 };
 
@@ -395,7 +396,9 @@ static void *writer_main(void *arg)
             failed = write_run(s, j) != 0;
             free(j->meta);
         }
-        /* Before the waiter is told: once a request has its answer, its job no longer counts. */
+        /* Before the waiter is told: once a request has its answer, its job no longer counts, and
+         * a read after it sees a new generation. */
+        atomic_fetch_add(&s->generation, 1);
         atomic_fetch_sub(&s->jobs, 1);
         wait_done(j->wait, failed);
         free(j);
@@ -681,6 +684,11 @@ int sw_store_each_open_spill(struct sw_store *s,
            sqlite3_column_double(st, 3));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+uint64_t sw_store_generation(struct sw_store *s)
+{
+    return atomic_load(&s->generation);
 }
 
 int sw_store_queue_jobs(struct sw_store *s)

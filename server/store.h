@@ -104,6 +104,10 @@ int sw_store_each_open_spill(struct sw_store *st,
 
 /* Jobs queued and not yet finished (the one being written included). Any thread; a snapshot. */
 int sw_store_queue_jobs(struct sw_store *st);
+/* A counter the writer advances after every job it finished (commits, human writes, retention):
+ * an answer computed from the database after reading generation g stays right while the
+ * generation is still g (the histogram cache, hcache.h). Any thread. */
+uint64_t sw_store_generation(struct sw_store *st);
 /* The queue_max given to sw_store_open. */
 int sw_store_queue_max(struct sw_store *st);
 /* 1 when sw_store_queue_jobs >= sw_store_queue_max: the writer is behind (slow disk, a lock held

@@ -4,10 +4,17 @@ import shutil
 import subprocess
 import unittest
 import glob
+import json
 import os
 import re
 
 from harness import SRC, ServerTest, main
+
+
+def metric(srv, name):
+    status, text = srv.get("/metrics")
+    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    return float(m.group(1)) if m else None
 
 
 class SecurityHeaders(ServerTest):
@@ -33,6 +40,44 @@ class SecurityHeaders(ServerTest):
                 self.assertIn(" src=", tag, page)
             self.assertIsNone(re.search(r"<[^>]+\son[a-z]+\s*=", html), page)
             self.assertNotIn("style=", html, page)
+
+
+class HistogramCache(ServerTest):
+    """Stored-scope histogram answers are cached until the writer's next job: the same bytes while
+    nothing changed, the new sum at once after a commit or a manual flag."""
+
+    def hist(self, query):
+        status, raw, _ = self.srv.request("GET", "/api/v1/histograms/p_in?" + query)
+        self.assertEqual(status, 200, raw)
+        return raw
+
+    def test_answers_are_cached_until_the_data_changes(self):
+        srv = self.srv
+        srv.sim("--run", "30", "--spills", "3")  # full intensity: GOOD spills
+        hits = lambda: metric(srv, "spillwatch_hist_cache_hits_total")
+        run, good = self.hist("run=30"), self.hist("run=30&quality=good")
+        before = hits()
+        self.assertEqual(self.hist("run=30"), run)
+        self.assertEqual(self.hist("run=30&quality=good"), good)
+        self.assertEqual(self.hist("run=30&spills=1-2"), self.hist("run=30&spills=1-2"))
+        self.assertEqual(hits(), before + 3)
+        self.assertEqual(json.loads(good)["spills"], 3)
+        # A manual flag changes the good-only sum at once.
+        status, raw, _ = srv.request("PUT", "/api/v1/runs/30/spills/2/flag",
+                                     json.dumps({"flag": "BAD", "reason": "detector problem"}))
+        self.assertEqual(status, 200, raw)
+        good2 = json.loads(self.hist("run=30&quality=good"))
+        self.assertEqual(good2["spills"], 2)
+        self.assertLess(good2["entries"], json.loads(good)["entries"])
+        # A new spill of the run is in the run's sum at once.
+        srv.sim("--run", "30", "--first-spill", "4", "--spills", "1")
+        run2 = json.loads(self.hist("run=30"))
+        self.assertEqual(run2["spills"], 4)
+        self.assertGreater(run2["entries"], json.loads(run)["entries"])
+        # Different queries are different entries.
+        self.assertEqual(json.loads(self.hist("run=30&spills=1-1"))["spills"], 1)
+        self.assertEqual(json.loads(self.hist("run=30&spill=1"))["spills"], 1)
+        self.assertEqual(json.loads(self.hist("last=2"))["spills"], 2)
 
 
 class Rest(ServerTest):
