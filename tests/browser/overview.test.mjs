@@ -44,7 +44,9 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
     return { rate: get('trend-rate').length, mot: get('trend-mot').length, motValues: get('trend-mot'),
       p_in: sum(get('h-p_in')), hcal2: sum(get('h-hcal2')), ecal: sum(get('h-ecal')) };
   });
-  await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-mot')).data.datasets[0].data.length === 3);
+  // Trends and histograms come from the same refresh, trends first: wait for both.
+  await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-mot')).data.datasets[0].data.length === 3 &&
+    Chart.getChart(document.getElementById('h-p_in')).data.datasets[0].data.some(v => v > 0));
   let d = await chartData();
   assert.equal(d.rate, 3);
   assert.ok(d.motValues.every(v => v > 0));
