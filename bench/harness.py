@@ -239,6 +239,12 @@ class Bench:
             f["baseline"] = baseline
             f["baseline_what"] = baseline_what
             f["ratio"] = value / baseline if baseline else None
+            samples, base = extra.get("samples"), extra.get("baseline_samples")
+            if samples and base and len(samples) == len(base) and len(samples) > 1 and all(base):
+                # Measured in pairs (baseline, then ours, in each repetition): the median of the
+                # pairs' ratios holds up better than a ratio of medians when other load comes and goes.
+                f["ratio"] = statistics.median(s / b for s, b in zip(samples, base))
+                f["ratio_method"] = "median of paired ratios"
         if target:
             f["target"] = target
         f.update(extra)
@@ -251,6 +257,10 @@ class Bench:
             line += " | target %s" % target
         if text:
             line += " | " + text
+        if extra.get("samples") and len(extra["samples"]) > 1:
+            line += " | runs %s" % " ".join(fmt_num(x) for x in extra["samples"])
+            if extra.get("baseline_samples"):
+                line += " vs %s" % " ".join(fmt_num(x) for x in extra["baseline_samples"])
         say(line.rstrip())
 
     def tool(self, name):
@@ -262,7 +272,7 @@ class Bench:
     # 1 -------------------------------------------------------------------------------------
     def stage_ingest(self):
         spills = 3 if self.quick else 20
-        reps = 1 if self.quick else 3
+        reps = 1 if self.quick else 5
         conns = [2, 4]
         say("\n== 1. ingest: %d full-scale NA64mu spills per measurement (simulator --scale 1), %d events "
             "per batch, spills closed (spill_end in each spill's last batch, so every commit is in the "
