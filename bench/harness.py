@@ -262,6 +262,12 @@ class Bench:
             if extra.get("baseline_samples"):
                 line += " vs %s" % " ".join(fmt_num(x) for x in extra["baseline_samples"])
         say(line.rstrip())
+        for what, xs in (("runs", extra.get("samples")), ("baseline runs", extra.get("baseline_samples"))):
+            if xs and len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) > 1.25:
+                note = "%s: the %s spread %.0f %% (min to max): other load was likely present; repeat to confirm" % (
+                    name, what, 100 * (max(xs) / min(xs) - 1))
+                self.notes.append(note)
+                say("    ! " + note)
 
     def tool(self, name):
         path = os.path.join(self.build, "bench", name)
@@ -434,7 +440,7 @@ class Bench:
             status, body = srv.get(url_path)
             if status != 200:
                 raise BenchError("histogram: %s answered %d" % (url_path, status))
-            ng = Nginx(self.tmp, body).start()
+            ng = Nginx(nginx, self.tmp, body).start()
             srv_rates, ng_rates = [], []
             for _ in range(reps):
                 srv_rates.append(self.wrk(wrk, "http://127.0.0.1:%d%s" % (srv.port, url_path), secs))
@@ -697,7 +703,7 @@ class SseClient:
 class Nginx:
     """nginx serving one file, as a foreground child with a temporary prefix."""
 
-    def __init__(self, tmp, body):
+    def __init__(self, binary, tmp, body):
         self.prefix = tempfile.mkdtemp(prefix="nginx-", dir=tmp)
         os.chmod(tmp, 0o755)  # the workers run as nobody when we are root
         os.chmod(self.prefix, 0o755)
@@ -731,7 +737,9 @@ http {
     }
 }
 """ % {"p": self.prefix, "port": self.port})
-        self.cmd = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", self.prefix, "-c", conf]
+        # -e: the start-up error log too, so nothing is written under /var/log (not even as non-root)
+        self.cmd = [binary, "-p", self.prefix, "-c", conf, "-e",
+                    os.path.join(self.prefix, "error.log")]
 
     def start(self):
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
