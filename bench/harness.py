@@ -262,10 +262,12 @@ class Bench:
             if extra.get("baseline_samples"):
                 line += " vs %s" % " ".join(fmt_num(x) for x in extra["baseline_samples"])
         say(line.rstrip())
-        for what, xs in (("runs", extra.get("samples")), ("baseline runs", extra.get("baseline_samples"))):
+        # A baseline (a bare parse, nginx) is steady on a quiet machine, so its spread says other load
+        # came and went; the server's own runs may spread for reasons of its own (docs/performance.md).
+        for what, why, xs in (("server's runs", "repeat to confirm", extra.get("samples")),
+                              ("baseline runs", "other load was likely present", extra.get("baseline_samples"))):
             if xs and len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) > 1.25:
-                note = "%s: the %s spread %.0f %% (min to max): other load was likely present; repeat to confirm" % (
-                    name, what, 100 * (max(xs) / min(xs) - 1))
+                note = "%s: the %s spread %.0f %% (min to max): %s" % (name, what, 100 * (max(xs) / min(xs) - 1), why)
                 self.notes.append(note)
                 say("    ! " + note)
 
@@ -383,35 +385,39 @@ class Bench:
                     method="spillwatch_store_commit_seconds_total / spillwatch_store_commits_total")
         # Bytes per spill: the database compacted with VACUUM INTO (no free pages, no WAL), minus
         # the same for a database that holds only the schema (a server started and stopped).
-        full = self.vacuumed_size(srv.db, "full")
+        full, full_tables = self.vacuumed(srv.db, "full")
         empty_srv = Server(self.build, self.tmp, name="empty").start()
         empty_srv.stop()
-        empty = self.vacuumed_size(empty_srv.db, "empty")
+        empty, empty_tables = self.vacuumed(empty_srv.db, "empty")
         per_spill = (full - empty) / n
+        tables = None
+        if full_tables is not None and empty_tables is not None:
+            tables = {k: (v - empty_tables.get(k, 0)) / n for k, v in full_tables.items()
+                      if v != empty_tables.get(k, 0)}
         self.figure("store.bytes_per_spill", per_spill, "B", target="<= 10,240 B", spills=n,
-                    method="(VACUUM INTO size after N spills - that of an empty database) / N",
-                    tables=self.table_bytes(srv.db, n))
+                    method="(VACUUM INTO size after N spills - that of an empty database) / N", tables=tables,
+                    text="of which " + ", ".join("%s %s" % (k, fmt_num(v)) for k, v in
+                                                  sorted(tables.items(), key=lambda kv: -kv[1])) if tables else None)
         shutil.rmtree(srv.dir, ignore_errors=True)
         shutil.rmtree(empty_srv.dir, ignore_errors=True)
 
-    def vacuumed_size(self, db, tag):
+    def vacuumed(self, db, tag):
+        """The size of a compact copy of db (VACUUM INTO), and its bytes by table and index (from
+        SQLite's dbstat, None when this SQLite lacks it)."""
         dst = os.path.join(self.tmp, "vacuum-%s.db" % tag)
         con = sqlite3.connect(db)
         con.execute("VACUUM INTO ?", (dst,))
         con.close()
         size = os.path.getsize(dst)
-        os.unlink(dst)
-        return size
-
-    def table_bytes(self, db, n):
-        """Bytes per spill by table (dbstat, when this SQLite has it), for the record."""
+        tables = None
         try:
-            con = sqlite3.connect(db)
-            rows = con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+            con = sqlite3.connect(dst)
+            tables = dict(con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
             con.close()
-            return {name: size / n for name, size in rows}
         except sqlite3.Error:
-            return None
+            pass
+        os.unlink(dst)
+        return size, tables
 
     # 3 -------------------------------------------------------------------------------------
     def stage_histogram(self):
