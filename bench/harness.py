@@ -298,7 +298,8 @@ class Bench:
                     rates[c].append(r["events_per_s"])
                     info = r
             say("  (%s: %d events in %d spills, %.0f events per spill, %.0f bytes per event on the wire)" %
-                (label, info["events"], info["spills"], info["events"] / info["spills"], info["bytes"] / info["events"]))
+                (label, info["events"], info["spills"], info["events"] / info["spills"],
+                 info["bytes"] / info["events"]))
             for c in conns:
                 self.figure("ingest.%s.c%d" % (label, c), statistics.median(rates[c]), "events/s",
                             statistics.median(ceil), "Jansson ceiling", ">= 80 %", samples=rates[c],
@@ -431,7 +432,8 @@ class Bench:
             "the same bytes as a static file (worker_processes auto); alternated, median of %d" %
             (secs, spills, reps))
         if not wrk or not nginx:
-            self.notes.append("histogram: skipped, wrk or nginx is missing (bench/run installs them unless SW_SKIP_APT=1)")
+            self.notes.append("histogram: skipped, wrk or nginx is missing "
+                              "(bench/run installs them unless SW_SKIP_APT=1)")
             say("  skipped: wrk or nginx is missing")
             return
         srv = Server(self.build, self.tmp, name="hist").start()
@@ -778,8 +780,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="shorter runs, for a smoke check")
     ap.add_argument("--only", action="append", default=[],
                     help="one figure family: " + ", ".join(ONLY) + " (repeatable, or comma-separated)")
-    ap.add_argument("--build-dir", default=os.path.join(SRC, "build-release"))
-    ap.add_argument("--results-dir", default=os.path.join(SRC, "bench", "results"))
+    ap.add_argument("--build-dir", default=os.path.join(SRC, "build-release"),
+                    help="the build whose spillwatch, spillwatch-collect and bench/ tools to use (bench/run "
+                         "builds build-release unless this is given)")
+    ap.add_argument("--results-dir", default=os.path.join(SRC, "bench", "results"),
+                    help="where <UTC time>.json and last.json go (default bench/results)")
     args = ap.parse_args()
     only = [o for arg in args.only for o in arg.split(",") if o]
     for o in only:

@@ -209,7 +209,7 @@ static int exchange(int fd, const struct batch *b, char *buf, size_t cap, int *c
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return -1;
+            break; /* the server may have answered early (413) and closed: read that answer */
         off += (size_t)w;
     }
     size_t have = 0;
