@@ -571,10 +571,11 @@ class Bench:
                 raise BenchError("cache: %s spills committed, %d expected" % (stored, runs * per_run))
         finally:
             srv.stop()
+        tmp = "%s.%d.tmp" % (path, os.getpid())  # two benches building at once each write their own
         con = sqlite3.connect(srv.db)
-        con.execute("VACUUM INTO ?", (path + ".tmp",))
+        con.execute("VACUUM INTO ?", (tmp,))
         con.close()
-        os.rename(path + ".tmp", path)
+        os.rename(tmp, path)
         shutil.rmtree(srv.dir, ignore_errors=True)
         say("  built in %.0f s" % (time.time() - t0))
         return path
