@@ -633,6 +633,7 @@ def compare(prev, cur):
     say("\nchange against the previous result (%s%s):" % (prev["time"], ", --quick" if prev.get("quick") else ""))
     if prev.get("quick") != cur["quick"]:
         say("  (one of the two runs is --quick: the figures are not comparable one to one)")
+    common = 0
     for k, f in cur["figures"].items():
         p = prev.get("figures", {}).get(k)
         if not p or not isinstance(p.get("value"), (int, float)) or not isinstance(f.get("value"), (int, float)):
@@ -642,6 +643,9 @@ def compare(prev, cur):
         if f.get("ratio") is not None and p.get("ratio") is not None:
             line += " (ratio %.1f %% -> %.1f %%)" % (100 * p["ratio"], 100 * f["ratio"])
         say(line)
+        common += 1
+    if not common:
+        say("  (no figure in common)")
 
 
 def machine():
