@@ -11,8 +11,10 @@
  * spill (run_start) are sent before the clock starts, records after the last spill (run_end)
  * after it stops. Batches carry no X-Spillwatch-Source/Seq.
  *
- * Prints one JSON object on stdout: events, batches, spills, bytes, seconds, events_per_s, ok,
- * failed, first_error. Exit status 0 when every answer was 200, 1 otherwise, 2 on a usage error.
+ * Prints one JSON object on stdout: events, events_ok (in batches answered 200), batches, spills,
+ * bytes (of the measured requests), seconds, events_per_s, ok and failed (answers 200 and others,
+ * run records included), first_error, connections. Exit status 0 when every answer was 200, 1
+ * otherwise, 2 on a usage error.
  * Threads: main prepares and joins; workers share only the spill counter and the result counters. */
 #include <arpa/inet.h>
 #include <errno.h>
