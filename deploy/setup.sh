@@ -77,7 +77,7 @@ test)
     CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSW_FUZZ=ON
     say "format check"
     clang-format --dry-run -Werror server/*.c server/*.h collectors/*.c collectors/*.h tests/unit/*.c tests/unit/*.h \
-        tests/fuzz/*.c tests/fuzz/*.h
+        tests/fuzz/*.c tests/fuzz/*.h bench/*.c
     say "tests (plain build)"
     (cd build && ctest --output-on-failure -j 2)
     say "tests (ASan/UBSan build)"
