@@ -27,10 +27,11 @@ import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = ["ingest", "latency", "histogram", "endpoints"]
+STAGES = ["ingest", "latency", "histogram", "endpoints", "scale"]
+DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints"]  # scale only with --only scale
 # --only NAME: a figure family, and the stage that measures it
 ONLY = {"ingest": "ingest", "latency": "latency", "commit": "latency", "histogram": "histogram",
-        "endpoints": "endpoints", "memory": "endpoints"}
+        "endpoints": "endpoints", "memory": "endpoints", "scale": "scale"}
 BATCH = 1000  # events per batch, as the collector sends them
 
 
@@ -60,10 +61,10 @@ class Server:
     """One spillwatch process on a temporary directory (its config is config/spillwatch.json with
     absolute paths, the log at warn level apart from the start line)."""
 
-    def __init__(self, build, tmp, db=None, name="server"):
+    def __init__(self, build, tmp, db=None, name="server", profile=None):
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
         cfg = json.load(open(os.path.join(SRC, "config", "spillwatch.json")))
-        cfg["profile"] = os.path.join(SRC, "config", "na64mu.json")
+        cfg["profile"] = profile or os.path.join(SRC, "config", "na64mu.json")
         cfg["www"] = os.path.join(SRC, "www")
         cfg["db"] = db or os.path.join(self.dir, "sw.db")
         self.db = cfg["db"]
@@ -75,6 +76,7 @@ class Server:
         self.port = None
 
     def start(self):
+        self.started = time.monotonic()
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([self.binary, "--config", self.config, "--listen", "127.0.0.1:0"],
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
@@ -85,6 +87,7 @@ class Server:
             m = re.search(r"listening on http://[^:]+:(\d+)/", open(self.log_path).read())
             if m:
                 self.port = int(m.group(1))
+                self.start_seconds = time.monotonic() - self.started
                 return self
             time.sleep(0.02)
         raise BenchError("server did not start")
@@ -580,6 +583,174 @@ class Bench:
         say("  built in %.0f s" % (time.time() - t0))
         return path
 
+
+    # scale (only with --only scale) ----------------------------------------------------------
+    def stage_scale(self):
+        """How cost grows with events per spill, histograms per profile, stored spills and dashboard
+        clients: 3 points each (docs/performance.md, scale notes)."""
+        say("\n== scale: 3 points each for events per spill, histograms per profile, stored spills and "
+            "dashboard clients")
+        self.scale_events()
+        self.scale_histograms()
+        self.scale_stored()
+        self.scale_clients()
+
+    def post_spills(self, srv, run, spills, scale, stream=None, profile_fields=None):
+        """Posts spills one after the other on one connection, the spill_end alone; returns events,
+        wall seconds and the spill_end -> `spill` event latencies (when a stream is given)."""
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+        lat, events, t_start = [], 0, time.monotonic()
+
+        def post(body):
+            c.request("POST", "/api/v1/ingest", body=body, headers={"Content-Type": "application/x-ndjson"})
+            r = c.getresponse()
+            data = r.read()
+            if r.status != 200:
+                raise BenchError("scale: ingest answered %d: %s" % (r.status, data[:300]))
+            return json.loads(data)
+
+        for head, batches, end in sim_spills(self.build, run, spills, scale):
+            if head:
+                post(head)
+            for b in batches:
+                events += post(b)["events"]
+            if end is None:
+                continue
+            t0 = time.monotonic()
+            post(end)
+            if stream is not None:
+                for cl in (stream if isinstance(stream, list) else [stream]):
+                    t1 = cl.wait_spill(json.loads(end)["spill"], 20)
+                    if t1 is None:
+                        raise BenchError("scale: a stream client missed a spill event")
+                    lat.append(t1 - t0)
+        c.close()
+        if srv.metrics().get("spillwatch_ingest_events_total", 0) < events:
+            raise BenchError("scale: events lost")
+        return events, time.monotonic() - t_start, sorted(lat)
+
+    def scale_events(self):
+        say("\n  -- events per spill (simulator --scale 0.3, 1, 3; one connection, spills one after the other):")
+        for scale, spills in ((0.3, 30), (1, 10), (3, 4)):
+            srv = Server(self.build, self.tmp, name="scale-ev").start()
+            stream = SseClient(srv.port)
+            try:
+                events, secs, lat = self.post_spills(srv, 1, spills, scale, stream)
+                m = srv.metrics()
+            finally:
+                stream.close()
+                srv.stop()
+            per = events / spills
+            commits = m.get("spillwatch_store_commits_total", 0)
+            self.figure("scale.events_per_spill.%d" % round(per, -2), events / secs, "events/s",
+                        text="%d events per spill: close->event p50 %.2f ms, commit mean %.2f ms" % (
+                            per, 1000 * quantile(lat, 0.5), 1000 * m.get("spillwatch_store_commit_seconds_total", 0)
+                            / max(commits, 1)),
+                        events_per_spill=per, close_p50_ms=1000 * quantile(lat, 0.5),
+                        commit_mean_ms=1000 * m.get("spillwatch_store_commit_seconds_total", 0) / max(commits, 1))
+            shutil.rmtree(srv.dir, ignore_errors=True)
+
+    def scale_histograms(self):
+        say("\n  -- histograms per profile (the NA64mu profile, and with its histograms defined 2x and 4x; "
+            "10 full-scale spills on 2 connections):")
+        base = json.load(open(os.path.join(SRC, "config", "na64mu.json")))
+        path = os.path.join(self.tmp, "scale-hist.ndjson")
+        sim_file(self.build, path, 1, 10, 1, "columns")
+        for k in (1, 2, 4):
+            prof = json.loads(json.dumps(base))
+            prof["histograms"] = [dict(h, name=h["name"] + ("" if i == 0 else "_x%d" % i))
+                                  for i in range(k) for h in base["histograms"]]
+            pp = os.path.join(self.tmp, "profile-x%d.json" % k)
+            json.dump(prof, open(pp, "w"))
+            srv = Server(self.build, self.tmp, name="scale-h", profile=pp).start()
+            try:
+                r = run_json([self.tool("ingest_load"), "--port", str(srv.port), "--file", path, "--connections",
+                              "2", "--batch", str(BATCH)])
+                if r["failed"] or srv.metrics().get("spillwatch_ingest_events_total") != r["events"]:
+                    raise BenchError("scale: ingest with %dx histograms failed or lost data" % k)
+                m = srv.metrics()
+                rss = srv.status_kb()["VmRSS"] / 1024
+            finally:
+                srv.stop()
+            full, _ = self.vacuumed(srv.db, "h%d" % k)
+            commits = m.get("spillwatch_store_commits_total", 0)
+            nh = len(prof["histograms"])
+            self.figure("scale.histograms.%d" % nh, r["events_per_s"], "events/s",
+                        text="%d histograms: commit mean %.2f ms, %s B stored per spill (all tables), RSS %.1f MB" % (
+                            nh, 1000 * m.get("spillwatch_store_commit_seconds_total", 0) / max(commits, 1),
+                            fmt_num(full / max(commits, 1)), rss),
+                        histograms=nh, rss_mb=rss, bytes_per_spill=full / max(commits, 1),
+                        commit_mean_ms=1000 * m.get("spillwatch_store_commit_seconds_total", 0) / max(commits, 1))
+            shutil.rmtree(srv.dir, ignore_errors=True)
+        os.unlink(path)
+
+    def scale_stored(self):
+        say("\n  -- stored spills (1,000 / 3,000 / 10,000 in runs of 1,000): start-up, memory, and the "
+            "requests whose cost grows with them (median of 5, first request of a histogram = not cached):")
+        for runs in (1, 3, 10):
+            db = self.cached_db(runs, 1000)
+            work = os.path.join(self.tmp, "stored.db")
+            shutil.copy(db, work)
+            srv = Server(self.build, self.tmp, db=work, name="scale-st").start()
+            try:
+                first = {}
+                for p in ("/api/v1/histograms/p_in?run=1", "/api/v1/histograms/p_in?last=1000"):
+                    t0 = time.perf_counter()
+                    st, _ = srv.get(p)
+                    first[p] = time.perf_counter() - t0
+                times = {}
+                for p in ("/api/v1/runs", "/api/v1/runs/1/spills", "/api/v1/trends/mot?run=1"):
+                    ts = []
+                    for _ in range(5):
+                        t0 = time.perf_counter()
+                        st, _ = srv.get(p)
+                        ts.append(time.perf_counter() - t0)
+                    times[p] = statistics.median(ts)
+                rss = srv.status_kb()["VmRSS"] / 1024
+                start = srv.start_seconds
+            finally:
+                srv.stop()
+                os.unlink(work)
+            self.figure("scale.stored.%d" % (runs * 1000), rss, "MB",
+                        text="RSS; start-up %.2f s; GET /runs %.1f ms, /runs/1/spills %.1f ms, run histogram "
+                             "(uncached) %.1f ms, last=1000 (uncached) %.1f ms" % (
+                                 start, 1000 * times["/api/v1/runs"], 1000 * times["/api/v1/runs/1/spills"],
+                                 1000 * first["/api/v1/histograms/p_in?run=1"],
+                                 1000 * first["/api/v1/histograms/p_in?last=1000"]),
+                        spills=runs * 1000, start_s=start,
+                        runs_ms=1000 * times["/api/v1/runs"], spills_ms=1000 * times["/api/v1/runs/1/spills"],
+                        hist_run_uncached_ms=1000 * first["/api/v1/histograms/p_in?run=1"],
+                        hist_last1000_uncached_ms=1000 * first["/api/v1/histograms/p_in?last=1000"])
+            shutil.rmtree(srv.dir, ignore_errors=True)
+
+    def scale_clients(self):
+        say("\n  -- dashboard clients (1 / 16 / 64 stream clients during 10 full-scale spills: spill_end -> "
+            "`spill` event at every client; and wrk with as many connections on a cached run histogram):")
+        wrk = shutil.which("wrk")
+        for n in (1, 16, 64):
+            srv = Server(self.build, self.tmp, name="scale-cl").start()
+            clients = []
+            try:
+                clients = [SseClient(srv.port) for _ in range(n)]
+                events, secs, lat = self.post_spills(srv, 1, 10, 1, clients)
+                rate = None
+                if wrk:
+                    p = subprocess.run([wrk, "-c%d" % n, "-t%d" % min(n, 2), "-d3s",
+                                        "http://127.0.0.1:%d/api/v1/histograms/p_in?run=1" % srv.port],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                    m = re.search(r"Requests/sec:\s*([\d.]+)", p.stdout)
+                    rate = float(m.group(1)) if m else None
+                cpu = srv.metrics().get("process_cpu_seconds_total")
+            finally:
+                for cl in clients:
+                    cl.close()
+                srv.stop()
+            self.figure("scale.clients.%d" % n, 1000 * quantile(lat, 0.99), "ms",
+                        text="spill event p99 over all clients (p50 %.2f ms); run histogram %s req/s on %d "
+                             "connections" % (1000 * quantile(lat, 0.5), fmt_num(rate) if rate else "-", n),
+                        clients=n, p50_ms=1000 * quantile(lat, 0.5), hist_req_s=rate)
+            shutil.rmtree(srv.dir, ignore_errors=True)
+
     # ---------------------------------------------------------------------------------------
     def run(self, stages):
         started = datetime.datetime.now(datetime.timezone.utc)
@@ -795,7 +966,7 @@ def main():
     for o in only:
         if o not in ONLY:
             ap.error("--only %s: one of %s" % (o, ", ".join(ONLY)))
-    stages = [s for s in STAGES if not only or s in {ONLY[o] for o in only}]
+    stages = [s for s in STAGES if s in {ONLY[o] for o in only}] if only else list(DEFAULT_STAGES)
     sys.exit(Bench(args).run(stages))
 
 

@@ -1,6 +1,7 @@
 /* main.c — the spillwatch server: options, start-up, the timer thread, profile reload on SIGHUP,
  * clean shutdown on SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,9 +136,23 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+/* glibc's defaults keep freed memory: each thread gets an arena of its own, and after a large
+ * block is freed the mmap and trim thresholds grow to its size, so the next large answers (a run's
+ * 1.8 MB spill list, a 1.7 MB batch of rows) come from the arenas and stay there, once per HTTP
+ * thread. Fixed thresholds give large blocks back to the system when freed; two arenas bound the
+ * rest (docs/performance.md, scale notes: 62-68 MB -> 32-39 MB after the same requests on several
+ * connections, no slower). */
+static void tune_malloc(void)
+{
+    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_LISTEN = 256, OPT_DB, OPT_WWW, OPT_CHECK, OPT_LOG, OPT_VERSION };
+    tune_malloc();
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, OPT_LISTEN},
