@@ -338,34 +338,8 @@ class Bench:
             % (spills, BATCH))
         srv = Server(self.build, self.tmp, name="latency").start()
         stream = SseClient(srv.port)
-        lat, events, n = [], 0, 0
         try:
-            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
-
-            def post(body):
-                c.request("POST", "/api/v1/ingest", body=body, headers={"Content-Type": "application/x-ndjson"})
-                r = c.getresponse()
-                data = r.read()
-                if r.status != 200:
-                    raise BenchError("latency: ingest answered %d: %s" % (r.status, data[:300]))
-                return json.loads(data)
-
-            for head, batches, end in sim_spills(self.build, 7, spills, 1):
-                if head:
-                    post(head)
-                for b in batches:
-                    events += post(b)["events"]
-                if end is None:
-                    continue
-                n += 1
-                spill = json.loads(end)["spill"]
-                t0 = time.monotonic()
-                post(end)
-                t1 = stream.wait_spill(spill, 10)
-                if t1 is None:
-                    raise BenchError("latency: no spill event for spill %d within 10 s" % spill)
-                lat.append(t1 - t0)
-            c.close()
+            events, _, lat = self.post_spills(srv, 7, spills, 1, stream)
             m = srv.metrics()
             if m.get("spillwatch_ingest_events_total") != events:
                 raise BenchError("latency: the server counted %s events, %d were sent" %
@@ -373,6 +347,7 @@ class Bench:
         finally:
             stream.close()
             srv.stop()
+        n = len(lat)
         lat.sort()
         say("  (%d spills, %.0f events per spill)" % (n, events / n))
         self.figure("latency.spill_event.p50", 1000 * quantile(lat, 0.5), "ms", target="(p99 <= 50 ms)",
@@ -596,8 +571,9 @@ class Bench:
         self.scale_clients()
 
     def post_spills(self, srv, run, spills, scale, stream=None, profile_fields=None):
-        """Posts spills one after the other on one connection, the spill_end alone; returns events,
-        wall seconds and the spill_end -> `spill` event latencies (when a stream is given)."""
+        """Posts spills one after the other on one connection, the spill_end alone in its own POST;
+        returns events, wall seconds and the spill_end -> `spill` event latencies, sorted (from the
+        time just before the spill_end is sent to the event's arrival at each stream client given)."""
         c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
         lat, events, t_start = [], 0, time.monotonic()
 
@@ -606,7 +582,7 @@ class Bench:
             r = c.getresponse()
             data = r.read()
             if r.status != 200:
-                raise BenchError("scale: ingest answered %d: %s" % (r.status, data[:300]))
+                raise BenchError("ingest answered %d: %s" % (r.status, data[:300]))
             return json.loads(data)
 
         for head, batches, end in sim_spills(self.build, run, spills, scale):
@@ -622,11 +598,11 @@ class Bench:
                 for cl in (stream if isinstance(stream, list) else [stream]):
                     t1 = cl.wait_spill(json.loads(end)["spill"], 20)
                     if t1 is None:
-                        raise BenchError("scale: a stream client missed a spill event")
+                        raise BenchError("no spill event for spill %s within 20 s" % json.loads(end)["spill"])
                     lat.append(t1 - t0)
         c.close()
         if srv.metrics().get("spillwatch_ingest_events_total", 0) < events:
-            raise BenchError("scale: events lost")
+            raise BenchError("events lost")
         return events, time.monotonic() - t_start, sorted(lat)
 
     def scale_events(self):
