@@ -53,6 +53,16 @@ class Retention(unittest.TestCase):
         self.fail("expected %d pruned spills, metric %s; log:\n%s" % (
             n, metric(srv, "spillwatch_retention_pruned_spills_total"), srv.read_log()[-3000:]))
 
+    def reference_profile(self):
+        """The NA64mu profile plus a shape check against run 70, written next to the test's db."""
+        prof = load_json(os.path.join(SRC, "config", "na64mu.json"))
+        prof["checks"].append({"name": "p_in_shape_ks", "category": "beam",
+                               "quantity": {"hist": "p_in", "stat": "ks_prob"}, "reference": {"run": 70},
+                               "good": [1e-6, 1], "warn": [1e-9, 1], "min_entries": 200})
+        profile = os.path.join(self.tmp, "profile.json")
+        write_json(profile, prof)
+        return profile
+
     def test_old_spill_histograms_are_pruned_and_run_sums_kept(self):
         srv = self.start(KEEP)
         srv.sim("--run", "5", "--spills", "8", "--scale", "0.05", "--fault", "beam_momentum@3")
@@ -105,12 +115,7 @@ class Retention(unittest.TestCase):
         con.close()
 
     def test_reference_run_is_never_pruned(self):
-        prof = load_json(os.path.join(SRC, "config", "na64mu.json"))
-        prof["checks"].append({"name": "p_in_shape_ks", "category": "beam",
-                               "quantity": {"hist": "p_in", "stat": "ks_prob"}, "reference": {"run": 70},
-                               "good": [1e-6, 1], "warn": [1e-9, 1], "min_entries": 200})
-        profile = os.path.join(self.tmp, "profile.json")
-        write_json(profile, prof)
+        profile = self.reference_profile()
         srv = self.start(dict(PRUNE, profile=profile))
         srv.sim("--run", "70", "--spills", "3", "--scale", "0.05")
         srv.sim("--run", "71", "--spills", "2", "--scale", "0.05")
@@ -125,12 +130,7 @@ class Retention(unittest.TestCase):
         srv.sim("--run", "70", "--spills", "3")  # full intensity: GOOD spills
         self.wait_pruned(srv, 3)
         self.stop(srv)
-        prof = load_json(os.path.join(SRC, "config", "na64mu.json"))
-        prof["checks"].append({"name": "p_in_shape_ks", "category": "beam",
-                               "quantity": {"hist": "p_in", "stat": "ks_prob"}, "reference": {"run": 70},
-                               "good": [1e-6, 1], "warn": [1e-9, 1], "min_entries": 200})
-        profile = os.path.join(self.tmp, "profile.json")
-        write_json(profile, prof)
+        profile = self.reference_profile()
         srv = self.start({"profile": profile})  # no retention now: run 71 keeps its histograms
         srv.sim("--run", "71", "--spills", "1")
         status, spill = srv.get("/api/v1/runs/71/spills/1")
