@@ -339,7 +339,10 @@ class ReloadHooks(ReloadTest):
 
 class ReloadUnderIngest(ReloadTest):
     def test_reloads_while_the_simulator_ingests_count_every_event_once(self):
-        args = ["--run", "74", "--spills", "24", "--seed", "21", "--scale", "0.3"]
+        # Spills of 0.8 s every second, posted in real time: reloads land while spills are open however
+        # fast the server ingests.
+        args = ["--run", "74", "--spills", "8", "--seed", "21", "--scale", "0.3", "--cycle", "1",
+                "--spill-length", "0.8"]
         events = collections.Counter()
         for r in sim_output(*args):
             if r["type"] == "event":
@@ -351,7 +354,7 @@ class ReloadUnderIngest(ReloadTest):
 
         def collect():
             try:
-                self.srv.sim(*(args + ["--fast", "--token", "daq-secret-0123456789"]))
+                self.srv.sim(*(args + ["--realtime", "--batch", "100", "--token", "daq-secret-0123456789"]))
             except Exception as e:  # reported by the main thread
                 failure.append(e)
             finally:
