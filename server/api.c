@@ -610,9 +610,10 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
     }
     json_t *checks = json_array();
     struct sw_profile *prof = sw_reload_profile(api->reload);
-    if (sqlite3_prepare_v2(
-            db, "SELECT name, category, state, value, raw, reason FROM checks WHERE run = ?1 AND spill = ?2",
-            -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, category, state, value, raw, reason, provenance FROM checks WHERE "
+                           "run = ?1 AND spill = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, run);
         sqlite3_bind_int64(st, 2, spill);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -622,6 +623,12 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
                                    (const char *)sqlite3_column_text(st, 2), "value",
                                    num_or_null(col_real(st, 3)), "raw", num_or_null(col_real(st, 4)),
                                    "reason", (const char *)sqlite3_column_text(st, 5));
+            /* Where the verdict came from, as judged then (the ranges below are the profile's now). */
+            const char *prov = (const char *)sqlite3_column_text(st, 6);
+            json_t *stored = prov ? json_loads(prov, 0, NULL) : NULL;
+            json_object_set_new(cj, "provenance",
+                                stored ? sw_quality_provenance_expand(stored) : json_null());
+            json_decref(stored);
             /* The definition as it stands in the profile in force (ranges, reference). */
             for (int i = 0; cj && i < prof->nchecks; i++) {
                 const struct sw_check_def *d = &prof->checks[i];

@@ -290,12 +290,54 @@ static int name_index(const char *const *names, const char *s)
     return -1;
 }
 
+/* "peers": [histogram names]: the expectation is the median of the same statistic over these
+ * histograms (the check's own included), so a module is judged against the others of its kind in the
+ * same spill, which no baseline can learn away. At least 3, with the check's own histogram among them. */
+static void parse_peers(json_t *peers, struct sw_check_def *def, const struct sw_profile *prof, const char *p,
+                        struct sw_diag *d)
+{
+    if (!peers)
+        return;
+    size_t n = json_is_array(peers) ? json_array_size(peers) : 0;
+    if (!json_is_array(peers) || n < 3 || n > SW_PEERS_MAX) {
+        sw_diag_add(d, "%s.peers: must be an array of 3 to %d histogram names (a median needs a group)", p,
+                    SW_PEERS_MAX);
+        return;
+    }
+    int own = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(peers, i);
+        int h = json_is_string(v) ? sw_profile_find_hist(prof, json_string_value(v)) : -1;
+        if (h < 0) {
+            sw_diag_add(d, "%s.peers[%zu]: unknown histogram %s%s%s", p, i, json_is_string(v) ? "\"" : "",
+                        json_is_string(v) ? json_string_value(v) : "(not a string)",
+                        json_is_string(v) ? "\"" : "");
+            continue;
+        }
+        for (int j = 0; j < def->npeers; j++)
+            if (def->peers[j] == h)
+                sw_diag_add(d, "%s.peers[%zu]: \"%s\" is listed twice", p, i, json_string_value(v));
+        if (h == def->hist)
+            own = 1;
+        if (def->hist >= 0 && prof->hists[h].dim != prof->hists[def->hist].dim)
+            sw_diag_add(d, "%s.peers[%zu]: \"%s\" is not of the same dimension as \"%s\"", p, i,
+                        json_string_value(v), prof->hists[def->hist].name);
+        def->peers[def->npeers++] = h;
+    }
+    if (def->hist >= 0 && !own)
+        sw_diag_add(d, "%s.peers: must include the check's own histogram \"%s\"", p,
+                    prof->hists[def->hist].name);
+    if (def->stat == SW_STAT_KS_PROB || def->stat == SW_STAT_CHI2_PROB ||
+        def->stat == SW_STAT_DEAD_CHANNELS || def->stat == SW_STAT_HOT_CHANNELS)
+        sw_diag_add(d, "%s.peers: not with a reference-histogram statistic", p);
+}
+
 /* Parses a quantity object (checks and alarm rules share it) into def. */
 static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_profile *prof, const char *p,
                            struct sw_diag *d)
 {
-    static const char *const qknown[] = {"hist", "stat",    "value", "window", "low",
-                                         "high", "counter", "spill", "per",    NULL};
+    static const char *const qknown[] = {"hist",    "stat",  "value", "window", "low", "high",
+                                         "counter", "spill", "per",   "peers",  NULL};
     if (!json_is_object(q)) {
         sw_diag_add(d, "%s: must be an object with hist+stat, counter or spill", p);
     } else {
@@ -343,6 +385,7 @@ static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_
             if (def->hist >= 0 && prof->hists[def->hist].dim == 1 &&
                 (s == SW_STAT_MEAN_Y || s == SW_STAT_RMS_Y))
                 sw_diag_add(d, "%s.stat: %s needs a 2D histogram", p, stat);
+            parse_peers(json_object_get(q, "peers"), def, prof, p, d);
         } else if (counter) {
             def->kind = SW_Q_COUNTER;
             copy_name(def->counter, sizeof def->counter, counter, p, d);
@@ -357,6 +400,8 @@ static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_
             else
                 def->spill_field = (enum sw_spill_field)s;
         }
+        if (!hist && json_object_get(q, "peers"))
+            sw_diag_add(d, "%s.peers: only for histogram quantities", p);
         const char *per = get_string(q, "per", NULL, p, d);
         if (per && hist)
             sw_diag_add(d, "%s.per: only for counter and spill quantities", p);
@@ -369,12 +414,114 @@ static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_
     }
 }
 
+/* "physical": {"good": [lo, hi], "warn": [lo, hi], "compare": "absolute"|"delta"|"ratio",
+ *              "nominal": number | {"meta": key, "default": number}} */
+static void parse_physical(json_t *w, struct sw_window *win, const struct sw_profile *prof, const char *path,
+                           struct sw_diag *d)
+{
+    static const char *const known[] = {"good", "warn", "compare", "nominal", NULL};
+    char p[160];
+    win->nominal = NAN;
+    win->nominal_meta = -1;
+    if (!w)
+        return;
+    if (!json_is_object(w)) {
+        sw_diag_add(d, "%s: must be an object with good (and warn, compare, nominal)", path);
+        return;
+    }
+    check_keys(w, known, path, d);
+    win->on = 1;
+    const char *cmp = get_string(w, "compare", "absolute", path, d);
+    if (strcmp(cmp, "absolute") == 0)
+        win->compare = SW_CMP_ABSOLUTE;
+    else if (strcmp(cmp, "delta") == 0)
+        win->compare = SW_CMP_DELTA;
+    else if (strcmp(cmp, "ratio") == 0)
+        win->compare = SW_CMP_RATIO;
+    else
+        sw_diag_add(d, "%s.compare: must be one of absolute, delta, ratio", path);
+    json_t *nom = json_object_get(w, "nominal");
+    snprintf(p, sizeof p, "%s.nominal", path);
+    if (json_is_number(nom))
+        win->nominal = json_number_value(nom);
+    else if (json_is_object(nom)) {
+        static const char *const nknown[] = {"meta", "default", NULL};
+        check_keys(nom, nknown, p, d);
+        const char *key = get_string(nom, "meta", NULL, p, d);
+        if (!key)
+            sw_diag_add(d, "%s.meta: missing (a run_start.meta key of $.conditions)", p);
+        for (int i = 0; key && i < prof->nconditions; i++)
+            if (strcmp(prof->conditions[i], key) == 0)
+                win->nominal_meta = i;
+        if (key && win->nominal_meta < 0)
+            sw_diag_add(d, "%s.meta: unknown meta key \"%s\" (not in $.conditions)", p, key);
+        if (!json_is_number(json_object_get(nom, "default")))
+            sw_diag_add(d, "%s.default: a number is required (used when the run does not say)", p);
+        else
+            win->nominal = json_number_value(json_object_get(nom, "default"));
+    } else if (nom)
+        sw_diag_add(d, "%s: a number or {\"meta\": key, \"default\": number}", p);
+    if (win->compare != SW_CMP_ABSOLUTE && !nom)
+        sw_diag_add(d, "%s.nominal: required when compare is \"%s\"", path, cmp);
+    if (win->compare == SW_CMP_ABSOLUTE && nom)
+        sw_diag_add(d, "%s.nominal: only with compare delta or ratio", path);
+    if (win->compare == SW_CMP_RATIO && win->nominal == 0)
+        sw_diag_add(d, "%s.nominal: must not be 0 for a ratio", path);
+    snprintf(p, sizeof p, "%s.good", path);
+    int g = parse_range(json_object_get(w, "good"), &win->good_lo, &win->good_hi, p, d);
+    json_t *warn = json_object_get(w, "warn");
+    if (warn) {
+        snprintf(p, sizeof p, "%s.warn", path);
+        if (parse_range(warn, &win->warn_lo, &win->warn_hi, p, d) == 0 && g == 0 &&
+            !(win->warn_lo <= win->good_lo && win->warn_hi >= win->good_hi))
+            sw_diag_add(d, "%s: the warn range must contain the good range", p);
+    } else {
+        win->warn_lo = win->good_lo;
+        win->warn_hi = win->good_hi;
+    }
+}
+
+/* "reference": {"baseline": N, "learn": K, "match": [keys]} */
+static void parse_baseline(json_t *ref, struct sw_check_def *def, const struct sw_profile *prof,
+                           const char *p, struct sw_diag *d)
+{
+    def->ref_kind = SW_REF_BASELINE;
+    def->base_n = (int)get_int(ref, "baseline", 20, 1, 1000, p, d);
+    def->base_learn = (int)get_int(ref, "learn", def->base_n < 5 ? def->base_n : 5, 1, 1000, p, d);
+    if (def->base_learn > def->base_n)
+        sw_diag_add(d, "%s.learn: %d spills to learn from, but the baseline keeps only %d", p,
+                    def->base_learn, def->base_n);
+    json_t *match = json_object_get(ref, "match");
+    if (!match) { /* every condition of the profile */
+        def->base_match = (1u << prof->nconditions) - 1;
+        return;
+    }
+    if (!json_is_array(match)) {
+        sw_diag_add(d, "%s.match: must be an array of $.conditions keys", p);
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(match, i, v)
+    {
+        int k = -1;
+        for (int j = 0; json_is_string(v) && j < prof->nconditions; j++)
+            if (strcmp(prof->conditions[j], json_string_value(v)) == 0)
+                k = j;
+        if (k < 0)
+            sw_diag_add(d, "%s.match[%zu]: unknown meta key %s (not in $.conditions)", p, i,
+                        json_is_string(v) ? json_string_value(v) : "(not a string)");
+        else
+            def->base_match |= 1u << k;
+    }
+}
+
 static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof, const char *path,
                         struct sw_diag *d)
 {
-    static const char *const known[] = {"name",          "title",   "category", "unit", "quantity",
-                                        "reference",     "compare", "good",     "warn", "min_entries",
-                                        "requires_beam", "skip",    NULL};
+    static const char *const known[] = {"name",          "title",   "category", "unit",         "quantity",
+                                        "reference",     "compare", "good",     "warn",         "min_entries",
+                                        "requires_beam", "skip",    "physical", "significance", NULL};
     char p[128];
     if (!json_is_object(c)) {
         sw_diag_add(d, "%s: must be an object", path);
@@ -399,7 +546,7 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     snprintf(p, sizeof p, "%s.quantity", path);
     parse_quantity(json_object_get(c, "quantity"), def, prof, p, d);
 
-    const char *cmp = get_string(c, "compare", "absolute", path, d);
+    const char *cmp = get_string(c, "compare", def->npeers ? "ratio" : "absolute", path, d);
     if (strcmp(cmp, "absolute") == 0)
         def->compare = SW_CMP_ABSOLUTE;
     else if (strcmp(cmp, "delta") == 0)
@@ -411,27 +558,44 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     def->reference = NAN;
     json_t *ref = json_object_get(c, "reference");
     snprintf(p, sizeof p, "%s.reference", path);
-    if (json_is_number(ref)) {
+    if (ref && def->npeers)
+        sw_diag_add(d, "%s: a peer comparison takes its expectation from quantity.peers, not a reference", p);
+    else if (json_is_number(ref)) {
         def->ref_kind = SW_REF_FIXED;
         def->reference = json_number_value(ref);
     } else if (json_is_object(ref)) {
-        static const char *const rknown[] = {"rolling_median", "min_spills", "run", NULL};
+        static const char *const rknown[] = {"rolling_median", "min_spills", "run", "baseline",
+                                             "learn",          "match",      NULL};
         check_keys(ref, rknown, p, d);
-        if (!!json_object_get(ref, "rolling_median") == !!json_object_get(ref, "run"))
-            sw_diag_add(d, "%s: exactly one of rolling_median, run", p);
-        else if (json_object_get(ref, "rolling_median")) {
+        int kinds = !!json_object_get(ref, "rolling_median") + !!json_object_get(ref, "run") +
+                    !!json_object_get(ref, "baseline");
+        if (kinds != 1)
+            sw_diag_add(d, "%s: exactly one of baseline, rolling_median, run", p);
+        else if (json_object_get(ref, "baseline")) {
+            if (json_object_get(ref, "min_spills"))
+                sw_diag_add(d, "%s.min_spills: a baseline says \"learn\"", p);
+            parse_baseline(ref, def, prof, p, d);
+            if (def->kind == SW_Q_HIST &&
+                (def->stat == SW_STAT_KS_PROB || def->stat == SW_STAT_CHI2_PROB ||
+                 def->stat == SW_STAT_DEAD_CHANNELS || def->stat == SW_STAT_HOT_CHANNELS))
+                sw_diag_add(d, "%s.baseline: a reference-histogram statistic needs {\"run\": R}", p);
+        } else if (json_object_get(ref, "rolling_median")) {
+            if (json_object_get(ref, "learn") || json_object_get(ref, "match"))
+                sw_diag_add(d, "%s: learn and match belong to a baseline", p);
             def->ref_kind = SW_REF_ROLLING;
             def->rolling_n = (int)get_int(ref, "rolling_median", 20, 1, 1000, p, d);
             def->rolling_min =
                 (int)get_int(ref, "min_spills", (def->rolling_n + 1) / 2, 1, def->rolling_n, p, d);
         } else {
+            if (json_object_get(ref, "learn") || json_object_get(ref, "match"))
+                sw_diag_add(d, "%s: learn and match belong to a baseline", p);
             def->ref_kind = SW_REF_RUN;
             def->ref_run = get_int(ref, "run", 0, 0, INT64_MAX, p, d);
             if (def->kind != SW_Q_HIST)
                 sw_diag_add(d, "%s.run: a reference run needs a histogram quantity", p);
         }
     } else if (ref)
-        sw_diag_add(d, "%s: a number, {\"rolling_median\": N} or {\"run\": R}", p);
+        sw_diag_add(d, "%s: a number, {\"baseline\": N}, {\"rolling_median\": N} or {\"run\": R}", p);
     int shape =
         def->kind == SW_Q_HIST && (def->stat == SW_STAT_KS_PROB || def->stat == SW_STAT_CHI2_PROB ||
                                    def->stat == SW_STAT_DEAD_CHANNELS || def->stat == SW_STAT_HOT_CHANNELS);
@@ -439,22 +603,54 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
         sw_diag_add(d, "%s: this statistic compares with a reference histogram: {\"run\": R} is required", p);
     else if (shape && def->compare != SW_CMP_ABSOLUTE)
         sw_diag_add(d, "%s.compare: must be absolute for a comparison with a reference histogram", path);
-    else if (!shape && def->compare != SW_CMP_ABSOLUTE && def->ref_kind == SW_REF_NONE)
+    else if (!shape && def->compare != SW_CMP_ABSOLUTE && def->ref_kind == SW_REF_NONE && !def->npeers)
         sw_diag_add(d, "%s: required when compare is \"%s\"", p, cmp);
     if (def->compare == SW_CMP_RATIO && def->ref_kind == SW_REF_FIXED && def->reference == 0)
         sw_diag_add(d, "%s: must not be 0 for a ratio", p);
+    if (def->npeers && def->compare == SW_CMP_ABSOLUTE)
+        sw_diag_add(d, "%s.compare: a peer comparison is a ratio or a delta", path);
 
-    snprintf(p, sizeof p, "%s.good", path);
-    int g = parse_range(json_object_get(c, "good"), &def->good_lo, &def->good_hi, p, d);
-    json_t *warn = json_object_get(c, "warn");
-    if (warn) {
-        snprintf(p, sizeof p, "%s.warn", path);
-        if (parse_range(warn, &def->warn_lo, &def->warn_hi, p, d) == 0 && g == 0 &&
-            !(def->warn_lo <= def->good_lo && def->warn_hi >= def->good_hi))
-            sw_diag_add(d, "%s: the warn range must contain the good range", p);
-    } else {
-        def->warn_lo = def->good_lo;
-        def->warn_hi = def->good_hi;
+    snprintf(p, sizeof p, "%s.physical", path);
+    parse_physical(json_object_get(c, "physical"), &def->phys, prof, p, d);
+    json_t *good = json_object_get(c, "good"), *warn = json_object_get(c, "warn");
+    def->stability = good != NULL;
+    def->good_lo = def->warn_lo = -INFINITY;
+    def->good_hi = def->warn_hi = INFINITY;
+    if (!good && !def->phys.on)
+        sw_diag_add(d, "%s.good: missing (a check needs good, or a physical window)", path);
+    else if (!good && warn)
+        sw_diag_add(d, "%s.warn: only with good", path);
+    else if (!good && (def->ref_kind != SW_REF_NONE || def->npeers))
+        sw_diag_add(d, "%s.good: required with a reference or peers (the stability window)", path);
+    else if (!good && def->compare != SW_CMP_ABSOLUTE)
+        sw_diag_add(d, "%s.compare: without good, only the physical window judges", path);
+    if (good) {
+        snprintf(p, sizeof p, "%s.good", path);
+        int g = parse_range(good, &def->good_lo, &def->good_hi, p, d);
+        if (warn) {
+            snprintf(p, sizeof p, "%s.warn", path);
+            if (parse_range(warn, &def->warn_lo, &def->warn_hi, p, d) == 0 && g == 0 &&
+                !(def->warn_lo <= def->good_lo && def->warn_hi >= def->good_hi))
+                sw_diag_add(d, "%s: the warn range must contain the good range", p);
+        } else {
+            def->warn_lo = def->good_lo;
+            def->warn_hi = def->good_hi;
+        }
+    }
+    json_t *sig = json_object_get(c, "significance");
+    if (sig) {
+        snprintf(p, sizeof p, "%s.significance", path);
+        json_t *a = json_array_get(sig, 0), *b = json_array_get(sig, 1);
+        if (!json_is_array(sig) || json_array_size(sig) != 2 || !json_is_number(a) || !json_is_number(b) ||
+            !(json_number_value(a) > 0) || !(json_number_value(b) >= json_number_value(a)) ||
+            json_number_value(b) > 1000)
+            sw_diag_add(d, "%s: must be [z_warn, z_bad] with 0 < z_warn <= z_bad <= 1000", p);
+        else if (!good)
+            sw_diag_add(d, "%s: applies to the stability window (good), which this check has not", p);
+        else {
+            def->sig_warn = json_number_value(a);
+            def->sig_bad = json_number_value(b);
+        }
     }
     def->min_entries = (uint64_t)get_int(c, "min_entries", 0, 0, 1000000000, path, d);
     json_t *rb = json_object_get(c, "requires_beam");
@@ -664,6 +860,8 @@ static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_pro
             (def->q.stat == SW_STAT_KS_PROB || def->q.stat == SW_STAT_CHI2_PROB ||
              def->q.stat == SW_STAT_DEAD_CHANNELS || def->q.stat == SW_STAT_HOT_CHANNELS))
             sw_diag_add(d, "%s.stat: reference statistics belong to checks; alarm on the check's state", p);
+        if (def->q.npeers)
+            sw_diag_add(d, "%s.peers: peer comparisons belong to checks; alarm on the check's state", p);
     } else if (check) {
         def->source = SW_ALARM_CHECK_STATE;
         def->check = -1;
@@ -766,11 +964,37 @@ static uint64_t profile_hash(json_t *root)
     return h;
 }
 
+/* "conditions": [meta keys]: what describes a run's conditions in its run_start.meta. */
+static void parse_conditions(json_t *c, struct sw_profile *prof, struct sw_diag *d)
+{
+    if (!c)
+        return;
+    if (!json_is_array(c) || json_array_size(c) > SW_CONDITIONS_MAX) {
+        sw_diag_add(d, "$.conditions: must be an array of at most %d run_start.meta keys", SW_CONDITIONS_MAX);
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(c, i, v)
+    {
+        char p[48];
+        snprintf(p, sizeof p, "$.conditions[%zu]", i);
+        if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) >= SW_NAME_MAX) {
+            sw_diag_add(d, "%s: must be a key of 1 to %d characters", p, SW_NAME_MAX - 1);
+            continue;
+        }
+        for (int j = 0; j < prof->nconditions; j++)
+            if (strcmp(prof->conditions[j], json_string_value(v)) == 0)
+                sw_diag_add(d, "%s: \"%s\" is listed twice", p, json_string_value(v));
+        snprintf(prof->conditions[prof->nconditions++], SW_NAME_MAX, "%s", json_string_value(v));
+    }
+}
+
 int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, struct sw_diag *d)
 {
-    static const char *const known[] = {
-        "name",         "version", "fields", "histograms",     "checks", "mot_counter",
-        "beam_min_mot", "hooks",   "alarms", "manual_reasons", NULL};
+    static const char *const known[] = {"name",   "version",        "fields",       "histograms",
+                                        "checks", "mot_counter",    "beam_min_mot", "hooks",
+                                        "alarms", "manual_reasons", "conditions",   NULL};
     int before = d->n;
     memset(prof, 0, sizeof *prof);
     if (!json_is_object(root)) {
@@ -804,6 +1028,7 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
     snprintf(prof->mot_counter, sizeof prof->mot_counter, "%s",
              get_string(root, "mot_counter", "mot", "$", d));
     prof->beam_min_mot = get_number(root, "beam_min_mot", 1, 0, 1e300, "$", d);
+    parse_conditions(json_object_get(root, "conditions"), prof, d);
 
     /* The trigger number is a pseudo-field so a histogram can show the trigger mix. */
     sw_fields_add(&prof->fields, "trigger", 1);

@@ -56,7 +56,10 @@ enum sw_ref_kind {
     SW_REF_FIXED,   /* "reference": number */
     SW_REF_ROLLING, /* "reference": {"rolling_median": N}: median of the statistic over the last N GOOD spills
                      */
-    SW_REF_RUN      /* "reference": {"run": R}: the summed GOOD spills of run R (histogram checks) */
+    SW_REF_RUN,     /* "reference": {"run": R}: the summed GOOD spills of run R (histogram checks) */
+    SW_REF_BASELINE /* "reference": {"baseline": N, "learn": K, "match": [...]}: median and robust spread of
+                     * the check's statistic over the last N healthy spills of the run, carried over from
+                     * the previous run of matching conditions (docs/quality.md) */
 };
 /* Spill-level quantities that are not counters. */
 enum sw_spill_field {
@@ -68,6 +71,20 @@ enum sw_spill_field {
 };
 enum sw_per { SW_PER_NONE, SW_PER_SECOND, SW_PER_COUNTER };
 enum sw_compare { SW_CMP_ABSOLUTE, SW_CMP_DELTA, SW_CMP_RATIO };
+
+#define SW_CONDITIONS_MAX 16 /* run_start.meta keys that describe a run's conditions */
+#define SW_PEERS_MAX      16 /* histograms in one peer group */
+
+/* The broad physical window of a check ("physical"): where the statistic must lie whatever the run,
+ * never learned from the data. Absolute, or as a delta/ratio from a nominal value that is a number or
+ * a run_start.meta key of the profile's conditions (with a default when the run does not say). */
+struct sw_window {
+    int on;
+    enum sw_compare compare;
+    double nominal;   /* the default nominal (NaN for absolute windows) */
+    int nominal_meta; /* index into the profile's conditions, or -1 */
+    double good_lo, good_hi, warn_lo, warn_hi;
+};
 
 /* One quality check (DESIGN §5): a statistic, optionally compared with a reference, judged by a
  * good range and a wider warn range. Value in good -> GOOD, in warn -> WARN, else BAD. */
@@ -94,6 +111,13 @@ struct sw_check_def {
     uint64_t min_entries;                      /* SW_Q_HIST: fewer entries -> UNKNOWN */
     int requires_beam;                         /* EXCLUDED when the spill had no beam */
     int skip;                                  /* "skip": true: deliberately not evaluated (EXCLUDED) */
+    int stability;            /* has good/warn ranges against its reference (0: physical window only) */
+    struct sw_window phys;    /* "physical" */
+    int base_n, base_learn;   /* SW_REF_BASELINE: window of healthy spills, spills needed to judge */
+    unsigned base_match;      /* SW_REF_BASELINE: bits of the profile's conditions that must match */
+    double sig_warn, sig_bad; /* "significance": a deviation counts only beyond this many sigma (0 = off) */
+    int peers[SW_PEERS_MAX];  /* "quantity.peers": histograms whose median statistic is the expectation */
+    int npeers;
 };
 
 /* An alert hook (DESIGN §6): where alarm notifications go. */
@@ -166,6 +190,10 @@ struct sw_profile {
     char **manual_reasons; /* vocabulary of manual-flag reasons (owned) */
     int nreasons;
     double beam_min_mot; /* a spill with fewer MOT had no beam */
+    /* "conditions": the run_start.meta keys that describe a run's conditions (beam, momentum setting,
+     * trigger configuration, target); baselines carry over between runs that match on them. */
+    char conditions[SW_CONDITIONS_MAX][SW_NAME_MAX];
+    int nconditions;
     atomic_int refcount; /* heap profiles (sw_profile_adopt): references held; 0 for a value */
 };
 

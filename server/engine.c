@@ -74,6 +74,8 @@ struct sw_engine {
     int64_t last_run;             /* run of the last data */
     int run_active;               /* last_run has not ended (no run_end for it since) */
     int last_beam;                /* the last closed spill had beam: 1, 0; -1 unknown */
+    int64_t meta_run;             /* the run of the last run_start, -1 before any */
+    json_t *meta;                 /* its meta (a reference), or NULL: the baselines match runs on it */
     int load_failed;              /* start-up: out of memory while loading */
 };
 
@@ -322,6 +324,7 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
     e->alarms = alarms;
     e->last_data = NAN;
     e->last_beam = -1;
+    e->meta_run = -1;
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
         sw_store_each_source(store, load_source_cb, e) != 0 ||
@@ -359,6 +362,7 @@ void sw_engine_free(struct sw_engine *e)
         sw_profile_unref(e->refsets[i].prof);
     }
     free(e->refsets);
+    json_decref(e->meta);
     sw_profile_unref(e->prof);
     pthread_mutex_destroy(&e->mu);
     free(e);
@@ -429,6 +433,10 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
             return -1;
     }
     struct sw_quality_input in = {
+        .run = sp->run,
+        .spill = sp->spill,
+        .started = isfinite(sp->started) ? sp->started : sp->first_wall,
+        .run_meta = sp->run == e->meta_run ? e->meta : NULL,
         .hists = sp->hists,
         .counters = end ? end->counters : NULL,
         .duration = end ? end->duration : NAN,
@@ -451,9 +459,9 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     json_t *triggers = json_object();
     if (!res || !rec || !reasons || !triggers)
         goto oom;
-    sw_refs_apply(refs, &in);
+    sw_refs_apply(refs, &in, sw_store_reader(e->store));
     enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
-    sw_refs_push(refs, res, flag);
+    sw_refs_push(refs, res, flag, &in);
     double mot = sw_quality_counter(&in, p->mot_counter);
     sw_alarms_spill(e->alarms, p, &in, flag, res, sp->run, sp->spill, !(mot < p->beam_min_mot));
     if (isfinite(mot))
@@ -692,6 +700,9 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         }
         switch (r->type) {
         case SW_REC_RUN_START: {
+            json_decref(e->meta);
+            e->meta = json_incref(r->meta);
+            e->meta_run = r->run;
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
             /* Awaited like spill commits: once the request answers, readers see the run record. */
             if (sw_store_run_start(e->store, r->run, r->time, meta, w) != 0)

@@ -1,4 +1,11 @@
-/* quality.h — judges one closed spill with the profile's checks (DESIGN §5).
+/* quality.h — judges one closed spill with the profile's checks (docs/design.md, docs/quality.md).
+ *
+ * A check has up to two layers, and its state is the worse of them: a physical window (absolute, or
+ * against a nominal value that the run's meta may set) that no baseline can learn away, and a
+ * stability window against an expectation (a fixed value, the run's own baseline, a reference run, a
+ * rolling median, or the median of peer histograms), optionally gated by the statistical significance
+ * of the deviation. Every result carries its provenance (expected value, tolerances, where the
+ * expectation came from).
  *
  * States are ordered for the spill flag: a spill is BAD if any check is BAD, else WARN if any is
  * WARN, else UNKNOWN if any check lacked data (UNKNOWN never masks BAD and is never reported as
@@ -18,6 +25,18 @@
 
 enum sw_state { SW_GOOD = 0, SW_WARN = 1, SW_BAD = 2, SW_UNKNOWN = 3, SW_EXCLUDED = 4, SW_STATE_N = 5 };
 
+/* A check's baseline as refs.h keeps it for the run being judged (SW_REF_BASELINE). */
+struct sw_baseline {
+    int n;                 /* healthy spills in the window */
+    double median, spread; /* of the statistic; spread = 1.4826 x the median absolute deviation */
+    int nsegs;             /* where the values come from: a carried-over run, then the run itself */
+    struct {
+        int64_t run, first, last; /* run and the span of its spills in the window */
+        int n;
+    } seg[2];
+    int carried; /* seg[0] is a previous run of matching conditions */
+};
+
 /* What the checks of one spill read. */
 struct sw_quality_input {
     const struct sw_hist *hists;               /* one per profile histogram, same order */
@@ -33,7 +52,14 @@ struct sw_quality_input {
      * ref_hists[i] the reference histogram of a {"run": R} check (NULL while not available). */
     const double *ref_values;
     const struct sw_hist *const *ref_hists;
+    const struct sw_baseline *baselines; /* per check index (SW_REF_BASELINE checks), or NULL */
+    json_t *run_meta;                    /* borrowed: the run's run_start.meta, or NULL */
+    int64_t run, spill;                  /* which spill this is (baselines are kept per run) */
+    double started;                      /* Unix s the spill started, NaN when unknown */
 };
+
+/* Which layer of a check made its state. */
+enum sw_layer { SW_LAYER_NONE, SW_LAYER_PHYSICAL, SW_LAYER_STABILITY };
 
 struct sw_check_result {
     const struct sw_check_def *def; /* borrowed from the profile */
@@ -42,6 +68,17 @@ struct sw_check_result {
     double raw;       /* the statistic before comparison */
     double reference; /* what it was compared with (NaN for absolute checks) */
     char reason[320]; /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
+    /* Provenance (sw_quality_provenance_json). */
+    enum sw_state phys_state, stab_state; /* SW_EXCLUDED where the layer did not judge */
+    enum sw_layer layer;                  /* the layer that made a non-GOOD state */
+    double nominal;                       /* of the physical window (NaN when absolute) */
+    int nominal_from_meta;                /* the nominal came from the run's meta */
+    double expected;                      /* of the stability window, in the statistic's units */
+    double z;                             /* significance of the deviation (NaN when not computed) */
+    double spread;                        /* of the expectation (baseline), NaN when none */
+    struct sw_baseline base;              /* a copy, for SW_REF_BASELINE checks */
+    int learning;                         /* the baseline is still learning (base.n < learn) */
+    int peers_used;                       /* peers with data (quantity.peers) */
 };
 
 /* Evaluates every check of the profile into results[0..nchecks) and returns the spill flag.
@@ -50,9 +87,22 @@ struct sw_check_result {
 enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_quality_input *in,
                               struct sw_check_result *results, json_t *reasons);
 
-/* Results as stored with a spill: [[name, category, state, value|null, raw|null, reason], ...].
- * New reference; NULL on out of memory. */
+/* Results as stored with a spill: [[name, category, state, value|null, raw|null, reason, provenance],
+ * ...]. New reference; NULL on out of memory. */
 json_t *sw_quality_results_json(const struct sw_check_result *results, int n);
+
+/* Where a verdict came from, in the compact form stored with the spill (the seventh element of each
+ * stored result, as JSON text): the layer that made the state, the physical window (state, nominal,
+ * tolerances) and the stability window (state, source kind, expected value, tolerances in the
+ * statistic's units, significance, baseline spread, spills and the runs they span). New reference. */
+json_t *sw_quality_provenance_json(const struct sw_check_result *r);
+/* The stored form expanded for the API: {"layer", "physical": {"state", "nominal", "nominal_from",
+ * "good", "warn"}, "stability": {"state", "expected", "good", "warn", "z", "source": {"kind", ...}}}.
+ * New reference (json null for anything not of that form). */
+json_t *sw_quality_provenance_expand(json_t *stored);
+
+/* 1 when a result may join its check's baseline: judged (not EXCLUDED/UNKNOWN) and GOOD. */
+int sw_quality_healthy(const struct sw_check_result *r);
 
 /* The statistic of a check's quantity for a spill (absolute, no reference), NaN when missing or
  * below min_entries. Alarm rules use it. */

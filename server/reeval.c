@@ -40,10 +40,10 @@ static int apply_fn(sqlite3 *db, void *ctx)
             SQLITE_OK ||
         sqlite3_prepare_v2(
             db,
-            "INSERT INTO checks(run, spill, name, category, state, value, raw, reason) "
+            "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
             "SELECT ?1, ?2, json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
             "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
-            "json_extract(value,'$[5]') FROM json_each(?3)",
+            "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?3)",
             -1, &ins, NULL) != SQLITE_OK)
         goto out;
     for (int i = 0; i < t->n; i++) {
@@ -98,10 +98,11 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             db,
             "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
             "s.unknown_fields, s.complete, h.blob, m.flag, "
-            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete:%' LIMIT 1) FROM spills s "
+            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete:%' LIMIT 1), s.started "
+            "FROM spills s "
             "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "
             "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-            "WHERE s.run = ?1 ORDER BY s.spill",
+            "WHERE s.run = ?1 ORDER BY s.closed_at, s.spill",
             -1, &st, NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return -1;
@@ -152,6 +153,9 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
                                p->nhists);
         json_t *counters = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
         struct sw_quality_input in = {
+            .run = run,
+            .spill = x->spill,
+            .started = col_real(st, 12),
             .hists = hists,
             .counters = counters,
             .duration = col_real(st, 3),
@@ -164,9 +168,9 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             .incomplete_reason = (const char *)sqlite3_column_text(st, 11),
         };
         json_t *reasons = json_array();
-        sw_refs_apply(refs, &in);
+        sw_refs_apply(refs, &in, db);
         enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
-        sw_refs_push(refs, res, flag);
+        sw_refs_push(refs, res, flag, &in);
         json_t *checks = sw_quality_results_json(res, p->nchecks);
         snprintf(x->new_flag, sizeof x->new_flag, "%s", sw_state_name(flag));
         x->reasons = json_dumps(reasons, JSON_COMPACT);

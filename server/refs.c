@@ -10,11 +10,24 @@ struct window {
     int n, pos;
 };
 
+/* A baseline window: a ring of the newest base_n healthy values with the spill each came from. */
+struct base {
+    double *v;
+    int64_t *run, *spill;
+    int n, pos;
+};
+
 struct sw_refs {
     const struct sw_profile *p;
-    struct window *win;    /* per check (rolling checks only) */
-    double *values;        /* per check */
-    struct sw_hist *hists; /* per check (run checks only; def NULL otherwise) */
+    double before; /* own-run values are read from spills closed before this */
+    int has_run;   /* the baselines are those of run `run` */
+    int64_t run;
+    json_t *run_meta;          /* owned: the meta read for `run` from the database, or NULL */
+    struct base *base;         /* per check (baseline checks only) */
+    struct sw_baseline *views; /* per check: what sw_refs_apply hands to the checks */
+    struct window *win;        /* per check (rolling checks only) */
+    double *values;            /* per check */
+    struct sw_hist *hists;     /* per check (run checks only; def NULL otherwise) */
     const struct sw_hist **hist_ptrs;
     double *scratch;
 };
@@ -91,8 +104,11 @@ struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double befo
     r->values = calloc((size_t)n + 1, sizeof *r->values);
     r->hists = calloc((size_t)n + 1, sizeof *r->hists);
     r->hist_ptrs = calloc((size_t)n + 1, sizeof *r->hist_ptrs);
-    r->scratch = calloc(1001, sizeof *r->scratch);
-    if (!r->win || !r->values || !r->hists || !r->hist_ptrs || !r->scratch)
+    r->scratch = calloc(2002, sizeof *r->scratch);
+    r->before = before;
+    r->base = calloc((size_t)n + 1, sizeof *r->base);
+    r->views = calloc((size_t)n + 1, sizeof *r->views);
+    if (!r->win || !r->values || !r->hists || !r->hist_ptrs || !r->scratch || !r->base || !r->views)
         goto oom;
     for (int i = 0; i < n; i++) {
         const struct sw_check_def *c = &p->checks[i];
@@ -101,6 +117,13 @@ struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double befo
             if (!(r->win[i].v = calloc((size_t)c->rolling_n, sizeof(double))))
                 goto oom;
             load_window(db, c, &r->win[i], before);
+        } else if (c->ref_kind == SW_REF_BASELINE) {
+            struct base *b = &r->base[i];
+            b->v = calloc((size_t)c->base_n, sizeof *b->v);
+            b->run = calloc((size_t)c->base_n, sizeof *b->run);
+            b->spill = calloc((size_t)c->base_n, sizeof *b->spill);
+            if (!b->v || !b->run || !b->spill)
+                goto oom;
         } else if (c->ref_kind == SW_REF_RUN) {
             if (sw_hist_init(&r->hists[i], &p->hists[c->hist]) != 0)
                 goto oom;
@@ -123,6 +146,14 @@ void sw_refs_free(struct sw_refs *r)
         free(r->win[i].v);
     for (int i = 0; r->hists && i < r->p->nchecks; i++)
         sw_hist_release(&r->hists[i]);
+    for (int i = 0; r->base && i < r->p->nchecks; i++) {
+        free(r->base[i].v);
+        free(r->base[i].run);
+        free(r->base[i].spill);
+    }
+    free(r->base);
+    free(r->views);
+    json_decref(r->run_meta);
     free(r->win);
     free(r->values);
     free(r->hists);
@@ -131,10 +162,187 @@ void sw_refs_free(struct sw_refs *r)
     free(r);
 }
 
-void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in)
+static void base_push(struct base *b, int cap, double v, int64_t run, int64_t spill)
 {
+    b->v[b->pos] = v;
+    b->run[b->pos] = run;
+    b->spill[b->pos] = spill;
+    b->pos = (b->pos + 1) % cap;
+    if (b->n < cap)
+        b->n++;
+}
+
+/* 1 when the candidate's meta b has the same value as the run's meta a for every key in mask. A run
+ * whose meta lacks one of the keys matches nothing: nothing says it is like another. */
+static int meta_matches(const struct sw_profile *p, unsigned mask, json_t *a, json_t *b)
+{
+    for (int k = 0; k < p->nconditions; k++) {
+        if (!(mask & (1u << k)))
+            continue;
+        json_t *x = a ? json_object_get(a, p->conditions[k]) : NULL;
+        json_t *y = b ? json_object_get(b, p->conditions[k]) : NULL;
+        if (!x || !y || !json_equal(x, y))
+            return 0;
+    }
+    return mask != 0;
+}
+
+/* Appends to b the check's healthy values of run `run` (newest last): at most cap, from complete
+ * spills whose check was GOOD, closed before `before`. */
+static void load_values(sqlite3 *db, const struct sw_check_def *c, struct base *b, int64_t run, double before)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT c.raw, c.spill FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
+            "WHERE c.run = ?1 AND c.name = ?2 AND c.state = 'GOOD' AND c.raw IS NOT NULL "
+            "AND s.complete = 1 AND s.closed_at < ?3 ORDER BY s.closed_at DESC, s.spill DESC LIMIT ?4",
+            -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, isfinite(before) ? before : 1e300);
+    sqlite3_bind_int(st, 4, c->base_n);
+    double v[1000];
+    int64_t sp[1000];
+    int n = 0;
+    while (n < c->base_n && sqlite3_step(st) == SQLITE_ROW) {
+        v[n] = sqlite3_column_double(st, 0);
+        sp[n++] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    for (int i = n - 1; i >= 0; i--)
+        base_push(b, c->base_n, v[i], run, sp[i]);
+}
+
+/* The latest run other than `run` that started before `started` and matches on mask, or -1. */
+static int64_t matching_run(sqlite3 *db, const struct sw_profile *p, unsigned mask, int64_t run, json_t *meta,
+                            double started)
+{
+    sqlite3_stmt *st;
+    int64_t found = -1;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT run, meta FROM runs WHERE run != ?1 AND started < ?2 "
+                           "ORDER BY started DESC, run DESC LIMIT 500",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_double(st, 2, isfinite(started) ? started : 1e300);
+    while (found < 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        json_t *m = text ? json_loads(text, 0, NULL) : NULL;
+        if (meta_matches(p, mask, meta, m))
+            found = sqlite3_column_int64(st, 0);
+        json_decref(m);
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Builds the baselines for in->run (see sw_refs_apply). */
+static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
+{
+    const struct sw_profile *p = r->p;
+    r->has_run = 1;
+    r->run = in->run;
+    json_decref(r->run_meta);
+    r->run_meta = NULL;
+    for (int i = 0; i < p->nchecks; i++)
+        r->base[i].n = r->base[i].pos = 0;
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    double started = in->started;
+    if (sqlite3_prepare_v2(
+            db, "SELECT meta, (SELECT min(started) FROM spills WHERE run = ?1) FROM runs WHERE run = ?1", -1,
+            &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, in->run);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *text = (const char *)sqlite3_column_text(st, 0);
+            if (!in->run_meta && text)
+                r->run_meta = json_loads(text, 0, NULL);
+            if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+                !(sqlite3_column_double(st, 1) >= started)) /* the run's first spill, also when NaN */
+                started = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    json_t *meta = in->run_meta ? in->run_meta : r->run_meta;
+    /* one look-up per distinct match mask (usually one for the whole profile) */
+    unsigned masks[32];
+    int64_t runs[32];
+    int nmasks = 0;
+    for (int i = 0; i < p->nchecks; i++) {
+        const struct sw_check_def *c = &p->checks[i];
+        if (c->ref_kind != SW_REF_BASELINE)
+            continue;
+        int64_t from = -1;
+        int k = 0;
+        while (k < nmasks && masks[k] != c->base_match)
+            k++;
+        if (k < nmasks)
+            from = runs[k];
+        else {
+            from = meta ? matching_run(db, p, c->base_match, in->run, meta, started) : -1;
+            if (nmasks < 32) {
+                masks[nmasks] = c->base_match;
+                runs[nmasks++] = from;
+            }
+        }
+        if (from >= 0)
+            load_values(db, c, &r->base[i], from, INFINITY);
+        load_values(db, c, &r->base[i], in->run, r->before);
+    }
+}
+
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The view of a baseline: median, 1.4826 MAD, and the runs and spills it spans (oldest first). */
+static void base_view(const struct base *b, int cap, double *scratch, struct sw_baseline *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = b->n;
+    out->median = out->spread = NAN;
+    if (!b->n)
+        return;
+    int start = b->n < cap ? 0 : b->pos;
+    for (int k = 0; k < b->n; k++) {
+        int i = (start + k) % cap;
+        scratch[k] = b->v[i];
+        int s = out->nsegs - 1;
+        if (s < 0 || out->seg[s].run != b->run[i]) {
+            if (out->nsegs == 2) { /* not expected: one carried run, then the run itself */
+                out->seg[0] = out->seg[1];
+                out->nsegs = 1;
+            }
+            s = out->nsegs++;
+            out->seg[s].run = b->run[i];
+            out->seg[s].first = out->seg[s].last = b->spill[i];
+            out->seg[s].n = 0;
+        }
+        if (b->spill[i] < out->seg[s].first)
+            out->seg[s].first = b->spill[i];
+        if (b->spill[i] > out->seg[s].last)
+            out->seg[s].last = b->spill[i];
+        out->seg[s].n++;
+    }
+    out->median = median_of(scratch, b->n);
+    for (int k = 0; k < b->n; k++)
+        scratch[k] = fabs(scratch[k] - out->median);
+    out->spread = 1.4826 * median_of(scratch, b->n);
+    out->carried = out->nsegs > 0 && out->seg[0].run != b->run[(start + b->n - 1) % cap];
+}
+
+void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
+{
+    int baselines = 0;
     for (int i = 0; i < r->p->nchecks; i++) {
         const struct sw_check_def *c = &r->p->checks[i];
+        baselines |= c->ref_kind == SW_REF_BASELINE;
         if (c->ref_kind != SW_REF_ROLLING)
             continue;
         struct window *w = &r->win[i];
@@ -142,21 +350,29 @@ void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in)
         if (w->n < c->rolling_min)
             continue;
         memcpy(r->scratch, w->v, (size_t)w->n * sizeof(double));
-        qsort(r->scratch, (size_t)w->n, sizeof(double), cmp_double);
-        r->values[i] =
-            w->n % 2 ? r->scratch[w->n / 2] : 0.5 * (r->scratch[w->n / 2 - 1] + r->scratch[w->n / 2]);
+        r->values[i] = median_of(r->scratch, w->n);
     }
+    if (baselines && (!r->has_run || r->run != in->run))
+        begin_run(r, in, db);
+    if (baselines && !in->run_meta && r->run_meta)
+        in->run_meta = r->run_meta;
+    for (int i = 0; baselines && i < r->p->nchecks; i++)
+        if (r->p->checks[i].ref_kind == SW_REF_BASELINE)
+            base_view(&r->base[i], r->p->checks[i].base_n, r->scratch, &r->views[i]);
     in->ref_values = r->values;
     in->ref_hists = r->hist_ptrs;
+    in->baselines = r->views;
 }
 
-void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_state flag)
+void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_state flag,
+                  const struct sw_quality_input *in)
 {
-    if (flag != SW_GOOD)
-        return;
     for (int i = 0; i < r->p->nchecks; i++) {
         const struct sw_check_def *c = &r->p->checks[i];
-        if (c->ref_kind == SW_REF_ROLLING && isfinite(res[i].raw))
+        if (c->ref_kind == SW_REF_ROLLING && flag == SW_GOOD && isfinite(res[i].raw))
             win_push(&r->win[i], c->rolling_n, res[i].raw);
+        else if (c->ref_kind == SW_REF_BASELINE && in->complete && r->has_run && r->run == in->run &&
+                 sw_quality_healthy(&res[i]))
+            base_push(&r->base[i], c->base_n, res[i].raw, in->run, in->spill);
     }
 }

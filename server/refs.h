@@ -1,4 +1,9 @@
-/* refs.h — references of a profile's checks (DESIGN §5):
+/* refs.h — references of a profile's checks (docs/quality.md):
+ *   {"baseline": N, "learn": K, "match": [keys]}: the median and robust spread of the check's statistic
+ *   over the last N healthy spills (the check GOOD, the spill complete) of the run being judged. At
+ *   the first spill of a run the window starts from the last N healthy spills of the most recent
+ *   earlier run whose run_start.meta matches on the keys (carry-over), or empty (learning: the
+ *   check judges by its physical window only until K values are in). Kept for one run at a time.
  *   {"rolling_median": N}: the median of the check's statistic over the last N spills flagged GOOD
  *   by the checks, seeded from the database and fed as spills close;
  *   {"run": R}: the sum of run R's GOOD spills (effective flag) of the check's histogram, and the
@@ -21,10 +26,16 @@ struct sw_refs;
 struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double before);
 void sw_refs_free(struct sw_refs *r);
 
-/* Sets in->ref_values and in->ref_hists to the current references (valid until the next push). */
-void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in);
+/* Sets in->ref_values, in->ref_hists and in->baselines to the current references (valid until the
+ * next push). When in->run is not the run the baselines were kept for, they are built anew for it
+ * from db (this thread's read connection): the run's own healthy spills closed before `before`, after
+ * a carry-over from the latest earlier run of matching conditions that started before in->started.
+ * in->run_meta, when NULL, is read from the runs table (and set). */
+void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db);
 
-/* After a spill was judged: when its flag is GOOD, its rolling statistics join the windows. */
-void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_state flag);
+/* After a spill was judged: when its flag is GOOD, its rolling statistics join the windows; every
+ * healthy result of a complete spill joins its check's baseline. */
+void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_state flag,
+                  const struct sw_quality_input *in);
 
 #endif

@@ -218,14 +218,14 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
 
     if (r->checks_json) {
         /* One row per check result; the engine serialised them as an array of
-         * [name, category, state, value, raw, reason]. */
+         * [name, category, state, value, raw, reason, provenance]. */
         st = s->ins_check;
         sqlite3_stmt *js;
         if (sqlite3_prepare_v2(
                 db,
                 "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
                 "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
-                "json_extract(value,'$[5]') FROM json_each(?1)",
+                "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?1)",
                 -1, &js, NULL) != SQLITE_OK)
             goto fail;
         sqlite3_bind_text(js, 1, r->checks_json, -1, SQLITE_STATIC);
@@ -233,7 +233,7 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
         while ((rc = sqlite3_step(js)) == SQLITE_ROW) {
             sqlite3_bind_int64(st, 1, r->run);
             sqlite3_bind_int64(st, 2, r->spill);
-            for (int c = 0; c < 6; c++)
+            for (int c = 0; c < 7; c++)
                 sqlite3_bind_value(st, 3 + c, sqlite3_column_value(js, c));
             if (step_reset(st)) {
                 sqlite3_finalize(js);
@@ -539,8 +539,9 @@ static int prepare_all(struct sw_store *s)
          "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
          "profile_version, closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"},
         {&s->ins_hist, "INSERT INTO spill_hists(run, spill, blob) VALUES(?1, ?2, ?3)"},
-        {&s->ins_check, "INSERT INTO checks(run, spill, name, category, state, value, raw, reason) "
-                        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"},
+        {&s->ins_check,
+         "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
+         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
         {&s->up_source,
          "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
          "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "

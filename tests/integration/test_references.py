@@ -109,7 +109,7 @@ class References(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         n = len(prof["checks"])
         for i, word in ((n - 5, "{\"run\": R} is required"), (n - 4, "histogram quantity"),
-                        (n - 3, "exactly one of rolling_median, run"), (n - 2, "window"),
+                        (n - 3, "exactly one of baseline, rolling_median, run"), (n - 2, "window"),
                         (n - 1, "required when compare")):
             self.assertIn("$.checks[%d]" % i, p.stderr)
             self.assertIn(word, p.stderr)
