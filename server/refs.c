@@ -301,8 +301,9 @@ static double median_of(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* The view of a baseline: median, 1.4826 MAD, and the runs and spills it spans (oldest first). */
-static void base_view(const struct base *b, int cap, double *scratch, struct sw_baseline *out)
+/* The view of a baseline for run `run`: median, 1.4826 MAD, and the runs and spills it spans (oldest
+ * first). */
+static void base_view(const struct base *b, int cap, int64_t run, double *scratch, struct sw_baseline *out)
 {
     memset(out, 0, sizeof *out);
     out->n = b->n;
@@ -334,7 +335,7 @@ static void base_view(const struct base *b, int cap, double *scratch, struct sw_
     for (int k = 0; k < b->n; k++)
         scratch[k] = fabs(scratch[k] - out->median);
     out->spread = 1.4826 * median_of(scratch, b->n);
-    out->carried = out->nsegs > 0 && out->seg[0].run != b->run[(start + b->n - 1) % cap];
+    out->carried = out->nsegs > 0 && out->seg[0].run != run;
 }
 
 void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
@@ -358,7 +359,7 @@ void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
         in->run_meta = r->run_meta;
     for (int i = 0; baselines && i < r->p->nchecks; i++)
         if (r->p->checks[i].ref_kind == SW_REF_BASELINE)
-            base_view(&r->base[i], r->p->checks[i].base_n, r->scratch, &r->views[i]);
+            base_view(&r->base[i], r->p->checks[i].base_n, r->run, r->scratch, &r->views[i]);
     in->ref_values = r->values;
     in->ref_hists = r->hist_ptrs;
     in->baselines = r->views;
