@@ -51,8 +51,14 @@ static void usage(FILE *f)
             "  --spills N             number of spills (default 10), then run_end\n"
             "  --forever              spills until SIGINT/SIGTERM, then run_end\n"
             "  --scale F              intensity multiplier: MOT and every MOT-driven count (default 1)\n"
-            "  --fault NAME@SPILL     inject a fault into a spill (NAME@A-B for a range); repeatable,\n"
-            "                         several may hit one spill. NAME: %s\n"
+            "  --conditions SEED      draw the run's nominal levels (MOT, rates, beam, scales,\n"
+            "                         offsets) from the run-to-run ranges with SEED (>= 1, a stream\n"
+            "                         apart from --seed); default: the nominal run\n"
+            "  --momentum P           beam momentum setting in GeV/c (default 160)\n"
+            "  --fault NAME@SPILL     inject a fault into a spill (NAME@A-B for a range; @1-N from the\n"
+            "                         first spill); repeatable, several may hit one spill; each acts on\n"
+            "                         the run's own level.\n"
+            "                         NAME: %s\n"
             "  --realtime             follow the SPS cycle: a spill of --spill-length s every --cycle s\n"
             "  --fast                 send as fast as the server answers (default)\n"
             "  --cycle S              SPS supercycle for --realtime (default 16.8)\n"
@@ -61,6 +67,7 @@ static void usage(FILE *f)
             "  --batch N              events per request (default 1000)\n"
             "  --seed N               random seed (default 1; 0 = from the clock)\n"
             "  --mot-goal N           the run's MOT goal, written to run_start meta (the overview shows it)\n"
+            "  --no-daq-sources       no daq_sources in spill_end (a DAQ without integrity counts)\n"
             "  --source ID            X-Spillwatch-Source, 1-100 of [A-Za-z0-9._-] (default sim-run<N>)\n"
             "  --quiet                no per-spill lines\n"
             "  --verbose              debug lines (duplicates, retries, replays)\n"
@@ -111,10 +118,56 @@ static void sleep_until(double t)
     }
 }
 
+/* A number as JSON: an integer when it is one (160, not 160.0), else a real. New reference. */
+static json_t *number(double v)
+{
+    return v == floor(v) && fabs(v) < 1e15 ? json_integer((json_int_t)v) : json_real(v);
+}
+
+/* meta.conditions: every drawn level, so a test or a benchmark can read the run back. New reference. */
+static json_t *conditions_json(const struct sim_conditions *c)
+{
+    static const char *const axes[2] = {"x", "y"}, *const vetoes[3] = {"v1", "vm1", "vm2"};
+    char key[48];
+    json_t *j = json_object(), *hcal = json_array();
+    json_object_set_new(j, "seed", json_integer((json_int_t)c->seed));
+    json_object_set_new(j, "mot", number(c->mot));
+    json_object_set_new(j, "veto_factor", number(c->veto_factor));
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "%s_factor", vetoes[i]);
+        json_object_set_new(j, key, number(c->veto_each[i]));
+        snprintf(key, sizeof key, "%s_per_mot", vetoes[i]);
+        json_object_set_new(j, key, number(c->veto_per_mot[i]));
+    }
+    json_object_set_new(j, "veto_hit_fraction", number(c->veto_hit_fraction));
+    json_object_set_new(j, "phys_per_mot", number(c->phys_per_mot));
+    json_object_set_new(j, "beam_fraction", number(c->beam_fraction));
+    json_object_set_new(j, "random_hz", number(c->random_hz));
+    json_object_set_new(j, "p_offset", number(c->p_offset));
+    json_object_set_new(j, "p_mean", number(c->p_mean));
+    for (int i = 0; i < 2; i++) {
+        snprintf(key, sizeof key, "sigma_%s_factor", axes[i]);
+        json_object_set_new(j, key, number(c->sigma_factor[i]));
+        snprintf(key, sizeof key, "sigma_%s", axes[i]);
+        json_object_set_new(j, key, number(c->sigma[i]));
+        snprintf(key, sizeof key, "centre_%s", axes[i]);
+        json_object_set_new(j, key, number(c->centre[i]));
+    }
+    json_object_set_new(j, "dead_time", number(c->dead_time));
+    json_object_set_new(j, "ecal_scale", number(c->ecal_scale));
+    for (int m = 0; m < 4; m++)
+        json_array_append_new(hcal, number(c->hcal_scale[m]));
+    json_object_set_new(j, "hcal_scale", hcal);
+    json_object_set_new(j, "t_ecal", number(c->t_ecal));
+    json_object_set_new(j, "t_hcal", number(c->t_hcal));
+    return j;
+}
+
 /* The run_start record, '\n'-terminated: meta says how the data was made. NULL on out of memory;
  * the caller frees it. */
 static char *run_start_line(long long run, double time, unsigned long long seed, double scale, int columns,
-                            const struct fault_at *faults, int nfaults, double mot_goal)
+                            const struct fault_at *faults, int nfaults, double mot_goal,
+                            const struct sim_conditions *cond)
 {
     json_t *list = json_array();
     for (int i = 0; i < nfaults; i++) {
@@ -131,8 +184,22 @@ static char *run_start_line(long long run, double time, unsigned long long seed,
                           (json_int_t)run, "time", round(time * 1000) / 1000, "meta", "source",
                           "spillwatch-collect sim", "version", SW_VERSION, "seed", (json_int_t)seed, "scale",
                           scale, "format", columns ? "columns" : "rows", "faults", list);
-    if (j && mot_goal > 0) /* the run's MOT goal, shown against the good MOT on the overview */
-        json_object_set_new(json_object_get(j, "meta"), "mot_goal", json_real(mot_goal));
+    json_t *meta = json_object_get(j, "meta");
+    if (meta && mot_goal > 0) /* the run's MOT goal, shown against the good MOT on the overview */
+        json_object_set_new(meta, "mot_goal", json_real(mot_goal));
+    if (meta) { /* the run conditions a monitor matches runs on: the same conditions seed, the same run */
+        char beam[64] = "M2 mu+ nominal", trigger[64] = "nominal";
+        if (cond->seed) {
+            snprintf(beam, sizeof beam, "M2 mu+ tune %llu", (unsigned long long)cond->seed);
+            snprintf(trigger, sizeof trigger, "trigger config %llu", (unsigned long long)cond->seed);
+        }
+        json_object_set_new(meta, "beam", json_string(beam));
+        json_object_set_new(meta, "momentum", number(cond->momentum));
+        json_object_set_new(meta, "trigger", json_string(trigger));
+        json_object_set_new(meta, "target", json_string("ECAL 5x6"));
+        if (cond->seed)
+            json_object_set_new(meta, "conditions", conditions_json(cond));
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     char *line = NULL;
@@ -179,6 +246,9 @@ static int cmd_sim(int argc, char **argv)
         O_QUIET,
         O_VERBOSE,
         O_MOT_GOAL,
+        O_CONDITIONS,
+        O_MOMENTUM,
+        O_NO_DAQ,
         O_HELP,
         O_VERSION
     };
@@ -203,14 +273,19 @@ static int cmd_sim(int argc, char **argv)
         {"quiet", 0, NULL, O_QUIET},
         {"verbose", 0, NULL, O_VERBOSE},
         {"mot-goal", 1, NULL, O_MOT_GOAL},
+        {"conditions", 1, NULL, O_CONDITIONS},
+        {"momentum", 1, NULL, O_MOMENTUM},
+        {"no-daq-sources", 0, NULL, O_NO_DAQ},
         {"help", 0, NULL, O_HELP},
         {"version", 0, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL, *out = NULL, *token = NULL, *source = NULL;
     long long run = 1, first = 1, spills = 10, batch = 1000;
-    unsigned long long seed = 1; /* fixed by default: runs are reproducible */
-    int forever = 0, spills_given = 0, realtime = 0, columns = 1, quiet = 0, verbose = 0;
+    unsigned long long seed = 1;       /* fixed by default: runs are reproducible */
+    unsigned long long conditions = 0; /* --conditions: 0 = the nominal run */
+    double momentum = 160;             /* GeV/c, M2 muon beam setting: S1 [V] */
+    int forever = 0, spills_given = 0, realtime = 0, columns = 1, quiet = 0, verbose = 0, daq_sources = 1;
     struct sim_params params = {.scale = 1.0, .spill_length = 4.8}; /* 4.8 s: NA64MU.md S5 [V] */
     double mot_goal = 0; /* --mot-goal: written to run_start.meta.mot_goal */
     double cycle = 16.8; /* SPS supercycle, North Area alone 14.4-16.8 s: NA64MU.md (a) [R] */
@@ -310,6 +385,16 @@ static int cmd_sim(int argc, char **argv)
         case O_MOT_GOAL:
             NUMBER(mot_goal, strtod, mot_goal > 0 && mot_goal < 1e18, "must be a number of muons > 0");
             break;
+        case O_CONDITIONS:
+            NUMBER(conditions, STRTOULL, optarg[0] != '-' && conditions >= 1 && conditions <= 1ull << 53,
+                   "must be an integer within [1, 2^53]");
+            break;
+        case O_MOMENTUM:
+            NUMBER(momentum, strtod, momentum >= 20 && momentum <= 400, "must be within [20, 400] GeV/c");
+            break;
+        case O_NO_DAQ:
+            daq_sources = 0;
+            break;
         case O_HELP:
             usage(stdout);
             return 0;
@@ -353,6 +438,11 @@ static int cmd_sim(int argc, char **argv)
         snprintf(src, sizeof src, "sim-run%lld", run); /* a restart of the same run resumes */
     if (seed == 0)
         seed = (unsigned long long)time(NULL);
+    params.seed = seed;
+    if (conditions)
+        sim_conditions_draw(&params.cond, conditions, momentum);
+    else
+        sim_conditions_nominal(&params.cond, momentum);
 
     FILE *outf = NULL;
     if (out)
@@ -392,7 +482,8 @@ static int cmd_sim(int argc, char **argv)
 
     double t0 = now_s();
     if (mark.run != run) { /* travels with the first spill's first batch, or with run_end */
-        run_start = run_start_line(run, t0, seed, params.scale, columns, faults, nfaults, mot_goal);
+        run_start =
+            run_start_line(run, t0, seed, params.scale, columns, faults, nfaults, mot_goal, &params.cond);
         if (!run_start) {
             fprintf(stderr, "spillwatch-collect sim: out of memory\n");
             goto out;
@@ -446,7 +537,7 @@ static int cmd_sim(int argc, char **argv)
         }
         if (realtime)
             sleep_until(t_start + sp.duration);
-        sim_spill_end(&sp, &b, realtime && !stop_requested ? t_start + sp.duration : now_s());
+        sim_spill_end(&sp, &b, realtime && !stop_requested ? t_start + sp.duration : now_s(), daq_sources);
         if (sim_send(p, &b, 1) != 0)
             goto out;
         sim_buf_clear(&b);
