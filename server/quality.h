@@ -20,8 +20,11 @@ enum sw_state { SW_GOOD = 0, SW_WARN = 1, SW_BAD = 2, SW_UNKNOWN = 3, SW_EXCLUDE
 
 /* What the checks of one spill read. */
 struct sw_quality_input {
-    const struct sw_hist *hists;               /* one per profile histogram, same order */
-    json_t *counters;                          /* borrowed: name -> number, may be NULL */
+    const struct sw_hist *hists; /* one per profile histogram, same order */
+    json_t *counters;            /* borrowed: name -> number, may be NULL */
+    /* borrowed: the spill_end's daq_sources as wire.c validated them (source -> {"events",
+     * "missing", "empty", "truncated"}); NULL when the DAQ sent none */
+    json_t *daq_sources;
     double duration, dead_time, decode_errors; /* NaN when unknown */
     uint64_t events, unknown_fields;
     int complete; /* 0 when closed by timeout */
