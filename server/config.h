@@ -33,7 +33,7 @@
 #define SW_HIST_BINS_MAX    1000000
 #define SW_PROFILE_BINS_MAX 4000000
 
-enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL };
+enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL, SW_Q_DAQ };
 enum sw_stat {
     SW_STAT_MEAN,
     SW_STAT_RMS,
@@ -94,6 +94,13 @@ struct sw_check_def {
     uint64_t min_entries;                      /* SW_Q_HIST: fewer entries -> UNKNOWN */
     int requires_beam;                         /* EXCLUDED when the spill had no beam */
     int skip;                                  /* "skip": true: deliberately not evaluated (EXCLUDED) */
+    /* SW_Q_DAQ: the fraction of a DAQ source's events with a problem (quality.h sw_quality_daq) */
+    enum sw_daq_problem daq_problem;
+    char daq_source[SW_DAQ_SOURCE_MAX + 1]; /* a source name, or "*": the worst source */
+    /* the profile's daq_sources, borrowed from the profile that holds this definition (a check or
+     * an alarm rule of it); NULL when the profile lists none */
+    const char (*daq_expected)[SW_DAQ_SOURCE_MAX + 1];
+    int ndaq_expected;
 };
 
 /* An alert hook (DESIGN §6): where alarm notifications go. */
@@ -166,6 +173,10 @@ struct sw_profile {
     char **manual_reasons; /* vocabulary of manual-flag reasons (owned) */
     int nreasons;
     double beam_min_mot; /* a spill with fewer MOT had no beam */
+    /* "daq_sources": the DAQ sources every spill_end with daq_sources should list (owned); NULL
+     * when the profile has no such list */
+    char (*daq_sources)[SW_DAQ_SOURCE_MAX + 1];
+    int ndaq_sources;
     atomic_int refcount; /* heap profiles (sw_profile_adopt): references held; 0 for a value */
 };
 
