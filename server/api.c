@@ -464,13 +464,13 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
 
 /* ---- spills ---- */
 
-/* Columns of a spill with its manual flag (columns 17-22); the effective flag is the manual one when
- * present. */
+/* Columns of a spill with its manual flag (columns 17-22) and its DAQ counts (23); the effective
+ * flag is the manual one when present. */
 #define SPILL_COLS                                                                                    \
     "s.run, s.spill, s.started, s.ended, s.duration, s.events, s.mot, s.dead_time, s.decode_errors, " \
     "s.unknown_fields, s.complete, s.flag, s.reasons, s.counters, s.triggers, s.profile_version, "    \
     "s.closed_at, "                                                                                   \
-    "m.flag, m.reason, m.comment, m.who, m.shifter, m.time "
+    "m.flag, m.reason, m.comment, m.who, m.shifter, m.time, s.daq_sources "
 #define SPILL_FROM     "FROM spills s LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
 #define EFFECTIVE_FLAG "coalesce(m.flag, s.flag)"
 
@@ -526,6 +526,8 @@ static json_t *spill_from_row(sqlite3_stmt *st)
         json_object_set_new(j, "auto_flag", json_string(auto_flag));
         json_object_set_new(j, "conflict", json_boolean(manual_flag && strcmp(manual_flag, auto_flag) != 0));
         json_object_set_new(j, "manual", manual);
+        json_t *daq = col_json(st, 23); /* NULL in the column: the DAQ sent no per-source counts */
+        json_object_set_new(j, "daq_sources", daq ? daq : json_null());
     } else
         json_decref(manual);
     return j;
@@ -649,6 +651,100 @@ static void handle_spill(const struct sw_api *api, int64_t run, int64_t spill, s
     sw_profile_unref(prof);
     json_object_set_new(j, "checks", checks);
     json_object_set_new(j, "audit", sw_certify_spill_audit(db, run, spill));
+    sw_reply_json(r, 200, j);
+}
+
+/* ---- DAQ integrity ---- */
+
+/* The worst problem of a spill's DAQ sources: the largest fraction of missing, empty or truncated
+ * events (a tie goes to that order, then to the first source name), with the profile's expected
+ * sources counted as missing when left out; null without counts or when nothing was wrong. */
+static json_t *daq_worst(json_t *daq_sources, const struct sw_profile *prof)
+{
+    struct sw_daq_value worst = {0}, v;
+    int found = 0;
+    for (int k = SW_DAQ_MISSING; k <= SW_DAQ_TRUNCATED; k++)
+        if (sw_quality_daq(daq_sources, "*", (enum sw_daq_problem)k,
+                           (const char(*)[SW_DAQ_SOURCE_MAX + 1]) prof->daq_sources, prof->ndaq_sources,
+                           &v) == 0 &&
+            v.fraction > 0 && (!found || v.fraction > worst.fraction)) {
+            worst = v;
+            found = 1;
+        }
+    if (!found)
+        return json_null();
+    return json_pack("{s:s, s:s, s:f}", "source", worst.source, "problem", sw_daq_problem_name(worst.problem),
+                     "fraction", worst.fraction);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* GET /api/v1/runs/{run}/daq: every spill's DAQ counts and its worst source, in spill order, with
+ * the sources of the run (those the spills name, and the profile's expected ones once a spill has
+ * counts: a source left out is a cell too, missing from every event). */
+static void handle_daq(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = reader_for_run(api, 1, run, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sw_api_prepare(db,
+                       "SELECT s.spill, " EFFECTIVE_FLAG ", s.daq_sources " SPILL_FROM
+                       "WHERE s.run = ?1 ORDER BY s.spill",
+                       &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    struct sw_profile *prof = sw_reload_profile(api->reload);
+    json_t *spills = json_array(), *seen = json_object(), *expected = json_null();
+    int counted = 0;
+    while (spills && seen && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *ds = col_json(st, 2);
+        const char *name;
+        json_t *v;
+        json_object_foreach(ds, name, v) json_object_set_new(seen, name, json_true());
+        counted = counted || ds;
+        json_t *worst = daq_worst(ds, prof);
+        json_array_append_new(spills, json_pack("{s:I, s:s, s:o, s:o}", "spill",
+                                                (json_int_t)sqlite3_column_int64(st, 0), "flag",
+                                                (const char *)sqlite3_column_text(st, 1), "daq_sources",
+                                                ds ? ds : json_null(), "worst", worst));
+    }
+    sqlite3_finalize(st);
+    if (prof->daq_sources) {
+        json_decref(expected);
+        expected = json_array();
+        for (int i = 0; i < prof->ndaq_sources; i++) {
+            json_array_append_new(expected, json_string(prof->daq_sources[i]));
+            if (counted)
+                json_object_set_new(seen, prof->daq_sources[i], json_true());
+        }
+    }
+    sw_profile_unref(prof);
+    size_t n = json_object_size(seen), i = 0;
+    const char **names = calloc(n + 1, sizeof *names);
+    json_t *sources = json_array();
+    const char *name;
+    json_t *v;
+    if (names) {
+        json_object_foreach(seen, name, v) names[i++] = name;
+        qsort(names, n, sizeof *names, cmp_name);
+        for (i = 0; i < n; i++)
+            json_array_append_new(sources, json_string(names[i]));
+    }
+    json_t *j = NULL; /* json_pack steals its "o" values, also when it fails */
+    if (names)
+        j = json_pack("{s:I, s:o, s:o, s:o}", "run", (json_int_t)run, "sources", sources, "expected",
+                      expected, "spills", spills);
+    else {
+        json_decref(sources);
+        json_decref(expected);
+        json_decref(spills);
+    }
+    free(names);
+    json_decref(seen);
     sw_reply_json(r, 200, j);
 }
 
@@ -1238,6 +1334,9 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
         } else if (n == 3 && seg_eq(seg[2], sl[2], "spills")) {
             if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
                 handle_spills(api, run, r);
+        } else if (n == 3 && seg_eq(seg[2], sl[2], "daq")) {
+            if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
+                handle_daq(api, run, r);
         } else if (n == 4 && seg_eq(seg[2], sl[2], "spills")) {
             if (path_int(r, "spill", seg[3], sl[3], &spill) < 0)
                 return;

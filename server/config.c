@@ -332,21 +332,54 @@ static void parse_peers(json_t *peers, struct sw_check_def *def, const struct sw
         sw_diag_add(d, "%s.peers: not with a reference-histogram statistic", p);
 }
 
+/* {"daq": PROBLEM, "source": NAME | "*"}: the fraction of a DAQ source's events with that problem.
+ * With the profile's daq_sources given (parsed before the checks and alarms), a named source must
+ * be one of them. */
+static void parse_daq_quantity(json_t *q, const char *problem, struct sw_check_def *def,
+                               const struct sw_profile *prof, const char *p, struct sw_diag *d)
+{
+    def->kind = SW_Q_DAQ;
+    int k = sw_daq_problem_parse(problem);
+    if (k < 0)
+        sw_diag_add(d, "%s.daq: unknown problem \"%s\" (missing, empty, truncated or bad)", p, problem);
+    else
+        def->daq_problem = (enum sw_daq_problem)k;
+    const char *source = get_string(q, "source", NULL, p, d);
+    if (!json_object_get(q, "source"))
+        sw_diag_add(d, "%s.source: required for a daq quantity (a source name, or \"*\" for the worst)", p);
+    else if (source && strcmp(source, "*") != 0 && !sw_daq_source_ok(source))
+        sw_diag_add(d, "%s.source: \"%.80s\" must be \"*\" or 1..%d characters of [A-Za-z0-9._-]", p, source,
+                    SW_DAQ_SOURCE_MAX);
+    else if (source) {
+        snprintf(def->daq_source, sizeof def->daq_source, "%s", source);
+        int listed = !prof->daq_sources || strcmp(source, "*") == 0;
+        for (int i = 0; !listed && i < prof->ndaq_sources; i++)
+            listed = strcmp(prof->daq_sources[i], source) == 0;
+        if (!listed)
+            sw_diag_add(d, "%s.source: \"%s\" is not one of $.daq_sources", p, source);
+    }
+    def->daq_expected = (const char(*)[SW_DAQ_SOURCE_MAX + 1]) prof->daq_sources;
+    def->ndaq_expected = prof->ndaq_sources;
+}
+
 /* Parses a quantity object (checks and alarm rules share it) into def. */
 static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_profile *prof, const char *p,
                            struct sw_diag *d)
 {
-    static const char *const qknown[] = {"hist",    "stat",  "value", "window", "low", "high",
-                                         "counter", "spill", "per",   "peers",  NULL};
+    static const char *const qknown[] = {"hist",  "stat", "value", "window", "low",    "high", "counter",
+                                         "spill", "per",  "peers", "daq",    "source", NULL};
     if (!json_is_object(q)) {
-        sw_diag_add(d, "%s: must be an object with hist+stat, counter or spill", p);
+        sw_diag_add(d, "%s: must be an object with hist+stat, counter, spill or daq+source", p);
     } else {
         check_keys(q, qknown, p, d);
         const char *hist = get_string(q, "hist", NULL, p, d);
         const char *counter = get_string(q, "counter", NULL, p, d);
         const char *spill = get_string(q, "spill", NULL, p, d);
-        if (!!hist + !!counter + !!spill != 1)
-            sw_diag_add(d, "%s: exactly one of hist, counter, spill is required", p);
+        const char *daq = get_string(q, "daq", NULL, p, d);
+        if (!!hist + !!counter + !!spill + !!daq != 1)
+            sw_diag_add(d, "%s: exactly one of hist, counter, spill, daq is required", p);
+        else if (daq)
+            parse_daq_quantity(q, daq, def, prof, p, d);
         else if (hist) {
             def->kind = SW_Q_HIST;
             def->hist = sw_profile_find_hist(prof, hist);
@@ -402,8 +435,10 @@ static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_
         }
         if (!hist && json_object_get(q, "peers"))
             sw_diag_add(d, "%s.peers: only for histogram quantities", p);
+        if (!daq && json_object_get(q, "source"))
+            sw_diag_add(d, "%s.source: only for daq quantities", p);
         const char *per = get_string(q, "per", NULL, p, d);
-        if (per && hist)
+        if (per && (hist || daq))
             sw_diag_add(d, "%s.per: only for counter and spill quantities", p);
         else if (per && strcmp(per, "second") == 0)
             def->per = SW_PER_SECOND;
@@ -920,6 +955,41 @@ static void parse_alarm(json_t *a, struct sw_alarm_def *def, const struct sw_pro
     parse_alarm_hooks(json_object_get(a, "hooks"), def, prof, path, d);
 }
 
+/* "daq_sources": [NAME, ...]: the DAQ sources a spill_end with daq_sources should list; one it
+ * leaves out counts as missing from every event. */
+static void parse_daq_sources(struct sw_profile *prof, json_t *root, struct sw_diag *d)
+{
+    json_t *list = json_object_get(root, "daq_sources");
+    if (!list)
+        return;
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n == 0 || n > SW_DAQ_SOURCES_MAX) {
+        sw_diag_add(d, "$.daq_sources: must be an array of 1..%d source names", SW_DAQ_SOURCES_MAX);
+        return;
+    }
+    prof->daq_sources = calloc(n, sizeof *prof->daq_sources);
+    if (!prof->daq_sources) {
+        sw_diag_add(d, "$.daq_sources: out of memory");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *name = json_string_value(v);
+        int dup = 0;
+        for (int j = 0; name && j < prof->ndaq_sources; j++)
+            dup = dup || strcmp(prof->daq_sources[j], name) == 0;
+        if (!name || !sw_daq_source_ok(name))
+            sw_diag_add(d, "$.daq_sources[%zu]: must be a source name, 1..%d characters of [A-Za-z0-9._-]", i,
+                        SW_DAQ_SOURCE_MAX);
+        else if (dup)
+            sw_diag_add(d, "$.daq_sources[%zu]: duplicate source \"%s\"", i, name);
+        else
+            snprintf(prof->daq_sources[prof->ndaq_sources++], sizeof prof->daq_sources[0], "%s", name);
+    }
+}
+
 static void parse_hooks_and_alarms(struct sw_profile *prof, json_t *root, struct sw_diag *d)
 {
     json_t *hooks = json_object_get(root, "hooks"), *alarms = json_object_get(root, "alarms");
@@ -992,9 +1062,9 @@ static void parse_conditions(json_t *c, struct sw_profile *prof, struct sw_diag 
 
 int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, struct sw_diag *d)
 {
-    static const char *const known[] = {"name",   "version",        "fields",       "histograms",
-                                        "checks", "mot_counter",    "beam_min_mot", "hooks",
-                                        "alarms", "manual_reasons", "conditions",   NULL};
+    static const char *const known[] = {
+        "name",  "version", "fields",         "histograms", "checks",      "mot_counter", "beam_min_mot",
+        "hooks", "alarms",  "manual_reasons", "conditions", "daq_sources", NULL};
     int before = d->n;
     memset(prof, 0, sizeof *prof);
     if (!json_is_object(root)) {
@@ -1078,6 +1148,7 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
                         SW_PROFILE_BINS_MAX, SW_PROFILE_BINS_MAX * 8 >> 20);
     }
 
+    parse_daq_sources(prof, root, d); /* before the checks and alarms that name the sources */
     json_t *checks = json_object_get(root, "checks");
     if (checks && !json_is_array(checks))
         sw_diag_add(d, "$.checks: must be an array");
@@ -1088,6 +1159,10 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
             char p[64];
             snprintf(p, sizeof p, "$.checks[%d]", i);
             parse_check(json_array_get(checks, (size_t)i), &prof->checks[i], prof, p, d);
+            if (prof->checks[i].kind == SW_Q_DAQ &&
+                (prof->checks[i].ref_kind != SW_REF_NONE || prof->checks[i].compare != SW_CMP_ABSOLUTE))
+                sw_diag_add(
+                    d, "%s: a daq quantity is a fraction judged as it is: no reference, compare absolute", p);
             for (int j = 0; j < i; j++)
                 if (prof->checks[i].name[0] && strcmp(prof->checks[i].name, prof->checks[j].name) == 0)
                     sw_diag_add(d, "%s.name: duplicate check \"%s\"", p, prof->checks[i].name);
@@ -1124,6 +1199,7 @@ void sw_profile_release(struct sw_profile *p)
     free(p->manual_reasons);
     free(p->hists);
     free(p->checks);
+    free(p->daq_sources);
     memset(p, 0, sizeof *p);
 }
 

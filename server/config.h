@@ -33,7 +33,7 @@
 #define SW_HIST_BINS_MAX    1000000
 #define SW_PROFILE_BINS_MAX 4000000
 
-enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL };
+enum sw_quantity_kind { SW_Q_HIST, SW_Q_COUNTER, SW_Q_SPILL, SW_Q_DAQ };
 enum sw_stat {
     SW_STAT_MEAN,
     SW_STAT_RMS,
@@ -118,6 +118,13 @@ struct sw_check_def {
     double sig_warn, sig_bad; /* "significance": a deviation counts only beyond this many sigma (0 = off) */
     int peers[SW_PEERS_MAX];  /* "quantity.peers": histograms whose median statistic is the expectation */
     int npeers;
+    /* SW_Q_DAQ: the fraction of a DAQ source's events with a problem (quality.h sw_quality_daq) */
+    enum sw_daq_problem daq_problem;
+    char daq_source[SW_DAQ_SOURCE_MAX + 1]; /* a source name, or "*": the worst source */
+    /* the profile's daq_sources, borrowed from the profile that holds this definition (a check or
+     * an alarm rule of it); NULL when the profile lists none */
+    const char (*daq_expected)[SW_DAQ_SOURCE_MAX + 1];
+    int ndaq_expected;
 };
 
 /* An alert hook (DESIGN §6): where alarm notifications go. */
@@ -194,6 +201,10 @@ struct sw_profile {
      * trigger configuration, target); baselines carry over between runs that match on them. */
     char conditions[SW_CONDITIONS_MAX][SW_NAME_MAX];
     int nconditions;
+    /* "daq_sources": the DAQ sources every spill_end with daq_sources should list (owned); NULL
+     * when the profile has no such list */
+    char (*daq_sources)[SW_DAQ_SOURCE_MAX + 1];
+    int ndaq_sources;
     atomic_int refcount; /* heap profiles (sw_profile_adopt): references held; 0 for a value */
 };
 

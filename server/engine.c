@@ -439,6 +439,7 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
         .run_meta = sp->run == e->meta_run ? e->meta : NULL,
         .hists = sp->hists,
         .counters = end ? end->counters : NULL,
+        .daq_sources = end ? end->daq_sources : NULL,
         .duration = end ? end->duration : NAN,
         .dead_time = end ? end->dead_time : NAN,
         .decode_errors = end ? end->decode_errors : NAN,
@@ -488,12 +489,14 @@ static int close_spill(struct sw_engine *e, struct spill *sp, const struct sw_re
     rec->checks_json = dump(checks);
     rec->triggers_json = dump(triggers);
     rec->counters_json = in.counters ? json_dumps(in.counters, JSON_COMPACT) : strdup("{}");
+    rec->daq_sources_json = in.daq_sources ? json_dumps(in.daq_sources, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     reasons = checks = triggers = NULL;
     if (source) {
         snprintf(rec->source, sizeof rec->source, "%s", source);
         rec->seq = seq;
     }
     if (!rec->reasons_json || !rec->checks_json || !rec->triggers_json || !rec->counters_json ||
+        (in.daq_sources && !rec->daq_sources_json) ||
         sw_hist_encode(sp->hists, p->nhists, &rec->blob, &rec->bloblen) != 0)
         goto oom;
     free(res);

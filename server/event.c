@@ -40,3 +40,28 @@ const char *sw_trigger_name(int trigger)
 {
     return trigger >= 0 && trigger < SW_TRIG_N ? trigger_names[trigger] : "?";
 }
+
+static const char *const daq_problem_names[SW_DAQ_N] = {"missing", "empty", "truncated", "bad"};
+
+int sw_daq_source_ok(const char *name)
+{
+    size_t n = 0;
+    for (const char *c = name; *c; c++, n++)
+        if (!(*c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+              (*c >= 'A' && *c <= 'Z')))
+            return 0;
+    return n >= 1 && n <= SW_DAQ_SOURCE_MAX;
+}
+
+int sw_daq_problem_parse(const char *name)
+{
+    for (int i = 0; i < SW_DAQ_N; i++)
+        if (strcmp(name, daq_problem_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *sw_daq_problem_name(int problem)
+{
+    return problem >= 0 && problem < SW_DAQ_N ? daq_problem_names[problem] : "?";
+}

@@ -41,4 +41,27 @@ int sw_trigger_parse(const char *name);
 /* Enum value -> wire name ("physics", ...); "?" when out of range. */
 const char *sw_trigger_name(int trigger);
 
+/* DAQ integrity (a spill_end's "daq_sources", docs/api.md): per front-end source, the events in
+ * which the DAQ expected it and how many of them lacked it, had it all zero-suppressed, or had it
+ * truncated. Profile checks judge the fraction of a source's events with a problem; "bad" is any of
+ * the three. */
+#define SW_DAQ_SOURCE_MAX  64 /* characters of a source name */
+#define SW_DAQ_SOURCES_MAX 64 /* sources of one spill_end, and of a profile's daq_sources */
+enum sw_daq_problem {
+    SW_DAQ_MISSING = 0,
+    SW_DAQ_EMPTY = 1,
+    SW_DAQ_TRUNCATED = 2,
+    SW_DAQ_BAD = 3,
+    SW_DAQ_N = 4
+};
+
+/* 1 when name is a valid source name: 1..SW_DAQ_SOURCE_MAX characters of [A-Za-z0-9._-]; else 0. */
+int sw_daq_source_ok(const char *name);
+
+/* Problem name ("missing", "empty", "truncated", "bad") -> enum value, or -1. */
+int sw_daq_problem_parse(const char *name);
+
+/* Enum value -> name; "?" when out of range. */
+const char *sw_daq_problem_name(int problem);
+
 #endif

@@ -89,10 +89,81 @@ json_t *sw_quality_results_json(const struct sw_check_result *res, int n)
 static const char *const spill_field_names[] = {"duration", "dead_time", "events", "decode_errors",
                                                 "unknown_fields"};
 
+/* ---- DAQ integrity ---- */
+
+static double daq_count(json_t *src, const char *key)
+{
+    json_t *v = json_object_get(src, key);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (double)json_integer_value(v) : 0;
+}
+
+/* The fractions of one source (src NULL: absent, missing from every event). */
+static void daq_source_value(json_t *src, const char *name, enum sw_daq_problem problem,
+                             struct sw_daq_value *v)
+{
+    static const char *const keys[3] = {"missing", "empty", "truncated"};
+    memset(v, 0, sizeof *v);
+    v->source = name;
+    v->problem = problem;
+    if (!src) {
+        v->absent = 1;
+        v->parts[SW_DAQ_MISSING] = 1;
+    } else {
+        double events = daq_count(src, "events");
+        for (int k = 0; k < 3; k++)
+            v->parts[k] = events > 0 ? fmin(1, daq_count(src, keys[k]) / events) : 0;
+    }
+    v->fraction =
+        problem == SW_DAQ_BAD ? fmin(1, v->parts[0] + v->parts[1] + v->parts[2]) : v->parts[problem];
+}
+
+static int daq_worse(const struct sw_daq_value *a, const struct sw_daq_value *b)
+{
+    return a->fraction > b->fraction || (a->fraction == b->fraction && strcmp(a->source, b->source) < 0);
+}
+
+int sw_quality_daq(json_t *daq_sources, const char *source, enum sw_daq_problem problem,
+                   const char (*expected)[SW_DAQ_SOURCE_MAX + 1], int nexpected, struct sw_daq_value *out)
+{
+    if (!json_is_object(daq_sources) || problem < 0 || problem >= SW_DAQ_N)
+        return -1;
+    if (strcmp(source, "*") != 0) {
+        daq_source_value(json_object_get(daq_sources, source), source, problem, out);
+        return 0;
+    }
+    struct sw_daq_value v;
+    int found = 0;
+    const char *name;
+    json_t *src;
+    json_object_foreach(daq_sources, name, src)
+    {
+        daq_source_value(src, name, problem, &v);
+        if (!found++ || daq_worse(&v, out))
+            *out = v;
+    }
+    for (int i = 0; expected && i < nexpected; i++) {
+        if (json_object_get(daq_sources, expected[i]))
+            continue;
+        daq_source_value(NULL, expected[i], problem, &v);
+        if (!found++ || daq_worse(&v, out))
+            *out = v;
+    }
+    return found ? 0 : -1;
+}
+
 /* The statistic of a check before comparison; sets *unknown_why when it cannot be computed. */
 static double raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
                         const char **unknown_why)
 {
+    if (c->kind == SW_Q_DAQ) {
+        struct sw_daq_value v;
+        if (sw_quality_daq(in->daq_sources, c->daq_source, c->daq_problem, c->daq_expected, c->ndaq_expected,
+                           &v) != 0) {
+            *unknown_why = "no per-source counts from the DAQ";
+            return NAN;
+        }
+        return v.fraction;
+    }
     if (c->kind == SW_Q_HIST) {
         const struct sw_hist *h = &in->hists[c->hist];
         if (h->entries < c->min_entries || h->entries == 0) {
@@ -421,6 +492,73 @@ static void stab_reason(char *buf, size_t len, const struct sw_check_def *c, con
         append(buf, len, " (%.1f sigma)", r->z);
 }
 
+/* A fraction as a percentage for a reason: "5.0", "100.0", "0.05". */
+static void fmt_pct(char *buf, size_t len, double fraction)
+{
+    double pct = 100 * fraction;
+    snprintf(buf, len, pct == 0 || pct >= 0.1 ? "%.1f" : "%.2g", pct);
+}
+
+/* What went wrong with a DAQ source, for a reason: "missing from 5.0 % of events". */
+static void daq_describe(const struct sw_daq_value *v, char *buf, size_t len)
+{
+    static const char *const phrase[SW_DAQ_N] = {"missing from", "empty (all zero-suppressed) in",
+                                                 "truncated in", "missing, empty or truncated in"};
+    char pct[32];
+    if (v->absent && (v->problem == SW_DAQ_MISSING || v->problem == SW_DAQ_BAD)) {
+        snprintf(buf, len, "absent from the spill_end (missing from 100 %% of events)");
+        return;
+    }
+    int nonzero = 0, only = (int)v->problem;
+    for (int k = 0; v->problem == SW_DAQ_BAD && k < 3; k++)
+        if (v->parts[k] > 0) {
+            nonzero++;
+            only = k;
+        }
+    fmt_pct(pct, sizeof pct, v->fraction);
+    if (v->problem != SW_DAQ_BAD || nonzero <= 1) {
+        snprintf(buf, len, "%s %s %% of events", phrase[nonzero == 1 ? only : (int)v->problem], pct);
+        return;
+    }
+    /* bad, for more than one reason: each one's share */
+    size_t n = (size_t)snprintf(buf, len, "bad in %s %% of events (", pct);
+    for (int k = 0, first = 1; k < 3 && n < len; k++) {
+        if (!(v->parts[k] > 0))
+            continue;
+        fmt_pct(pct, sizeof pct, v->parts[k]);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s %s %%", first ? "" : ", ", sw_daq_problem_name(k), pct);
+        first = 0;
+    }
+    if (n < len)
+        snprintf(buf + n, len - n, ")");
+}
+
+/* A daq check (the part of eval_one for SW_Q_DAQ): a fraction judged as it is (no reference), its
+ * reason naming the source. A spill without per-source counts (an older collector, a spill closed
+ * by the timeout) is EXCLUDED, not UNKNOWN, so that such spills can still be GOOD. */
+static enum sw_state eval_daq(const struct sw_check_def *c, const struct sw_quality_input *in,
+                              const char *tag, struct sw_check_result *r)
+{
+    struct sw_daq_value v;
+    if (sw_quality_daq(in->daq_sources, c->daq_source, c->daq_problem, c->daq_expected, c->ndaq_expected,
+                       &v) != 0) {
+        r->state = SW_EXCLUDED;
+        snprintf(r->reason, sizeof r->reason, "%s: no per-source counts from the DAQ", tag);
+        return r->state;
+    }
+    r->raw = r->value = v.fraction;
+    r->state = r->stab_state = in_ranges(v.fraction, c->good_lo, c->good_hi, c->warn_lo, c->warn_hi);
+    r->layer = r->state == SW_GOOD ? SW_LAYER_NONE : SW_LAYER_STABILITY;
+    if (r->state != SW_GOOD) {
+        char what[96], range[40]; /* with the tag and a source name, within r->reason */
+        daq_describe(&v, what, sizeof what);
+        fmt_range(range, sizeof range, c->good_lo, c->good_hi);
+        snprintf(r->reason, sizeof r->reason, "%s: source %.64s %s, outside good %s", tag, v.source, what,
+                 range);
+    }
+    return r->state;
+}
+
 static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct sw_quality_input *in,
                               int beam, struct sw_check_result *r)
 {
@@ -442,6 +580,8 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
         snprintf(r->reason, sizeof r->reason, "%s: no beam", tag);
         return r->state;
     }
+    if (c->kind == SW_Q_DAQ)
+        return eval_daq(c, in, tag, r);
     const char *why = NULL;
     double raw = raw_value(c, idx, in, &why);
     r->raw = raw;

@@ -39,8 +39,11 @@ struct sw_baseline {
 
 /* What the checks of one spill read. */
 struct sw_quality_input {
-    const struct sw_hist *hists;               /* one per profile histogram, same order */
-    json_t *counters;                          /* borrowed: name -> number, may be NULL */
+    const struct sw_hist *hists; /* one per profile histogram, same order */
+    json_t *counters;            /* borrowed: name -> number, may be NULL */
+    /* borrowed: the spill_end's daq_sources as wire.c validated them (source -> {"events",
+     * "missing", "empty", "truncated"}); NULL when the DAQ sent none */
+    json_t *daq_sources;
     double duration, dead_time, decode_errors; /* NaN when unknown */
     uint64_t events, unknown_fields;
     int complete; /* 0 when closed by timeout */
@@ -115,6 +118,25 @@ double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *
 const char *sw_state_name(enum sw_state s);
 /* Name -> state, or -1. */
 int sw_state_parse(const char *name);
+
+/* One DAQ source's problem in a spill (sw_quality_daq). */
+struct sw_daq_value {
+    const char *source; /* borrowed: a key of the spill's daq_sources, or a name of the expected list */
+    enum sw_daq_problem problem;
+    double fraction; /* of the source's events with the problem, 0..1 */
+    double parts[3]; /* the fractions missing, empty, truncated (SW_DAQ_MISSING..SW_DAQ_TRUNCATED) */
+    int absent;      /* a source the spill_end did not list: missing from every event */
+};
+
+/* The fraction of the events of source with problem in daq_sources (borrowed: a spill_end's, as
+ * wire.c validated it): count / events, 0 when events is 0; SW_DAQ_BAD sums the three problems
+ * (at most 1). source "*" is the worst source: the largest fraction, a tie going to the first name
+ * in byte order; it looks at every source of daq_sources and at every name of expected[0..nexpected)
+ * (borrowed, may be NULL). A named or expected source that daq_sources lacks counts as missing
+ * from every event (absent). Returns 0 with *out filled, or -1 (*out untouched) when daq_sources
+ * is NULL (the DAQ sent no per-source counts) or "*" finds no source at all. */
+int sw_quality_daq(json_t *daq_sources, const char *source, enum sw_daq_problem problem,
+                   const char (*expected)[SW_DAQ_SOURCE_MAX + 1], int nexpected, struct sw_daq_value *out);
 
 /* Value of a counter-or-spill quantity named name for a spill ("mot", "dead_time", ...), NaN when
  * absent. Shared by checks and trends. */

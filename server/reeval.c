@@ -98,7 +98,8 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             db,
             "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
             "s.unknown_fields, s.complete, h.blob, m.flag, "
-            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete:%' LIMIT 1), s.started "
+            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete:%' LIMIT 1), "
+            "s.daq_sources, s.started "
             "FROM spills s "
             "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "
             "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
@@ -152,12 +153,15 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
         sw_hist_decode_add_all(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9), hists,
                                p->nhists);
         json_t *counters = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        const char *daq = (const char *)sqlite3_column_text(st, 12);
+        json_t *daq_sources = daq ? json_loads(daq, 0, NULL) : NULL; /* NULL: the DAQ sent none */
         struct sw_quality_input in = {
             .run = run,
             .spill = x->spill,
-            .started = col_real(st, 12),
+            .started = col_real(st, 13),
             .hists = hists,
             .counters = counters,
+            .daq_sources = daq_sources,
             .duration = col_real(st, 3),
             .dead_time = col_real(st, 4),
             .decode_errors = col_real(st, 5),
@@ -178,6 +182,7 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
         json_decref(reasons);
         json_decref(checks);
         json_decref(counters);
+        json_decref(daq_sources);
         count++;
         if (!x->reasons || !x->checks)
             goto oom;

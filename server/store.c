@@ -115,6 +115,7 @@ void sw_spill_rec_free(struct sw_spill_rec *rec)
     free(rec->counters_json);
     free(rec->triggers_json);
     free(rec->checks_json);
+    free(rec->daq_sources_json);
     free(rec->blob);
     free(rec);
 }
@@ -206,6 +207,10 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
     sqlite3_bind_text(st, 15, r->triggers_json ? r->triggers_json : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 16, r->profile_version, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 17, sw_wall());
+    if (r->daq_sources_json)
+        sqlite3_bind_text(st, 18, r->daq_sources_json, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 18);
     if (step_reset(st))
         goto fail;
 
@@ -534,10 +539,10 @@ static int prepare_all(struct sw_store *s)
          "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
         {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
                           "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},
-        {&s->ins_spill,
-         "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "
-         "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
-         "profile_version, closed_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"},
+        {&s->ins_spill, "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "
+                        "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
+                        "profile_version, closed_at, daq_sources) "
+                        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"},
         {&s->ins_hist, "INSERT INTO spill_hists(run, spill, blob) VALUES(?1, ?2, ?3)"},
         {&s->ins_check,
          "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "

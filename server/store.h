@@ -25,6 +25,7 @@ struct sw_spill_rec {
     int complete;
     char flag[16];
     char *reasons_json, *counters_json, *triggers_json, *checks_json; /* checks: JSON array of results */
+    char *daq_sources_json; /* the spill_end's daq_sources (JSON object); NULL -> NULL (it had none) */
     char profile_version[96];
     unsigned char *blob;
     size_t bloblen;

@@ -15,14 +15,21 @@ struct line_ctx {
     struct sw_wire_error *err;
 };
 
+/* Column of the first occurrence of "key" at or after column from, else fallback: a key inside a
+ * nested object is looked for after the key of its object. */
+static int key_column_from(const struct line_ctx *lc, int from, const char *key, int fallback)
+{
+    size_t klen = strlen(key);
+    for (size_t i = from > 1 ? (size_t)from - 1 : 0; i + klen + 2 <= lc->len; i++)
+        if (lc->text[i] == '"' && memcmp(lc->text + i + 1, key, klen) == 0 && lc->text[i + 1 + klen] == '"')
+            return (int)i + 1;
+    return fallback;
+}
+
 /* Column of the first occurrence of "key" in the line, so a semantic error points at its key. */
 static int key_column(const struct line_ctx *lc, const char *key)
 {
-    size_t klen = strlen(key);
-    for (size_t i = 0; i + klen + 2 <= lc->len; i++)
-        if (lc->text[i] == '"' && memcmp(lc->text + i + 1, key, klen) == 0 && lc->text[i + 1 + klen] == '"')
-            return (int)i + 1;
-    return 1;
+    return key_column_from(lc, 1, key, 1);
 }
 
 __attribute__((format(printf, 4, 5))) static int fail(const struct line_ctx *lc, unsigned status, int column,
@@ -288,16 +295,88 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
     return 0;
 }
 
+/* A name from the body for a message: printable ASCII as is, anything else '?', at most 64
+ * characters (a message must stay valid UTF-8 however the buffer cuts it). */
+static const char *printable(char *buf, size_t len, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < len && i < 64; i++)
+        buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    buf[i] = 0;
+    if (s[i] && i >= 3)
+        memcpy(buf + i - 3, "...", 3);
+    return buf;
+}
+
+/* "daq_sources": {SOURCE: {"events": N, "missing": n, "empty": n, "truncated": n}, ...}: at most
+ * SW_DAQ_SOURCES_MAX sources named as sw_daq_source_ok wants; events required, the others default
+ * to 0 and none exceeds events; nothing else. */
+static int parse_daq_sources(const struct line_ctx *lc, json_t *obj, struct sw_record *r)
+{
+    static const char *const known[] = {"events", "missing", "empty", "truncated", NULL};
+    json_t *ds = json_object_get(obj, "daq_sources");
+    if (!ds)
+        return 0;
+    int col = key_column(lc, "daq_sources");
+    if (!json_is_object(ds))
+        return fail(lc, 400, col, "\"daq_sources\" must be an object of source name -> counts");
+    if (json_object_size(ds) > SW_DAQ_SOURCES_MAX)
+        return fail(lc, 400, col, "%zu daq_sources, at most %d", json_object_size(ds), SW_DAQ_SOURCES_MAX);
+    const char *name;
+    json_t *src;
+    json_object_foreach(ds, name, src)
+    {
+        char shown[72];
+        int scol = key_column_from(lc, col, name, col);
+        if (!sw_daq_source_ok(name))
+            return fail(lc, 400, scol,
+                        "daq_sources: source name \"%s\" must be 1..%d characters of [A-Za-z0-9._-]",
+                        printable(shown, sizeof shown, name), SW_DAQ_SOURCE_MAX);
+        if (!json_is_object(src))
+            return fail(lc, 400, scol,
+                        "daq_sources \"%s\": must be an object {\"events\": N, \"missing\", \"empty\", "
+                        "\"truncated\"}",
+                        name);
+        json_int_t n[4] = {0};
+        const char *key;
+        json_t *v;
+        json_object_foreach(src, key, v)
+        {
+            int k = 0;
+            while (known[k] && strcmp(known[k], key) != 0)
+                k++;
+            int kcol = key_column_from(lc, scol, key, scol);
+            if (!known[k])
+                return fail(
+                    lc, 400, kcol,
+                    "daq_sources \"%s\": unknown key \"%s\" (expected events, missing, empty, truncated)",
+                    name, printable(shown, sizeof shown, key));
+            if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return fail(lc, 400, kcol, "daq_sources \"%s\": \"%s\" must be an integer >= 0", name, key);
+            n[k] = json_integer_value(v);
+        }
+        if (!json_object_get(src, "events"))
+            return fail(lc, 400, scol, "daq_sources \"%s\": \"events\" is required", name);
+        for (int k = 1; k < 4; k++)
+            if (n[k] > n[0])
+                return fail(lc, 400, key_column_from(lc, scol, known[k], scol),
+                            "daq_sources \"%s\": \"%s\" %lld exceeds \"events\" %lld", name, known[k],
+                            (long long)n[k], (long long)n[0]);
+    }
+    r->daq_sources = json_incref(ds);
+    return 0;
+}
+
 static int parse_spill_end(const struct line_ctx *lc, json_t *obj, struct sw_record *r,
                            const struct sw_wire_limits *lim)
 {
-    static const char *const known[] = {"type",     "run",       "spill",         "time", "duration",
-                                        "counters", "dead_time", "decode_errors", NULL};
+    static const char *const known[] = {"type",     "run",       "spill",         "time",        "duration",
+                                        "counters", "dead_time", "decode_errors", "daq_sources", NULL};
     if (only_keys(lc, obj, known, "spill_end") || get_id(lc, obj, "spill", &r->spill) ||
         get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time) ||
         get_opt_number(lc, obj, "duration", 0, 1e6, &r->duration) ||
         get_opt_number(lc, obj, "dead_time", 0, 1, &r->dead_time) ||
-        get_opt_number(lc, obj, "decode_errors", 0, 1e18, &r->decode_errors))
+        get_opt_number(lc, obj, "decode_errors", 0, 1e18, &r->decode_errors) || parse_daq_sources(lc, obj, r))
         return -1;
     json_t *c = json_object_get(obj, "counters");
     if (!c)
@@ -907,6 +986,7 @@ void sw_batch_release(struct sw_batch *b)
 {
     for (size_t i = 0; i < b->nrecs; i++) {
         json_decref(b->recs[i].counters);
+        json_decref(b->recs[i].daq_sources);
         json_decref(b->recs[i].meta);
     }
     free(b->recs);

@@ -26,6 +26,9 @@ struct sw_record {
     /* SW_REC_SPILL_END */
     double duration, dead_time, decode_errors; /* NaN when absent */
     json_t *counters;                          /* owned (new reference) or NULL */
+    /* per DAQ source {"events", "missing", "empty", "truncated"} as validated (docs/api.md): owned
+     * (new reference), or NULL when the spill_end has none */
+    json_t *daq_sources;
     /* SW_REC_RUN_START */
     json_t *meta; /* owned (new reference) or NULL */
 };

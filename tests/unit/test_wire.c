@@ -136,6 +136,76 @@ static void test_errors(void)
     sw_batch_release(&b);
 }
 
+/* spill_end "daq_sources": validated, kept as the record's json; each refusal names its key */
+static void test_daq_sources(void)
+{
+#define SE "{\"type\":\"spill_end\",\"run\":1,\"spill\":1,"
+    struct sw_batch b;
+    struct sw_wire_error err;
+    CHECK_INT(
+        parse(SE "\"daq_sources\":{\"ECAL\":{\"events\":3205,\"missing\":0,\"empty\":0,"
+                 "\"truncated\":0},\"HCAL\":{\"events\":3205,\"missing\":160},\"MS1.a-b_2\":{\"events\":0}}}",
+              &b, &err),
+        0);
+    CHECK_STR(err.msg, "");
+    json_t *ds = b.recs[0].daq_sources;
+    CHECK(json_is_object(ds));
+    CHECK_INT(json_object_size(ds), 3);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(ds, "HCAL"), "missing")), 160);
+    CHECK(json_object_get(json_object_get(ds, "HCAL"), "empty") == NULL); /* defaults are the reader's */
+    sw_batch_release(&b);
+    /* none: NULL, as from an old collector */
+    CHECK_INT(parse(SE "\"counters\":{\"mot\":5}}", &b, &err), 0);
+    CHECK(b.recs[0].daq_sources == NULL);
+    sw_batch_release(&b);
+    CHECK_INT(parse(SE "\"daq_sources\":{}}", &b, &err), 0);
+    CHECK_INT(json_object_size(b.recs[0].daq_sources), 0);
+    sw_batch_release(&b);
+
+    expect_error(SE "\"daq_sources\":\"ECAL\"}", 400, 1, "\"daq_sources\" must be an object");
+    expect_error(SE "\"daq_sources\":{\"ECAL\":{\"events\":-1}}}", 400, 1,
+                 "daq_sources \"ECAL\": \"events\" must be an integer >= 0");
+    expect_error(SE "\"daq_sources\":{\"ECAL\":{\"events\":10,\"empty\":1.5}}}", 400, 1,
+                 "daq_sources \"ECAL\": \"empty\" must be an integer >= 0");
+    expect_error(SE "\"daq_sources\":{\"ECAL\":{\"events\":10,\"missing\":11}}}", 400, 1,
+                 "daq_sources \"ECAL\": \"missing\" 11 exceeds \"events\" 10");
+    expect_error(SE "\"daq_sources\":{\"ECAL\":{\"events\":10,\"lost\":1}}}", 400, 1,
+                 "daq_sources \"ECAL\": unknown key \"lost\"");
+    expect_error(SE "\"daq_sources\":{\"ECAL\":{\"missing\":0}}}", 400, 1,
+                 "daq_sources \"ECAL\": \"events\" is required");
+    expect_error(SE "\"daq_sources\":{\"ECAL\":7}}", 400, 1, "daq_sources \"ECAL\": must be an object");
+    expect_error(SE "\"daq_sources\":{\"EC AL\":{\"events\":1}}}", 400, 1,
+                 "source name \"EC AL\" must be 1..64 characters");
+    expect_error(SE "\"daq_sources\":{\"\":{\"events\":1}}}", 400, 1, "source name \"\" must be");
+    expect_error(SE "\"daq_sources\":{\"\\u00e9\":{\"events\":1}}}", 400, 1, "source name \"??\" must be");
+    char body[8192], *p = body;
+    p += sprintf(p, SE "\"daq_sources\":{");
+    for (int i = 0; i < 65; i++)
+        p += sprintf(p, "%s\"S%d\":{\"events\":1}", i ? "," : "", i);
+    strcpy(p, "}}");
+    expect_error(body, 400, 1, "65 daq_sources, at most 64");
+    char name[80];
+    memset(name, 'A', 65);
+    name[65] = 0;
+    snprintf(body, sizeof body, SE "\"daq_sources\":{\"%s\":{\"events\":1}}}", name);
+    expect_error(body, 400, 1, "must be 1..64 characters");
+    name[64] = 0;
+    snprintf(body, sizeof body, SE "\"daq_sources\":{\"%s\":{\"events\":1}}}", name);
+    CHECK_INT(parse(body, &b, &err), 0);
+    sw_batch_release(&b);
+
+    /* the column points at the key inside the source at fault, not at an earlier source's */
+    const char *two = SE "\"daq_sources\":{\"ECAL\":{\"events\":5,\"missing\":0},"
+                         "\"HCAL\":{\"events\":5,\"missing\":6}}}";
+    CHECK_INT(parse(two, &b, &err), -1);
+    CHECK_INT(err.column, (int)(strstr(strstr(two, "HCAL"), "\"missing\"") - two) + 1);
+    sw_batch_release(&b);
+    CHECK_INT(parse(SE "\"daq_sources\":5}", &b, &err), -1);
+    CHECK_INT(err.column, (int)strlen(SE) + 1);
+    sw_batch_release(&b);
+#undef SE
+}
+
 static void test_event_cap(void)
 {
     static const struct sw_wire_limits small = {4096, 32, 2, 0};
@@ -296,6 +366,7 @@ int main(void)
     sw_fields_add(&fields, "hcal", 4);
     test_records();
     test_errors();
+    test_daq_sources();
     test_event_cap();
     test_fast_path();
     return CHECK_DONE();
