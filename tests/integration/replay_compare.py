@@ -1,8 +1,8 @@
 """Direct replay against file replay: the simulator posts a run to one server directly, and the same
 run (same seed) is written to a file that `spillwatch-collect file --exit-at-eof` follows into a second
-server. Every spill (events, MOT, dead time, counters, triggers, flag, reasons, every check's state and
-value) and every run histogram must match. Used by test_collector_file.py at a small scale, and by hand
-for a multi-hour run:
+server. Every spill (events, MOT, dead time, counters, DAQ counts, triggers, flag, reasons, every check's
+state and value) and every run histogram must match. Used by test_collector_file.py at a small scale,
+and by hand for a multi-hour run:
 
     SW_SERVER=build/spillwatch SW_COLLECT=build/spillwatch-collect \\
         python3 tests/integration/replay_compare.py --spills 640     # 3 h of SPS cycles of 16.8 s
@@ -18,7 +18,7 @@ import time
 from harness import COLLECT, Server
 
 SPILL_KEYS = ("events", "mot", "dead_time", "duration", "decode_errors", "unknown_fields", "complete", "flag",
-              "reasons", "counters", "triggers", "profile_version")
+              "reasons", "counters", "triggers", "profile_version", "daq_sources")
 
 
 def spill_view(srv, run, spill):

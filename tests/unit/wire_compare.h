@@ -27,7 +27,7 @@ static const char *sw_wire_compare(int rc_a, const struct sw_batch *a, const str
         if (x->type != y->type || x->line != y->line || x->run != y->run || x->spill != y->spill ||
             memcmp(&x->time, &y->time, sizeof x->time) != 0 || x->first != y->first ||
             x->nevents != y->nevents || x->unknown_fields != y->unknown_fields ||
-            !x->counters != !y->counters || !x->meta != !y->meta)
+            !x->counters != !y->counters || !x->daq_sources != !y->daq_sources || !x->meta != !y->meta)
             return "record";
     }
     if (a->nrows && (memcmp(a->rows, b->rows, a->nrows * (size_t)a->row_width * sizeof *a->rows) != 0 ||
