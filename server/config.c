@@ -1162,10 +1162,11 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
             if (prof->checks[i].kind == SW_Q_DAQ &&
                 (prof->checks[i].ref_kind != SW_REF_NONE || prof->checks[i].compare != SW_CMP_ABSOLUTE ||
                  prof->checks[i].phys.on))
-                sw_diag_add(d,
-                            "%s: a daq quantity is a fraction judged as it is by good and warn: no reference, "
-                            "no physical window, compare absolute",
-                            p);
+                sw_diag_add(
+                    d,
+                    "%s: a daq quantity is a fraction judged as it is by good and warn: no reference, "
+                    "no physical window, compare absolute",
+                    p);
             for (int j = 0; j < i; j++)
                 if (prof->checks[i].name[0] && strcmp(prof->checks[i].name, prof->checks[j].name) == 0)
                     sw_diag_add(d, "%s.name: duplicate check \"%s\"", p, prof->checks[i].name);

@@ -109,7 +109,7 @@ static void daq_source_value(json_t *src, const char *name, enum sw_daq_problem 
         v->absent = 1;
         v->parts[SW_DAQ_MISSING] = 1;
     } else {
-        double events = daq_count(src, "events");
+        double events = v->events = daq_count(src, "events");
         for (int k = 0; k < 3; k++)
             v->parts[k] = events > 0 ? fmin(1, daq_count(src, keys[k]) / events) : 0;
     }
@@ -547,7 +547,23 @@ static enum sw_state eval_daq(const struct sw_check_def *c, const struct sw_qual
         return r->state;
     }
     r->raw = r->value = v.fraction;
-    r->state = r->stab_state = in_ranges(v.fraction, c->good_lo, c->good_hi, c->warn_lo, c->warn_hi);
+    r->state = in_ranges(v.fraction, c->good_lo, c->good_hi, c->warn_lo, c->warn_hi);
+    if (c->sig_warn > 0 && !v.absent && r->state != SW_GOOD) {
+        /* A fraction beyond a limit counts only when the count is significantly beyond what the limit
+         * allows (Poisson): one flawed event among a few hundred is not a bad spill. */
+        double n = v.events, k = v.fraction * n;
+        double zg = (k - c->good_hi * n) / sqrt(fmax(c->good_hi * n, 1));
+        double zw = (k - c->warn_hi * n) / sqrt(fmax(c->warn_hi * n, 1));
+        r->z = r->state == SW_BAD ? zw : zg;
+        if (zg < c->sig_warn) {
+            r->state = SW_GOOD;
+            r->z = zg;
+        } else if (r->state == SW_BAD && zw < c->sig_bad) {
+            r->state = SW_WARN;
+            r->z = zg;
+        }
+    }
+    r->stab_state = r->state;
     r->layer = r->state == SW_GOOD ? SW_LAYER_NONE : SW_LAYER_STABILITY;
     if (r->state != SW_GOOD) {
         char what[96], range[40]; /* with the tag and a source name, within r->reason */
@@ -555,6 +571,8 @@ static enum sw_state eval_daq(const struct sw_check_def *c, const struct sw_qual
         fmt_range(range, sizeof range, c->good_lo, c->good_hi);
         snprintf(r->reason, sizeof r->reason, "%s: source %.64s %s, outside good %s", tag, v.source, what,
                  range);
+        if (isfinite(r->z))
+            append(r->reason, sizeof r->reason, " (%.1f sigma)", r->z);
     }
     return r->state;
 }
@@ -729,7 +747,7 @@ static const char *src_kind(const struct sw_check_result *r)
 
 /* Stored form (compact, a few hundred bytes for a whole spill's checks):
  * [layer, [state, nominal, from_meta, good, warn] | null,
- *         [state, kind, expected, good, warn, z, spread, n, learn, runs, run] | null]
+ *         [state, kind, expected, good, warn, z, spread, n, learn, runs, run, carried] | null]
  * with good/warn as [lo, hi] in the statistic's units and runs [[run, first, last, n], ...]. */
 json_t *sw_quality_provenance_json(const struct sw_check_result *r)
 {
@@ -750,14 +768,14 @@ json_t *sw_quality_provenance_json(const struct sw_check_result *r)
             json_array_append_new(segs, json_pack("[I I I i]", (json_int_t)r->base.seg[i].run,
                                                   (json_int_t)r->base.seg[i].first,
                                                   (json_int_t)r->base.seg[i].last, r->base.seg[i].n));
-        st = json_pack("[s s o o o o o i i o I]", sw_state_name(r->stab_state), src_kind(r), num(r->expected),
-                       range_json(c->compare, ref, c->good_lo, c->good_hi),
+        st = json_pack("[s s o o o o o i i o I b]", sw_state_name(r->stab_state), src_kind(r),
+                       num(r->expected), range_json(c->compare, ref, c->good_lo, c->good_hi),
                        range_json(c->compare, ref, c->warn_lo, c->warn_hi), num(r->z), num(r->spread),
                        c->ref_kind == SW_REF_BASELINE ? r->base.n
                        : c->npeers                    ? r->peers_used
                                                       : 0,
                        c->ref_kind == SW_REF_BASELINE ? c->base_learn : 0, segs,
-                       (json_int_t)(c->ref_kind == SW_REF_RUN ? c->ref_run : 0));
+                       (json_int_t)(c->ref_kind == SW_REF_RUN ? c->ref_run : 0), r->base.carried);
     }
     return json_pack("[o o o]", r->layer ? json_string(layers[r->layer]) : json_null(), ph, st);
 }
@@ -784,7 +802,7 @@ json_t *sw_quality_provenance_expand(json_t *a)
         }
         json_object_set_new(j, "physical", o);
     }
-    if (json_is_array(st) && json_array_size(st) == 11) {
+    if (json_is_array(st) && json_array_size(st) == 12) {
         const char *kind = json_string_value(json_array_get(st, 1));
         json_t *src = json_pack("{s:s}", "kind", kind ? kind : "");
         int n = (int)json_integer_value(json_array_get(st, 7));
@@ -811,7 +829,7 @@ json_t *sw_quality_provenance_expand(json_t *a)
                     snprintf(text + l, sizeof text - l, "%srun %lld spills %lld-%lld", i ? " + " : "",
                              (long long)run, (long long)first, (long long)last);
             }
-            json_object_set_new(src, "carried", json_boolean(json_array_size(runs) > 1));
+            json_object_set(src, "carried", json_array_get(st, 11));
             json_object_set_new(src, "runs", runs);
             if (!strcmp(kind, "learning"))
                 snprintf(text, sizeof text, "baseline: learning, %d of %d spills", n,

@@ -126,6 +126,7 @@ struct sw_daq_value {
     double fraction; /* of the source's events with the problem, 0..1 */
     double parts[3]; /* the fractions missing, empty, truncated (SW_DAQ_MISSING..SW_DAQ_TRUNCATED) */
     int absent;      /* a source the spill_end did not list: missing from every event */
+    double events;   /* the source's events (0 when absent) */
 };
 
 /* The fraction of the events of source with problem in daq_sources (borrowed: a spill_end's, as
