@@ -141,10 +141,49 @@ async function renderChecks(def, h) {
     return;
   }
   setText('checks-where', `— spill ${spill} of run ${run}`);
-  const range = (r) => (r ? `[${fmt(r[0], 4)}, ${fmt(r[1], 4)}]` : '—');
-  $('checks').tBodies[0].replaceChildren(...s.checks.filter(c => def.checks.includes(c.name)).map(c => el('tr', {},
-    el('td', {}, c.name), el('td', {}, flagBadge(c.state)), el('td', { class: 'num' }, fmt(c.value, 4)),
-    el('td', {}, range(c.good)), el('td', {}, range(c.warn)), el('td', {}, c.reason || ''))));
+  $('checks').tBodies[0].replaceChildren(...s.checks.filter(c => def.checks.includes(c.name)).map(c => {
+    const v = verdict(c);
+    return el('tr', {},
+      el('td', {}, c.name), el('td', {}, flagBadge(c.state)), el('td', { class: 'num' }, withUnit(c.raw, c.unit)),
+      el('td', { class: 'num' }, withUnit(v.expected, c.unit)), el('td', {}, range(v.good)), el('td', {}, range(v.warn)),
+      el('td', {}, v.from), el('td', {}, c.reason || ''));
+  }));
+}
+
+const range = (r) => (r && r[0] !== undefined ? `[${fmt(r[0], 4)}, ${fmt(r[1], 4)}]` : '—');
+const withUnit = (x, unit) => (x === null || x === undefined ? '—' : `${fmt(x, 4)}${unit ? ' ' + unit : ''}`);
+
+// Where a verdict came from (the provenance the server stored with it), in the statistic's units: the
+// layer that made a non-GOOD state, else the stability window when it judged, else the physical one.
+function verdict(c) {
+  const p = c.provenance || {};
+  const ph = p.physical, st = p.stability;
+  const stab = st && st.state !== 'EXCLUDED' ? st : null;
+  const use = p.layer === 'physical' ? ph : p.layer === 'stability' ? st : (stab || ph || st);
+  const src = st && st.source ? st.source : {};
+  let from;
+  if (use === ph && ph) {
+    const nominal = ph.nominal !== undefined ? ` around ${fmt(ph.nominal, 4)} (${ph.nominal_from})` : '';
+    const learning = src.kind === 'learning' ? `; ${src.text}` : '';
+    from = `physical window${nominal}${learning}`;
+  } else if (src.kind === 'baseline') {
+    from = `baseline: ${src.text}${src.carried ? ' (carried over)' : ''}`;
+  } else if (src.kind === 'learning') {
+    from = src.text;
+  } else if (src.kind === 'peers') {
+    from = `median of ${src.used} peers`;
+  } else if (src.kind === 'reference_run') {
+    from = `reference run ${src.run}`;
+  } else if (src.kind === 'rolling_median') {
+    from = 'rolling median';
+  } else if (src.kind === 'fixed') {
+    from = 'fixed reference';
+  } else {
+    from = use ? 'absolute limits' : '—';
+  }
+  if (use && use.z !== undefined && use.z !== null) from += ` · ${fmt(use.z, 3)} σ`;
+  const expected = use === ph && ph ? ph.nominal : use ? use.expected : undefined;
+  return { expected, good: use ? use.good : null, warn: use ? use.warn : null, from };
 }
 
 async function refresh() {

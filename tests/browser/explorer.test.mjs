@@ -28,6 +28,14 @@ test('the explorer draws a histogram with its reference and its check result', a
   await page.waitForSelector('#checks tbody tr');
   assert.equal(await page.textContent('#checks tbody tr td:first-child'), 'hcal2_mip');
   assert.equal(await page.textContent('#checks tbody tr .badge'), 'BAD');
+  // Each verdict says what judged it (its provenance): the dead module by its physical window, and
+  // against the median of the four modules by its peer check.
+  const rows = await page.$$eval('#checks tbody tr', trs => trs.map(tr => [...tr.cells].map(td => td.textContent)));
+  const mip = rows.find(r => r[0] === 'hcal2_mip'), peer = rows.find(r => r[0] === 'hcal2_peer');
+  assert.match(mip[6], /^physical window around 2\.400 \(profile\)/, JSON.stringify(mip));
+  assert.match(mip[4], /^\[1\.920, 2\.880\]$/, JSON.stringify(mip));
+  assert.match(peer[6], /^median of 4 peers/, JSON.stringify(peer));
+  assert.match(peer[1], /BAD/, JSON.stringify(peer));
   assert.match(await page.textContent('#title'), /HCAL module 2 energy — spill · run 21/);
   const artifacts = process.env.SW_ARTIFACTS || dir;
   mkdirSync(artifacts, { recursive: true });
