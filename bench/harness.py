@@ -27,11 +27,11 @@ import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = ["ingest", "latency", "histogram", "endpoints", "scale"]
-DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints"]  # scale only with --only scale
+STAGES = ["ingest", "latency", "histogram", "endpoints", "scale", "quality"]
+DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints"]  # scale, quality only with --only
 # --only NAME: a figure family, and the stage that measures it
 ONLY = {"ingest": "ingest", "latency": "latency", "commit": "latency", "histogram": "histogram",
-        "endpoints": "endpoints", "memory": "endpoints", "scale": "scale"}
+        "endpoints": "endpoints", "memory": "endpoints", "scale": "scale", "quality": "quality"}
 BATCH = 1000  # events per batch, as the collector sends them
 
 
@@ -733,6 +733,20 @@ class Bench:
             shutil.rmtree(srv.dir, ignore_errors=True)
 
     # ---------------------------------------------------------------------------------------
+    # quality (only with --only quality; bench/quality.py, docs/quality.md) ------------------------
+    def stage_quality(self):
+        import quality  # bench/quality.py
+        say("quality: the shipped profile over runs of drawn conditions with every fault class")
+        out = os.path.join(self.tmp, "quality.json")
+        runs = ["--runs", "12", "--spills", "16"] if self.quick else []
+        rc = quality.main(["--build-dir", self.build, "--json", out] + runs)
+        res = json.load(open(out))
+        for name, v in res["figures"].items():
+            target = "<= 1 %" if name == "clean_bad" else ">= 95 %" if name == "clean_good" else ">= 99 %"
+            self.figure("quality " + name, 100 * v, "%", target=target)
+        if rc != 0:
+            raise BenchError("a quality target was missed")
+
     def run(self, stages):
         started = datetime.datetime.now(datetime.timezone.utc)
         say("spillwatch bench, %s UTC%s" % (started.strftime("%Y-%m-%d %H:%M:%S"), " (--quick)" if self.quick else ""))
