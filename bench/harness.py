@@ -1,7 +1,7 @@
 """The spillwatch benchmark harness (issue 8): run through bench/run, which installs and builds first.
 
-Every figure is printed with a baseline measured in the same run (a ratio), or against the target
-of ../shared/DESIGN.md §10; docs/performance.md says how each is measured. Servers run on
+Every figure is printed with a baseline measured in the same run (a ratio), or against the project's
+target; docs/performance.md says how each is measured. Servers run on
 temporary directories with port 0 (the port is read from the log). Results go to
 <results>/<UTC time>.json and <results>/last.json; the change against the previous last.json is
 printed at the end. Python stdlib only.

@@ -286,9 +286,9 @@ static int cmd_sim(int argc, char **argv)
     unsigned long long conditions = 0; /* --conditions: 0 = the nominal run */
     double momentum = 160;             /* GeV/c, M2 muon beam setting: S1 [V] */
     int forever = 0, spills_given = 0, realtime = 0, columns = 1, quiet = 0, verbose = 0, daq_sources = 1;
-    struct sim_params params = {.scale = 1.0, .spill_length = 4.8}; /* 4.8 s: NA64MU.md S5 [V] */
+    struct sim_params params = {.scale = 1.0, .spill_length = 4.8}; /* 4.8 s: docs/physics.md S5 [V] */
     double mot_goal = 0; /* --mot-goal: written to run_start.meta.mot_goal */
-    double cycle = 16.8; /* SPS supercycle, North Area alone 14.4-16.8 s: NA64MU.md (a) [R] */
+    double cycle = 16.8; /* SPS supercycle, North Area alone 14.4-16.8 s: docs/physics.md [R] */
     struct fault_at faults[MAX_FAULTS];
     int nfaults = 0, c, li = 0;
     char *end;

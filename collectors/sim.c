@@ -1,4 +1,4 @@
-/* sim.c — see sim.h. Physics numbers: ../shared/NA64MU.md (tags [V] verified, [R] literature,
+/* sim.c — see sim.h. Physics numbers: docs/physics.md (tags [V] verified, [R] literature,
  * [E] estimate), summarised in docs/simulator.md. */
 #include "sim.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- defaults; every number cites ../shared/NA64MU.md (section (a) unless said) and its tag ---- */
+/* ---- defaults; every number cites docs/physics.md (its source key) and its tag ---- */
 #define MOT_MEDIAN        3.0e6  /* MOT per spill, simulator default: talk; [E] */
 #define MOT_SIGMA         0.12   /* log-normal spill-to-spill spread, "sigma ~ 10-15 %": [E] */
 #define PHYS_PER_MOT      1.0e-3 /* physics triggers per MOT, range 3e-4 - 5e-3: [E] */
@@ -89,7 +89,7 @@
 #define DAQ_FLAW_RATE 1.0e-5 /* missing, empty, truncated payloads per built event, each, clean DAQ: [E] */
 #define F_DAQ_MISSING 0.05   /* daq_missing: the HCAL front-end missing from 5 % of the events */
 
-/* ---- faults (NA64MU.md (d)); each relative to the run's own level, the magnitudes of the quality
+/* ---- faults (docs/simulator.md); each relative to the run's own level, the magnitudes of the quality
  * benchmark ---- */
 #define F_P_SHIFT      (-10.0) /* beam_momentum, F2: GeV/c on the run's mean */
 #define F_INTENSITY    0.1     /* intensity_drop, F3: x the run's MOT */

@@ -1,6 +1,6 @@
 /* sim.h — the NA64mu simulator: spill-level counters and event summaries with realistic
- * distributions and injectable faults, written as wire-format v1 NDJSON (../shared/DESIGN.md §3).
- * Numbers cite ../shared/NA64MU.md; docs/simulator.md lists them.
+ * distributions and injectable faults, written as wire-format v1 NDJSON (docs/api.md).
+ * Numbers cite docs/physics.md; docs/simulator.md lists them.
  *
  * Single-threaded: a struct sim_rng and a struct sim_spill belong to one caller. Deterministic: the
  * same seed and the same calls give the same bytes. Out of memory aborts (a simulator has nothing
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Injectable faults, NA64MU.md (d); a spill carries a bit set of them. */
+/* Injectable faults (docs/simulator.md); a spill carries a bit set of them. */
 enum sim_fault {
     FAULT_BEAM_MOMENTUM = 1 << 0,  /* F2: p_in -10 GeV/c, p_out follows */
     FAULT_HCAL_DEAD = 1 << 1,      /* F1: HCAL module 2 and its cells at pedestal */
