@@ -2,6 +2,7 @@
 #include "compare.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static size_t nbins(const struct sw_hist_def *d)
 {
@@ -154,6 +155,39 @@ int sw_compare_dead_channels(const struct sw_hist *h, const struct sw_hist *ref,
 int sw_compare_hot_channels(const struct sw_hist *h, const struct sw_hist *ref, double high)
 {
     return channels(h, ref, high, 1);
+}
+
+int sw_compare_peer_channels(const struct sw_hist *h, int group, double factor, int hot, int *first)
+{
+    const struct sw_hist_def *d = h->def;
+    *first = -1;
+    if (d->dim != 1 || group < 1 || d->x.bins % group != 0 || d->x.bins / group < 3)
+        return -1;
+    int ngroups = d->x.bins / group, n = 0;
+    double *others = malloc((size_t)ngroups * sizeof *others);
+    if (!others)
+        return -1;
+    for (int k = 0; k < group; k++)
+        for (int m = 0; m < ngroups; m++) {
+            int no = 0;
+            for (int g = 0; g < ngroups; g++)
+                if (g != m)
+                    others[no++] = (double)h->counts[g * group + k];
+            for (int i = 1; i < no; i++) /* insertion sort: a handful of groups */
+                for (int j = i; j > 0 && others[j - 1] > others[j]; j--) {
+                    double t = others[j];
+                    others[j] = others[j - 1];
+                    others[j - 1] = t;
+                }
+            double med = no % 2 ? others[no / 2] : 0.5 * (others[no / 2 - 1] + others[no / 2]);
+            double c = (double)h->counts[m * group + k];
+            int bad = hot ? c > factor * (med > 5 ? med : 5) : med >= 20 && c < factor * med;
+            if (bad && (*first < 0 || m * group + k < *first))
+                *first = m * group + k;
+            n += bad;
+        }
+    free(others);
+    return n;
 }
 
 double sw_hist_integral(const struct sw_hist *h, double lo, double hi)

@@ -24,6 +24,14 @@ double sw_compare_chi2(const struct sw_hist *h, const struct sw_hist *ref, doubl
 int sw_compare_dead_channels(const struct sw_hist *h, const struct sw_hist *ref, double low);
 int sw_compare_hot_channels(const struct sw_hist *h, const struct sw_hist *ref, double high);
 
+/* Dead or hot channels against their peers in the same spill: the bins of a 1D histogram are groups
+ * of `group` channels (modules of the same layout: channel k of every group sits at the same place),
+ * and channel k of group m is compared with the median of channel k over the other groups. Dead
+ * (hot == 0): below low × that median, where the median is >= 20 counts (enough to tell); hot:
+ * above high × max(median, 5). Returns the count (with the first such bin in *first, -1 when none),
+ * or -1 when the bins are not at least three whole groups. */
+int sw_compare_peer_channels(const struct sw_hist *h, int group, double factor, int hot, int *first);
+
 /* Entries in the bins lying inside [lo, hi) (a bin counts when lo <= its lower edge and its upper
  * edge <= hi). 1D only; NaN for 2D. */
 double sw_hist_integral(const struct sw_hist *h, double lo, double hi);

@@ -276,9 +276,23 @@ static int parse_range(json_t *r, double *lo, double *hi, const char *path, stru
     return 0;
 }
 
-static const char *const stat_names[] = {"mean",    "rms",       "peak",          "entries",      "missing",
-                                         "mean_y",  "rms_y",     "frac_above",    "frac_below",   "integral",
-                                         "ks_prob", "chi2_prob", "dead_channels", "hot_channels", NULL};
+static const char *const stat_names[] = {"mean",
+                                         "rms",
+                                         "peak",
+                                         "entries",
+                                         "missing",
+                                         "mean_y",
+                                         "rms_y",
+                                         "frac_above",
+                                         "frac_below",
+                                         "integral",
+                                         "ks_prob",
+                                         "chi2_prob",
+                                         "dead_channels",
+                                         "hot_channels",
+                                         "peer_dead_channels",
+                                         "peer_hot_channels",
+                                         NULL};
 static const char *const spill_field_names[] = {"duration",      "dead_time",      "events",
                                                 "decode_errors", "unknown_fields", NULL};
 
@@ -366,8 +380,8 @@ static void parse_daq_quantity(json_t *q, const char *problem, struct sw_check_d
 static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_profile *prof, const char *p,
                            struct sw_diag *d)
 {
-    static const char *const qknown[] = {"hist",  "stat", "value", "window", "low",    "high", "counter",
-                                         "spill", "per",  "peers", "daq",    "source", NULL};
+    static const char *const qknown[] = {"hist",  "stat", "value", "window", "low",    "high",  "counter",
+                                         "spill", "per",  "peers", "daq",    "source", "group", NULL};
     if (!json_is_object(q)) {
         sw_diag_add(d, "%s: must be an object with hist+stat, counter, spill or daq+source", p);
     } else {
@@ -411,6 +425,22 @@ static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_
                 def->stat_arg = get_number(q, "low", 0.2, 0, 1, p, d);
             if (s == SW_STAT_HOT_CHANNELS)
                 def->stat_arg = get_number(q, "high", 5, 1, 1e6, p, d);
+            if (s == SW_STAT_PEER_DEAD || s == SW_STAT_PEER_HOT) {
+                def->stat_arg = s == SW_STAT_PEER_DEAD ? get_number(q, "low", 0.2, 0, 1, p, d)
+                                                       : get_number(q, "high", 20, 1, 1e6, p, d);
+                def->group = (int)get_int(q, "group", 0, 0, 1000000, p, d);
+                int bins = def->hist >= 0 ? prof->hists[def->hist].x.bins : 0;
+                if (!json_object_get(q, "group"))
+                    sw_diag_add(d, "%s.group: required for %s (channels per module)", p, stat);
+                else if (def->hist >= 0 && prof->hists[def->hist].dim != 1)
+                    sw_diag_add(d, "%s.stat: %s needs a 1D histogram of channels", p, stat);
+                else if (def->hist >= 0 && (def->group < 1 || bins % def->group || bins / def->group < 3))
+                    sw_diag_add(d,
+                                "%s.group: %d channels per group does not divide the %d bins into at least 3 "
+                                "groups (a median of peers needs them)",
+                                p, def->group, bins);
+            } else if (json_object_get(q, "group"))
+                sw_diag_add(d, "%s.group: only for peer_dead_channels and peer_hot_channels", p);
             if (def->hist >= 0 && prof->hists[def->hist].dim == 2 &&
                 (s == SW_STAT_PEAK || s == SW_STAT_FRAC_ABOVE || s == SW_STAT_FRAC_BELOW ||
                  s == SW_STAT_INTEGRAL))

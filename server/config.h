@@ -48,7 +48,9 @@ enum sw_stat {
     SW_STAT_KS_PROB,       /* Kolmogorov–Smirnov probability against the reference histogram */
     SW_STAT_CHI2_PROB,     /* chi2 probability against the reference histogram */
     SW_STAT_DEAD_CHANNELS, /* bins below stat_arg x expected from the reference */
-    SW_STAT_HOT_CHANNELS   /* bins above stat_arg x expected from the reference */
+    SW_STAT_HOT_CHANNELS,  /* bins above stat_arg x expected from the reference */
+    SW_STAT_PEER_DEAD,     /* channels below stat_arg x the median of the same channel in the other groups */
+    SW_STAT_PEER_HOT       /* channels above stat_arg x that median (compare.h sw_compare_peer_channels) */
 };
 /* Where the reference of a check comes from. */
 enum sw_ref_kind {
@@ -117,6 +119,7 @@ struct sw_check_def {
     unsigned base_match;      /* SW_REF_BASELINE: bits of the profile's conditions that must match */
     double sig_warn, sig_bad; /* "significance": a deviation counts only beyond this many sigma (0 = off) */
     int peers[SW_PEERS_MAX];  /* "quantity.peers": histograms whose median statistic is the expectation */
+    int group;                /* SW_STAT_PEER_DEAD/HOT: channels per group ("group") */
     int npeers;
     /* SW_Q_DAQ: the fraction of a DAQ source's events with a problem (quality.h sw_quality_daq) */
     enum sw_daq_problem daq_problem;

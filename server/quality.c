@@ -210,6 +210,12 @@ static double raw_value(const struct sw_check_def *c, int idx, const struct sw_q
                                                      : sw_compare_hot_channels(h, ref, c->stat_arg);
             return n < 0 ? NAN : n;
         }
+        case SW_STAT_PEER_DEAD:
+        case SW_STAT_PEER_HOT: {
+            int first;
+            int n = sw_compare_peer_channels(h, c->group, c->stat_arg, c->stat == SW_STAT_PEER_HOT, &first);
+            return n < 0 ? NAN : n;
+        }
         }
         return NAN;
     }
@@ -706,6 +712,14 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
         stab_reason(r->reason, sizeof r->reason, c, r);
     if (pending)
         append(r->reason, sizeof r->reason, "; %s", pending);
+    if (c->kind == SW_Q_HIST && (c->stat == SW_STAT_PEER_DEAD || c->stat == SW_STAT_PEER_HOT)) {
+        int first;
+        sw_compare_peer_channels(&in->hists[c->hist], c->group, c->stat_arg, c->stat == SW_STAT_PEER_HOT,
+                                 &first);
+        if (first >= 0)
+            append(r->reason, sizeof r->reason, "; the first is bin %d (group %d, channel %d)", first,
+                   first / c->group, first % c->group);
+    }
     return r->state;
 }
 

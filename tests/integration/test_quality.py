@@ -90,6 +90,8 @@ class Quality(ServerTest):
             self.assertEqual(s["flag"], "BAD", (n, s["reasons"]))
             self.assertTrue(any(r.startswith("hcal2_peer [detector]:") and "the median of its peers" in r
                                 for r in s["reasons"]), s["reasons"])
+            self.assertTrue(any(r.startswith("hcal_cells_dead [detector]:") and "(group 2, channel 7)" in r
+                                for r in s["reasons"]), s["reasons"])  # its beam cell against the others'
             for m in (0, 1, 3):  # the live modules are fine against the median of the four
                 self.assertEqual(check(self.detail(5, n), "hcal%d_peer" % m)["state"], "GOOD")
         c = check(self.detail(5, 6), "hcal2_mip")

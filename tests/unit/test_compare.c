@@ -89,6 +89,27 @@ int main(void)
     set(&h, a);
     CHECK_NEAR(sw_hist_integral(&h, 2, 5), 30 + 40 + 50, 0);
     CHECK_NEAR(sw_hist_integral(&h, 2.5, 5), 40 + 50, 0); /* a bin partly outside does not count */
+
+    /* channels against the same channel of their peers: 4 groups of 3 channels (12 bins) */
+    struct sw_hist_def mods = {.name = "m", .dim = 1, .x = {12, 0, 12}};
+    struct sw_hist m;
+    sw_hist_init(&m, &mods);
+    uint64_t cells[12] = {2, 300, 1, 3, 290, 0, 1, 310, 2, 0, 305, 1};
+    memcpy(m.counts, cells, sizeof cells);
+    int first;
+    CHECK_INT(sw_compare_peer_channels(&m, 3, 0.2, 0, &first),
+              0); /* the sparse edge channels are never dead */
+    CHECK_INT(first, -1);
+    m.counts[7] = 40; /* group 2's beam channel: 40 against a median of 300 */
+    CHECK_INT(sw_compare_peer_channels(&m, 3, 0.2, 0, &first), 1);
+    CHECK_INT(first, 7);
+    m.counts[7] = 310;
+    m.counts[3] = 200; /* an edge channel firing: 200 > 20 x max(median 1, 5) */
+    CHECK_INT(sw_compare_peer_channels(&m, 3, 20, 1, &first), 1);
+    CHECK_INT(first, 3);
+    CHECK_INT(sw_compare_peer_channels(&m, 5, 0.2, 0, &first), -1); /* 12 bins are not groups of 5 */
+    CHECK_INT(sw_compare_peer_channels(&m, 6, 0.2, 0, &first), -1); /* two groups: no median of peers */
+    sw_hist_release(&m);
     sw_hist_release(&h);
     sw_hist_release(&r);
     return CHECK_DONE();

@@ -304,6 +304,10 @@ static void test_profile_errors(void)
          ","
          "\"warn\":[0.5,0.7]}}",
          "$.checks[0].physical.warn: the warn range must contain the good range"},
+        {"{\"name\":\"b\",\"category\":\"beam\",\"quantity\":{\"hist\":\"h1\",\"stat\":"
+         "\"peer_dead_channels\",\"group\":4},\"physical\":{\"good\":[0,0]}}",
+         "$.checks[0].quantity.group: 4 channels per group does not divide the 10 bins into at least 3 "
+         "groups"},
         {"{\"name\":\"b\",\"category\":\"beam\",\"quantity\":{\"counter\":\"v\"}}",
          "$.checks[0].good: missing (a check needs good, or a physical window)"},
         {"{\"name\":\"b\",\"category\":\"beam\",\"quantity\":{\"counter\":\"v\"},\"physical\":{\"good\":[0,1]"
