@@ -609,9 +609,10 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
     const char *why = NULL;
     double raw = raw_value(c, idx, in, &why);
     r->raw = raw;
-    if (c->ref_kind == SW_REF_BASELINE && in->baselines) {
-        r->base = in->baselines[idx];
-        r->learning = r->base.n < c->base_learn;
+    if (c->ref_kind == SW_REF_BASELINE) { /* without baselines (no references at hand): learning */
+        if (in->baselines)
+            r->base = in->baselines[idx];
+        r->learning = !in->baselines || r->base.n < c->base_learn;
     }
     if (why || !isfinite(raw)) {
         r->state = SW_UNKNOWN;
