@@ -479,6 +479,37 @@ static void parse_quantity(json_t *q, struct sw_check_def *def, const struct sw_
     }
 }
 
+/* "compare" of obj: absolute, delta or ratio (def when absent). */
+static enum sw_compare parse_compare(json_t *obj, const char *def, const char *path, struct sw_diag *d)
+{
+    const char *cmp = get_string(obj, "compare", def, path, d);
+    if (strcmp(cmp, "delta") == 0)
+        return SW_CMP_DELTA;
+    if (strcmp(cmp, "ratio") == 0)
+        return SW_CMP_RATIO;
+    if (strcmp(cmp, "absolute") != 0)
+        sw_diag_add(d, "%s.compare: must be one of absolute, delta, ratio", path);
+    return SW_CMP_ABSOLUTE;
+}
+
+/* "good" ([lo, hi], required) and "warn" (containing good; default: good) of obj. */
+static void parse_good_warn(json_t *obj, double *glo, double *ghi, double *wlo, double *whi, const char *path,
+                            struct sw_diag *d)
+{
+    char p[160];
+    snprintf(p, sizeof p, "%s.good", path);
+    int g = parse_range(json_object_get(obj, "good"), glo, ghi, p, d);
+    json_t *warn = json_object_get(obj, "warn");
+    if (warn) {
+        snprintf(p, sizeof p, "%s.warn", path);
+        if (parse_range(warn, wlo, whi, p, d) == 0 && g == 0 && !(*wlo <= *glo && *whi >= *ghi))
+            sw_diag_add(d, "%s: the warn range must contain the good range", p);
+    } else {
+        *wlo = *glo;
+        *whi = *ghi;
+    }
+}
+
 /* "physical": {"good": [lo, hi], "warn": [lo, hi], "compare": "absolute"|"delta"|"ratio",
  *              "nominal": number | {"meta": key, "default": number}} */
 static void parse_physical(json_t *w, struct sw_window *win, const struct sw_profile *prof, const char *path,
@@ -496,15 +527,7 @@ static void parse_physical(json_t *w, struct sw_window *win, const struct sw_pro
     }
     check_keys(w, known, path, d);
     win->on = 1;
-    const char *cmp = get_string(w, "compare", "absolute", path, d);
-    if (strcmp(cmp, "absolute") == 0)
-        win->compare = SW_CMP_ABSOLUTE;
-    else if (strcmp(cmp, "delta") == 0)
-        win->compare = SW_CMP_DELTA;
-    else if (strcmp(cmp, "ratio") == 0)
-        win->compare = SW_CMP_RATIO;
-    else
-        sw_diag_add(d, "%s.compare: must be one of absolute, delta, ratio", path);
+    win->compare = parse_compare(w, "absolute", path, d);
     json_t *nom = json_object_get(w, "nominal");
     snprintf(p, sizeof p, "%s.nominal", path);
     if (json_is_number(nom))
@@ -527,23 +550,13 @@ static void parse_physical(json_t *w, struct sw_window *win, const struct sw_pro
     } else if (nom)
         sw_diag_add(d, "%s: a number or {\"meta\": key, \"default\": number}", p);
     if (win->compare != SW_CMP_ABSOLUTE && !nom)
-        sw_diag_add(d, "%s.nominal: required when compare is \"%s\"", path, cmp);
+        sw_diag_add(d, "%s.nominal: required when compare is %s", path,
+                    win->compare == SW_CMP_DELTA ? "delta" : "ratio");
     if (win->compare == SW_CMP_ABSOLUTE && nom)
         sw_diag_add(d, "%s.nominal: only with compare delta or ratio", path);
     if (win->compare == SW_CMP_RATIO && win->nominal == 0)
         sw_diag_add(d, "%s.nominal: must not be 0 for a ratio", path);
-    snprintf(p, sizeof p, "%s.good", path);
-    int g = parse_range(json_object_get(w, "good"), &win->good_lo, &win->good_hi, p, d);
-    json_t *warn = json_object_get(w, "warn");
-    if (warn) {
-        snprintf(p, sizeof p, "%s.warn", path);
-        if (parse_range(warn, &win->warn_lo, &win->warn_hi, p, d) == 0 && g == 0 &&
-            !(win->warn_lo <= win->good_lo && win->warn_hi >= win->good_hi))
-            sw_diag_add(d, "%s: the warn range must contain the good range", p);
-    } else {
-        win->warn_lo = win->good_lo;
-        win->warn_hi = win->good_hi;
-    }
+    parse_good_warn(w, &win->good_lo, &win->good_hi, &win->warn_lo, &win->warn_hi, path, d);
 }
 
 /* "reference": {"baseline": N, "learn": K, "match": [keys]} */
@@ -611,15 +624,10 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     snprintf(p, sizeof p, "%s.quantity", path);
     parse_quantity(json_object_get(c, "quantity"), def, prof, p, d);
 
-    const char *cmp = get_string(c, "compare", def->npeers ? "ratio" : "absolute", path, d);
-    if (strcmp(cmp, "absolute") == 0)
-        def->compare = SW_CMP_ABSOLUTE;
-    else if (strcmp(cmp, "delta") == 0)
-        def->compare = SW_CMP_DELTA;
-    else if (strcmp(cmp, "ratio") == 0)
-        def->compare = SW_CMP_RATIO;
-    else
-        sw_diag_add(d, "%s.compare: must be one of absolute, delta, ratio", path);
+    def->compare = parse_compare(c, def->npeers ? "ratio" : "absolute", path, d);
+    const char *cmp = def->compare == SW_CMP_DELTA   ? "delta"
+                      : def->compare == SW_CMP_RATIO ? "ratio"
+                                                     : "absolute";
     def->reference = NAN;
     json_t *ref = json_object_get(c, "reference");
     snprintf(p, sizeof p, "%s.reference", path);
@@ -690,17 +698,7 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
     else if (!good && def->compare != SW_CMP_ABSOLUTE)
         sw_diag_add(d, "%s.compare: without good, only the physical window judges", path);
     if (good) {
-        snprintf(p, sizeof p, "%s.good", path);
-        int g = parse_range(good, &def->good_lo, &def->good_hi, p, d);
-        if (warn) {
-            snprintf(p, sizeof p, "%s.warn", path);
-            if (parse_range(warn, &def->warn_lo, &def->warn_hi, p, d) == 0 && g == 0 &&
-                !(def->warn_lo <= def->good_lo && def->warn_hi >= def->good_hi))
-                sw_diag_add(d, "%s: the warn range must contain the good range", p);
-        } else {
-            def->warn_lo = def->good_lo;
-            def->warn_hi = def->good_hi;
-        }
+        parse_good_warn(c, &def->good_lo, &def->good_hi, &def->warn_lo, &def->warn_hi, path, d);
     }
     json_t *sig = json_object_get(c, "significance");
     if (sig) {
