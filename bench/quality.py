@@ -17,7 +17,8 @@ Prints the confusion matrix (flag per true class) and the figures against the ta
 docs/design.md: every fault class BAD in >= 99 % of its spills, clean spills GOOD >= 95 % and BAD
 <= 1 %. Exit status 0 when the targets are met, 1 when not (a benchmark's verdict, not a test's).
 
-    python3 bench/quality.py [--build-dir build] [--runs 24] [--spills 24] [--seed 1] [--json FILE]
+    python3 bench/quality.py [--build-dir build] [--runs 24] [--spills 24] [--seed 1] [--profile FILE]
+                             [--json FILE]
 """
 import argparse
 import json
@@ -112,6 +113,7 @@ def main(argv=None):
     ap.add_argument("--blind-runs", type=int, default=3,
                     help="runs with a fault only history reveals from their first spill (reported apart)")
     ap.add_argument("--first-run", type=int, default=1001)
+    ap.add_argument("--profile", help="judge with this profile instead of config/na64mu.json (a comparison)")
     ap.add_argument("--json", help="write the matrix and figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the server's directory")
     a = ap.parse_args(argv)
@@ -120,7 +122,7 @@ def main(argv=None):
     rng = random.Random(a.seed)
     runs = plan(rng, a.runs, a.spills, a.first_run, a.blind_runs)
     tmp = tempfile.mkdtemp(prefix="sw-quality-")
-    srv = harness.Server(build, tmp, name="quality").start()
+    srv = harness.Server(build, tmp, name="quality", profile=os.path.abspath(a.profile) if a.profile else None).start()
     t0 = time.monotonic()
     matrix = {}  # (class, tag) -> {flag: n}
     examples = {}  # (class, tag) -> a reason of a spill that was not BAD (or not GOOD for clean)
