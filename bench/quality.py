@@ -11,7 +11,8 @@ module, the momentum, the ECAL gain and timing, the dead time, a missing DAQ sou
 runs any fault. Faults that only a run's own history can reveal (intensity, halo, trigger rate per
 MOT) are also put at the first spill of runs of conditions of their own, reported on lines of their
 own (with the spills after the fault): no monitor can tell them from a run of other conditions, and
-the targets do not count them.
+the targets do not count them. Each is followed by a clean run of the same conditions, which is
+counted: the baseline its predecessor learnt during the fault must not be carried over.
 
 Prints the confusion matrix (flag per true class) and the figures against the targets of
 docs/design.md: every fault class BAD in >= 99 % of its spills, clean spills GOOD >= 95 % and BAD
@@ -87,6 +88,10 @@ def plan(rng, runs, spills, first_run, blind_runs):
         for s in range(span + 1, spills + 1):
             label[s] = ("clean", "after a fault of the first spills that no history revealed (apart)")
         out.append((run, 5000 + j, 900 + j, faults, label))
+    # ... each followed by a clean run of the same conditions: counted as clean (the stale baseline of
+    # the run before must not be carried over)
+    for j in range(blind_runs):
+        out.append((first_run + runs + blind_runs + j, 5000 + j, 950 + j, {}, {}))
     return out
 
 

@@ -215,28 +215,58 @@ static void load_values(sqlite3 *db, const struct sw_check_def *c, struct base *
         base_push(b, c->base_n, v[i], run, sp[i]);
 }
 
-/* The latest run other than `run` that started before `started` and matches on mask, or -1. */
-static int64_t matching_run(sqlite3 *db, const struct sw_profile *p, unsigned mask, int64_t run, json_t *meta,
-                            double started)
+#define CANDIDATES 8 /* matching earlier runs looked at, newest first */
+#define STALE_LAST 5 /* a run whose last this many judged results of a check were all off is stale */
+
+/* Up to CANDIDATES runs other than `run` that started before `started` and match on mask, newest
+ * first, into out; returns how many. */
+static int matching_runs(sqlite3 *db, const struct sw_profile *p, unsigned mask, int64_t run, json_t *meta,
+                         double started, int64_t *out)
 {
     sqlite3_stmt *st;
-    int64_t found = -1;
+    int n = 0;
     if (sqlite3_prepare_v2(db,
                            "SELECT run, meta FROM runs WHERE run != ?1 AND started < ?2 "
                            "ORDER BY started DESC, run DESC LIMIT 500",
                            -1, &st, NULL) != SQLITE_OK)
-        return -1;
+        return 0;
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_double(st, 2, isfinite(started) ? started : 1e300);
-    while (found < 0 && sqlite3_step(st) == SQLITE_ROW) {
+    while (n < CANDIDATES && sqlite3_step(st) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 1);
         json_t *m = text ? json_loads(text, 0, NULL) : NULL;
         if (meta_matches(p, mask, meta, m))
-            found = sqlite3_column_int64(st, 0);
+            out[n++] = sqlite3_column_int64(st, 0);
         json_decref(m);
     }
     sqlite3_finalize(st);
-    return found;
+    return n;
+}
+
+/* 1 when run's baseline of the check went stale: its last STALE_LAST judged results (complete
+ * spills, GOOD/WARN/BAD) were all off. That is a run whose baseline learnt a level its own later
+ * spills left (a fault no check could see from its first spill): carrying it over would keep the
+ * next run off too. */
+static int stale(sqlite3 *db, const struct sw_check_def *c, int64_t run)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT c.state FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
+            "WHERE c.run = ?1 AND c.name = ?2 AND s.complete = 1 AND c.state IN ('GOOD', 'WARN', "
+            "'BAD') ORDER BY s.closed_at DESC, s.spill DESC LIMIT ?3",
+            -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, STALE_LAST);
+    int n = 0, good = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        n++;
+        good |= strcmp((const char *)sqlite3_column_text(st, 0), "GOOD") == 0;
+    }
+    sqlite3_finalize(st);
+    return n == STALE_LAST && !good;
 }
 
 /* Builds the baselines for in->run (see sw_refs_apply). */
@@ -268,29 +298,34 @@ static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *d
         sqlite3_finalize(st);
     }
     json_t *meta = in->run_meta ? in->run_meta : r->run_meta;
-    /* one look-up per distinct match mask (usually one for the whole profile) */
+    /* one look-up of the matching runs per distinct match mask (usually one for the whole profile) */
     unsigned masks[32];
-    int64_t runs[32];
-    int nmasks = 0;
+    int64_t cands[32][CANDIDATES];
+    int ncands[32], nmasks = 0;
     for (int i = 0; i < p->nchecks; i++) {
         const struct sw_check_def *c = &p->checks[i];
         if (c->ref_kind != SW_REF_BASELINE)
             continue;
-        int64_t from = -1;
         int k = 0;
         while (k < nmasks && masks[k] != c->base_match)
             k++;
-        if (k < nmasks)
-            from = runs[k];
-        else {
-            from = meta ? matching_run(db, p, c->base_match, in->run, meta, started) : -1;
+        int64_t one[CANDIDATES], *cand = one;
+        int n = 0;
+        if (k < nmasks) {
+            cand = cands[k];
+            n = ncands[k];
+        } else {
+            n = meta ? matching_runs(db, p, c->base_match, in->run, meta, started, one) : 0;
             if (nmasks < 32) {
                 masks[nmasks] = c->base_match;
-                runs[nmasks++] = from;
+                memcpy(cands[nmasks], one, sizeof one);
+                ncands[nmasks++] = n;
             }
         }
-        if (from >= 0)
-            load_values(db, c, &r->base[i], from, INFINITY);
+        /* the newest matching run with healthy values of this check whose baseline did not go stale */
+        for (int j = 0; j < n && r->base[i].n == 0; j++)
+            if (!stale(db, c, cand[j]))
+                load_values(db, c, &r->base[i], cand[j], INFINITY);
         load_values(db, c, &r->base[i], in->run, r->before);
     }
 }

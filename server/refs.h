@@ -2,8 +2,10 @@
  *   {"baseline": N, "learn": K, "match": [keys]}: the median and robust spread of the check's statistic
  *   over the last N healthy spills (the check GOOD, the spill complete) of the run being judged. At
  *   the first spill of a run the window starts from the last N healthy spills of the most recent
- *   earlier run whose run_start.meta matches on the keys (carry-over), or empty (learning: the
- *   check judges by its physical window only until K values are in). Kept for one run at a time.
+ *   earlier run whose run_start.meta matches on the keys (carry-over; of the 8 newest matching runs,
+ *   the newest with healthy values whose baseline did not go stale: its last 5 judged results of the
+ *   check all off), or empty (learning: the check judges by its physical window only until K values
+ *   are in). Kept for one run at a time.
  *   {"rolling_median": N}: the median of the check's statistic over the last N spills flagged GOOD
  *   by the checks, seeded from the database and fed as spills close;
  *   {"run": R}: the sum of run R's GOOD spills (effective flag) of the check's histogram, and the

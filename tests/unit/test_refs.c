@@ -268,6 +268,23 @@ static void test_carry_over(const char *dir)
     judge(nometa, db, 12, 1, NULL, 15000, 100000, res2, NULL);
     CHECK(res2[1].base.carried);
     sw_refs_free(nometa);
+    /* run 13 (tune C) learns a level during a fault no check sees from the first spill (v x3), then the
+     * fault ends: its last five spills are off its baseline, so the baseline went stale */
+    store_run(st, 13, "{\"beam\":\"tune C\",\"momentum\":150}");
+    json_t *meta_d = json_pack("{s:s, s:i}", "beam", "tune C", "momentum", 150);
+    for (int s = 1; s <= 8; s++) {
+        spill_hists(150.5, 2.4, 2.4, 2.5);
+        enum sw_state f = judge(again, db, 13, s, meta_d, s <= 3 ? 15000 : 5000, 100000, res2, NULL);
+        CHECK_INT(res2[1].state, s <= 3 ? SW_GOOD : SW_BAD);
+        store_spill(st, 13, s, res2, f, 3);
+    }
+    /* the next run of tune C does not carry that level over: it learns afresh, and is GOOD */
+    store_run(st, 14, "{\"beam\":\"tune C\",\"momentum\":150}");
+    spill_hists(150.5, 2.4, 2.4, 2.5);
+    CHECK_INT(judge(again, db, 14, 1, meta_d, 5000, 100000, res2, NULL), SW_GOOD);
+    CHECK_INT(res2[1].base.n, 0);
+    CHECK(res2[1].learning);
+    json_decref(meta_d);
     sw_refs_free(again);
     sw_refs_free(refs);
     json_decref(meta_a);
