@@ -140,7 +140,7 @@ class Benchmark(unittest.TestCase):
         of docs/quality.md hold (a regression in judgement fails here, not only in the benchmark)."""
         build = os.environ.get("SW_BUILD_DIR", os.path.dirname(SERVER))
         p = subprocess.run([sys.executable, os.path.join(SRC, "bench", "quality.py"), "--build-dir", build, "--runs",
-                            "9", "--spills", "16", "--blind-runs", "0", "--seed", "3"],
+                            "9", "--spills", "16", "--blind-runs", "1", "--seed", "3"],
                            capture_output=True, text=True, timeout=800)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("clean_good", p.stdout)
