@@ -697,9 +697,8 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
         sw_diag_add(d, "%s.good: required with a reference or peers (the stability window)", path);
     else if (!good && def->compare != SW_CMP_ABSOLUTE)
         sw_diag_add(d, "%s.compare: without good, only the physical window judges", path);
-    if (good) {
+    if (good)
         parse_good_warn(c, &def->good_lo, &def->good_hi, &def->warn_lo, &def->warn_hi, path, d);
-    }
     json_t *sig = json_object_get(c, "significance");
     if (sig) {
         snprintf(p, sizeof p, "%s.significance", path);
@@ -710,6 +709,11 @@ static void parse_check(json_t *c, struct sw_check_def *def, const struct sw_pro
             sw_diag_add(d, "%s: must be [z_warn, z_bad] with 0 < z_warn <= z_bad <= 1000", p);
         else if (!good)
             sw_diag_add(d, "%s: applies to the stability window (good), which this check has not", p);
+        else if (def->compare == SW_CMP_ABSOLUTE && def->kind != SW_Q_DAQ)
+            sw_diag_add(d,
+                        "%s: a deviation needs an expectation: compare delta or ratio against a reference "
+                        "or peers (or a daq quantity, whose limits it gates)",
+                        p);
         else {
             def->sig_warn = json_number_value(a);
             def->sig_bad = json_number_value(b);

@@ -331,6 +331,9 @@ static void test_profile_errors(void)
          "},"
          "\"significance\":[3,5]}",
          "$.checks[0].significance: applies to the stability window (good), which this check has not"},
+        {"{\"name\":\"b\",\"category\":\"beam\",\"quantity\":{\"counter\":\"v\"},\"good\":[0,1],"
+         "\"significance\":[3,5]}",
+         "$.checks[0].significance: a deviation needs an expectation"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[2000];
