@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
+#include "rebaseline.h"
 #include "reeval.h"
 #include "reload.h"
 #include "wire.h"
@@ -1308,6 +1309,10 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                 sw_reply_error(r, 400, "query parameter \"format\": json or csv");
             else if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
                 sw_certify_good_spills(api, run, fmt && strcmp(fmt, "csv") == 0, r);
+        } else if (n == 3 && seg_eq(seg[2], sl[2], "rebaseline")) {
+            const char *who;
+            if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+                sw_rebaseline_run(api, who, run, body, len, r);
         } else if (n == 3 && (seg_eq(seg[2], sl[2], "signoff") || seg_eq(seg[2], sl[2], "reopen"))) {
             const char *who;
             if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {

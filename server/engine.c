@@ -806,6 +806,14 @@ void sw_engine_tick(struct sw_engine *e)
 
 /* ---- profile reload ---- */
 
+void sw_engine_rebaseline(struct sw_engine *e, int64_t run)
+{
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; i < e->nrefsets; i++)
+        sw_refs_forget(e->refsets[i].refs, run);
+    pthread_mutex_unlock(&e->mu);
+}
+
 int sw_engine_set_profile(struct sw_engine *e, struct sw_profile *p, struct sw_refs *refs)
 {
     pthread_mutex_lock(&e->mu);

@@ -52,6 +52,10 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
 struct sw_refs;
 int sw_engine_set_profile(struct sw_engine *e, struct sw_profile *p, struct sw_refs *refs);
 
+/* The baselines of run are to be rebuilt from the database at its next closed spill (a reset was
+ * stored: rebaseline.h). */
+void sw_engine_rebaseline(struct sw_engine *e, int64_t run);
+
 /* Open spills that were opened with another profile than the current one. */
 int sw_engine_open_with_older(struct sw_engine *e);
 /* Every spill closed from now on (spill_end or timeout) is also published as a `spill` event on

@@ -23,6 +23,8 @@ struct sw_refs {
     int has_run;   /* the baselines are those of run `run` */
     int64_t run;
     json_t *run_meta;          /* owned: the meta read for `run` from the database, or NULL */
+    int64_t reset_from;        /* a shifter's reset of `run`'s baselines at this spill, 0 = none */
+    int reset_done;            /* the windows were emptied for it */
     struct base *base;         /* per check (baseline checks only) */
     struct sw_baseline *views; /* per check: what sw_refs_apply hands to the checks */
     struct window *win;        /* per check (rolling checks only) */
@@ -189,20 +191,24 @@ static int meta_matches(const struct sw_profile *p, unsigned mask, json_t *a, js
 
 /* Appends to b the check's healthy values of run `run` (newest last): at most cap, from complete
  * spills whose check was GOOD, closed before `before`. */
-static void load_values(sqlite3 *db, const struct sw_check_def *c, struct base *b, int64_t run, double before)
+static void load_values(sqlite3 *db, const struct sw_check_def *c, struct base *b, int64_t run, double before,
+                        int64_t min_spill)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(
             db,
             "SELECT c.raw, c.spill FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
             "WHERE c.run = ?1 AND c.name = ?2 AND c.state = 'GOOD' AND c.raw IS NOT NULL "
-            "AND s.complete = 1 AND s.closed_at < ?3 ORDER BY s.closed_at DESC, s.spill DESC LIMIT ?4",
+            "AND s.complete = 1 AND s.closed_at < ?3 AND c.spill >= ?5 ORDER BY s.closed_at DESC, s.spill "
+            "DESC "
+            "LIMIT ?4",
             -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, isfinite(before) ? before : 1e300);
     sqlite3_bind_int(st, 4, c->base_n);
+    sqlite3_bind_int64(st, 5, min_spill);
     double v[1000];
     int64_t sp[1000];
     int n = 0;
@@ -277,11 +283,20 @@ static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *d
     r->run = in->run;
     json_decref(r->run_meta);
     r->run_meta = NULL;
+    r->reset_from = 0;
+    r->reset_done = 0;
     for (int i = 0; i < p->nchecks; i++)
         r->base[i].n = r->base[i].pos = 0;
     if (!db)
         return;
     sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT from_spill FROM baseline_resets WHERE run = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, in->run);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            r->reset_from = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
     double started = in->started;
     if (sqlite3_prepare_v2(
             db, "SELECT meta, (SELECT min(started) FROM spills WHERE run = ?1) FROM runs WHERE run = ?1", -1,
@@ -325,9 +340,30 @@ static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *d
         /* the newest matching run with healthy values of this check whose baseline did not go stale */
         for (int j = 0; j < n && r->base[i].n == 0; j++)
             if (!stale(db, c, cand[j]))
-                load_values(db, c, &r->base[i], cand[j], INFINITY);
-        load_values(db, c, &r->base[i], in->run, r->before);
+                load_values(db, c, &r->base[i], cand[j], INFINITY, 0);
+        load_values(db, c, &r->base[i], in->run, r->before, 0);
     }
+}
+
+/* The reset a shifter stored for the run, at its spill: every baseline emptied, then the run's own
+ * healthy values from that spill on (closed before `before`). */
+static void apply_reset(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
+{
+    r->reset_done = 1;
+    for (int i = 0; i < r->p->nchecks; i++) {
+        const struct sw_check_def *c = &r->p->checks[i];
+        if (c->ref_kind != SW_REF_BASELINE)
+            continue;
+        r->base[i].n = r->base[i].pos = 0;
+        if (db)
+            load_values(db, c, &r->base[i], in->run, r->before, r->reset_from);
+    }
+}
+
+void sw_refs_forget(struct sw_refs *r, int64_t run)
+{
+    if (r && r->has_run && r->run == run)
+        r->has_run = 0;
 }
 
 static double median_of(double *v, int n)
@@ -390,6 +426,8 @@ void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
     }
     if (baselines && (!r->has_run || r->run != in->run))
         begin_run(r, in, db);
+    if (baselines && r->reset_from > 0 && !r->reset_done && in->spill >= r->reset_from)
+        apply_reset(r, in, db);
     if (baselines && !in->run_meta && r->run_meta)
         in->run_meta = r->run_meta;
     for (int i = 0; baselines && i < r->p->nchecks; i++)

@@ -5,7 +5,8 @@
  *   earlier run whose run_start.meta matches on the keys (carry-over; of the 8 newest matching runs,
  *   the newest with healthy values whose baseline did not go stale: its last 5 judged results of the
  *   check all off), or empty (learning: the check judges by its physical window only until K values
- *   are in). Kept for one run at a time.
+ *   are in). Kept for one run at a time. A reset of the run's baselines (baseline_resets, rebaseline.h)
+ *   empties them at its spill: from there the run learns anew, with nothing carried over.
  *   {"rolling_median": N}: the median of the check's statistic over the last N spills flagged GOOD
  *   by the checks, seeded from the database and fed as spills close;
  *   {"run": R}: the sum of run R's GOOD spills (effective flag) of the check's histogram, and the
@@ -34,6 +35,10 @@ void sw_refs_free(struct sw_refs *r);
  * a carry-over from the latest earlier run of matching conditions that started before in->started.
  * in->run_meta, when NULL, is read from the runs table (and set). */
 void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db);
+
+/* Drops the baselines kept for run (when they are that run's): its next spill rebuilds them from the
+ * database, with a reset a shifter stored since (rebaseline.h). */
+void sw_refs_forget(struct sw_refs *r, int64_t run);
 
 /* After a spill was judged: when its flag is GOOD, its rolling statistics join the windows; every
  * healthy result of a complete spill joins its check's baseline. */

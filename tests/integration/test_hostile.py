@@ -122,6 +122,17 @@ class Refusals(ServerTest):
         log = srv.read_log()
         for secret in ("secret-0123456789", "nope-0123456789abcdef", "ZGFxOnNlY3JldA=="):
             self.assertNotIn(secret, log)
+        # Resetting a run's baselines: the shifter role, audited under the token's name (after the write
+        # budget of this config, 5 at 2/s, has refilled).
+        time.sleep(2.6)
+        reset = json.dumps({"from_spill": 1, "comment": "hostile-input test"})
+        self.assert_error(srv.request("POST", "/api/v1/runs/1/rebaseline", reset), 401)
+        self.assert_error(srv.request("POST", "/api/v1/runs/1/rebaseline", reset, BEARER["view"]), 403)
+        self.assert_error(srv.request("POST", "/api/v1/runs/1/rebaseline", reset, BEARER["daq"]), 403)
+        status, raw, _ = srv.request("POST", "/api/v1/runs/1/rebaseline", reset, BEARER["shift"])
+        self.assertEqual(status, 200, raw)
+        status, raw, _ = self.get("/api/v1/audit?run=1")
+        self.assertIn(("rebaseline", "shift-crew"), [(e["action"], e["who"]) for e in json.loads(raw)["entries"]])
 
     def test_write_flood_is_rate_limited_per_client(self):
         srv = self.srv

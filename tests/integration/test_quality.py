@@ -120,6 +120,50 @@ class Quality(ServerTest):
         status, raw, _ = self.srv.request("POST", "/api/v1/runs/8/reevaluate?dry_run=1")
         self.assertEqual(json.loads(raw)["changes"], [])
 
+    def test_a_shifter_resets_a_baseline_that_learnt_a_fault(self):
+        # A halo from the first spill of a run of new conditions: nothing can tell it from a high-halo
+        # tune, the baseline learns it, and when the halo ends the clean spills are BAD against it.
+        self.srv.sim("--run", "11", "--spills", "6", "--conditions", "7", "--seed", "61", "--scale", SCALE,
+                     "--fault", "halo@1-3")
+        spills = self.spills(11)
+        self.assertEqual([spills[n]["flag"] for n in (4, 5, 6)], ["BAD"] * 3, spills)
+        self.assertTrue(any(r.startswith("veto_v1_per_mot [beam]:") and "(run 11 spills 1-3)" in r
+                            for r in spills[4]["reasons"]), spills[4]["reasons"])
+        # refused without what it needs, for an unknown run, and with a wrong method
+        for body, status, word in (({"comment": "halo at the start"}, 400, "from_spill"),
+                                   ({"from_spill": 0, "comment": "x"}, 400, "from_spill"),
+                                   ({"from_spill": 4}, 400, "comment"),
+                                   ({"from_spill": 4, "comment": "x", "extra": 1}, 400, "extra")):
+            st, raw, _ = self.srv.request("POST", "/api/v1/runs/11/rebaseline", json.dumps(body))
+            self.assertEqual(st, status, raw)
+            self.assertIn(word, json.loads(raw)["error"])
+        st, raw, _ = self.srv.request("POST", "/api/v1/runs/99/rebaseline",
+                                      json.dumps({"from_spill": 4, "comment": "x"}))
+        self.assertEqual(st, 404, raw)
+        self.assertEqual(self.srv.request("GET", "/api/v1/runs/11/rebaseline")[0], 405)
+        # the shift resets the run's baselines from spill 4, where the halo ended
+        st, raw, _ = self.srv.request("POST", "/api/v1/runs/11/rebaseline",
+                                      json.dumps({"from_spill": 4, "comment": "halo in the first spills",
+                                                  "shifter": "A. Shifter"}))
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(json.loads(raw)["from_spill"], 4)
+        entry = self.srv.get("/api/v1/audit?run=11")[1]["entries"][0]
+        self.assertEqual((entry["action"], entry["new"], entry["comment"]),
+                         ("rebaseline", "from spill 4", "halo in the first spills"))
+        # the next spills learn anew and are GOOD
+        self.srv.sim("--run", "11", "--first-spill", "7", "--spills", "4", "--conditions", "7", "--seed", "62",
+                     "--scale", SCALE)
+        spills = self.spills(11)
+        self.assertEqual([spills[n]["flag"] for n in (7, 8, 9, 10)], ["GOOD"] * 4,
+                         [(n, spills[n]["reasons"]) for n in (7, 8, 9, 10)])
+        src = check(self.detail(11, 10), "veto_v1_per_mot")["provenance"]["stability"]["source"]
+        self.assertEqual((src["kind"], src["text"]), ("baseline", "run 11 spills 7-9"))
+        # re-evaluation learns from spill 4 on: the clean spills 4-6 are GOOD now, 1-3 stay as they were
+        st, raw, _ = self.srv.request("POST", "/api/v1/runs/11/reevaluate?dry_run=1")
+        res = json.loads(raw)
+        self.assertEqual(sorted(c["spill"] for c in res["changes"]), [4, 5, 6], res)
+        self.assertTrue(all(c["new"] == "GOOD" for c in res["changes"]), res)
+
     def test_baseline_rebuilt_after_a_restart(self):
         self.srv.sim("--run", "9", "--spills", "4", "--conditions", "6", "--seed", "51", "--scale", SCALE)
         self.srv.stop()
