@@ -1315,7 +1315,7 @@ int sw_profile_find_hist(const struct sw_profile *p, const char *name)
 
 static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
 {
-    static const char *const known[] = {"tokens", "read_requires_token", NULL};
+    static const char *const known[] = {"tokens", "read_requires_token", "allow_open", NULL};
     static const char *const tknown[] = {"name", "token", "token_file", "roles", NULL};
     if (!json_is_object(auth)) {
         sw_diag_add(d, "$.auth: must be an object");
@@ -1324,6 +1324,10 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
     check_keys(auth, known, "$.auth", d);
     json_t *rr = json_object_get(auth, "read_requires_token");
     cfg->read_requires_token = json_is_true(rr);
+    json_t *open = json_object_get(auth, "allow_open");
+    if (open && !json_is_boolean(open))
+        sw_diag_add(d, "$.auth.allow_open: must be true or false");
+    cfg->allow_open = json_is_true(open);
     json_t *tokens = json_object_get(auth, "tokens");
     if (!tokens)
         return;

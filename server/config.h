@@ -251,6 +251,7 @@ struct sw_config {
     struct sw_token *tokens;
     int ntokens;
     int read_requires_token;
+    int allow_open; /* auth.allow_open: listening beyond loopback without tokens is allowed (warned) */
     struct sw_profile profile; /* as loaded; the server moves it out at start-up (sw_profile_adopt) */
 };
 

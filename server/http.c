@@ -6,7 +6,9 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +476,18 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     sw_warn("http", "%s", msg);
 }
 
+/* 1 when addr is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */
+static int loopback(const struct sockaddr *addr)
+{
+    if (addr->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+    if (addr->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
                                   struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
                                   struct sw_reload *reload, char *err, size_t errlen)
@@ -516,6 +530,24 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     if (gai != 0) {
         snprintf(err, errlen, "listen address \"%s\": %s", cfg->listen, gai_strerror(gai));
         goto fail;
+    }
+    /* Secure by default: without tokens anyone who reaches the port may ingest, flag, sign off and
+     * reload, so an address beyond loopback needs tokens, or auth.allow_open to say it is meant. */
+    if (!loopback(ai->ai_addr) && cfg->ntokens == 0) {
+        if (!cfg->allow_open) {
+            snprintf(
+                err, errlen,
+                "refusing to listen on %s without tokens: anyone who reaches it could ingest, flag, sign "
+                "off and reload. Configure auth.tokens (docs/configuration.md), listen on loopback behind "
+                "a proxy, or set auth.allow_open: true to mean it",
+                cfg->listen);
+            freeaddrinfo(ai);
+            goto fail;
+        }
+        sw_warn("http",
+                "listening on %s without tokens (auth.allow_open): every write is open to anyone "
+                "who reaches the port",
+                cfg->listen);
     }
     /* Suspend/resume: stream connections wait suspended, not on a thread (stream.h). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |

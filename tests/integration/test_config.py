@@ -95,5 +95,66 @@ class Config(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "db", "sw.db")))
 
 
+class SecureByDefault(unittest.TestCase):
+    """Without tokens, the server listens on loopback only, unless the config says auth.allow_open."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="swtest-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_on_any(self, auth=None):
+        """Starts the server on 0.0.0.0 (any address; the test talks to it on 127.0.0.1 only)."""
+        cfg = load_json(CONFIG)
+        cfg.update({"profile": os.path.join(SRC, "config", "na64mu.json"), "www": os.path.join(SRC, "www"),
+                    "db": os.path.join(self.tmp, "sw.db")})
+        if auth is not None:
+            cfg["auth"] = auth
+        path = os.path.join(self.tmp, "cfg.json")
+        write_json(path, cfg)
+        return subprocess.Popen([SERVER, "--config", path, "--listen", "0.0.0.0:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def wait_listening(self, p):
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if "listening on" in line:
+                return "".join(lines)
+        return "".join(lines)
+
+    def test_no_tokens_beyond_loopback_is_refused(self):
+        p = self.start_on_any()
+        out, _ = p.communicate(timeout=30)
+        self.assertNotEqual(p.returncode, 0, out)
+        self.assertIn("refusing to listen on 0.0.0.0:0 without tokens", out)
+        self.assertIn("auth.allow_open", out)
+
+    def test_allow_open_starts_with_a_warning_and_tokens_start_quietly(self):
+        for auth, warned in (({"allow_open": True}, True),
+                             ({"tokens": [{"name": "daq", "token": "daq-secret-0123456789", "roles": ["ingest"]}]},
+                              False)):
+            p = self.start_on_any(auth)
+            try:
+                log = self.wait_listening(p)
+                self.assertIn("listening on", log)
+                self.assertEqual("without tokens (auth.allow_open)" in log, warned, log)
+            finally:
+                p.terminate()
+                p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 0)
+
+    def test_allow_open_must_be_a_boolean(self):
+        cfg = load_json(CONFIG)
+        cfg["auth"] = {"allow_open": "yes"}
+        cfg["profile"] = os.path.join(SRC, "config", "na64mu.json")
+        path = os.path.join(self.tmp, "cfg.json")
+        write_json(path, cfg)
+        p = run("--config", path, "--check-config")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("$.auth.allow_open: must be true or false", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
