@@ -190,8 +190,10 @@ struct sw_profile {
     int trigger_field;              /* index of "trigger" in fields */
     struct sw_hist_def *hists;
     int nhists;
+    int *hist_order; /* owned: histogram indices sorted by name (sw_profile_find_hist), or NULL */
     struct sw_check_def *checks;
     int nchecks;
+    int *check_order; /* owned: check indices sorted by name (alarm rules find theirs), or NULL */
     char mot_counter[SW_NAME_MAX]; /* counter holding muons on target ("mot") */
     struct sw_hook_def *hooks;
     int nhooks;
