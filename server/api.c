@@ -196,14 +196,12 @@ int sw_api_body_keys(json_t *obj, const char *const *known, struct sw_reply *r)
 static int path_int(struct sw_reply *r, const char *what, const char *seg, size_t len, int64_t *out)
 {
     char buf[32];
-    if (len == 0 || len > 18 || strspn(seg, "0123456789") < len) {
-        sw_reply_error(r, 400,
-                       "%s in the path must be a non-negative integer (at most 18 digits), got \"%.*s\"",
-                       what, (int)(len > 40 ? 40 : len), seg);
+    if (len == 0 || len > 16 || strspn(seg, "0123456789") < len ||
+        (memcpy(buf, seg, len), buf[len] = 0, strtoll(buf, NULL, 10) > SW_ID_MAX)) {
+        sw_reply_error(r, 400, "%s in the path must be an integer in 0..%lld (2^53 - 1), got \"%.*s\"", what,
+                       SW_ID_MAX, (int)(len > 40 ? 40 : len), seg);
         return -1;
     }
-    memcpy(buf, seg, len);
-    buf[len] = 0;
     *out = strtoll(buf, NULL, 10);
     return 0;
 }
@@ -330,8 +328,9 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         char *end;
         errno = 0;
         long long v = strtoll(seqs, &end, 10);
-        if (!*seqs || *end || errno || v < 1) {
-            sw_reply_error(r, 400, "X-Spillwatch-Seq: \"%.40s\" is not an integer >= 1", seqs);
+        if (!*seqs || *end || errno || v < 1 || v > SW_ID_MAX) {
+            sw_reply_error(r, 400, "X-Spillwatch-Seq: \"%.40s\" is not an integer in 1..%lld (2^53 - 1)",
+                           seqs, SW_ID_MAX);
             goto rejected;
         }
         seq = v;

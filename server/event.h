@@ -45,7 +45,11 @@ const char *sw_trigger_name(int trigger);
  * which the DAQ expected it and how many of them lacked it, had it all zero-suppressed, or had it
  * truncated. Profile checks judge the fraction of a source's events with a problem; "bad" is any of
  * the three. */
-#define SW_DAQ_SOURCE_MAX  64 /* characters of a source name */
+#define SW_DAQ_SOURCE_MAX 64 /* characters of a source name */
+/* Run, spill and collector seq numbers: 0 (1 for a seq) .. 2^53 - 1 at ingest and in every REST path,
+ * so that each one is exact in JSON readers and JavaScript, and a spill that can be stored can be
+ * addressed (flagged, signed off). */
+#define SW_ID_MAX          9007199254740991LL
 #define SW_DAQ_SOURCES_MAX 64 /* sources of one spill_end, and of a profile's daq_sources */
 enum sw_daq_problem {
     SW_DAQ_MISSING = 0,

@@ -94,6 +94,9 @@ static int get_id(const struct line_ctx *lc, json_t *obj, const char *key, int64
         return fail(lc, 400, 1, "\"%s\" is required", key);
     if (!json_is_integer(v) || json_integer_value(v) < 0)
         return fail(lc, 400, key_column(lc, key), "\"%s\" must be a non-negative integer", key);
+    if (strcmp(key, "event") != 0 && json_integer_value(v) > SW_ID_MAX)
+        return fail(lc, 400, key_column(lc, key), "\"%s\" must be at most %lld (2^53 - 1), got %lld", key,
+                    SW_ID_MAX, (long long)json_integer_value(v));
     *out = json_integer_value(v);
     return 0;
 }
@@ -645,10 +648,11 @@ static int trigger_of(const char *s, size_t n)
     return sw_trigger_parse(name);
 }
 
+/* A number in 0..SW_ID_MAX; anything else goes to the slow path, which says what is wrong. */
 static int id_value(struct cur *c, int64_t *out)
 {
     double d;
-    return number(c, &d, out) == 1 && *out >= 0;
+    return number(c, &d, out) == 1 && *out >= 0 && *out <= SW_ID_MAX;
 }
 
 /* The common keys of event and events records: type (must be want), run, spill, time. 1 when k was

@@ -109,6 +109,38 @@ class Ingest(ServerTest):
         status, res = self.srv.post(body, "daq-a", "seven")
         self.assertEqual(status, 400)
 
+    def test_one_range_for_run_spill_and_seq_numbers(self):
+        # 0..2^53-1 at ingest and in every path: a spill that can be stored can be addressed (issue 14).
+        top = 2 ** 53 - 1
+        for rec, key in ((ev(top + 1, 1, 1, p_in=160.0), "run"), (ev(5, top + 1, 1, p_in=160.0), "spill"),
+                         ({"type": "spill_end", "run": 2 ** 63 - 1, "spill": 1}, "run"),
+                         ({"type": "events", "run": 5, "spill": 10 ** 18, "columns": {"event": [1],
+                                                                                       "trigger": ["physics"]}},
+                          "spill")):
+            status, res = self.srv.post(ndjson(rec))
+            self.assertEqual(status, 400, res)
+            self.assertIn('"%s" must be at most 9007199254740991' % key, res["error"])
+            self.assertEqual(res["line"], 1)
+        for seq in (str(2 ** 63 - 1), str(top + 1)):
+            status, res = self.srv.post(ndjson(ev(5, 1, 1, p_in=160.0)), "daq-n", seq)
+            self.assertEqual(status, 400, res)
+            self.assertIn("X-Spillwatch-Seq", res["error"])
+        self.assertEqual(self.srv.get("/api/v1/sources/daq-n")[0], 404)  # nothing applied, nothing poisoned
+        self.assertEqual(self.live()["entries"], 0)
+        # The largest numbers work end to end: ingest, the spill detail, a manual flag.
+        end = {"type": "spill_end", "run": top, "spill": top, "duration": 4.8, "counters": END_COUNTERS}
+        status, res = self.srv.post(ndjson(ev(top, top, 1, p_in=160.0), end), "daq-n", str(top))
+        self.assertEqual(status, 200, res)
+        status, sp = self.srv.get("/api/v1/runs/%d/spills/%d" % (top, top))
+        self.assertEqual((status, sp["run"], sp["spill"]), (200, top, top))
+        status, raw, _ = self.srv.request("PUT", "/api/v1/runs/%d/spills/%d/flag" % (top, top), json.dumps(
+            {"flag": "BAD", "reason": "other", "comment": "the largest numbers"}))
+        self.assertEqual(status, 200, raw)
+        for path in ("/api/v1/runs/%d" % (top + 1), "/api/v1/runs/%d/spills/1" % (10 ** 17)):
+            status, res = self.srv.get(path)
+            self.assertEqual(status, 400, path)
+            self.assertIn("9007199254740991", res["error"])
+
     def test_late_data_for_closed_spill_is_409_and_not_merged(self):
         end = {"type": "spill_end", "run": 5, "spill": 1, "duration": 4.8, "counters": END_COUNTERS}
         status, res = self.srv.post(ndjson(ev(5, 1, 1, p_in=160.0), end))
