@@ -33,6 +33,7 @@ struct sw_reply {
     const char *content_type;
     const char *allow;    /* for 405 */
     unsigned retry_after; /* s; sent as Retry-After when > 0 (503 back-pressure) */
+    int close;            /* send Connection: close (a refusal whose client should not keep the slot) */
 };
 
 /* An ingest request between applying its batch and the commits that batch queued (DESIGN §3: a

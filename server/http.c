@@ -121,6 +121,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req 
         snprintf(secs, sizeof secs, "%u", r->retry_after);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
+    if (r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
     MHD_destroy_response(resp);
     count_request(rq, r->status);
@@ -151,6 +153,7 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
                        "or shutting down",
                        srv->api.cfg->stream_clients_max);
         r.retry_after = 5;
+        r.close = 1; /* a refused client must not keep holding a connection (and a per-address slot) */
         return send_reply(conn, rq, &r);
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
@@ -468,12 +471,54 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
+/* MHD's messages can repeat at the rate of connections (a flood at the connection limit): each kind
+ * (its first 48 characters) is logged at most once per LOG_WINDOW seconds, and the next one that is
+ * logged says how many were held back. */
+#define LOG_WINDOW 10.0
+#define LOG_KINDS  8
+static struct {
+    pthread_mutex_t mu;
+    struct {
+        char kind[49];
+        double last;
+        unsigned long held;
+    } k[LOG_KINDS];
+    int next;
+} mhd_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = 0;
-    sw_warn("http", "%s", msg);
+    double now = sw_mono();
+    unsigned long held = 0;
+    int say = 1;
+    pthread_mutex_lock(&mhd_log.mu);
+    int i = 0;
+    while (i < LOG_KINDS && strncmp(mhd_log.k[i].kind, msg, 48) != 0)
+        i++;
+    if (i == LOG_KINDS) { /* a new kind takes the oldest slot */
+        i = mhd_log.next;
+        mhd_log.next = (mhd_log.next + 1) % LOG_KINDS;
+        snprintf(mhd_log.k[i].kind, sizeof mhd_log.k[i].kind, "%.48s", msg);
+        mhd_log.k[i].last = -1e300;
+        mhd_log.k[i].held = 0;
+    }
+    if (now - mhd_log.k[i].last < LOG_WINDOW) {
+        mhd_log.k[i].held++;
+        say = 0;
+    } else {
+        held = mhd_log.k[i].held;
+        mhd_log.k[i].held = 0;
+        mhd_log.k[i].last = now;
+    }
+    pthread_mutex_unlock(&mhd_log.mu);
+    if (say && held)
+        sw_warn("http", "%s (and %lu more like it in the last %.0f s, not logged)", msg, held, LOG_WINDOW);
+    else if (say)
+        sw_warn("http", "%s", msg);
 }
 
 /* 1 when addr is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */

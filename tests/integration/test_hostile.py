@@ -382,6 +382,47 @@ class SlowClients(ServerTest):
         self.assertEqual(self.srv.get("/api/v1/health")[0], 200)
 
 
+class ConnectionFlood(ServerTest):
+    """A flood of connections at the per-address limit is refused at accept, and the log says so once
+    in a while with a count, not once per connection (issue 14)."""
+    config = {"limits": {"connections_per_ip": 5}}
+
+    def flood(self, n):
+        for _ in range(n):
+            try:
+                socket.create_connection(("127.0.0.1", self.srv.port), timeout=2).close()
+            except OSError:
+                pass
+
+    def test_refusals_at_the_limit_are_logged_with_a_count(self):
+        held = [socket.create_connection(("127.0.0.1", self.srv.port), timeout=5) for _ in range(5)]
+        try:
+            time.sleep(0.3)
+            self.flood(200)
+            time.sleep(0.5)
+            lines = [l for l in self.srv.read_log().splitlines() if "connection limit" in l]
+            self.assertGreaterEqual(len(lines), 1, self.srv.read_log()[-2000:])
+            self.assertLessEqual(len(lines), 2, "\n".join(lines[:5]))
+            time.sleep(10.5)  # past the log window: the next refusal is logged with what was held back
+            self.flood(5)
+            time.sleep(0.5)
+            lines = [l for l in self.srv.read_log().splitlines() if "connection limit" in l]
+            self.assertRegex(lines[-1], r"and \d+ more like it in the last 10 s, not logged")
+        finally:
+            for sock in held:
+                sock.close()
+        # the server serves again once the connections are gone
+        deadline = time.time() + 10
+        status = None
+        while time.time() < deadline:
+            try:
+                status = self.srv.get("/api/v1/health")[0]
+                break
+            except Exception:
+                time.sleep(0.2)
+        self.assertEqual(status, 200)
+
+
 class BodyMemory(ServerTest):
     """Bodies being received share limits.body_memory_max: a second large upload while the first is
     held gets 503 + Retry-After (nothing applied), the first completes, and the memory is returned."""

@@ -308,6 +308,30 @@ class Limits(StreamTest):
             time.sleep(0.2)
         self.assertEqual(c.status, 200)
 
+    def test_the_503_closes_its_connection(self):
+        # A refused client must not keep its connection (and its per-address slot): the 503 says
+        # Connection: close and the server closes the socket after it (issue 14).
+        a, b = self.open(headers=self.auth), self.open(headers=self.auth)
+        self.assertEqual((a.status, b.status), (200, 200))
+        sock = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        sock.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+                     b"Authorization: Bearer view-secret-0123456789\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break  # the server closed the connection
+                data += chunk
+        except socket.timeout:
+            self.fail("the connection stayed open after the 503: %r" % data)
+        finally:
+            sock.close()
+        head = data.split(b"\r\n\r\n", 1)[0].decode().lower()
+        self.assertTrue(head.startswith("http/1.1 503"), head)
+        self.assertIn("connection: close", head)
+        self.assertIn("retry-after: 5", head)
+
 
 class Load(StreamTest):
     config = {"stream_heartbeat": 1, "limits": {"stream_ring": 1024}}
