@@ -236,6 +236,14 @@ static int ct_equal(const char *a, const char *b)
     return d == 0 && la == lb;
 }
 
+int sw_api_has_role(const struct sw_api *api, struct MHD_Connection *c, unsigned role)
+{
+    struct sw_reply r = {0};
+    int ok = sw_api_authorize(api, c, role, &r, NULL) == 0;
+    free(r.body);
+    return ok;
+}
+
 int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r,
                      const char **who)
 {
@@ -1316,7 +1324,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
             const char *who;
             if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
                 if (seg_eq(seg[2], sl[2], "signoff"))
-                    sw_certify_signoff(api, who, run, body, len, r);
+                    sw_certify_signoff(api, who, sw_api_has_role(api, c, SW_ROLE_ADMIN), run, body, len, r);
                 else
                     sw_certify_reopen(api, who, run, body, len, r);
             }

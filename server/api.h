@@ -64,6 +64,9 @@ void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call,
 int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r,
                      const char **who);
 
+/* 1 when the request's token has role (or no tokens are configured), else 0; replies nothing. */
+int sw_api_has_role(const struct sw_api *api, struct MHD_Connection *c, unsigned role);
+
 /* ---- helpers for the handler modules (api.c, certify.c, alarm_api.c) ---- */
 
 /* A query parameter (borrowed from MHD), NULL when absent. */

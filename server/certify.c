@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "clock.h"
+#include "engine.h"
+#include "log.h"
 #include "quality.h"
 #include "reload.h"
 
@@ -211,6 +213,7 @@ out:
 struct signoff_tx {
     int64_t run;
     int reopen;
+    int force; /* sign off a run that has not ended (an admin's "force": true) */
     const char *who, *shifter, *comment, *reason;
     struct outcome out;
 };
@@ -227,6 +230,22 @@ static int signoff_fn(sqlite3 *db, void *ctx)
         return 1;
     }
     sqlite3_stmt *st;
+    if (!t->reopen && !t->force) {
+        /* A running run can still change: signed off after its run_end only. */
+        if (sqlite3_prepare_v2(db, "SELECT ended FROM runs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int64(st, 1, t->run);
+        int ended = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+        sqlite3_finalize(st);
+        if (!ended) {
+            t->out.status = 409;
+            snprintf(t->out.error, sizeof t->out.error,
+                     "run %lld has not ended (no run_end): sign it off after it ends, or an admin sends "
+                     "\"force\": true",
+                     (long long)t->run);
+            return 1;
+        }
+    }
     if (!t->reopen) {
         /* Refused while a spill is UNKNOWN without a human decision. */
         if (sqlite3_prepare_v2(db,
@@ -267,7 +286,9 @@ static int signoff_fn(sqlite3 *db, void *ctx)
     sqlite3_finalize(st);
     struct sw_audit_row a = {t->who,
                              t->shifter,
-                             t->reopen ? "reopen" : "signoff",
+                             t->reopen  ? "reopen"
+                             : t->force ? "signoff (forced before run_end)"
+                                        : "signoff",
                              t->run,
                              -1,
                              t->reopen ? "signed off" : "open",
@@ -277,14 +298,25 @@ static int signoff_fn(sqlite3 *db, void *ctx)
     return rc == 0 ? sw_certify_audit_insert(db, &a) : rc;
 }
 
-static void signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
-                    int reopen, struct sw_reply *r)
+static void signoff(const struct sw_api *api, const char *who, int admin, int64_t run, const char *body,
+                    size_t len, int reopen, struct sw_reply *r)
 {
-    static const char *const known[] = {"comment", "shifter", "reason", NULL};
+    static const char *const known[] = {"comment", "shifter", "reason", "force", NULL};
     json_t *j = sw_api_body_object(body, len, r);
     if (!j)
         return;
     struct signoff_tx t = {.run = run, .reopen = reopen, .who = who};
+    json_t *force = json_object_get(j, "force");
+    if (force && (!json_is_boolean(force) || reopen)) {
+        sw_reply_error(
+            r, 400, reopen ? "body: \"force\" is for a sign-off" : "body: \"force\" must be true or false");
+        goto out;
+    }
+    t.force = json_is_true(force);
+    if (t.force && !admin) {
+        sw_reply_error(r, 403, "body: \"force\" (signing off a run that has not ended) needs the admin role");
+        goto out;
+    }
     if (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "comment", 2000, &t.comment, r) ||
         sw_api_body_string(j, "shifter", 100, &t.shifter, r) ||
         sw_api_body_string(j, "reason", 200, &t.reason, r))
@@ -309,6 +341,9 @@ static void signoff(const struct sw_api *api, const char *who, int64_t run, cons
     json_decref(live);
     t.out.changed = json_array();
     int rc = sw_store_call(api->store, signoff_fn, &t);
+    if (rc == 0 && sw_engine_set_signed(api->engine, run, !reopen) != 0)
+        sw_warn("certify", "run %lld: out of memory marking it %s for ingest", (long long)run,
+                reopen ? "re-opened" : "signed off");
     reply_outcome(r, &t.out, rc,
                   json_pack("{s:I, s:b, s:s}", "run", (json_int_t)run, "signed_off", !reopen, "who", who));
     json_decref(t.out.changed);
@@ -316,16 +351,16 @@ out:
     json_decref(j);
 }
 
-void sw_certify_signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
-                        struct sw_reply *r)
+void sw_certify_signoff(const struct sw_api *api, const char *who, int admin, int64_t run, const char *body,
+                        size_t len, struct sw_reply *r)
 {
-    signoff(api, who, run, body, len, 0, r);
+    signoff(api, who, admin, run, body, len, 0, r);
 }
 
 void sw_certify_reopen(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
                        struct sw_reply *r)
 {
-    signoff(api, who, run, body, len, 1, r);
+    signoff(api, who, 0, run, body, len, 1, r);
 }
 
 /* ---- reads ---- */

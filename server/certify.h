@@ -20,9 +20,11 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
 /* GET /api/v1/runs/{run}/good-spills (csv != 0: text/csv). */
 void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, struct sw_reply *r);
 
-/* POST /api/v1/runs/{run}/signoff {"comment", "shifter"} and /reopen {"reason", "comment", "shifter"}. */
-void sw_certify_signoff(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
-                        struct sw_reply *r);
+/* POST /api/v1/runs/{run}/signoff {"comment", "shifter", "force"} and /reopen {"reason", "comment",
+ * "shifter"}. A run is signed off after its run_end; before, only with "force": true by a token with
+ * the admin role (admin != 0), audited as such. A signed-off run takes no new spills (engine.h). */
+void sw_certify_signoff(const struct sw_api *api, const char *who, int admin, int64_t run, const char *body,
+                        size_t len, struct sw_reply *r);
 void sw_certify_reopen(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
                        struct sw_reply *r);
 

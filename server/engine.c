@@ -75,8 +75,10 @@ struct sw_engine {
     int run_active;               /* last_run has not ended (no run_end for it since) */
     int last_beam;                /* the last closed spill had beam: 1, 0; -1 unknown */
     int64_t meta_run;             /* the run of the last run_start, -1 before any */
-    json_t *meta;                 /* its meta (a reference), or NULL: the baselines match runs on it */
-    int load_failed;              /* start-up: out of memory while loading */
+    int64_t *signed_runs;         /* runs signed off: no new spills (sw_engine_set_signed) */
+    int nsigned, capsigned;
+    json_t *meta;    /* its meta (a reference), or NULL: the baselines match runs on it */
+    int load_failed; /* start-up: out of memory while loading */
 };
 
 /* ---- closed set ---- */
@@ -312,6 +314,58 @@ static void refs_prune(struct sw_engine *e)
     }
 }
 
+/* A batch refused for good (late data, a signed-off run): the collector goes on with the next seq,
+ * which must not look like a gap, so the source's seq moves past this one. Engine mutex held. */
+static void refused_for_good(struct sw_engine *e, const char *source, int64_t seq)
+{
+    struct source *src = source ? add_source(e, source, seq) : NULL;
+    if (src && src->seq < seq) {
+        src->seq = seq;
+        src->watermark = 1;
+    }
+}
+
+/* Adds (signed_off 1) or removes run from the signed-off runs. 0, or -1 on out of memory. */
+static int set_signed(struct sw_engine *e, int64_t run, int signed_off)
+{
+    int k = 0;
+    while (k < e->nsigned && e->signed_runs[k] != run)
+        k++;
+    if (!signed_off) {
+        if (k < e->nsigned)
+            e->signed_runs[k] = e->signed_runs[--e->nsigned];
+        return 0;
+    }
+    if (k < e->nsigned)
+        return 0;
+    if (e->nsigned == e->capsigned) {
+        int cap = e->capsigned ? 2 * e->capsigned : 64;
+        int64_t *g = realloc(e->signed_runs, (size_t)cap * sizeof *g);
+        if (!g)
+            return -1;
+        e->signed_runs = g;
+        e->capsigned = cap;
+    }
+    e->signed_runs[e->nsigned++] = run;
+    return 0;
+}
+
+static int is_signed(const struct sw_engine *e, int64_t run)
+{
+    for (int k = 0; k < e->nsigned; k++)
+        if (e->signed_runs[k] == run)
+            return 1;
+    return 0;
+}
+
+int sw_engine_set_signed(struct sw_engine *e, int64_t run, int signed_off)
+{
+    pthread_mutex_lock(&e->mu);
+    int rc = set_signed(e, run, signed_off);
+    pthread_mutex_unlock(&e->mu);
+    return rc == 0 ? 0 : SW_ENOMEM;
+}
+
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *prof, struct sw_store *store,
                                 struct sw_alarms *alarms)
 {
@@ -332,8 +386,16 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
         sw_engine_free(e);
         return NULL;
     }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(sw_store_reader(store), "SELECT run FROM signoffs", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            if (set_signed(e, sqlite3_column_int64(st, 0), 1) != 0)
+                e->load_failed = 1;
+        sqlite3_finalize(st);
+    }
     struct sw_refs *refs = sw_refs_new(e->prof, sw_store_reader(store), INFINITY);
-    if (!refs || refs_add(e, e->prof, refs) != 0) {
+    if (!refs || refs_add(e, e->prof, refs) != 0 || e->load_failed) {
+        sw_refs_free(refs);
         sw_engine_free(e);
         return NULL;
     }
@@ -356,6 +418,7 @@ void sw_engine_free(struct sw_engine *e)
     free(e->open);
     spill_free(e->last_closed);
     free(e->closed.keys);
+    free(e->signed_runs);
     free(e->sources);
     for (int i = 0; i < e->nrefsets; i++) {
         sw_refs_free(e->refsets[i].refs);
@@ -638,16 +701,23 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             atomic_fetch_add(&sw_metrics.late_events, late);
             res->status = 409;
             res->line = r->line;
-            /* Refused for good: the collector goes on with the next seq, which must not look like a gap. */
-            struct source *late_src = source ? add_source(e, source, seq) : NULL;
-            if (late_src && late_src->seq < seq) {
-                late_src->seq = seq;
-                late_src->watermark = 1;
-            }
+            refused_for_good(e, source, seq);
             snprintf(res->error, sizeof res->error,
                      "line %d: run %lld spill %lld is already closed; %llu late events "
                      "rejected, nothing in this batch applied",
                      r->line, (long long)r->run, (long long)r->spill, (unsigned long long)late);
+            rc = SW_ECLOSED;
+            goto unlock;
+        }
+        if (!find_open(e, r->run, r->spill) && is_signed(e, r->run)) {
+            /* Certified data does not change: refused for good, like late data. */
+            res->status = 409;
+            res->line = r->line;
+            refused_for_good(e, source, seq);
+            snprintf(res->error, sizeof res->error,
+                     "line %d: run %lld is signed off: no new spills (a shifter re-opens it first: POST "
+                     "/api/v1/runs/%lld/reopen); nothing in this batch applied",
+                     r->line, (long long)r->run, (long long)r->run);
             rc = SW_ECLOSED;
             goto unlock;
         }

@@ -52,6 +52,10 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
 struct sw_refs;
 int sw_engine_set_profile(struct sw_engine *e, struct sw_profile *p, struct sw_refs *refs);
 
+/* Marks run signed off (1) or re-opened (0): data that would open a spill of a signed-off run is
+ * refused (409, like late data). Loaded from the database at start. 0, or SW_ENOMEM. */
+int sw_engine_set_signed(struct sw_engine *e, int64_t run, int signed_off);
+
 /* The baselines of run are to be rebuilt from the database at its next closed spill (a reset was
  * stored: rebaseline.h). */
 void sw_engine_rebaseline(struct sw_engine *e, int64_t run);

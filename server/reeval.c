@@ -25,6 +25,7 @@ struct apply_tx {
     const char *who, *version;
     struct verdict *v;
     int n, changed;
+    int signed_off; /* set when the run turned out signed off: nothing changed */
 };
 
 static int apply_fn(sqlite3 *db, void *ctx)
@@ -32,6 +33,15 @@ static int apply_fn(sqlite3 *db, void *ctx)
     struct apply_tx *t = ctx;
     sqlite3_stmt *up = NULL, *del = NULL, *ins = NULL;
     int rc = -1;
+    /* Certified flags do not change: checked inside the write, so a sign-off cannot slip in between. */
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM signoffs WHERE run = ?1", -1, &up, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(up, 1, t->run);
+    t->signed_off = sqlite3_step(up) == SQLITE_ROW;
+    sqlite3_finalize(up);
+    up = NULL;
+    if (t->signed_off)
+        return 1;
     if (sqlite3_prepare_v2(
             db,
             "UPDATE spills SET flag = ?3, reasons = ?4, profile_version = ?5 WHERE run = ?1 AND spill = ?2",
@@ -271,10 +281,16 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
                                         "effective_changes", !v[i].manual));
     }
     if (!dry_run) {
-        struct apply_tx t = {run, who, p->version, v, n, changed};
+        struct apply_tx t = {run, who, p->version, v, n, changed, 0};
         if (sw_store_call(api->store, apply_fn, &t) != 0) {
             json_decref(changes);
-            sw_reply_error(r, 503, "database error: the re-evaluation was not stored");
+            if (t.signed_off)
+                sw_reply_error(r, 409,
+                               "run %lld is signed off: its flags do not change (a dry run shows what would; "
+                               "re-open the run first: POST /api/v1/runs/%lld/reopen)",
+                               (long long)run, (long long)run);
+            else
+                sw_reply_error(r, 503, "database error: the re-evaluation was not stored");
             goto out;
         }
     }

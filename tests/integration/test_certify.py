@@ -107,8 +107,10 @@ class Certify(ServerTest):
 
     def test_signoff_guard_and_reopen(self):
         # A spill that ended without counters: its MOT checks are UNKNOWN, so the spill is UNKNOWN.
+        # (the run ends again after it: a run is signed off after its run_end)
         status, _ = self.srv.post(ndjson({"type": "event", "run": 50, "spill": 7, "event": 1, "trigger": "physics",
-                                          "p_in": 160.0}, {"type": "spill_end", "run": 50, "spill": 7}))
+                                          "p_in": 160.0}, {"type": "spill_end", "run": 50, "spill": 7},
+                                         {"type": "run_end", "run": 50}))
         self.assertEqual(self.srv.get("/api/v1/runs/50/spills/7")[1]["flag"], "UNKNOWN")
         status, res = self.post("signoff", {"comment": "all fine"})
         self.assertEqual(status, 409)
@@ -133,6 +135,43 @@ class Certify(ServerTest):
         self.assertEqual(actions, ["flag", "reopen", "signoff", "flag"])
 
 
+    def test_a_signed_off_run_does_not_change(self):
+        # A run still running (no run_end) is signed off only with "force" (issue 14).
+        def spill(n):
+            return ndjson({"type": "event", "run": 53, "spill": n, "event": 1, "trigger": "physics", "p_in": 160.0},
+                          {"type": "spill_end", "run": 53, "spill": n, "duration": 4.8,
+                           "counters": {"mot": 3e6, "trig_physics": 1, "recorded": 1}})
+        status, raw, _ = self.srv.request("POST", "/api/v1/ingest", ndjson({"type": "run_start", "run": 53}) + spill(1),
+                                          {"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 200, raw)
+        call = lambda what, body: self.srv.request("POST", "/api/v1/runs/53/" + what, json.dumps(body))
+        status, raw, _ = call("signoff", {"comment": "early"})
+        self.assertEqual(status, 409, raw)
+        self.assertIn("has not ended", json.loads(raw)["error"])
+        self.assertEqual(call("signoff", {"comment": "early", "force": "yes"})[0], 400)
+        status, raw, _ = call("signoff", {"comment": "the DAQ crashed, no run_end will come", "force": True})
+        self.assertEqual(status, 200, raw)
+        actions = [e["action"] for e in self.srv.get("/api/v1/audit?run=53")[1]["entries"]]
+        self.assertEqual(actions, ["signoff (forced before run_end)"])
+        # A signed-off run takes no new spill, also after a restart; nothing of the batch is applied.
+        self.srv.stop()
+        self.srv.start()
+        status, raw, _ = self.srv.request("POST", "/api/v1/ingest", spill(2), {"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 409, raw)
+        self.assertIn("run 53 is signed off", json.loads(raw)["error"])
+        self.assertEqual([s["spill"] for s in self.srv.get("/api/v1/runs/53/spills")[1]["spills"]], [1])
+        # A dry run shows, an applied re-evaluation is refused.
+        self.assertEqual(self.srv.request("POST", "/api/v1/runs/53/reevaluate?dry_run=1")[0], 200)
+        status, raw, _ = self.srv.request("POST", "/api/v1/runs/53/reevaluate")
+        self.assertEqual(status, 409, raw)
+        self.assertIn("signed off", json.loads(raw)["error"])
+        # Re-opened (audited), the run takes its spill.
+        self.assertEqual(call("reopen", {"reason": "the DAQ came back"})[0], 200)
+        status, raw, _ = self.srv.request("POST", "/api/v1/ingest", spill(2), {"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 200, raw)
+        self.assertEqual([s["spill"] for s in self.srv.get("/api/v1/runs/53/spills")[1]["spills"]], [1, 2])
+
+
 class CertifyAuth(ServerTest):
     config = {"auth": {"tokens": [
         {"name": "daq", "token": "daq-secret-0123456789", "roles": ["ingest"]},
@@ -149,6 +188,17 @@ class CertifyAuth(ServerTest):
         status, sp = self.srv.get("/api/v1/runs/52/spills/1")
         self.assertEqual(sp["manual"]["who"], "shift-crew")
         self.assertEqual(sp["audit"][0]["who"], "shift-crew")
+
+    def test_forcing_a_sign_off_needs_the_admin_role(self):
+        self.srv.sim("--run", "54", "--spills", "1", "--scale", "0.1", "--token", "daq-secret-0123456789")
+        h = {"Authorization": "Bearer shift-secret-0123456789"}
+        status, raw, _ = self.srv.request("POST", "/api/v1/runs/54/signoff",
+                                          json.dumps({"comment": "c", "force": True}), h)
+        self.assertEqual(status, 403, raw)
+        self.assertIn("admin", json.loads(raw)["error"])
+        # the run ended (the simulator sent run_end): a shifter signs it off without force
+        status, raw, _ = self.srv.request("POST", "/api/v1/runs/54/signoff", json.dumps({"comment": "c"}), h)
+        self.assertEqual(status, 200, raw)
 
 
 if __name__ == "__main__":
