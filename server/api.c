@@ -811,11 +811,27 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
         sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..1000");
         return;
     }
+    /* order=run (default): by run number, paged with before; order=recent: the runs that started
+     * last, first (the overview's current run is the most recent, not the highest number). */
+    const char *order = sw_api_qarg(c, "order");
+    int recent = order && strcmp(order, "recent") == 0;
+    if (order && !recent && strcmp(order, "run") != 0) {
+        sw_reply_error(r, 400, "query parameter \"order\": run or recent");
+        return;
+    }
+    if (recent && before >= 0) {
+        sw_reply_error(r, 400, "query parameter \"before\" pages by run number: not with order=recent");
+        return;
+    }
     sqlite3 *db = sw_api_reader(api, r);
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sw_api_prepare(db, RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
+    if (sw_api_prepare(db,
+                       recent
+                           ? RUN_SQL "WHERE ?1 < 0 AND r.run IN (SELECT run FROM runs ORDER BY started DESC, "
+                                     "run DESC LIMIT ?2) GROUP BY r.run ORDER BY r.started DESC, r.run DESC"
+                           : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
                        &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, before);
@@ -823,8 +839,10 @@ static void handle_runs(const struct sw_api *api, struct MHD_Connection *c, stru
     json_t *arr = json_array();
     int64_t n = 0, next = -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n++ == limit) {
-            next = json_integer_value(json_object_get(json_array_get(arr, json_array_size(arr) - 1), "run"));
+        if (n++ == limit) { /* one more than asked for: there is a next page (by run number only) */
+            if (!recent)
+                next =
+                    json_integer_value(json_object_get(json_array_get(arr, json_array_size(arr) - 1), "run"));
             break;
         }
         json_array_append_new(arr, run_from_row(api, db, st));

@@ -161,7 +161,7 @@ function showLastSpill(last, source) {
 
 async function refresh() {
   try {
-    const runs = await getJSON('/api/v1/runs?limit=1');
+    const runs = await getJSON('/api/v1/runs?limit=1&order=recent'); // the run that started last
     const run = runs.runs[0];
     const histPromise = Promise.all(HISTS.map(n => getJSON('/api/v1/histograms/' + n)));
     if (run) {

@@ -114,6 +114,19 @@ class Rest(ServerTest):
         self.assertEqual(self.srv.get("/api/v1/runs?limit=0")[0], 400)
         self.assertEqual(self.srv.get("/api/v1/runs?limit=x")[0], 400)
 
+    def test_the_current_run_is_the_most_recent(self):
+        # A run with a lower number started after run 21 (a DAQ that counts from a new base): the
+        # overview's current run is the one that started last (issue 14).
+        self.srv.sim("--run", "7", "--spills", "1", "--fast", "--scale", "0.1")
+        status, page = self.srv.get("/api/v1/runs?limit=1")
+        self.assertEqual([r["run"] for r in page["runs"]], [21])  # by number
+        status, page = self.srv.get("/api/v1/runs?limit=1&order=recent")
+        self.assertEqual(([r["run"] for r in page["runs"]], page["next_before"]), ([7], None))
+        status, page = self.srv.get("/api/v1/runs?limit=5&order=recent")
+        self.assertEqual([r["run"] for r in page["runs"]], [7, 21])
+        self.assertEqual(self.srv.get("/api/v1/runs?order=newest")[0], 400)
+        self.assertEqual(self.srv.get("/api/v1/runs?order=recent&before=9")[0], 400)
+
     def test_spill_shapes_and_checks(self):
         status, spills = self.srv.get("/api/v1/runs/21/spills")
         self.assertEqual([s["spill"] for s in spills["spills"]], [1, 2, 3, 4, 5])
