@@ -43,8 +43,9 @@ FLAGS = ["GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED"]
 GROUP = 3  # runs of the same conditions
 
 
-def plan(rng, runs, spills, first_run, blind_runs):
-    """[(run, conditions seed, sim seed, {spill: fault}, {spill: (class, when)})]"""
+def plan(rng, seed, runs, spills, first_run, blind_runs):
+    """[(run, conditions seed, sim seed, {spill: fault}, {spill: (class, when)})]; the conditions and the
+    simulator's seeds follow --seed too, so each seed draws other conditions."""
     out = []
 
     def mid_run(faults, label, s):
@@ -75,7 +76,7 @@ def plan(rng, runs, spills, first_run, blind_runs):
             faults[s] = f
             label[s] = (f, tag)
         mid_run(faults, label, span + 4 if f else 6)
-        out.append((run, 1000 + g, 100 + i, faults, label))
+        out.append((run, 100000 * seed + 1000 + g, 100000 * seed + 100 + i, faults, label))
     # Runs of conditions of their own with a fault that only history can reveal, from the first spill:
     # reported apart (no monitor can tell the fault from other conditions; once it ends, the level the
     # run learnt is off). Not counted against the targets.
@@ -87,11 +88,11 @@ def plan(rng, runs, spills, first_run, blind_runs):
         label = {s: (f, "first spill, no history (apart)") for s in range(1, span + 1)}
         for s in range(span + 1, spills + 1):
             label[s] = ("clean", "after a fault of the first spills that no history revealed (apart)")
-        out.append((run, 5000 + j, 900 + j, faults, label))
+        out.append((run, 100000 * seed + 5000 + j, 100000 * seed + 900 + j, faults, label))
     # ... each followed by a clean run of the same conditions: counted as clean (the stale baseline of
     # the run before must not be carried over)
     for j in range(blind_runs):
-        out.append((first_run + runs + blind_runs + j, 5000 + j, 950 + j, {}, {}))
+        out.append((first_run + runs + blind_runs + j, 100000 * seed + 5000 + j, 100000 * seed + 950 + j, {}, {}))
     return out
 
 
@@ -125,7 +126,7 @@ def main(argv=None):
     build = os.path.abspath(a.build_dir)
     collect = os.path.join(build, "spillwatch-collect")
     rng = random.Random(a.seed)
-    runs = plan(rng, a.runs, a.spills, a.first_run, a.blind_runs)
+    runs = plan(rng, a.seed, a.runs, a.spills, a.first_run, a.blind_runs)
     tmp = tempfile.mkdtemp(prefix="sw-quality-")
     srv = harness.Server(build, tmp, name="quality", profile=os.path.abspath(a.profile) if a.profile else None).start()
     t0 = time.monotonic()
