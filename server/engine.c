@@ -314,10 +314,14 @@ static void refs_prune(struct sw_engine *e)
     }
 }
 
-/* A batch refused for good (late data, a signed-off run): the collector goes on with the next seq,
- * which must not look like a gap, so the source's seq moves past this one. Engine mutex held. */
-static void refused_for_good(struct sw_engine *e, const char *source, int64_t seq)
+/* A batch refused for good at line (late data, a signed-off run): 409, and since the collector goes
+ * on with the next seq, which must not look like a gap, the source's seq moves past this one. Engine
+ * mutex held. */
+static void refused_for_good(struct sw_engine *e, struct sw_ingest_result *res, int line, const char *source,
+                             int64_t seq)
 {
+    res->status = 409;
+    res->line = line;
     struct source *src = source ? add_source(e, source, seq) : NULL;
     if (src && src->seq < seq) {
         src->seq = seq;
@@ -699,9 +703,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
                     late += b->recs[k].nevents;
             atomic_fetch_add(&sw_metrics.late_records, 1);
             atomic_fetch_add(&sw_metrics.late_events, late);
-            res->status = 409;
-            res->line = r->line;
-            refused_for_good(e, source, seq);
+            refused_for_good(e, res, r->line, source, seq);
             snprintf(res->error, sizeof res->error,
                      "line %d: run %lld spill %lld is already closed; %llu late events "
                      "rejected, nothing in this batch applied",
@@ -709,11 +711,10 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             rc = SW_ECLOSED;
             goto unlock;
         }
-        if (!find_open(e, r->run, r->spill) && is_signed(e, r->run)) {
+        int open = find_open(e, r->run, r->spill) != NULL;
+        if (!open && is_signed(e, r->run)) {
             /* Certified data does not change: refused for good, like late data. */
-            res->status = 409;
-            res->line = r->line;
-            refused_for_good(e, source, seq);
+            refused_for_good(e, res, r->line, source, seq);
             snprintf(res->error, sizeof res->error,
                      "line %d: run %lld is signed off: no new spills (a shifter re-opens it first: POST "
                      "/api/v1/runs/%lld/reopen); nothing in this batch applied",
@@ -721,7 +722,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             rc = SW_ECLOSED;
             goto unlock;
         }
-        if (!find_open(e, r->run, r->spill)) {
+        if (!open) {
             int known = 0;
             for (int k = 0; k < nfresh; k++)
                 known |= fresh[k]->run == r->run && fresh[k]->spill == r->spill;
