@@ -97,6 +97,18 @@ static void reply_alarm(const struct sw_api *api, const char *name, struct sw_re
     sw_reply_json(r, 200, json_pack("{s:o}", "alarm", one ? one : json_null()));
 }
 
+/* The reply to a shifter's action, once its transition is in the alarm history: the history is
+ * written on the writer thread, and whoever reads it right after the 200 must see the action. */
+static void reply_recorded(const struct sw_api *api, const char *name, struct sw_reply *r)
+{
+    if (sw_store_sync(api->store) != 0) {
+        sw_reply_error(r, 503, "the action is taken but its record in the history could not be confirmed: "
+                               "the store is closing");
+        return;
+    }
+    reply_alarm(api, name, r);
+}
+
 void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *name, const char *body,
                       size_t len, struct sw_reply *r)
 {
@@ -122,7 +134,7 @@ void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *nam
     if (rc)
         sw_reply_error(r, sw_err_http_status(rc), "%s", err);
     else
-        reply_alarm(api, name, r);
+        reply_recorded(api, name, r);
 }
 
 void sw_alarm_api_reset(const struct sw_api *api, const char *who, const char *name, const char *body,
@@ -139,7 +151,7 @@ void sw_alarm_api_reset(const struct sw_api *api, const char *who, const char *n
     if (rc)
         sw_reply_error(r, sw_err_http_status(rc), "%s", err);
     else
-        reply_alarm(api, name, r);
+        reply_recorded(api, name, r);
 }
 
 /* ---- silences ---- */

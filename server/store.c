@@ -504,6 +504,18 @@ int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), 
     return 0;
 }
 
+static int nothing(sqlite3 *db, void *ctx)
+{
+    (void)db;
+    (void)ctx;
+    return 0;
+}
+
+int sw_store_sync(struct sw_store *st)
+{
+    return sw_store_call(st, nothing, NULL);
+}
+
 static void close_reader(void *db)
 {
     sqlite3_close_v2(db);

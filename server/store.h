@@ -86,6 +86,11 @@ int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *
 int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
                         void (*free_ctx)(void *));
 
+/* Waits until every job queued before it has run (the queue is first in, first out): a reply that
+ * follows an asynchronous write (a shifter's acknowledgement) is then read back by the next query.
+ * Returns 0, or -1 when the store is closing. Not from the writer. */
+int sw_store_sync(struct sw_store *st);
+
 /* Frees a record that was not submitted. Accepts NULL. */
 void sw_spill_rec_free(struct sw_spill_rec *rec);
 
