@@ -102,8 +102,9 @@ static void reply_alarm(const struct sw_api *api, const char *name, struct sw_re
 static void reply_recorded(const struct sw_api *api, const char *name, struct sw_reply *r)
 {
     if (sw_store_sync(api->store) != 0) {
-        sw_reply_error(r, 503, "the action is taken but its record in the history could not be confirmed: "
-                               "the store is closing");
+        sw_reply_error(r, 503,
+                       "the action is taken but its record in the history could not be confirmed: "
+                       "the store is closing");
         return;
     }
     reply_alarm(api, name, r);
