@@ -320,6 +320,21 @@ static int lag_seconds_header(struct MHD_Connection *c, double *out, struct sw_r
     return 1;
 }
 
+/* X-Spillwatch-Instance: 1..SW_INSTANCE_MAX of [A-Za-z0-9._-]. *out NULL when absent; -1 (400
+ * replied) when malformed. */
+static int instance_header(struct MHD_Connection *c, const char **out, struct sw_reply *r)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Spillwatch-Instance");
+    *out = h;
+    size_t n = h ? strlen(h) : 0;
+    if (h && (n == 0 || n > SW_INSTANCE_MAX ||
+              strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)) {
+        sw_reply_error(r, 400, "X-Spillwatch-Instance: 1..%d characters of [A-Za-z0-9._-]", SW_INSTANCE_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, const char *body, size_t len,
                           struct sw_ingest_call *call, struct sw_reply *r)
 {
@@ -349,6 +364,9 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
             goto rejected;
         }
     }
+    const char *instance;
+    if (instance_header(c, &instance, r) != 0)
+        goto rejected;
     /* The collector's own lag: validated always, recorded for its source (ignored without one)
      * before the batch is judged, so it stays visible while batches are refused. */
     int64_t lag_bytes = -1;
@@ -386,7 +404,8 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
     ic->seq = seq;
     sw_store_wait_init(&ic->w);
     ic->active = 1;
-    ic->rc = sw_engine_ingest(api->engine, source, seq, &b, &prof->fields, &ic->res, &ic->w);
+    ic->rc = sw_engine_ingest(api->engine, source, source ? instance : NULL, seq, &b, &prof->fields, &ic->res,
+                              &ic->w);
     sw_batch_release(&b);
     sw_profile_unref(prof);
     if (call) {
@@ -414,6 +433,9 @@ void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call,
             json_object_set_new(j, "line", json_integer(res.line));
         if (j && rc == SW_EGAP)
             json_object_set_new(j, "resend_from", json_integer((json_int_t)res.resend_from));
+        if (j && rc == SW_EHELD)
+            json_object_set_new(j, "held_by",
+                                json_pack("{s:s, s:f}", "instance", res.held_by, "idle_s", res.held_idle));
         sw_reply_json(r, res.status, j);
         if (rc == SW_EGAP) {
             sw_metrics_ingest_refused(SW_INGEST_SEQ_GAP);
@@ -422,6 +444,15 @@ void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call,
         if (rc == SW_EFULL) {
             r->retry_after = res.retry_after;
             sw_metrics_ingest_refused(SW_INGEST_QUEUE_FULL);
+            return;
+        }
+        if (rc == SW_ELIMIT || rc == SW_ETOOBIG) {
+            r->retry_after = res.retry_after;
+            sw_metrics_ingest_refused(SW_INGEST_OPEN_SPILLS);
+            return;
+        }
+        if (rc == SW_EHELD) {
+            sw_metrics_ingest_refused(SW_INGEST_SOURCE_HELD);
             return;
         }
         goto rejected;
@@ -439,8 +470,34 @@ rejected:
 
 /* ---- sources ---- */
 
-static void handle_source(const struct sw_api *api, const char *id, struct sw_reply *r)
+/* 409 with "held_by" when instance is given and another instance holds source. 0 otherwise. */
+static int source_held(const struct sw_api *api, const char *source, const char *instance, struct sw_reply *r)
 {
+    char holder[SW_INSTANCE_MAX + 1];
+    double idle = sw_engine_source_holder(api->engine, source, holder);
+    if (!instance || !holder[0] || !strcmp(holder, instance) || !(idle < api->cfg->source_lease))
+        return 0;
+    json_t *j = json_pack("{s:s, s:{s:s, s:f}}", "error", "", "held_by", "instance", holder, "idle_s", idle);
+    char *msg = NULL;
+    if (j && asprintf(&msg,
+                      "source \"%s\" is held by another collector instance (%s, last batch %.0f s ago): two "
+                      "collectors must not share a source id; give this one its own --source, or stop the "
+                      "other (the source is free again %.0f s after its last batch)",
+                      source, holder, idle, api->cfg->source_lease) > 0)
+        json_object_set_new(j, "error", json_string(msg));
+    free(msg);
+    sw_reply_json(r, 409, j);
+    return -1;
+}
+
+/* GET /api/v1/sources/{id}: the watermark, and the collector instance holding the source. With
+ * X-Spillwatch-Instance (a collector starting up), 409 when another instance holds it. */
+static void handle_source(const struct sw_api *api, struct MHD_Connection *c, const char *id,
+                          struct sw_reply *r)
+{
+    const char *instance;
+    if (instance_header(c, &instance, r) != 0 || source_held(api, id, instance, r) != 0)
+        return;
     sqlite3 *db = sw_store_reader(api->store);
     if (!db) {
         sw_reply_error(r, 503, "database unavailable");
@@ -467,7 +524,31 @@ static void handle_source(const struct sw_api *api, const char *id, struct sw_re
         sw_reply_error(r, 404, "source \"%s\" not seen", id);
         return;
     }
+    char holder[SW_INSTANCE_MAX + 1];
+    double idle = sw_engine_source_holder(api->engine, id, holder);
+    if (j)
+        json_object_update_new(j, json_pack("{s:o, s:o}", "instance",
+                                            holder[0] ? json_string(holder) : json_null(), "instance_idle_s",
+                                            isfinite(idle) ? json_real(idle) : json_null()));
     sw_reply_json(r, 200, j);
+}
+
+/* POST /api/v1/sources/{id}/release with X-Spillwatch-Instance: a collector that stops cleanly
+ * gives up its source, so another instance may take it at once. */
+static void handle_source_release(const struct sw_api *api, struct MHD_Connection *c, const char *id,
+                                  struct sw_reply *r)
+{
+    const char *instance;
+    if (instance_header(c, &instance, r) != 0)
+        return;
+    if (!instance) {
+        sw_reply_error(r, 400, "X-Spillwatch-Instance: required (the instance that gives the source up)");
+        return;
+    }
+    if (source_held(api, id, instance, r) != 0)
+        return;
+    sw_engine_source_release(api->engine, id, instance);
+    sw_reply_json(r, 200, json_pack("{s:s, s:b}", "source", id, "released", 1));
 }
 
 /* ---- spills ---- */
@@ -1308,7 +1389,11 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
     } else if (n == 2 && seg_eq(seg[0], sl[0], "sources")) {
         if (path_name(r, "source", seg[1], sl[1], name, sizeof name) == 0 && method_ok(r, method, "GET") &&
             sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
-            handle_source(api, name, r);
+            handle_source(api, c, name, r);
+    } else if (n == 3 && seg_eq(seg[0], sl[0], "sources") && seg_eq(seg[2], sl[2], "release")) {
+        if (path_name(r, "source", seg[1], sl[1], name, sizeof name) == 0 && method_ok(r, method, "POST") &&
+            sw_api_authorize(api, c, SW_ROLE_INGEST, r, NULL) == 0)
+            handle_source_release(api, c, name, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "runs")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             handle_runs(api, c, r);

@@ -1506,12 +1506,28 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     static const char *const known[] = {"listen",    "db",     "www",           "profile", "log_level",
                                         "threads",   "limits", "spill_timeout", "auth",    "stream_heartbeat",
                                         "retention", NULL};
-    static const char *const lknown[] = {"body_max",           "line_max",          "fields_max",
-                                         "batch_events_max",   "writer_queue_max",  "stream_clients_max",
-                                         "stream_ring",        "connections_max",   "connections_per_ip",
-                                         "connection_timeout", "connection_memory", "request_seconds",
-                                         "write_rate",         "write_burst",       "ingest_rate",
-                                         "ingest_burst",       "body_memory_max",   NULL};
+    static const char *const lknown[] = {"body_max",
+                                         "line_max",
+                                         "fields_max",
+                                         "batch_events_max",
+                                         "writer_queue_max",
+                                         "stream_clients_max",
+                                         "stream_ring",
+                                         "connections_max",
+                                         "connections_per_ip",
+                                         "connection_timeout",
+                                         "connection_memory",
+                                         "request_seconds",
+                                         "write_rate",
+                                         "write_burst",
+                                         "ingest_rate",
+                                         "ingest_burst",
+                                         "body_memory_max",
+                                         "open_spills_max",
+                                         "open_spills_per_source",
+                                         "open_spill_memory",
+                                         "source_lease",
+                                         NULL};
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int before = d->n;
@@ -1547,6 +1563,10 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     cfg->write_burst = 60;
     cfg->ingest_rate = 0;
     cfg->ingest_burst = 1000;
+    cfg->open_spills_max = 64;
+    cfg->open_spills_per_source = 16;
+    cfg->open_spill_memory = 1u << 30;
+    cfg->source_lease = 60;
     cfg->stream_heartbeat = get_number(root, "stream_heartbeat", 15, 1, 3600, "$", d);
     json_t *lim = json_object_get(root, "limits");
     if (lim && !json_is_object(lim))
@@ -1581,6 +1601,13 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         cfg->write_burst = get_number(lim, "write_burst", cfg->write_burst, 1, 1e6, "$.limits", d);
         cfg->ingest_rate = get_number(lim, "ingest_rate", cfg->ingest_rate, 0, 1e6, "$.limits", d);
         cfg->ingest_burst = get_number(lim, "ingest_burst", cfg->ingest_burst, 1, 1e6, "$.limits", d);
+        cfg->open_spills_max =
+            (int)get_int(lim, "open_spills_max", cfg->open_spills_max, 1, 100000, "$.limits", d);
+        cfg->open_spills_per_source = (int)get_int(lim, "open_spills_per_source", cfg->open_spills_per_source,
+                                                   1, 100000, "$.limits", d);
+        cfg->open_spill_memory = (size_t)get_int(lim, "open_spill_memory", (long long)cfg->open_spill_memory,
+                                                 1 << 20, 1LL << 40, "$.limits", d);
+        cfg->source_lease = get_number(lim, "source_lease", cfg->source_lease, 0, 86400, "$.limits", d);
     }
     json_t *auth = json_object_get(root, "auth");
     if (auth)

@@ -245,6 +245,10 @@ struct sw_config {
     double request_seconds;           /* s from the end of the headers to the end of the body -> closed */
     double write_rate, write_burst;   /* per client address: human writes (POST/PUT/DELETE but ingest) */
     double ingest_rate, ingest_burst; /* per client address: POST /api/v1/ingest; rate 0 = no limit */
+    int open_spills_max;              /* spills open at once, in all -> a batch opening more is refused */
+    int open_spills_per_source;       /* spills open at once that one X-Spillwatch-Source opened */
+    size_t open_spill_memory;         /* bytes of the histograms of all open spills -> refused above */
+    double source_lease;              /* s a collector instance holds its source after its last batch */
     /* retention (docs/configuration.md): per-spill histograms older than retention_days are pruned
      * (summed into their run first); < 0 keeps them forever. */
     double retention_days;

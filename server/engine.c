@@ -24,6 +24,8 @@ struct spill {
     uint64_t events, trig[SW_TRIG_N], unknown_fields;
     struct sw_profile *prof; /* a reference: the profile the spill was opened with, which judges it */
     struct sw_hist *hists;   /* one per histogram of prof */
+    size_t bytes;            /* what it holds in memory (limits.open_spill_memory) */
+    int src;                 /* index in sources of the source whose batch opened it; -1: none */
     int restored;            /* recreated from its marker at start-up and no data since */
 };
 
@@ -39,6 +41,9 @@ struct source {
     double last_mono;      /* sw_mono() of the last batch answered 200; NaN: none since start */
     int64_t lag_bytes;     /* collector-reported lag; -1 / NaN: not reported since start */
     double lag_seconds;
+    int nopen;                          /* open spills its batches opened (limits.open_spills_per_source) */
+    char instance[SW_INSTANCE_MAX + 1]; /* the collector instance that holds it ("": none) */
+    double instance_mono;               /* sw_mono() of that instance's last batch */
 };
 
 /* Set of closed (run, spill) pairs: open addressing, linear probing; load factor <= 1/2. */
@@ -58,8 +63,11 @@ struct sw_engine {
     struct sw_profile *prof; /* a reference: the current profile, which new spills are opened with */
     struct sw_store *store;
     pthread_mutex_t mu;
-    struct spill **open;
+    struct spill **open; /* [0..nopen), in no order */
     int nopen, capopen;
+    struct spill **omap; /* the open spills by (run, spill): open addressing, load factor <= 1/2 */
+    size_t omap_cap;
+    size_t open_bytes;         /* sum of their bytes */
     struct spill *last_closed; /* kept for the live view between spills */
     struct pairset closed;
     struct source *sources;
@@ -77,8 +85,11 @@ struct sw_engine {
     int64_t meta_run;             /* the run of the last run_start, -1 before any */
     int64_t *signed_runs;         /* runs signed off: no new spills (sw_engine_set_signed) */
     int nsigned, capsigned;
-    json_t *meta;    /* its meta (a reference), or NULL: the baselines match runs on it */
-    int load_failed; /* start-up: out of memory while loading */
+    struct pairset ended; /* (run, 0) of every run with a run_end and no resume since */
+    double last_tick;     /* sw_mono() of the last sw_engine_tick, NaN before it */
+    double grace_until;   /* no timeout closes before this sw_mono() (a late timer) */
+    json_t *meta;         /* its meta (a reference), or NULL: the baselines match runs on it */
+    int load_failed;      /* start-up: out of memory while loading */
 };
 
 /* ---- closed set ---- */
@@ -104,6 +115,22 @@ static int pairset_has(const struct pairset *s, int64_t run, int64_t spill)
     }
 }
 
+/* Leaves a tombstone (run -2: probed past, never matched, dropped when the set grows); n still counts
+ * it, so an empty slot always remains. Removals are rare (a resumed run). */
+static void pairset_del(struct pairset *s, int64_t run, int64_t spill)
+{
+    if (!s->cap)
+        return;
+    for (size_t i = pair_hash(run, spill, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (s->keys[2 * i] == -1)
+            return;
+        if (s->keys[2 * i] == run && s->keys[2 * i + 1] == spill) {
+            s->keys[2 * i] = -2;
+            return;
+        }
+    }
+}
+
 static int pairset_add(struct pairset *s, int64_t run, int64_t spill)
 {
     if ((s->n + 1) * 2 > s->cap) {
@@ -115,7 +142,7 @@ static int pairset_add(struct pairset *s, int64_t run, int64_t spill)
             keys[2 * i] = -1;
         struct pairset grown = {keys, cap, 0};
         for (size_t i = 0; i < s->cap; i++)
-            if (s->keys[2 * i] != -1)
+            if (s->keys[2 * i] >= 0)
                 pairset_add(&grown, s->keys[2 * i], s->keys[2 * i + 1]);
         free(s->keys);
         *s = grown;
@@ -145,6 +172,15 @@ static void spill_free(struct spill *sp)
     free(sp);
 }
 
+/* The memory an open spill of profile p holds: its histograms' bins and their headers. */
+static size_t spill_bytes(const struct sw_profile *p)
+{
+    size_t n = sizeof(struct spill) + (size_t)p->nhists * sizeof(struct sw_hist);
+    for (int i = 0; i < p->nhists; i++)
+        n += sw_hist_bins(&p->hists[i]) * sizeof(uint64_t);
+    return n;
+}
+
 static struct spill *spill_new(struct sw_profile *p, int64_t run, int64_t spill)
 {
     struct spill *sp = calloc(1, sizeof *sp);
@@ -154,6 +190,8 @@ static struct spill *spill_new(struct sw_profile *p, int64_t run, int64_t spill)
     sp->run = run;
     sp->spill = spill;
     sp->started = sp->ended = NAN;
+    sp->src = -1;
+    sp->bytes = spill_bytes(p);
     sp->first_wall = sp->last_wall = sw_wall();
     sp->last_mono = sw_mono();
     sp->hists = calloc((size_t)p->nhists, sizeof *sp->hists);
@@ -168,12 +206,42 @@ fail:
     return NULL;
 }
 
-static struct spill *find_open(struct sw_engine *e, int64_t run, int64_t spill)
+static struct spill *find_open(const struct sw_engine *e, int64_t run, int64_t spill)
 {
-    for (int i = 0; i < e->nopen; i++)
-        if (e->open[i]->run == run && e->open[i]->spill == spill)
-            return e->open[i];
-    return NULL;
+    if (!e->omap_cap)
+        return NULL;
+    for (size_t i = pair_hash(run, spill, e->omap_cap);; i = (i + 1) & (e->omap_cap - 1)) {
+        struct spill *sp = e->omap[i];
+        if (!sp || (sp->run == run && sp->spill == spill))
+            return sp;
+    }
+}
+
+static void omap_put(struct spill **map, size_t cap, struct spill *sp)
+{
+    size_t i = pair_hash(sp->run, sp->spill, cap);
+    while (map[i])
+        i = (i + 1) & (cap - 1);
+    map[i] = sp;
+}
+
+/* Removes sp by backward-shift deletion: every entry after the hole that may move into it does, so
+ * probes never stop at a stale gap. */
+static void omap_del(struct sw_engine *e, const struct spill *sp)
+{
+    size_t mask = e->omap_cap - 1, i = pair_hash(sp->run, sp->spill, e->omap_cap);
+    while (e->omap[i] != sp)
+        i = (i + 1) & mask;
+    e->omap[i] = NULL;
+    for (size_t j = (i + 1) & mask; e->omap[j]; j = (j + 1) & mask) {
+        size_t home = pair_hash(e->omap[j]->run, e->omap[j]->spill, e->omap_cap);
+        /* the entry at j stays when its home lies cyclically in (i, j] */
+        if (i < j ? home > i && home <= j : home > i || home <= j)
+            continue;
+        e->omap[i] = e->omap[j];
+        e->omap[j] = NULL;
+        i = j;
+    }
 }
 
 static int add_open(struct sw_engine *e, struct spill *sp)
@@ -186,7 +254,22 @@ static int add_open(struct sw_engine *e, struct spill *sp)
         e->open = o;
         e->capopen = cap;
     }
+    if ((size_t)(e->nopen + 1) * 2 > e->omap_cap) {
+        size_t cap = e->omap_cap ? e->omap_cap * 2 : 16;
+        struct spill **map = calloc(cap, sizeof *map);
+        if (!map)
+            return -1;
+        for (int i = 0; i < e->nopen; i++)
+            omap_put(map, cap, e->open[i]);
+        free(e->omap);
+        e->omap = map;
+        e->omap_cap = cap;
+    }
+    omap_put(e->omap, e->omap_cap, sp);
     e->open[e->nopen++] = sp;
+    e->open_bytes += sp->bytes;
+    if (sp->src >= 0)
+        e->sources[sp->src].nopen++;
     atomic_store(&sw_metrics.open_spills, e->nopen);
     return 0;
 }
@@ -196,6 +279,10 @@ static void remove_open(struct sw_engine *e, struct spill *sp)
     for (int i = 0; i < e->nopen; i++)
         if (e->open[i] == sp) {
             e->open[i] = e->open[--e->nopen];
+            omap_del(e, sp);
+            e->open_bytes -= sp->bytes;
+            if (sp->src >= 0)
+                e->sources[sp->src].nopen--;
             break;
         }
     atomic_store(&sw_metrics.open_spills, e->nopen);
@@ -260,6 +347,11 @@ static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *sour
     }
     sp->first_wall = sp->last_wall = opened;
     sp->restored = 1;
+    struct source *s = source ? find_source(e, source) : NULL;
+    if (s) { /* counted against its source's limit as when it was opened */
+        sp->src = (int)(s - e->sources);
+        s->nopen++;
+    }
     sw_info("engine",
             "run %lld spill %lld (source %s) was open at the last stop: open again, empty, until "
             "resent or %g s without data",
@@ -383,6 +475,7 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
     e->last_data = NAN;
     e->last_beam = -1;
     e->meta_run = -1;
+    e->last_tick = NAN;
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
         sw_store_each_source(store, load_source_cb, e) != 0 ||
@@ -394,6 +487,13 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
     if (sqlite3_prepare_v2(sw_store_reader(store), "SELECT run FROM signoffs", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
             if (set_signed(e, sqlite3_column_int64(st, 0), 1) != 0)
+                e->load_failed = 1;
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(sw_store_reader(store), "SELECT run FROM runs WHERE ended IS NOT NULL", -1, &st,
+                           NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            if (pairset_add(&e->ended, sqlite3_column_int64(st, 0), 0) != 0)
                 e->load_failed = 1;
         sqlite3_finalize(st);
     }
@@ -420,8 +520,10 @@ void sw_engine_free(struct sw_engine *e)
     for (int i = 0; i < e->nopen; i++)
         spill_free(e->open[i]);
     free(e->open);
+    free(e->omap);
     spill_free(e->last_closed);
     free(e->closed.keys);
+    free(e->ended.keys);
     free(e->signed_runs);
     free(e->sources);
     for (int i = 0; i < e->nrefsets; i++) {
@@ -599,15 +701,117 @@ oom:
 
 /* ---- ingest ---- */
 
-static int spill_closed(struct sw_engine *e, int64_t run, int64_t spill, const struct sw_batch *b,
-                        size_t upto)
+/* What a batch does to the open spills, gathered while it is validated (hash sets: a batch of many
+ * records stays linear). */
+struct batch_spills {
+    struct pairset fresh;    /* spills it opens */
+    struct pairset ends;     /* spills its spill_end records close */
+    struct pairset run_ends; /* (run, 0) of its run_end records */
+    int nfresh;              /* = fresh.n */
+    int closed_fresh;        /* fresh spills it also closes */
+    int closed_src;          /* open spills of its source it closes */
+};
+
+static void batch_spills_free(struct batch_spills *bs)
 {
-    if (pairset_has(&e->closed, run, spill))
-        return 1;
-    for (size_t i = 0; i < upto; i++) /* closed earlier in this same batch */
-        if (b->recs[i].type == SW_REC_SPILL_END && b->recs[i].run == run && b->recs[i].spill == spill)
-            return 1;
-    return 0;
+    free(bs->fresh.keys);
+    free(bs->ends.keys);
+    free(bs->run_ends.keys);
+}
+
+/* Closed before, or by a spill_end earlier in this batch. */
+static int spill_closed(const struct sw_engine *e, int64_t run, int64_t spill, const struct batch_spills *bs)
+{
+    return pairset_has(&e->closed, run, spill) || pairset_has(&bs->ends, run, spill);
+}
+
+/* A collector instance takes or keeps its source: refused (SW_EHELD) while another instance has
+ * sent a batch for it within limits.source_lease seconds. instance NULL (a client that names none)
+ * is never refused and takes nothing. Engine mutex held. */
+static int hold_source(struct sw_engine *e, const char *source, const char *instance,
+                       struct sw_ingest_result *res)
+{
+    if (!instance || e->cfg->source_lease <= 0)
+        return SW_OK;
+    double now = sw_mono();
+    struct source *src = find_source(e, source);
+    if (src && src->instance[0] && strcmp(src->instance, instance) != 0) {
+        double idle = now - src->instance_mono;
+        if (idle < e->cfg->source_lease) {
+            res->status = 409;
+            res->held = 1;
+            snprintf(res->held_by, sizeof res->held_by, "%s", src->instance);
+            res->held_idle = idle;
+            snprintf(res->error, sizeof res->error,
+                     "source \"%s\" is held by another collector instance (%s, last batch %.0f s ago): two "
+                     "collectors must not share a source id; give this one its own --source, or stop the "
+                     "other (the source is free again %.0f s after its last batch); nothing applied",
+                     source, src->instance, idle, e->cfg->source_lease);
+            return SW_EHELD;
+        }
+        sw_warn("engine", "source %s: collector instance %s takes over from %s (silent for %.0f s)", source,
+                instance, src->instance, idle);
+    }
+    if (!src && !(src = add_source(e, source, 0)))
+        return SW_ENOMEM;
+    snprintf(src->instance, sizeof src->instance, "%s", instance);
+    src->instance_mono = now;
+    return SW_OK;
+}
+
+/* Why a batch cannot open its spills (SW_OK when it can): SW_ETOOBIG (413: the batch alone is
+ * beyond a limit, it can never be applied) or SW_ELIMIT (429: beyond it together with the spills
+ * already open; Retry-After is when the first of them times out). The memory is that of every
+ * spill the batch opens, held at once while it is applied (fresh: how many, each: their size); the
+ * counts are those of the spills left open after it (own: of those it opens, stay: in all,
+ * stay_src: of its source). src: the batch's source or NULL. Engine mutex held. */
+static int open_limits(struct sw_engine *e, const struct source *src, int fresh, size_t each, int own,
+                       int stay, int stay_src, const struct sw_record *r, struct sw_ingest_result *res)
+{
+    const struct sw_config *c = e->cfg;
+    double mb = 1024.0 * 1024.0;
+    res->line = r->line;
+    if (own > c->open_spills_max || (src && own > c->open_spills_per_source) ||
+        (size_t)fresh * each > c->open_spill_memory) {
+        res->status = 413;
+        snprintf(
+            res->error, sizeof res->error,
+            "line %d: this batch opens more spills than the server keeps open (%d new, %d left open "
+            "after it, %.1f MB of histograms each; limits.open_spills_max %d, open_spills_per_source %d, "
+            "open_spill_memory %.0f MB); nothing applied: send each spill in batches of its own",
+            r->line, fresh, own, (double)each / mb, c->open_spills_max, c->open_spills_per_source,
+            (double)c->open_spill_memory / mb);
+        return SW_ETOOBIG;
+    }
+    const char *what = NULL;
+    if (stay > c->open_spills_max)
+        what = "open_spills_max";
+    else if (src && stay_src > c->open_spills_per_source)
+        what = "open_spills_per_source";
+    else if (e->open_bytes + (size_t)fresh * each > c->open_spill_memory)
+        what = "open_spill_memory";
+    if (!what)
+        return SW_OK;
+    double now = sw_mono(), wait = c->spill_timeout;
+    int per_source = !strcmp(what, "open_spills_per_source");
+    for (int i = 0; i < e->nopen; i++)
+        if (!per_source || e->open[i]->src == (int)(src - e->sources))
+            wait = fmin(wait, c->spill_timeout - (now - e->open[i]->last_mono));
+    res->status = 429;
+    res->retry_after = (unsigned)fmax(1, ceil(wait));
+    snprintf(res->error, sizeof res->error,
+             "line %d: run %lld spill %lld: one open spill too many (%d open, %d of them from this source, "
+             "%.0f MB of %.0f MB; limits.%s): nothing applied; resend after Retry-After seconds, when open "
+             "spills have ended or timed out",
+             r->line, (long long)r->run, (long long)r->spill, e->nopen, src ? src->nopen : 0,
+             (double)e->open_bytes / mb, (double)c->open_spill_memory / mb, what);
+    return SW_ELIMIT;
+}
+
+/* run has ended: a run_end for it, before or earlier in this batch. */
+static int run_ended(const struct sw_engine *e, int64_t run, const struct batch_spills *bs)
+{
+    return pairset_has(&e->ended, run, 0) || pairset_has(&bs->run_ends, run, 0);
 }
 
 /* Rows of a batch parsed with the fields `from` laid out as `to` wants them (a spill opened before
@@ -633,19 +837,28 @@ static void remap_row(const struct sw_fields *from, const double *row, const str
     }
 }
 
-int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
-                     const struct sw_fields *fields, struct sw_ingest_result *res, struct sw_store_wait *w)
+int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instance, int64_t seq,
+                     const struct sw_batch *b, const struct sw_fields *fields, struct sw_ingest_result *res,
+                     struct sw_store_wait *w)
 {
     memset(res, 0, sizeof *res);
     res->status = 200;
     int rc = SW_OK;
     struct spill **fresh = NULL; /* spills this batch opens, allocated before anything is applied */
     int nfresh = 0;
+    struct batch_spills bs = {0};
     double *remapped = NULL; /* one row, for spills whose profile has other fields than the batch's */
 
     pthread_mutex_lock(&e->mu);
     struct source *src = NULL;
     if (source) {
+        /* Before the duplicate test: a second collector on the same source id sends seqs the first
+         * one sent already, and must hear so, not "duplicate". */
+        if ((rc = hold_source(e, source, instance, res)) != SW_OK) {
+            if (rc == SW_ENOMEM)
+                res->status = 503;
+            goto unlock;
+        }
         src = find_source(e, source);
         if (src && seq <= src->seq) {
             src->last_mono = sw_mono();
@@ -685,17 +898,37 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
         goto unlock;
     }
 
-    /* Validate against the state: nothing for a closed spill. */
+    /* Validate against the state: nothing for a closed spill, no run_start for an ended run, no new
+     * spill beyond the open-spill limits. */
     fresh = calloc(b->nrecs + 1, sizeof *fresh);
     if (!fresh) {
         rc = SW_ENOMEM;
         goto unlock;
     }
+    size_t each_bytes = 0;                /* of a new spill, computed at the first one */
+    const struct sw_record *first = NULL; /* the first record of a new spill, named by a refusal */
+    if (source && !(src = add_source(e, source, 0))) {
+        rc = SW_ENOMEM;
+        goto unlock;
+    }
     for (size_t i = 0; i < b->nrecs; i++) {
         const struct sw_record *r = &b->recs[i];
+        if (r->type == SW_REC_RUN_END && pairset_add(&bs.run_ends, r->run, 0) != 0) {
+            rc = SW_ENOMEM;
+            goto unlock;
+        }
+        if (r->type == SW_REC_RUN_START && !r->resume && run_ended(e, r->run, &bs)) {
+            refused_for_good(e, res, r->line, source, seq);
+            snprintf(res->error, sizeof res->error,
+                     "line %d: run %lld has ended (a run_end was received): a run_start for it must say "
+                     "\"resume\": true when the DAQ goes on with the run; nothing in this batch applied",
+                     r->line, (long long)r->run);
+            rc = SW_ECONFLICT;
+            goto unlock;
+        }
         if (r->spill < 0)
             continue;
-        if (spill_closed(e, r->run, r->spill, b, i)) {
+        if (spill_closed(e, r->run, r->spill, &bs)) {
             uint64_t late = 0;
             for (size_t k = 0; k < b->nrecs; k++)
                 if (b->recs[k].run == r->run && b->recs[k].spill == r->spill &&
@@ -711,7 +944,8 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             rc = SW_ECLOSED;
             goto unlock;
         }
-        int open = find_open(e, r->run, r->spill) != NULL;
+        struct spill *sp = find_open(e, r->run, r->spill);
+        int open = sp != NULL;
         if (!open && is_signed(e, r->run)) {
             /* Certified data does not change: refused for good, like late data. */
             refused_for_good(e, res, r->line, source, seq);
@@ -722,16 +956,41 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             rc = SW_ECLOSED;
             goto unlock;
         }
-        if (!open) {
-            int known = 0;
-            for (int k = 0; k < nfresh; k++)
-                known |= fresh[k]->run == r->run && fresh[k]->spill == r->spill;
-            if (!known && !(fresh[nfresh++] = spill_new(e->prof, r->run, r->spill))) {
-                nfresh--;
+        int is_fresh = !open && pairset_has(&bs.fresh, r->run, r->spill);
+        if (!open && !is_fresh) {
+            if (!each_bytes)
+                each_bytes = spill_bytes(e->prof);
+            if (!first)
+                first = r;
+            /* The memory limit before the allocation; the counts once the batch is read whole. */
+            if (e->open_bytes + (size_t)(nfresh + 1) * each_bytes > e->cfg->open_spill_memory &&
+                (rc = open_limits(e, src, nfresh + 1, each_bytes, 0, 0, 0, r, res)) != SW_OK)
+                goto unlock;
+            if (pairset_add(&bs.fresh, r->run, r->spill) != 0 ||
+                !(fresh[nfresh] = spill_new(e->prof, r->run, r->spill))) {
                 rc = SW_ENOMEM;
                 goto unlock;
             }
+            fresh[nfresh++]->src = src ? (int)(src - e->sources) : -1;
+            is_fresh = 1;
         }
+        if (r->type == SW_REC_SPILL_END) {
+            if (pairset_add(&bs.ends, r->run, r->spill) != 0) {
+                rc = SW_ENOMEM;
+                goto unlock;
+            }
+            if (is_fresh)
+                bs.closed_fresh++;
+            else if (src && sp->src == (int)(src - e->sources))
+                bs.closed_src++;
+        }
+    }
+    if (first) {
+        int stay = e->nopen + nfresh - (int)bs.ends.n;
+        int stay_src = src ? src->nopen - bs.closed_src + nfresh - bs.closed_fresh : 0;
+        if ((rc = open_limits(e, src, nfresh, each_bytes, nfresh - bs.closed_fresh, stay, stay_src, first,
+                              res)) != SW_OK)
+            goto unlock;
     }
     /* The batch was parsed with the fields of the profile current when it arrived; a spill opened
      * with another profile (before or after a reload) gets its rows laid out anew. */
@@ -768,22 +1027,31 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const
             sp->restored = 0;
         }
         e->last_data = now;
-        if (r->type != SW_REC_RUN_END || r->run == e->last_run) { /* a late run_end of an older run */
-            e->run_active = r->type != SW_REC_RUN_END;            /* does not end the current one */
+        if (r->type == SW_REC_RUN_START)
+            pairset_del(&e->ended, r->run, 0); /* a new run, or one the DAQ resumes */
+        /* A late run_end of an older run does not end the current one; late data of an ended run
+         * does not make it active again. */
+        if (r->type == SW_REC_RUN_END ? r->run == e->last_run : !pairset_has(&e->ended, r->run, 0)) {
+            e->run_active = r->type != SW_REC_RUN_END;
             e->last_run = r->run;
         }
         switch (r->type) {
         case SW_REC_RUN_START: {
+            if (r->resume)
+                sw_info("engine", "run %lld: run_start with resume", (long long)r->run);
             json_decref(e->meta);
             e->meta = json_incref(r->meta);
             e->meta_run = r->run;
             char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
             /* Awaited like spill commits: once the request answers, readers see the run record. */
-            if (sw_store_run_start(e->store, r->run, r->time, meta, w) != 0)
+            if (sw_store_run_start(e->store, r->run, r->time, meta, r->resume, w) != 0)
                 free(meta);
             break;
         }
         case SW_REC_RUN_END:
+            if (pairset_add(&e->ended, r->run, 0) != 0)
+                sw_warn("engine", "run %lld: out of memory noting its end: a run_start for it is not refused",
+                        (long long)r->run);
             sw_store_run_end(e->store, r->run, isnan(r->time) ? now : r->time, w);
             break;
         case SW_REC_SPILL_START:
@@ -837,6 +1105,7 @@ unlock:
     for (int k = 0; fresh && k < nfresh; k++)
         spill_free(fresh[k]);
     free(fresh);
+    batch_spills_free(&bs);
     return rc;
 }
 
@@ -864,9 +1133,24 @@ int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq
 
 void sw_engine_tick(struct sw_engine *e)
 {
-    double now = sw_mono();
     pthread_mutex_lock(&e->mu);
-    for (int i = e->nopen - 1; i >= 0; i--) {
+    double now = sw_mono(), gap = now - e->last_tick;
+    e->last_tick = now;
+    if (gap > SW_TICK_LATE) {
+        /* The process was paused (SIGSTOP, a frozen VM) or starved: no data could arrive meanwhile,
+         * so that time does not count towards a timeout, and the batches queued on the connections
+         * are read before anything times out. */
+        double paused = gap - SW_TICK;
+        for (int i = 0; i < e->nopen; i++)
+            e->open[i]->last_mono += paused;
+        e->grace_until = now + SW_TICK_GRACE;
+        if (e->nopen)
+            sw_warn("engine",
+                    "the timer ran %.1f s late (the server was paused or starved): the timeouts of %d open "
+                    "spill(s) do not count that time, and none closes in the next %g s",
+                    paused, e->nopen, SW_TICK_GRACE);
+    }
+    for (int i = e->nopen - 1; i >= 0 && now >= e->grace_until; i--) {
         struct spill *sp = e->open[i];
         if (now - sp->last_mono >= e->cfg->spill_timeout && close_spill(e, sp, NULL, NULL, 0, NULL) != 0)
             sw_error("engine", "run %lld spill %lld: timeout close failed", (long long)sp->run,
@@ -975,6 +1259,34 @@ int64_t sw_engine_source_seq(struct sw_engine *e, const char *source)
     int64_t seq = s && s->seq > 0 ? s->seq : -1;
     pthread_mutex_unlock(&e->mu);
     return seq;
+}
+
+double sw_engine_source_holder(struct sw_engine *e, const char *source, char *out)
+{
+    pthread_mutex_lock(&e->mu);
+    struct source *s = find_source(e, source);
+    double idle = NAN;
+    out[0] = 0;
+    if (s && s->instance[0]) {
+        memcpy(out, s->instance, sizeof s->instance);
+        idle = fmax(0, sw_mono() - s->instance_mono);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return idle;
+}
+
+int sw_engine_source_release(struct sw_engine *e, const char *source, const char *instance)
+{
+    pthread_mutex_lock(&e->mu);
+    struct source *s = find_source(e, source);
+    int rc = SW_OK;
+    if (s && s->instance[0] && strcmp(s->instance, instance) != 0 &&
+        sw_mono() - s->instance_mono < e->cfg->source_lease)
+        rc = SW_EHELD;
+    else if (s && !strcmp(s->instance, instance))
+        s->instance[0] = 0;
+    pthread_mutex_unlock(&e->mu);
+    return rc;
 }
 
 int sw_engine_source_report(struct sw_engine *e, const char *source, int64_t lag_bytes, double lag_seconds)

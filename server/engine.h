@@ -23,15 +23,27 @@
 
 struct sw_engine;
 
+/* A collector instance id (X-Spillwatch-Instance): 1 to SW_INSTANCE_MAX of [A-Za-z0-9._-]. */
+#define SW_INSTANCE_MAX 64
+
+/* The timer contract: sw_engine_tick every SW_TICK s. A tick later than SW_TICK_LATE s after the
+ * previous one means the process was paused: see sw_engine_tick. */
+#define SW_TICK       1.0
+#define SW_TICK_LATE  3.0
+#define SW_TICK_GRACE 2.0
+
 struct sw_ingest_result {
     int duplicate;            /* seq <= the source's last applied seq: nothing changed */
     uint64_t records, events; /* applied */
     int spills_closed;
-    unsigned status;      /* 200, or the error status (409, 503) */
-    unsigned retry_after; /* s, with SW_EFULL: when the collector should resend the same batch */
-    int line;             /* line of the offending record for 409 */
-    int64_t resend_from;  /* with SW_EGAP: the first seq the server lacks */
-    char error[300];
+    unsigned status;                   /* 200, or the error status (409, 503) */
+    unsigned retry_after;              /* s, with SW_EFULL: when the collector should resend the same batch */
+    int line;                          /* line of the offending record for 409 */
+    int64_t resend_from;               /* with SW_EGAP: the first seq the server lacks */
+    int held;                          /* with SW_EHELD: another instance holds the source ... */
+    char held_by[SW_INSTANCE_MAX + 1]; /* ... this one, */
+    double held_idle;                  /* its last batch this many s ago */
+    char error[400];
 };
 
 /* Creates the engine; loads closed spills, source watermarks, check references and the open-spill
@@ -72,25 +84,36 @@ void sw_engine_set_stream(struct sw_engine *e, struct sw_stream *stream);
 void sw_engine_free(struct sw_engine *e);
 
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
- * source. fields: the layout the batch was parsed with (the fields of the profile the request
- * read); rows go to spills of a profile with other fields by field name (NULL: the same layout). Returns 0
- * with res filled (applied or duplicate), or an sw_err_t with res->status and res->error: SW_EFULL (503 with
- * res->retry_after: the store's writer queue is full, nothing applied and the source's seq not advanced; a
- * duplicate is still answered as one), SW_ECLOSED (409, data for a closed spill: nothing applied, counted as
- * late), SW_EDB (a spill commit failed).
+ * source. instance (X-Spillwatch-Instance, NULL when not sent) is the collector instance: it takes
+ * the source, or is refused with SW_EHELD (409, nothing applied, seq not advanced) while another
+ * instance sent a batch for the source within limits.source_lease s (before the duplicate test: a
+ * second collector on a source id is told, not answered "duplicate"). fields: the layout the batch was parsed
+ * with (the fields of the profile the request read); rows go to spills of a profile with other fields by
+ * field name (NULL: the same layout). Returns 0 with res filled (applied or duplicate), or an sw_err_t with
+ * res->status and res->error: SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing
+ * applied and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data for
+ * a closed spill: nothing applied, counted as late; also a run_start of a run that ended, without "resume":
+ * true), SW_ETOOBIG (413: the batch alone opens more spills than limits.open_spills_max,
+ * open_spills_per_source or open_spill_memory allow), SW_ELIMIT (429 with res->retry_after: with the spills
+ * already open it would exceed one of them), SW_EHELD, SW_EDB (a spill commit failed). Nothing is applied on
+ * any error but SW_EDB.
  *
  * In two steps, so that an HTTP thread need not block while a commit runs: sw_engine_ingest applies
  * the batch and queues the commits of the spills it closed (and of its run_start/run_end records)
  * on w (sw_store_wait_init'ed by the caller, released by it afterwards); once they are all done
  * (sw_store_wait_all, or sw_store_wait_notify), sw_engine_ingest_finish takes the result of
  * sw_engine_ingest and gives the final one. The batch is answered only after that. */
-int sw_engine_ingest(struct sw_engine *e, const char *source, int64_t seq, const struct sw_batch *b,
-                     const struct sw_fields *fields, struct sw_ingest_result *res, struct sw_store_wait *w);
+int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instance, int64_t seq,
+                     const struct sw_batch *b, const struct sw_fields *fields, struct sw_ingest_result *res,
+                     struct sw_store_wait *w);
 int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq, int rc,
                             struct sw_ingest_result *res, struct sw_store_wait *w);
 
-/* Closes, as incomplete, every open spill without data for spill_timeout seconds. Called about
- * once a second by the server's timer thread. */
+/* Closes, as incomplete, every open spill without data for spill_timeout seconds. Called every
+ * SW_TICK s by the server's timer thread. The timeout counts the time the server ran: a tick more
+ * than SW_TICK_LATE s after the previous one (the process was stopped, or starved) moves every open
+ * spill's last data forward by the lost time and closes nothing for SW_TICK_GRACE s, so the batches
+ * that queued on the connections meanwhile are read first. */
 void sw_engine_tick(struct sw_engine *e);
 
 /* Histogram of the live spill (the most recently fed open spill, else the last closed one) in the
@@ -103,6 +126,14 @@ json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 
 /* Last applied seq of a source, or -1 when no batch of it was ever applied (or loaded). */
 int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
+
+/* The collector instance that holds source: copies it to out (SW_INSTANCE_MAX + 1 bytes; "" for
+ * none) and returns the s since its last batch (NaN for none). */
+double sw_engine_source_holder(struct sw_engine *e, const char *source, char *out);
+
+/* instance gives up source (a collector that stops cleanly): another instance may take it at
+ * once. 0, or SW_EHELD when another instance holds it (nothing changed). */
+int sw_engine_source_release(struct sw_engine *e, const char *source, const char *instance);
 
 /* Records what a collector reported with an ingest request (headers X-Spillwatch-Lag-Bytes and
  * X-Spillwatch-Lag-Seconds): lag_bytes < 0 and a NaN lag_seconds mean "not reported" and leave the

@@ -16,7 +16,9 @@
     X(SW_EBUSY, -10, 503, "server shutting down")                 \
     X(SW_ECONFLICT, -11, 409, "conflicts with the current state") \
     X(SW_EFULL, -12, 503, "writer queue full")                    \
-    X(SW_EGAP, -13, 503, "batches missing before this seq")
+    X(SW_EGAP, -13, 503, "batches missing before this seq")       \
+    X(SW_ELIMIT, -14, 429, "too many open spills")                \
+    X(SW_EHELD, -15, 409, "source held by another collector")
 
 typedef enum {
     SW_OK = 0,

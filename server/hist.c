@@ -99,6 +99,11 @@ static size_t nbins(const struct sw_hist_def *d)
     return (size_t)d->x.bins * (d->dim == 2 ? (size_t)d->y.bins : 1);
 }
 
+size_t sw_hist_bins(const struct sw_hist_def *def)
+{
+    return nbins(def);
+}
+
 int sw_hist_init(struct sw_hist *h, const struct sw_hist_def *def)
 {
     memset(h, 0, sizeof *h);

@@ -79,6 +79,8 @@ double sw_selector_value(const struct sw_selector *sel, const double *row);
 
 /* Allocates zeroed counts for def. Returns 0 or -1 (out of memory; h left zeroed). */
 int sw_hist_init(struct sw_hist *h, const struct sw_hist_def *def);
+/* Bins of def, without under- and overflow (x.bins, or x.bins * y.bins in 2D). */
+size_t sw_hist_bins(const struct sw_hist_def *def);
 /* Frees the counts; accepts a zeroed or released struct. */
 void sw_hist_release(struct sw_hist *h);
 /* Zeroes counts and sums, keeps the def and allocation. */

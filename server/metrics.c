@@ -72,6 +72,8 @@ static const char *const reason_names[SW_INGEST_REASON_N] = {
     [SW_INGEST_SEQ_GAP] = "seq_gap",
     [SW_INGEST_RATE_LIMITED] = "rate_limited",
     [SW_INGEST_TIMEOUT] = "timeout",
+    [SW_INGEST_OPEN_SPILLS] = "open_spills",
+    [SW_INGEST_SOURCE_HELD] = "source_held",
     [SW_INGEST_OTHER] = "other",
 };
 

@@ -42,6 +42,8 @@ enum sw_ingest_reason {
     SW_INGEST_SEQ_GAP,      /* 503: seq does not follow the last applied one (batches lost in a restart) */
     SW_INGEST_RATE_LIMITED, /* 429: over limits.ingest_rate for the client */
     SW_INGEST_TIMEOUT,      /* 408: body not complete within limits.request_seconds (connection closed) */
+    SW_INGEST_OPEN_SPILLS,  /* 429 with Retry-After, or 413: beyond the open-spill limits */
+    SW_INGEST_SOURCE_HELD,  /* 409: another collector instance holds the source */
     SW_INGEST_OTHER,        /* any other status (none today) */
     SW_INGEST_REASON_N
 };

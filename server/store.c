@@ -24,6 +24,7 @@ struct job {
     int64_t run, spill; /* spill: JOB_OPEN_SPILL */
     double time;
     char *meta;                        /* JOB_RUN_START */
+    int resume;                        /* JOB_RUN_START: the DAQ goes on with an ended run */
     char *source;                      /* JOB_OPEN_SPILL; may be NULL */
     int64_t seq;                       /* JOB_OPEN_SPILL: the seq of the batch that opened it */
     int (*fn)(sqlite3 *db, void *ctx); /* JOB_CALL */
@@ -285,7 +286,8 @@ static int write_run(struct sw_store *s, struct job *j)
          * the arrival of its first spill (a replay arrives long after the run); without one, the
          * earliest start known stays. */
         bind_real(st, 2, isfinite(j->time) ? j->time : sw_wall());
-        sqlite3_bind_int(st, 4, isfinite(j->time));
+        sqlite3_bind_int(st, 4, isfinite(j->time) && !j->resume); /* a resumed run keeps its start */
+        sqlite3_bind_int(st, 5, 1);                               /* not ended (any more) */
     } else
         bind_real(st, 2, j->time);
     if (j->kind == JOB_RUN_START) {
@@ -310,6 +312,7 @@ static int write_open_spill(struct sw_store *s, struct job *j)
     bind_real(st, 2, j->time);
     sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, 0); /* provisional: never over a start already known */
+    sqlite3_bind_int(st, 5, 0); /* a late spill of an ended run does not reopen it */
     if (step_reset(st))
         goto fail;
     st = s->ins_open;
@@ -453,11 +456,13 @@ int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct 
     return submit(st, (struct job){.kind = JOB_SPILL, .rec = rec, .wait = w});
 }
 
-int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
+int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json, int resume,
                        struct sw_store_wait *w)
 {
     return submit(
-        st, (struct job){.kind = JOB_RUN_START, .run = run, .time = time, .meta = meta_json, .wait = w});
+        st,
+        (struct job){
+            .kind = JOB_RUN_START, .run = run, .time = time, .meta = meta_json, .resume = resume, .wait = w});
 }
 
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w)
@@ -548,7 +553,7 @@ static int prepare_all(struct sw_store *s)
          "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
          "SET started = CASE WHEN ?4 THEN excluded.started ELSE coalesce(runs.started, excluded.started) "
          "END, "
-         "meta = coalesce(excluded.meta, runs.meta), ended = NULL"},
+         "meta = coalesce(excluded.meta, runs.meta), ended = CASE WHEN ?5 THEN NULL ELSE runs.ended END"},
         {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
                           "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},
         {&s->ins_spill, "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "

@@ -64,11 +64,13 @@ void sw_store_close(struct sw_store *st);
  * Returns 0, or -1 when the store is closing (nothing queued, ownership not taken). */
 int sw_store_commit_spill(struct sw_store *st, struct sw_spill_rec *rec, struct sw_store_wait *w);
 /* time: the run_start record's time, which becomes the run's start; NaN when it has none (then now,
- * unless an earlier start is known). */
-int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json,
+ * unless an earlier start is known). The run is no longer ended. resume: the DAQ goes on with a run
+ * that had ended; its start stays. */
+int sw_store_run_start(struct sw_store *st, int64_t run, double time, char *meta_json, int resume,
                        struct sw_store_wait *w);
 int sw_store_run_end(struct sw_store *st, int64_t run, double time, struct sw_store_wait *w);
-/* A spill was opened: in one transaction, gives its run a row (as sw_store_run_start without meta)
+/* A spill was opened: in one transaction, gives its run a row (as sw_store_run_start without meta,
+ * but an ended run stays ended)
  * and writes the open-spill marker (run, spill, source, seq, opened) that sw_store_each_open_spill
  * returns after a restart until the spill's commit deletes it. Nobody waits for it. source may be
  * NULL; it is copied. Returns 0, or -1 when the store is closing or out of memory. */

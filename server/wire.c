@@ -921,9 +921,9 @@ static int parse_line(const struct line_ctx *lc, struct sw_batch *b, const struc
                  ? -1
                  : 0;
     } else if (!strcmp(t, "run_start")) {
-        static const char *const known[] = {"type", "run", "time", "meta", NULL};
+        static const char *const known[] = {"type", "run", "time", "meta", "resume", NULL};
         r->type = SW_REC_RUN_START;
-        json_t *meta = json_object_get(obj, "meta");
+        json_t *meta = json_object_get(obj, "meta"), *resume = json_object_get(obj, "resume");
         if (only_keys(lc, obj, known, "run_start") ||
             get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time))
             goto out;
@@ -931,6 +931,11 @@ static int parse_line(const struct line_ctx *lc, struct sw_batch *b, const struc
             fail(lc, 400, key_column(lc, "meta"), "\"meta\" must be an object");
             goto out;
         }
+        if (resume && !json_is_boolean(resume)) {
+            fail(lc, 400, key_column(lc, "resume"), "\"resume\" must be true or false");
+            goto out;
+        }
+        r->resume = json_is_true(resume);
         r->meta = meta ? json_incref(meta) : NULL;
         rc = 0;
     } else if (!strcmp(t, "run_end")) {

@@ -31,6 +31,7 @@ struct sw_record {
     json_t *daq_sources;
     /* SW_REC_RUN_START */
     json_t *meta; /* owned (new reference) or NULL */
+    int resume;   /* "resume": true: the DAQ goes on with a run that had ended */
 };
 
 struct sw_batch {

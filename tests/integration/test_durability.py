@@ -87,7 +87,9 @@ class Crash(unittest.TestCase):
     def assert_committed_watermark(self, srv):
         status, src = srv.get("/api/v1/sources/daq")
         self.assertEqual(status, 200)
-        self.assertEqual(src.keys(), {"source", "seq", "committed_seq", "committed", "updated"})  # shape kept
+        self.assertEqual(src.keys(), {"source", "seq", "committed_seq", "committed", "updated", "instance",
+                                      "instance_idle_s"})  # shape kept
+        self.assertEqual((src["instance"], src["instance_idle_s"]), (None, None))  # posts that name no instance
         self.assertEqual((src["seq"], src["committed_seq"], src["committed"]), (4, 4, {"run": 1, "spill": 1}))
 
     def test_open_spill_not_resent_after_a_crash_closes_as_lost_in_the_restart(self):

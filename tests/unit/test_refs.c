@@ -211,7 +211,7 @@ static void store_run(struct sw_store *st, int64_t run, const char *meta)
 {
     struct sw_store_wait w;
     sw_store_wait_init(&w);
-    CHECK_INT(sw_store_run_start(st, run, 1000.0 * (double)run, strdup(meta), &w), 0);
+    CHECK_INT(sw_store_run_start(st, run, 1000.0 * (double)run, strdup(meta), 0, &w), 0);
     CHECK_INT(sw_store_wait_all(&w), 0);
     sw_store_wait_release(&w);
 }
