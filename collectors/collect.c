@@ -459,9 +459,17 @@ static int cmd_sim(int argc, char **argv)
     int rc = 1;
     struct sim_buf b = {0}, scratch = {0};
     char *run_start = NULL;
-    struct poster_opts po = {
-        .url = url, .out = outf, .token = token, .source = src, .retry_forever = forever, .verbose = verbose};
-    struct poster *p = poster_new(&po);
+    /* A simulator has no state directory: each run of it is a collector instance of its own, which
+     * gives its source up when it ends (a killed one holds it for the server's source_lease). */
+    char instance[POSTER_INSTANCE_LEN + 1] = "";
+    struct poster_opts po = {.url = url,
+                             .out = outf,
+                             .token = token,
+                             .source = src,
+                             .instance = instance,
+                             .retry_forever = forever,
+                             .verbose = verbose};
+    struct poster *p = poster_make_instance(instance) == 0 ? poster_new(&po) : NULL;
     if (!p) {
         fprintf(stderr, "spillwatch-collect sim: cannot set up the HTTP client\n");
         goto out;
@@ -554,6 +562,7 @@ static int cmd_sim(int argc, char **argv)
     if (sim_send(p, &b, 1) != 0)
         goto out;
     rc = 0;
+    poster_release(p);
     if (poster_late(p))
         fprintf(stderr, "sim: %llu batches were refused as late\n", (unsigned long long)poster_late(p));
 out:

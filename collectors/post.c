@@ -2,10 +2,12 @@
 #include "post.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +27,9 @@ struct poster {
     char *url;  /* base URL, no trailing slash */
     char *auth; /* "Authorization: Bearer ..." or NULL */
     char source[128];
-    int64_t seq; /* last sequence number handed out */
+    char instance[80]; /* "" when none */
+    int taken;         /* another instance holds the source */
+    int64_t seq;       /* last sequence number handed out */
     FILE *out;
     int retry_forever, verbose;
     struct poster_stats st;
@@ -58,6 +62,25 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+int poster_make_instance(char out[POSTER_INSTANCE_LEN + 1])
+{
+    unsigned char r[POSTER_INSTANCE_LEN / 2];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            perror("collect: getrandom");
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
 int poster_source_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -78,6 +101,7 @@ struct poster *poster_new(const struct poster_opts *o)
     p->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
              0x9E3779B97F4A7C15ull;
     snprintf(p->source, sizeof p->source, "%s", o->source);
+    snprintf(p->instance, sizeof p->instance, "%s", o->instance ? o->instance : "");
     if (!o->url)
         return p;
     p->url = strdup(o->url);
@@ -231,7 +255,7 @@ static char *error_text(const struct poster *p)
  * Returns the status, or 0 when the server could not be reached (logged). */
 static long exchange(struct poster *p, const char *path, const struct batch *body)
 {
-    char url[1024], src[160], seq[64], lagb[64], lags[64];
+    char url[1024], src[160], seq[64], lagb[64], lags[64], inst[128];
     struct curl_slist *h = NULL;
     snprintf(url, sizeof url, "%s%s", p->url, path);
     p->resp_len = 0;
@@ -256,6 +280,10 @@ static long exchange(struct poster *p, const char *path, const struct batch *bod
         curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     } else
         curl_easy_setopt(p->curl, CURLOPT_HTTPGET, 1L);
+    if (p->instance[0]) {
+        snprintf(inst, sizeof inst, "X-Spillwatch-Instance: %s", p->instance);
+        h = curl_slist_append(h, inst);
+    }
     if (p->auth)
         h = curl_slist_append(h, p->auth);
     curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, h);
@@ -274,6 +302,46 @@ static long exchange(struct poster *p, const char *path, const struct batch *bod
 static int transient(long status)
 {
     return status == 0 || status >= 500 || status == 429;
+}
+
+/* A 409 that says another collector instance holds the source (its "held_by"): printed with what to
+ * do. 1 when it was one. */
+static int held_elsewhere(struct poster *p, long status)
+{
+    if (status != 409)
+        return 0;
+    json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+    json_t *held = json_object_get(j, "held_by");
+    if (json_is_object(held)) {
+        p->taken = 1;
+        fprintf(stderr,
+                "collect: error: source \"%s\" is held by another collector instance (%s, its last batch "
+                "%.0f s ago); this collector is %s. Two collectors must not share a source id: give this "
+                "one its own --source, or stop the other one. What this collector has not delivered stays "
+                "in its state and is sent when it runs again.\n",
+                p->source, json_string_value(json_object_get(held, "instance")),
+                json_number_value(json_object_get(held, "idle_s")), p->instance);
+    }
+    json_decref(j);
+    return p->taken;
+}
+
+int poster_source_taken(const struct poster *p)
+{
+    return p->taken;
+}
+
+void poster_release(struct poster *p)
+{
+    if (!p->url || !p->instance[0])
+        return;
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/sources/%s/release", p->source);
+    char nothing[1] = "";
+    struct batch empty = {.body = nothing, .len = 0, .seq = 0};
+    long status = exchange(p, path, &empty);
+    if (status != 200 && p->verbose)
+        fprintf(stderr, "collect: releasing source %s: status %ld: %s\n", p->source, status, resp_text(p));
 }
 
 /* GET the watermark once. Returns the status (0: unreachable, -1: an answer without a seq); on 200
@@ -316,6 +384,8 @@ static int wait_mark(struct poster *p, struct poster_mark *m, double started, do
         long status = get_mark(p, m);
         if (status == 200 || status == 404)
             return 0;
+        if (held_elsewhere(p, status))
+            return -1;
         if (!transient(status)) {
             if (status > 0)
                 fprintf(stderr, "collect: source %s: reading the watermark: status %ld: %s\n", p->source,
@@ -443,6 +513,8 @@ int poster_send(struct poster *p, const char *body, size_t len, int closes_spill
             delay = RETRY_FIRST_S;
             continue;
         }
+        if (held_elsewhere(p, status))
+            return -1;
         if (status == 409) { /* the spill was closed already: the server counts it late */
             char *e = error_text(p);
             fprintf(stderr, "collect: warning: %s refused as late (409): %s\n", what, e ? e : "");

@@ -19,12 +19,14 @@
 struct poster;
 
 struct poster_opts {
-    const char *url;    /* server base URL; NULL -> write to out */
-    FILE *out;          /* borrowed; used when url is NULL */
-    const char *token;  /* bearer token or NULL */
-    const char *source; /* X-Spillwatch-Source: 1..100 of [A-Za-z0-9._-] (the caller checks) */
-    int retry_forever;  /* keep retrying an unreachable server (--forever); else give up after 60 s */
-    int verbose;        /* debug lines: duplicates, replays, every retry */
+    const char *url;      /* server base URL; NULL -> write to out */
+    FILE *out;            /* borrowed; used when url is NULL */
+    const char *token;    /* bearer token or NULL */
+    const char *source;   /* X-Spillwatch-Source: 1..100 of [A-Za-z0-9._-] (the caller checks) */
+    const char *instance; /* X-Spillwatch-Instance: this collector's identity (poster_make_instance), or
+                           * NULL: the server then cannot tell two collectors of one source apart */
+    int retry_forever;    /* keep retrying an unreachable server (--forever); else give up after 60 s */
+    int verbose;          /* debug lines: duplicates, replays, every retry */
 };
 
 /* What the server has of this source. */
@@ -50,6 +52,10 @@ struct poster_stats {
 /* 1 when s is a valid source id: 1 to 100 of POSTER_SOURCE_CHARS. */
 int poster_source_ok(const char *s);
 
+/* A new collector instance id: 32 random hex digits (getrandom) and a NUL. 0, or -1 (printed). */
+#define POSTER_INSTANCE_LEN 32
+int poster_make_instance(char out[POSTER_INSTANCE_LEN + 1]);
+
 /* Copies what it needs of opts. Returns NULL on out of memory or a curl set-up failure. */
 struct poster *poster_new(const struct poster_opts *opts);
 /* Accepts NULL. */
@@ -66,8 +72,9 @@ int poster_resume(struct poster *p, struct poster_mark *mark);
  *    0  the server applied it, already had it, or refused it as late (409: logged and counted);
  *    1  the server refused this batch as bad (400, or 413 too large): nothing of it was applied, it is
  *       not kept, and its sequence number is handed out again next; poster_refusal tells why;
- *   -1  a fatal answer (401, 403, 404, …: the server's JSON printed), retries ran out, the stop flag was
- *       raised during retries, a kept batch was refused on a replay, or a write error.
+ *   -1  a fatal answer (401, 403, 404, …: the server's JSON printed; a 409 saying that another
+ *       collector instance holds the source: printed with what to do), retries ran out, the stop flag
+ *       was raised during retries, a kept batch was refused on a replay, or a write error.
  * Backoff on connection errors, 5xx and 429: 0.2 s doubling to 5 s, each wait drawn uniformly from
  * [d/2, d] (jitter, so restarted collectors do not return in step); a Retry-After header is obeyed. */
 int poster_send(struct poster *p, const char *body, size_t len, int closes_spill);
@@ -98,5 +105,14 @@ void poster_set_stop_flag(struct poster *p, volatile sig_atomic_t *flag);
 
 /* Number of batches refused as late (409) so far. */
 uint64_t poster_late(const struct poster *p);
+
+/* 1 once the server said that another collector instance holds the source (the send or resume that
+ * heard it failed). */
+int poster_source_taken(const struct poster *p);
+
+/* A collector that stops cleanly gives its source up (POST /api/v1/sources/<id>/release), so that
+ * another instance may take it over at once instead of after the server's lease. One attempt, no
+ * retries; a failure is only logged (verbose). No-op without a URL or an instance. */
+void poster_release(struct poster *p);
 
 #endif

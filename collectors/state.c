@@ -1,5 +1,6 @@
 /* state.c — see state.h */
 #include "state.h"
+#include "post.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,6 +119,10 @@ static int load(struct state *s, const char *source, const char *input)
         goto out;
     }
     s->seq = json_integer_value(seq);
+    const char *inst = json_string_value(json_object_get(j, "instance"));
+    if (inst && strlen(inst) == POSTER_INSTANCE_LEN &&
+        strspn(inst, "0123456789abcdef") == POSTER_INSTANCE_LEN)
+        snprintf(s->instance, sizeof s->instance, "%s", inst);
     if (json_is_object(pos)) {
         if (file_from_json(pos, &s->pos) != 0 || !json_is_integer(json_object_get(pos, "offset")))
             goto bad;
@@ -186,7 +191,24 @@ int state_open(struct state *s, const char *dir, const char *source, const char 
     int n = snprintf(me, sizeof me, "%ld\n", (long)getpid());
     if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, me, (size_t)n, 0) != n)
         fprintf(stderr, "collect: warning: %s: cannot record the pid\n", p);
-    return load(s, source, input);
+    if (load(s, source, input) != 0)
+        return -1;
+    if (s->instance[0]) /* a state of an older collector has none: it gets one now */
+        return 0;
+    return poster_make_instance(s->instance) == 0 && state_save(s) == 0 ? 0 : -1;
+}
+
+int state_peek_source(const char *dir, char *buf, size_t len)
+{
+    char p[4300];
+    snprintf(p, sizeof p, "%s/state.json", dir);
+    json_t *j = json_load_file(p, 0, NULL);
+    const char *src = json_string_value(json_object_get(j, "source"));
+    int rc = src ? 0 : -1;
+    if (src)
+        snprintf(buf, len, "%s", src);
+    json_decref(j);
+    return rc;
 }
 
 void state_close(struct state *s)
@@ -214,8 +236,9 @@ int state_save(struct state *s)
                                         file_json(&b->file), "start", (json_int_t)b->start, "end",
                                         (json_int_t)b->end, "closes", b->closes, "drop", drop));
     }
-    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:o}", "version", STATE_VERSION, "source", s->source, "input",
-                          s->input, "seq", (json_int_t)s->seq, "journal", journal);
+    json_t *j =
+        json_pack("{s:i, s:s, s:s, s:s, s:I, s:o}", "version", STATE_VERSION, "source", s->source, "instance",
+                  s->instance, "input", s->input, "seq", (json_int_t)s->seq, "journal", journal);
     if (j && s->has_pos) {
         json_t *pos = file_json(&s->pos);
         json_object_set_new(pos, "offset", json_integer((json_int_t)s->pos_off));

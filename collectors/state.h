@@ -1,7 +1,8 @@
 /* state.h — a file or stdin collector's durable state in its --state directory:
  *
  *   lock                 flock'ed while a collector runs, so two cannot share the directory
- *   state.json           the journal, replaced atomically (write, fsync, rename, fsync of the directory)
+ *   state.json           the collector instance id and the journal, replaced atomically (write, fsync,
+ *                        rename, fsync of the directory)
  *   dead-letter.ndjson   lines the collector or the server refused, one JSON object per line
  *   spool/               stdin mode only (spool.h)
  *
@@ -10,6 +11,10 @@
  * so after a crash every batch the server may hold can be rebuilt byte for byte with its seq, and those
  * the server lacks can be sent again (DESIGN.md §3: exactly once at spill granularity). It is cleared
  * once a batch with a spill_end is applied.
+ *
+ * The instance id (X-Spillwatch-Instance) is drawn when the state is created and saved at once: the
+ * same directory is the same collector across restarts, and a second collector using the same
+ * source id from another directory is told apart by the server (docs/collector.md).
  *
  * Single-threaded: the state belongs to the collector's main thread. */
 #ifndef SW_STATE_H
@@ -32,6 +37,7 @@ struct state_batch {
 struct state {
     char dir[4096];
     char source[128];
+    char instance[40];      /* POSTER_INSTANCE_LEN hex digits */
     char input[4200];       /* "file:<path>" or "stdin": a state belongs to one input */
     int64_t seq;            /* the last seq handed out */
     struct follow_file pos; /* where reading goes on: after the last line of the last batch */
@@ -47,6 +53,10 @@ struct state {
 /* Creates dir if needed, locks it and loads state.json (a missing file gives a fresh state). A state of
  * another source or input is refused. Returns 0, or -1 (printed). */
 int state_open(struct state *s, const char *dir, const char *source, const char *input, int fsync);
+
+/* The source id a state directory was made for, copied to buf; 0, or -1 when it has no state yet (or
+ * one that cannot be read: state_open says why). */
+int state_peek_source(const char *dir, char *buf, size_t len);
 void state_close(struct state *s);
 
 /* Saves the state atomically. Returns 0, or -1 (printed). */

@@ -535,9 +535,14 @@ static int run(struct tailer *t)
     }
 }
 
-/* The default source id: <host>-<name>, cut to [A-Za-z0-9._-] and 100 characters. */
-static void default_source(const char *name, char *buf, size_t len)
+/* The default source id: <host>-<name>-<8 hex digits of a hash of what it reads (the absolute path
+ * of the file, or the state directory for stdin)>, cut to [A-Za-z0-9._-] and 100 characters: two
+ * files of one name in two directories are two sources. */
+static void default_source(const char *name, const char *what, char *buf, size_t len)
 {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *c = what; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = 0;
@@ -546,9 +551,11 @@ static void default_source(const char *name, char *buf, size_t len)
         *dot = 0;
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
-    snprintf(buf, len, "%s-%s", host, base);
-    if (strlen(buf) > 100)
-        buf[100] = 0;
+    char tag[16];
+    snprintf(tag, sizeof tag, "-%08x", (unsigned)h);
+    snprintf(buf, len, "%s-%s", host, base); /* len >= 101 */
+    buf[100 - strlen(tag)] = 0;
+    strcat(buf, tag);
     for (char *c = buf; *c; c++)
         if (!strchr(POSTER_SOURCE_CHARS, *c))
             *c = '_';
@@ -722,19 +729,6 @@ int cmd_tail(int argc, char **argv, int from_stdin)
         fprintf(stderr, "spillwatch-collect %s: --token and --token-file exclude each other\n", cmd);
         return 2;
     }
-    char src[128];
-    if (t.o.source) {
-        if (!poster_source_ok(t.o.source)) {
-            fprintf(stderr, "spillwatch-collect %s: --source \"%s\": 1 to 100 characters of [A-Za-z0-9._-]\n",
-                    cmd, t.o.source);
-            return 2;
-        }
-        snprintf(src, sizeof src, "%s", t.o.source);
-    } else
-        default_source(from_stdin ? "stdin" : t.o.path, src, sizeof src);
-    if (token_file && !(token_buf = read_token(token_file)))
-        return 2;
-
     char input[4200];
     if (from_stdin)
         snprintf(input, sizeof input, "stdin");
@@ -747,6 +741,23 @@ int cmd_tail(int argc, char **argv, int from_stdin)
             snprintf(input, sizeof input, "file:%s", abs ? abs : t.o.path);
         free(abs);
     }
+    char src[128];
+    if (t.o.source) {
+        if (!poster_source_ok(t.o.source)) {
+            fprintf(stderr, "spillwatch-collect %s: --source \"%s\": 1 to 100 characters of [A-Za-z0-9._-]\n",
+                    cmd, t.o.source);
+            return 2;
+        }
+        snprintf(src, sizeof src, "%s", t.o.source);
+    } else if (state_peek_source(t.o.state, src, sizeof src) != 0 || !poster_source_ok(src)) {
+        /* no state yet: the default; a state keeps the source it was made with */
+        char *dir = realpath(t.o.state, NULL);
+        default_source(from_stdin ? "stdin" : t.o.path, from_stdin ? (dir ? dir : t.o.state) : input, src,
+                       sizeof src);
+        free(dir);
+    }
+    if (token_file && !(token_buf = read_token(token_file)))
+        return 2;
     int rc = 1;
     if (state_open(&t.st, t.o.state, src, input, t.o.fsync) != 0) {
         state_close(&t.st);
@@ -762,6 +773,7 @@ int cmd_tail(int argc, char **argv, int from_stdin)
     struct poster_opts po = {.url = t.o.url,
                              .token = token_buf ? token_buf : t.o.token,
                              .source = src,
+                             .instance = t.st.instance,
                              .retry_forever = 1,
                              .verbose = t.o.verbose};
     snprintf(t.spool_dir, sizeof t.spool_dir, "%s/spool", t.o.state);
@@ -784,6 +796,8 @@ int cmd_tail(int argc, char **argv, int from_stdin)
     progress(&t, 1);
     if (t.lost)
         rc = 1;
+    if (rc == 0)
+        poster_release(t.p); /* stopped cleanly: another collector may take the source at once */
 out:
     spool_stop(t.spool);
     poster_free(t.p);
