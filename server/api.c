@@ -1300,9 +1300,10 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
              sw_store_ok(api->store);
     struct sw_profile *prof = sw_reload_profile(api->reload);
     sw_reply_json(r, ok ? 200 : 503,
-                  json_pack("{s:s, s:s, s:f, s:s, s:s, s:s}", "status", ok ? "ok" : "degraded", "version",
-                            SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db", ok ? "ok" : "error",
-                            "profile", prof->name, "profile_version", prof->version));
+                  json_pack("{s:s, s:s, s:f, s:s, s:s, s:s, s:b}", "status", ok ? "ok" : "degraded",
+                            "version", SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db",
+                            ok ? "ok" : "error", "profile", prof->name, "profile_version", prof->version,
+                            "read_requires_token", api->cfg->ntokens > 0 && api->cfg->read_requires_token));
     sw_profile_unref(prof);
 }
 

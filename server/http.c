@@ -22,12 +22,14 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "stream.h"
+#include "ticket.h"
 
 struct sw_server {
     struct MHD_Daemon *mhd;
     struct sw_api api;
-    struct sw_stream *stream; /* borrowed; may be NULL */
-    char www_real[PATH_MAX];  /* realpath of the www root; "" when missing */
+    struct sw_stream *stream;   /* borrowed; may be NULL */
+    struct sw_tickets *tickets; /* stream tickets (ticket.h); owned */
+    char www_real[PATH_MAX];    /* realpath of the www root; "" when missing */
     unsigned port;
     /* Ingest requests suspended while their commits ran (see ingest_wait), until their answer is
      * sent. susp_mu orders each suspension before its resumption; stop waits on susp_cv until
@@ -76,13 +78,17 @@ static int is_ingest(const char *url)
     return strcmp(url, "/api/v1/ingest") == 0;
 }
 
+#define TICKET_PATH "/api/v1/stream/ticket"
+
 /* Rate limits of writes per client address (limits.write_rate, limits.ingest_rate), checked when the
  * headers are in, before the body is read or the token checked (so guessing tokens is limited too).
  * Returns 0, or the seconds for Retry-After. */
 static unsigned rate_limited(struct sw_server *srv, struct MHD_Connection *conn, const char *method,
                              const char *url)
 {
-    if (strncmp(url, "/api/", 5) != 0 ||
+    /* A stream ticket is a read (the read role), as unlimited as the GETs it stands for; the table's
+     * bound (ticket.h) is what limits it. */
+    if (strncmp(url, "/api/", 5) != 0 || strcmp(url, TICKET_PATH) == 0 ||
         (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0))
         return 0;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -129,7 +135,69 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req 
     return ret;
 }
 
-/* GET /api/v1/stream: the read role, then a stream response (stream.h), or 503 at the client cap. */
+/* POST /api/v1/stream/ticket: the read role (as the stream needs), then {"ticket", "expires_in"}; 503
+ * with Retry-After when SW_TICKETS_MAX tickets are outstanding. Issued also when reads need no
+ * token (for "open"), so a client may always ask. */
+static enum MHD_Result serve_ticket(struct sw_server *srv, struct MHD_Connection *conn, const struct req *rq,
+                                    const char *method)
+{
+    struct sw_reply r = {0};
+    const char *who = NULL;
+    if (strcmp(method, "POST") != 0) {
+        sw_reply_error(&r, 405, "method %s not allowed here; use POST", method);
+        r.allow = "POST";
+        return send_reply(conn, rq, &r);
+    }
+    if (sw_api_authorize(&srv->api, conn, SW_ROLE_READ, &r, &who) != 0)
+        return send_reply(conn, rq, &r);
+    char ticket[SW_TICKET_HEX + 1];
+    double wait = 0;
+    enum sw_ticket_status rc = sw_tickets_issue(srv->tickets, who, sw_mono(), ticket, &wait);
+    if (rc == SW_TICKET_FULL) {
+        r.retry_after = wait < 1 ? 1 : (unsigned)wait + 1;
+        sw_reply_error(&r, 503,
+                       "%d stream tickets are outstanding, the most there may be; each is valid for %d s: "
+                       "retry after %u s",
+                       SW_TICKETS_MAX, SW_TICKET_SECONDS, r.retry_after);
+    } else if (rc != SW_TICKET_OK) {
+        sw_error("http", "no stream ticket issued: getrandom failed");
+        sw_reply_error(&r, 503, "no stream ticket: the server has no random bytes");
+        r.retry_after = 5;
+    } else
+        sw_reply_json(&r, 200, json_pack("{s:s, s:i}", "ticket", ticket, "expires_in", SW_TICKET_SECONDS));
+    memset(ticket, 0, sizeof ticket);
+    return send_reply(conn, rq, &r);
+}
+
+/* Takes the stream ticket of a GET /api/v1/stream: 0, or -1 with a 401 reply saying why. The ticket
+ * itself is never logged; the name of its token is. */
+static int stream_ticket(struct sw_server *srv, const char *ticket, struct sw_reply *r)
+{
+    const char *who = NULL;
+    int replay = 0;
+    enum sw_ticket_status rc = sw_tickets_redeem(srv->tickets, ticket, sw_mono(), &who, &replay);
+    static const char again[] = "get a new one with POST " TICKET_PATH;
+    switch (rc) {
+    case SW_TICKET_OK:
+        sw_info("stream", "stream opened with a ticket of token \"%s\"", who);
+        return 0;
+    case SW_TICKET_USED:
+        if (replay)
+            sw_warn("stream", "a used stream ticket of token \"%s\" was presented again: refused", who);
+        sw_reply_error(r, 401, "stream ticket already used (a ticket opens one stream): %s", again);
+        return -1;
+    case SW_TICKET_EXPIRED:
+        sw_reply_error(r, 401, "stream ticket expired (a ticket is valid for %d s): %s", SW_TICKET_SECONDS,
+                       again);
+        return -1;
+    default:
+        sw_reply_error(r, 401, "unknown stream ticket: %s", again);
+        return -1;
+    }
+}
+
+/* GET /api/v1/stream: the read role (a bearer token, or ?ticket=), then a stream response
+ * (stream.h), or 503 at the client cap. */
 static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection *conn, const struct req *rq,
                                     const char *method)
 {
@@ -139,7 +207,11 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
         r.allow = "GET";
         return send_reply(conn, rq, &r);
     }
-    if (sw_api_authorize(&srv->api, conn, SW_ROLE_READ, &r, NULL) != 0)
+    /* ?ticket= (from POST /api/v1/stream/ticket) instead of the header: what a browser's EventSource
+     * can send. A ticket given is checked whether reads need a token or not. */
+    const char *ticket = sw_api_qarg(conn, "ticket");
+    if (ticket ? stream_ticket(srv, ticket, &r) != 0
+               : sw_api_authorize(&srv->api, conn, SW_ROLE_READ, &r, NULL) != 0)
         return send_reply(conn, rq, &r);
     /* The browser sends Last-Event-ID when it reconnects; ?last_event_id= for scripts and tests. */
     const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
@@ -401,6 +473,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(url, "/api/v1/stream") == 0)
         return serve_stream(srv, conn, rq, method);
+    if (strcmp(url, TICKET_PATH) == 0)
+        return serve_ticket(srv, conn, rq, method);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
         if (is_ingest(url) && !(rq->call = calloc(1, sizeof *rq->call)))
             return MHD_NO;
@@ -552,6 +626,11 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         goto fail;
     }
     srv->stream = stream;
+    srv->tickets = sw_tickets_new(SW_TICKETS_MAX, SW_TICKET_SECONDS);
+    if (!srv->tickets) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (!realpath(cfg->www, srv->www_real)) {
         sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
         srv->www_real[0] = 0;
@@ -617,6 +696,7 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->port = info ? info->port : 0;
     return srv;
 fail:
+    sw_tickets_free(srv->tickets);
     sw_ratelimit_free(srv->write_limit);
     sw_ratelimit_free(srv->ingest_limit);
     pthread_mutex_destroy(&srv->susp_mu);
@@ -650,5 +730,6 @@ void sw_server_stop(struct sw_server *srv)
     pthread_cond_destroy(&srv->susp_cv);
     sw_ratelimit_free(srv->write_limit);
     sw_ratelimit_free(srv->ingest_limit);
+    sw_tickets_free(srv->tickets);
     free(srv);
 }

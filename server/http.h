@@ -1,7 +1,10 @@
 /* http.h — the HTTP front: a libmicrohttpd daemon with a thread pool, request bodies accumulated
  * under a hard cap (413 above it), routing to the REST API (api.h), /metrics, and static files of
  * the www root (dashboards; /vendor/<pkg>/<file> maps to <www>/node_modules/<pkg>/dist/<file>),
- * and the live stream GET /api/v1/stream (stream.h: suspended connections, no thread per client).
+ * and the live stream GET /api/v1/stream (stream.h: suspended connections, no thread per client)
+ * with its tickets, POST /api/v1/stream/ticket (ticket.h: the table is the server's own; a
+ * ticket in ?ticket= stands for the read role once, for a browser's EventSource, which cannot send
+ * the Authorization header).
  *
  * Threads: start/stop from the main thread; handlers run on MHD's pool threads.
  */

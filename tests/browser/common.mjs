@@ -3,7 +3,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
@@ -14,11 +14,20 @@ export const env = (name) => {
   return v;
 };
 
-export async function startServer(dir) {
+// config: keys that override SW_CONFIG's (written next to the database; the profile stays SW_CONFIG's).
+// listen: HOST:PORT (a restart on the port the page knows).
+export async function startServer(dir, config = null, listen = '127.0.0.1:0') {
   const log = join(dir, 'server.log');
-  const { openSync } = await import('node:fs');
+  const { openSync, writeFileSync } = await import('node:fs');
+  let configPath = env('SW_CONFIG');
+  if (config) {
+    const base = JSON.parse(readFileSync(configPath, 'utf8'));
+    base.profile = join(dirname(configPath), base.profile);
+    configPath = join(dir, 'spillwatch-test.json');
+    writeFileSync(configPath, JSON.stringify({ ...base, ...config }));
+  }
   const fd = openSync(log, 'w');
-  const proc = spawn(env('SW_SERVER'), ['--config', env('SW_CONFIG'), '--listen', '127.0.0.1:0',
+  const proc = spawn(env('SW_SERVER'), ['--config', configPath, '--listen', listen,
     '--db', join(dir, 'sw.db'), '--www', env('SW_WWW')], { stdio: ['ignore', fd, fd] });
   for (let i = 0; i < 200; i++) {
     const m = readFileSync(log, 'utf8').match(/listening on (http:\/\/[^/]+)\//);
@@ -51,18 +60,18 @@ export function watch(page, expected = []) {
   page.on('console', m => { if (m.type() === 'error' && !expected.some(s => m.text().includes(String(s)))) problems.push('console: ' + m.text()); });
   // Leaving a page aborts its event stream: not a problem.
   page.on('requestfailed', r => {
-    if (!(r.url().endsWith('/api/v1/stream') && /ERR_ABORTED/.test(r.failure()?.errorText || '')))
+    if (!(new URL(r.url()).pathname === '/api/v1/stream' && /ERR_ABORTED/.test(r.failure()?.errorText || '')))
       problems.push('request failed: ' + r.url() + ' ' + (r.failure()?.errorText || ''));
   });
   page.on('response', r => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   return problems;
 }
 
-// A fresh server (own database in a temporary directory) and a browser for test t; both go, with the
-// directory, when the test ends.
-export async function setup(t) {
+// A fresh server (own database in a temporary directory; config: as for startServer) and a browser
+// for test t; both go, with the directory, when the test ends.
+export async function setup(t, config = null) {
   const dir = mkdtempSync(join(tmpdir(), 'swbrowser-'));
-  const server = await startServer(dir);
+  const server = await startServer(dir, config);
   const browser = await launch();
   t.after(async () => {
     await browser.close();

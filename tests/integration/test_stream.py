@@ -333,6 +333,134 @@ class Limits(StreamTest):
         self.assertIn("retry-after: 5", head)
 
 
+class Tickets(StreamTest):
+    """A browser's EventSource cannot send Authorization: with auth.read_requires_token it opens the
+    stream with a short-lived single-use ticket from POST /api/v1/stream/ticket (issue 14)."""
+    config = {"stream_heartbeat": 1,
+              "auth": {"tokens": [{"name": "night", "token": "night-secret-0123456789", "roles": ["read"]},
+                                  {"name": "daq", "token": "daq-secret-0123456789", "roles": ["ingest"]}],
+                       "read_requires_token": True}}
+    night = {"Authorization": "Bearer night-secret-0123456789"}
+    daq = {"Authorization": "Bearer daq-secret-0123456789"}
+
+    def ticket(self, headers=None):
+        status, raw, h = self.srv.request("POST", "/api/v1/stream/ticket", b"", self.night if headers is None else headers)
+        return status, json.loads(raw), h
+
+    def post(self, body):
+        return self.srv.post(body, headers=self.daq)
+
+    def test_a_ticket_opens_one_stream_and_the_log_names_its_token_not_the_ticket(self):
+        status, t, headers = self.ticket()
+        self.assertEqual(status, 200, t)
+        self.assertRegex(t["ticket"], r"^[0-9a-f]{32}$")
+        self.assertEqual(t["expires_in"], 30)
+        self.assertEqual(headers["Cache-Control"], "no-store")
+        c = self.open(query="?ticket=" + t["ticket"])
+        self.assertEqual(c.status, 200)
+        self.assertEqual(self.post(spill(60, 1))[0], 200)
+        self.assertEqual([e["data"]["spill"] for e in c.wait(1, "spill")], [1])
+        # single use: the same ticket again is refused, and says so
+        again = self.open(query="?ticket=" + t["ticket"])
+        self.assertEqual(again.status, 401)
+        self.assertIn("already used", again.body["error"])
+        self.assertIn("POST /api/v1/stream/ticket", again.body["error"])
+        # unknown and malformed tickets
+        for bad in ("0" * 32, t["ticket"][:-1], t["ticket"].upper(), "x"):
+            u = self.open(query="?ticket=" + bad)
+            self.assertEqual(u.status, 401, bad)
+            self.assertIn("unknown stream ticket", u.body["error"])
+        # the header still works, and nothing at all still does not
+        self.assertEqual(self.open(headers=self.night).status, 200)
+        self.assertEqual(self.open().status, 401)
+        # two tickets differ
+        t2 = self.ticket()[1]["ticket"]
+        self.assertNotEqual(t2, t["ticket"])
+        log = self.srv.read_log()
+        self.assertIn('stream opened with a ticket of token "night"', log)
+        self.assertIn('a used stream ticket of token "night" was presented again', log)
+        self.assertNotIn(t["ticket"], log)
+        self.assertNotIn(t2, log)
+        self.assertNotIn("night-secret", log)
+
+    def test_the_ticket_endpoint_needs_the_read_role(self):
+        status, body, _ = self.ticket(headers={})
+        self.assertEqual(status, 401, body)
+        self.assertIn("bearer token", body["error"])
+        status, body, _ = self.ticket(headers={"Authorization": "Bearer wrong"})
+        self.assertEqual(status, 401, body)
+        status, body, _ = self.ticket(headers=self.daq)  # an ingest-only token
+        self.assertEqual(status, 403, body)
+        status, raw, headers = self.srv.request("GET", "/api/v1/stream/ticket", headers=self.night)
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["Allow"], "POST")
+        # health tells a client whether it needs one
+        self.assertIs(self.srv.get("/api/v1/health")[1]["read_requires_token"], True)
+
+    def test_an_expired_ticket_is_refused_and_says_so(self):
+        t = self.ticket()[1]["ticket"]
+        time.sleep(31)  # past its 30 s
+        c = self.open(query="?ticket=" + t)
+        self.assertEqual(c.status, 401)
+        self.assertIn("expired", c.body["error"])
+        self.assertNotIn(t, self.srv.read_log())
+
+    def test_outstanding_tickets_are_bounded_then_503_until_one_is_used(self):
+        # Asking is not rate limited as a write (it is a read), so the table's bound is what holds:
+        # 1024 tickets, then 503 with Retry-After, and memory does not grow.
+        got = set()
+        for _ in range(1024):
+            status, body, _ = self.ticket()
+            self.assertEqual(status, 200, body)
+            got.add(body["ticket"])
+        self.assertEqual(len(got), 1024)
+        status, body, headers = self.ticket()
+        self.assertEqual(status, 503, body)
+        self.assertIn("1024 stream tickets are outstanding", body["error"])
+        self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        # every ticket still works; a used one frees its place
+        c = self.open(query="?ticket=" + sorted(got)[0])
+        self.assertEqual(c.status, 200)
+        status, body, _ = self.ticket()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.ticket()[0], 503)
+
+    def test_last_event_id_resumes_across_a_reconnect_with_a_new_ticket(self):
+        # What www/stream.js does: each stream opens with a fresh ticket and ?last_event_id= of the
+        # last event it saw, since a new EventSource sends no Last-Event-ID header.
+        a = self.open(query="?ticket=" + self.ticket()[1]["ticket"])
+        self.assertEqual(a.status, 200)
+        for n in (1, 2):
+            self.assertEqual(self.post(spill(61, n))[0], 200)
+        seen = a.wait(2, "spill")
+        self.assertEqual([e["data"]["spill"] for e in seen], [1, 2])
+        a.close()
+        for n in (3, 4):
+            self.assertEqual(self.post(spill(61, n))[0], 200)
+        b = self.open(query="?ticket=%s&last_event_id=%s" % (self.ticket()[1]["ticket"], seen[-1]["id"]))
+        self.assertEqual(b.status, 200)
+        self.assertEqual([e["data"]["spill"] for e in b.wait(2, "spill")], [3, 4])
+        self.assertFalse(b.events("reset"))
+        self.assertEqual(self.post(spill(61, 5))[0], 200)
+        b.wait(3, "spill")
+        time.sleep(0.3)
+        self.assertEqual([e["data"]["spill"] for e in b.events("spill")], [3, 4, 5])
+
+
+class OpenTickets(StreamTest):
+    """Without read_requires_token nothing changes: the stream needs nothing; a ticket may still be
+    asked for (for "open") and is checked when given."""
+
+    def test_without_read_requires_token_no_ticket_is_needed_but_one_works(self):
+        self.assertIs(self.srv.get("/api/v1/health")[1]["read_requires_token"], False)
+        self.assertEqual(self.open().status, 200)
+        status, raw, _ = self.srv.request("POST", "/api/v1/stream/ticket", b"")
+        self.assertEqual(status, 200, raw)
+        t = json.loads(raw)["ticket"]
+        self.assertEqual(self.open(query="?ticket=" + t).status, 200)
+        self.assertEqual(self.open(query="?ticket=" + t).status, 401)
+
+
 class Load(StreamTest):
     config = {"stream_heartbeat": 1, "limits": {"stream_ring": 1024}}
 
