@@ -315,12 +315,15 @@ static int held_elsewhere(struct poster *p, long status)
     if (json_is_object(held)) {
         p->taken = 1;
         fprintf(stderr,
-                "collect: error: source \"%s\" is held by another collector instance (%s, its last batch "
-                "%.0f s ago); this collector is %s. Two collectors must not share a source id: give this "
-                "one its own --source, or stop the other one. What this collector has not delivered stays "
-                "in its state and is sent when it runs again.\n",
+                "collect: error: source \"%s\" is in use by another collector instance (%s, its last batch "
+                "%.0f s ago; this collector is %s): %s\n"
+                "collect: two collectors must not share a source id: give this one its own --source and "
+                "--state, or stop the other one. Spills the server already has then answer 409 (late) and "
+                "are not counted twice.\n",
                 p->source, json_string_value(json_object_get(held, "instance")),
-                json_number_value(json_object_get(held, "idle_s")), p->instance);
+                json_number_value(json_object_get(held, "idle_s")), p->instance,
+                json_string_value(json_object_get(j, "error")) ? json_string_value(json_object_get(j, "error"))
+                                                                : "");
     }
     json_decref(j);
     return p->taken;

@@ -42,8 +42,9 @@ struct source {
     int64_t lag_bytes;     /* collector-reported lag; -1 / NaN: not reported since start */
     double lag_seconds;
     int nopen;                          /* open spills its batches opened (limits.open_spills_per_source) */
-    char instance[SW_INSTANCE_MAX + 1]; /* the collector instance that holds it ("": none) */
-    double instance_mono;               /* sw_mono() of that instance's last batch */
+    char instance[SW_INSTANCE_MAX + 1]; /* the collector instance of its last batch ("": none) */
+    double instance_mono;               /* sw_mono() of that batch */
+    int released;                       /* that instance gave the source up */
 };
 
 /* Set of closed (run, spill) pairs: open addressing, linear probing; load factor <= 1/2. */
@@ -86,7 +87,7 @@ struct sw_engine {
     int64_t *signed_runs;         /* runs signed off: no new spills (sw_engine_set_signed) */
     int nsigned, capsigned;
     struct pairset ended; /* (run, 0) of every run with a run_end and no resume since */
-    double last_tick;     /* sw_mono() of the last sw_engine_tick, NaN before it */
+    double last_tick;     /* sw_mono() of the last sw_engine_tick (at first: of the start) */
     double grace_until;   /* no timeout closes before this sw_mono() (a late timer) */
     json_t *meta;         /* its meta (a reference), or NULL: the baselines match runs on it */
     int load_failed;      /* start-up: out of memory while loading */
@@ -475,7 +476,7 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
     e->last_data = NAN;
     e->last_beam = -1;
     e->meta_run = -1;
-    e->last_tick = NAN;
+    e->last_tick = sw_mono(); /* the timer starts with the server */
     pthread_mutex_init(&e->mu, NULL);
     if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
         sw_store_each_source(store, load_source_cb, e) != 0 ||
@@ -725,10 +726,13 @@ static int spill_closed(const struct sw_engine *e, int64_t run, int64_t spill, c
     return pairset_has(&e->closed, run, spill) || pairset_has(&bs->ends, run, spill);
 }
 
-/* A collector instance takes or keeps its source: refused (SW_EHELD) while another instance has
- * sent a batch for it within limits.source_lease seconds. instance NULL (a client that names none)
- * is never refused and takes nothing. Engine mutex held. */
-static int hold_source(struct sw_engine *e, const char *source, const char *instance,
+/* A collector instance takes or keeps its source. Refused (SW_EHELD) while another instance has
+ * sent a batch for it within limits.source_lease seconds and not released it; and when it takes
+ * the source over with a seq at or below the last applied one: its numbering did not start from
+ * the watermark (it read it before the other instance sent), so that batch is no duplicate of its
+ * own and would be dropped as one. instance NULL (a client that names none) is never refused and
+ * takes nothing. Engine mutex held. */
+static int hold_source(struct sw_engine *e, const char *source, const char *instance, int64_t seq,
                        struct sw_ingest_result *res)
 {
     if (!instance || e->cfg->source_lease <= 0)
@@ -737,25 +741,36 @@ static int hold_source(struct sw_engine *e, const char *source, const char *inst
     struct source *src = find_source(e, source);
     if (src && src->instance[0] && strcmp(src->instance, instance) != 0) {
         double idle = now - src->instance_mono;
-        if (idle < e->cfg->source_lease) {
+        int held = !src->released && idle < e->cfg->source_lease;
+        if (held || seq <= src->seq) {
             res->status = 409;
             res->held = 1;
             snprintf(res->held_by, sizeof res->held_by, "%s", src->instance);
             res->held_idle = idle;
-            snprintf(res->error, sizeof res->error,
-                     "source \"%s\" is held by another collector instance (%s, last batch %.0f s ago): two "
-                     "collectors must not share a source id; give this one its own --source, or stop the "
-                     "other (the source is free again %.0f s after its last batch); nothing applied",
-                     source, src->instance, idle, e->cfg->source_lease);
+            if (held)
+                snprintf(res->error, sizeof res->error,
+                         "source \"%s\" is held by another collector instance (%s, last batch %.0f s ago): "
+                         "two collectors must not share a source id; give this one its own --source (and "
+                         "--state), or stop the other (the source is free again %.0f s after its last "
+                         "batch); nothing applied",
+                         source, src->instance, idle, e->cfg->source_lease);
+            else
+                snprintf(res->error, sizeof res->error,
+                         "source \"%s\": seq %lld is not above %lld, the last seq applied from another "
+                         "collector instance (%s): this collector did not resume from the server's "
+                         "watermark, another one used the source id meanwhile; give this one its own "
+                         "--source (and --state); nothing applied",
+                         source, (long long)seq, (long long)src->seq, src->instance);
             return SW_EHELD;
         }
-        sw_warn("engine", "source %s: collector instance %s takes over from %s (silent for %.0f s)", source,
-                instance, src->instance, idle);
+        sw_warn("engine", "source %s: collector instance %s takes over from %s (%s %.0f s ago)", source,
+                instance, src->instance, src->released ? "released" : "last batch", idle);
     }
     if (!src && !(src = add_source(e, source, 0)))
         return SW_ENOMEM;
     snprintf(src->instance, sizeof src->instance, "%s", instance);
     src->instance_mono = now;
+    src->released = 0;
     return SW_OK;
 }
 
@@ -854,7 +869,7 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instan
     if (source) {
         /* Before the duplicate test: a second collector on the same source id sends seqs the first
          * one sent already, and must hear so, not "duplicate". */
-        if ((rc = hold_source(e, source, instance, res)) != SW_OK) {
+        if ((rc = hold_source(e, source, instance, seq, res)) != SW_OK) {
             if (rc == SW_ENOMEM)
                 res->status = 503;
             goto unlock;
@@ -1267,7 +1282,7 @@ double sw_engine_source_holder(struct sw_engine *e, const char *source, char *ou
     struct source *s = find_source(e, source);
     double idle = NAN;
     out[0] = 0;
-    if (s && s->instance[0]) {
+    if (s && s->instance[0] && !s->released) {
         memcpy(out, s->instance, sizeof s->instance);
         idle = fmax(0, sw_mono() - s->instance_mono);
     }
@@ -1280,11 +1295,11 @@ int sw_engine_source_release(struct sw_engine *e, const char *source, const char
     pthread_mutex_lock(&e->mu);
     struct source *s = find_source(e, source);
     int rc = SW_OK;
-    if (s && s->instance[0] && strcmp(s->instance, instance) != 0 &&
+    if (s && s->instance[0] && !s->released && strcmp(s->instance, instance) != 0 &&
         sw_mono() - s->instance_mono < e->cfg->source_lease)
         rc = SW_EHELD;
     else if (s && !strcmp(s->instance, instance))
-        s->instance[0] = 0;
+        s->released = 1; /* the instance is kept: a stale seq of another one is still told apart */
     pthread_mutex_unlock(&e->mu);
     return rc;
 }

@@ -86,7 +86,8 @@ void sw_engine_free(struct sw_engine *e);
 /* Applies a parsed batch atomically. source may be NULL (no idempotency); seq is used only with a
  * source. instance (X-Spillwatch-Instance, NULL when not sent) is the collector instance: it takes
  * the source, or is refused with SW_EHELD (409, nothing applied, seq not advanced) while another
- * instance sent a batch for the source within limits.source_lease s (before the duplicate test: a
+ * instance sent a batch for the source within limits.source_lease s and did not release it, or when
+ * it takes the source over with a seq not above the last applied one (before the duplicate test: a
  * second collector on a source id is told, not answered "duplicate"). fields: the layout the batch was parsed
  * with (the fields of the profile the request read); rows go to spills of a profile with other fields by
  * field name (NULL: the same layout). Returns 0 with res filled (applied or duplicate), or an sw_err_t with
@@ -128,7 +129,7 @@ json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 int64_t sw_engine_source_seq(struct sw_engine *e, const char *source);
 
 /* The collector instance that holds source: copies it to out (SW_INSTANCE_MAX + 1 bytes; "" for
- * none) and returns the s since its last batch (NaN for none). */
+ * none, or released) and returns the s since its last batch (NaN for none). */
 double sw_engine_source_holder(struct sw_engine *e, const char *source, char *out);
 
 /* instance gives up source (a collector that stops cleanly): another instance may take it at
