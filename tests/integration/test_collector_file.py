@@ -286,6 +286,67 @@ class CollectorFileTest(unittest.TestCase):
         self.assertIn("in use by another collector", c4.logs())
         c3.stop()
 
+    def test_two_collectors_on_one_source_id_one_stops_and_nothing_is_lost(self):
+        """The documented `--source dqm` on two DAQ hosts: the second is told and stops non-zero (before,
+        both exited 0 and the server dropped half the batches as duplicates)."""
+        runs = (RUN, RUN + 1)
+        paths, want = [], {}
+        for run in runs:
+            lines = self.data(spills=8, run=run)
+            path = os.path.join(self.tmp, "daq%d.ndjson" % run)
+            with open(path, "w") as f:
+                f.write("".join(lines))
+            paths.append(path)
+            want.update(expected(lines))
+        cs = [self.collector("file", paths[k], "--state", os.path.join(self.tmp, "st%d" % k), "--exit-at-eof",
+                             "--source", "dqm", "--batch", "50").start() for k in range(2)]
+        rcs = [c.wait() for c in cs]
+        self.assertEqual(sorted(rcs), [0, 1], "\n".join(c.logs() for c in cs))
+        loser = cs[rcs.index(1)]
+        self.assertIn("in use by another collector instance", loser.logs())
+        self.assertIn("give this one its own --source and --state", loser.logs())
+        winner_run = runs[rcs.index(0)]
+        self.assertEqual({k: v for k, v in want.items() if k[0] == winner_run}, self.stored(winner_run))
+        # The stopped one, given its own source and state, delivers its whole file: every spill once.
+        k = rcs.index(1)
+        c = self.collector("file", paths[k], "--state", os.path.join(self.tmp, "st%d-new" % k), "--exit-at-eof",
+                           "--source", "dqm2").start()
+        self.assertEqual(c.wait(), 0, c.logs())
+        got = {**self.stored(runs[0]), **self.stored(runs[1])}
+        self.assertEqual(want, got)
+
+    def test_default_source_ids_differ_for_files_of_one_name(self):
+        lines = self.data(spills=1)
+        srcs = []
+        for d in ("a", "b"):
+            os.makedirs(os.path.join(self.tmp, d))
+            path = os.path.join(self.tmp, d, "daq.ndjson")
+            with open(path, "w") as f:
+                f.write("".join(lines))
+            c = self.collector("file", path, "--state", os.path.join(self.tmp, "st-" + d), "--exit-at-eof")
+            self.assertEqual(c.start().wait(), 0, c.logs())
+            srcs.append(re.search(r"collect: source (\S+),", c.logs()).group(1))
+            with open(os.path.join(self.tmp, "st-" + d, "state.json")) as f:
+                state = json.load(f)
+            self.assertEqual(state["source"], srcs[-1])
+            self.assertRegex(state["instance"], "^[0-9a-f]{32}$")
+        self.assertNotEqual(srcs[0], srcs[1])
+        self.assertTrue(all(s.endswith("-daq.ndjson-" + s[-8:]) for s in srcs), srcs)
+        # A state keeps the source it was made with (also one made before the default changed).
+        st = os.path.join(self.tmp, "st-a", "state.json")
+        with open(st) as f:
+            state = json.load(f)
+        state["source"] = "oldhost-daq.ndjson"
+        del state["instance"]
+        with open(st, "w") as f:
+            json.dump(state, f)
+        c = self.collector("file", os.path.join(self.tmp, "a", "daq.ndjson"), "--state", os.path.join(self.tmp, "st-a"),
+                           "--exit-at-eof")
+        c.start().wait()
+        self.assertIn("collect: source oldhost-daq.ndjson,", c.logs())
+        with open(st) as f:
+            self.assertRegex(json.load(f)["instance"], "^[0-9a-f]{32}$")
+
     def test_usage_errors(self):
         for args, text in [(["file"], "PATH to follow is missing"),
                            (["file", "x", "--url", "http://127.0.0.1:1"], "--url and --state are required"),
