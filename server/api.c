@@ -334,7 +334,7 @@ static int store_refuses(const struct sw_api *api, struct sw_reply *r)
         return 0;
     if (st == SW_STORE_FAILED) {
         sw_reply_error(r, 503, "%s; nothing applied", why);
-        r->retry_after = 30;
+        r->retry_after = 10;
     } else {
         sw_reply_error(r, 503,
                        "the database cannot take writes now: %s; nothing applied; send it again after "
@@ -457,7 +457,7 @@ void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call,
             enum sw_store_state st = sw_store_state(api->store, why, sizeof why, NULL);
             if (st != SW_STORE_OK)
                 sw_reply_error(r, 503, "%s: %s; send it again after Retry-After seconds", res.error, why);
-            r->retry_after = st == SW_STORE_FAILED ? 30 : 5;
+            r->retry_after = st == SW_STORE_FAILED ? 10 : 5;
         }
         if (rc == SW_EGAP) {
             sw_metrics_ingest_refused(SW_INGEST_SEQ_GAP);
@@ -1286,7 +1286,7 @@ static void handle_health(const struct sw_api *api, struct sw_reply *r)
         json_object_set_new(j, "reason", json_string(why));
     sw_reply_json(r, ok ? 200 : 503, j);
     if (!ok)
-        r->retry_after = st == SW_STORE_FAILED ? 30 : 5;
+        r->retry_after = st == SW_STORE_FAILED ? 10 : 5;
     sw_profile_unref(prof);
 }
 
