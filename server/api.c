@@ -335,6 +335,41 @@ static int instance_header(struct MHD_Connection *c, const char **out, struct sw
     return 0;
 }
 
+/* ---- the store's faults (store.h, sw_store_state) ---- */
+
+/* 1 with a 503 + Retry-After reply when the store cannot take writes now (a write failing and
+ * retried, the free-space reserve reached, or the database file moved): ingest and human writes are
+ * refused before anything is applied, so nothing is half done and a resend is never answered as a
+ * duplicate of data that is not durable yet. */
+static int store_refuses(const struct sw_api *api, struct sw_reply *r)
+{
+    char why[512];
+    enum sw_store_state st = sw_store_state(api->store, why, sizeof why, NULL);
+    if (st == SW_STORE_OK)
+        return 0;
+    if (st == SW_STORE_FAILED) {
+        sw_reply_error(r, 503, "%s; nothing applied", why);
+        r->retry_after = 10;
+    } else {
+        sw_reply_error(r, 503,
+                       "the database cannot take writes now: %s; nothing applied; send it again after "
+                       "Retry-After seconds",
+                       why);
+        r->retry_after = 5;
+    }
+    return 1;
+}
+
+/* For the routes of human writes (flags, sign-off, re-evaluation, baselines, alarm actions,
+ * silences, reload): 1 when the write may go on; else 0 with the store's 503 reply. *human is set
+ * so that a write that failed in the store on its way (the disk filled meanwhile) is answered the
+ * same way (sw_api_handle). */
+static int writable(const struct sw_api *api, struct sw_reply *r, int *human)
+{
+    *human = 1;
+    return !store_refuses(api, r);
+}
+
 static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, const char *body, size_t len,
                           struct sw_ingest_call *call, struct sw_reply *r)
 {
@@ -380,6 +415,8 @@ static void handle_ingest(const struct sw_api *api, struct MHD_Connection *c, co
         sw_reply_error(r, 503, "out of memory; nothing applied");
         goto rejected;
     }
+    if (store_refuses(api, r))
+        goto rejected;
     struct sw_batch b = {0};
     struct sw_wire_error werr;
     struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max, 0};
@@ -437,6 +474,13 @@ void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call,
             json_object_set_new(j, "held_by",
                                 json_pack("{s:s, s:f}", "instance", res.held_by, "idle_s", res.held_idle));
         sw_reply_json(r, res.status, j);
+        if (rc == SW_EDB) { /* why the commit failed, and when to resend */
+            char why[512];
+            enum sw_store_state st = sw_store_state(api->store, why, sizeof why, NULL);
+            if (st != SW_STORE_OK)
+                sw_reply_error(r, 503, "%s: %s; send it again after Retry-After seconds", res.error, why);
+            r->retry_after = st == SW_STORE_FAILED ? 10 : 5;
+        }
         if (rc == SW_EGAP) {
             sw_metrics_ingest_refused(SW_INGEST_SEQ_GAP);
             return;
@@ -497,6 +541,10 @@ static void handle_source(const struct sw_api *api, struct MHD_Connection *c, co
 {
     const char *instance;
     if (instance_header(c, &instance, r) != 0 || source_held(api, id, instance, r) != 0)
+        return;
+    /* The watermark a collector resends from: while a commit fails (or the file moved) the applied
+     * seq may run ahead of what is durable, so no answer until the store is sound again. */
+    if (store_refuses(api, r))
         return;
     sqlite3 *db = sw_store_reader(api->store);
     if (!db) {
@@ -1295,15 +1343,32 @@ static void handle_trend(const struct sw_api *api, struct MHD_Connection *c, con
 
 static void handle_health(const struct sw_api *api, struct sw_reply *r)
 {
+    char why[512];
+    const char *kind;
+    enum sw_store_state st = sw_store_state(api->store, why, sizeof why, &kind);
     sqlite3 *db = sw_store_reader(api->store);
-    int ok = db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK &&
-             sw_store_ok(api->store);
+    int readable =
+        db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
+    if (!readable && st == SW_STORE_OK) {
+        kind = "error";
+        snprintf(why, sizeof why, "the database cannot be read: %s",
+                 db ? sqlite3_errmsg(db) : "no connection");
+    }
+    int ok = readable && st == SW_STORE_OK;
     struct sw_profile *prof = sw_reload_profile(api->reload);
-    sw_reply_json(r, ok ? 200 : 503,
-                  json_pack("{s:s, s:s, s:f, s:s, s:s, s:s, s:b}", "status", ok ? "ok" : "degraded",
-                            "version", SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db",
-                            ok ? "ok" : "error", "profile", prof->name, "profile_version", prof->version,
-                            "read_requires_token", api->cfg->ntokens > 0 && api->cfg->read_requires_token));
+    json_t *j = json_pack("{s:s, s:s, s:f, s:s, s:s, s:s, s:b}", "status",
+                          ok                      ? "ok"
+                          : st == SW_STORE_FAILED ? "failed"
+                                                  : "degraded",
+                          "version", SW_VERSION, "uptime_s", sw_wall() - sw_metrics.started, "db", kind,
+                          "profile", prof->name, "profile_version", prof->version, "read_requires_token",
+                          api->cfg->ntokens > 0 && api->cfg->read_requires_token);
+    utf8_clean(why);
+    if (j && !ok)
+        json_object_set_new(j, "reason", json_string(why));
+    sw_reply_json(r, ok ? 200 : 503, j);
+    if (!ok)
+        r->retry_after = st == SW_STORE_FAILED ? 10 : 5;
     sw_profile_unref(prof);
 }
 
@@ -1346,8 +1411,23 @@ static int method_ok(struct sw_reply *r, const char *method, const char *want)
     return 0;
 }
 
+static void route(const struct sw_api *api, struct MHD_Connection *c, const char *method, const char *path,
+                  const char *body, size_t len, struct sw_ingest_call *call, struct sw_reply *r,
+                  int *human_p);
+
 void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const char *method, const char *path,
                    const char *body, size_t len, struct sw_ingest_call *call, struct sw_reply *r)
+{
+    int human = 0;
+    route(api, c, method, path, body, len, call, r, &human);
+    /* A human write refused by the store on its way (the disk filled, the file moved) gets the
+     * store's own answer: why, and when to try again. */
+    if (human && r->status >= 500 && !r->retry_after)
+        store_refuses(api, r);
+}
+
+static void route(const struct sw_api *api, struct MHD_Connection *c, const char *method, const char *path,
+                  const char *body, size_t len, struct sw_ingest_call *call, struct sw_reply *r, int *human_p)
 {
     memset(r, 0, sizeof *r);
     if (strcmp(path, "/metrics") == 0) {
@@ -1412,7 +1492,8 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
             if (dr && !dry && strcmp(dr, "0") != 0 && strcmp(dr, "false") != 0)
                 sw_reply_error(r, 400, "query parameter \"dry_run\": 1 or 0");
             else if (method_ok(r, method, "POST") &&
-                     sw_api_authorize(api, c, dry ? SW_ROLE_SHIFTER : SW_ROLE_ADMIN, r, &who) == 0)
+                     sw_api_authorize(api, c, dry ? SW_ROLE_SHIFTER : SW_ROLE_ADMIN, r, &who) == 0 &&
+                     (dry || writable(api, r, human_p)))
                 sw_reeval_run(api, who, run, dry, body, len, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "good-spills")) {
             const char *fmt = sw_api_qarg(c, "format");
@@ -1422,11 +1503,13 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                 sw_certify_good_spills(api, run, fmt && strcmp(fmt, "csv") == 0, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "rebaseline")) {
             const char *who;
-            if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+            if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0 &&
+                writable(api, r, human_p))
                 sw_rebaseline_run(api, who, run, body, len, r);
         } else if (n == 3 && (seg_eq(seg[2], sl[2], "signoff") || seg_eq(seg[2], sl[2], "reopen"))) {
             const char *who;
-            if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
+            if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0 &&
+                writable(api, r, human_p)) {
                 if (seg_eq(seg[2], sl[2], "signoff"))
                     sw_certify_signoff(api, who, sw_api_has_role(api, c, SW_ROLE_ADMIN), run, body, len, r);
                 else
@@ -1445,7 +1528,8 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                 last = first;
             if (last < first)
                 sw_reply_error(r, 400, "spill range %lld-%lld is empty", (long long)first, (long long)last);
-            else if (method_ok(r, method, "PUT") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+            else if (method_ok(r, method, "PUT") && sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0 &&
+                     writable(api, r, human_p))
                 sw_certify_put_flag(api, who, run, first, last, body, len, r);
         } else if (n == 3 && seg_eq(seg[2], sl[2], "spills")) {
             if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
@@ -1467,7 +1551,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
                (seg_eq(seg[2], sl[2], "ack") || seg_eq(seg[2], sl[2], "reset"))) {
         const char *who;
         if (path_name(r, "alarm", seg[1], sl[1], name, sizeof name) == 0 && method_ok(r, method, "POST") &&
-            sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0) {
+            sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0 && writable(api, r, human_p)) {
             if (seg_eq(seg[2], sl[2], "ack"))
                 sw_alarm_api_ack(api, who, name, body, len, r);
             else
@@ -1476,7 +1560,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
     } else if (n == 1 && seg_eq(seg[0], sl[0], "silences")) {
         const char *who;
         if (strcmp(method, "POST") == 0) {
-            if (sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+            if (sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0 && writable(api, r, human_p))
                 sw_alarm_api_silence_post(api, who, body, len, r);
         } else if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)
             sw_alarm_api_silences(api, c, r);
@@ -1486,11 +1570,12 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *c, const cha
         int64_t id;
         const char *who;
         if (path_int(r, "silence id", seg[1], sl[1], &id) == 0 && method_ok(r, method, "DELETE") &&
-            sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0)
+            sw_api_authorize(api, c, SW_ROLE_SHIFTER, r, &who) == 0 && writable(api, r, human_p))
             sw_alarm_api_silence_delete(api, who, id, r);
     } else if (n == 2 && seg_eq(seg[0], sl[0], "admin") && seg_eq(seg[1], sl[1], "reload")) {
         const char *who;
-        if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_ADMIN, r, &who) == 0)
+        if (method_ok(r, method, "POST") && sw_api_authorize(api, c, SW_ROLE_ADMIN, r, &who) == 0 &&
+            writable(api, r, human_p))
             handle_reload(api, who, r);
     } else if (n == 1 && seg_eq(seg[0], sl[0], "audit")) {
         if (method_ok(r, method, "GET") && sw_api_authorize(api, c, SW_ROLE_READ, r, NULL) == 0)

@@ -1480,6 +1480,21 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
     }
 }
 
+/* "store": {"min_free_mb": N}: the free-space reserve of the database's file system. */
+static void parse_store(struct sw_config *cfg, json_t *st, struct sw_diag *d)
+{
+    static const char *const known[] = {"min_free_mb", NULL};
+    cfg->min_free_mb = 64;
+    if (!st)
+        return;
+    if (!json_is_object(st)) {
+        sw_diag_add(d, "$.store: must be an object");
+        return;
+    }
+    check_keys(st, known, "$.store", d);
+    cfg->min_free_mb = get_int(st, "min_free_mb", cfg->min_free_mb, 0, 1LL << 30, "$.store", d);
+}
+
 /* "retention": {"spill_histograms_days": D, "interval": S, "chunk": N}; absent = keep forever. */
 static void parse_retention(struct sw_config *cfg, json_t *ret, struct sw_diag *d)
 {
@@ -1503,9 +1518,13 @@ static void parse_retention(struct sw_config *cfg, json_t *ret, struct sw_diag *
 
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"listen",    "db",     "www",           "profile", "log_level",
-                                        "threads",   "limits", "spill_timeout", "auth",    "stream_heartbeat",
-                                        "retention", NULL};
+    static const char *const known[] = {"listen",    "db",
+                                        "www",       "profile",
+                                        "log_level", "threads",
+                                        "limits",    "spill_timeout",
+                                        "auth",      "stream_heartbeat",
+                                        "retention", "store",
+                                        NULL};
     static const char *const lknown[] = {"body_max",
                                          "line_max",
                                          "fields_max",
@@ -1613,6 +1632,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     if (auth)
         parse_auth(cfg, auth, d);
     parse_retention(cfg, json_object_get(root, "retention"), d);
+    parse_store(cfg, json_object_get(root, "store"), d);
     const char *prof = get_string(root, "profile", NULL, "$", d);
     for (int i = before; i < d->n; i++) { /* the server config's own messages name its file */
         char *m = NULL;

@@ -234,6 +234,8 @@ struct sw_config {
     int fields_max;                   /* keys of one record (and columns of an events record) -> 400 above */
     size_t batch_events_max;          /* events in one request -> 413 above */
     int writer_queue_max;             /* store writer jobs at which ingest answers 503 + Retry-After */
+    long long min_free_mb;            /* store.min_free_mb: free MB under the database's directory below
+                                       * which ingest and human writes answer 503 + Retry-After; 0 = off */
     double spill_timeout;             /* s after the last data of an open spill -> closed as incomplete */
     int stream_clients_max;           /* concurrent GET /api/v1/stream clients -> 503 above */
     int stream_ring;                  /* events kept for Last-Event-ID resume */

@@ -268,6 +268,13 @@ int main(int argc, char **argv)
         sw_error("main", "%s", err);
         goto out;
     }
+    sw_store_set_min_free(store, (uint64_t)cfg.min_free_mb << 20);
+    {
+        /* A full disk or a read-only file at start: serve reads, say why writes are refused. */
+        char why[512];
+        if (sw_store_state(store, why, sizeof why, NULL) != SW_STORE_OK)
+            sw_warn("main", "starting degraded: %s", why);
+    }
     /* Payloads link to the dashboard at the configured address. */
     char dashboard[200];
     snprintf(dashboard, sizeof dashboard, "http://%s/", cfg.listen);
@@ -330,7 +337,9 @@ int main(int argc, char **argv)
     sw_info("main", "signal %d: shutting down", sig);
     rc = 0;
 out:
-    sw_server_stop(srv); /* finishes running requests (and their commits) first */
+    if (store)
+        sw_store_give_up(store); /* a commit failing on a full disk must not hold the shutdown */
+    sw_server_stop(srv);         /* finishes running requests (and their commits) first */
     if (timer_started) {
         pthread_mutex_lock(&timer.mu);
         timer.stop = 1;

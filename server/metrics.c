@@ -404,7 +404,8 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
          atomic_load(&sw_metrics.open_spills)},
         {"spillwatch_store_commits_total", "counter", "Spill commits to SQLite.",
          (double)(store ? sw_store_commits(store) : 0)},
-        {"spillwatch_store_commit_failures_total", "counter", "Spill commit attempts that failed.",
+        {"spillwatch_store_commit_failures_total", "counter",
+         "Failed attempts of spill, run and open-spill writes (each is retried until it succeeds).",
          (double)(store ? sw_store_commit_failures(store) : 0)},
         {"spillwatch_store_queue_jobs", "gauge", "Jobs queued to the SQLite writer and not yet finished.",
          store ? sw_store_queue_jobs(store) : 0},
@@ -480,6 +481,28 @@ char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct
     sw_histogram_render(f, "spillwatch_store_commit_duration_seconds",
                         "Duration of one spill commit to SQLite (retries included).",
                         &sw_metrics.store_commit_duration);
+    if (store) {
+        enum sw_store_state st = sw_store_state(store, NULL, 0, NULL);
+        static const char *const names[] = {"ok", "degraded", "failed"};
+        fprintf(f, "# HELP spillwatch_store_state 1 for the database store's state: ok; degraded (a write "
+                   "fails and is retried, or free space is below store.min_free_mb: ingest and human writes "
+                   "answer 503); failed (the database file was removed or replaced: restart).\n"
+                   "# TYPE spillwatch_store_state gauge\n");
+        for (int i = 0; i < 3; i++)
+            fprintf(f, "spillwatch_store_state{state=\"%s\"} %d\n", names[i], (int)st == i);
+        fprintf(f,
+                "# HELP spillwatch_store_state_changes_total Changes of the store's state (see "
+                "spillwatch_store_state).\n# TYPE spillwatch_store_state_changes_total counter\n"
+                "spillwatch_store_state_changes_total %llu\n",
+                (unsigned long long)sw_store_fault_transitions(store));
+        long long fb = sw_store_free_bytes(store);
+        if (fb >= 0)
+            fprintf(f,
+                    "# HELP spillwatch_store_free_bytes Bytes free under the database's directory "
+                    "(unprivileged).\n# TYPE spillwatch_store_free_bytes gauge\nspillwatch_store_free_bytes "
+                    "%lld\n",
+                    fb);
+    }
     render_spills(f, engine);
     render_sources(f, engine);
     render_alarms(f, alarms);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +49,24 @@ struct sw_store {
     pthread_key_t reader_key;
     sqlite3_stmt *ins_run, *upd_run_start, *upd_run_end, *ins_spill, *ins_hist, *ins_check, *up_source;
     sqlite3_stmt *ins_open, *del_open;
-    atomic_int ok;
+    /* Faults (store.h, sw_store_state). wstate: the writer's own state (OK, DEGRADED while a write
+     * fails and is retried, FAILED once the file moved), set by the writer (FAILED also by any
+     * thread that sees the move); its reason and kind under fault_mu. */
+    atomic_int wstate;
+    atomic_int low_space;          /* 1 while the free space is below min_free (logged on changes) */
+    atomic_uint_fast64_t min_free; /* bytes; 0: no reserve */
+    atomic_int giving_up;          /* shutting down: a failing write is not retried */
+    atomic_uint_fast64_t transitions;
+    pthread_mutex_t fault_mu;
+    char reason[512];
+    const char *kind;
+    double degraded_since; /* sw_mono() of the first failure of the current degraded spell */
+    int checkpointed;      /* writer: the moved file got the WAL's content */
+    dev_t dev;             /* the database file as opened (moved-file check from any thread) */
+    ino_t ino;
+    char dir[4096]; /* its directory, for statvfs */
+    int err_code;   /* writer: the SQLite error of the last failed write */
+    char err_msg[256];
     atomic_uint_fast64_t commits, failures;
     atomic_uint_fast64_t generation; /* writer jobs done: the data readers see changed */
     _Atomic double commit_seconds;
@@ -178,12 +196,212 @@ static int step_reset(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- faults: disk full, read-only, I/O errors, a lock held elsewhere, the file moved ---- */
+
+/* Keeps the SQLite error of a failed write (before its ROLLBACK) for the degraded reason; logs it
+ * only while the store was fine until now, so a write retried every few seconds is not logged
+ * every time. Writer thread. */
+static void note_error(struct sw_store *s, const char *what)
+{
+    s->err_code = sqlite3_extended_errcode(s->db);
+    snprintf(s->err_msg, sizeof s->err_msg, "%s", sqlite3_errmsg(s->db));
+    if (atomic_load(&s->wstate) == SW_STORE_OK)
+        sw_error("store", "%s: %s", what, s->err_msg);
+}
+
+/* Free bytes under the database's directory for an unprivileged writer; -1 when unknown. */
+static long long free_bytes(const struct sw_store *s)
+{
+    struct statvfs v;
+    if (statvfs(s->dir, &v) != 0)
+        return -1;
+    return (long long)v.f_bavail * (long long)v.f_frsize;
+}
+
+/* The store is permanently failed from now on: the database file at s->path is no longer the one
+ * the writer has open. Any thread; logged once. */
+static void enter_failed(struct sw_store *s, const char *how)
+{
+    int was = atomic_exchange(&s->wstate, SW_STORE_FAILED);
+    if (was == SW_STORE_FAILED)
+        return;
+    pthread_mutex_lock(&s->fault_mu);
+    snprintf(s->reason, sizeof s->reason,
+             "database file %.200s was %s while the server ran: restart the server (docs/deployment.md, "
+             "\"The database file removed or replaced\")",
+             s->path, how);
+    s->kind = "moved";
+    pthread_mutex_unlock(&s->fault_mu);
+    atomic_fetch_add(&s->transitions, 1);
+    sw_error("store",
+             "database file %s was %s while the server ran: every write (ingest included) is refused "
+             "with 503 from now on, /api/v1/health answers 503; restart the server",
+             s->path, how);
+}
+
+/* 1 when the file at s->path is not the one opened (removed, renamed, replaced). Any thread. */
+static int path_moved(struct sw_store *s, const char **how)
+{
+    struct stat st;
+    if (stat(s->path, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR)
+            return 0; /* cannot tell (EACCES, EIO...): the writer's own check decides */
+        *how = "removed";
+        return 1;
+    }
+    if (st.st_dev != s->dev || st.st_ino != s->ino) {
+        *how = "replaced";
+        return 1;
+    }
+    return 0;
+}
+
+/* Writer thread: SQLite's own check on the open file (SQLITE_FCNTL_HAS_MOVED: the path is gone or
+ * names another file) and the inode/device check. Enters the failed state when moved. */
+static int writer_moved(struct sw_store *s)
+{
+    if (atomic_load(&s->wstate) == SW_STORE_FAILED)
+        return 1;
+    int moved = 0;
+    const char *how = NULL;
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+        moved = 0;
+    if (path_moved(s, &how) || moved) {
+        enter_failed(s, how ? how : "removed or replaced");
+        return 1;
+    }
+    return 0;
+}
+
+/* Writer thread, once failed: copies the WAL into the open (moved) file and empties the WAL that
+ * is still at PATH-wal, so the moved file is complete by itself (recoverable, even when removed,
+ * from /proc/PID/fd while the server runs) and the stale WAL cannot be applied to whatever file
+ * takes the path at the next start. */
+static void failed_checkpoint(struct sw_store *s)
+{
+    if (s->checkpointed)
+        return;
+    s->checkpointed = 1;
+    int log = -1, done = -1;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SQLITE_OK)
+        sw_warn("store",
+                "the moved database file has every commit so far (WAL checkpointed into it: %d frames); "
+                "%s-wal is empty",
+                done, s->path);
+    else
+        sw_error("store", "checkpoint into the moved database file failed: %s", sqlite3_errmsg(s->db));
+}
+
+/* What a failed write means for an operator, from its SQLite error. */
+static void describe_error(struct sw_store *s, char *out, size_t len, const char **kind)
+{
+    long long fb = free_bytes(s);
+    switch (s->err_code & 0xff) {
+    case SQLITE_FULL:
+        *kind = "disk_full";
+        snprintf(out, len,
+                 "disk full: %lld MB free under %.200s; the writer retries every few seconds (%.200s)",
+                 fb < 0 ? -1 : fb >> 20, s->dir, s->err_msg);
+        break;
+    case SQLITE_READONLY:
+        *kind = "read_only";
+        snprintf(out, len,
+                 "database %.200s is read-only (%.120s): make it and its directory writable, then restart "
+                 "the server if it was read-only at start (SQLite keeps such a file read-only)",
+                 s->path, s->err_msg);
+        break;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        *kind = "io_error";
+        snprintf(out, len,
+                 "I/O error writing %.200s (%.200s; %lld MB free); the writer retries every few seconds",
+                 s->path, s->err_msg, fb < 0 ? -1 : fb >> 20);
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        *kind = "locked";
+        snprintf(
+            out, len,
+            "database %.200s is locked by another process (%.200s); the writer retries every few seconds",
+            s->path, s->err_msg);
+        break;
+    default:
+        *kind = "error";
+        snprintf(out, len, "writes to %.200s fail (%.200s); the writer retries every few seconds", s->path,
+                 s->err_msg);
+    }
+}
+
+/* Writer thread: a write failed with s->err_code; the store is degraded (logged when it becomes so,
+ * or when the cause changes). */
+static void enter_degraded(struct sw_store *s)
+{
+    char reason[sizeof s->reason];
+    const char *kind;
+    describe_error(s, reason, sizeof reason, &kind);
+    int was = SW_STORE_OK;
+    if (!atomic_compare_exchange_strong(&s->wstate, &was, SW_STORE_DEGRADED) && was == SW_STORE_FAILED)
+        return;
+    pthread_mutex_lock(&s->fault_mu);
+    int news = was == SW_STORE_OK || s->kind != kind;
+    snprintf(s->reason, sizeof s->reason, "%s", reason);
+    s->kind = kind;
+    if (was == SW_STORE_OK)
+        s->degraded_since = sw_mono();
+    pthread_mutex_unlock(&s->fault_mu);
+    if (news) {
+        atomic_fetch_add(&s->transitions, 1);
+        sw_error("store",
+                 "degraded: %s. Ingest and human writes answer 503 with Retry-After, nothing queued is "
+                 "dropped; it resumes by itself once a write succeeds",
+                 reason);
+    }
+}
+
+/* Writer thread: a write succeeded (after failures). */
+static void leave_degraded(struct sw_store *s)
+{
+    int was = SW_STORE_DEGRADED;
+    if (!atomic_compare_exchange_strong(&s->wstate, &was, SW_STORE_OK))
+        return;
+    pthread_mutex_lock(&s->fault_mu);
+    double since = s->degraded_since;
+    s->reason[0] = 0;
+    s->kind = NULL;
+    pthread_mutex_unlock(&s->fault_mu);
+    atomic_fetch_add(&s->transitions, 1);
+    sw_info("store", "writes work again after %.1f s degraded: ingest and human writes resume",
+            sw_mono() - since);
+}
+
+/* Errors of the database or its disk, not of the statement: a human write that fails with one of
+ * them degrades the store like a failed commit (a refusal of its own, say a 409, does not). */
+static int environmental(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
 {
     sqlite3 *db = s->db;
     sqlite3_stmt *st;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return -1;
+        goto fail;
     st = s->ins_run;
     sqlite3_bind_int64(st, 1, r->run);
     bind_real(st, 2, r->started);
@@ -270,11 +488,14 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     return 0;
-fail:
-    sw_error("store", "commit of run %lld spill %lld failed: %s", (long long)r->run, (long long)r->spill,
-             sqlite3_errmsg(db));
+fail : {
+    char what[96];
+    snprintf(what, sizeof what, "commit of run %lld spill %lld failed", (long long)r->run,
+             (long long)r->spill);
+    note_error(s, what);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
 }
 
 static int write_run(struct sw_store *s, struct job *j)
@@ -297,8 +518,11 @@ static int write_run(struct sw_store *s, struct job *j)
             sqlite3_bind_null(st, 3);
     }
     int rc = step_reset(st);
-    if (rc)
-        sw_error("store", "run %lld: %s", (long long)j->run, sqlite3_errmsg(s->db));
+    if (rc) {
+        char what[64];
+        snprintf(what, sizeof what, "run %lld", (long long)j->run);
+        note_error(s, what);
+    }
     return rc;
 }
 
@@ -330,12 +554,198 @@ static int write_open_spill(struct sw_store *s, struct job *j)
     if (step_reset(st) || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     return 0;
-fail:
-    /* Only the restart marker is lost: the run row comes again with the spill's commit. */
-    sw_error("store", "run %lld spill %lld: open-spill marker: %s", (long long)j->run, (long long)j->spill,
-             sqlite3_errmsg(s->db));
+fail : {
+    char what[96];
+    snprintf(what, sizeof what, "run %lld spill %lld: open-spill marker", (long long)j->run,
+             (long long)j->spill);
+    note_error(s, what);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
+}
+
+static void finalize_all(struct sw_store *s)
+{
+    sqlite3_stmt **stmts[] = {&s->ins_run,   &s->upd_run_start, &s->upd_run_end, &s->ins_spill, &s->ins_hist,
+                              &s->ins_check, &s->up_source,     &s->ins_open,    &s->del_open};
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+        sqlite3_finalize(*stmts[i]);
+        *stmts[i] = NULL;
+    }
+}
+
+/* Writer thread, degraded with no write of its own to retry (a human write or an alarm transition
+ * failed): a small real write (the schema version, unchanged) tells whether writes work again. */
+static int probe(struct sw_store *s)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    char sql[96];
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT", version);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        note_error(s, "probe write");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Completes a job without running it (failed). */
+static void job_refused(struct sw_store *s, struct job *j)
+{
+    if (j->kind == JOB_SPILL)
+        sw_spill_rec_free(j->rec);
+    else if (j->kind == JOB_CALL) {
+        if (j->result)
+            *j->result = -1;
+        if (j->free_ctx)
+            j->free_ctx(j->ctx);
+    }
+    free(j->meta);
+    free(j->source);
+    atomic_fetch_add(&s->generation, 1);
+    atomic_fetch_sub(&s->jobs, 1);
+    wait_done(j->wait, 1);
+    free(j);
+}
+
+/* Writer thread, between two attempts of a failing write: waits about d seconds (less when shutting
+ * down). Meanwhile the human writes that wait for an answer (sw_store_call) are refused at once
+ * rather than held behind the failing write; the other jobs stay queued, in order. */
+static void backoff_wait(struct sw_store *s, double d)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)d;
+    until.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        struct job *refused = NULL;
+        pthread_mutex_lock(&s->mu);
+        for (struct job **pp = &s->head, *prev = NULL; *pp;) {
+            struct job *j = *pp;
+            if (j->kind == JOB_CALL && j->result) {
+                *pp = j->next;
+                if (s->tail == j)
+                    s->tail = prev;
+                j->next = refused;
+                refused = j;
+            } else {
+                prev = j;
+                pp = &j->next;
+            }
+        }
+        int timed_out = 0;
+        if (!refused && !atomic_load(&s->giving_up))
+            timed_out = pthread_cond_timedwait(&s->cv, &s->mu, &until) != 0;
+        pthread_mutex_unlock(&s->mu);
+        while (refused) {
+            struct job *next = refused->next;
+            job_refused(s, refused);
+            refused = next;
+        }
+        if (timed_out || atomic_load(&s->giving_up))
+            return;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+            return;
+    }
+}
+
+/* One attempt of a job; 0 when written. */
+static int attempt(struct sw_store *s, struct job *j)
+{
+    if (j->kind == JOB_SPILL)
+        return write_spill(s, j->rec);
+    if (j->kind == JOB_OPEN_SPILL)
+        return write_open_spill(s, j);
+    if (j->kind == JOB_CALL) {
+        int rc = -1;
+        s->err_code = SQLITE_OK;
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            note_error(s, "human write: begin");
+        else {
+            rc = j->fn(s->db, j->ctx);
+            if (rc != 0 && environmental(sqlite3_extended_errcode(s->db)))
+                note_error(s, "human write");
+            if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                note_error(s, "commit");
+                rc = -1;
+            }
+            if (rc != 0)
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        if (j->result)
+            *j->result = rc;
+        return rc;
+    }
+    return write_run(s, j);
+}
+
+/* Runs one job. A write that ingest or the timer queued (a spill, a run record, an open-spill
+ * marker) is never dropped: while it fails (disk full, read-only, I/O error, a lock held elsewhere)
+ * the store is degraded and the write is retried, every 1 s doubling to 5 s, until it succeeds, the
+ * store fails for good, or shutdown gives up on it. A human write is tried once: it commits whole or
+ * is refused. No write goes to, and no waiter is told 'written' for, a file that moved. Returns 1
+ * when the job failed. */
+static int run_job(struct sw_store *s, struct job *j)
+{
+    double t0 = sw_mono(), delay = 1;
+    for (int n = 0;; n++) {
+        if (writer_moved(s))
+            return 1;
+        if (attempt(s, j) == 0) {
+            if (writer_moved(s)) /* written to the moved file: not where a restart finds it */
+                return 1;
+            leave_degraded(s);
+            if (j->kind == JOB_SPILL) {
+                double dt = sw_mono() - t0;
+                atomic_fetch_add(&s->commits, 1);
+                sw_histogram_observe(&sw_metrics.store_commit_duration, dt);
+                double cur = atomic_load(&s->commit_seconds);
+                atomic_store(&s->commit_seconds, cur + dt); /* single writer: no lost update */
+            }
+            return 0;
+        }
+        if (j->kind == JOB_CALL) { /* refused whole; degrades the store when the disk is the cause */
+            if (s->err_code != SQLITE_OK && environmental(s->err_code))
+                enter_degraded(s);
+            return 1;
+        }
+        atomic_fetch_add(&s->failures, 1);
+        enter_degraded(s);
+        if (atomic_load(&s->giving_up)) {
+            if (j->kind == JOB_SPILL)
+                sw_error("store",
+                         "shutting down: run %lld spill %lld is not committed (%s); the collector "
+                         "resends it after the restart",
+                         (long long)j->rec->run, (long long)j->rec->spill, s->err_msg);
+            return 1;
+        }
+        backoff_wait(s, delay);
+        delay = delay * 2 > 5 ? 5 : delay * 2;
+    }
+}
+
+/* Writer thread, idle for a second: notices a moved file without waiting for the next write, and
+ * probes whether writes work again after a human write failed. */
+static void idle_check(struct sw_store *s)
+{
+    if (writer_moved(s)) {
+        failed_checkpoint(s);
+        return;
+    }
+    if (atomic_load(&s->wstate) == SW_STORE_DEGRADED && probe(s) == 0 && !writer_moved(s))
+        leave_degraded(s);
 }
 
 static void *writer_main(void *arg)
@@ -343,8 +753,16 @@ static void *writer_main(void *arg)
     struct sw_store *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->cv, &s->mu);
+        while (!s->head && !s->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0 && !s->head && !s->stopping) {
+                pthread_mutex_unlock(&s->mu);
+                idle_check(s);
+                pthread_mutex_lock(&s->mu);
+            }
+        }
         struct job *j = s->head;
         if (j) {
             s->head = j->next;
@@ -354,56 +772,20 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (!j)
             break; /* stopping and drained */
-        int failed;
-        if (j->kind == JOB_SPILL) {
-            double t0 = sw_mono();
-            failed = write_spill(s, j->rec) != 0;
-            for (int attempt = 1; failed && attempt <= 3; attempt++) {
-                atomic_fetch_add(&s->failures, 1);
-                sleep(1);
-                failed = write_spill(s, j->rec) != 0;
-            }
-            double dt = sw_mono() - t0;
-            if (failed) {
-                /* Crash-only: the spill is closed in memory but not on disk. Going on would answer
-                 * the collector's resend with 409 and lose the spill; exiting makes the supervisor
-                 * restart us and the collector resend the spill from the durable watermark. */
-                sw_error("store",
-                         "run %lld spill %lld cannot be committed after 4 attempts: exiting so the "
-                         "collector resends it after the restart",
-                         (long long)j->rec->run, (long long)j->rec->spill);
-                _exit(75);
-            } else {
-                atomic_fetch_add(&s->commits, 1);
-                sw_histogram_observe(&sw_metrics.store_commit_duration, dt);
-                double cur = atomic_load(&s->commit_seconds);
-                atomic_store(&s->commit_seconds, cur + dt); /* single writer: no lost update */
-            }
-            atomic_store(&s->ok, !failed);
+        int failed = run_job(s, j);
+        if (atomic_load(&s->wstate) == SW_STORE_FAILED)
+            failed_checkpoint(s);
+        if (j->kind == JOB_SPILL)
             sw_spill_rec_free(j->rec);
-        } else if (j->kind == JOB_CALL) {
-            int rc = -1;
-            if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
-                rc = j->fn(s->db, j->ctx);
-                if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-                    sw_error("store", "commit: %s", sqlite3_errmsg(s->db));
-                    rc = -1;
-                }
-                if (rc != 0)
-                    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            }
-            if (j->result)
-                *j->result = rc;
+        else if (j->kind == JOB_CALL) {
+            if (failed && j->result)
+                *j->result = *j->result ? *j->result : -1;
             if (j->free_ctx)
                 j->free_ctx(j->ctx);
-            failed = rc != 0;
-        } else if (j->kind == JOB_OPEN_SPILL) {
-            failed = write_open_spill(s, j) != 0;
+        } else if (j->kind == JOB_OPEN_SPILL)
             free(j->source);
-        } else {
-            failed = write_run(s, j) != 0;
+        else
             free(j->meta);
-        }
         /* Before the waiter is told: once a request has its answer, its job no longer counts, and
          * a read after it sees a new generation. */
         atomic_fetch_add(&s->generation, 1);
@@ -628,8 +1010,30 @@ struct sw_store *sw_store_open(const char *path, int queue_max, char *err, size_
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->fault_mu, NULL);
     pthread_key_create(&s->reader_key, close_reader);
-    atomic_store(&s->ok, 1);
+    struct stat fst;
+    if (stat(path, &fst) != 0) {
+        snprintf(err, errlen, "database \"%s\": %s", path, strerror(errno));
+        goto fail;
+    }
+    s->dev = fst.st_dev;
+    s->ino = fst.st_ino;
+    snprintf(s->dir, sizeof s->dir, "%s", path);
+    char *slash = strrchr(s->dir, '/');
+    if (!slash)
+        snprintf(s->dir, sizeof s->dir, ".");
+    else
+        slash[slash == s->dir] = 0; /* "/x.db" -> "/" */
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        /* SQLite opened it read-only (the file, its directory or the file system is not
+         * writable): serve reads and refuse writes; it stays so until a restart (the shared
+         * memory index of every connection of this process is read-only too). */
+        s->err_code = SQLITE_READONLY;
+        snprintf(s->err_msg, sizeof s->err_msg,
+                 "opened read-only: the file or its directory is not writable");
+        enter_degraded(s);
+    }
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the writer thread: %s", strerror(errno));
         goto fail;
@@ -650,10 +1054,7 @@ void sw_store_close(struct sw_store *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    sqlite3_stmt *stmts[] = {s->ins_run,   s->upd_run_start, s->upd_run_end, s->ins_spill, s->ins_hist,
-                             s->ins_check, s->up_source,     s->ins_open,    s->del_open};
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-        sqlite3_finalize(stmts[i]);
+    finalize_all(s);
     sqlite3 *reader = pthread_getspecific(s->reader_key);
     if (reader) {
         sqlite3_close_v2(reader);
@@ -663,6 +1064,7 @@ void sw_store_close(struct sw_store *s)
     pthread_key_delete(s->reader_key);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->fault_mu);
     free(s);
 }
 
@@ -729,9 +1131,72 @@ int sw_store_queue_full(struct sw_store *s)
     return atomic_load(&s->jobs) >= s->queue_max;
 }
 
+void sw_store_set_min_free(struct sw_store *s, uint64_t bytes)
+{
+    atomic_store(&s->min_free, bytes);
+}
+
+void sw_store_give_up(struct sw_store *s)
+{
+    atomic_store(&s->giving_up, 1);
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+enum sw_store_state sw_store_state(struct sw_store *s, char *reason, size_t len, const char **kind)
+{
+    const char *how;
+    if (atomic_load(&s->wstate) != SW_STORE_FAILED && path_moved(s, &how))
+        enter_failed(s, how);
+    int ws = atomic_load(&s->wstate);
+    uint64_t min_free = atomic_load(&s->min_free);
+    long long fb = min_free ? free_bytes(s) : -1;
+    int low = fb >= 0 && (uint64_t)fb < min_free;
+    if (atomic_exchange(&s->low_space, low) != low) {
+        atomic_fetch_add(&s->transitions, 1);
+        if (low)
+            sw_error("store",
+                     "disk nearly full: %lld MB free under %s, below store.min_free_mb = %llu: ingest and "
+                     "human writes answer 503 with Retry-After until there is space again",
+                     fb >> 20, s->dir, (unsigned long long)(min_free >> 20));
+        else
+            sw_info("store", "free space under %s is above store.min_free_mb again: writes resume", s->dir);
+    }
+    const char *k = NULL;
+    char buf[sizeof s->reason] = "";
+    if (ws != SW_STORE_OK) {
+        pthread_mutex_lock(&s->fault_mu);
+        snprintf(buf, sizeof buf, "%s", s->reason);
+        k = s->kind;
+        pthread_mutex_unlock(&s->fault_mu);
+    } else if (low) {
+        k = "disk_full";
+        snprintf(buf, sizeof buf, "disk full: %lld MB free under %.200s, need %llu (store.min_free_mb)",
+                 fb >> 20, s->dir, (unsigned long long)(min_free >> 20));
+    }
+    if (reason)
+        snprintf(reason, len, "%s", buf);
+    if (kind)
+        *kind = k ? k : "ok";
+    return ws == SW_STORE_FAILED      ? SW_STORE_FAILED
+           : ws != SW_STORE_OK || low ? SW_STORE_DEGRADED
+                                      : SW_STORE_OK;
+}
+
 int sw_store_ok(struct sw_store *s)
 {
-    return atomic_load(&s->ok);
+    return sw_store_state(s, NULL, 0, NULL) == SW_STORE_OK;
+}
+
+long long sw_store_free_bytes(struct sw_store *s)
+{
+    return free_bytes(s);
+}
+
+uint64_t sw_store_fault_transitions(struct sw_store *s)
+{
+    return atomic_load(&s->transitions);
 }
 
 uint64_t sw_store_commits(struct sw_store *s)

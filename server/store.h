@@ -79,7 +79,8 @@ int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const c
 /* Runs fn(db, ctx) on the writer thread inside one transaction (BEGIN IMMEDIATE; COMMIT when fn
  * returns 0, ROLLBACK otherwise) and waits for it. For the rare human writes (manual flags,
  * sign-off, re-evaluation) so that every write still goes through the one writer. Returns fn's
- * result, or -1 when the store is closing or the transaction itself failed. Not from the writer. */
+ * result, or -1 when the store is closing, the transaction itself failed, or it was refused
+ * because the store is failed or retrying a failing write (sw_store_state). Not from the writer. */
 int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx);
 
 /* Like sw_store_call, without waiting: fn runs later on the writer thread, then free_ctx(ctx).
@@ -122,11 +123,38 @@ int sw_store_queue_max(struct sw_store *st);
  * by another process) and new ingest should wait. Any thread. */
 int sw_store_queue_full(struct sw_store *st);
 
-/* 1 when the writer connection answered a trivial query within the last health check. */
+/* Faults of the database or its disk (docs/deployment.md, "Disk full, read-only database, removed
+ * database"). SW_STORE_DEGRADED: a write failed (disk full, read-only, I/O error, a lock held by
+ * another process) and the writer retries it, or the free space under the database's directory is
+ * below the reserve (sw_store_set_min_free); it ends by itself once a write succeeds and there is
+ * space. SW_STORE_FAILED: the database file was removed or replaced under the running server;
+ * nothing is written any more (every job fails at once) until a restart.
+ *
+ * The writer never drops a spill, run record or open-spill marker that fails: it retries it (1 s
+ * doubling to 5 s) while the jobs queued behind it wait in order, except the human writes that wait
+ * for their answer (sw_store_call, sw_store_sync): those are refused (-1) at once. A human write is
+ * tried once, whole. After every write, and before its waiter is told, the writer checks that the
+ * file it wrote is still the one at the path; a write to a moved file counts as failed. */
+enum sw_store_state { SW_STORE_OK, SW_STORE_DEGRADED, SW_STORE_FAILED };
+/* Any thread. The state now; reason (may be NULL) gets why, for answers and /health ("" when ok),
+ * and *kind (may be NULL) one word: "ok", "disk_full", "read_only", "io_error", "locked", "error" or
+ * "moved". Checks the free space (statvfs) and whether the path still names the open file. */
+enum sw_store_state sw_store_state(struct sw_store *st, char *reason, size_t len, const char **kind);
+/* 1 when sw_store_state is SW_STORE_OK. */
 int sw_store_ok(struct sw_store *st);
+/* The free-space reserve (store.min_free_mb) in bytes, 0 for none. Main thread, before serving. */
+void sw_store_set_min_free(struct sw_store *st, uint64_t bytes);
+/* Shutdown: from now on a failing write is not retried (its waiter is told it failed, the collector
+ * resends it after the restart), so that stopping never waits for a full disk. Any thread. */
+void sw_store_give_up(struct sw_store *st);
+/* Bytes free under the database's directory for an unprivileged writer (statvfs f_bavail); -1 when
+ * unknown. Any thread. */
+long long sw_store_free_bytes(struct sw_store *st);
+/* Times the state changed (degraded, failed, back to ok, below or above the reserve). */
+uint64_t sw_store_fault_transitions(struct sw_store *st);
 /* Counters for /metrics. */
 uint64_t sw_store_commits(struct sw_store *st);
-uint64_t sw_store_commit_failures(struct sw_store *st);
+uint64_t sw_store_commit_failures(struct sw_store *st); /* attempts of spill, run and marker writes */
 /* Sum of commit durations in seconds (for the mean commit time). */
 double sw_store_commit_seconds(struct sw_store *st);
 
