@@ -322,8 +322,9 @@ static int held_elsewhere(struct poster *p, long status)
                 "are not counted twice.\n",
                 p->source, json_string_value(json_object_get(held, "instance")),
                 json_number_value(json_object_get(held, "idle_s")), p->instance,
-                json_string_value(json_object_get(j, "error")) ? json_string_value(json_object_get(j, "error"))
-                                                                : "");
+                json_string_value(json_object_get(j, "error"))
+                    ? json_string_value(json_object_get(j, "error"))
+                    : "");
     }
     json_decref(j);
     return p->taken;

@@ -89,6 +89,7 @@ struct sw_engine {
     struct pairset ended; /* (run, 0) of every run with a run_end and no resume since */
     double last_tick;     /* sw_mono() of the last sw_engine_tick (at first: of the start) */
     double grace_until;   /* no timeout closes before this sw_mono() (a late timer) */
+    int holding;          /* the last tick found the store refusing ingest */
     json_t *meta;         /* its meta (a reference), or NULL: the baselines match runs on it */
     int load_failed;      /* start-up: out of memory while loading */
 };
@@ -1148,9 +1149,25 @@ int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq
 
 void sw_engine_tick(struct sw_engine *e)
 {
+    /* While the store refuses ingest (a failing disk, its reserve reached, the writer's queue full),
+     * the collectors are told to wait: that time counts towards no spill's timeout either. */
+    int held = sw_store_state(e->store, NULL, 0, NULL) != SW_STORE_OK || sw_store_queue_full(e->store);
     pthread_mutex_lock(&e->mu);
     double now = sw_mono(), gap = now - e->last_tick;
     e->last_tick = now;
+    if (held) {
+        for (int i = 0; i < e->nopen; i++)
+            e->open[i]->last_mono += gap;
+        e->grace_until = now + SW_HOLD_GRACE; /* and the refused batches come back first */
+        if (!e->holding && e->nopen)
+            sw_warn("engine",
+                    "the store refuses ingest: the timeouts of %d open spill(s) stand still meanwhile",
+                    e->nopen);
+        e->holding = 1;
+        pthread_mutex_unlock(&e->mu);
+        return;
+    }
+    e->holding = 0;
     if (gap > SW_TICK_LATE) {
         /* The process was paused (SIGSTOP, a frozen VM) or starved: no data could arrive meanwhile,
          * so that time does not count towards a timeout, and the batches queued on the connections

@@ -31,6 +31,9 @@ struct sw_engine;
 #define SW_TICK       1.0
 #define SW_TICK_LATE  3.0
 #define SW_TICK_GRACE 2.0
+/* After the store refused ingest: longer than the Retry-After of its refusals (5 s) plus the
+ * collector's jitter and its watermark read, so that the refused batches are back first. */
+#define SW_HOLD_GRACE 10.0
 
 struct sw_ingest_result {
     int duplicate;            /* seq <= the source's last applied seq: nothing changed */
@@ -114,7 +117,9 @@ int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq
  * SW_TICK s by the server's timer thread. The timeout counts the time the server ran: a tick more
  * than SW_TICK_LATE s after the previous one (the process was stopped, or starved) moves every open
  * spill's last data forward by the lost time and closes nothing for SW_TICK_GRACE s, so the batches
- * that queued on the connections meanwhile are read first. */
+ * that queued on the connections meanwhile are read first. Likewise, while the store refuses ingest
+ * (sw_store_state not ok, or its writer queue full: the collectors are told to resend later) the
+ * timeouts stand still, and for SW_HOLD_GRACE s after it. */
 void sw_engine_tick(struct sw_engine *e);
 
 /* Histogram of the live spill (the most recently fed open spill, else the last closed one) in the
