@@ -793,9 +793,9 @@ static int open_limits(struct sw_engine *e, const struct source *src, int fresh,
         snprintf(
             res->error, sizeof res->error,
             "line %d: this batch opens more spills than the server keeps open (%d new, %d left open "
-            "after it, %.1f MB of histograms each; limits.open_spills_max %d, open_spills_per_source %d, "
+            "after it, %.0f kB of histograms each; limits.open_spills_max %d, open_spills_per_source %d, "
             "open_spill_memory %.0f MB); nothing applied: send each spill in batches of its own",
-            r->line, fresh, own, (double)each / mb, c->open_spills_max, c->open_spills_per_source,
+            r->line, fresh, own, (double)each / 1024.0, c->open_spills_max, c->open_spills_per_source,
             (double)c->open_spill_memory / mb);
         return SW_ETOOBIG;
     }
@@ -989,6 +989,12 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instan
             }
             fresh[nfresh++]->src = src ? (int)(src - e->sources) : -1;
             is_fresh = 1;
+            /* More of its own spills open at once than a limit allows: refused now, before it
+             * allocates more (a body of 20,000 spill_start lines stops at the 65th). */
+            int own = nfresh - bs.closed_fresh;
+            if ((own > e->cfg->open_spills_max || (src && own > e->cfg->open_spills_per_source)) &&
+                (rc = open_limits(e, src, nfresh, each_bytes, own, 0, 0, r, res)) != SW_OK)
+                goto unlock;
         }
         if (r->type == SW_REC_SPILL_END) {
             if (pairset_add(&bs.ends, r->run, r->spill) != 0) {

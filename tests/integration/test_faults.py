@@ -35,8 +35,8 @@ class OpenSpills(ServerTest):
         body = ndjson(*({"type": "spill_start", "run": 7, "spill": n} for n in range(1, 20001)))
         status, res = self.srv.post(body, "daq", 1)
         self.assertEqual(status, 413, res)
-        self.assertIn("limits.open_spills_max 4", res["error"])
-        self.assertEqual(res["line"], 1)
+        self.assertIn("limits.open_spills_max 4, open_spills_per_source 2", res["error"])
+        self.assertEqual(res["line"], 3)  # refused where the third spill of its own would open
         self.assertEqual(metric(self.srv, "spillwatch_open_spills"), 0)  # nothing applied
         self.assertEqual(self.srv.get("/api/v1/runs")[1]["runs"], [])
         self.assertEqual(metric(self.srv, 'spillwatch_ingest_errors_total{reason="open_spills"}'), 1)
