@@ -709,7 +709,6 @@ struct batch_spills {
     struct pairset fresh;    /* spills it opens */
     struct pairset ends;     /* spills its spill_end records close */
     struct pairset run_ends; /* (run, 0) of its run_end records */
-    int nfresh;              /* = fresh.n */
     int closed_fresh;        /* fresh spills it also closes */
     int closed_src;          /* open spills of its source it closes */
 };
