@@ -32,9 +32,9 @@ static json_t *row_object(sqlite3_stmt *st, const char *const *keys, int n)
 
 void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
-    const char *hist = sw_api_qarg(c, "history"), *alarm = sw_api_qarg(c, "alarm");
+    const char *hist = sw_req_qarg(c, "history"), *alarm = sw_req_qarg(c, "alarm");
     int64_t limit = 500;
-    if (sw_api_query_int(c, "limit", &limit, r) < 0)
+    if (sw_req_query_int(c, "limit", &limit, r) < 0)
         return;
     if (hist && strcmp(hist, "1") && strcmp(hist, "0")) {
         sw_reply_error(r, 400, "query parameter \"history\": 1 or 0");
@@ -45,14 +45,13 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
         static const char *const keys[] = {"id",   "time", "alarm",   "severity", "from",
                                            "to",   "run",  "spill",   "value",    "threshold",
                                            "note", "who",  "shifter", "comment",  "expires"};
-        sqlite3 *db = sw_api_reader(api, r);
+        sqlite3 *db = sw_db_reader(api->store, r);
         sqlite3_stmt *st;
-        if (!db ||
-            sw_api_prepare(db,
-                           "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
-                           "threshold, note, who, shifter, comment, expires FROM alarm_events "
-                           "WHERE ?1 IS NULL OR alarm = ?1 ORDER BY id DESC LIMIT ?2",
-                           &st, r) != 0) {
+        if (!db || sw_db_prepare(db,
+                                 "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
+                                 "threshold, note, who, shifter, comment, expires FROM alarm_events "
+                                 "WHERE ?1 IS NULL OR alarm = ?1 ORDER BY id DESC LIMIT ?2",
+                                 &st, r) != 0) {
             json_decref(j);
             return;
         }
@@ -74,9 +73,9 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
 static json_t *action_body(const char *body, size_t len, const char *const *known, const char **comment,
                            const char **shifter, struct sw_reply *r)
 {
-    json_t *j = len ? sw_api_body_object(body, len, r) : json_object();
-    if (j && (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "comment", 500, comment, r) ||
-              sw_api_body_string(j, "shifter", SW_NAME_MAX - 1, shifter, r))) {
+    json_t *j = len ? sw_req_body_object(body, len, r) : json_object();
+    if (j && (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 500, comment, r) ||
+              sw_req_body_string(j, "shifter", SW_NAME_MAX - 1, shifter, r))) {
         json_decref(j);
         return NULL;
     }
@@ -185,14 +184,14 @@ static json_t *silence_json(const struct sw_api *api, sqlite3_stmt *st, double n
 void sw_alarm_api_silences(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
     int64_t limit = 200, only_active = 0;
-    if (sw_api_query_int(c, "limit", &limit, r) < 0 || sw_api_query_int(c, "active", &only_active, r) < 0)
+    if (sw_req_query_int(c, "limit", &limit, r) < 0 || sw_req_query_int(c, "active", &only_active, r) < 0)
         return;
-    sqlite3 *db = sw_api_reader(api, r);
+    sqlite3 *db = sw_db_reader(api->store, r);
     sqlite3_stmt *st;
-    if (!db || sw_api_prepare(db,
-                              "SELECT " SILENCE_COLS " FROM silences WHERE ?1 = 0 OR ends_at > ?2 "
-                              "ORDER BY id DESC LIMIT ?3",
-                              &st, r) != 0)
+    if (!db || sw_db_prepare(db,
+                             "SELECT " SILENCE_COLS " FROM silences WHERE ?1 = 0 OR ends_at > ?2 "
+                             "ORDER BY id DESC LIMIT ?3",
+                             &st, r) != 0)
         return;
     double now = sw_wall();
     sqlite3_bind_int64(st, 1, only_active);
@@ -210,7 +209,7 @@ static int parse_matchers(json_t *j, struct sw_silence *s, struct sw_reply *r)
 {
     json_t *m = json_object_get(j, "matchers");
     const char *alarm = NULL;
-    if (sw_api_body_string(j, "alarm", SW_NAME_MAX - 1, &alarm, r))
+    if (sw_req_body_string(j, "alarm", SW_NAME_MAX - 1, &alarm, r))
         return -1;
     if (!!m == !!alarm) {
         sw_reply_error(r, 400,
@@ -294,9 +293,9 @@ static int insert_silence(sqlite3 *db, void *ctx)
 /* Replies with the stored silence id (status 200 or 201) and its matches. */
 static void reply_silence(const struct sw_api *api, int64_t id, unsigned status, struct sw_reply *r)
 {
-    sqlite3 *db = sw_api_reader(api, r);
+    sqlite3 *db = sw_db_reader(api->store, r);
     sqlite3_stmt *st;
-    if (!db || sw_api_prepare(db, "SELECT " SILENCE_COLS " FROM silences WHERE id = ?1", &st, r) != 0)
+    if (!db || sw_db_prepare(db, "SELECT " SILENCE_COLS " FROM silences WHERE id = ?1", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -313,15 +312,15 @@ void sw_alarm_api_silence_post(const struct sw_api *api, const char *who, const 
 {
     static const char *const known[] = {"matchers", "alarm",   "duration", "starts_at",
                                         "ends_at",  "comment", "creator",  NULL};
-    json_t *j = sw_api_body_object(body, len, r);
+    json_t *j = sw_req_body_object(body, len, r);
     struct sw_silence s = {0};
     const char *comment = NULL, *creator = NULL;
     char *mjson = NULL;
     json_t *matches = NULL, *dur = NULL;
     double now = sw_wall();
-    if (!j || sw_api_body_keys(j, known, r) || parse_matchers(j, &s, r) ||
-        sw_api_body_string(j, "comment", sizeof s.comment - 1, &comment, r) ||
-        sw_api_body_string(j, "creator", SW_NAME_MAX - 1, &creator, r) ||
+    if (!j || sw_req_body_keys(j, known, r) || parse_matchers(j, &s, r) ||
+        sw_req_body_string(j, "comment", sizeof s.comment - 1, &comment, r) ||
+        sw_req_body_string(j, "creator", SW_NAME_MAX - 1, &creator, r) ||
         time_member(j, "starts_at", now, &s.starts_at, r) || time_member(j, "ends_at", NAN, &s.ends_at, r))
         goto out;
     if (!comment || !*comment) {

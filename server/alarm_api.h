@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-#include "api.h"
+#include "ctx.h"
+#include "reply.h"
 
 /* GET /api/v1/alarms[?history=1&alarm=NAME&limit=N] */
 void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r);

@@ -7,39 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
+#include "jsonnum.h"
 #include "engine.h"
 #include "log.h"
 #include "quality.h"
 #include "reload.h"
 
 /* ---- writer-thread transactions ---- */
-
-int sw_certify_audit_insert(sqlite3 *db, const struct sw_audit_row *a)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO audit(time, who, shifter, action, run, spill, old, new, reason, comment) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, sw_wall());
-    sqlite3_bind_text(st, 2, a->who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->shifter, -1, SQLITE_STATIC); /* NULL binds NULL */
-    sqlite3_bind_text(st, 4, a->action, -1, SQLITE_STATIC);
-    if (a->run >= 0)
-        sqlite3_bind_int64(st, 5, a->run);
-    if (a->spill >= 0)
-        sqlite3_bind_int64(st, 6, a->spill);
-    sqlite3_bind_text(st, 7, a->old, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, a->new_, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, a->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, a->comment, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
-}
 
 static int signed_off(sqlite3 *db, int64_t run)
 {
@@ -117,7 +93,7 @@ static int flag_fn(sqlite3 *db, void *ctx)
         struct sw_audit_row a = {t->who,    t->shifter, t->flag ? "flag" : "unflag",   t->run,
                                  spill,     old,        t->flag ? t->flag : auto_flag, t->reason,
                                  t->comment};
-        if (sqlite3_step(w) != SQLITE_DONE || sw_certify_audit_insert(db, &a) != 0)
+        if (sqlite3_step(w) != SQLITE_DONE || sw_audit_insert(db, &a) != 0)
             goto out;
         json_array_append_new(t->out.changed, json_integer(spill));
     }
@@ -161,14 +137,14 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
                          const char *body, size_t len, struct sw_reply *r)
 {
     static const char *const known[] = {"flag", "reason", "comment", "shifter", NULL};
-    json_t *j = sw_api_body_object(body, len, r);
+    json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
     struct flag_tx t = {.run = run, .first = first, .last = last, .who = who};
     json_t *fv = json_object_get(j, "flag");
-    if (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "reason", 200, &t.reason, r) ||
-        sw_api_body_string(j, "comment", 2000, &t.comment, r) ||
-        sw_api_body_string(j, "shifter", 100, &t.shifter, r))
+    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "reason", 200, &t.reason, r) ||
+        sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
+        sw_req_body_string(j, "shifter", 100, &t.shifter, r))
         goto out;
     if (!fv) {
         sw_reply_error(r, 400, "body: \"flag\" is required: GOOD, WARN, BAD, EXCLUDED, or null to remove");
@@ -295,14 +271,14 @@ static int signoff_fn(sqlite3 *db, void *ctx)
                              t->reopen ? "open" : "signed off",
                              t->reason,
                              t->comment};
-    return rc == 0 ? sw_certify_audit_insert(db, &a) : rc;
+    return rc == 0 ? sw_audit_insert(db, &a) : rc;
 }
 
 static void signoff(const struct sw_api *api, const char *who, int admin, int64_t run, const char *body,
                     size_t len, int reopen, struct sw_reply *r)
 {
     static const char *const known[] = {"comment", "shifter", "reason", "force", NULL};
-    json_t *j = sw_api_body_object(body, len, r);
+    json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
     struct signoff_tx t = {.run = run, .reopen = reopen, .who = who};
@@ -317,9 +293,9 @@ static void signoff(const struct sw_api *api, const char *who, int admin, int64_
         sw_reply_error(r, 403, "body: \"force\" (signing off a run that has not ended) needs the admin role");
         goto out;
     }
-    if (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "comment", 2000, &t.comment, r) ||
-        sw_api_body_string(j, "shifter", 100, &t.shifter, r) ||
-        sw_api_body_string(j, "reason", 200, &t.reason, r))
+    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
+        sw_req_body_string(j, "shifter", 100, &t.shifter, r) ||
+        sw_req_body_string(j, "reason", 200, &t.reason, r))
         goto out;
     if (!reopen && (!t.comment || !*t.comment)) {
         sw_reply_error(r, 400, "body: \"comment\" is required to sign a run off");
@@ -365,78 +341,22 @@ void sw_certify_reopen(const struct sw_api *api, const char *who, int64_t run, c
 
 /* ---- reads ---- */
 
-static json_t *col_or_null(sqlite3_stmt *st, int i)
-{
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL:
-        return json_null();
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT:
-        return isfinite(sqlite3_column_double(st, i)) ? json_real(sqlite3_column_double(st, i)) : json_null();
-    default:
-        return json_string((const char *)sqlite3_column_text(st, i));
-    }
-}
-
-#define AUDIT_COLS "id, time, who, shifter, action, run, spill, old, new, reason, comment"
-static const char *const audit_keys[] = {"id",    "time", "who", "shifter", "action", "run",
-                                         "spill", "old",  "new", "reason",  "comment"};
-
-static json_t *audit_from_row(sqlite3_stmt *st)
-{
-    json_t *e = json_object();
-    for (int i = 0; i < 11; i++)
-        json_object_set_new(e, audit_keys[i], col_or_null(st, i));
-    return e;
-}
-
-json_t *sw_certify_spill_audit(sqlite3 *db, int64_t run, int64_t spill)
-{
-    json_t *arr = json_array();
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " FROM audit WHERE run = ?1 AND spill = ?2 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return arr;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, spill);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, audit_from_row(st));
-    sqlite3_finalize(st);
-    return arr;
-}
-
 void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
     int64_t run = -1, spill = -1, limit = 100, before = -1;
-    if (sw_api_query_int(c, "run", &run, r) < 0 || sw_api_query_int(c, "spill", &spill, r) < 0 ||
-        sw_api_query_int(c, "limit", &limit, r) < 0 || sw_api_query_int(c, "before", &before, r) < 0)
+    if (sw_req_query_int(c, "run", &run, r) < 0 || sw_req_query_int(c, "spill", &spill, r) < 0 ||
+        sw_req_query_int(c, "limit", &limit, r) < 0 || sw_req_query_int(c, "before", &before, r) < 0)
         return;
     if (limit < 1 || limit > 10000) {
         sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..10000");
         return;
     }
-    sqlite3 *db = sw_store_reader(api->store);
-    sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT " AUDIT_COLS
-                                  " FROM audit WHERE (?1 < 0 OR run = ?1) AND (?2 < 0 OR spill = ?2) "
-                                  "AND (?3 < 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
-                                  -1, &st, NULL) != SQLITE_OK) {
+    int64_t last = -1;
+    json_t *arr = sw_audit_list(sw_store_reader(api->store), run, spill, before, limit, &last);
+    if (!arr) {
         sw_reply_error(r, 503, "database unavailable");
         return;
     }
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, spill);
-    sqlite3_bind_int64(st, 3, before);
-    sqlite3_bind_int64(st, 4, limit);
-    json_t *arr = json_array();
-    int64_t last = -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        last = sqlite3_column_int64(st, 0);
-        json_array_append_new(arr, audit_from_row(st));
-    }
-    sqlite3_finalize(st);
     sw_reply_json(r, 200,
                   json_pack("{s:o, s:o}", "entries", arr, "next_before",
                             (int64_t)json_array_size(arr) == limit ? json_integer(last) : json_null()));
@@ -488,8 +408,8 @@ void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, stru
         else
             json_array_append_new(arr,
                                   json_pack("{s:I, s:I, s:f, s:o, s:o, s:s}", "run", (json_int_t)run, "spill",
-                                            (json_int_t)spill, "mot", mot, "started", col_or_null(st, 2),
-                                            "ended", col_or_null(st, 3), "flag_source", source));
+                                            (json_int_t)spill, "mot", mot, "started", sw_json_column(st, 2),
+                                            "ended", sw_json_column(st, 3), "flag_source", source));
     }
     sqlite3_finalize(st);
     if (csv) {

@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-#include "api.h"
+#include "ctx.h"
+#include "reply.h"
 
 /* PUT /api/v1/runs/{run}/spills/{first[-last]}/flag with {"flag", "reason", "comment", "shifter"};
  * "flag": null removes the manual flag. who is the token name. */
@@ -28,21 +29,7 @@ void sw_certify_signoff(const struct sw_api *api, const char *who, int admin, in
 void sw_certify_reopen(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
                        struct sw_reply *r);
 
-/* One row of the audit log. run < 0: a server-wide action (a profile reload); spill < 0: a
- * run-level one. Strings may be NULL. */
-struct sw_audit_row {
-    const char *who, *shifter, *action;
-    int64_t run, spill;
-    const char *old, *new_, *reason, *comment;
-};
-/* Inserts it, with the time now; on the store's writer thread (inside an sw_store_call function).
- * 0, or -1 on an SQLite error. */
-int sw_certify_audit_insert(sqlite3 *db, const struct sw_audit_row *a);
-
 /* GET /api/v1/audit?run=&spill=&limit=&before= */
 void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r);
-
-/* Audit entries of one spill, oldest first (new reference; an empty array on error). */
-json_t *sw_certify_spill_audit(sqlite3 *db, int64_t run, int64_t spill);
 
 #endif

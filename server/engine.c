@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "jsonnum.h"
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
@@ -548,11 +549,6 @@ static char *dump(json_t *j)
     return s;
 }
 
-static json_t *real_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 /* Publishes the closed spill as a `spill` event: the numbers of the spill listing (rates as
  * GET /api/v1/runs/{run}/spills shows them). Called with e->mu held: one small JSON document. */
 static void publish_spill(struct sw_engine *e, const struct sw_spill_rec *rec, const json_t *counters,
@@ -562,27 +558,24 @@ static void publish_spill(struct sw_engine *e, const struct sw_spill_rec *rec, c
         return;
     double d = rec->duration;
     json_t *rates = json_object();
-    json_object_set_new(rates, "trigger_hz", real_or_null(d > 0 ? (double)rec->events / d : NAN));
+    json_object_set_new(rates, "trigger_hz", sw_json_real_or_null(d > 0 ? (double)rec->events / d : NAN));
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)counters, key, v)
     {
         char name[80];
         snprintf(name, sizeof name, "%s_hz", key);
-        json_object_set_new(rates, name, real_or_null(d > 0 ? json_number_value(v) / d : NAN));
+        json_object_set_new(rates, name, sw_json_real_or_null(d > 0 ? json_number_value(v) / d : NAN));
     }
-    json_t *j = json_pack("{s:I, s:I, s:s, s:O, s:I, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:f}", "run",
-                          (json_int_t)rec->run, "spill", (json_int_t)rec->spill, "flag", rec->flag, "reasons",
-                          reasons, "events", (json_int_t)rec->events, "mot", real_or_null(rec->mot),
-                          "dead_time", real_or_null(rec->dead_time), "duration", real_or_null(d), "complete",
-                          rec->complete, "rates", rates, "started", real_or_null(rec->started), "ended",
-                          real_or_null(rec->ended), "closed_at", sw_wall());
-    if (j) {
-        /* MOT is a count: an integer when it is one, as in the spill listing */
-        if (isfinite(rec->mot) && rec->mot == floor(rec->mot) && fabs(rec->mot) < 9007199254740992.0)
-            json_object_set_new(j, "mot", json_integer((json_int_t)rec->mot));
+    json_t *j = json_pack(
+        "{s:I, s:I, s:s, s:O, s:I, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:f}", "run", (json_int_t)rec->run,
+        "spill", (json_int_t)rec->spill, "flag", rec->flag, "reasons", reasons, "events",
+        (json_int_t)rec->events, "mot", sw_json_count(rec->mot), /* a count, as in the spill listing */
+        "dead_time", sw_json_real_or_null(rec->dead_time), "duration", sw_json_real_or_null(d), "complete",
+        rec->complete, "rates", rates, "started", sw_json_real_or_null(rec->started), "ended",
+        sw_json_real_or_null(rec->ended), "closed_at", sw_wall());
+    if (j)
         sw_stream_publish(e->stream, "spill", j);
-    }
     json_decref(j);
 }
 
@@ -1283,8 +1276,8 @@ json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)
     if (best)
         j = json_pack("{s:I, s:I, s:o, s:f}", "spill", (json_int_t)best->spill, "events",
                       (json_int_t)best->events, "started",
-                      real_or_null(isfinite(best->started) ? best->started : best->first_wall), "last_data",
-                      best->last_wall);
+                      sw_json_real_or_null(isfinite(best->started) ? best->started : best->first_wall),
+                      "last_data", best->last_wall);
     pthread_mutex_unlock(&e->mu);
     return j;
 }

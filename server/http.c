@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "auth.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
@@ -148,7 +149,7 @@ static enum MHD_Result serve_ticket(struct sw_server *srv, struct MHD_Connection
         r.allow = "POST";
         return send_reply(conn, rq, &r);
     }
-    if (sw_api_authorize(&srv->api, conn, SW_ROLE_READ, &r, &who) != 0)
+    if (sw_auth_require(&srv->api, conn, SW_ROLE_READ, &r, &who) != 0)
         return send_reply(conn, rq, &r);
     char ticket[SW_TICKET_HEX + 1];
     double wait = 0;
@@ -209,14 +210,14 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
     }
     /* ?ticket= (from POST /api/v1/stream/ticket) instead of the header: what a browser's EventSource
      * can send. A ticket given is checked whether reads need a token or not. */
-    const char *ticket = sw_api_qarg(conn, "ticket");
+    const char *ticket = sw_req_qarg(conn, "ticket");
     if (ticket ? stream_ticket(srv, ticket, &r) != 0
-               : sw_api_authorize(&srv->api, conn, SW_ROLE_READ, &r, NULL) != 0)
+               : sw_auth_require(&srv->api, conn, SW_ROLE_READ, &r, NULL) != 0)
         return send_reply(conn, rq, &r);
     /* The browser sends Last-Event-ID when it reconnects; ?last_event_id= for scripts and tests. */
     const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (!last)
-        last = sw_api_qarg(conn, "last_event_id");
+        last = sw_req_qarg(conn, "last_event_id");
     unsigned status = 503;
     struct MHD_Response *resp = srv->stream ? sw_stream_open(srv->stream, conn, last, &status) : NULL;
     if (!resp) {
@@ -350,7 +351,7 @@ static int ingest_wait(struct sw_server *srv, struct req *rq)
 static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connection *conn, struct req *rq)
 {
     struct sw_reply r = {0};
-    sw_api_ingest_finish(&srv->api, rq->call, &r);
+    sw_ingest_api_finish(&srv->api, rq->call, &r);
     return send_reply(conn, rq, &r);
 }
 
@@ -501,7 +502,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             /* Applied, but the client is gone before its answer: the commits are done (a suspended
              * connection is not closed), so only the source's committed seq is left to advance. */
             struct sw_reply r = {0};
-            sw_api_ingest_finish(&srv->api, rq->call, &r);
+            sw_ingest_api_finish(&srv->api, rq->call, &r);
             free(r.body);
         }
         if (rq->suspended) { /* its answer is sent (or its client gone): stop may go on */

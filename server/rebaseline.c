@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "certify.h"
+#include "audit.h"
 #include "clock.h"
 #include "engine.h"
 #include "store.h"
@@ -59,20 +59,20 @@ static int reset_fn(sqlite3 *db, void *ctx)
     snprintf(now, sizeof now, "from spill %lld", (long long)t->from);
     struct sw_audit_row a = {t->who, t->shifter, "rebaseline", t->run, -1, old[0] ? old : NULL,
                              now,    NULL,       t->comment};
-    return rc == 0 ? sw_certify_audit_insert(db, &a) : rc;
+    return rc == 0 ? sw_audit_insert(db, &a) : rc;
 }
 
 void sw_rebaseline_run(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
                        struct sw_reply *r)
 {
     static const char *const known[] = {"from_spill", "comment", "shifter", NULL};
-    json_t *j = sw_api_body_object(body, len, r);
+    json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
     struct reset_tx t = {.run = run, .who = who};
     json_t *from = json_object_get(j, "from_spill");
-    if (sw_api_body_keys(j, known, r) || sw_api_body_string(j, "comment", 2000, &t.comment, r) ||
-        sw_api_body_string(j, "shifter", 100, &t.shifter, r))
+    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
+        sw_req_body_string(j, "shifter", 100, &t.shifter, r))
         goto out;
     if (!json_is_integer(from) || json_integer_value(from) < 1 || json_integer_value(from) > INT32_MAX) {
         sw_reply_error(r, 400,

@@ -12,7 +12,8 @@
 
 #include <stdint.h>
 
-#include "api.h"
+#include "ctx.h"
+#include "reply.h"
 
 void sw_rebaseline_run(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
                        struct sw_reply *r);

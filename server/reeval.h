@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-#include "api.h"
+#include "ctx.h"
+#include "reply.h"
 
 /* POST /api/v1/runs/{run}/reevaluate[?dry_run=1]; body empty or a profile object. */
 void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int dry_run, const char *body,

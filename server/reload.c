@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "alarms.h"
-#include "certify.h"
+#include "audit.h"
 #include "engine.h"
 #include "hooks.h"
 #include "log.h"
@@ -93,7 +93,7 @@ static int audit_fn(sqlite3 *db, void *ctx)
                              .old = t->old,
                              .new_ = t->new,
                              .comment = t->comment};
-    return sw_certify_audit_insert(db, &a);
+    return sw_audit_insert(db, &a);
 }
 
 /* ---- apply ---- */

@@ -1,0 +1,366 @@
+/* runs_api.c — see runs_api.h */
+#include "runs_api.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "jsonnum.h"
+#include "quality.h"
+#include "reload.h"
+#include "sqlq.h"
+
+/* ---- spills ---- */
+
+static json_t *spill_from_row(sqlite3_stmt *st)
+{
+    double duration = sw_col_real(st, 4), mot = sw_col_real(st, 6);
+    int64_t events = sqlite3_column_int64(st, 5);
+    json_t *counters = sw_col_json(st, 13);
+    if (!counters)
+        counters = json_object();
+    json_t *rates = json_object(), *per_mot = json_object();
+    json_object_set_new(rates, "trigger_hz",
+                        sw_json_real_or_null(duration > 0 ? (double)events / duration : NAN));
+    const char *key;
+    json_t *v;
+    json_object_foreach(counters, key, v)
+    {
+        char name[80];
+        double x = json_number_value(v);
+        snprintf(name, sizeof name, "%s_hz", key);
+        json_object_set_new(rates, name, sw_json_real_or_null(duration > 0 ? x / duration : NAN));
+        json_object_set_new(per_mot, key, sw_json_real_or_null(mot > 0 ? x / mot : NAN));
+    }
+    json_t *reasons = sw_col_json(st, 12);
+    json_t *triggers = sw_col_json(st, 14);
+    const char *auto_flag = (const char *)sqlite3_column_text(st, 11);
+    const char *manual_flag = (const char *)sqlite3_column_text(st, 17);
+    json_t *manual = json_null();
+    if (manual_flag) {
+        json_decref(manual);
+        manual = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f}", "flag", manual_flag, "reason",
+                           (const char *)sqlite3_column_text(st, 18), "comment",
+                           (const char *)sqlite3_column_text(st, 19), "who",
+                           (const char *)sqlite3_column_text(st, 20), "shifter",
+                           sqlite3_column_type(st, 21) == SQLITE_NULL
+                               ? json_null()
+                               : json_string((const char *)sqlite3_column_text(st, 21)),
+                           "time", sqlite3_column_double(st, 22));
+    }
+    json_t *j = json_pack(
+        "{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
+        "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
+        "started", sw_json_real_or_null(sw_col_real(st, 2)), "ended",
+        sw_json_real_or_null(sw_col_real(st, 3)), "duration", sw_json_real_or_null(duration), "events",
+        (json_int_t)events, "mot", sw_json_count(mot), "dead_time", sw_json_real_or_null(sw_col_real(st, 7)),
+        "decode_errors", sw_json_real_or_null(sw_col_real(st, 8)), "unknown_fields",
+        (json_int_t)sqlite3_column_int64(st, 9), "complete", sqlite3_column_int(st, 10), "flag",
+        (const char *)sqlite3_column_text(st, 11), "reasons", reasons ? reasons : json_array(), "counters",
+        counters, "triggers", triggers ? triggers : json_object(), "rates", rates, "per_mot", per_mot,
+        "profile_version", (const char *)sqlite3_column_text(st, 15), "closed_at",
+        sqlite3_column_double(st, 16));
+    if (j) {
+        /* flag = effective; auto_flag = the checks' verdict; conflict when a human disagrees with it */
+        json_object_set_new(j, "flag", json_string(manual_flag ? manual_flag : auto_flag));
+        json_object_set_new(j, "auto_flag", json_string(auto_flag));
+        json_object_set_new(j, "conflict", json_boolean(manual_flag && strcmp(manual_flag, auto_flag) != 0));
+        json_object_set_new(j, "manual", manual);
+        json_t *daq = sw_col_json(st, 23); /* NULL in the column: the DAQ sent no per-source counts */
+        json_object_set_new(j, "daq_sources", daq ? daq : json_null());
+    } else
+        json_decref(manual);
+    return j;
+}
+
+void sw_runs_api_spills(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sw_db_prepare(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.spill", &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, spill_from_row(st));
+    sqlite3_finalize(st);
+    sw_reply_json(r, 200, json_pack("{s:I, s:o}", "run", (json_int_t)run, "spills", arr));
+}
+
+void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)
+{
+    sqlite3 *db = sw_db_reader(api->store, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sw_db_prepare(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill = ?2", &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, spill);
+    json_t *j = sqlite3_step(st) == SQLITE_ROW ? spill_from_row(st) : NULL;
+    sqlite3_finalize(st);
+    if (!j) {
+        json_t *live = sw_engine_run_live(api->engine, run);
+        int open = live && json_integer_value(json_object_get(live, "spill")) == spill;
+        json_decref(live);
+        sw_reply_error(r, 404, open ? "run %lld spill %lld is still open" : "run %lld spill %lld not found",
+                       (long long)run, (long long)spill);
+        return;
+    }
+    json_t *checks = json_array();
+    struct sw_profile *prof = sw_reload_profile(api->reload);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, category, state, value, raw, reason, provenance FROM checks WHERE "
+                           "run = ?1 AND spill = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run);
+        sqlite3_bind_int64(st, 2, spill);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            json_t *cj = json_pack(
+                "{s:s, s:s, s:s, s:o, s:o, s:s}", "name", name, "category",
+                (const char *)sqlite3_column_text(st, 1), "state", (const char *)sqlite3_column_text(st, 2),
+                "value", sw_json_real_or_null(sw_col_real(st, 3)), "raw",
+                sw_json_real_or_null(sw_col_real(st, 4)), "reason", (const char *)sqlite3_column_text(st, 5));
+            /* Where the verdict came from, as judged then (the ranges below are the profile's now). */
+            const char *prov = (const char *)sqlite3_column_text(st, 6);
+            json_t *stored = prov ? json_loads(prov, 0, NULL) : NULL;
+            json_object_set_new(cj, "provenance",
+                                stored ? sw_quality_provenance_expand(stored) : json_null());
+            json_decref(stored);
+            /* The definition as it stands in the profile in force (ranges, reference). */
+            for (int i = 0; cj && i < prof->nchecks; i++) {
+                const struct sw_check_def *d = &prof->checks[i];
+                if (strcmp(d->name, name) != 0)
+                    continue;
+                json_object_set_new(cj, "title", json_string(d->title));
+                json_object_set_new(cj, "unit", json_string(d->unit));
+                json_object_set_new(
+                    cj, "good",
+                    json_pack("[o o]", sw_json_real_or_null(d->good_lo), sw_json_real_or_null(d->good_hi)));
+                json_object_set_new(
+                    cj, "warn",
+                    json_pack("[o o]", sw_json_real_or_null(d->warn_lo), sw_json_real_or_null(d->warn_hi)));
+                json_object_set_new(cj, "reference", sw_json_real_or_null(d->reference));
+            }
+            json_array_append_new(checks, cj);
+        }
+        sqlite3_finalize(st);
+    }
+    sw_profile_unref(prof);
+    json_object_set_new(j, "checks", checks);
+    json_object_set_new(j, "audit", sw_audit_of_spill(db, run, spill));
+    sw_reply_json(r, 200, j);
+}
+
+/* ---- DAQ integrity ---- */
+
+/* The worst problem of a spill's DAQ sources: the largest fraction of missing, empty or truncated
+ * events (a tie goes to that order, then to the first source name), with the profile's expected
+ * sources counted as missing when left out; null without counts or when nothing was wrong. */
+static json_t *daq_worst(json_t *daq_sources, const struct sw_profile *prof)
+{
+    struct sw_daq_value worst = {0}, v;
+    int found = 0;
+    for (int k = SW_DAQ_MISSING; k <= SW_DAQ_TRUNCATED; k++)
+        if (sw_quality_daq(daq_sources, "*", (enum sw_daq_problem)k,
+                           (const char(*)[SW_DAQ_SOURCE_MAX + 1]) prof->daq_sources, prof->ndaq_sources,
+                           &v) == 0 &&
+            v.fraction > 0 && (!found || v.fraction > worst.fraction)) {
+            worst = v;
+            found = 1;
+        }
+    if (!found)
+        return json_null();
+    return json_pack("{s:s, s:s, s:f}", "source", worst.source, "problem", sw_daq_problem_name(worst.problem),
+                     "fraction", worst.fraction);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* GET /api/v1/runs/{run}/daq: every spill's DAQ counts and its worst source, in spill order, with
+ * the sources of the run (those the spills name, and the profile's expected ones once a spill has
+ * counts: a source left out is a cell too, missing from every event). */
+void sw_runs_api_daq(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sw_db_prepare(db,
+                      "SELECT s.spill, " EFFECTIVE_FLAG ", s.daq_sources " SPILL_FROM
+                      "WHERE s.run = ?1 ORDER BY s.spill",
+                      &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    struct sw_profile *prof = sw_reload_profile(api->reload);
+    json_t *spills = json_array(), *seen = json_object(), *expected = json_null();
+    int counted = 0;
+    while (spills && seen && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *ds = sw_col_json(st, 2);
+        const char *name;
+        json_t *v;
+        json_object_foreach(ds, name, v) json_object_set_new(seen, name, json_true());
+        counted = counted || ds;
+        json_t *worst = daq_worst(ds, prof);
+        json_array_append_new(spills, json_pack("{s:I, s:s, s:o, s:o}", "spill",
+                                                (json_int_t)sqlite3_column_int64(st, 0), "flag",
+                                                (const char *)sqlite3_column_text(st, 1), "daq_sources",
+                                                ds ? ds : json_null(), "worst", worst));
+    }
+    sqlite3_finalize(st);
+    if (prof->daq_sources) {
+        json_decref(expected);
+        expected = json_array();
+        for (int i = 0; i < prof->ndaq_sources; i++) {
+            json_array_append_new(expected, json_string(prof->daq_sources[i]));
+            if (counted)
+                json_object_set_new(seen, prof->daq_sources[i], json_true());
+        }
+    }
+    sw_profile_unref(prof);
+    size_t n = json_object_size(seen), i = 0;
+    const char **names = calloc(n + 1, sizeof *names);
+    json_t *sources = json_array();
+    const char *name;
+    json_t *v;
+    if (names) {
+        json_object_foreach(seen, name, v) names[i++] = name;
+        qsort(names, n, sizeof *names, cmp_name);
+        for (i = 0; i < n; i++)
+            json_array_append_new(sources, json_string(names[i]));
+    }
+    json_t *j = NULL; /* json_pack steals its "o" values, also when it fails */
+    if (names)
+        j = json_pack("{s:I, s:o, s:o, s:o}", "run", (json_int_t)run, "sources", sources, "expected",
+                      expected, "spills", spills);
+    else {
+        json_decref(sources);
+        json_decref(expected);
+        json_decref(spills);
+    }
+    free(names);
+    json_decref(seen);
+    sw_reply_json(r, 200, j);
+}
+
+/* ---- runs ---- */
+
+static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt *st)
+{
+    int64_t run = sqlite3_column_int64(st, 0);
+    json_t *flags = json_object();
+    for (int s = 0; s < SW_STATE_N; s++)
+        json_object_set_new(flags, sw_state_name((enum sw_state)s),
+                            json_integer(sqlite3_column_int64(st, 8 + s)));
+    json_t *meta = sw_col_json(st, 3);
+    json_t *live = sw_engine_run_live(api->engine, run);
+    json_t *last = json_null();
+    sqlite3_stmt *ls;
+    if (sqlite3_prepare_v2(
+            db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.closed_at DESC LIMIT 1", -1, &ls,
+            NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(ls, 1, run);
+        if (sqlite3_step(ls) == SQLITE_ROW) {
+            json_decref(last);
+            last = spill_from_row(ls);
+        }
+        sqlite3_finalize(ls);
+    }
+    json_t *signoff = sw_col_json(st, 13);
+    return json_pack(
+        "{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run", (json_int_t)run,
+        "started", sw_json_real_or_null(sw_col_real(st, 1)), "ended",
+        sw_json_real_or_null(sw_col_real(st, 2)), "open",
+        live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta", meta ? meta : json_null(),
+        "spills", (json_int_t)sqlite3_column_int64(st, 4), "events", (json_int_t)sqlite3_column_int64(st, 5),
+        "mot", sw_json_count(sqlite3_column_double(st, 6)), "good_mot",
+        sw_json_count(sqlite3_column_double(st, 7)), "flags", flags, "live", live ? live : json_null(),
+        "last_spill", last, "signoff", signoff ? signoff : json_null());
+}
+
+#define RUN_SQL                                                                                             \
+    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "                \
+    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN " EFFECTIVE_FLAG " = 'GOOD' THEN s.mot END), 0.0), " \
+    "coalesce(sum(" EFFECTIVE_FLAG " = 'GOOD'), 0), coalesce(sum(" EFFECTIVE_FLAG " = 'WARN'), 0), "        \
+    "coalesce(sum(" EFFECTIVE_FLAG " = 'BAD'), 0), coalesce(sum(" EFFECTIVE_FLAG " = 'UNKNOWN'), 0), "      \
+    "coalesce(sum(" EFFECTIVE_FLAG " = 'EXCLUDED'), 0), "                                                   \
+    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "        \
+    "FROM signoffs g WHERE g.run = r.run) "                                                                 \
+    "FROM runs r LEFT JOIN spills s ON s.run = r.run "                                                      \
+    "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
+
+void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    int64_t limit = 50, before = -1;
+    if (sw_req_query_int(c, "limit", &limit, r) < 0 || sw_req_query_int(c, "before", &before, r) < 0)
+        return;
+    if (limit < 1 || limit > 1000) {
+        sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..1000");
+        return;
+    }
+    /* order=run (default): by run number, paged with before; order=recent: the runs that started
+     * last, first (the overview's current run is the most recent, not the highest number). */
+    const char *order = sw_req_qarg(c, "order");
+    int recent = order && strcmp(order, "recent") == 0;
+    if (order && !recent && strcmp(order, "run") != 0) {
+        sw_reply_error(r, 400, "query parameter \"order\": run or recent");
+        return;
+    }
+    if (recent && before >= 0) {
+        sw_reply_error(r, 400, "query parameter \"before\" pages by run number: not with order=recent");
+        return;
+    }
+    sqlite3 *db = sw_db_reader(api->store, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sw_db_prepare(db,
+                      recent
+                          ? RUN_SQL "WHERE ?1 < 0 AND r.run IN (SELECT run FROM runs ORDER BY started DESC, "
+                                    "run DESC LIMIT ?2) GROUP BY r.run ORDER BY r.started DESC, r.run DESC"
+                          : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
+                      &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int64(st, 2, limit + 1);
+    json_t *arr = json_array();
+    int64_t n = 0, next = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n++ == limit) { /* one more than asked for: there is a next page (by run number only) */
+            if (!recent)
+                next =
+                    json_integer_value(json_object_get(json_array_get(arr, json_array_size(arr) - 1), "run"));
+            break;
+        }
+        json_array_append_new(arr, run_from_row(api, db, st));
+    }
+    sqlite3_finalize(st);
+    sw_reply_json(
+        r, 200,
+        json_pack("{s:o, s:o}", "runs", arr, "next_before", next >= 0 ? json_integer(next) : json_null()));
+}
+
+void sw_runs_api_get(const struct sw_api *api, int64_t run, struct sw_reply *r)
+{
+    sqlite3 *db = sw_db_reader(api->store, r);
+    if (!db)
+        return;
+    sqlite3_stmt *st;
+    if (sw_db_prepare(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", &st, r) != 0)
+        return;
+    sqlite3_bind_int64(st, 1, run);
+    json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
+    sqlite3_finalize(st);
+    if (!j)
+        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+    else
+        sw_reply_json(r, 200, j);
+}
