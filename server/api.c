@@ -225,7 +225,7 @@ static int path_name(struct sw_reply *r, const char *what, const char *seg, size
     return 0;
 }
 
-/* ---- auth (DESIGN §8): bearer tokens compared in constant time ---- */
+/* ---- auth (docs/design.md §12): bearer tokens compared in constant time ---- */
 
 static int ct_equal(const char *a, const char *b)
 {

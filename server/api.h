@@ -1,5 +1,5 @@
-/* api.h — REST API v1 (DESIGN §7): routing and the JSON handlers. Reads go through the calling
- * thread's read-only SQLite connection; ingest goes through the engine.
+/* api.h — REST API v1 (docs/design.md §10, docs/api.md): routing and the JSON handlers. Reads go
+ * through the calling thread's read-only SQLite connection; ingest goes through the engine.
  *
  * Threads: MHD pool threads; no state of its own besides what it borrows.
  */
@@ -36,7 +36,7 @@ struct sw_reply {
     int close;            /* send Connection: close (a refusal whose client should not keep the slot) */
 };
 
-/* An ingest request between applying its batch and the commits that batch queued (DESIGN §3: a
+/* An ingest request between applying its batch and the commits that batch queued (docs/design.md §6.3: a
  * batch that closes a spill is answered after the spill's commit). Owned by the connection. */
 struct sw_ingest_call {
     struct sw_store_wait w; /* the commits */
@@ -59,7 +59,7 @@ void sw_api_handle(const struct sw_api *api, struct MHD_Connection *conn, const 
  * for a call whose client went away (reply then discarded): the source's committed seq advances. */
 void sw_api_ingest_finish(const struct sw_api *api, struct sw_ingest_call *call, struct sw_reply *reply);
 
-/* Checks the bearer token for role (DESIGN §8). 0 when allowed, with *who (may be NULL) set to the
+/* Checks the bearer token for role (docs/design.md §12). 0 when allowed, with *who (may be NULL) set to the
  * token's name ("open" when no tokens are configured); else -1 with a 401/403 reply. */
 int sw_api_authorize(const struct sw_api *api, struct MHD_Connection *c, unsigned role, struct sw_reply *r,
                      const char **who);
