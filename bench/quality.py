@@ -15,7 +15,7 @@ the targets do not count them. Each is followed by a clean run of the same condi
 counted: the baseline its predecessor learnt during the fault must not be carried over.
 
 Prints the confusion matrix (flag per true class) and the figures against the targets of
-docs/design.md: every fault class BAD in >= 99 % of its spills, clean spills GOOD >= 95 % and BAD
+docs/design.md §13: every fault class BAD in >= 99 % of its spills, clean spills GOOD >= 95 % and BAD
 <= 1 %. Exit status 0 when the targets are met, 1 when not (a benchmark's verdict, not a test's).
 
     python3 bench/quality.py [--build-dir build] [--runs 24] [--spills 24] [--seed 1] [--profile FILE]

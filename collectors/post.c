@@ -360,7 +360,8 @@ static long get_mark(struct poster *p, struct poster_mark *m)
     if (status != 200)
         return status;
     json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
-    json_t *c = json_object_get(j, "committed"); /* the server's shape; DESIGN also allows them flat */
+    /* run and spill: under "committed" (the server's shape), or flat, as docs/design.md §6.5 allows */
+    json_t *c = json_object_get(j, "committed");
     json_t *cs = json_object_get(j, "committed_seq");
     if (!json_is_object(c))
         c = j;

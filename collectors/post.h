@@ -1,5 +1,5 @@
 /* post.h — delivers NDJSON batches: POSTs them to <url>/api/v1/ingest with X-Spillwatch-Source and
- * X-Spillwatch-Seq (DESIGN.md §3), or writes them to a file.
+ * X-Spillwatch-Seq (docs/design.md §6.4), or writes them to a file.
  *
  * Exactly once at spill granularity: the poster keeps every batch of the open spill until the batch
  * that closes it is applied. After a connection failure or a 5xx it reads the server's watermark

@@ -9,7 +9,7 @@
  * The journal lists every batch handed out since the last committed spill: its seq and where its lines
  * are (file, byte range, and the offsets of lines left out of it). It is saved before a batch is sent,
  * so after a crash every batch the server may hold can be rebuilt byte for byte with its seq, and those
- * the server lacks can be sent again (DESIGN.md §3: exactly once at spill granularity). It is cleared
+ * the server lacks can be sent again (docs/design.md §6.5: exactly once at spill granularity). It is cleared
  * once a batch with a spill_end is applied.
  *
  * The instance id (X-Spillwatch-Instance) is drawn when the state is created and saved at once: the

@@ -1,4 +1,4 @@
-/* alarm_api.h — the REST side of alarms (DESIGN §6, §7): current states and stored transitions,
+/* alarm_api.h — the REST side of alarms (docs/design.md §9, §10): current states and stored transitions,
  * acknowledge and reset (shifter), silences (list; create and expire as shifter).
  *
  * The alarm states live in alarms.c; silences are written through the store's writer thread

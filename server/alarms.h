@@ -1,4 +1,4 @@
-/* alarms.h — alarm rules (DESIGN §6) on per-spill quantities, check states and the spill flag
+/* alarms.h — alarm rules (docs/design.md §9) on per-spill quantities, check states and the spill flag
  * (judged at each closed spill) and on live quantities (judged by the timer thread about once a
  * second): trigger rate over the last second, seconds since the last data, beam.
  *

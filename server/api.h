@@ -1,9 +1,9 @@
-/* api.h — REST API v1 (docs/api.md): the route table. Each route names its method, its path
- * pattern, the role it needs and its handler, and the router answers 404, 405 (with Allow), 400
- * for a malformed path parameter, 401/403 for the role, and 503 for a human write while the store
- * refuses writes, from the table, before any handler runs. The handlers live in modules by
- * resource (ingest_api, runs_api, hist_api, alarm_api, certify, reeval, rebaseline, admin_api); they
- * include the toolkit (reply.h, auth.h) and never this module.
+/* api.h — REST API v1 (docs/design.md §10, docs/api.md): the route table. Each route names its method, its
+ * path pattern, the role it needs and its handler, and the router answers 404, 405 (with Allow), 400 for a
+ * malformed path parameter, 401/403 for the role, and 503 for a human write while the store refuses writes,
+ * from the table, before any handler runs. The handlers live in modules by resource (ingest_api, runs_api,
+ * hist_api, alarm_api, certify, reeval, rebaseline, admin_api); they include the toolkit (reply.h, auth.h)
+ * and never this module.
  *
  * Threads: MHD pool threads; no state of its own besides what it borrows.
  */

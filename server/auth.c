@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- auth (DESIGN §8): bearer tokens compared in constant time ---- */
+/* ---- auth (docs/design.md §12): bearer tokens compared in constant time ---- */
 
 static int ct_equal(const char *a, const char *b)
 {

@@ -60,7 +60,7 @@ int sw_backup_run(const char *src, const char *dest, struct sw_backup_result *re
         return -1;
     }
     snprintf(tmp, sizeof tmp, "%s.partial-%ld", dest, (long)getpid());
-    /* Read-only: this process never writes the live database (DESIGN §9). */
+    /* Read-only: this process never writes the live database (docs/design.md §11). */
     if (sqlite3_open_v2(src, &from, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "backup: cannot open \"%s\": %s", src, sqlite3_errmsg(from));
         goto out;

@@ -1,5 +1,5 @@
 /* backup.h — `spillwatch backup DEST`: a consistent copy of the live database while the server runs
- * (DESIGN §9). The copy goes through SQLite's online backup API from a read-only connection, in one
+ * (docs/design.md §11). The copy goes through SQLite's online backup API from a read-only connection, in one
  * read transaction (WAL: the writer is never blocked, the copy is the state of one instant).
  *
  * Threads: main thread of a separate process (the backup command); never writes the live database.

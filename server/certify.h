@@ -1,4 +1,4 @@
-/* certify.h — the human side of quality (DESIGN §5): manual flags on one spill or a range, the
+/* certify.h — the human side of quality (docs/design.md §8): manual flags on one spill or a range, the
  * audit log, run sign-off and re-opening, and the certified good-spill list (JSON and CSV).
  *
  * Writes go through the store's writer thread (sw_store_call), so there is still one writer;

@@ -1,4 +1,4 @@
-/* compare.h — comparison of a histogram with a reference histogram of the same binning (DESIGN §5):
+/* compare.h — comparison of a histogram with a reference histogram of the same binning (docs/design.md §8):
  * Kolmogorov–Smirnov and χ² probabilities on shapes normalised explicitly, dead/hot channel counts
  * for occupancy histograms, and the integral in a window. Pure functions over their inputs; any
  * thread. Under/overflow are left out of shape comparisons (as ROOT's TH1 tests do by default). */

@@ -88,7 +88,7 @@ struct sw_window {
     double good_lo, good_hi, warn_lo, warn_hi;
 };
 
-/* One quality check (DESIGN §5): a statistic, optionally compared with a reference, judged by a
+/* One quality check (docs/design.md §8): a statistic, optionally compared with a reference, judged by a
  * good range and a wider warn range. Value in good -> GOOD, in warn -> WARN, else BAD. */
 struct sw_check_def {
     char name[SW_NAME_MAX];
@@ -130,7 +130,7 @@ struct sw_check_def {
     int ndaq_expected;
 };
 
-/* An alert hook (DESIGN §6): where alarm notifications go. */
+/* An alert hook (docs/design.md §9): where alarm notifications go. */
 enum sw_hook_type { SW_HOOK_WEBHOOK, SW_HOOK_EXEC };
 struct sw_hook_def {
     char name[SW_NAME_MAX];

@@ -1,4 +1,4 @@
-/* engine.h — the ingest state machine (DESIGN §3): open spills with their live histograms and
+/* engine.h — the ingest state machine (docs/design.md §6): open spills with their live histograms and
  * counters, the set of closed spills, collector sequence numbers; closes spills (checks, snapshot,
  * commit through the store) on spill_end or after spill_timeout without data.
  *
@@ -82,7 +82,7 @@ int sw_engine_open_with_older(struct sw_engine *e);
 struct sw_stream;
 void sw_engine_set_stream(struct sw_engine *e, struct sw_stream *stream);
 
-/* Closes nothing and frees: open spills lose their data (DESIGN §3), their markers stay and reopen
+/* Closes nothing and frees: open spills lose their data (docs/design.md §6.5), their markers stay and reopen
  * them at the next start. Accepts NULL. */
 void sw_engine_free(struct sw_engine *e);
 

@@ -17,7 +17,7 @@
 #define SW_FIELDS_MAX      64
 #define SW_FIELD_WIDTH_MAX 256
 
-/* Trigger kinds of the wire format (DESIGN §3). The numeric value is a bit index for masks. */
+/* Trigger kinds of the wire format (docs/design.md §6). The numeric value is a bit index for masks. */
 enum sw_trigger { SW_TRIG_PHYSICS = 0, SW_TRIG_BEAM = 1, SW_TRIG_RANDOM = 2, SW_TRIG_LED = 3, SW_TRIG_N = 4 };
 
 struct sw_fields {

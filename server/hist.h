@@ -1,5 +1,5 @@
 /* hist.h — histogram definitions, filling, statistics (mean, RMS, peak), merging, compact
- * snapshots and JSON serving (DESIGN §4).
+ * snapshots and JSON serving (docs/design.md §7).
  *
  * Threads: nothing here locks. A live struct sw_hist is filled by the ingest engine under its own
  * mutex; HTTP threads build private histograms (decode + add) and serialise them.
@@ -17,7 +17,7 @@
 
 #define SW_HIST_NAME_MAX 64
 
-/* A source selector (DESIGN §4):
+/* A source selector (docs/design.md §7):
  *   "f"       scalar field f (must have width 1)
  *   "f[i]"    element i of array field f (0 <= i < width)
  *   "sum(f)"  sum of the non-null elements of f; missing when all are null
@@ -102,7 +102,8 @@ void sw_hist_stats(const struct sw_hist *h, struct sw_hist_stats *st);
 double sw_hist_frac_above(const struct sw_hist *h, double value);
 double sw_hist_frac_below(const struct sw_hist *h, double value);
 
-/* Serving format (DESIGN §4): {"name","title","unit","x":{"bins","min","max"},["y":{...}],
+/* Serving format (docs/design.md §7, docs/api.md):
+ * {"name","title","unit","x":{"bins","min","max"},["y":{...}],
  * "counts":[...],"underflow","overflow","entries","missing","mean","rms","peak",["mean_y","rms_y"]}.
  * Non-finite numbers become null. Returns a new reference, NULL on out of memory. */
 json_t *sw_hist_to_json(const struct sw_hist *h);

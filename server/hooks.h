@@ -1,4 +1,4 @@
-/* hooks.h — delivery of alarm notifications to the profile's hooks (DESIGN §6).
+/* hooks.h — delivery of alarm notifications to the profile's hooks (docs/design.md §9).
  *
  * Each hook has its own thread and queue, so a slow or dead receiver delays nobody else, and ingest
  * only ever appends to a queue. webhook: HTTP POST with libcurl, an Alertmanager webhook v4 payload

@@ -1,4 +1,4 @@
-/* quality.h — judges one closed spill with the profile's checks (docs/design.md, docs/quality.md).
+/* quality.h — judges one closed spill with the profile's checks (docs/design.md §8, docs/quality.md).
  *
  * A check has up to two layers, and its state is the worse of them: a physical window (absolute, or
  * against a nominal value that the run's meta may set) that no baseline can learn away, and a

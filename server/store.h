@@ -1,4 +1,4 @@
-/* store.h — the SQLite store (DESIGN §9): WAL, explicit pragmas, STRICT schema migrated by
+/* store.h — the SQLite store (docs/design.md §11): WAL, explicit pragmas, STRICT schema migrated by
  * PRAGMA user_version, one writer thread that owns every write, and one read-only connection per
  * reading thread.
  *

@@ -1,4 +1,4 @@
-/* wire.h — parses one POST /api/v1/ingest body (NDJSON, wire format v1, DESIGN §3) into a batch,
+/* wire.h — parses one POST /api/v1/ingest body (NDJSON, wire format v1, docs/design.md §6) into a batch,
  * validating every line before anything is applied: the caller applies a batch only when the whole
  * body parsed. Events (row `event` and columnar `events`) become rows laid out by struct sw_fields.
  *

@@ -51,7 +51,7 @@ CREATE TABLE checks (
     FOREIGN KEY (run, spill) REFERENCES spills(run, spill)
 ) STRICT, WITHOUT ROWID;
 
--- Collector watermarks (DESIGN §3): committed in the same transaction as each spill.
+-- Collector watermarks (docs/design.md §6.5): committed in the same transaction as each spill.
 CREATE TABLE sources (
     source  TEXT PRIMARY KEY,
     seq     INTEGER NOT NULL,   -- last applied X-Spillwatch-Seq that is durable

@@ -1,5 +1,5 @@
 """`spillwatch backup DEST`: a consistent copy of the live database while the server runs and the
-simulator ingests (DESIGN §9), and the schema-version guard (a database newer than the binary)."""
+simulator ingests (docs/design.md §11), and the schema-version guard (a database newer than the binary)."""
 import os
 import shutil
 import sqlite3

@@ -1,6 +1,6 @@
 """spillwatch-collect file / stdin against the real server: following a growing file (rotation,
 truncation, a file that appears later), dead letters, late batches, and the crash tests of exactly-once
-delivery (DESIGN.md §3): the server killed with SIGKILL at random moments, the collector killed and
+delivery (docs/design.md §6.5): the server killed with SIGKILL at random moments, the collector killed and
 restarted, the server unreachable for a while. Every crash test ends with exact per-spill event counts
 and MOT against the file. The random moments come from a seed printed by each test (SW_CRASH_SEED sets
 it, to replay a failure)."""

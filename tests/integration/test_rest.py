@@ -1,5 +1,5 @@
-"""REST shapes (DESIGN §7) on a small simulated run: runs, spills, checks, histogram scopes,
-trends, metrics (checked with promtool), and clear 400/404 errors."""
+"""REST shapes (docs/api.md, docs/design.md §10) on a small simulated run: runs, spills, checks,
+histogram scopes, trends, metrics (checked with promtool), and clear 400/404 errors."""
 import shutil
 import subprocess
 import unittest
