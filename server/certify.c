@@ -14,6 +14,7 @@
 #include "log.h"
 #include "quality.h"
 #include "reload.h"
+#include "sqlq.h"
 
 /* ---- writer-thread transactions ---- */
 
@@ -381,11 +382,11 @@ void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, stru
         sw_reply_error(r, 404, "run %lld not found", (long long)run);
         return;
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT s.spill, s.mot, s.started, s.ended, m.flag IS NOT NULL FROM spills s "
-                           "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-                           "WHERE s.run = ?1 AND coalesce(m.flag, s.flag) = 'GOOD' ORDER BY s.spill",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT s.spill, s.mot, s.started, s.ended, m.flag IS NOT NULL FROM spills s " SPILL_MANUAL_JOIN
+            "WHERE s.run = ?1 AND " EFFECTIVE_FLAG " = 'GOOD' ORDER BY s.spill",
+            -1, &st, NULL) != SQLITE_OK) {
         sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
         return;
     }

@@ -1,5 +1,6 @@
 /* refs.c — see refs.h */
 #include "refs.h"
+#include "sqlq.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,12 +74,11 @@ static void load_window(sqlite3 *db, const struct sw_check_def *c, struct window
 static void load_run(sqlite3 *db, const struct sw_check_def *c, struct sw_hist *h)
 {
     sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(
-                   db,
-                   "SELECT h.blob FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
-                   "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-                   "WHERE s.run = ?1 AND coalesce(m.flag, s.flag) = 'GOOD'",
-                   -1, &st, NULL) != SQLITE_OK)
+    if (!db ||
+        sqlite3_prepare_v2(db,
+                           "SELECT h.blob FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = "
+                           "h.spill " SPILL_MANUAL_JOIN "WHERE s.run = ?1 AND " EFFECTIVE_FLAG " = 'GOOD'",
+                           -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_int64(st, 1, c->ref_run);
     while (sqlite3_step(st) == SQLITE_ROW)

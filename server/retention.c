@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "reload.h"
+#include "sqlq.h"
 
 struct sw_retention {
     const struct sw_config *cfg;
@@ -117,14 +118,12 @@ static int prune_chunk(sqlite3 *db, void *ctx)
     sqlite3_stmt *st = NULL, *del = NULL, *mark = NULL;
     if (!p || !ref_runs)
         goto out;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT s.run, s.spill, h.blob, coalesce(m.flag, s.flag) = 'GOOD' FROM spill_hists h "
-            "JOIN spills s ON s.run = h.run AND s.spill = h.spill "
-            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-            "WHERE s.closed_at < ?1 AND s.run NOT IN (SELECT value FROM json_each(?2)) "
-            "ORDER BY s.run, s.spill LIMIT ?3",
-            -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db,
+                           "SELECT s.run, s.spill, h.blob, " EFFECTIVE_FLAG " = 'GOOD' FROM spill_hists h "
+                           "JOIN spills s ON s.run = h.run AND s.spill = h.spill " SPILL_MANUAL_JOIN
+                           "WHERE s.closed_at < ?1 AND s.run NOT IN (SELECT value FROM json_each(?2)) "
+                           "ORDER BY s.run, s.spill LIMIT ?3",
+                           -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_double(st, 1, now - cfg->retention_days * 86400.0);
     sqlite3_bind_text(st, 2, ref_runs, -1, SQLITE_STATIC);
