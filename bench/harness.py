@@ -34,6 +34,9 @@ ONLY = {"ingest": "ingest", "latency": "latency", "commit": "latency", "histogra
         "endpoints": "endpoints", "memory": "endpoints", "scale": "scale", "quality": "quality"}
 BATCH = 1000  # events per batch, as the collector sends them
 
+sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+from spawn import StartError, launch  # noqa: E402  (the server start-up shared with the tests)
+
 
 class BenchError(Exception):
     pass
@@ -77,20 +80,13 @@ class Server:
 
     def start(self):
         self.started = time.monotonic()
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([self.binary, "--config", self.config, "--listen", "127.0.0.1:0"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError("server exited at start:\n" + open(self.log_path).read()[-2000:])
-            m = re.search(r"listening on http://[^:]+:(\d+)/", open(self.log_path).read())
-            if m:
-                self.port = int(m.group(1))
-                self.start_seconds = time.monotonic() - self.started
-                return self
-            time.sleep(0.02)
-        raise BenchError("server did not start")
+        try:
+            self.proc, self.port, self.log = launch([self.binary, "--config", self.config, "--listen", "127.0.0.1:0"],
+                                                    self.log_path, cwd=self.dir, timeout=30)
+        except StartError as e:
+            raise BenchError(str(e)) from None
+        self.start_seconds = time.monotonic() - self.started
+        return self
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -14,6 +14,8 @@ import unittest
 import urllib.error
 import urllib.request
 
+from spawn import StartError, launch
+
 SERVER = os.environ.get("SW_SERVER", "build/spillwatch")
 COLLECT = os.environ.get("SW_COLLECT", "build/spillwatch-collect")
 SRC = os.environ.get("SW_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -57,22 +59,16 @@ class Server:
         self.log_path = os.path.join(tmpdir, "server-%d.log" % int(time.time() * 1000))
 
     def start(self):
-        self.log = open(self.log_path, "w+")
         # A restart keeps the port, so a collector with a fixed --url finds the server again.
         listen = "127.0.0.1:%d" % (self.port or 0)
-        self.proc = subprocess.Popen(
-            [self.binary, "--config", self.config_path, "--listen", listen, "--db", self.db] + self.extra_args,
-            stdout=self.log, stderr=self.log, cwd=self.tmpdir)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited early:\n" + self.read_log())
-            m = re.search(r"listening on http://[^:]+:(\d+)/", self.read_log())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("server did not start:\n" + self.read_log())
+        try:
+            self.proc, self.port, self.log = launch(
+                [self.binary, "--config", self.config_path, "--listen", listen, "--db", self.db] + self.extra_args,
+                self.log_path, cwd=self.tmpdir, timeout=20)
+        except StartError as e:
+            self.proc, self.log = e.proc, e.log
+            raise RuntimeError(str(e)) from None
+        return self
 
     def read_log(self):
         with open(self.log_path) as f:
