@@ -1,5 +1,5 @@
 /* follow.h — reads complete lines from a growing input, like `tail -F`, and tells the byte position of
- * every line, so a collector can journal what it sent and rebuild it after a crash (tail.c).
+ * every line, so a collector can journal what it sent and rebuild it after a crash (tail.c, col_recover.c).
  *
  * Two kinds of input:
  *   FOLLOW_PATH   one path a DAQ appends to. Rotation (the path names another file now): the old file is
