@@ -46,7 +46,7 @@ void sw_admin_api_metrics(const struct sw_api *api, struct sw_reply *r)
 {
     char *text = sw_metrics_render(api->store, api->engine, api->alarms);
     if (!text) {
-        sw_reply_error(r, 503, "out of memory");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;
     }
     r->status = 200;

@@ -37,7 +37,7 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
     if (sw_req_query_int(c, "limit", &limit, r) < 0)
         return;
     if (hist && strcmp(hist, "1") && strcmp(hist, "0")) {
-        sw_reply_error(r, 400, "query parameter \"history\": 1 or 0");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"history\": 1 or 0");
         return;
     }
     json_t *j = sw_alarms_json(api->alarms);
@@ -101,9 +101,9 @@ static void reply_alarm(const struct sw_api *api, const char *name, struct sw_re
 static void reply_recorded(const struct sw_api *api, const char *name, struct sw_reply *r)
 {
     if (sw_store_sync(api->store) != 0) {
-        sw_reply_error(r, 503,
-                       "the action is taken but its record in the history could not be confirmed: "
-                       "the store is closing");
+        sw_reply_fail(r, SW_EUNAVAILABLE,
+                      "the action is taken but its record in the history could not be confirmed: "
+                      "the store is closing");
         return;
     }
     reply_alarm(api, name, r);
@@ -121,8 +121,8 @@ void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *nam
     double expires = 0;
     if (ex && !json_is_null(ex)) {
         if (!json_is_number(ex) || !(json_number_value(ex) > 0 && json_number_value(ex) <= ACK_MAX_S)) {
-            sw_reply_error(r, 400, "body: \"expires_in\" must be a number of seconds in (0, %.0f]",
-                           ACK_MAX_S);
+            sw_reply_fail(r, SW_EINVAL, "body: \"expires_in\" must be a number of seconds in (0, %.0f]",
+                          ACK_MAX_S);
             json_decref(j);
             return;
         }
@@ -132,7 +132,7 @@ void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *nam
     int rc = sw_alarms_ack(api->alarms, name, who, shifter, comment, expires, err, sizeof err);
     json_decref(j);
     if (rc)
-        sw_reply_error(r, sw_err_http_status(rc), "%s", err);
+        sw_reply_fail(r, rc, "%s", err);
     else
         reply_recorded(api, name, r);
 }
@@ -149,7 +149,7 @@ void sw_alarm_api_reset(const struct sw_api *api, const char *who, const char *n
     int rc = sw_alarms_reset(api->alarms, name, who, shifter, comment, err, sizeof err);
     json_decref(j);
     if (rc)
-        sw_reply_error(r, sw_err_http_status(rc), "%s", err);
+        sw_reply_fail(r, rc, "%s", err);
     else
         reply_recorded(api, name, r);
 }
@@ -212,8 +212,8 @@ static int parse_matchers(json_t *j, struct sw_silence *s, struct sw_reply *r)
     if (sw_req_body_string(j, "alarm", SW_NAME_MAX - 1, &alarm, r))
         return -1;
     if (!!m == !!alarm) {
-        sw_reply_error(r, 400,
-                       "body: exactly one of \"matchers\" (label -> value) and \"alarm\" (a rule name)");
+        sw_reply_fail(r, SW_EINVAL,
+                      "body: exactly one of \"matchers\" (label -> value) and \"alarm\" (a rule name)");
         return -1;
     }
     if (alarm) {
@@ -223,8 +223,8 @@ static int parse_matchers(json_t *j, struct sw_silence *s, struct sw_reply *r)
         return 0;
     }
     if (!json_is_object(m) || json_object_size(m) == 0 || json_object_size(m) > SW_ALARM_LABELS_MAX) {
-        sw_reply_error(r, 400, "body: \"matchers\" must be an object of 1 to %d label -> value strings",
-                       SW_ALARM_LABELS_MAX);
+        sw_reply_fail(r, SW_EINVAL, "body: \"matchers\" must be an object of 1 to %d label -> value strings",
+                      SW_ALARM_LABELS_MAX);
         return -1;
     }
     const char *key;
@@ -232,8 +232,8 @@ static int parse_matchers(json_t *j, struct sw_silence *s, struct sw_reply *r)
     json_object_foreach(m, key, v)
     {
         if (!json_is_string(v) || strlen(key) >= SW_NAME_MAX || json_string_length(v) >= SW_NAME_MAX) {
-            sw_reply_error(r, 400, "body: \"matchers.%.64s\" must be a string of at most %d characters", key,
-                           SW_NAME_MAX - 1);
+            sw_reply_fail(r, SW_EINVAL, "body: \"matchers.%.64s\" must be a string of at most %d characters",
+                          key, SW_NAME_MAX - 1);
             return -1;
         }
         snprintf(s->matchers[s->nmatchers][0], SW_NAME_MAX, "%s", key);
@@ -251,7 +251,7 @@ static int time_member(json_t *j, const char *key, double def, double *out, stru
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0) {
-        sw_reply_error(r, 400, "body: \"%s\" must be a time in Unix seconds", key);
+        sw_reply_fail(r, SW_EINVAL, "body: \"%s\" must be a time in Unix seconds", key);
         return -1;
     }
     *out = json_number_value(v);
@@ -303,7 +303,7 @@ static void reply_silence(const struct sw_api *api, int64_t id, unsigned status,
         sw_reply_json(r, status,
                       json_pack("{s:o, s:O}", "silence", s, "matches", json_object_get(s, "matches")));
     } else
-        sw_reply_error(r, 404, "no silence %lld", (long long)id);
+        sw_reply_fail(r, SW_ENOTFOUND, "no silence %lld", (long long)id);
     sqlite3_finalize(st);
 }
 
@@ -324,31 +324,31 @@ void sw_alarm_api_silence_post(const struct sw_api *api, const char *who, const 
         time_member(j, "starts_at", now, &s.starts_at, r) || time_member(j, "ends_at", NAN, &s.ends_at, r))
         goto out;
     if (!comment || !*comment) {
-        sw_reply_error(r, 400, "body: \"comment\" is required: say why the alarm is silenced");
+        sw_reply_fail(r, SW_EINVAL, "body: \"comment\" is required: say why the alarm is silenced");
         goto out;
     }
     dur = json_object_get(j, "duration");
     if (!!dur == !isnan(s.ends_at)) {
-        sw_reply_error(r, 400, "body: exactly one of \"duration\" (s) and \"ends_at\" (Unix s)");
+        sw_reply_fail(r, SW_EINVAL, "body: exactly one of \"duration\" (s) and \"ends_at\" (Unix s)");
         goto out;
     }
     if (dur && (!json_is_number(dur) || !(json_number_value(dur) > 0)))
-        sw_reply_error(r, 400, "body: \"duration\" must be a positive number of seconds");
+        sw_reply_fail(r, SW_EINVAL, "body: \"duration\" must be a positive number of seconds");
     else {
         if (dur)
             s.ends_at = s.starts_at + json_number_value(dur);
         if (!(s.ends_at > s.starts_at) || !(s.ends_at > now))
-            sw_reply_error(r, 400, "body: the silence must end after it starts and in the future");
+            sw_reply_fail(r, SW_EINVAL, "body: the silence must end after it starts and in the future");
         else if (s.ends_at - fmax(s.starts_at, now) > SILENCE_MAX_S)
-            sw_reply_error(r, 400, "body: a silence lasts at most %.0f days", SILENCE_MAX_S / 86400);
+            sw_reply_fail(r, SW_EINVAL, "body: a silence lasts at most %.0f days", SILENCE_MAX_S / 86400);
     }
     if (r->status)
         goto out;
     matches = sw_alarms_silence_matches(api->alarms, &s);
     if (json_array_size(matches) == 0) {
-        sw_reply_error(r, 400,
-                       "body: the matchers match no alarm rule (labels: alertname, severity and the "
-                       "rules' own labels)");
+        sw_reply_fail(r, SW_EINVAL,
+                      "body: the matchers match no alarm rule (labels: alertname, severity and the "
+                      "rules' own labels)");
         goto out;
     }
     s.created = now;
@@ -362,12 +362,13 @@ void sw_alarm_api_silence_post(const struct sw_api *api, const char *who, const 
     json_decref(m);
     struct silence_tx t = {.s = &s, .matchers_json = mjson};
     if (!mjson || sw_store_call(api->store, insert_silence, &t) != 0) {
-        sw_reply_error(r, 503, "the silence could not be stored");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "the silence could not be stored");
         goto out;
     }
     if (sw_alarms_silence_add(api->alarms, &s) != 0) {
-        sw_reply_error(r, 503, "out of memory: silence %lld is stored and takes effect at the next start",
-                       (long long)s.id);
+        sw_reply_fail(r, SW_EUNAVAILABLE,
+                      "out of memory: silence %lld is stored and takes effect at the next start",
+                      (long long)s.id);
         goto out;
     }
     reply_silence(api, s.id, 201, r);
@@ -407,11 +408,11 @@ void sw_alarm_api_silence_delete(const struct sw_api *api, const char *who, int6
 {
     struct silence_tx t = {.id = id, .by = who, .now = sw_wall()};
     if (sw_store_call(api->store, expire_silence, &t) != 0)
-        sw_reply_error(r, 503, "the silence could not be updated");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "the silence could not be updated");
     else if (!t.found)
-        sw_reply_error(r, 404, "no silence %lld", (long long)id);
+        sw_reply_fail(r, SW_ENOTFOUND, "no silence %lld", (long long)id);
     else if (!t.changed)
-        sw_reply_error(r, 409, "silence %lld has already ended", (long long)id);
+        sw_reply_fail(r, SW_ECONFLICT, "silence %lld has already ended", (long long)id);
     else {
         sw_alarms_silence_expire(api->alarms, id);
         reply_silence(api, id, 200, r);

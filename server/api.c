@@ -82,7 +82,7 @@ static void h_good_spills(const struct req *q, struct sw_reply *r)
 {
     const char *fmt = sw_req_qarg(q->c, "format");
     if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
-        sw_reply_error(r, 400, "query parameter \"format\": json or csv");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"format\": json or csv");
     else
         sw_certify_good_spills(q->api, q->run, fmt && strcmp(fmt, "csv") == 0, r);
 }
@@ -155,7 +155,7 @@ static unsigned reeval_role(const struct req *q, struct sw_reply *r, int *human)
     const char *dr = sw_req_qarg(q->c, "dry_run");
     int dry = dr && (strcmp(dr, "1") == 0 || strcmp(dr, "true") == 0);
     if (dr && !dry && strcmp(dr, "0") != 0 && strcmp(dr, "false") != 0) {
-        sw_reply_error(r, 400, "query parameter \"dry_run\": 1 or 0");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"dry_run\": 1 or 0");
         return 0;
     }
     *human = !dry;
@@ -280,8 +280,8 @@ static int bind_params(const struct route *rt, const struct segs *want, struct r
             if (!dash)
                 q->last = q->spill;
             if (q->last < q->spill) {
-                sw_reply_error(r, 400, "spill range %lld-%lld is empty", (long long)q->spill,
-                               (long long)q->last);
+                sw_reply_fail(r, SW_EINVAL, "spill range %lld-%lld is empty", (long long)q->spill,
+                              (long long)q->last);
                 return -1;
             }
         } else if (seg_is(&g, i, "{silence}", 9)) {
@@ -322,7 +322,7 @@ static void not_allowed(const char *method, const struct segs *want, struct sw_r
                 snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "",
                          m);
         }
-    sw_reply_error(r, 405, "method %s not allowed here; use %s", method, allow);
+    sw_reply_fail(r, SW_EMETHOD, "method %s not allowed here; use %s", method, allow);
     r->allow = allow;
 }
 
@@ -343,9 +343,9 @@ static void route(const struct sw_api *api, struct MHD_Connection *c, const char
             }
     if (!any) {
         if (strncmp(path, "/api/v1/", 8) != 0 && strcmp(path, "/metrics") != 0)
-            sw_reply_error(r, 404, "no API at %s (this server speaks /api/v1/)", path);
+            sw_reply_fail(r, SW_ENOTFOUND, "no API at %s (this server speaks /api/v1/)", path);
         else
-            sw_reply_error(r, 404, "no API at %s", path);
+            sw_reply_fail(r, SW_ENOTFOUND, "no API at %s", path);
         return;
     }
     struct req q = {.api = api, .c = c, .method = method, .body = body, .len = len, .call = call};

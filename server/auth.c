@@ -32,7 +32,7 @@ int sw_auth_require(const struct sw_api *api, struct MHD_Connection *c, unsigned
         return 0;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!h || strncmp(h, "Bearer ", 7) != 0) {
-        sw_reply_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
+        sw_reply_fail(r, SW_EUNAUTH, "missing bearer token (Authorization: Bearer <token>)");
         return -1;
     }
     const struct sw_token *found = NULL;
@@ -40,11 +40,11 @@ int sw_auth_require(const struct sw_api *api, struct MHD_Connection *c, unsigned
         if (ct_equal(api->cfg->tokens[i].secret, h + 7))
             found = &api->cfg->tokens[i];
     if (!found) {
-        sw_reply_error(r, 401, "unknown token");
+        sw_reply_fail(r, SW_EUNAUTH, "unknown token");
         return -1;
     }
     if (!(found->roles & role)) {
-        sw_reply_error(r, 403, "token \"%s\" lacks the role this request needs", found->name);
+        sw_reply_fail(r, SW_EFORBIDDEN, "token \"%s\" lacks the role this request needs", found->name);
         return -1;
     }
     if (who)

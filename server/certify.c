@@ -30,9 +30,9 @@ static int signed_off(sqlite3 *db, int64_t run)
     return found;
 }
 
-/* Result of a writer-thread transaction: status 200 or an error with its message. */
+/* Result of a writer-thread transaction: code 0, or an error code (err.h) with its message. */
 struct outcome {
-    unsigned status;
+    int code;
     char error[300];
     json_t *changed; /* owned by the requester */
 };
@@ -47,7 +47,7 @@ static int flag_fn(sqlite3 *db, void *ctx)
 {
     struct flag_tx *t = ctx;
     if (signed_off(db, t->run)) {
-        t->out.status = 409;
+        t->out.code = SW_ECONFLICT;
         snprintf(t->out.error, sizeof t->out.error,
                  "run %lld is signed off: re-open it before changing flags", (long long)t->run);
         return 1;
@@ -99,7 +99,7 @@ static int flag_fn(sqlite3 *db, void *ctx)
         json_array_append_new(t->out.changed, json_integer(spill));
     }
     if (json_array_size(t->out.changed) == 0 && t->flag) {
-        t->out.status = 404;
+        t->out.code = SW_ENOTFOUND;
         snprintf(t->out.error, sizeof t->out.error, "run %lld has no stored spill in %lld-%lld",
                  (long long)t->run, (long long)t->first, (long long)t->last);
         rc = 1;
@@ -128,10 +128,10 @@ static void reply_outcome(struct sw_reply *r, struct outcome *o, int rc, json_t 
         return;
     }
     json_decref(ok);
-    if (o->status)
-        sw_reply_error(r, o->status, "%s", o->error);
+    if (o->code)
+        sw_reply_fail(r, o->code, "%s", o->error);
     else
-        sw_reply_error(r, 503, "database error: the change was not stored");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the change was not stored");
 }
 
 void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run, int64_t first, int64_t last,
@@ -148,13 +148,15 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
         sw_req_body_string(j, "shifter", 100, &t.shifter, r))
         goto out;
     if (!fv) {
-        sw_reply_error(r, 400, "body: \"flag\" is required: GOOD, WARN, BAD, EXCLUDED, or null to remove");
+        sw_reply_fail(r, SW_EINVAL,
+                      "body: \"flag\" is required: GOOD, WARN, BAD, EXCLUDED, or null to remove");
         goto out;
     }
     if (!json_is_null(fv)) {
         int s = json_is_string(fv) ? sw_state_parse(json_string_value(fv)) : -1;
         if (s < 0 || s == SW_UNKNOWN) {
-            sw_reply_error(r, 400, "body: \"flag\" must be GOOD, WARN, BAD, EXCLUDED, or null to remove");
+            sw_reply_fail(r, SW_EINVAL,
+                          "body: \"flag\" must be GOOD, WARN, BAD, EXCLUDED, or null to remove");
             goto out;
         }
         t.flag = json_string_value(fv);
@@ -165,8 +167,8 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
             for (int i = 0; i < prof->nreasons; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", i ? ", " : "",
                          prof->manual_reasons[i]);
-            sw_reply_error(r, 400, "body: \"reason\" %s; one of: %s",
-                           t.reason ? "is not in the vocabulary" : "is required", list);
+            sw_reply_fail(r, SW_EINVAL, "body: \"reason\" %s; one of: %s",
+                          t.reason ? "is not in the vocabulary" : "is required", list);
         }
         sw_profile_unref(prof);
         if (!known_reason)
@@ -200,7 +202,7 @@ static int signoff_fn(sqlite3 *db, void *ctx)
     struct signoff_tx *t = ctx;
     int is_signed = signed_off(db, t->run);
     if (t->reopen != !!is_signed) {
-        t->out.status = 409;
+        t->out.code = SW_ECONFLICT;
         snprintf(t->out.error, sizeof t->out.error,
                  t->reopen ? "run %lld is not signed off" : "run %lld is already signed off",
                  (long long)t->run);
@@ -215,7 +217,7 @@ static int signoff_fn(sqlite3 *db, void *ctx)
         int ended = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
         sqlite3_finalize(st);
         if (!ended) {
-            t->out.status = 409;
+            t->out.code = SW_ECONFLICT;
             snprintf(t->out.error, sizeof t->out.error,
                      "run %lld has not ended (no run_end): sign it off after it ends, or an admin sends "
                      "\"force\": true",
@@ -238,7 +240,7 @@ static int signoff_fn(sqlite3 *db, void *ctx)
         size_t n = json_array_size(t->out.changed);
         if (n > 0) {
             char *list = json_dumps(t->out.changed, JSON_COMPACT);
-            t->out.status = 409;
+            t->out.code = SW_ECONFLICT;
             snprintf(t->out.error, sizeof t->out.error,
                      "run %lld has %zu spill(s) still UNKNOWN without a manual decision: %.200s",
                      (long long)t->run, n, list ? list : "");
@@ -285,13 +287,14 @@ static void signoff(const struct sw_api *api, const char *who, int admin, int64_
     struct signoff_tx t = {.run = run, .reopen = reopen, .who = who};
     json_t *force = json_object_get(j, "force");
     if (force && (!json_is_boolean(force) || reopen)) {
-        sw_reply_error(
-            r, 400, reopen ? "body: \"force\" is for a sign-off" : "body: \"force\" must be true or false");
+        sw_reply_fail(r, SW_EINVAL,
+                      reopen ? "body: \"force\" is for a sign-off" : "body: \"force\" must be true or false");
         goto out;
     }
     t.force = json_is_true(force);
     if (t.force && !admin) {
-        sw_reply_error(r, 403, "body: \"force\" (signing off a run that has not ended) needs the admin role");
+        sw_reply_fail(r, SW_EFORBIDDEN,
+                      "body: \"force\" (signing off a run that has not ended) needs the admin role");
         goto out;
     }
     if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
@@ -299,19 +302,19 @@ static void signoff(const struct sw_api *api, const char *who, int admin, int64_
         sw_req_body_string(j, "reason", 200, &t.reason, r))
         goto out;
     if (!reopen && (!t.comment || !*t.comment)) {
-        sw_reply_error(r, 400, "body: \"comment\" is required to sign a run off");
+        sw_reply_fail(r, SW_EINVAL, "body: \"comment\" is required to sign a run off");
         goto out;
     }
     if (reopen && (!t.reason || !*t.reason)) {
-        sw_reply_error(r, 400, "body: \"reason\" is required to re-open a run");
+        sw_reply_fail(r, SW_EINVAL, "body: \"reason\" is required to re-open a run");
         goto out;
     }
     if (!t.comment)
         t.comment = "";
     json_t *live = sw_engine_run_live(api->engine, run);
     if (live && !reopen) {
-        sw_reply_error(r, 409, "run %lld has an open spill (%lld): sign off after it closes", (long long)run,
-                       (long long)json_integer_value(json_object_get(live, "spill")));
+        sw_reply_fail(r, SW_ECONFLICT, "run %lld has an open spill (%lld): sign off after it closes",
+                      (long long)run, (long long)json_integer_value(json_object_get(live, "spill")));
         json_decref(live);
         goto out;
     }
@@ -349,13 +352,13 @@ void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct
         sw_req_query_int(c, "limit", &limit, r) < 0 || sw_req_query_int(c, "before", &before, r) < 0)
         return;
     if (limit < 1 || limit > 10000) {
-        sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..10000");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"limit\": must be within 1..10000");
         return;
     }
     int64_t last = -1;
     json_t *arr = sw_audit_list(sw_store_reader(api->store), run, spill, before, limit, &last);
     if (!arr) {
-        sw_reply_error(r, 503, "database unavailable");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
         return;
     }
     sw_reply_json(r, 200,
@@ -368,18 +371,18 @@ void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, stru
     sqlite3 *db = sw_store_reader(api->store);
     sqlite3_stmt *st;
     if (!db) {
-        sw_reply_error(r, 503, "database unavailable");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
         return;
     }
     if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
         return;
     }
     sqlite3_bind_int64(st, 1, run);
     int exists = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     if (!exists) {
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
         return;
     }
     if (sqlite3_prepare_v2(
@@ -387,7 +390,7 @@ void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, stru
             "SELECT s.spill, s.mot, s.started, s.ended, m.flag IS NOT NULL FROM spills s " SPILL_MANUAL_JOIN
             "WHERE s.run = ?1 AND " EFFECTIVE_FLAG " = 'GOOD' ORDER BY s.spill",
             -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
         return;
     }
     sqlite3_bind_int64(st, 1, run);
@@ -417,7 +420,7 @@ void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, stru
         json_decref(arr);
         if (!f || fclose(f) != 0) {
             free(text);
-            sw_reply_error(r, 503, "out of memory");
+            sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
             return;
         }
         r->status = 200;

@@ -65,7 +65,7 @@ void sw_hist_api_get(const struct sw_api *api, struct MHD_Connection *c, const c
     struct sw_profile *prof = sw_reload_profile(api->reload);
     int h = sw_profile_find_hist(prof, name);
     if (h < 0)
-        sw_reply_error(r, 404, "no histogram \"%s\" in profile \"%s\"", name, prof->name);
+        sw_reply_fail(r, SW_ENOTFOUND, "no histogram \"%s\" in profile \"%s\"", name, prof->name);
     else
         hist_scope(api, c, prof, h, name, r);
     sw_profile_unref(prof);
@@ -91,29 +91,29 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
         const char *dash = strchr(range, '-');
         if (!dash || sw_req_path_int(r, "spills (a-b): a", range, (size_t)(dash - range), &a) < 0 ||
             sw_req_path_int(r, "spills (a-b): b", dash + 1, strlen(dash + 1), &b) < 0) {
-            sw_reply_error(r, 400, "query parameter \"spills\": expected a-b with integers, e.g. 3-17");
+            sw_reply_fail(r, SW_EINVAL, "query parameter \"spills\": expected a-b with integers, e.g. 3-17");
             return;
         }
         if (a > b) {
-            sw_reply_error(r, 400, "query parameter \"spills\": %lld-%lld is empty", (long long)a,
-                           (long long)b);
+            sw_reply_fail(r, SW_EINVAL, "query parameter \"spills\": %lld-%lld is empty", (long long)a,
+                          (long long)b);
             return;
         }
     }
     if (quality && strcmp(quality, "good") != 0 && strcmp(quality, "all") != 0) {
-        sw_reply_error(r, 400, "query parameter \"quality\": must be good or all");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"quality\": must be good or all");
         return;
     }
     if (has_spill + !!range + has_last > 1) {
-        sw_reply_error(r, 400, "query parameters spill, spills and last exclude each other");
+        sw_reply_fail(r, SW_EINVAL, "query parameters spill, spills and last exclude each other");
         return;
     }
     if ((has_spill || range) && !has_run) {
-        sw_reply_error(r, 400, "query parameters spill and spills need run");
+        sw_reply_fail(r, SW_EINVAL, "query parameters spill and spills need run");
         return;
     }
     if (has_last && (last < 1 || last > 100000)) {
-        sw_reply_error(r, 400, "query parameter \"last\": must be within 1..100000");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"last\": must be within 1..100000");
         return;
     }
     int good_only = quality && strcmp(quality, "good") == 0;
@@ -171,7 +171,7 @@ static void hist_stored(const struct sw_api *api, const struct sw_profile *prof,
         sqlite3_finalize(st);
     }
     if (has_spill && pruned) {
-        sw_reply_json(r, 410,
+        sw_reply_json(r, sw_err_http_status(SW_EGONE),
                       json_pack("{s:s+, s:b, s:I, s:I, s:f}", "error",
                                 "histograms of this spill were pruned by ",
                                 "retention (retention.spill_histograms_days); its run's summed histograms "
@@ -196,7 +196,7 @@ static void hist_stored(const struct sw_api *api, const struct sw_profile *prof,
     struct sw_hist acc;
     if (sw_hist_init(&acc, &prof->hists[h]) != 0) {
         sqlite3_finalize(st);
-        sw_reply_error(r, 503, "out of memory");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;
     }
     int64_t nspills = 0, smin = -1, smax = -1, skipped = 0;
@@ -257,15 +257,15 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
     const char *fs = sw_req_qarg(c, "from"), *ts = sw_req_qarg(c, "to");
     char *end;
     if (fs && (from = strtod(fs, &end), !*fs || *end || !isfinite(from))) {
-        sw_reply_error(r, 400, "query parameter \"from\": Unix seconds expected");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"from\": Unix seconds expected");
         return;
     }
     if (ts && (to = strtod(ts, &end), !*ts || *end || !isfinite(to))) {
-        sw_reply_error(r, 400, "query parameter \"to\": Unix seconds expected");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"to\": Unix seconds expected");
         return;
     }
     if (!has_run && !fs && !ts) {
-        sw_reply_error(r, 400, "trends need run=N or a time range from=/to= (Unix s)");
+        sw_reply_fail(r, SW_EINVAL, "trends need run=N or a time range from=/to= (Unix s)");
         return;
     }
     /* quantity: a spill column, trigger_rate, counters.X, rates.X (per second), per_mot.X, check.NAME */
@@ -283,10 +283,10 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
               !strncmp(quantity, "per_mot.", 8) || !strncmp(quantity, "check.", 6)))
         kind = quantity;
     if (!kind) {
-        sw_reply_error(r, 400,
-                       "unknown trend quantity \"%s\": use mot, events, duration, dead_time, decode_errors, "
-                       "unknown_fields, trigger_rate, counters.NAME, rates.NAME, per_mot.NAME or check.NAME",
-                       quantity);
+        sw_reply_fail(r, SW_EINVAL,
+                      "unknown trend quantity \"%s\": use mot, events, duration, dead_time, decode_errors, "
+                      "unknown_fields, trigger_rate, counters.NAME, rates.NAME, per_mot.NAME or check.NAME",
+                      quantity);
         return;
     }
     sqlite3 *db = sw_db_reader_for_run(api->store, has_run, run, r);

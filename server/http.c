@@ -145,7 +145,7 @@ static enum MHD_Result serve_ticket(struct sw_server *srv, struct MHD_Connection
     struct sw_reply r = {0};
     const char *who = NULL;
     if (strcmp(method, "POST") != 0) {
-        sw_reply_error(&r, 405, "method %s not allowed here; use POST", method);
+        sw_reply_fail(&r, SW_EMETHOD, "method %s not allowed here; use POST", method);
         r.allow = "POST";
         return send_reply(conn, rq, &r);
     }
@@ -156,13 +156,13 @@ static enum MHD_Result serve_ticket(struct sw_server *srv, struct MHD_Connection
     enum sw_ticket_status rc = sw_tickets_issue(srv->tickets, who, sw_mono(), ticket, &wait);
     if (rc == SW_TICKET_FULL) {
         r.retry_after = wait < 1 ? 1 : (unsigned)wait + 1;
-        sw_reply_error(&r, 503,
-                       "%d stream tickets are outstanding, the most there may be; each is valid for %d s: "
-                       "retry after %u s",
-                       SW_TICKETS_MAX, SW_TICKET_SECONDS, r.retry_after);
+        sw_reply_fail(&r, SW_EUNAVAILABLE,
+                      "%d stream tickets are outstanding, the most there may be; each is valid for %d s: "
+                      "retry after %u s",
+                      SW_TICKETS_MAX, SW_TICKET_SECONDS, r.retry_after);
     } else if (rc != SW_TICKET_OK) {
         sw_error("http", "no stream ticket issued: getrandom failed");
-        sw_reply_error(&r, 503, "no stream ticket: the server has no random bytes");
+        sw_reply_fail(&r, SW_EUNAVAILABLE, "no stream ticket: the server has no random bytes");
         r.retry_after = 5;
     } else
         sw_reply_json(&r, 200, json_pack("{s:s, s:i}", "ticket", ticket, "expires_in", SW_TICKET_SECONDS));
@@ -185,14 +185,14 @@ static int stream_ticket(struct sw_server *srv, const char *ticket, struct sw_re
     case SW_TICKET_USED:
         if (replay)
             sw_warn("stream", "a used stream ticket of token \"%s\" was presented again: refused", who);
-        sw_reply_error(r, 401, "stream ticket already used (a ticket opens one stream): %s", again);
+        sw_reply_fail(r, SW_EUNAUTH, "stream ticket already used (a ticket opens one stream): %s", again);
         return -1;
     case SW_TICKET_EXPIRED:
-        sw_reply_error(r, 401, "stream ticket expired (a ticket is valid for %d s): %s", SW_TICKET_SECONDS,
-                       again);
+        sw_reply_fail(r, SW_EUNAUTH, "stream ticket expired (a ticket is valid for %d s): %s",
+                      SW_TICKET_SECONDS, again);
         return -1;
     default:
-        sw_reply_error(r, 401, "unknown stream ticket: %s", again);
+        sw_reply_fail(r, SW_EUNAUTH, "unknown stream ticket: %s", again);
         return -1;
     }
 }
@@ -204,7 +204,7 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
 {
     struct sw_reply r = {0};
     if (strcmp(method, "GET") != 0) {
-        sw_reply_error(&r, 405, "method %s not allowed here; use GET", method);
+        sw_reply_fail(&r, SW_EMETHOD, "method %s not allowed here; use GET", method);
         r.allow = "GET";
         return send_reply(conn, rq, &r);
     }
@@ -218,13 +218,13 @@ static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection
     const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (!last)
         last = sw_req_qarg(conn, "last_event_id");
-    unsigned status = 503;
+    unsigned status = 503; /* what sw_stream_open says; its refusal is always 503 */
     struct MHD_Response *resp = srv->stream ? sw_stream_open(srv->stream, conn, last, &status) : NULL;
-    if (!resp) {
-        sw_reply_error(&r, status,
-                       "no stream: too many stream clients (limits.stream_clients_max = %d), "
-                       "or shutting down",
-                       srv->api.cfg->stream_clients_max);
+    if (!resp) { /* the only refusal: the client cap (or out of memory) */
+        sw_reply_fail(&r, SW_EUNAVAILABLE,
+                      "no stream: too many stream clients (limits.stream_clients_max = %d), "
+                      "or shutting down",
+                      srv->api.cfg->stream_clients_max);
         r.retry_after = 5;
         r.close = 1; /* a refused client must not keep holding a connection (and a per-address slot) */
         return send_reply(conn, rq, &r);
@@ -272,7 +272,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
     struct sw_reply r = {0};
     char rel[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
     if (strstr(url, "..") || strchr(url, '\\') || url[0] != '/') {
-        sw_reply_error(&r, 404, "not found: %s", url);
+        sw_reply_fail(&r, SW_ENOTFOUND, "not found: %s", url);
         return send_reply(conn, rq, &r);
     }
     if (strcmp(url, "/") == 0)
@@ -281,7 +281,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
         /* /vendor/<pkg>/<file> -> node_modules/<pkg>/dist/<file> (npm-installed, never in the repo) */
         const char *pkg = url + 8, *slash = strchr(pkg, '/');
         if (!slash || slash == pkg) {
-            sw_reply_error(&r, 404, "not found: %s", url);
+            sw_reply_fail(&r, SW_ENOTFOUND, "not found: %s", url);
             return send_reply(conn, rq, &r);
         }
         snprintf(rel, sizeof rel, "/node_modules/%.*s/dist%s", (int)(slash - pkg), pkg, slash);
@@ -291,7 +291,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
     size_t rootlen = strlen(srv->www_real);
     if (!srv->www_real[0] || fl < 0 || (size_t)fl >= sizeof full || !realpath(full, real) ||
         strncmp(real, srv->www_real, rootlen) != 0 || (real[rootlen] != '/' && real[rootlen] != 0)) {
-        sw_reply_error(&r, 404, "not found: %s", url);
+        sw_reply_fail(&r, SW_ENOTFOUND, "not found: %s", url);
         return send_reply(conn, rq, &r);
     }
     int fd = open(real, O_RDONLY | O_CLOEXEC);
@@ -299,7 +299,7 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        sw_reply_error(&r, 404, "not found: %s", url);
+        sw_reply_fail(&r, SW_ENOTFOUND, "not found: %s", url);
         return send_reply(conn, rq, &r);
     }
     struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
@@ -373,12 +373,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         unsigned wait = rate_limited(srv, conn, method, url);
         if (wait) {
             struct sw_reply r = {0};
-            sw_reply_error(&r, 429,
-                           "too many write requests from this client (limits.%s = %g/s, bursts of %g); "
-                           "nothing applied; retry after %u s",
-                           is_ingest(url) ? "ingest_rate" : "write_rate",
-                           is_ingest(url) ? srv->api.cfg->ingest_rate : srv->api.cfg->write_rate,
-                           is_ingest(url) ? srv->api.cfg->ingest_burst : srv->api.cfg->write_burst, wait);
+            sw_reply_fail(&r, SW_ERATE,
+                          "too many write requests from this client (limits.%s = %g/s, bursts of %g); "
+                          "nothing applied; retry after %u s",
+                          is_ingest(url) ? "ingest_rate" : "write_rate",
+                          is_ingest(url) ? srv->api.cfg->ingest_rate : srv->api.cfg->write_rate,
+                          is_ingest(url) ? srv->api.cfg->ingest_burst : srv->api.cfg->write_burst, wait);
             r.retry_after = wait;
             rq->too_big = 2; /* answered: the body, if any, is discarded */
             atomic_fetch_add(&sw_metrics.http_rate_limited, 1);
@@ -392,8 +392,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl && strtoull(cl, NULL, 10) > srv->api.cfg->body_max) {
                 struct sw_reply r = {0};
-                sw_reply_error(&r, 413, "body of %s bytes is larger than the limit of %zu bytes", cl,
-                               srv->api.cfg->body_max);
+                sw_reply_fail(&r, SW_ETOOBIG, "body of %s bytes is larger than the limit of %zu bytes", cl,
+                              srv->api.cfg->body_max);
                 rq->too_big = 2; /* answered */
                 if (is_ingest(url))
                     sw_metrics_ingest_rejected(r.status);
@@ -456,18 +456,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
     struct sw_reply r = {0};
     if (rq->too_big == 3) {
-        sw_reply_error(
-            &r, 503,
-            "the server is receiving limits.body_memory_max = %zu bytes of request bodies already; "
-            "nothing applied; send it again after Retry-After seconds",
-            srv->api.cfg->body_memory_max);
+        sw_reply_fail(&r, SW_EUNAVAILABLE,
+                      "the server is receiving limits.body_memory_max = %zu bytes of request bodies already; "
+                      "nothing applied; send it again after Retry-After seconds",
+                      srv->api.cfg->body_memory_max);
         r.retry_after = 1;
         if (is_ingest(url))
             sw_metrics_ingest_rejected(r.status);
         return send_reply(conn, rq, &r);
     }
     if (rq->too_big) {
-        sw_reply_error(&r, 413, "body larger than the limit of %zu bytes", srv->api.cfg->body_max);
+        sw_reply_fail(&r, SW_ETOOBIG, "body larger than the limit of %zu bytes", srv->api.cfg->body_max);
         if (is_ingest(url))
             sw_metrics_ingest_rejected(r.status);
         return send_reply(conn, rq, &r);
@@ -485,7 +484,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_reply(conn, rq, &r);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        sw_reply_error(&r, 405, "method %s not allowed for %s", method, url);
+        sw_reply_fail(&r, SW_EMETHOD, "method %s not allowed for %s", method, url);
         r.allow = "GET, HEAD";
         return send_reply(conn, rq, &r);
     }

@@ -30,7 +30,7 @@ static int lag_bytes_header(struct MHD_Connection *c, int64_t *out, struct sw_re
             v = -1;
     }
     if (v < 0) {
-        sw_reply_error(r, 400, "X-Spillwatch-Lag-Bytes: \"%.40s\" is not an integer >= 0", h);
+        sw_reply_fail(r, SW_EINVAL, "X-Spillwatch-Lag-Bytes: \"%.40s\" is not an integer >= 0", h);
         return -1;
     }
     *out = v;
@@ -52,7 +52,7 @@ static int lag_seconds_header(struct MHD_Connection *c, double *out, struct sw_r
             v = NAN;
     }
     if (!(v >= 0 && isfinite(v))) {
-        sw_reply_error(r, 400, "X-Spillwatch-Lag-Seconds: \"%.40s\" is not a number >= 0", h);
+        sw_reply_fail(r, SW_EINVAL, "X-Spillwatch-Lag-Seconds: \"%.40s\" is not a number >= 0", h);
         return -1;
     }
     *out = v;
@@ -68,7 +68,8 @@ static int instance_header(struct MHD_Connection *c, const char **out, struct sw
     size_t n = h ? strlen(h) : 0;
     if (h && (n == 0 || n > SW_INSTANCE_MAX ||
               strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)) {
-        sw_reply_error(r, 400, "X-Spillwatch-Instance: 1..%d characters of [A-Za-z0-9._-]", SW_INSTANCE_MAX);
+        sw_reply_fail(r, SW_EINVAL, "X-Spillwatch-Instance: 1..%d characters of [A-Za-z0-9._-]",
+                      SW_INSTANCE_MAX);
         return -1;
     }
     return 0;
@@ -83,7 +84,7 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
     const char *seqs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Spillwatch-Seq");
     int64_t seq = -1;
     if (!!source != !!seqs) {
-        sw_reply_error(r, 400, "X-Spillwatch-Source and X-Spillwatch-Seq go together");
+        sw_reply_fail(r, SW_EINVAL, "X-Spillwatch-Source and X-Spillwatch-Seq go together");
         goto rejected;
     }
     if (source) {
@@ -91,15 +92,15 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
         errno = 0;
         long long v = strtoll(seqs, &end, 10);
         if (!*seqs || *end || errno || v < 1 || v > SW_ID_MAX) {
-            sw_reply_error(r, 400, "X-Spillwatch-Seq: \"%.40s\" is not an integer in 1..%lld (2^53 - 1)",
-                           seqs, SW_ID_MAX);
+            sw_reply_fail(r, SW_EINVAL, "X-Spillwatch-Seq: \"%.40s\" is not an integer in 1..%lld (2^53 - 1)",
+                          seqs, SW_ID_MAX);
             goto rejected;
         }
         seq = v;
         size_t sl = strlen(source);
         if (sl == 0 || sl > 100 ||
             strspn(source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != sl) {
-            sw_reply_error(r, 400, "X-Spillwatch-Source: 1..100 characters of [A-Za-z0-9._-]");
+            sw_reply_fail(r, SW_EINVAL, "X-Spillwatch-Source: 1..100 characters of [A-Za-z0-9._-]");
             goto rejected;
         }
     }
@@ -116,7 +117,7 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
         goto rejected;
     if (source && (has_bytes || has_seconds) &&
         sw_engine_source_report(api->engine, source, lag_bytes, lag_seconds) != SW_OK) {
-        sw_reply_error(r, 503, "out of memory; nothing applied");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory; nothing applied");
         goto rejected;
     }
     if (sw_req_store_refuses(api->store, r))
@@ -182,7 +183,8 @@ void sw_ingest_api_finish(const struct sw_api *api, struct sw_ingest_call *call,
             char why[512];
             enum sw_store_state st = sw_store_state(api->store, why, sizeof why, NULL);
             if (st != SW_STORE_OK)
-                sw_reply_error(r, 503, "%s: %s; send it again after Retry-After seconds", res.error, why);
+                sw_reply_fail(r, SW_EUNAVAILABLE, "%s: %s; send it again after Retry-After seconds",
+                              res.error, why);
             r->retry_after = st == SW_STORE_FAILED ? 10 : 5;
         }
         if (rc == SW_EGAP) {
@@ -234,7 +236,7 @@ static int source_held(const struct sw_api *api, const char *source, const char 
                       source, holder, idle, api->cfg->source_lease) > 0)
         json_object_set_new(j, "error", json_string(msg));
     free(msg);
-    sw_reply_json(r, 409, j);
+    sw_reply_json(r, sw_err_http_status(SW_EHELD), j);
     return -1;
 }
 
@@ -251,7 +253,7 @@ void sw_source_api_get(const struct sw_api *api, struct MHD_Connection *c, const
         return;
     sqlite3 *db = sw_store_reader(api->store);
     if (!db) {
-        sw_reply_error(r, 503, "database unavailable");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
         return;
     }
     sqlite3_stmt *st;
@@ -272,7 +274,7 @@ void sw_source_api_get(const struct sw_api *api, struct MHD_Connection *c, const
                       "committed", "updated");
     sqlite3_finalize(st);
     if (!j && applied < 0) {
-        sw_reply_error(r, 404, "source \"%s\" not seen", id);
+        sw_reply_fail(r, SW_ENOTFOUND, "source \"%s\" not seen", id);
         return;
     }
     char holder[SW_INSTANCE_MAX + 1];
@@ -293,7 +295,8 @@ void sw_source_api_release(const struct sw_api *api, struct MHD_Connection *c, c
     if (instance_header(c, &instance, r) != 0)
         return;
     if (!instance) {
-        sw_reply_error(r, 400, "X-Spillwatch-Instance: required (the instance that gives the source up)");
+        sw_reply_fail(r, SW_EINVAL,
+                      "X-Spillwatch-Instance: required (the instance that gives the source up)");
         return;
     }
     if (source_held(api, id, instance, r) != 0)

@@ -12,7 +12,7 @@
 struct reset_tx {
     int64_t run, from;
     const char *who, *shifter, *comment;
-    unsigned status; /* 0, or the refusal's */
+    int code; /* 0, or the refusal's (err.h) */
     char error[200];
 };
 
@@ -35,7 +35,7 @@ static int reset_fn(sqlite3 *db, void *ctx)
     }
     sqlite3_finalize(st);
     if (!known) {
-        t->status = 404;
+        t->code = SW_ENOTFOUND;
         snprintf(t->error, sizeof t->error, "run %lld not found", (long long)t->run);
         return 1;
     }
@@ -75,21 +75,22 @@ void sw_rebaseline_run(const struct sw_api *api, const char *who, int64_t run, c
         sw_req_body_string(j, "shifter", 100, &t.shifter, r))
         goto out;
     if (!json_is_integer(from) || json_integer_value(from) < 1 || json_integer_value(from) > INT32_MAX) {
-        sw_reply_error(r, 400,
-                       "body: \"from_spill\" is required: the spill (an integer >= 1) from which the "
-                       "run's baselines learn anew");
+        sw_reply_fail(r, SW_EINVAL,
+                      "body: \"from_spill\" is required: the spill (an integer >= 1) from which the "
+                      "run's baselines learn anew");
         goto out;
     }
     if (!t.comment || !*t.comment) {
-        sw_reply_error(r, 400, "body: \"comment\" is required: why the baselines are reset");
+        sw_reply_fail(r, SW_EINVAL, "body: \"comment\" is required: why the baselines are reset");
         goto out;
     }
     t.from = json_integer_value(from);
     int rc = sw_store_call(api->store, reset_fn, &t);
     if (rc == 1)
-        sw_reply_error(r, t.status, "%s", t.error);
+        sw_reply_fail(r, t.code, "%s", t.error);
     else if (rc != 0)
-        sw_reply_error(r, 503, "database error while resetting the baselines of run %lld", (long long)run);
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error while resetting the baselines of run %lld",
+                      (long long)run);
     else {
         sw_engine_rebaseline(api->engine, run);
         sw_reply_json(r, 200,

@@ -115,7 +115,7 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
             "WHERE s.run = ?1 ORDER BY s.closed_at, s.spill",
             -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
         return -1;
     }
     sqlite3_bind_int64(st, 1, run);
@@ -200,7 +200,7 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
     rc = 0;
     goto out;
 oom:
-    sw_reply_error(r, 503, "out of memory");
+    sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
 out:
     sqlite3_finalize(st);
     for (int i = 0; hists && i < p->nhists; i++)
@@ -224,8 +224,8 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         json_error_t jerr;
         json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
-            sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-                           jerr.text);
+            sw_reply_fail(r, SW_EINVAL, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                          jerr.text);
             sw_profile_unref(cur);
             return;
         }
@@ -236,7 +236,7 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
             json_t *problems = json_array();
             for (int i = 0; i < d.n; i++)
                 json_array_append_new(problems, json_string(d.msg[i]));
-            sw_reply_json(r, 400,
+            sw_reply_json(r, sw_err_http_status(SW_EINVAL),
                           json_pack("{s:s, s:o}", "error", d.n ? d.msg[0] : "body: invalid profile",
                                     "problems", problems));
             sw_diag_release(&d);
@@ -251,7 +251,7 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
     struct verdict *v = NULL;
     int n = 0;
     if (!db) {
-        sw_reply_error(r, 503, "database unavailable");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
         goto out;
     }
     sqlite3_stmt *st;
@@ -262,7 +262,7 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         sqlite3_finalize(st);
     }
     if (!exists) {
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
         goto out;
     }
     if (judge_run(db, p, run, &v, &n, r) != 0)
@@ -285,12 +285,12 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         if (sw_store_call(api->store, apply_fn, &t) != 0) {
             json_decref(changes);
             if (t.signed_off)
-                sw_reply_error(r, 409,
-                               "run %lld is signed off: its flags do not change (a dry run shows what would; "
-                               "re-open the run first: POST /api/v1/runs/%lld/reopen)",
-                               (long long)run, (long long)run);
+                sw_reply_fail(r, SW_ECONFLICT,
+                              "run %lld is signed off: its flags do not change (a dry run shows what would; "
+                              "re-open the run first: POST /api/v1/runs/%lld/reopen)",
+                              (long long)run, (long long)run);
             else
-                sw_reply_error(r, 503, "database error: the re-evaluation was not stored");
+                sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the re-evaluation was not stored");
             goto out;
         }
     }

@@ -37,13 +37,10 @@ void sw_utf8_clean(char *s)
     }
 }
 
-void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
+static void reply_msg(struct sw_reply *r, unsigned status, const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     sw_utf8_clean(msg);
     json_t *j = json_pack("{s:s}", "error", msg);
     free(r->body);
@@ -54,18 +51,26 @@ void sw_reply_error(struct sw_reply *r, unsigned status, const char *fmt, ...)
     json_decref(j);
 }
 
+void sw_reply_fail(struct sw_reply *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_msg(r, sw_err_http_status(code), fmt, ap);
+    va_end(ap);
+}
+
 /* Steals j. */
 void sw_reply_json(struct sw_reply *r, unsigned status, json_t *j)
 {
     if (!j) {
-        sw_reply_error(r, 503, "out of memory");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;
     }
     free(r->body);
     r->body = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!r->body) {
-        sw_reply_error(r, 503, "out of memory");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;
     }
     r->status = status;
@@ -101,7 +106,8 @@ static int int_arg(struct sw_reply *r, const char *name, const char *text, int64
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (!*text || *end || errno || v < 0) {
-        sw_reply_error(r, 400, "query parameter \"%s\": \"%.40s\" is not a non-negative integer", name, text);
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"%s\": \"%.40s\" is not a non-negative integer", name,
+                      text);
         return -1;
     }
     *out = v;
@@ -121,12 +127,13 @@ json_t *sw_req_body_object(const char *body, size_t len, struct sw_reply *r)
     json_error_t err;
     json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
-        sw_reply_error(r, 400, "body: invalid JSON at line %d column %d: %s", err.line, err.column, err.text);
+        sw_reply_fail(r, SW_EINVAL, "body: invalid JSON at line %d column %d: %s", err.line, err.column,
+                      err.text);
         return NULL;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        sw_reply_error(r, 400, "body: must be a JSON object");
+        sw_reply_fail(r, SW_EINVAL, "body: must be a JSON object");
         return NULL;
     }
     return j;
@@ -141,7 +148,7 @@ int sw_req_body_string(json_t *obj, const char *key, size_t max, const char **ou
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v) || json_string_length(v) > max) {
-        sw_reply_error(r, 400, "body: \"%s\" must be a string of at most %zu characters", key, max);
+        sw_reply_fail(r, SW_EINVAL, "body: \"%s\" must be a string of at most %zu characters", key, max);
         return -1;
     }
     *out = json_string_value(v);
@@ -158,7 +165,7 @@ int sw_req_body_keys(json_t *obj, const char *const *known, struct sw_reply *r)
         for (const char *const *k = known; *k; k++)
             ok |= strcmp(*k, key) == 0;
         if (!ok) {
-            sw_reply_error(r, 400, "body: unknown key \"%s\"", key);
+            sw_reply_fail(r, SW_EINVAL, "body: unknown key \"%s\"", key);
             return -1;
         }
     }
@@ -170,7 +177,7 @@ int sw_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_rep
 {
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
         return 0;
-    sw_reply_error(r, 503, "database error: %s", sqlite3_errmsg(db));
+    sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
     return -1;
 }
 
@@ -178,7 +185,7 @@ sqlite3 *sw_db_reader(struct sw_store *store, struct sw_reply *r)
 {
     sqlite3 *db = sw_store_reader(store);
     if (!db)
-        sw_reply_error(r, 503, "database unavailable");
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
     return db;
 }
 
@@ -200,7 +207,7 @@ sqlite3 *sw_db_reader_for_run(struct sw_store *store, int has_run, int64_t run, 
 {
     sqlite3 *db = sw_db_reader(store, r);
     if (db && has_run && !run_exists(db, run)) {
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
         return NULL;
     }
     return db;
@@ -219,13 +226,13 @@ int sw_req_store_refuses(struct sw_store *store, struct sw_reply *r)
     if (st == SW_STORE_OK)
         return 0;
     if (st == SW_STORE_FAILED) {
-        sw_reply_error(r, 503, "%s; nothing applied", why);
+        sw_reply_fail(r, SW_EUNAVAILABLE, "%s; nothing applied", why);
         r->retry_after = 10;
     } else {
-        sw_reply_error(r, 503,
-                       "the database cannot take writes now: %s; nothing applied; send it again after "
-                       "Retry-After seconds",
-                       why);
+        sw_reply_fail(r, SW_EUNAVAILABLE,
+                      "the database cannot take writes now: %s; nothing applied; send it again after "
+                      "Retry-After seconds",
+                      why);
         r->retry_after = 5;
     }
     return 1;
@@ -237,8 +244,8 @@ int sw_req_path_int(struct sw_reply *r, const char *what, const char *seg, size_
     char buf[32];
     if (len == 0 || len > 16 || strspn(seg, "0123456789") < len ||
         (memcpy(buf, seg, len), buf[len] = 0, strtoll(buf, NULL, 10) > SW_ID_MAX)) {
-        sw_reply_error(r, 400, "%s in the path must be an integer in 0..%lld (2^53 - 1), got \"%.*s\"", what,
-                       SW_ID_MAX, (int)(len > 40 ? 40 : len), seg);
+        sw_reply_fail(r, SW_EINVAL, "%s in the path must be an integer in 0..%lld (2^53 - 1), got \"%.*s\"",
+                      what, SW_ID_MAX, (int)(len > 40 ? 40 : len), seg);
         return -1;
     }
     *out = strtoll(buf, NULL, 10);
@@ -255,8 +262,8 @@ int sw_req_path_name(struct sw_reply *r, const char *what, const char *seg, size
     while (good < len && seg[good] && strchr(ok, seg[good]))
         good++;
     if (len == 0 || len >= outlen || good < len) {
-        sw_reply_error(r, 400, "%s in the path: 1..%zu characters of [A-Za-z0-9._:-], got \"%.*s\"", what,
-                       outlen - 1, (int)(len > 40 ? 40 : len), seg);
+        sw_reply_fail(r, SW_EINVAL, "%s in the path: 1..%zu characters of [A-Za-z0-9._:-], got \"%.*s\"",
+                      what, outlen - 1, (int)(len > 40 ? 40 : len), seg);
         return -1;
     }
     memcpy(out, seg, len);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "store.h"
 
 struct sw_reply {
@@ -28,9 +29,11 @@ struct sw_reply {
 /* Fills reply with j serialised (steals j; NULL gives a 503). */
 void sw_reply_json(struct sw_reply *reply, unsigned status, json_t *j);
 
-/* Fills reply with {"error": msg} and status. */
-void sw_reply_error(struct sw_reply *reply, unsigned status, const char *fmt, ...)
+/* Fills reply with {"error": msg} and the HTTP status of code (an sw_err_t, err.h: the one place
+ * that maps an error to a status). */
+void sw_reply_fail(struct sw_reply *reply, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
 
 /* Replaces every byte of s that is not part of well-formed UTF-8 with '?' (Jansson refuses to
  * encode invalid UTF-8; messages quote request bytes). */

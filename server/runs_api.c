@@ -107,8 +107,9 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
         json_t *live = sw_engine_run_live(api->engine, run);
         int open = live && json_integer_value(json_object_get(live, "spill")) == spill;
         json_decref(live);
-        sw_reply_error(r, 404, open ? "run %lld spill %lld is still open" : "run %lld spill %lld not found",
-                       (long long)run, (long long)spill);
+        sw_reply_fail(r, SW_ENOTFOUND,
+                      open ? "run %lld spill %lld is still open" : "run %lld spill %lld not found",
+                      (long long)run, (long long)spill);
         return;
     }
     json_t *checks = json_array();
@@ -303,7 +304,7 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
     if (sw_req_query_int(c, "limit", &limit, r) < 0 || sw_req_query_int(c, "before", &before, r) < 0)
         return;
     if (limit < 1 || limit > 1000) {
-        sw_reply_error(r, 400, "query parameter \"limit\": must be within 1..1000");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"limit\": must be within 1..1000");
         return;
     }
     /* order=run (default): by run number, paged with before; order=recent: the runs that started
@@ -311,11 +312,11 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
     const char *order = sw_req_qarg(c, "order");
     int recent = order && strcmp(order, "recent") == 0;
     if (order && !recent && strcmp(order, "run") != 0) {
-        sw_reply_error(r, 400, "query parameter \"order\": run or recent");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"order\": run or recent");
         return;
     }
     if (recent && before >= 0) {
-        sw_reply_error(r, 400, "query parameter \"before\" pages by run number: not with order=recent");
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"before\" pages by run number: not with order=recent");
         return;
     }
     sqlite3 *db = sw_db_reader(api->store, r);
@@ -360,7 +361,7 @@ void sw_runs_api_get(const struct sw_api *api, int64_t run, struct sw_reply *r)
     json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
     sqlite3_finalize(st);
     if (!j)
-        sw_reply_error(r, 404, "run %lld not found", (long long)run);
+        sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
     else
         sw_reply_json(r, 200, j);
 }
