@@ -5,6 +5,9 @@
  * Threads: sw_store_open/close from the main thread. Submit functions from any thread (they queue
  * to the writer thread and never touch the disk themselves). sw_store_reader from any thread: it
  * returns that thread's own read-only connection (closed when the thread exits).
+ *
+ * Files: store.c (the queue and the writer thread), store_write.c (the writes), store_fault.c (the
+ * fault state), store_open.c (opening, migrations, readers, loaders); store_int.h is theirs alone.
  */
 #ifndef SW_STORE_H
 #define SW_STORE_H

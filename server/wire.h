@@ -3,6 +3,10 @@
  * body parsed. Events (row `event` and columnar `events`) become rows laid out by struct sw_fields.
  *
  * Threads: any; a batch belongs to the thread that parses it. Nothing here touches server state.
+ *
+ * Files: wire.c (lines and limits), wire_fast.c (the fast path for events), wire_record.c (every
+ * record through Jansson), wire_batch.c (the batch, errors with line and column); wire_int.h is
+ * theirs alone.
  */
 #ifndef SW_WIRE_H
 #define SW_WIRE_H
@@ -43,14 +47,14 @@ struct sw_batch {
     size_t nrows, caprows;
     int row_width;
     uint64_t events; /* == nrows */
-    size_t fast;     /* records read by the fast path (wire.c), for tests and benchmarks */
+    size_t fast;     /* records read by the fast path (wire_fast.c), for tests and benchmarks */
 };
 
 struct sw_wire_limits {
     size_t line_max;   /* bytes of one line -> 413 */
     int fields_max;    /* keys of one record / columns of an events record -> 400 */
     size_t events_max; /* events in one body -> 413 */
-    int slow_only;     /* tests: parse every line with Jansson, never the fast path (wire.c) */
+    int slow_only;     /* tests: parse every line with Jansson, never the fast path (wire_fast.c) */
 };
 
 struct sw_wire_error {
