@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "exposition.h"
 #include "metrics.h"
 #include "reload.h"
 
@@ -44,7 +45,7 @@ void sw_admin_api_health(const struct sw_api *api, struct sw_reply *r)
 
 void sw_admin_api_metrics(const struct sw_api *api, struct sw_reply *r)
 {
-    char *text = sw_metrics_render(api->store, api->engine, api->alarms);
+    char *text = sw_exposition_render(api->store, api->engine, api->alarms);
     if (!text) {
         sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alarm_store.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "silence.h"
 #include "stream.h"
 
 enum astate { A_INACTIVE, A_PENDING, A_FIRING, A_ACKED, A_RESOLVED };
@@ -39,8 +41,7 @@ struct sw_alarms {
     struct sw_hooks *hooks; /* borrowed; replaced under mu */
     pthread_mutex_t mu;
     struct rule_state *st;
-    struct sw_silence *sil; /* active (or future) silences */
-    int nsil, capsil;
+    struct sw_silences sil;   /* active (or future) silences */
     struct sw_stream *stream; /* borrowed; may be NULL */
     struct sw_live prev;      /* the previous live sample, for rates */
     int have_prev;
@@ -69,61 +70,6 @@ static void fingerprint(char out[17], const char *name, double starts_at)
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-/* ---- persistence ---- */
-
-struct event {
-    char alarm[SW_NAME_MAX], severity[16], note[96];
-    char who[SW_NAME_MAX], shifter[SW_NAME_MAX], comment[512];
-    const char *from, *to;
-    int64_t run, spill;
-    double time, value, threshold, expires;
-};
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s && *s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
-{
-    if (isfinite(v))
-        sqlite3_bind_double(st, i, v);
-}
-
-static int store_event(sqlite3 *db, void *ctx)
-{
-    struct event *e = ctx;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO alarm_events(time, alarm, severity, from_state, to_state, run, spill, "
-            "value, threshold, note, who, shifter, comment, expires) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-            -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, e->time);
-    sqlite3_bind_text(st, 2, e->alarm, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, e->severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, e->from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, e->to, -1, SQLITE_STATIC);
-    if (e->run >= 0)
-        sqlite3_bind_int64(st, 6, e->run);
-    if (e->spill >= 0)
-        sqlite3_bind_int64(st, 7, e->spill);
-    bind_real_or_null(st, 8, e->value);
-    bind_real_or_null(st, 9, e->threshold);
-    bind_text_or_null(st, 10, e->note);
-    bind_text_or_null(st, 11, e->who);
-    bind_text_or_null(st, 12, e->shifter);
-    bind_text_or_null(st, 13, e->comment);
-    if (e->expires > 0)
-        sqlite3_bind_double(st, 14, e->expires);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Who did a human transition, and why. */
 struct actor {
     const char *who, *shifter, *comment;
@@ -132,32 +78,10 @@ struct actor {
 
 /* ---- notifications ---- */
 
-/* 1 when every matcher of s equals the label of rule d (alertname, severity, or the rule's own). */
-static int silence_matches(const struct sw_alarm_def *d, const struct sw_silence *s)
-{
-    for (int m = 0; m < s->nmatchers; m++) {
-        const char *key = s->matchers[m][0], *have = NULL;
-        if (!strcmp(key, "alertname"))
-            have = d->name;
-        else if (!strcmp(key, "severity"))
-            have = d->severity;
-        for (int l = 0; !have && l < d->nlabels; l++)
-            if (!strcmp(d->labels[l][0], key))
-                have = d->labels[l][1];
-        if (!have || strcmp(have, s->matchers[m][1]))
-            return 0;
-    }
-    return 1;
-}
-
 /* Id of the first silence that mutes rule i now, or 0. Called with a->mu held. */
 static int64_t silenced_by(const struct sw_alarms *a, int i, double now)
 {
-    for (int k = 0; k < a->nsil; k++)
-        if (a->sil[k].starts_at <= now && now < a->sil[k].ends_at &&
-            silence_matches(&a->p->alarms[i], &a->sil[k]))
-            return a->sil[k].id;
-    return 0;
+    return sw_silences_muting(&a->sil, &a->p->alarms[i], now);
 }
 
 static void send(struct sw_alarms *a, int i, int k, const char *status, double ends_at)
@@ -212,7 +136,7 @@ static json_t *text_or_null(const char *s)
 }
 
 /* Publishes a transition as an `alarm` event. Called with a->mu held. */
-static void publish(struct sw_alarms *a, const struct event *e)
+static void publish(struct sw_alarms *a, const struct sw_alarm_event *e)
 {
     if (!a->stream)
         return;
@@ -259,16 +183,16 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
     sw_info("alarms", "%s: %s -> %s (run %lld spill %lld, value %.6g)%s%s", d->name, NAME(from), NAME(to),
             (long long)s->run, (long long)s->spill, s->value, note ? ": " : "", note ? note : "");
 
-    struct event *e = calloc(1, sizeof *e);
+    struct sw_alarm_event *e = calloc(1, sizeof *e);
     if (e) {
-        *e = (struct event){.from = NAME(from),
-                            .to = NAME(to),
-                            .run = s->run,
-                            .spill = s->spill,
-                            .time = now,
-                            .value = s->value,
-                            .threshold = s->threshold,
-                            .expires = by ? by->expires : 0};
+        *e = (struct sw_alarm_event){.from = NAME(from),
+                                     .to = NAME(to),
+                                     .run = s->run,
+                                     .spill = s->spill,
+                                     .time = now,
+                                     .value = s->value,
+                                     .threshold = s->threshold,
+                                     .expires = by ? by->expires : 0};
         snprintf(e->alarm, sizeof e->alarm, "%s", d->name);
         snprintf(e->severity, sizeof e->severity, "%s", d->severity);
         snprintf(e->note, sizeof e->note, "%s", note ? note : "");
@@ -278,7 +202,7 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
             snprintf(e->comment, sizeof e->comment, "%s", by->comment ? by->comment : "");
         }
         publish(a, e);
-        sw_store_call_async(a->store, store_event, e, free);
+        sw_alarm_store_event(a->store, e);
     }
     if (active(from) && !active(to)) {
         /* Resolved at once, to every hook that was told of the firing (silenced or not). */
@@ -292,91 +216,61 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
 
 /* ---- start-up ---- */
 
+/* One rule's last stored transition: a firing or acknowledged episode goes on, with the notices due
+ * before the restart taken as sent (escalations still to come are not). */
+struct restoring {
+    struct sw_alarms *a;
+    double now, mono; /* when the restore started */
+};
+
+static void restore_rule(void *ctx, const struct sw_alarm_stored *r)
+{
+    const struct restoring *x = ctx;
+    struct sw_alarms *a = x->a;
+    double now = x->now, mono = x->mono;
+    int i = find_rule(a, r->alarm);
+    if (i < 0)
+        return;
+    struct rule_state *s = &a->st[i];
+    s->since = r->time;
+    s->run = r->run;
+    s->spill = r->spill;
+    s->value = r->value;
+    s->threshold = r->threshold;
+    if (!strcmp(r->to, "resolved"))
+        s->state = A_RESOLVED;
+    if (strcmp(r->to, "firing") && strcmp(r->to, "acknowledged"))
+        return; /* a pending count is not kept: the rule starts counting again */
+    s->state = strcmp(r->to, "firing") ? A_ACKED : A_FIRING;
+    s->starts_at = r->starts_at;
+    s->starts_mono = mono - (now - s->starts_at);
+    fingerprint(s->fingerprint, a->p->alarms[i].name, s->starts_at);
+    for (int k = 0; k < a->p->alarms[i].nhooks; k++) {
+        s->sent[k] = now - s->starts_at >= a->p->alarms[i].hooks[k].after;
+        s->last_sent[k] = mono;
+    }
+    if (s->state == A_ACKED) {
+        snprintf(s->ack_by, sizeof s->ack_by, "%s", r->shifter ? r->shifter : r->who ? r->who : "");
+        snprintf(s->ack_comment, sizeof s->ack_comment, "%s", r->comment ? r->comment : "");
+        s->ack_at = s->since;
+        s->ack_expires = r->expires;
+    }
+    atomic_fetch_add(&sw_metrics.alarms_firing, 1);
+    sw_info("alarms", "%s: %s since %.0f (restored)", a->p->alarms[i].name, NAME(s->state), s->starts_at);
+}
+
+static void restore_silence(void *ctx, const struct sw_silence *s)
+{
+    const struct restoring *x = ctx;
+    sw_alarms_silence_add(x->a, s);
+}
+
+/* Rule states and active silences from the store (the main thread, before serving). */
 static void restore(struct sw_alarms *a)
 {
-    sqlite3 *db = sw_store_reader(a->store);
-    sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(
-                   db,
-                   "SELECT e.alarm, e.to_state, e.time, e.run, e.spill, e.value, e.threshold, e.who, "
-                   "e.shifter, e.comment, e.expires, (SELECT max(f.time) FROM alarm_events f WHERE "
-                   "f.alarm = e.alarm AND f.to_state = 'firing' AND f.from_state NOT IN ('firing', "
-                   "'acknowledged')) FROM alarm_events e WHERE e.id IN (SELECT max(id) FROM alarm_events "
-                   "GROUP BY alarm)",
-                   -1, &st, NULL) != SQLITE_OK) {
-        sw_warn("alarms", "cannot read the stored alarm states: %s", db ? sqlite3_errmsg(db) : "no reader");
-        return;
-    }
-    double now = sw_wall(), mono = sw_mono();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int i = find_rule(a, (const char *)sqlite3_column_text(st, 0));
-        const char *to = (const char *)sqlite3_column_text(st, 1);
-        if (i < 0 || !to)
-            continue;
-        struct rule_state *s = &a->st[i];
-        s->since = sqlite3_column_double(st, 2);
-        s->run = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
-        s->spill = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
-        s->value = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
-        s->threshold = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 6);
-        if (!strcmp(to, "resolved"))
-            s->state = A_RESOLVED;
-        if (strcmp(to, "firing") && strcmp(to, "acknowledged"))
-            continue; /* a pending count is not kept: the rule starts counting again */
-        s->state = strcmp(to, "firing") ? A_ACKED : A_FIRING;
-        s->starts_at = sqlite3_column_type(st, 11) == SQLITE_NULL ? s->since : sqlite3_column_double(st, 11);
-        s->starts_mono = mono - (now - s->starts_at);
-        fingerprint(s->fingerprint, a->p->alarms[i].name, s->starts_at);
-        /* The notices due before the restart are taken as sent; escalations still to come are not. */
-        for (int k = 0; k < a->p->alarms[i].nhooks; k++) {
-            s->sent[k] = now - s->starts_at >= a->p->alarms[i].hooks[k].after;
-            s->last_sent[k] = mono;
-        }
-        if (s->state == A_ACKED) {
-            const char *who = (const char *)sqlite3_column_text(st, 7);
-            const char *shifter = (const char *)sqlite3_column_text(st, 8);
-            const char *comment = (const char *)sqlite3_column_text(st, 9);
-            snprintf(s->ack_by, sizeof s->ack_by, "%s", shifter ? shifter : who ? who : "");
-            snprintf(s->ack_comment, sizeof s->ack_comment, "%s", comment ? comment : "");
-            s->ack_at = s->since;
-            s->ack_expires = sqlite3_column_type(st, 10) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 10);
-        }
-        atomic_fetch_add(&sw_metrics.alarms_firing, 1);
-        sw_info("alarms", "%s: %s since %.0f (restored)", a->p->alarms[i].name, NAME(s->state), s->starts_at);
-    }
-    sqlite3_finalize(st);
-
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, created, starts_at, ends_at, creator, who, comment, matchers FROM "
-                           "silences WHERE ends_at > ?1 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_double(st, 1, now);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct sw_silence s = {.id = sqlite3_column_int64(st, 0),
-                               .created = sqlite3_column_double(st, 1),
-                               .starts_at = sqlite3_column_double(st, 2),
-                               .ends_at = sqlite3_column_double(st, 3)};
-        snprintf(s.creator, sizeof s.creator, "%s", (const char *)sqlite3_column_text(st, 4));
-        snprintf(s.who, sizeof s.who, "%s", (const char *)sqlite3_column_text(st, 5));
-        snprintf(s.comment, sizeof s.comment, "%s", (const char *)sqlite3_column_text(st, 6));
-        json_t *m = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
-        const char *key;
-        json_t *v;
-        json_object_foreach(m, key, v)
-        {
-            if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
-                snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
-                snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
-                s.nmatchers++;
-            }
-        }
-        json_decref(m);
-        sw_alarms_silence_add(a, &s);
-    }
-    sqlite3_finalize(st);
-    if (a->nsil)
-        sw_info("alarms", "%d active silence(s) restored", a->nsil);
+    struct restoring x = {a, sw_wall(), sw_mono()};
+    if (sw_alarm_store_restore(a->store, x.now, restore_rule, restore_silence, &x) == 0 && a->sil.n)
+        sw_info("alarms", "%d active silence(s) restored", a->sil.n);
 }
 
 struct sw_alarms *sw_alarms_new(struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
@@ -409,7 +303,7 @@ void sw_alarms_free(struct sw_alarms *a)
         return;
     pthread_mutex_destroy(&a->mu);
     sw_profile_unref(a->p);
-    free(a->sil);
+    sw_silences_release(&a->sil);
     free(a->st);
     free(a);
 }
@@ -592,10 +486,7 @@ void sw_alarms_tick(struct sw_alarms *a, const struct sw_live *l)
         return;
     pthread_mutex_lock(&a->mu);
     double now = l->now, mono = l->mono;
-    /* Silences that ended are dropped (the store keeps them). */
-    for (int k = a->nsil - 1; k >= 0; k--)
-        if (a->sil[k].ends_at <= now)
-            a->sil[k] = a->sil[--a->nsil];
+    sw_silences_drop_ended(&a->sil, now); /* the store keeps them */
     for (int i = 0; i < a->p->nalarms; i++) {
         const struct sw_alarm_def *d = &a->p->alarms[i];
         struct rule_state *s = &a->st[i];
@@ -682,7 +573,7 @@ json_t *sw_alarms_silence_matches(struct sw_alarms *a, const struct sw_silence *
     json_t *names = json_array();
     pthread_mutex_lock(&a->mu); /* the rules change with a profile reload */
     for (int i = 0; i < a->p->nalarms; i++)
-        if (silence_matches(&a->p->alarms[i], s))
+        if (sw_silence_matches(&a->p->alarms[i], s))
             json_array_append_new(names, json_string(a->p->alarms[i].name));
     pthread_mutex_unlock(&a->mu);
     return names;
@@ -690,32 +581,16 @@ json_t *sw_alarms_silence_matches(struct sw_alarms *a, const struct sw_silence *
 
 int sw_alarms_silence_add(struct sw_alarms *a, const struct sw_silence *s)
 {
-    int rc = 0;
     pthread_mutex_lock(&a->mu);
-    if (a->nsil == a->capsil) {
-        int cap = a->capsil ? 2 * a->capsil : 8;
-        struct sw_silence *g = realloc(a->sil, (size_t)cap * sizeof *g);
-        if (!g)
-            rc = SW_ENOMEM;
-        else
-            a->sil = g, a->capsil = cap;
-    }
-    if (rc == 0)
-        a->sil[a->nsil++] = *s;
+    int rc = sw_silences_add(&a->sil, s);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }
 
 int sw_alarms_silence_expire(struct sw_alarms *a, int64_t id)
 {
-    int rc = SW_ENOTFOUND;
     pthread_mutex_lock(&a->mu);
-    for (int k = 0; k < a->nsil; k++)
-        if (a->sil[k].id == id) {
-            a->sil[k] = a->sil[--a->nsil];
-            rc = 0;
-            break;
-        }
+    int rc = sw_silences_remove(&a->sil, id);
     /* Notices the silence held back go out now, not at the next tick. */
     double now = sw_wall(), mono = sw_mono();
     for (int i = 0; rc == 0 && i < a->p->nalarms; i++)
@@ -733,9 +608,7 @@ void sw_alarms_counts(struct sw_alarms *a, int counts[5], int *silences)
     for (int i = 0; i < a->p->nalarms; i++)
         counts[a->st[i].state]++;
     double now = sw_wall();
-    *silences = 0;
-    for (int k = 0; k < a->nsil; k++)
-        *silences += a->sil[k].starts_at <= now && now < a->sil[k].ends_at;
+    *silences = sw_silences_active(&a->sil, now);
     pthread_mutex_unlock(&a->mu);
 }
 

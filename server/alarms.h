@@ -19,6 +19,11 @@
  * Threads: sw_alarms_spill from the engine (under its mutex); sw_alarms_tick from the timer
  * thread; the rest from HTTP threads. The module has its own mutex and never blocks on I/O:
  * hooks queue, the store queues.
+ *
+ * Files: alarms.c (the state machine, notices, the views), alarm_store.c (the SQL: transitions
+ * appended to alarm_events, states and silences restored at start-up), silence.c (matching a
+ * silence to a rule, the set of active silences, kept under the alarms' mutex). The REST side is
+ * alarm_api.c.
  */
 #ifndef SW_ALARMS_H
 #define SW_ALARMS_H
@@ -29,34 +34,15 @@
 #include "config.h"
 #include "event.h"
 #include "hooks.h"
+#include "live.h"
 #include "quality.h"
+#include "silence.h"
 #include "store.h"
 
 struct sw_alarms;
 
-/* What the engine knows right now, for the live rules (filled by sw_engine_live). */
-struct sw_live {
-    double now;                   /* Unix s of the sample */
-    double mono;                  /* monotonic s of the sample */
-    int in_spill;                 /* a spill is open */
-    uint64_t triggers[SW_TRIG_N]; /* events accepted since start, by trigger type (monotonic) */
-    double last_data;             /* Unix s of the last accepted record; NaN when none since start */
-    int run_active;               /* data arrived for a run that has not ended (no run_end since) */
-    int beam;                     /* the last closed spill had beam: 1, 0, or -1 when unknown */
-    int64_t run, spill;           /* the live spill (open, else the last closed), -1 when none */
-    uint64_t spill_events;        /* events of the live spill so far */
-};
-
-/* A silence: mutes the rules whose labels (alertname, severity and the rule's own) equal every
- * matcher, from starts_at to ends_at (Unix s). */
-struct sw_silence {
-    int64_t id;
-    double created, starts_at, ends_at;
-    char creator[SW_NAME_MAX], who[SW_NAME_MAX];
-    char comment[512];
-    char matchers[SW_ALARM_LABELS_MAX][2][SW_NAME_MAX];
-    int nmatchers;
-};
+/* struct sw_live (live.h): what the engine knows right now, for the live rules (filled by
+ * sw_engine_live). struct sw_silence (silence.h): one silence. */
 
 /* Takes a reference to p (sw_profile_ref) and borrows store and hooks; restores rule states and
  * active silences through the calling thread's reader (call from the main thread before serving).

@@ -1,14 +1,18 @@
-/* metrics.h — process-wide counters for /metrics (Prometheus text exposition) and health.
- * Any thread: every counter is atomic; modules bump them, the metrics handler reads them. The
- * last-closed-spill gauges sit behind a mutex of their own, the innermost lock: the engine holds
- * its mutex when it calls sw_metrics_spill_closed, and nothing else is locked while it is held. */
+/* metrics.h — process-wide counters, gauges and latency histograms that every module updates: a
+ * leaf, it calls no other module of the project (it knows the quality states only to count spills
+ * by flag). Their Prometheus text is written by the exposition (exposition.h), which reads them
+ * here and reads the other modules through their own public snapshots.
+ *
+ * Any thread: every counter is atomic; modules bump them, the exposition reads them. The
+ * last-closed-spill gauges and the profile name sit behind mutexes of their own, the innermost
+ * locks: the engine holds its mutex when it calls sw_metrics_spill_closed, and nothing else is
+ * locked while one of them is held. The module owns its copies (names of rates, profile). */
 #ifndef SW_METRICS_H
 #define SW_METRICS_H
 
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "quality.h"
 
@@ -26,8 +30,6 @@ struct sw_histogram {
 
 /* Counts one observation of seconds (negative or non-finite values count as 0 s). Any thread. */
 void sw_histogram_observe(struct sw_histogram *h, double seconds);
-/* Writes the HELP, TYPE, _bucket{le}, _sum and _count lines of family name to f. */
-void sw_histogram_render(FILE *f, const char *name, const char *help, const struct sw_histogram *h);
 
 /* Why an ingest request was refused: one label value of spillwatch_ingest_errors_total each. */
 enum sw_ingest_reason {
@@ -100,11 +102,27 @@ struct sw_metrics_spill {
  * spill. Any thread; on out of memory the counter rates are dropped, the rest is kept. */
 void sw_metrics_spill_closed(const struct sw_metrics_spill *s);
 
-struct sw_store;
-struct sw_engine;
-struct sw_alarms;
-/* Renders the exposition text (malloc'ed, caller frees); NULL on out of memory. Borrows store,
- * engine and alarms; any may be NULL (unit tests): its families then read 0 or are left out. */
-char *sw_metrics_render(struct sw_store *store, struct sw_engine *engine, struct sw_alarms *alarms);
+/* ---- readers, for the exposition ---- */
+
+/* The label value of a reason ("malformed", "queue_full", ...); static storage. */
+const char *sw_ingest_reason_name(enum sw_ingest_reason r);
+
+/* The profile in force as set by sw_metrics_set_profile (copied out; name "" before the first). */
+struct sw_metrics_profile {
+    char name[64], version[96];
+};
+void sw_metrics_profile(struct sw_metrics_profile *out);
+
+/* The last closed spill as sw_metrics_spill_closed kept it: s->counters is NULL, the counter rates
+ * are names[i] (counter name) and rates[i] (Hz), i < nrates. All borrowed for the call only. */
+struct sw_metrics_last {
+    const struct sw_metrics_spill *s;
+    int nrates;
+    char *const *names;
+    const double *rates;
+};
+/* Calls fn(ctx, l) once with the last closed spill, or not at all before the first one. fn runs
+ * under the last-spill mutex (innermost): it must take no lock and call nothing of this module. */
+void sw_metrics_last_spill(void (*fn)(void *ctx, const struct sw_metrics_last *l), void *ctx);
 
 #endif

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alarms.h"
 #include "clock.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 

@@ -1,5 +1,6 @@
-/* Unit tests of server/metrics.c: the histogram type (bucket edges, cumulative rendering, sum),
- * the ingest reason mapping, and the last-spill gauges (escaping, cap, non-finite values left out). */
+/* Unit tests of server/metrics.c and of its text in server/exposition.c: the histogram type (bucket
+ * edges, cumulative rendering, sum), the ingest reason mapping, and the last-spill gauges (escaping,
+ * cap, non-finite values left out). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "exposition.h"
 #include "metrics.h"
 
 static char *render_hist(const struct sw_histogram *h)
@@ -14,14 +16,14 @@ static char *render_hist(const struct sw_histogram *h)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    sw_histogram_render(f, "t_seconds", "Test.", h);
+    sw_exposition_histogram(f, "t_seconds", "Test.", h);
     fclose(f);
     return buf;
 }
 
 static char *render_all(void)
 {
-    return sw_metrics_render(NULL, NULL, NULL);
+    return sw_exposition_render(NULL, NULL, NULL);
 }
 
 int main(void)

@@ -1,0 +1,140 @@
+/* alarm_store.c — see alarm_store.h */
+#include "alarm_store.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+
+/* ---- transitions ---- */
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+}
+
+static int store_event(sqlite3 *db, void *ctx)
+{
+    struct sw_alarm_event *e = ctx;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO alarm_events(time, alarm, severity, from_state, to_state, run, spill, "
+            "value, threshold, note, who, shifter, comment, expires) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+            -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, e->time);
+    sqlite3_bind_text(st, 2, e->alarm, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, e->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, e->to, -1, SQLITE_STATIC);
+    if (e->run >= 0)
+        sqlite3_bind_int64(st, 6, e->run);
+    if (e->spill >= 0)
+        sqlite3_bind_int64(st, 7, e->spill);
+    bind_real_or_null(st, 8, e->value);
+    bind_real_or_null(st, 9, e->threshold);
+    bind_text_or_null(st, 10, e->note);
+    bind_text_or_null(st, 11, e->who);
+    bind_text_or_null(st, 12, e->shifter);
+    bind_text_or_null(st, 13, e->comment);
+    if (e->expires > 0)
+        sqlite3_bind_double(st, 14, e->expires);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void sw_alarm_store_event(struct sw_store *store, struct sw_alarm_event *e)
+{
+    sw_store_call_async(store, store_event, e, free);
+}
+
+/* ---- start-up ---- */
+
+static double real_or(sqlite3_stmt *st, int i, double dflt)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_double(st, i);
+}
+
+static int64_t int_or(sqlite3_stmt *st, int i, int64_t dflt)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
+}
+
+int sw_alarm_store_restore(struct sw_store *store, double now,
+                           void (*rule)(void *ctx, const struct sw_alarm_stored *r),
+                           void (*silence)(void *ctx, const struct sw_silence *s), void *ctx)
+{
+    sqlite3 *db = sw_store_reader(store);
+    sqlite3_stmt *st;
+    if (!db || sqlite3_prepare_v2(
+                   db,
+                   "SELECT e.alarm, e.to_state, e.time, e.run, e.spill, e.value, e.threshold, e.who, "
+                   "e.shifter, e.comment, e.expires, (SELECT max(f.time) FROM alarm_events f WHERE "
+                   "f.alarm = e.alarm AND f.to_state = 'firing' AND f.from_state NOT IN ('firing', "
+                   "'acknowledged')) FROM alarm_events e WHERE e.id IN (SELECT max(id) FROM alarm_events "
+                   "GROUP BY alarm)",
+                   -1, &st, NULL) != SQLITE_OK) {
+        sw_warn("alarms", "cannot read the stored alarm states: %s", db ? sqlite3_errmsg(db) : "no reader");
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct sw_alarm_stored r = {.alarm = (const char *)sqlite3_column_text(st, 0),
+                                    .to = (const char *)sqlite3_column_text(st, 1),
+                                    .time = sqlite3_column_double(st, 2),
+                                    .run = int_or(st, 3, -1),
+                                    .spill = int_or(st, 4, -1),
+                                    .value = real_or(st, 5, NAN),
+                                    .threshold = real_or(st, 6, NAN),
+                                    .who = (const char *)sqlite3_column_text(st, 7),
+                                    .shifter = (const char *)sqlite3_column_text(st, 8),
+                                    .comment = (const char *)sqlite3_column_text(st, 9),
+                                    .expires = real_or(st, 10, 0)};
+        r.starts_at = real_or(st, 11, r.time);
+        if (r.alarm && r.to)
+            rule(ctx, &r);
+    }
+    sqlite3_finalize(st);
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, created, starts_at, ends_at, creator, who, comment, matchers FROM "
+                           "silences WHERE ends_at > ?1 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_double(st, 1, now);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct sw_silence s = {.id = sqlite3_column_int64(st, 0),
+                               .created = sqlite3_column_double(st, 1),
+                               .starts_at = sqlite3_column_double(st, 2),
+                               .ends_at = sqlite3_column_double(st, 3)};
+        snprintf(s.creator, sizeof s.creator, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(s.who, sizeof s.who, "%s", (const char *)sqlite3_column_text(st, 5));
+        snprintf(s.comment, sizeof s.comment, "%s", (const char *)sqlite3_column_text(st, 6));
+        json_t *m = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+        const char *key;
+        json_t *v;
+        json_object_foreach(m, key, v)
+        {
+            if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
+                snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
+                snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
+                s.nmatchers++;
+            }
+        }
+        json_decref(m);
+        silence(ctx, &s);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
