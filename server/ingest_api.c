@@ -136,7 +136,7 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
             json_object_set_new(j, "line", json_integer(werr.line));
             json_object_set_new(j, "column", json_integer(werr.column));
         }
-        sw_reply_json(r, werr.status, j);
+        sw_reply_json(r, sw_err_http_status(werr.code), j);
         goto rejected;
     }
     struct sw_ingest_call local;

@@ -23,14 +23,15 @@ int sw_wire_parse(struct sw_batch *b, const char *body, size_t len, const struct
         lc.len = n;
         lc.line = line;
         if (n > lim->line_max)
-            return sw_wire_fail(&lc, 413, 0, "line of %zu bytes, at most %zu", n, lim->line_max);
+            return sw_wire_fail(&lc, SW_ETOOBIG, 0, "line of %zu bytes, at most %zu", n, lim->line_max);
         while (lc.len > 0 &&
                (lc.text[lc.len - 1] == '\r' || lc.text[lc.len - 1] == ' ' || lc.text[lc.len - 1] == '\t'))
             lc.len--;
         if (lc.len == 0)
             continue; /* blank lines (and the final newline) carry nothing */
         if (memchr(lc.text, '\0', lc.len))
-            return sw_wire_fail(&lc, 400, (int)((const char *)memchr(lc.text, '\0', lc.len) - lc.text) + 1,
+            return sw_wire_fail(&lc, SW_EINVAL,
+                                (int)((const char *)memchr(lc.text, '\0', lc.len) - lc.text) + 1,
                                 "NUL byte inside a line");
         if (!lim->slow_only && sw_wire_fast_line(&lc, b, fields, lim))
             continue;
@@ -39,7 +40,7 @@ int sw_wire_parse(struct sw_batch *b, const char *body, size_t len, const struct
     }
     if (b->nrecs == 0) {
         lc.line = 0;
-        err->status = 400;
+        err->code = SW_EINVAL;
         snprintf(err->msg, sizeof err->msg, "empty body: expected NDJSON records");
         return -1;
     }

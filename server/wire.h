@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "event.h"
 
 enum sw_rec_type { SW_REC_RUN_START, SW_REC_SPILL_START, SW_REC_EVENTS, SW_REC_SPILL_END, SW_REC_RUN_END };
@@ -58,7 +59,7 @@ struct sw_wire_limits {
 };
 
 struct sw_wire_error {
-    unsigned status;  /* 400 or 413 */
+    int code;         /* SW_EINVAL (400) or SW_ETOOBIG (413), err.h */
     int line, column; /* 1-based; column 0 when it does not apply */
     char msg[300];    /* "line 3: field \"p_in\": must be a number or null" */
 };

@@ -25,7 +25,7 @@ int sw_wire_key_column(const struct line_ctx *lc, const char *key)
     return sw_wire_key_column_from(lc, 1, key, 1);
 }
 
-__attribute__((format(printf, 4, 5))) int sw_wire_fail(const struct line_ctx *lc, unsigned status, int column,
+__attribute__((format(printf, 4, 5))) int sw_wire_fail(const struct line_ctx *lc, int code, int column,
                                                        const char *fmt, ...)
 {
     char msg[240];
@@ -33,7 +33,7 @@ __attribute__((format(printf, 4, 5))) int sw_wire_fail(const struct line_ctx *lc
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    lc->err->status = status;
+    lc->err->code = code;
     lc->err->line = lc->line;
     lc->err->column = column;
     snprintf(lc->err->msg, sizeof lc->err->msg, "line %d: %s", lc->line, msg);

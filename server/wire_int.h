@@ -37,8 +37,8 @@ struct line_ctx {
 int sw_wire_key_column_from(const struct line_ctx *lc, int from, const char *key, int fallback);
 /* Column of the first occurrence of "key" in the line (1 when absent). */
 int sw_wire_key_column(const struct line_ctx *lc, const char *key);
-/* Fills lc->err (status, the line, column, "line N: " and the message); returns -1. */
-__attribute__((format(printf, 4, 5))) int sw_wire_fail(const struct line_ctx *lc, unsigned status, int column,
+/* Fills lc->err (code, the line, column, "line N: " and the message); returns -1. */
+__attribute__((format(printf, 4, 5))) int sw_wire_fail(const struct line_ctx *lc, int code, int column,
                                                        const char *fmt, ...);
 /* Room for more rows past b->nrows (b->row_width doubles each, with event_no and trigger); -1 when
  * out of memory. */

@@ -11,12 +11,12 @@ static int get_id(const struct line_ctx *lc, json_t *obj, const char *key, int64
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
-        return sw_wire_fail(lc, 400, 1, "\"%s\" is required", key);
+        return sw_wire_fail(lc, SW_EINVAL, 1, "\"%s\" is required", key);
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key), "\"%s\" must be a non-negative integer",
-                            key);
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
+                            "\"%s\" must be a non-negative integer", key);
     if (strcmp(key, "event") != 0 && json_integer_value(v) > SW_ID_MAX)
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key),
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
                             "\"%s\" must be at most %lld (2^53 - 1), got %lld", key, SW_ID_MAX,
                             (long long)json_integer_value(v));
     *out = json_integer_value(v);
@@ -30,11 +30,12 @@ static int get_opt_number(const struct line_ctx *lc, json_t *obj, const char *ke
     if (!v)
         return 0;
     if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key), "\"%s\" must be a finite number", key);
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key), "\"%s\" must be a finite number",
+                            key);
     double x = json_number_value(v);
     if (x < lo || x > hi)
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key), "\"%s\" must be within [%g, %g], got %g",
-                            key, lo, hi, x);
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
+                            "\"%s\" must be within [%g, %g], got %g", key, lo, hi, x);
     *out = x;
     return 0;
 }
@@ -49,8 +50,8 @@ static int only_keys(const struct line_ctx *lc, json_t *obj, const char *const *
         for (const char *const *k = known; *k && !ok; k++)
             ok = strcmp(*k, key) == 0;
         if (!ok)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key), "unknown key \"%s\" in a %s record",
-                                key, type);
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
+                                "unknown key \"%s\" in a %s record", key, type);
     }
     return 0;
 }
@@ -65,19 +66,19 @@ static int put_value(const struct line_ctx *lc, const struct sw_fields *fields, 
         return 0;
     if (json_is_number(v)) {
         if (w != 1)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, fields->name[f]),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, fields->name[f]),
                                 "field \"%s\"%s: must be an array of up to %d numbers", fields->name[f],
                                 where, w);
         slot[0] = json_number_value(v);
         if (!isfinite(slot[0]))
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, fields->name[f]),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, fields->name[f]),
                                 "field \"%s\"%s: must be finite", fields->name[f], where);
         return 0;
     }
     if (json_is_array(v) && w > 1) {
         size_t n = json_array_size(v);
         if (n > (size_t)w)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, fields->name[f]),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, fields->name[f]),
                                 "field \"%s\"%s: array of %zu values, at most %d", fields->name[f], where, n,
                                 w);
         for (size_t i = 0; i < n; i++) {
@@ -85,14 +86,14 @@ static int put_value(const struct line_ctx *lc, const struct sw_fields *fields, 
             if (json_is_null(e))
                 continue;
             if (!json_is_number(e) || !isfinite(json_number_value(e)))
-                return sw_wire_fail(lc, 400, sw_wire_key_column(lc, fields->name[f]),
+                return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, fields->name[f]),
                                     "field \"%s\"%s[%zu]: must be a finite number or null", fields->name[f],
                                     where, i);
             slot[i] = json_number_value(e);
         }
         return 0;
     }
-    return sw_wire_fail(lc, 400, sw_wire_key_column(lc, fields->name[f]),
+    return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, fields->name[f]),
                         "field \"%s\"%s: must be %s or null", fields->name[f], where,
                         w == 1 ? "a number" : "an array of numbers");
 }
@@ -112,14 +113,14 @@ static int parse_event(const struct line_ctx *lc, struct sw_batch *b, json_t *ob
     json_t *t = json_object_get(obj, "trigger");
     int trig = json_is_string(t) ? sw_trigger_parse(json_string_value(t)) : -1;
     if (trig < 0)
-        return sw_wire_fail(lc, 400, t ? sw_wire_key_column(lc, "trigger") : 1,
+        return sw_wire_fail(lc, SW_EINVAL, t ? sw_wire_key_column(lc, "trigger") : 1,
                             "\"trigger\" must be one of physics, beam, random, led");
     if (get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time))
         return -1;
     if (b->events + 1 > lim->events_max)
-        return sw_wire_fail(lc, 413, 1, "more than %zu events in one request", lim->events_max);
+        return sw_wire_fail(lc, SW_ETOOBIG, 1, "more than %zu events in one request", lim->events_max);
     if (sw_wire_grow_rows(b, 1))
-        return sw_wire_fail(lc, 413, 1, "out of memory for the batch");
+        return sw_wire_fail(lc, SW_ETOOBIG, 1, "out of memory for the batch");
     double *row = b->rows + b->nrows * (size_t)b->row_width;
     sw_wire_init_row(row, b->row_width);
     const char *key;
@@ -155,31 +156,32 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
         return -1;
     json_t *cols = json_object_get(obj, "columns");
     if (!json_is_object(cols))
-        return sw_wire_fail(lc, 400, cols ? sw_wire_key_column(lc, "columns") : 1,
+        return sw_wire_fail(lc, SW_EINVAL, cols ? sw_wire_key_column(lc, "columns") : 1,
                             "\"columns\" must be an object of arrays");
     if ((int)json_object_size(cols) > lim->fields_max)
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, "columns"), "%zu columns, at most %d",
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "columns"), "%zu columns, at most %d",
                             json_object_size(cols), lim->fields_max);
     json_t *evc = json_object_get(cols, "event"), *trc = json_object_get(cols, "trigger");
     if (!json_is_array(evc) || !json_is_array(trc))
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, "columns"),
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "columns"),
                             "columns \"event\" and \"trigger\" are required arrays");
     size_t n = json_array_size(evc);
     if (b->events + n > lim->events_max)
-        return sw_wire_fail(lc, 413, 1, "more than %zu events in one request", lim->events_max);
+        return sw_wire_fail(lc, SW_ETOOBIG, 1, "more than %zu events in one request", lim->events_max);
     const char *key;
     json_t *col;
     json_object_foreach(cols, key, col)
     {
         if (!json_is_array(col))
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key), "column \"%s\" must be an array", key);
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key), "column \"%s\" must be an array",
+                                key);
         if (json_array_size(col) != n)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
                                 "column \"%s\" has %zu values, column \"event\" has %zu", key,
                                 json_array_size(col), n);
     }
     if (sw_wire_grow_rows(b, n))
-        return sw_wire_fail(lc, 413, 1, "out of memory for the batch");
+        return sw_wire_fail(lc, SW_ETOOBIG, 1, "out of memory for the batch");
     r->first = b->nrows;
     r->nevents = n;
     for (size_t i = 0; i < n; i++)
@@ -187,11 +189,11 @@ static int parse_events(const struct line_ctx *lc, struct sw_batch *b, json_t *o
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(evc, i), *t = json_array_get(trc, i);
         if (!json_is_integer(e) || json_integer_value(e) < 0)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, "event"),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "event"),
                                 "column \"event\"[%zu]: must be a non-negative integer", i);
         int trig = json_is_string(t) ? sw_trigger_parse(json_string_value(t)) : -1;
         if (trig < 0)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, "trigger"),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "trigger"),
                                 "column \"trigger\"[%zu]: must be one of physics, beam, random, led", i);
         b->event_no[b->nrows + i] = json_integer_value(e);
         b->trigger[b->nrows + i] = trig;
@@ -244,9 +246,9 @@ static int parse_daq_sources(const struct line_ctx *lc, json_t *obj, struct sw_r
         return 0;
     int col = sw_wire_key_column(lc, "daq_sources");
     if (!json_is_object(ds))
-        return sw_wire_fail(lc, 400, col, "\"daq_sources\" must be an object of source name -> counts");
+        return sw_wire_fail(lc, SW_EINVAL, col, "\"daq_sources\" must be an object of source name -> counts");
     if (json_object_size(ds) > SW_DAQ_SOURCES_MAX)
-        return sw_wire_fail(lc, 400, col, "%zu daq_sources, at most %d", json_object_size(ds),
+        return sw_wire_fail(lc, SW_EINVAL, col, "%zu daq_sources, at most %d", json_object_size(ds),
                             SW_DAQ_SOURCES_MAX);
     const char *name;
     json_t *src;
@@ -255,12 +257,12 @@ static int parse_daq_sources(const struct line_ctx *lc, json_t *obj, struct sw_r
         char shown[72];
         int scol = sw_wire_key_column_from(lc, col, name, col);
         if (!sw_daq_source_ok(name))
-            return sw_wire_fail(lc, 400, scol,
+            return sw_wire_fail(lc, SW_EINVAL, scol,
                                 "daq_sources: source name \"%s\" must be 1..%d characters of [A-Za-z0-9._-]",
                                 printable(shown, sizeof shown, name), SW_DAQ_SOURCE_MAX);
         if (!json_is_object(src))
             return sw_wire_fail(
-                lc, 400, scol,
+                lc, SW_EINVAL, scol,
                 "daq_sources \"%s\": must be an object {\"events\": N, \"missing\", \"empty\", "
                 "\"truncated\"}",
                 name);
@@ -275,19 +277,19 @@ static int parse_daq_sources(const struct line_ctx *lc, json_t *obj, struct sw_r
             int kcol = sw_wire_key_column_from(lc, scol, key, scol);
             if (!known[k])
                 return sw_wire_fail(
-                    lc, 400, kcol,
+                    lc, SW_EINVAL, kcol,
                     "daq_sources \"%s\": unknown key \"%s\" (expected events, missing, empty, truncated)",
                     name, printable(shown, sizeof shown, key));
             if (!json_is_integer(v) || json_integer_value(v) < 0)
-                return sw_wire_fail(lc, 400, kcol, "daq_sources \"%s\": \"%s\" must be an integer >= 0", name,
-                                    key);
+                return sw_wire_fail(lc, SW_EINVAL, kcol, "daq_sources \"%s\": \"%s\" must be an integer >= 0",
+                                    name, key);
             n[k] = json_integer_value(v);
         }
         if (!json_object_get(src, "events"))
-            return sw_wire_fail(lc, 400, scol, "daq_sources \"%s\": \"events\" is required", name);
+            return sw_wire_fail(lc, SW_EINVAL, scol, "daq_sources \"%s\": \"events\" is required", name);
         for (int k = 1; k < 4; k++)
             if (n[k] > n[0])
-                return sw_wire_fail(lc, 400, sw_wire_key_column_from(lc, scol, known[k], scol),
+                return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column_from(lc, scol, known[k], scol),
                                     "daq_sources \"%s\": \"%s\" %lld exceeds \"events\" %lld", name, known[k],
                                     (long long)n[k], (long long)n[0]);
     }
@@ -310,20 +312,20 @@ static int parse_spill_end(const struct line_ctx *lc, json_t *obj, struct sw_rec
     if (!c)
         return 0;
     if (!json_is_object(c))
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, "counters"),
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "counters"),
                             "\"counters\" must be an object of name -> number");
     if ((int)json_object_size(c) > lim->fields_max)
-        return sw_wire_fail(lc, 400, sw_wire_key_column(lc, "counters"), "%zu counters, at most %d",
+        return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "counters"), "%zu counters, at most %d",
                             json_object_size(c), lim->fields_max);
     const char *key;
     json_t *v;
     json_object_foreach(c, key, v)
     {
         if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
                                 "counter \"%s\" must be a finite number >= 0", key);
         if (strlen(key) == 0 || strlen(key) > 63)
-            return sw_wire_fail(lc, 400, sw_wire_key_column(lc, key),
+            return sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, key),
                                 "counter names must have 1..63 characters");
     }
     r->counters = json_incref(c);
@@ -336,33 +338,34 @@ int sw_wire_parse_line(const struct line_ctx *lc, struct sw_batch *b, const stru
     json_error_t jerr;
     json_t *obj = json_loadb(lc->text, lc->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!obj)
-        return sw_wire_fail(lc, 400, jerr.column > 0 ? jerr.column : 1, "invalid JSON: %s", jerr.text);
+        return sw_wire_fail(lc, SW_EINVAL, jerr.column > 0 ? jerr.column : 1, "invalid JSON: %s", jerr.text);
     int rc = -1;
     if (!json_is_object(obj)) {
-        sw_wire_fail(lc, 400, 1, "a record must be a JSON object");
+        sw_wire_fail(lc, SW_EINVAL, 1, "a record must be a JSON object");
         goto out;
     }
     if ((int)json_object_size(obj) > lim->fields_max) {
-        sw_wire_fail(lc, 400, 1, "%zu keys in one record, at most %d", json_object_size(obj),
+        sw_wire_fail(lc, SW_EINVAL, 1, "%zu keys in one record, at most %d", json_object_size(obj),
                      lim->fields_max);
         goto out;
     }
     json_t *type = json_object_get(obj, "type");
     if (!json_is_string(type)) {
-        sw_wire_fail(lc, 400, type ? sw_wire_key_column(lc, "type") : 1, "\"type\" is required (a string)");
+        sw_wire_fail(lc, SW_EINVAL, type ? sw_wire_key_column(lc, "type") : 1,
+                     "\"type\" is required (a string)");
         goto out;
     }
     const char *t = json_string_value(type);
     struct sw_record *r = sw_wire_new_record(b);
     if (!r) {
-        sw_wire_fail(lc, 413, 1, "out of memory for the batch");
+        sw_wire_fail(lc, SW_ETOOBIG, 1, "out of memory for the batch");
         goto out;
     }
     r->line = lc->line;
     if (strcmp(t, "event") && strcmp(t, "events") && strcmp(t, "spill_end") && strcmp(t, "spill_start") &&
         strcmp(t, "run_start") && strcmp(t, "run_end")) {
         sw_wire_fail(
-            lc, 400, sw_wire_key_column(lc, "type"),
+            lc, SW_EINVAL, sw_wire_key_column(lc, "type"),
             "unknown type \"%.40s\" (expected run_start, spill_start, event, events, spill_end, run_end)", t);
         goto out;
     }
@@ -392,11 +395,11 @@ int sw_wire_parse_line(const struct line_ctx *lc, struct sw_batch *b, const stru
             get_opt_number(lc, obj, "time", -1e300, 1e300, &r->time))
             goto out;
         if (meta && !json_is_object(meta)) {
-            sw_wire_fail(lc, 400, sw_wire_key_column(lc, "meta"), "\"meta\" must be an object");
+            sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "meta"), "\"meta\" must be an object");
             goto out;
         }
         if (resume && !json_is_boolean(resume)) {
-            sw_wire_fail(lc, 400, sw_wire_key_column(lc, "resume"), "\"resume\" must be true or false");
+            sw_wire_fail(lc, SW_EINVAL, sw_wire_key_column(lc, "resume"), "\"resume\" must be true or false");
             goto out;
         }
         r->resume = json_is_true(resume);

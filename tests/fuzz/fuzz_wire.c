@@ -87,7 +87,7 @@ static void parse_once(const uint8_t *data, size_t size, const struct sw_wire_li
             for (size_t i = 0; i < b.nrows; i++)
                 sw_hist_fill(&hists[h], b.rows + i * (size_t)b.row_width, b.trigger[i]);
         }
-    } else if ((err.status != 400 && err.status != 413) || !err.msg[0] ||
+    } else if ((err.code != SW_EINVAL && err.code != SW_ETOOBIG) || !err.msg[0] ||
                !memchr(err.msg, '\0', sizeof err.msg)) {
         abort();
     }

@@ -15,7 +15,7 @@ static const char *sw_wire_compare(int rc_a, const struct sw_batch *a, const str
     if (rc_a != rc_b)
         return "return value";
     if (rc_a != 0)
-        return ea->status != eb->status || ea->line != eb->line || ea->column != eb->column ||
+        return ea->code != eb->code || ea->line != eb->line || ea->column != eb->column ||
                        strcmp(ea->msg, eb->msg) != 0
                    ? "error"
                    : NULL;
