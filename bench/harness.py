@@ -509,10 +509,13 @@ class Bench:
 
     def cached_db(self, runs, per_run):
         """A database of runs x per_run stored spills, built once and kept under
-        <build>/bench-cache, keyed by the migrations, the profile and the simulator."""
+        <build>/bench-cache, keyed by the migrations, the profile and the simulator (every
+        collectors/sim*.c and sim*.h, and col_sim_cmd.c, which writes the run_start meta)."""
         h = hashlib.sha256()
+        sim = sorted(glob.glob(os.path.join(SRC, "collectors", "sim*.[ch]"))) + [
+            os.path.join(SRC, "collectors", "col_sim_cmd.c")]
         for f in sorted(glob.glob(os.path.join(SRC, "schema", "migrations", "*.sql"))) + [
-                os.path.join(SRC, "config", "na64mu.json"), os.path.join(SRC, "collectors", "sim.c")]:
+                os.path.join(SRC, "config", "na64mu.json")] + sim:
             h.update(os.path.basename(f).encode())
             h.update(open(f, "rb").read())
         cache = os.path.join(self.build, "bench-cache")

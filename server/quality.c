@@ -1,12 +1,14 @@
-/* quality.c — see quality.h */
-#include "quality.h"
+/* quality.c — judges one closed spill with the profile's checks (see quality.h): the two layers of
+ * a check (the physical window, the stability window against its expectation, the significance
+ * gate), the DAQ-integrity checks, every reason, and the spill flag. The quantities come from
+ * quality_stats.c; nothing here formats JSON (quality_json.c). Pure; any thread. */
+#include "quality_int.h"
 
 #include "compare.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char *const state_names[SW_STATE_N] = {"GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED"};
@@ -22,224 +24,6 @@ int sw_state_parse(const char *name)
         if (strcmp(name, state_names[i]) == 0)
             return i;
     return -1;
-}
-
-double sw_quality_counter(const struct sw_quality_input *in, const char *name)
-{
-    if (!strcmp(name, "duration"))
-        return in->duration;
-    if (!strcmp(name, "dead_time"))
-        return in->dead_time;
-    if (!strcmp(name, "decode_errors"))
-        return in->decode_errors;
-    if (!strcmp(name, "events"))
-        return (double)in->events;
-    if (!strcmp(name, "unknown_fields"))
-        return (double)in->unknown_fields;
-    json_t *v = in->counters ? json_object_get(in->counters, name) : NULL;
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static double raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
-                        const char **unknown_why);
-
-double sw_quality_value(const struct sw_check_def *c, const struct sw_quality_input *in)
-{
-    const char *why = NULL;
-    double v = raw_value(c, -1, in, &why);
-    return why ? NAN : v;
-}
-
-double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *h)
-{
-    struct sw_quality_input in = {.hists = h};
-    struct sw_check_def one = *c;
-    const char *why = NULL;
-    if (c->kind != SW_Q_HIST || c->stat == SW_STAT_KS_PROB || c->stat == SW_STAT_CHI2_PROB ||
-        c->stat == SW_STAT_DEAD_CHANNELS || c->stat == SW_STAT_HOT_CHANNELS)
-        return NAN;
-    one.hist = 0; /* in.hists points at h alone */
-    one.min_entries = 0;
-    return raw_value(&one, 0, &in, &why);
-}
-
-/* The provenance as stored: compact JSON text (7 significant digits) inside the results array. */
-static json_t *provenance_text(const struct sw_check_result *r)
-{
-    json_t *p = sw_quality_provenance_json(r);
-    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
-    json_decref(p);
-    json_t *s = text ? json_string(text) : json_null();
-    free(text);
-    return s;
-}
-
-json_t *sw_quality_results_json(const struct sw_check_result *res, int n)
-{
-    json_t *arr = json_array();
-    for (int i = 0; arr && i < n; i++)
-        json_array_append_new(arr, json_pack("[s s s o o s o]", res[i].def->name, res[i].def->category,
-                                             sw_state_name(res[i].state),
-                                             isfinite(res[i].value) ? json_real(res[i].value) : json_null(),
-                                             isfinite(res[i].raw) ? json_real(res[i].raw) : json_null(),
-                                             res[i].reason, provenance_text(&res[i])));
-    return arr;
-}
-
-static const char *const spill_field_names[] = {"duration", "dead_time", "events", "decode_errors",
-                                                "unknown_fields"};
-
-/* ---- DAQ integrity ---- */
-
-static double daq_count(json_t *src, const char *key)
-{
-    json_t *v = json_object_get(src, key);
-    return json_is_integer(v) && json_integer_value(v) > 0 ? (double)json_integer_value(v) : 0;
-}
-
-/* The fractions of one source (src NULL: absent, missing from every event). */
-static void daq_source_value(json_t *src, const char *name, enum sw_daq_problem problem,
-                             struct sw_daq_value *v)
-{
-    static const char *const keys[3] = {"missing", "empty", "truncated"};
-    memset(v, 0, sizeof *v);
-    v->source = name;
-    v->problem = problem;
-    if (!src) {
-        v->absent = 1;
-        v->parts[SW_DAQ_MISSING] = 1;
-    } else {
-        double events = v->events = daq_count(src, "events");
-        for (int k = 0; k < 3; k++)
-            v->parts[k] = events > 0 ? fmin(1, daq_count(src, keys[k]) / events) : 0;
-    }
-    v->fraction =
-        problem == SW_DAQ_BAD ? fmin(1, v->parts[0] + v->parts[1] + v->parts[2]) : v->parts[problem];
-}
-
-static int daq_worse(const struct sw_daq_value *a, const struct sw_daq_value *b)
-{
-    return a->fraction > b->fraction || (a->fraction == b->fraction && strcmp(a->source, b->source) < 0);
-}
-
-int sw_quality_daq(json_t *daq_sources, const char *source, enum sw_daq_problem problem,
-                   const char (*expected)[SW_DAQ_SOURCE_MAX + 1], int nexpected, struct sw_daq_value *out)
-{
-    if (!json_is_object(daq_sources) || problem < 0 || problem >= SW_DAQ_N)
-        return -1;
-    if (strcmp(source, "*") != 0) {
-        daq_source_value(json_object_get(daq_sources, source), source, problem, out);
-        return 0;
-    }
-    struct sw_daq_value v;
-    int found = 0;
-    const char *name;
-    json_t *src;
-    json_object_foreach(daq_sources, name, src)
-    {
-        daq_source_value(src, name, problem, &v);
-        if (!found++ || daq_worse(&v, out))
-            *out = v;
-    }
-    for (int i = 0; expected && i < nexpected; i++) {
-        if (json_object_get(daq_sources, expected[i]))
-            continue;
-        daq_source_value(NULL, expected[i], problem, &v);
-        if (!found++ || daq_worse(&v, out))
-            *out = v;
-    }
-    return found ? 0 : -1;
-}
-
-/* The statistic of a check before comparison; sets *unknown_why when it cannot be computed. */
-static double raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
-                        const char **unknown_why)
-{
-    if (c->kind == SW_Q_DAQ) {
-        struct sw_daq_value v;
-        if (sw_quality_daq(in->daq_sources, c->daq_source, c->daq_problem, c->daq_expected, c->ndaq_expected,
-                           &v) != 0) {
-            *unknown_why = "no per-source counts from the DAQ";
-            return NAN;
-        }
-        return v.fraction;
-    }
-    if (c->kind == SW_Q_HIST) {
-        const struct sw_hist *h = &in->hists[c->hist];
-        if (h->entries < c->min_entries || h->entries == 0) {
-            *unknown_why = "too few entries";
-            return NAN;
-        }
-        struct sw_hist_stats st;
-        sw_hist_stats(h, &st);
-        switch (c->stat) {
-        case SW_STAT_MEAN:
-            return st.mean;
-        case SW_STAT_RMS:
-            return st.rms;
-        case SW_STAT_PEAK:
-            return st.peak;
-        case SW_STAT_ENTRIES:
-            return (double)h->entries;
-        case SW_STAT_MISSING:
-            return (double)h->missing;
-        case SW_STAT_MEAN_Y:
-            return st.mean_y;
-        case SW_STAT_RMS_Y:
-            return st.rms_y;
-        case SW_STAT_FRAC_ABOVE:
-            return sw_hist_frac_above(h, c->stat_arg);
-        case SW_STAT_FRAC_BELOW:
-            return sw_hist_frac_below(h, c->stat_arg);
-        case SW_STAT_INTEGRAL:
-            return sw_hist_integral(h, c->stat_arg, c->stat_arg2);
-        case SW_STAT_KS_PROB:
-        case SW_STAT_CHI2_PROB:
-        case SW_STAT_DEAD_CHANNELS:
-        case SW_STAT_HOT_CHANNELS: {
-            const struct sw_hist *ref = in->ref_hists && idx >= 0 ? in->ref_hists[idx] : NULL;
-            if (!ref || ref->entries == 0) {
-                *unknown_why = "no reference histogram (reference run without GOOD spills?)";
-                return NAN;
-            }
-            if (c->stat == SW_STAT_KS_PROB)
-                return sw_compare_ks(h, ref, NULL);
-            if (c->stat == SW_STAT_CHI2_PROB)
-                return sw_compare_chi2(h, ref, NULL, NULL);
-            int n = c->stat == SW_STAT_DEAD_CHANNELS ? sw_compare_dead_channels(h, ref, c->stat_arg)
-                                                     : sw_compare_hot_channels(h, ref, c->stat_arg);
-            return n < 0 ? NAN : n;
-        }
-        case SW_STAT_PEER_DEAD:
-        case SW_STAT_PEER_HOT: {
-            int first;
-            int n = sw_compare_peer_channels(h, c->group, c->stat_arg, c->stat == SW_STAT_PEER_HOT, &first);
-            return n < 0 ? NAN : n;
-        }
-        }
-        return NAN;
-    }
-    const char *name = c->kind == SW_Q_COUNTER ? c->counter : spill_field_names[c->spill_field];
-    double v = sw_quality_counter(in, name);
-    if (isnan(v)) {
-        *unknown_why = "missing input";
-        return NAN;
-    }
-    if (c->per == SW_PER_SECOND) {
-        if (!(in->duration > 0)) {
-            *unknown_why = "no spill duration";
-            return NAN;
-        }
-        v /= in->duration;
-    } else if (c->per == SW_PER_COUNTER) {
-        double d = sw_quality_counter(in, c->per_counter);
-        if (!(d > 0)) {
-            *unknown_why = "normalising counter missing or zero";
-            return NAN;
-        }
-        v /= d;
-    }
-    return v;
 }
 
 static void fmt_range(char *buf, size_t len, double lo, double hi)
@@ -269,7 +53,7 @@ static double compared(enum sw_compare cmp, double raw, double ref)
 }
 
 /* A comparison range [lo, hi] in the statistic's own units, given the expectation. */
-static void raw_range(enum sw_compare cmp, double ref, double lo, double hi, double *rlo, double *rhi)
+void sw_q_raw_range(enum sw_compare cmp, double ref, double lo, double hi, double *rlo, double *rhi)
 {
     if (cmp == SW_CMP_DELTA) {
         *rlo = ref + lo;
@@ -311,111 +95,6 @@ static double phys_nominal(const struct sw_profile *p, const struct sw_window *w
         }
     }
     return w->nominal;
-}
-
-/* Width of a 1D histogram's core: the interquartile range of its counts / 1.349 (a Gaussian's sigma),
- * robust against tails that inflate the RMS. NaN when empty. */
-static double core_sigma(const struct sw_hist *h)
-{
-    if (h->def->dim != 1)
-        return NAN;
-    uint64_t total = h->underflow + h->overflow;
-    for (int i = 0; i < h->def->x.bins; i++)
-        total += h->counts[i];
-    if (!total)
-        return NAN;
-    double w = (h->def->x.max - h->def->x.min) / h->def->x.bins, q[2] = {NAN, NAN};
-    const double at[2] = {0.25 * (double)total, 0.75 * (double)total};
-    double cum = (double)h->underflow;
-    for (int i = 0, k = 0; i < h->def->x.bins && k < 2; i++) {
-        double c = (double)h->counts[i];
-        while (k < 2 && cum + c >= at[k]) {
-            q[k] = h->def->x.min + w * (i + (c > 0 ? (at[k] - cum) / c : 0));
-            k++;
-        }
-        cum += c;
-    }
-    return isfinite(q[0]) && isfinite(q[1]) ? fmax((q[1] - q[0]) / 1.349, w / sqrt(12)) : NAN;
-}
-
-/* Statistical uncertainty of a check's statistic on this spill, under the expectation ref (Poisson
- * for counts, binomial for fractions, sigma/sqrt(n) for moments and peaks). 0 when not a statistical
- * quantity (dead time, duration). */
-static double stat_sigma(const struct sw_check_def *c, const struct sw_quality_input *in, double ref)
-{
-    if (c->kind == SW_Q_HIST) {
-        const struct sw_hist *h = &in->hists[c->hist];
-        double n = (double)h->entries;
-        if (!(n > 0))
-            return NAN;
-        struct sw_hist_stats st;
-        switch (c->stat) {
-        case SW_STAT_MEAN:
-        case SW_STAT_RMS:
-        case SW_STAT_MEAN_Y:
-        case SW_STAT_RMS_Y:
-            sw_hist_stats(h, &st);
-            if (c->stat == SW_STAT_MEAN)
-                return st.rms / sqrt(n);
-            if (c->stat == SW_STAT_RMS)
-                return st.rms / sqrt(2 * n);
-            if (c->stat == SW_STAT_MEAN_Y)
-                return st.rms_y / sqrt(n);
-            return st.rms_y / sqrt(2 * n);
-        case SW_STAT_PEAK:
-            /* a mode is found about as well as a mean of the core, no better than the bin width */
-            return 1.5 * core_sigma(h) / sqrt(n);
-        case SW_STAT_FRAC_ABOVE:
-        case SW_STAT_FRAC_BELOW: {
-            double q = fmin(fmax(ref, 1 / n), 1 - 1 / n);
-            return sqrt(q * (1 - q) / n);
-        }
-        case SW_STAT_ENTRIES:
-        case SW_STAT_MISSING:
-        case SW_STAT_INTEGRAL:
-            return sqrt(fmax(ref, 1));
-        default:
-            return 0;
-        }
-    }
-    if (c->kind == SW_Q_SPILL && c->spill_field != SW_SF_EVENTS && c->spill_field != SW_SF_DECODE_ERRORS &&
-        c->spill_field != SW_SF_UNKNOWN_FIELDS)
-        return 0;
-    /* a count, possibly per second or per another counter: Poisson on the expected count */
-    double denom = 1;
-    if (c->per == SW_PER_SECOND)
-        denom = in->duration;
-    else if (c->per == SW_PER_COUNTER)
-        denom = sw_quality_counter(in, c->per_counter);
-    if (!(denom > 0))
-        return NAN;
-    return sqrt(fmax(ref * denom, 1)) / denom;
-}
-
-/* The median of the check's statistic over its peer histograms on this spill (peers with too few
- * entries left out); NaN with fewer than two. */
-static double peer_median(const struct sw_check_def *c, const struct sw_quality_input *in, int *used)
-{
-    double v[SW_PEERS_MAX];
-    int n = 0;
-    for (int i = 0; i < c->npeers; i++) {
-        const struct sw_hist *h = &in->hists[c->peers[i]];
-        if (h->entries == 0 || h->entries < c->min_entries)
-            continue;
-        double x = sw_quality_hist_stat(c, h);
-        if (isfinite(x))
-            v[n++] = x;
-    }
-    *used = n;
-    if (n < 2)
-        return NAN;
-    for (int i = 1; i < n; i++) /* insertion sort: at most SW_PEERS_MAX values */
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* "run 8 spills 1-20" or "run 7 spills 30-40 + run 8 spills 1-9" (carried over first). */
@@ -607,7 +286,7 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
     if (c->kind == SW_Q_DAQ)
         return eval_daq(c, in, tag, r);
     const char *why = NULL;
-    double raw = raw_value(c, idx, in, &why);
+    double raw = sw_q_raw_value(c, idx, in, &why);
     r->raw = raw;
     if (c->ref_kind == SW_REF_BASELINE) { /* without baselines (no references at hand): learning */
         if (in->baselines)
@@ -637,7 +316,7 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
         double ref = c->reference;
         int used = 0;
         if (c->npeers) {
-            ref = peer_median(c, in, &used);
+            ref = sw_q_peer_median(c, in, &used);
             r->peers_used = used;
             if (!isfinite(ref))
                 why = "fewer than two peers with data";
@@ -676,7 +355,7 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
             r->value = v;
             r->stab_state = in_ranges(v, c->good_lo, c->good_hi, c->warn_lo, c->warn_hi);
             if (c->sig_warn > 0 && r->stab_state != SW_GOOD && c->compare != SW_CMP_ABSOLUTE) {
-                double s = stat_sigma(c, in, ref);
+                double s = sw_q_stat_sigma(c, in, ref);
                 if (c->npeers)
                     s *= 1.25; /* the median of the peers is uncertain too */
                 double spread = isfinite(r->spread) ? r->spread : 0;
@@ -727,166 +406,6 @@ static enum sw_state eval_one(const struct sw_profile *p, int idx, const struct 
 int sw_quality_healthy(const struct sw_check_result *r)
 {
     return r->state == SW_GOOD && isfinite(r->raw);
-}
-
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static const char *src_kind(const struct sw_check_result *r)
-{
-    const struct sw_check_def *c = r->def;
-    if (c->npeers)
-        return "peers";
-    switch (c->ref_kind) {
-    case SW_REF_BASELINE:
-        return r->learning ? "learning" : "baseline";
-    case SW_REF_RUN:
-        return "reference_run";
-    case SW_REF_ROLLING:
-        return "rolling_median";
-    case SW_REF_FIXED:
-        return "fixed";
-    default:
-        return "absolute";
-    }
-}
-
-static const char *cmp_code(enum sw_compare c)
-{
-    return c == SW_CMP_DELTA ? "d" : c == SW_CMP_RATIO ? "r" : "a";
-}
-
-/* Stored form (compact: the profile's windows as they were, not their values in the statistic's
- * units, which the expansion computes):
- * [layer, [state, compare, nominal, from_meta, good, warn] | null,
- *         [state, kind, compare, expected, good, warn, z, spread, n, learn, runs, run, carried] | null]
- * with compare "a", "d" or "r", good/warn [lo, hi] (null for an open end) and runs
- * [[run, first, last, n], ...]. */
-json_t *sw_quality_provenance_json(const struct sw_check_result *r)
-{
-    const struct sw_check_def *c = r->def;
-    static const char *const layers[] = {NULL, "physical", "stability"};
-    json_t *ph = json_null(), *st = json_null();
-    if (c->phys.on)
-        ph =
-            json_pack("[s s o b [o o] [o o]]", sw_state_name(r->phys_state), cmp_code(c->phys.compare),
-                      num(c->phys.compare == SW_CMP_ABSOLUTE ? NAN : r->nominal), r->nominal_from_meta,
-                      num(c->phys.good_lo), num(c->phys.good_hi), num(c->phys.warn_lo), num(c->phys.warn_hi));
-    if (c->stability) {
-        json_t *segs = json_array();
-        for (int i = 0; c->ref_kind == SW_REF_BASELINE && i < r->base.nsegs; i++)
-            json_array_append_new(segs, json_pack("[I I I i]", (json_int_t)r->base.seg[i].run,
-                                                  (json_int_t)r->base.seg[i].first,
-                                                  (json_int_t)r->base.seg[i].last, r->base.seg[i].n));
-        st = json_pack("[s s s o [o o] [o o] o o i i o I b]", sw_state_name(r->stab_state), src_kind(r),
-                       cmp_code(c->compare), num(r->expected), num(c->good_lo), num(c->good_hi),
-                       num(c->warn_lo), num(c->warn_hi), num(r->z), num(r->spread),
-                       c->ref_kind == SW_REF_BASELINE ? r->base.n
-                       : c->npeers                    ? r->peers_used
-                                                      : 0,
-                       c->ref_kind == SW_REF_BASELINE ? c->base_learn : 0, segs,
-                       (json_int_t)(c->ref_kind == SW_REF_RUN ? c->ref_run : 0), r->base.carried);
-    }
-    return json_pack("[o o o]", r->layer ? json_string(layers[r->layer]) : json_null(), ph, st);
-}
-
-/* x to 7 significant digits, as the stored numbers have them (no 0.055888930999999996 in answers). */
-static double sig7(double x)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.7g", x);
-    return strtod(buf, NULL);
-}
-
-/* A stored window [lo, hi] (null = open) in the statistic's units around ref; [null, null] when the
- * expectation is unknown (a baseline still learning). */
-static json_t *window_expand(json_t *cmp, json_t *ref, json_t *w)
-{
-    const char *k = json_string_value(cmp);
-    enum sw_compare c = k && *k == 'd' ? SW_CMP_DELTA : k && *k == 'r' ? SW_CMP_RATIO : SW_CMP_ABSOLUTE;
-    json_t *a = json_array_get(w, 0), *b = json_array_get(w, 1);
-    double lo = json_is_number(a) ? json_number_value(a) : -INFINITY;
-    double hi = json_is_number(b) ? json_number_value(b) : INFINITY;
-    double x = json_is_number(ref) ? json_number_value(ref) : NAN;
-    if (c != SW_CMP_ABSOLUTE && !isfinite(x))
-        return json_pack("[n n]");
-    double rlo, rhi;
-    raw_range(c, c == SW_CMP_ABSOLUTE ? 0 : x, lo, hi, &rlo, &rhi);
-    return json_pack("[o o]", num(sig7(rlo)), num(sig7(rhi)));
-}
-
-static json_t *copy_or_null(json_t *v)
-{
-    return v ? json_deep_copy(v) : json_null();
-}
-
-json_t *sw_quality_provenance_expand(json_t *a)
-{
-    if (!json_is_array(a) || json_array_size(a) != 3)
-        return json_null();
-    json_t *j = json_object();
-    json_object_set_new(j, "layer", copy_or_null(json_array_get(a, 0)));
-    json_t *ph = json_array_get(a, 1), *st = json_array_get(a, 2);
-    if (json_is_array(ph) && json_array_size(ph) == 6) {
-        json_t *cmp = json_array_get(ph, 1), *nom = json_array_get(ph, 2);
-        json_t *o = json_pack("{s:O, s:o, s:o}", "state", json_array_get(ph, 0), "good",
-                              window_expand(cmp, nom, json_array_get(ph, 4)), "warn",
-                              window_expand(cmp, nom, json_array_get(ph, 5)));
-        if (o && !json_is_null(nom)) {
-            json_object_set(o, "nominal", nom);
-            json_object_set_new(o, "nominal_from",
-                                json_string(json_is_true(json_array_get(ph, 3)) ? "run meta" : "profile"));
-        }
-        json_object_set_new(j, "physical", o);
-    }
-    if (json_is_array(st) && json_array_size(st) == 13) {
-        const char *kind = json_string_value(json_array_get(st, 1));
-        json_t *src = json_pack("{s:s}", "kind", kind ? kind : "");
-        int n = (int)json_integer_value(json_array_get(st, 8));
-        if (kind && (!strcmp(kind, "baseline") || !strcmp(kind, "learning"))) {
-            json_object_set_new(src, "spills", json_integer(n));
-            json_object_set(src, "learn", json_array_get(st, 9));
-            json_object_set(src, "spread", json_array_get(st, 7));
-            json_t *runs = json_array();
-            size_t i;
-            json_t *g;
-            char text[160] = "";
-            json_array_foreach(json_array_get(st, 10), i, g)
-            {
-                json_int_t run = json_integer_value(json_array_get(g, 0)),
-                           first = json_integer_value(json_array_get(g, 1)),
-                           last = json_integer_value(json_array_get(g, 2));
-                json_array_append_new(runs, json_pack("{s:I, s:I, s:I, s:O}", "run", run, "first", first,
-                                                      "last", last, "n", json_array_get(g, 3)));
-                size_t l = strlen(text);
-                if (first == last)
-                    snprintf(text + l, sizeof text - l, "%srun %lld spill %lld", i ? " + " : "",
-                             (long long)run, (long long)first);
-                else
-                    snprintf(text + l, sizeof text - l, "%srun %lld spills %lld-%lld", i ? " + " : "",
-                             (long long)run, (long long)first, (long long)last);
-            }
-            json_object_set(src, "carried", json_array_get(st, 12));
-            json_object_set_new(src, "runs", runs);
-            if (!strcmp(kind, "learning"))
-                snprintf(text, sizeof text, "baseline: learning, %d of %d spills", n,
-                         (int)json_integer_value(json_array_get(st, 9)));
-            json_object_set_new(src, "text", json_string(text));
-        } else if (kind && !strcmp(kind, "peers")) {
-            json_object_set_new(src, "used", json_integer(n));
-        } else if (kind && !strcmp(kind, "reference_run")) {
-            json_object_set(src, "run", json_array_get(st, 11));
-        }
-        json_t *cmp = json_array_get(st, 2), *expected = json_array_get(st, 3);
-        json_t *o = json_pack("{s:O, s:O, s:o, s:o, s:O, s:o}", "state", json_array_get(st, 0), "expected",
-                              expected, "good", window_expand(cmp, expected, json_array_get(st, 4)), "warn",
-                              window_expand(cmp, expected, json_array_get(st, 5)), "z", json_array_get(st, 6),
-                              "source", src);
-        json_object_set_new(j, "stability", o);
-    }
-    return j;
 }
 
 enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_quality_input *in,
