@@ -298,18 +298,21 @@ class CollectorFileTest(unittest.TestCase):
                 f.write("".join(lines))
             paths.append(path)
             want.update(expected(lines))
-        cs = [self.collector("file", paths[k], "--state", os.path.join(self.tmp, "st%d" % k), "--exit-at-eof",
-                             "--source", "dqm", "--batch", "50").start() for k in range(2)]
-        rcs = [c.wait() for c in cs]
-        self.assertEqual(sorted(rcs), [0, 1], "\n".join(c.logs() for c in cs))
-        loser = cs[rcs.index(1)]
-        self.assertIn("in use by another collector instance", loser.logs())
-        self.assertIn("give this one its own --source and --state", loser.logs())
-        winner_run = runs[rcs.index(0)]
-        self.assertEqual({k: v for k, v in want.items() if k[0] == winner_run}, self.stored(winner_run))
+        # The first collector follows its file and keeps running (it holds the source); the second one,
+        # started with the same --source while the first is alive, is told and stops.
+        first = self.collector("file", paths[0], "--state", os.path.join(self.tmp, "st0"), "--source", "dqm",
+                               "--batch", "50").start()
+        got = self.wait_for({k: v for k, v in want.items() if k[0] == runs[0]}, "first collector", run=runs[0])
+        second = self.collector("file", paths[1], "--state", os.path.join(self.tmp, "st1"), "--exit-at-eof",
+                                "--source", "dqm", "--batch", "50").start()
+        self.assertEqual(second.wait(), 1, second.logs())
+        self.assertIn("in use by another collector instance", second.logs())
+        self.assertIn("give this one its own --source and --state", second.logs())
+        self.assertEqual(self.stored(runs[1]), {})  # nothing of it applied, nothing dropped as "duplicate"
+        self.assertEqual(first.stop(), 0, first.logs())
+        self.assertEqual({k: v for k, v in want.items() if k[0] == runs[0]}, got)
         # The stopped one, given its own source and state, delivers its whole file: every spill once.
-        k = rcs.index(1)
-        c = self.collector("file", paths[k], "--state", os.path.join(self.tmp, "st%d-new" % k), "--exit-at-eof",
+        c = self.collector("file", paths[1], "--state", os.path.join(self.tmp, "st1-new"), "--exit-at-eof",
                            "--source", "dqm2").start()
         self.assertEqual(c.wait(), 0, c.logs())
         got = {**self.stored(runs[0]), **self.stored(runs[1])}
