@@ -14,6 +14,7 @@
 #include "rebaseline.h"
 #include "reeval.h"
 #include "runs_api.h"
+#include "stream_api.h"
 
 /* ---- a request as the handlers of the table see it ---- */
 
@@ -147,6 +148,26 @@ static void h_trend(const struct req *q, struct sw_reply *r)
 {
     sw_trend_api_get(q->api, q->c, q->name, r);
 }
+static void h_stream(const struct req *q, struct sw_reply *r)
+{
+    sw_stream_api_open(q->api, q->c, sw_req_qarg(q->c, "ticket"), r);
+}
+static void h_ticket(const struct req *q, struct sw_reply *r)
+{
+    sw_stream_api_ticket(q->api, q->who, r);
+}
+
+/* The role a handler checks itself (the stream with a ticket). */
+#define ROLE_OWN 0x10000u
+
+/* The live stream: the read role by a bearer token, or a ticket the handler redeems (what a
+ * browser's EventSource can send; a ticket given is checked whether reads need a token or not). */
+static unsigned stream_role(const struct req *q, struct sw_reply *r, int *human)
+{
+    (void)r;
+    (void)human;
+    return sw_req_qarg(q->c, "ticket") ? ROLE_OWN : SW_ROLE_READ;
+}
 
 /* A re-evaluation's role depends on dry_run: a dry run only reads (shifter), applying rewrites
  * automatic flags (admin) and is a human write. 0 with a 400 reply for a bad value. */
@@ -164,11 +185,9 @@ static unsigned reeval_role(const struct req *q, struct sw_reply *r, int *human)
 
 /* ---- the route table ---- */
 
-enum {
-    HUMAN = 1,
-    INGEST = 2
-}; /* flags: a human write (refused while the store refuses writes);
-    * counted as an ingest request when refused before its handler */
+/* Flags: a human write (refused while the store refuses writes); counted as an ingest request when
+ * refused before its handler; a GET without HEAD (a stream has no head). */
+enum { HUMAN = 1, INGEST = 2, NO_HEAD = 4 };
 
 struct route {
     const char *method; /* GET also answers HEAD */
@@ -208,6 +227,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/histograms", SW_ROLE_READ, 0, h_hist_list, NULL},
     {"GET", "/api/v1/histograms/{histogram}", SW_ROLE_READ, 0, h_hist, NULL},
     {"GET", "/api/v1/trends/{quantity}", SW_ROLE_READ, 0, h_trend, NULL},
+    {"GET", "/api/v1/stream", 0, NO_HEAD, h_stream, stream_role},
+    {"POST", "/api/v1/stream/ticket", SW_ROLE_READ, 0, h_ticket, NULL},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -305,9 +326,10 @@ static int bind_params(const struct route *rt, const struct segs *want, struct r
     return 0;
 }
 
-static int method_is(const char *method, const char *want)
+static int method_is(const char *method, const struct route *rt)
 {
-    return strcmp(method, want) == 0 || (strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0);
+    return strcmp(method, rt->method) == 0 ||
+           (!(rt->flags & NO_HEAD) && strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
 /* 405 naming the methods the path takes (Allow), in the table's order. */
@@ -317,7 +339,8 @@ static void not_allowed(const char *method, const struct segs *want, struct sw_r
     allow[0] = 0;
     for (size_t i = 0; i < NROUTES; i++)
         if (path_matches(&routes[i], want)) {
-            const char *m = strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method;
+            int head = strcmp(routes[i].method, "GET") == 0 && !(routes[i].flags & NO_HEAD);
+            const char *m = head ? "GET, HEAD" : routes[i].method;
             if (!strstr(allow, m))
                 snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "",
                          m);
@@ -338,7 +361,7 @@ static void route(const struct sw_api *api, struct MHD_Connection *c, const char
             if (path_matches(&routes[i], &want)) {
                 any = any ? any : &routes[i];
                 ingest |= routes[i].flags & INGEST;
-                if (method_is(method, routes[i].method))
+                if (method_is(method, &routes[i]))
                     rt = &routes[i];
             }
     if (!any) {
@@ -359,6 +382,8 @@ static void route(const struct sw_api *api, struct MHD_Connection *c, const char
     *human = rt->flags & HUMAN;
     if (rt->role_fn && !(role = rt->role_fn(&q, r, human)))
         goto refused;
+    if (role == ROLE_OWN)
+        role = 0;
     if ((role && sw_auth_require(api, c, role, r, &q.who) != 0) ||
         (*human && sw_req_store_refuses(api->store, r)))
         goto refused;

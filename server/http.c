@@ -112,6 +112,15 @@ static void security_headers(struct MHD_Response *resp)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req *rq, struct sw_reply *r)
 {
+    if (r->raw) { /* built by its handler (the live stream) */
+        MHD_add_response_header(r->raw, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        security_headers(r->raw);
+        enum MHD_Result ret = MHD_queue_response(conn, r->status, r->raw);
+        MHD_destroy_response(r->raw);
+        r->raw = NULL;
+        count_request(rq, r->status);
+        return ret;
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     r->body = NULL;
@@ -133,112 +142,6 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req 
     enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
     MHD_destroy_response(resp);
     count_request(rq, r->status);
-    return ret;
-}
-
-/* POST /api/v1/stream/ticket: the read role (as the stream needs), then {"ticket", "expires_in"}; 503
- * with Retry-After when SW_TICKETS_MAX tickets are outstanding. Issued also when reads need no
- * token (for "open"), so a client may always ask. */
-static enum MHD_Result serve_ticket(struct sw_server *srv, struct MHD_Connection *conn, const struct req *rq,
-                                    const char *method)
-{
-    struct sw_reply r = {0};
-    const char *who = NULL;
-    if (strcmp(method, "POST") != 0) {
-        sw_reply_fail(&r, SW_EMETHOD, "method %s not allowed here; use POST", method);
-        r.allow = "POST";
-        return send_reply(conn, rq, &r);
-    }
-    if (sw_auth_require(&srv->api, conn, SW_ROLE_READ, &r, &who) != 0)
-        return send_reply(conn, rq, &r);
-    char ticket[SW_TICKET_HEX + 1];
-    double wait = 0;
-    enum sw_ticket_status rc = sw_tickets_issue(srv->tickets, who, sw_mono(), ticket, &wait);
-    if (rc == SW_TICKET_FULL) {
-        r.retry_after = wait < 1 ? 1 : (unsigned)wait + 1;
-        sw_reply_fail(&r, SW_EUNAVAILABLE,
-                      "%d stream tickets are outstanding, the most there may be; each is valid for %d s: "
-                      "retry after %u s",
-                      SW_TICKETS_MAX, SW_TICKET_SECONDS, r.retry_after);
-    } else if (rc != SW_TICKET_OK) {
-        sw_error("http", "no stream ticket issued: getrandom failed");
-        sw_reply_fail(&r, SW_EUNAVAILABLE, "no stream ticket: the server has no random bytes");
-        r.retry_after = 5;
-    } else
-        sw_reply_json(&r, 200, json_pack("{s:s, s:i}", "ticket", ticket, "expires_in", SW_TICKET_SECONDS));
-    memset(ticket, 0, sizeof ticket);
-    return send_reply(conn, rq, &r);
-}
-
-/* Takes the stream ticket of a GET /api/v1/stream: 0, or -1 with a 401 reply saying why. The ticket
- * itself is never logged; the name of its token is. */
-static int stream_ticket(struct sw_server *srv, const char *ticket, struct sw_reply *r)
-{
-    const char *who = NULL;
-    int replay = 0;
-    enum sw_ticket_status rc = sw_tickets_redeem(srv->tickets, ticket, sw_mono(), &who, &replay);
-    static const char again[] = "get a new one with POST " TICKET_PATH;
-    switch (rc) {
-    case SW_TICKET_OK:
-        sw_info("stream", "stream opened with a ticket of token \"%s\"", who);
-        return 0;
-    case SW_TICKET_USED:
-        if (replay)
-            sw_warn("stream", "a used stream ticket of token \"%s\" was presented again: refused", who);
-        sw_reply_fail(r, SW_EUNAUTH, "stream ticket already used (a ticket opens one stream): %s", again);
-        return -1;
-    case SW_TICKET_EXPIRED:
-        sw_reply_fail(r, SW_EUNAUTH, "stream ticket expired (a ticket is valid for %d s): %s",
-                      SW_TICKET_SECONDS, again);
-        return -1;
-    default:
-        sw_reply_fail(r, SW_EUNAUTH, "unknown stream ticket: %s", again);
-        return -1;
-    }
-}
-
-/* GET /api/v1/stream: the read role (a bearer token, or ?ticket=), then a stream response
- * (stream.h), or 503 at the client cap. */
-static enum MHD_Result serve_stream(struct sw_server *srv, struct MHD_Connection *conn, const struct req *rq,
-                                    const char *method)
-{
-    struct sw_reply r = {0};
-    if (strcmp(method, "GET") != 0) {
-        sw_reply_fail(&r, SW_EMETHOD, "method %s not allowed here; use GET", method);
-        r.allow = "GET";
-        return send_reply(conn, rq, &r);
-    }
-    /* ?ticket= (from POST /api/v1/stream/ticket) instead of the header: what a browser's EventSource
-     * can send. A ticket given is checked whether reads need a token or not. */
-    const char *ticket = sw_req_qarg(conn, "ticket");
-    if (ticket ? stream_ticket(srv, ticket, &r) != 0
-               : sw_auth_require(&srv->api, conn, SW_ROLE_READ, &r, NULL) != 0)
-        return send_reply(conn, rq, &r);
-    /* The browser sends Last-Event-ID when it reconnects; ?last_event_id= for scripts and tests. */
-    const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-    if (!last)
-        last = sw_req_qarg(conn, "last_event_id");
-    unsigned status = 503; /* what sw_stream_open says; its refusal is always 503 */
-    struct MHD_Response *resp = srv->stream ? sw_stream_open(srv->stream, conn, last, &status) : NULL;
-    if (!resp) { /* the only refusal: the client cap (or out of memory) */
-        sw_reply_fail(&r, SW_EUNAVAILABLE,
-                      "no stream: too many stream clients (limits.stream_clients_max = %d), "
-                      "or shutting down",
-                      srv->api.cfg->stream_clients_max);
-        r.retry_after = 5;
-        r.close = 1; /* a refused client must not keep holding a connection (and a per-address slot) */
-        return send_reply(conn, rq, &r);
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass events through at once */
-    security_headers(resp);
-    /* A stream that ends (shutdown, client behind the ring) closes its connection: the client
-     * reconnects, instead of idling on a keep-alive connection it does not use again. */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    count_request(rq, MHD_HTTP_OK);
     return ret;
 }
 
@@ -471,10 +374,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             sw_metrics_ingest_rejected(r.status);
         return send_reply(conn, rq, &r);
     }
-    if (strcmp(url, "/api/v1/stream") == 0)
-        return serve_stream(srv, conn, rq, method);
-    if (strcmp(url, TICKET_PATH) == 0)
-        return serve_ticket(srv, conn, rq, method);
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
         if (is_ingest(url) && !(rq->call = calloc(1, sizeof *rq->call)))
             return MHD_NO;
@@ -616,7 +515,7 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    srv->api = (struct sw_api){cfg, engine, store, alarms, reload};
+    srv->api = (struct sw_api){cfg, engine, store, alarms, reload, NULL, NULL}; /* stream, tickets below */
     pthread_mutex_init(&srv->susp_mu, NULL);
     pthread_cond_init(&srv->susp_cv, NULL);
     srv->write_limit = sw_ratelimit_new(cfg->write_rate, cfg->write_burst);
@@ -631,6 +530,8 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    srv->api.stream = stream;
+    srv->api.tickets = srv->tickets;
     if (!realpath(cfg->www, srv->www_real)) {
         sw_warn("http", "www root \"%s\": %s; dashboards are not served", cfg->www, strerror(errno));
         srv->www_real[0] = 0;

@@ -21,9 +21,11 @@ struct sw_reply {
     char *body; /* malloc'ed, owned by the reply */
     size_t len;
     const char *content_type;
-    const char *allow;    /* for 405 */
-    unsigned retry_after; /* s; sent as Retry-After when > 0 (503 back-pressure) */
-    int close;            /* send Connection: close (a refusal whose client should not keep the slot) */
+    const char *allow;        /* for 405 */
+    unsigned retry_after;     /* s; sent as Retry-After when > 0 (503 back-pressure) */
+    int close;                /* send Connection: close (a refusal whose client should not keep the slot) */
+    struct MHD_Response *raw; /* a response the handler built (the live stream): queued as it is, with
+                               * the security headers, instead of body; NULL otherwise */
 };
 
 /* Fills reply with j serialised (steals j; NULL gives a 503). */
@@ -33,7 +35,6 @@ void sw_reply_json(struct sw_reply *reply, unsigned status, json_t *j);
  * that maps an error to a status). */
 void sw_reply_fail(struct sw_reply *reply, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
 
 /* Replaces every byte of s that is not part of well-formed UTF-8 with '?' (Jansson refuses to
  * encode invalid UTF-8; messages quote request bytes). */
