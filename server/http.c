@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "auth.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
