@@ -368,23 +368,10 @@ void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct
 
 void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, struct sw_reply *r)
 {
-    sqlite3 *db = sw_store_reader(api->store);
+    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
     sqlite3_stmt *st;
-    if (!db) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
+    if (!db)
         return;
-    }
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
-        return;
-    }
-    sqlite3_bind_int64(st, 1, run);
-    int exists = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (!exists) {
-        sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
-        return;
-    }
     if (sqlite3_prepare_v2(
             db,
             "SELECT s.spill, s.mot, s.started, s.ended, m.flag IS NOT NULL FROM spills s " SPILL_MANUAL_JOIN

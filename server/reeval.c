@@ -247,24 +247,11 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         p = &custom;
         own = 1;
     }
-    sqlite3 *db = sw_store_reader(api->store);
+    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
     struct verdict *v = NULL;
     int n = 0;
-    if (!db) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
+    if (!db)
         goto out;
-    }
-    sqlite3_stmt *st;
-    int exists = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, run);
-        exists = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-    }
-    if (!exists) {
-        sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
-        goto out;
-    }
     if (judge_run(db, p, run, &v, &n, r) != 0)
         goto out;
     json_t *changes = json_array();
