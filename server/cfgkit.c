@@ -153,3 +153,25 @@ int sw_cfg_name_index(const char *const *names, const char *s)
             return i;
     return -1;
 }
+
+int sw_cfg_named(json_t *o, const char *const *known, const char *path, char *name, size_t namelen,
+                 char *title, size_t titlelen, char *unit, size_t unitlen, struct sw_diag *d)
+{
+    char p[128];
+    if (!json_is_object(o)) {
+        sw_diag_add(d, "%s: must be an object", path);
+        return -1;
+    }
+    sw_cfg_check_keys(o, known, path, d);
+    const char *n = sw_cfg_get_string(o, "name", NULL, path, d);
+    if (!n || !*n)
+        sw_diag_add(d, "%s.name: missing", path);
+    else {
+        snprintf(p, sizeof p, "%s.name", path);
+        sw_cfg_copy_name(name, namelen, n, p, d);
+        sw_cfg_check_name_chars(n, p, d);
+    }
+    snprintf(title, titlelen, "%s", sw_cfg_get_string(o, "title", name, path, d));
+    snprintf(unit, unitlen, "%s", sw_cfg_get_string(o, "unit", "", path, d));
+    return 0;
+}

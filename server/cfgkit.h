@@ -47,6 +47,12 @@ void sw_cfg_check_name_chars(const char *name, const char *path, struct sw_diag 
 /* Copies src into dst (truncated), reporting a src that does not fit. */
 void sw_cfg_copy_name(char *dst, size_t dstlen, const char *src, const char *path, struct sw_diag *d);
 
+/* The head of a named definition (a histogram, a check): o must be an object of the known keys with
+ * a "name" (required; copied, its characters checked), a "title" (default: the name) and a "unit"
+ * (default ""). -1 when o is not an object (reported), else 0 (other problems reported). */
+int sw_cfg_named(json_t *o, const char *const *known, const char *path, char *name, size_t namelen,
+                 char *title, size_t titlelen, char *unit, size_t unitlen, struct sw_diag *d);
+
 /* Index of s in the NULL-terminated names, or -1. */
 int sw_cfg_name_index(const char *const *names, const char *s);
 

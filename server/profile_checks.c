@@ -352,21 +352,9 @@ void sw_profile_parse_check(json_t *c, struct sw_check_def *def, const struct sw
                                         "reference",     "compare", "good",     "warn",         "min_entries",
                                         "requires_beam", "skip",    "physical", "significance", NULL};
     char p[128];
-    if (!json_is_object(c)) {
-        sw_diag_add(d, "%s: must be an object", path);
+    if (sw_cfg_named(c, known, path, def->name, sizeof def->name, def->title, sizeof def->title, def->unit,
+                     sizeof def->unit, d) != 0)
         return;
-    }
-    sw_cfg_check_keys(c, known, path, d);
-    const char *name = sw_cfg_get_string(c, "name", NULL, path, d);
-    if (!name || !*name)
-        sw_diag_add(d, "%s.name: missing", path);
-    else {
-        snprintf(p, sizeof p, "%s.name", path);
-        sw_cfg_copy_name(def->name, sizeof def->name, name, p, d);
-        sw_cfg_check_name_chars(name, p, d);
-    }
-    snprintf(def->title, sizeof def->title, "%s", sw_cfg_get_string(c, "title", def->name, path, d));
-    snprintf(def->unit, sizeof def->unit, "%s", sw_cfg_get_string(c, "unit", "", path, d));
     const char *cat = sw_cfg_get_string(c, "category", "", path, d);
     if (strcmp(cat, "beam") && strcmp(cat, "detector") && strcmp(cat, "daq"))
         sw_diag_add(d, "%s.category: must be one of beam, detector, daq", path);

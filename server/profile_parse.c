@@ -51,21 +51,9 @@ static void parse_hist(json_t *h, struct sw_hist_def *def, const struct sw_field
     static const char *const known[] = {"name",    "title", "unit",      "x", "y",
                                         "trigger", "cut",   "threshold", NULL};
     char p[128];
-    if (!json_is_object(h)) {
-        sw_diag_add(d, "%s: must be an object", path);
+    if (sw_cfg_named(h, known, path, def->name, sizeof def->name, def->title, sizeof def->title, def->unit,
+                     sizeof def->unit, d) != 0)
         return;
-    }
-    sw_cfg_check_keys(h, known, path, d);
-    const char *name = sw_cfg_get_string(h, "name", NULL, path, d);
-    if (!name || !*name)
-        sw_diag_add(d, "%s.name: missing", path);
-    else {
-        snprintf(p, sizeof p, "%s.name", path);
-        sw_cfg_copy_name(def->name, sizeof def->name, name, p, d);
-        sw_cfg_check_name_chars(name, p, d);
-    }
-    snprintf(def->title, sizeof def->title, "%s", sw_cfg_get_string(h, "title", def->name, path, d));
-    snprintf(def->unit, sizeof def->unit, "%s", sw_cfg_get_string(h, "unit", "", path, d));
     snprintf(p, sizeof p, "%s.x", path);
     json_t *y = json_object_get(h, "y");
     parse_axis(json_object_get(h, "x"), &def->x, &def->xsel, fields, p, d, y == NULL);
