@@ -1,15 +1,23 @@
-/* clock.h — wall-clock and monotonic seconds as doubles. Any thread. */
+/* clock.h — wall-clock and monotonic seconds as doubles. Any thread.
+ *
+ * Test only: sw_clock_skew (clock.c) is added to both clocks, so that a unit test can move time
+ * forward without sleeping (tests/unit/test_engine.c: spill timeouts, a late timer). It is 0 in the
+ * server, which never writes it. */
 #ifndef SW_CLOCK_H
 #define SW_CLOCK_H
 
+#include <stdatomic.h>
 #include <time.h>
+
+extern _Atomic double sw_clock_skew; /* s; tests only */
 
 /* Unix time in seconds (CLOCK_REALTIME): timestamps that leave the process. */
 static inline double sw_wall(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 +
+           atomic_load_explicit(&sw_clock_skew, memory_order_relaxed);
 }
 
 /* Monotonic seconds (CLOCK_MONOTONIC): durations and timeouts. */
@@ -17,7 +25,8 @@ static inline double sw_mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 +
+           atomic_load_explicit(&sw_clock_skew, memory_order_relaxed);
 }
 
 #endif
