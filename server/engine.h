@@ -10,6 +10,9 @@
  * its histograms are that profile's and that profile judges it, with that profile's check
  * references (one set per profile still in use). A reload changes the profile of spills opened
  * afterwards only.
+ *
+ * Implemented by engine.c, sources.c, admit.c, spills.c and judge.c, which share the private state
+ * of engine_impl.h.
  */
 #ifndef SW_ENGINE_H
 #define SW_ENGINE_H

@@ -181,11 +181,9 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             /* Why it was incomplete is history, not a check: kept as it was recorded. */
             .incomplete_reason = (const char *)sqlite3_column_text(st, 11),
         };
-        json_t *reasons = json_array();
-        sw_refs_apply(refs, &in, db);
-        enum sw_state flag = sw_quality_eval(p, &in, res, reasons);
-        sw_refs_push(refs, res, flag, &in);
-        json_t *checks = sw_quality_results_json(res, p->nchecks);
+        json_t *reasons = json_array(), *checks;
+        /* As the engine judged it when it closed (judge.c). */
+        enum sw_state flag = sw_refs_judge(refs, p, &in, db, res, reasons, &checks);
         snprintf(x->new_flag, sizeof x->new_flag, "%s", sw_state_name(flag));
         x->reasons = json_dumps(reasons, JSON_COMPACT);
         x->checks = checks ? json_dumps(checks, JSON_COMPACT) : NULL;

@@ -450,3 +450,13 @@ void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_
             base_push(&r->base[i], c->base_n, res[i].raw, in->run, in->spill);
     }
 }
+
+enum sw_state sw_refs_judge(struct sw_refs *r, const struct sw_profile *p, struct sw_quality_input *in,
+                            sqlite3 *db, struct sw_check_result *results, json_t *reasons, json_t **checks)
+{
+    sw_refs_apply(r, in, db);
+    enum sw_state flag = sw_quality_eval(p, in, results, reasons);
+    sw_refs_push(r, results, flag, in);
+    *checks = sw_quality_results_json(results, p->nchecks);
+    return flag;
+}

@@ -11,7 +11,8 @@
  *   by the checks, seeded from the database and fed as spills close;
  *   {"run": R}: the sum of run R's GOOD spills (effective flag) of the check's histogram, and the
  *   check's statistic on that sum as reference value.
- * Used by the engine (live, under its mutex) and by re-evaluation (replaying a run in closing order).
+ * Used by the engine (live, under its mutex) and by re-evaluation (replaying a run in closing order),
+ * both through sw_refs_judge: a stored spill is judged again exactly as it was judged when it closed.
  * Ownership: the caller owns a struct sw_refs; it borrows the profile, which must outlive it. */
 #ifndef SW_REFS_H
 #define SW_REFS_H
@@ -44,5 +45,14 @@ void sw_refs_forget(struct sw_refs *r, int64_t run);
  * healthy result of a complete spill joins its check's baseline. */
 void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_state flag,
                   const struct sw_quality_input *in);
+
+/* Judges one spill with profile p (the profile r was built for) and these references: sets its
+ * references (sw_refs_apply, reading db when the run changes), runs the checks into results
+ * (p->nchecks + 1 entries) and reasons (an array, may be NULL: sw_quality_eval), then pushes the
+ * verdict into the references (sw_refs_push) for the spills after it. Returns the flag; *checks
+ * gets the results as stored with the spill (sw_quality_results_json: a new reference, NULL on out
+ * of memory). The one judgement of the engine (a closing spill) and of re-evaluation (reeval.h). */
+enum sw_state sw_refs_judge(struct sw_refs *r, const struct sw_profile *p, struct sw_quality_input *in,
+                            sqlite3 *db, struct sw_check_result *results, json_t *reasons, json_t **checks);
 
 #endif
