@@ -86,7 +86,6 @@ static int run_ended(const struct sw_engine *e, int64_t run, const struct batch_
 static void refused_for_good(struct sw_engine *e, struct sw_ingest_result *res, int line, const char *source,
                              int64_t seq)
 {
-    res->status = 409;
     res->line = line;
     struct source *src = source ? eng_source_add(e, source, seq) : NULL;
     if (src && src->seq < seq) {
@@ -109,7 +108,6 @@ static int open_limits(struct sw_engine *e, const struct source *src, int fresh,
     res->line = r->line;
     if (own > c->open_spills_max || (src && own > c->open_spills_per_source) ||
         (size_t)fresh * each > c->open_spill_memory) {
-        res->status = 413;
         snprintf(
             res->error, sizeof res->error,
             "line %d: this batch opens more spills than the server keeps open (%d new, %d left open "
@@ -133,7 +131,6 @@ static int open_limits(struct sw_engine *e, const struct source *src, int fresh,
     for (int i = 0; i < e->nopen; i++)
         if (!per_source || e->open[i]->src == (int)(src - e->sources))
             wait = fmin(wait, c->spill_timeout - (now - e->open[i]->last_mono));
-    res->status = 429;
     res->retry_after = (unsigned)fmax(1, ceil(wait));
     snprintf(res->error, sizeof res->error,
              "line %d: run %lld spill %lld: one open spill too many (%d open, %d of them from this source, "
@@ -152,8 +149,6 @@ static int admit_seq(struct sw_engine *e, const char *source, const char *instan
     /* Before the duplicate test: a second collector on the same source id sends seqs the first
      * one sent already, and must hear so, not "duplicate". */
     if ((rc = eng_source_hold(e, source, instance, seq, res)) != SW_OK) {
-        if (rc == SW_ENOMEM)
-            res->status = 503;
         return rc;
     }
     struct source *src = eng_source_find(e, source);
@@ -168,7 +163,6 @@ static int admit_seq(struct sw_engine *e, const char *source, const char *instan
      * connection broke between two requests). Applying this batch would commit the spill without
      * them; the collector must read the watermark and resend from the first missing batch. */
     if (src && src->watermark && seq > src->seq + 1) {
-        res->status = 503;
         res->resend_from = src->seq + 1;
         snprintf(res->error, sizeof res->error,
                  "seq %lld does not follow the last applied seq %lld of source \"%s\": seq %lld-%lld are "
@@ -193,7 +187,6 @@ int eng_admit(struct sw_engine *e, const char *source, const char *instance, int
      * mutex, so concurrent batches cannot all slip past the same free slot; the timer thread and
      * human writes may still queue beyond the bound (they are few and must not be lost). */
     if (sw_store_queue_full(e->store)) {
-        res->status = 503;
         res->retry_after = 1;
         snprintf(res->error, sizeof res->error,
                  "writer queue full (%d jobs): nothing applied; resend the same batch with the same seq "

@@ -35,8 +35,8 @@ struct eng_admission {
 /* Decides whether batch b (with source, instance and seq as in sw_engine_ingest) may be applied.
  * SW_OK with *a filled: apply it; or SW_OK with res->duplicate set: a duplicate (the source's
  * last_mono touched), apply nothing. Otherwise the error of sw_engine_ingest (SW_EHELD, SW_EGAP,
- * SW_EFULL, SW_ECONFLICT, SW_ECLOSED, SW_ETOOBIG, SW_ELIMIT, SW_ENOMEM) with res->status and
- * res->error filled (SW_ENOMEM: status may still be 200, sw_engine_ingest_finish makes it 503).
+ * SW_EFULL, SW_ECONFLICT, SW_ECLOSED, SW_ETOOBIG, SW_ELIMIT, SW_ENOMEM) with res->error filled
+ * (SW_ENOMEM: by sw_engine_ingest_finish); the HTTP status is that of the code (err.h).
  * A refusal for good (409 for closed spills, ended or signed-off runs) moves the source's seq past
  * seq; nothing else changes on a refusal. *a must be zeroed before; release it in every case. */
 int eng_admit(struct sw_engine *e, const char *source, const char *instance, int64_t seq,

@@ -170,7 +170,6 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instan
                      struct sw_store_wait *w)
 {
     memset(res, 0, sizeof *res);
-    res->status = 200;
     struct eng_admission a = {0}; /* the spills this batch opens, allocated before anything is applied */
     double *remapped = NULL;      /* one row, for spills whose profile has other fields than the batch's */
 
@@ -271,7 +270,6 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instan
         case SW_REC_SPILL_END:
             if (eng_close_spill(e, sp, r, source, seq, w) != 0) {
                 rc = SW_EDB;
-                res->status = 503;
                 snprintf(res->error, sizeof res->error, "line %d: run %lld spill %lld could not be stored",
                          r->line, (long long)r->run, (long long)r->spill);
             } else
@@ -299,13 +297,11 @@ int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq
 {
     if (sw_store_wait_all(w) > 0 && rc == SW_OK) {
         rc = SW_EDB;
-        res->status = 503;
         snprintf(res->error, sizeof res->error, "a spill or run record of this batch could not be committed");
     } else if (rc == SW_OK && source && res->spills_closed > 0) {
         eng_source_committed(e, source, seq); /* the watermark went to disk with the spill(s) */
     }
     if (rc == SW_ENOMEM) {
-        res->status = 503;
         snprintf(res->error, sizeof res->error, "out of memory; nothing applied");
     }
     return rc;

@@ -42,7 +42,6 @@ struct sw_ingest_result {
     int duplicate;            /* seq <= the source's last applied seq: nothing changed */
     uint64_t records, events; /* applied */
     int spills_closed;
-    unsigned status;                   /* 200, or the error status (409, 503) */
     unsigned retry_after;              /* s, with SW_EFULL: when the collector should resend the same batch */
     int line;                          /* line of the offending record for 409 */
     int64_t resend_from;               /* with SW_EGAP: the first seq the server lacks */
@@ -97,7 +96,7 @@ void sw_engine_free(struct sw_engine *e);
  * second collector on a source id is told, not answered "duplicate"). fields: the layout the batch was parsed
  * with (the fields of the profile the request read); rows go to spills of a profile with other fields by
  * field name (NULL: the same layout). Returns 0 with res filled (applied or duplicate), or an sw_err_t with
- * res->status and res->error: SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing
+ * res->error (its HTTP status is sw_err_http_status of the code, err.h): SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing
  * applied and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data for
  * a closed spill: nothing applied, counted as late; also a run_start of a run that ended, without "resume":
  * true), SW_ETOOBIG (413: the batch alone opens more spills than limits.open_spills_max,

@@ -151,7 +151,7 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
     sw_batch_release(&b);
     sw_profile_unref(prof);
     if (call) {
-        r->status = 0; /* the caller waits for the commits, then calls sw_api_ingest_finish */
+        r->status = 0; /* the caller waits for the commits, then calls sw_ingest_api_finish */
         return;
     }
     sw_ingest_api_finish(api, &local, r);
@@ -178,7 +178,7 @@ void sw_ingest_api_finish(const struct sw_api *api, struct sw_ingest_call *call,
         if (j && rc == SW_EHELD)
             json_object_set_new(j, "held_by",
                                 json_pack("{s:s, s:f}", "instance", res.held_by, "idle_s", res.held_idle));
-        sw_reply_json(r, res.status, j);
+        sw_reply_json(r, sw_err_http_status(rc), j);
         if (rc == SW_EDB) { /* why the commit failed, and when to resend */
             char why[512];
             enum sw_store_state st = sw_store_state(api->store, why, sizeof why, NULL);

@@ -70,7 +70,6 @@ int eng_source_hold(struct sw_engine *e, const char *source, const char *instanc
         double idle = now - src->instance_mono;
         int held = !src->released && idle < e->cfg->source_lease;
         if (held || seq <= src->seq) {
-            res->status = 409;
             res->held = 1;
             snprintf(res->held_by, sizeof res->held_by, "%s", src->instance);
             res->held_idle = idle;

@@ -26,7 +26,7 @@ void eng_source_load(struct sw_engine *e, const char *name, int64_t seq);
 void eng_source_marker(struct sw_engine *e, const char *name, int64_t seq);
 
 /* A collector instance takes or keeps its source before its batch is looked at (docs/design.md
- * §6.4). SW_OK; SW_EHELD with res->status 409, held, held_by, held_idle and error filled; or
+ * §6.4). SW_OK; SW_EHELD with held, held_by, held_idle and error filled; or
  * SW_ENOMEM. instance NULL, or limits.source_lease 0, is never refused and takes nothing. */
 int eng_source_hold(struct sw_engine *e, const char *source, const char *instance, int64_t seq,
                     struct sw_ingest_result *res);
