@@ -2,7 +2,8 @@
  *
  * Test-only hook: sw_clock_offset (clock.c) is added to both clocks. It is 0 in the server, which
  * never writes it; unit tests advance it to drive time (spill timeouts, a late timer, alarm
- * expiries and repeats: tests/unit/test_engine.c, test_alarms.c) without sleeping. Relaxed atomic: other threads may read the clocks while a test advances it. */
+ * expiries and repeats: tests/unit/test_engine.c, test_alarms.c) without sleeping. Relaxed atomic: other
+ * threads may read the clocks while a test advances it. */
 #ifndef SW_CLOCK_H
 #define SW_CLOCK_H
 

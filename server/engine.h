@@ -96,13 +96,13 @@ void sw_engine_free(struct sw_engine *e);
  * second collector on a source id is told, not answered "duplicate"). fields: the layout the batch was parsed
  * with (the fields of the profile the request read); rows go to spills of a profile with other fields by
  * field name (NULL: the same layout). Returns 0 with res filled (applied or duplicate), or an sw_err_t with
- * res->error (its HTTP status is sw_err_http_status of the code, err.h): SW_EFULL (503 with res->retry_after: the store's writer queue is full, nothing
- * applied and the source's seq not advanced; a duplicate is still answered as one), SW_ECLOSED (409, data for
- * a closed spill: nothing applied, counted as late; also a run_start of a run that ended, without "resume":
- * true), SW_ETOOBIG (413: the batch alone opens more spills than limits.open_spills_max,
- * open_spills_per_source or open_spill_memory allow), SW_ELIMIT (429 with res->retry_after: with the spills
- * already open it would exceed one of them), SW_EHELD, SW_EDB (a spill commit failed). Nothing is applied on
- * any error but SW_EDB.
+ * res->error (its HTTP status is sw_err_http_status of the code, err.h): SW_EFULL (503 with res->retry_after:
+ * the store's writer queue is full, nothing applied and the source's seq not advanced; a duplicate is still
+ * answered as one), SW_ECLOSED (409, data for a closed spill: nothing applied, counted as late; also a
+ * run_start of a run that ended, without "resume": true), SW_ETOOBIG (413: the batch alone opens more spills
+ * than limits.open_spills_max, open_spills_per_source or open_spill_memory allow), SW_ELIMIT (429 with
+ * res->retry_after: with the spills already open it would exceed one of them), SW_EHELD, SW_EDB (a spill
+ * commit failed). Nothing is applied on any error but SW_EDB.
  *
  * In two steps, so that an HTTP thread need not block while a commit runs: sw_engine_ingest applies
  * the batch and queues the commits of the spills it closed (and of its run_start/run_end records)

@@ -7,7 +7,7 @@
  * the generation is unchanged, i.e. until the writer finishes its next job. Bounded: at most
  * HCACHE_SLOTS entries of at most HCACHE_BODY_MAX bytes each; the least recently used goes.
  *
- * Threads: any; one mutex. Owned by the API (api.c); one per process.
+ * Threads: any; one mutex. Owned by the HTTP server for the handlers (hist_api.c); one per process.
  */
 #ifndef SW_HCACHE_H
 #define SW_HCACHE_H
