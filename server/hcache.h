@@ -7,7 +7,7 @@
  * the generation is unchanged, i.e. until the writer finishes its next job. Bounded: at most
  * HCACHE_SLOTS entries of at most HCACHE_BODY_MAX bytes each; the least recently used goes.
  *
- * Threads: any; one mutex. Owned by the HTTP server for the handlers (hist_api.c); one per process.
+ * Threads: any; one mutex. Process-wide, used by the histogram handlers (hist_api.c); main clears it at exit.
  */
 #ifndef SW_HCACHE_H
 #define SW_HCACHE_H
