@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "quality.h"
 #include "reload.h"
@@ -72,31 +73,20 @@ static int apply_fn(sqlite3 *db, void *ctx)
             sqlite3_step(ins) != SQLITE_DONE)
             goto out;
     }
-    sqlite3_stmt *a;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO audit(time, who, action, run, old, new, comment) "
-                           "VALUES(?1, ?2, 'reevaluate', ?3, NULL, ?4, ?5)",
-                           -1, &a, NULL) != SQLITE_OK)
-        goto out;
     char comment[128];
     snprintf(comment, sizeof comment, "%d of %d automatic flags changed", t->changed, t->n);
-    sqlite3_bind_double(a, 1, sw_wall());
-    sqlite3_bind_text(a, 2, t->who, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(a, 3, t->run);
-    sqlite3_bind_text(a, 4, t->version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(a, 5, comment, -1, SQLITE_STATIC);
-    rc = sqlite3_step(a) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(a);
+    struct sw_audit_row a = {.who = t->who,
+                             .action = "reevaluate",
+                             .run = t->run,
+                             .spill = -1,
+                             .new_ = t->version,
+                             .comment = comment};
+    rc = sw_audit_insert(db, &a);
 out:
     sqlite3_finalize(up);
     sqlite3_finalize(del);
     sqlite3_finalize(ins);
     return rc;
-}
-
-static double col_real(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
 /* Judges every stored spill of the run with profile p into v (allocated, *n entries). */
@@ -168,13 +158,13 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
         struct sw_quality_input in = {
             .run = run,
             .spill = x->spill,
-            .started = col_real(st, 13),
+            .started = sw_col_real(st, 13),
             .hists = hists,
             .counters = counters,
             .daq_sources = daq_sources,
-            .duration = col_real(st, 3),
-            .dead_time = col_real(st, 4),
-            .decode_errors = col_real(st, 5),
+            .duration = sw_col_real(st, 3),
+            .dead_time = sw_col_real(st, 4),
+            .decode_errors = sw_col_real(st, 5),
             .events = (uint64_t)sqlite3_column_int64(st, 6),
             .unknown_fields = (uint64_t)sqlite3_column_int64(st, 7),
             .complete = sqlite3_column_int(st, 8),
