@@ -37,7 +37,8 @@ void sw_utf8_clean(char *s)
     }
 }
 
-static void reply_msg(struct sw_reply *r, unsigned status, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void reply_msg(struct sw_reply *r, unsigned status,
+                                                            const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
