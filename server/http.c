@@ -487,10 +487,15 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
         mhd_log.k[i].last = now;
     }
     pthread_mutex_unlock(&mhd_log.mu);
+    /* A client that went away (a browser tab closed on the live stream, a dropped connection) is
+     * routine: info, not a warning the shift crew learns to ignore. */
+    int gone = strstr(msg, "socket is no longer available") || strstr(msg, "Connection reset") ||
+               strstr(msg, "Broken pipe") || strstr(msg, "forcibly closed");
     if (say && held)
-        sw_warn("http", "%s (and %lu more like it in the last %.0f s, not logged)", msg, held, LOG_WINDOW);
+        sw_log(gone ? SW_LOG_INFO : SW_LOG_WARN, "http",
+               "%s (and %lu more like it in the last %.0f s, not logged)", msg, held, LOG_WINDOW);
     else if (say)
-        sw_warn("http", "%s", msg);
+        sw_log(gone ? SW_LOG_INFO : SW_LOG_WARN, "http", "%s", msg);
 }
 
 /* 1 when addr is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */

@@ -89,8 +89,11 @@ int eng_source_hold(struct sw_engine *e, const char *source, const char *instanc
                          source, (long long)seq, (long long)src->seq, src->instance);
             return SW_EHELD;
         }
-        sw_warn("engine", "source %s: collector instance %s takes over from %s (%s %.0f s ago)", source,
-                instance, src->instance, src->released ? "released" : "last batch", idle);
+        /* A clean handover (the other released it: a collector restarted) is routine; taking over
+         * a silent holder is worth a warning. */
+        sw_log(src->released ? SW_LOG_INFO : SW_LOG_WARN, "engine",
+               "source %s: collector instance %s takes over from %s (%s %.0f s ago)", source, instance,
+               src->instance, src->released ? "released" : "last batch", idle);
     }
     if (!src && !(src = eng_source_add(e, source, 0)))
         return SW_ENOMEM;

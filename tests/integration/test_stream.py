@@ -277,6 +277,28 @@ class Resume(StreamTest):
         self.assertEqual([e["data"]["spill"] for e in again.wait(1)], [13])
 
 
+class Quiet(StreamTest):
+    config = {"stream_heartbeat": 1}
+
+    def test_a_closed_tab_and_a_restarted_collector_are_no_warnings(self):
+        """A browser tab that closes its live stream and a collector restarted on its source are routine:
+        the log says them at info, so the warnings that remain are worth a shifter's look."""
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", self.srv.port))
+            sock.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.recv(4096)  # the headers: the stream is open
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()  # a reset, as a closed tab gives
+        time.sleep(2.5)  # heartbeats go out to the closed connections
+        self.assertEqual(self.srv.post(spill(41, 1), "x", 1)[0], 200)
+        self.srv.sim("--run", "42", "--spills", "1", "--scale", "0.05")
+        self.srv.sim("--run", "42", "--first-spill", "2", "--spills", "1", "--scale", "0.05")  # same source, released
+        time.sleep(0.5)
+        warns = [line for line in self.srv.read_log().splitlines() if " warn " in line]
+        self.assertEqual(warns, [])
+        self.assertIn("takes over from", self.srv.read_log())  # said, at info
+
+
 class Limits(StreamTest):
     config = {"stream_heartbeat": 1, "limits": {"stream_clients_max": 2},
               "auth": {"tokens": [{"name": "viewer", "token": "view-secret-0123456789", "roles": ["read"]}],
