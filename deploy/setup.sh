@@ -24,14 +24,16 @@ as_root() {
         echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
 }
 
-install_packages() {
+install_packages() { # install_packages MODE
     [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
-    # build + runtime libraries, test tools (python3, promtool, Chromium), formatter; the deployment
-    # tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1 needed);
-    # clang with libFuzzer and the sanitizer runtimes (the fuzz build)
+    # build + runtime libraries and curl (the demo waits for /health with it): all a demo needs
     local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-        libcurl4-openssl-dev libssl-dev zlib1g-dev python3 sqlite3 curl clang-format chromium prometheus
-        nginx openssl systemd clang libclang-rt-14-dev)
+        libcurl4-openssl-dev libssl-dev zlib1g-dev curl)
+    # the tests also need: python3 and sqlite3, promtool (prometheus), Chromium, the formatter; the
+    # deployment tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1
+    # needed); clang with libFuzzer and the sanitizer runtimes (the fuzz build)
+    [ "$1" = test ] && pkgs+=(python3 sqlite3 clang-format chromium prometheus nginx openssl systemd clang
+        libclang-rt-14-dev)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()
@@ -47,8 +49,10 @@ install_packages() {
     fi
 }
 
-install_npm() {
-    for dir in www tests/browser; do
+install_npm() { # install_npm MODE: the dashboards' packages; the browser tests' only for the tests
+    local dirs=(www)
+    [ "$1" = test ] && dirs+=(tests/browser)
+    for dir in "${dirs[@]}"; do
         if [ -f "$dir/package-lock.json" ] && { [ ! -d "$dir/node_modules" ] ||
             [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; }; then
             say "npm ci in $dir"
@@ -65,8 +69,8 @@ build() { # build DIR [cmake args...]
     cmake --build "$dir" -j "$jobs"
 }
 
-install_packages
-install_npm
+install_packages "$mode"
+install_npm "$mode"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 case "$mode" in
@@ -90,17 +94,20 @@ demo)
     port=${SW_PORT:-8080}
     mkdir -p var
     say "starting spillwatch on http://127.0.0.1:$port/"
-    ./build/spillwatch --config config/spillwatch.json --listen "127.0.0.1:$port" --db var/demo.db &
+    # Logs go to files, so that the URL stays on the screen.
+    ./build/spillwatch --config config/spillwatch.json --listen "127.0.0.1:$port" --db var/demo.db \
+        >var/demo-server.log 2>&1 &
     server=$!
     trap 'kill $sim $server 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
     run=$(( $(date +%s) / 60 % 100000 ))
     ./build/spillwatch-collect sim --url "http://127.0.0.1:$port" --run "$run" --forever --realtime \
-        --cycle "${SW_CYCLE:-16.8}" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 --mot-goal 1e8 &
+        --cycle "${SW_CYCLE:-16.8}" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 --mot-goal 1e8 \
+        >var/demo-sim.log 2>&1 &
     sim=$!
     echo
     echo "  spillwatch demo: open http://127.0.0.1:$port/  (run $run, a spill every ${SW_CYCLE:-16.8} s;"
-    echo "  faults injected on spills 4, 7 and 11). Ctrl-C stops."
+    echo "  faults injected on spills 4, 7 and 11). Logs: var/demo-server.log, var/demo-sim.log. Ctrl-C stops."
     echo
     wait $server
     ;;
