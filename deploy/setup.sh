@@ -26,13 +26,14 @@ as_root() {
 
 install_packages() { # install_packages MODE
     [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
-    # build + runtime libraries and curl (the demo waits for /health with it): all a demo needs
+    # build + runtime libraries, python3 (the build lists the integration tests with it) and curl (the
+    # demo waits for /health with it): all a demo needs
     local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-        libcurl4-openssl-dev libssl-dev zlib1g-dev curl)
-    # the tests also need: python3 and sqlite3, promtool (prometheus), Chromium, the formatter; the
+        libcurl4-openssl-dev libssl-dev zlib1g-dev python3 curl)
+    # the tests also need: sqlite3, promtool (prometheus), Chromium, the formatter; the
     # deployment tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1
     # needed); clang with libFuzzer and the sanitizer runtimes (the fuzz build)
-    [ "$1" = test ] && pkgs+=(python3 sqlite3 clang-format chromium prometheus nginx openssl systemd clang
+    [ "$1" = test ] && pkgs+=(sqlite3 clang-format chromium prometheus nginx openssl systemd clang
         libclang-rt-14-dev)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
