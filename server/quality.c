@@ -420,8 +420,10 @@ enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_qualit
         if (reasons && s != SW_GOOD && s != SW_EXCLUDED)
             json_array_append_new(reasons, json_string(results[i].reason));
     }
+    /* The cause first: a spill without its spill_end leaves most checks without input, and those
+     * follow from it. */
     if (!in->complete && reasons)
-        json_array_append_new(reasons,
+        json_array_insert_new(reasons, 0,
                               json_string(in->incomplete_reason
                                               ? in->incomplete_reason
                                               : "incomplete: no spill_end before the spill timeout"));

@@ -85,8 +85,8 @@ struct sw_check_result {
 };
 
 /* Evaluates every check of the profile into results[0..nchecks) and returns the spill flag.
- * reasons receives (appended, as strings) the reason of every non-GOOD, non-EXCLUDED check; it may
- * be NULL. */
+ * reasons receives (appended, as strings) the reason of every non-GOOD, non-EXCLUDED check, after
+ * the reason a spill is incomplete (first: the cause of the checks that lack input); it may be NULL. */
 enum sw_state sw_quality_eval(const struct sw_profile *p, const struct sw_quality_input *in,
                               struct sw_check_result *results, json_t *reasons);
 

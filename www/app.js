@@ -151,12 +151,32 @@ function showLastSpill(last, source) {
   $('last-flag').className = 'big flag ' + (last ? last.flag : '');
   setText('last-flag', flag);
   setText('last-spill', last ? String(last.spill) : '—');
-  const reasons = last ? last.reasons : [];
-  $('last-reasons').replaceChildren(...reasons.map(r => {
+  showReasons($('last-reasons'), last ? last.reasons : []);
+}
+
+// The reasons of a spill, cause first as the server orders them: the first REASONS_SHOWN, then a
+// "+N more" that lists the rest in place. Never cut: every reason is one click away.
+const REASONS_SHOWN = 3;
+function showReasons(ul, reasons) {
+  const item = text => {
     const li = document.createElement('li');
-    li.textContent = r;
+    li.textContent = text;
     return li;
-  }));
+  };
+  const items = reasons.slice(0, REASONS_SHOWN).map(item);
+  if (reasons.length > REASONS_SHOWN) {
+    const more = document.createElement('li');
+    more.className = 'more';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link';
+    button.id = 'last-reasons-more';
+    button.textContent = `+${reasons.length - REASONS_SHOWN} more`;
+    button.addEventListener('click', () => ul.replaceChildren(...reasons.map(item)));
+    more.append(button);
+    items.push(more);
+  }
+  ul.replaceChildren(...items);
 }
 
 async function refresh() {

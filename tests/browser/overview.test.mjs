@@ -117,3 +117,31 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   await page.screenshot({ path: join(artifacts, 'overview.png'), fullPage: true });
   assert.deepEqual(problems, []);
 });
+
+test('an incomplete spill shows its cause first, and every reason is one click away', async (t) => {
+  const { server, browser } = await setup(t, { spill_timeout: 2 });
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const problems = watch(page);
+  await page.goto(server.url + '/');
+  await page.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 1);
+  // A DAQ that stalls mid-spill: data, then nothing (no spill_end); the spill times out.
+  const events = Array.from({ length: 20 }, (_, i) =>
+    JSON.stringify({ type: 'event', run: 8, spill: 1, event: i, trigger: 'physics', p_in: 160 }));
+  const body = [JSON.stringify({ type: 'spill_start', run: 8, spill: 1 }), ...events].join('\n') + '\n';
+  const resp = await fetch(server.url + '/api/v1/ingest', { method: 'POST', body,
+    headers: { 'Content-Type': 'application/x-ndjson' } });
+  assert.equal(resp.status, 200);
+  await page.waitForFunction(() => document.getElementById('last-flag').textContent === 'UNKNOWN', null,
+    { timeout: 20000 });
+  const shown = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
+  assert.equal(shown[0], 'incomplete: no spill_end before the spill timeout', shown.join(' | '));
+  assert.equal(shown.length, 4, 'three reasons and the "+N more" item: ' + shown.join(' | '));
+  const more = await page.textContent('#last-reasons-more');
+  const hidden = Number(more.match(/^\+(\d+) more$/)[1]);
+  assert.ok(hidden >= 1, more);
+  await page.click('#last-reasons-more');
+  const all = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
+  assert.equal(all.length, 3 + hidden);
+  assert.equal(await page.$('#last-reasons-more'), null);
+  assert.deepEqual(problems, []);
+});

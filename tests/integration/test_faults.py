@@ -168,7 +168,11 @@ class Pause(ServerTest):
         deadline = time.time() + 20
         while time.time() < deadline and self.srv.get("/api/v1/runs/14/spills/2")[0] != 200:
             time.sleep(0.2)
-        self.assertFalse(self.srv.get("/api/v1/runs/14/spills/2")[1]["complete"])
+        sp = self.srv.get("/api/v1/runs/14/spills/2")[1]
+        self.assertFalse(sp["complete"])
+        # The cause first: the checks that lack input follow from the missing spill_end.
+        self.assertEqual(sp["reasons"][0], "incomplete: no spill_end before the spill timeout", sp["reasons"])
+        self.assertGreater(len(sp["reasons"]), 1)
 
 
 class Instances(ServerTest):
