@@ -17,6 +17,14 @@ root=$(pwd)
 mode=${1:-build}
 jobs=${SW_JOBS:-$(nproc)}
 
+# The demo's SPS cycle, checked before anything is installed: the simulator's spill lasts 4.8 s (the
+# SPS flat top), so a shorter cycle would overlap the spills.
+cycle=${SW_CYCLE:-16.8}
+if [ "$mode" = demo ] && ! awk -v c="$cycle" 'BEGIN { exit !(c + 0 >= 4.8 && c + 0 <= 3600) }'; then
+    echo "setup: SW_CYCLE=$cycle: the SPS cycle must be at least the 4.8 s spill and at most 3600 s" >&2
+    exit 2
+fi
+
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
 as_root() {
@@ -103,11 +111,11 @@ demo)
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
     run=$(( $(date +%s) / 60 % 100000 ))
     ./build/spillwatch-collect sim --url "http://127.0.0.1:$port" --run "$run" --forever --realtime \
-        --cycle "${SW_CYCLE:-16.8}" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 --mot-goal 1e8 \
+        --cycle "$cycle" --fault beam_momentum@4 --fault hcal_dead@7 --fault halo@11 --mot-goal 1e8 \
         >var/demo-sim.log 2>&1 &
     sim=$!
     echo
-    echo "  spillwatch demo: open http://127.0.0.1:$port/  (run $run, a spill every ${SW_CYCLE:-16.8} s;"
+    echo "  spillwatch demo: open http://127.0.0.1:$port/  (run $run, a spill every $cycle s;"
     echo "  faults injected on spills 4, 7 and 11). Logs: var/demo-server.log, var/demo-sim.log. Ctrl-C stops."
     echo
     wait $server

@@ -41,6 +41,10 @@ static void h_health(const struct req *q, struct sw_reply *r)
 {
     sw_admin_api_health(q->api, r);
 }
+static void h_display(const struct req *q, struct sw_reply *r)
+{
+    sw_display_reply(&q->api->cfg->display, r);
+}
 static void h_ingest(const struct req *q, struct sw_reply *r)
 {
     sw_ingest_api_post(q->api, q->c, q->body, q->len, q->call, r);
@@ -202,6 +206,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/metrics", SW_ROLE_READ, 0, h_metrics, NULL},
     {"GET", "/api/v1/health", 0, 0, h_health, NULL},
+    {"GET", "/api/v1/display", 0, 0, h_display, NULL},
     {"POST", "/api/v1/ingest", SW_ROLE_INGEST, INGEST, h_ingest, NULL},
     {"GET", "/api/v1/sources/{source}", SW_ROLE_READ, 0, h_source, NULL},
     {"POST", "/api/v1/sources/{source}/release", SW_ROLE_INGEST, 0, h_source_release, NULL},

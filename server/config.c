@@ -140,7 +140,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
                                         "limits",    "spill_timeout",
                                         "auth",      "stream_heartbeat",
                                         "retention", "store",
-                                        NULL};
+                                        "display",   NULL};
     static const char *const lknown[] = {"body_max",
                                          "line_max",
                                          "fields_max",
@@ -253,6 +253,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         parse_auth(cfg, auth, d);
     parse_retention(cfg, json_object_get(root, "retention"), d);
     parse_store(cfg, json_object_get(root, "store"), d);
+    sw_display_parse(&cfg->display, json_object_get(root, "display"), d);
     const char *prof = sw_cfg_get_string(root, "profile", NULL, "$", d);
     for (int i = before; i < d->n; i++) { /* the server config's own messages name its file */
         char *m = NULL;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "cfgkit.h"
+#include "display.h"
 #include "profile.h"
 
 struct sw_token {
@@ -64,6 +65,7 @@ struct sw_config {
     int ntokens;
     int read_requires_token;
     int allow_open; /* auth.allow_open: listening beyond loopback without tokens is allowed (warned) */
+    struct sw_display display; /* "display": the dashboards' time zone and kiosk rotation */
     struct sw_profile profile; /* as loaded; the server moves it out at start-up (sw_profile_adopt) */
 };
 

@@ -187,6 +187,12 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
             return send_reply(conn, rq, &r);
         }
         snprintf(rel, sizeof rel, "/node_modules/%.*s/dist%s", (int)(slash - pkg), pkg, slash);
+        /* a package without dist/ (hammerjs) ships its build at its top */
+        char probe[PATH_MAX];
+        int pl = snprintf(probe, sizeof probe, "%s/node_modules/%.*s/dist", srv->www_real, (int)(slash - pkg), pkg);
+        struct stat dst;
+        if (pl > 0 && (size_t)pl < sizeof probe && stat(probe, &dst) != 0)
+            snprintf(rel, sizeof rel, "/node_modules/%.*s%s", (int)(slash - pkg), pkg, slash);
     } else
         snprintf(rel, sizeof rel, "%s", url);
     int fl = snprintf(full, sizeof full, "%s%s", srv->www_real, rel);

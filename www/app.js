@@ -14,7 +14,6 @@ const TRENDS = {
   'trend-hcal': ['check.hcal0_mip', 'check.hcal1_mip', 'check.hcal2_mip', 'check.hcal3_mip'],
 };
 const LINE_COLOURS = ['#5b8def', '#c678dd', '#56b6c2', '#f2c14e'];
-const HISTS = ['p_in', 'p_out', 'ecal', 'hcal0', 'hcal1', 'hcal2', 'hcal3'];
 const FLAG_COLOURS = { GOOD: '#2fb45a', WARN: '#e0a100', BAD: '#e0433a', UNKNOWN: '#7d8694', EXCLUDED: '#7d8694' };
 const charts = {};
 
@@ -37,42 +36,6 @@ function lineChart(canvas, n) {
   });
 }
 
-function barChart(canvas, unit) {
-  return new Chart(canvas, {
-    type: 'bar',
-    data: { labels: [], datasets: [{ data: [], backgroundColor: '#5b8def', barPercentage: 1.0, categoryPercentage: 1.0 }] },
-    options: {
-      animation: false, responsive: true, maintainAspectRatio: false,
-      plugins: { legend: { display: false } },
-      scales: { x: { title: { display: !!unit, text: unit, color: '#8a94a3' }, grid: { display: false },
-                     ticks: Object.assign({ maxTicksLimit: 8 }, TICKS) },
-                y: { grid: GRID, ticks: TICKS, beginAtZero: true } },
-    },
-  });
-}
-
-function buildHistPanels() {
-  const box = $('hists');
-  for (const name of HISTS) {
-    const fig = document.createElement('figure');
-    const cap = document.createElement('figcaption');
-    cap.id = 'h-' + name + '-title';
-    cap.textContent = name;
-    const wrap = document.createElement('div');
-    wrap.className = 'chart';
-    const canvas = document.createElement('canvas');
-    canvas.id = 'h-' + name;
-    wrap.appendChild(canvas);
-    const stats = document.createElement('div');
-    stats.className = 'stats';
-    stats.id = 'h-' + name + '-stats';
-    fig.append(cap, wrap, stats);
-    box.appendChild(fig);
-    charts[name] = barChart(canvas, '');
-  }
-  for (const [id, qs] of Object.entries(TRENDS)) charts[id] = lineChart($(id), qs.length);
-}
-
 // One line per quantity, points coloured by the spill's flag when there is one line.
 function updateTrend(chart, trends) {
   const pts = trends[0].points.slice(-TREND_SPILLS);
@@ -88,22 +51,6 @@ function updateTrend(chart, trends) {
     }
   });
   chart.update('none');
-}
-
-function updateHist(name, h) {
-  const chart = charts[name];
-  const w = (h.x.max - h.x.min) / h.x.bins;
-  const labels = h.counts.map((_, i) => +(h.x.min + (i + 0.5) * w).toPrecision(4));
-  chart.data.labels = labels;
-  chart.data.datasets[0].data = h.counts;
-  chart.options.scales.x.title.text = h.unit || '';
-  chart.options.scales.x.title.display = !!h.unit;
-  chart.update('none');
-  const where = h.run === null ? 'no data yet' : `run ${h.run} spill ${h.spill}${h.open ? ' (open)' : ''}`;
-  setText('h-' + name + '-title', `${h.title} — ${where}`);
-  setText('h-' + name + '-stats',
-    `entries ${h.entries}  mean ${fmt(h.mean, 4)}  rms ${fmt(h.rms, 3)}  peak ${fmt(h.peak, 4)}` +
-    `  under ${h.underflow}  over ${h.overflow}  missing ${h.missing}`);
 }
 
 function updateRun(run) {
@@ -183,7 +130,6 @@ async function refresh() {
   try {
     const runs = await getJSON('/api/v1/runs?limit=1&order=recent'); // the run that started last
     const run = runs.runs[0];
-    const histPromise = Promise.all(HISTS.map(n => getJSON('/api/v1/histograms/' + n)));
     if (run) {
       updateRun(run);
       await Promise.all(Object.entries(TRENDS).map(async ([id, qs]) => {
@@ -191,15 +137,13 @@ async function refresh() {
         updateTrend(charts[id], trends);
       }));
     }
-    const hists = await histPromise;
-    hists.forEach((h, i) => updateHist(HISTS[i], h));
     live.fresh();
   } catch (e) {
     live.failed(e);
   }
 }
 
-buildHistPanels();
+for (const [id, qs] of Object.entries(TRENDS)) charts[id] = lineChart($(id), qs.length);
 every(POLL_MS, refresh);
 // Live push: a closed spill shows at once (its commit ends a few ms later: then the full refresh);
 // during a spill the spill tile counts its events every second.

@@ -30,7 +30,9 @@ export function setText(id, text) {
   if (e && e.textContent !== text) e.textContent = text;
 }
 
-// 3.1e6 -> "3.10 M"; null -> "—"
+// Numbers people read: significant digits without exponent notation. 3.1e6 -> "3.10 M",
+// 1000 -> "1000", 0.0339 -> "0.0339", 2e-6 -> "2.00×10⁻⁶"; null -> "—".
+const SUPER = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 export function fmt(v, digits = 3) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   const a = Math.abs(v);
@@ -39,14 +41,94 @@ export function fmt(v, digits = 3) {
   if (a >= 1e6) return (v / 1e6).toPrecision(digits) + ' M';
   if (a >= 1e4) return (v / 1e3).toPrecision(digits) + ' k';
   if (Number.isInteger(v)) return String(v);
-  return v.toPrecision(digits);
+  if (a < 1e-4) {
+    const [m, e] = v.toExponential(digits - 1).split('e');
+    return `${m}×10${String(Number(e)).replace(/./g, c => SUPER[c])}`;
+  }
+  const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(a)));
+  return v.toFixed(Math.min(decimals, 20));
 }
 
-export function fmtTime(unix) {
+// A value with its unit: fmtUnit(0.41, 'GeV') -> "0.410 GeV"; a fraction unit shows as percent.
+export function fmtUnit(v, unit, digits = 3) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (unit === '%' || unit === 'fraction') return fmt(100 * v, digits) + ' %';
+  return fmt(v, digits) + (unit ? ' ' + unit : '');
+}
+
+// A signed offset: fmtSigned(0.034, 'GeV/c') -> "+0.0340 GeV/c".
+export function fmtSigned(v, unit, digits = 3) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return (v > 0 ? '+' : v < 0 ? '−' : '±') + fmtUnit(Math.abs(v), unit, digits);
+}
+
+// Time: one format everywhere, 24-hour ISO (2026-12-02 03:14:07) in the display zone, which the
+// server's config names (GET /api/v1/display, display.timezone; the server's own zone by default).
+// The header shows the zone once; fmtTime(t, {zone: true}) appends it where a time stands alone.
+export const display = { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, kiosk: null, from: 'browser' };
+let parts = null;
+function setZone(tz) {
+  try {
+    parts = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit',
+      day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'shortOffset' });
+    display.timezone = tz;
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+setZone(display.timezone);
+try {
+  const resp = await fetch('/api/v1/display', { cache: 'no-store', headers: sessionStorage.getItem('spillwatch-token')
+    ? { Authorization: 'Bearer ' + sessionStorage.getItem('spillwatch-token') } : {} });
+  if (resp.ok) {
+    const d = await resp.json();
+    if (d.timezone && setZone(d.timezone)) display.from = 'server';
+    display.kiosk = d.kiosk || null;
+  }
+} catch (e) {
+  /* the page's own requests show the connection state; times stay in the browser's zone */
+}
+
+function wall(unix) {
+  const o = {};
+  for (const p of parts.formatToParts(new Date(unix * 1000))) o[p.type] = p.value;
+  const off = (o.timeZoneName || '').replace(/^GMT/, 'UTC') || 'UTC';
+  return { date: `${o.year}-${o.month}-${o.day}`, time: `${o.hour}:${o.minute}:${o.second}`,
+           minute: `${o.hour}:${o.minute}`, offset: off === 'UTC' ? 'UTC+0' : off };
+}
+
+// The zone as the header shows it: "Europe/Zurich (UTC+1)".
+export function zoneLabel(unix = Date.now() / 1000) {
+  return `${display.timezone} (${wall(unix).offset})`;
+}
+
+export function fmtTime(unix, { zone = false, seconds = true } = {}) {
   if (!Number.isFinite(unix)) return '—';
-  const d = new Date(unix * 1000);
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const w = wall(unix);
+  return `${w.date} ${seconds ? w.time : w.minute}${zone ? ' ' + w.offset : ''}`;
+}
+
+// Time of day only (a chart axis, a status line): "03:14:07".
+export function fmtClock(unix) {
+  return Number.isFinite(unix) ? wall(unix).time : '—';
+}
+
+// "2026-12-02 03:14" (seconds optional) in the display zone -> Unix seconds, or NaN.
+export function parseTime(text) {
+  const m = /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(text || '');
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(x => Number(x || 0));
+  const naive = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+  // The zone's offset at that wall time: guess, then correct once (exact except inside a DST jump).
+  let t = naive;
+  for (let i = 0; i < 2; i++) {
+    const w = wall(t);
+    const [wy, wmo, wd] = w.date.split('-').map(Number);
+    const [wh, wmi, ws] = w.time.split(':').map(Number);
+    t += naive - Date.UTC(wy, wmo - 1, wd, wh, wmi, ws) / 1000;
+  }
+  return t;
 }
 
 export function fmtAgo(unix) {
@@ -108,7 +190,9 @@ export function header(current, subtitle) {
     el('a', { href, class: href === current ? 'here' : null, 'aria-current': href === current ? 'page' : null }, name)));
   const h = el('header', {},
     el('h1', {}, 'spillwatch ', el('span', { class: 'sub' }, subtitle)), nav,
-    el('div', { id: 'conn', class: 'conn' }, 'connecting…'));
+    el('div', { class: 'conn' }, el('span', { id: 'conn' }, 'connecting…'), ' · ',
+      el('span', { id: 'tz', title: display.from === 'server' ? 'display zone (config display.timezone)'
+        : 'the browser\'s zone (the server did not say)' }, 'times ' + zoneLabel())));
   document.body.prepend(h, el('div', { id: 'banner', class: 'banner', hidden: true }));
 }
 
@@ -127,7 +211,7 @@ export function staleness(maxAgeS = 6) {
       setText(banner, error ? `server unreachable (${error}) — data below is ${age.toFixed(0)} s old`
         : `no update for ${age === null ? '—' : age.toFixed(0)} s — data below may be stale`);
     }
-    if (last !== null && !stale) setText('conn', 'updated ' + new Date(last).toLocaleTimeString());
+    if (last !== null && !stale) setText('conn', 'updated ' + fmtClock(last / 1000));
     else if (last !== null) setText('conn', `stale: ${age.toFixed(0)} s old`);
   };
   setInterval(tick, 1000);
