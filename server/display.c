@@ -1,6 +1,8 @@
 /* display.c — the "display" section of the config and GET /api/v1/display (display.h). */
 #include "display.h"
 
+#include "reply.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>

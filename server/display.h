@@ -8,7 +8,8 @@
 #include <jansson.h>
 
 #include "cfgkit.h"
-#include "reply.h"
+
+struct sw_reply;
 
 #define SW_DISPLAY_PAGES 8
 
