@@ -1,189 +1,171 @@
 // explorer.js — the histogram explorer: every histogram of the profile in any scope (live, one spill,
 // a range, the whole run, the last N spills; good spills only), on a linear or log scale, with a
 // reference overlaid (the good spills of a reference run, or the last N good spills, scaled to the
-// same area in range), the check results beside it, and 2D histograms as a heat map. The state
-// lives in the URL, so a view can be passed on. Live scope refreshes every 2 s.
-import { $, api, el, every, flagBadge, fmt, header, say, setText, staleness } from '/lib.js';
+// same area in range), drawn by charts.js, and the checks beside it: for one spill each check's
+// verdict with its value in words (checktext.js), for a range each check's worst verdict and the
+// spills that had it, as links to those spills. The state lives in the URL, so a view can be passed
+// on, and other pages link here to drill down:
+//   /explorer.html?h=hcal2&scope=spill&run=21&spills=3&ref=last-good&check=hcal2_mip
+// (check=: that check's row is highlighted; without h the check's histogram is shown). A spill or
+// run that does not exist says so in place of the chart. Live scope refreshes every 2 s.
+import { $, api, el, every, flagBadge, fmt, fmtTime, fmtUnit, header, say, setText, staleness } from '/lib.js';
+import { clearChart, drawHistogram } from '/charts.js';
+import { judgedBy, num, spans, valueText } from '/checktext.js';
 
 header('/explorer.html', 'histograms');
 const live = staleness(8);
 const params = new URLSearchParams(location.search);
+const FIELDS = ['scope', 'run', 'spills', 'last', 'ref', 'refrun'];
+const BOXES = ['good', 'log', 'allchecks'];
 let defs = [];
+let checkDefs = [];
 let current = params.get('h');
-let chart = null;
+let focus = params.get('check');
+let scrolled = false;
 
-for (const [k, v] of params) {
-  const e = $(k === 'h' ? 'none' : k);
-  if (!e) continue;
-  if (e.type === 'checkbox') e.checked = v === '1';
-  else e.value = v;
-}
+for (const id of FIELDS) if (params.has(id)) $(id).value = params.get(id);
+for (const id of BOXES) if (params.has(id)) $(id).checked = params.get(id) === '1';
 
-function query(base) {
-  const scope = $('scope').value;
+const scope = () => $('scope').value;
+const lastN = () => $('last').value.trim() || '20';
+
+function query(withQuality) {
   const q = new URLSearchParams();
   const run = $('run').value.trim();
-  if (scope !== 'live' && run) q.set('run', run);
-  if (scope === 'spill') q.set('spill', $('spills').value.trim());
-  if (scope === 'range') q.set('spills', $('spills').value.trim());
-  if (scope === 'last') q.set('last', $('last').value.trim() || '20');
-  if (base && $('good').checked) q.set('quality', 'good');
+  if (scope() !== 'live' && run) q.set('run', run);
+  if (scope() === 'spill') q.set('spill', $('spills').value.trim());
+  if (scope() === 'range') q.set('spills', $('spills').value.trim());
+  if (scope() === 'last') q.set('last', lastN());
+  if (withQuality && $('good').checked) q.set('quality', 'good');
   return q;
 }
 
-function refQuery() {
+// The reference: {q, label} or null. "last N good spills" takes them from the run shown when there is
+// one (a drill-down into an old run compares with that run, not with tonight's).
+function refQuery(h) {
   const kind = $('ref').value;
-  if (!kind) return null;
-  const q = new URLSearchParams({ quality: 'good' });
   if (kind === 'run-good') {
-    if (!$('refrun').value.trim()) return null;
-    q.set('run', $('refrun').value.trim());
-  } else {
-    q.set('last', $('last').value.trim() || '20');
+    const r = $('refrun').value.trim();
+    return r ? { q: new URLSearchParams({ run: r, quality: 'good' }), label: `good spills of run ${r}` } : null;
   }
-  return q;
+  if (kind === 'last-good') {
+    const q = new URLSearchParams({ last: lastN(), quality: 'good' });
+    if (h.run !== null && h.run !== undefined && scope() !== 'live') q.set('run', h.run);
+    return { q, label: `last ${lastN()} good spills${q.has('run') ? ' of run ' + h.run : ''}` };
+  }
+  return null;
+}
+
+async function fetchRef(h) {
+  const r = refQuery(h);
+  if (!r) return null;
+  const get = (q) => api(`/api/v1/histograms/${encodeURIComponent(current)}?${q}`).catch(() => null);
+  let ref = await get(r.q);
+  if ((!ref || !ref.entries) && r.q.has('run') && $('ref').value === 'last-good') {
+    // that run has no good spill: the last good spills of any run
+    r.q.delete('run');
+    ref = await get(r.q);
+    r.label = `last ${lastN()} good spills (run ${h.run} has none)`;
+  }
+  if (!ref) return null;
+  ref.label = `reference: ${r.label} (${ref.spills ?? 0} spills, scaled)`;
+  return ref;
+}
+
+// The view as a URL (for replaceState and for the spill links of the range table).
+function viewParams(over = {}) {
+  const p = new URLSearchParams();
+  if (current) p.set('h', current);
+  for (const id of FIELDS) if ($(id).value) p.set(id, $(id).value);
+  for (const id of BOXES) if ($(id).checked) p.set(id, '1');
+  if (focus) p.set('check', focus);
+  for (const [k, v] of Object.entries(over)) if (v === null) p.delete(k); else p.set(k, String(v));
+  return p;
 }
 
 function saveState() {
-  const p = new URLSearchParams();
-  if (current) p.set('h', current);
-  for (const id of ['scope', 'run', 'spills', 'last', 'ref', 'refrun'])
-    if ($(id).value) p.set(id, $(id).value);
-  for (const id of ['good', 'log']) if ($(id).checked) p.set(id, '1');
-  history.replaceState(null, '', '?' + p);
+  history.replaceState(null, '', '?' + viewParams());
 }
 
 function renderList() {
   const f = $('filter').value.toLowerCase();
   $('hist-list').replaceChildren(...defs.filter(d => !f || d.name.includes(f) || d.title.toLowerCase().includes(f))
-    .map(d => el('li', {}, el('a', { href: '#', class: d.name === current ? 'here' : null, dataset: { h: d.name },
-      onclick: (ev) => { ev.preventDefault(); current = d.name; renderList(); refresh(); } },
-    d.name, el('span', { class: 'small' }, ' ' + d.title + (d.dim === 2 ? ' (2D)' : ''))))));
+    .map(d => el('li', {}, el('a', { href: '?' + viewParams({ h: d.name }), class: d.name === current ? 'here' : null,
+      dataset: { h: d.name }, onclick: (ev) => { ev.preventDefault(); show(d.name); } },
+    d.title, el('span', { class: 'small' }, ' ' + d.name + (d.dim === 2 ? ' (2D)' : ''))))));
 }
 
-const GRID = { color: '#2a3240' };
-const TICKS = { color: '#8a94a3' };
-
-function draw1D(h, ref) {
-  $('heat').hidden = true;
-  $('chart').hidden = false;
-  const w = (h.x.max - h.x.min) / h.x.bins;
-  const labels = h.counts.map((_, i) => +(h.x.min + (i + 0.5) * w).toPrecision(4));
-  const datasets = [{ type: 'bar', label: 'data', data: h.counts, backgroundColor: '#5b8def', barPercentage: 1, categoryPercentage: 1 }];
-  if (ref && ref.entries > 0 && ref.counts.length === h.counts.length) {
-    const area = (a) => a.reduce((x, y) => x + y, 0); /* in range: under/overflow differ between them */
-    const k = area(ref.counts) > 0 ? area(h.counts) / area(ref.counts) : 1;
-    datasets.push({ type: 'line', label: 'reference (scaled)', data: ref.counts.map(c => c * k), borderColor: '#f2c14e',
-                    borderWidth: 1.5, pointRadius: 0, stepped: 'middle' });
-  }
-  const log = $('log').checked;
-  if (chart) chart.destroy();
-  chart = new Chart($('chart'), {
-    data: { labels, datasets },
-    options: { animation: false, responsive: true, maintainAspectRatio: false,
-      plugins: { legend: { display: datasets.length > 1, labels: { color: '#e6e9ee' } } },
-      scales: { x: { title: { display: !!h.unit, text: h.unit, color: '#8a94a3' }, grid: { display: false },
-                     ticks: Object.assign({ maxTicksLimit: 12 }, TICKS) },
-                y: { type: log ? 'logarithmic' : 'linear', grid: GRID, ticks: TICKS, beginAtZero: !log } } },
-  });
+function show(name) {
+  current = name;
+  renderList();
+  refresh();
 }
 
-// A heat map on a plain canvas: counts flat with x fastest (docs/api.md), a dark-to-yellow scale.
-function draw2D(h) {
-  if (chart) { chart.destroy(); chart = null; }
+// A message in place of the chart (a spill that does not exist, a pruned spill, no data yet).
+function chartMessage(text) {
+  clearChart($('chart'));
   $('chart').hidden = true;
-  const c = $('heat');
-  c.hidden = false;
-  const box = c.parentElement.getBoundingClientRect();
-  c.width = Math.max(200, Math.floor(box.width));
-  c.height = Math.max(200, Math.floor(box.height));
-  const g = c.getContext('2d');
-  g.fillStyle = '#0c0f13';
-  g.fillRect(0, 0, c.width, c.height);
-  const nx = h.x.bins, ny = h.y.bins, log = $('log').checked;
-  const scale = (v) => (log ? Math.log10(1 + v) : v);
-  const max = Math.max(1e-9, ...h.counts.map(scale));
-  const m = 40, W = c.width - m - 10, H = c.height - m - 10;
-  for (let iy = 0; iy < ny; iy++) {
-    for (let ix = 0; ix < nx; ix++) {
-      const v = h.counts[iy * nx + ix];
-      if (!v) continue;
-      const t = scale(v) / max;
-      g.fillStyle = `hsl(${240 - 180 * t}, 80%, ${20 + 45 * t}%)`;
-      g.fillRect(m + (ix * W) / nx, 10 + H - ((iy + 1) * H) / ny, Math.ceil(W / nx), Math.ceil(H / ny));
-    }
-  }
-  g.fillStyle = '#8a94a3';
-  g.font = '12px system-ui';
-  g.fillText(`${h.x.min} … ${h.x.max} ${h.unit || ''}`, m, c.height - 4);
-  g.save();
-  g.translate(12, 10 + H);
-  g.rotate(-Math.PI / 2);
-  g.fillText(`${h.y.min} … ${h.y.max} ${h.unit_y || h.y.unit || ''}`, 0, 0);
-  g.restore();
+  const m = $('chart-msg');
+  m.hidden = false;
+  setText(m, text);
+  setText('stats', '');
+  document.body.dataset.ref = '';
+  document.body.dataset.missing = '1';
 }
 
-async function renderChecks(def, h) {
-  let run = h.run, spill = h.spill;
-  if (h.spill_range && h.spill_range.length === 2) spill = h.spill_range[1];
-  if (run === null || run === undefined || spill === null || spill === undefined || !def.checks.length) {
-    $('checks').tBodies[0].replaceChildren();
-    setText('checks-where', def.checks.length ? '(no closed spill in this scope)' : '(none)');
-    return;
-  }
-  let s;
-  try {
-    s = await api(`/api/v1/runs/${run}/spills/${spill}`);
-  } catch (e) {
-    // the live spill is still open: its checks come when it closes
-    setText('checks-where', `(spill ${spill} of run ${run} is still open)`);
-    $('checks').tBodies[0].replaceChildren();
-    return;
-  }
-  setText('checks-where', `— spill ${spill} of run ${run}`);
-  $('checks').tBodies[0].replaceChildren(...s.checks.filter(c => def.checks.includes(c.name)).map(c => {
-    const v = verdict(c);
-    return el('tr', {},
-      el('td', {}, c.name), el('td', {}, flagBadge(c.state)), el('td', { class: 'num' }, withUnit(c.raw, c.unit)),
-      el('td', { class: 'num' }, withUnit(v.expected, c.unit)), el('td', {}, range(v.good)), el('td', {}, range(v.warn)),
-      el('td', {}, v.from), el('td', {}, c.reason || ''));
-  }));
+function chartShown() {
+  $('chart').hidden = false;
+  $('chart-msg').hidden = true;
+  delete document.body.dataset.missing;
 }
 
-const range = (r) => (r && r[0] !== undefined ? `[${fmt(r[0], 4)}, ${fmt(r[1], 4)}]` : '—');
-const withUnit = (x, unit) => (x === null || x === undefined ? '—' : `${fmt(x, 4)}${unit ? ' ' + unit : ''}`);
+async function runSpills(run) {
+  const r = await api(`/api/v1/runs/${run}/spills`);
+  const list = r.spills.map(s => s.spill);
+  return list.length ? `its spills are ${spans(list).map(([a, b]) => (a === b ? a : `${a}–${b}`)).join(', ')}` : 'it has no closed spill yet';
+}
 
-// Where a verdict came from (the provenance the server stored with it), in the statistic's units: the
-// layer that made a non-GOOD state, else the stability window when it judged, else the physical one.
-function verdict(c) {
-  const p = c.provenance || {};
-  const ph = p.physical, st = p.stability;
-  const stab = st && st.state !== 'EXCLUDED' ? st : null;
-  const use = p.layer === 'physical' ? ph : p.layer === 'stability' ? st : (stab || ph || st);
-  const src = st && st.source ? st.source : {};
-  let from;
-  if (use === ph && ph) {
-    const nominal = ph.nominal !== undefined ? ` around ${fmt(ph.nominal, 4)} (${ph.nominal_from})` : '';
-    const learning = src.kind === 'learning' ? `; ${src.text}` : '';
-    from = `physical window${nominal}${learning}`;
-  } else if (src.kind === 'baseline') {
-    from = `baseline: ${src.text}${src.carried ? ' (carried over)' : ''}`;
-  } else if (src.kind === 'learning') {
-    from = src.text;
-  } else if (src.kind === 'peers') {
-    from = `median of ${src.used} peers`;
-  } else if (src.kind === 'reference_run') {
-    from = `reference run ${src.run}`;
-  } else if (src.kind === 'rolling_median') {
-    from = 'rolling median';
-  } else if (src.kind === 'fixed') {
-    from = 'fixed reference';
-  } else {
-    from = use ? 'absolute limits' : '—';
+// Why a stored scope summed no spill, in words.
+async function emptyText(h, err) {
+  const run = $('run').value.trim();
+  const what = $('spills').value.trim();
+  const good = $('good').checked ? ' GOOD' : '';
+  if (err && err.status === 410) return err.message;
+  if (err && err.status === 404) return run ? `Run ${run} does not exist.` : err.message;
+  if (scope() === 'live') return 'No data yet: the live scope shows the open spill as soon as a collector sends one.';
+  if (!run && scope() !== 'last') return 'Choose a run.';
+  if (scope() === 'last') return `No${good} closed spill${run ? ' in run ' + run : ''} yet.`;
+  const spills = await runSpills(run).catch(() => '');
+  if (scope() === 'spill') {
+    return good ? `Spill ${what} of run ${run} is not GOOD (good spills only is on).`
+      : `Run ${run} has no spill ${what}${spills ? ': ' + spills : ''}.`;
   }
-  if (use && use.z !== undefined && use.z !== null) from += ` · ${fmt(use.z, 3)} σ`;
-  const expected = use === ph && ph ? ph.nominal : use ? use.expected : undefined;
-  return { expected, good: use ? use.good : null, warn: use ? use.warn : null, from };
+  if (scope() === 'range') return `Run ${run} has no${good} spill in ${what}${spills ? ': ' + spills : ''}.`;
+  return `Run ${run} has no${good} stored spill yet${spills ? ': ' + spills : ''}.`;
+}
+
+function statsText(h, def, ref) {
+  const unit = h.unit || def.unit || '';
+  const labels = (h.x && h.x.labels) || (def.x && def.x.labels);
+  const tail = `under ${fmt(h.underflow)}  over ${fmt(h.overflow)}  missing ${fmt(h.missing)}` +
+    (ref ? `  · ${ref.label}: ${fmt(ref.entries)} entries` : '');
+  if (Array.isArray(labels) && labels.length === h.counts.length) {
+    const total = h.counts.reduce((a, b) => a + b, 0) || 1;
+    return `entries ${fmt(h.entries)}  ` + labels.map((l, i) => `${l} ${fmt(h.counts[i])} (${num(100 * h.counts[i] / total, 3)} %)`).join('  ') + '  ' + tail;
+  }
+  const y = h.y ? `  mean y ${fmtUnit(h.mean_y, h.y.unit || unit, 4)}  rms y ${fmtUnit(h.rms_y, h.y.unit || unit)}` : '';
+  return `entries ${fmt(h.entries)}  mean ${fmtUnit(h.mean, unit, 4)}  rms ${fmtUnit(h.rms, unit)}` +
+    (h.y ? y : `  peak ${fmtUnit(h.peak, unit, 4)}`) + '  ' + tail;
+}
+
+function whereText(h) {
+  if (h.scope === 'live') return h.run === null ? 'live: no data yet' : `live: run ${h.run} spill ${h.spill}${h.open ? ' (open)' : ''}`;
+  const r = h.spill_range;
+  const span = r ? (r[0] === r[1] ? `spill ${r[0]}` : `spills ${r[0]}–${r[1]}`) : '';
+  const scopeWord = { spill: 'one spill', range: 'spill range', run: 'whole run', last: `last ${lastN()} spills` }[h.scope] || h.scope;
+  return [scopeWord, h.run !== null && h.run !== undefined ? `run ${h.run}` : null, span,
+    h.spills !== undefined ? `${h.spills} spill${h.spills === 1 ? '' : 's'} summed` : null, h.good_only ? 'good spills only' : null]
+    .filter(Boolean).join(' · ');
 }
 
 async function refresh() {
@@ -191,34 +173,174 @@ async function refresh() {
   const def = defs.find(d => d.name === current);
   if (!def) return;
   saveState();
+  setText('title', def.title);
+  let h;
   try {
-    const q = query(true);
-    const h = await api(`/api/v1/histograms/${encodeURIComponent(current)}?${q}`);
-    const rq = def.dim === 1 ? refQuery() : null;
-    const ref = rq ? await api(`/api/v1/histograms/${encodeURIComponent(current)}?${rq}`).catch(() => null) : null;
-    const where = h.scope === 'live' ? (h.run === null ? 'no data yet' : `live: run ${h.run} spill ${h.spill}${h.open ? ' (open)' : ''}`)
-      : `${h.scope}${h.run !== undefined ? ' · run ' + h.run : ''}${h.spills !== undefined ? ' · ' + h.spills + ' spills' : ''}` +
-        `${h.good_only ? ' · good only' : ''}`;
-    setText('title', `${h.title} — ${where}`);
-    if (def.dim === 2) draw2D(h); else draw1D(h, ref);
-    setText('stats', `entries ${h.entries}  mean ${fmt(h.mean, 4)}  rms ${fmt(h.rms, 3)}  peak ${fmt(h.peak, 4)}  ` +
-      `under ${h.underflow}  over ${h.overflow}  missing ${h.missing}` + (ref ? `  · reference: ${ref.entries} entries` : ''));
-    document.body.dataset.hist = current;
-    document.body.dataset.ref = ref ? String(ref.entries) : '';
-    say('scope-msg', '');
-    await renderChecks(def, h);
-    live.fresh();
+    h = await api(`/api/v1/histograms/${encodeURIComponent(current)}?${query(true)}`);
   } catch (e) {
-    if (e.status) say('scope-msg', e.message, false);
-    live.failed(e);
+    if (e.status === 404 || e.status === 410) {
+      chartMessage(await emptyText(null, e));
+      setText('where', '');
+      checksNone('');
+      say('scope-msg', '');
+      live.fresh();
+    } else {
+      if (e.status) say('scope-msg', e.message, false);
+      live.failed(e);
+    }
+    return;
+  }
+  document.body.dataset.hist = current;
+  setText('where', whereText(h));
+  say('scope-msg', '');
+  if ((h.scope === 'live' && h.run === null) || (h.scope !== 'live' && !h.spills)) {
+    chartMessage(await emptyText(h, null));
+    checksNone('');
+    live.fresh();
+    return;
+  }
+  const ref = await fetchRef(h);
+  chartShown();
+  drawHistogram($('chart'), h, { def, ref, refLabel: ref && ref.label, log: $('log').checked });
+  setText('stats', statsText(h, def, ref));
+  document.body.dataset.ref = ref ? String(ref.entries) : '';
+  try {
+    await renderChecks(def, h);
+  } catch (e) {
+    checksNone(`(${e.message})`);
+  }
+  live.fresh();
+}
+
+// ---- the check table ----
+
+const checkDef = (name) => checkDefs.find(c => c.name === name);
+const checkTitle = (name, title) => el('td', { class: 'check' }, title || name, ' ', el('span', { class: 'small name' }, name));
+
+function checksNone(note) {
+  $('checks').tHead.replaceChildren();
+  $('checks').tBodies[0].replaceChildren();
+  setText('checks-where', note);
+}
+
+function tableHead(cols) {
+  $('checks').tHead.replaceChildren(el('tr', {}, cols.map(c => el('th', {}, c))));
+}
+
+function shownChecks(def) {
+  return $('allchecks').checked ? null : def.checks;
+}
+
+function markFocus() {
+  const row = focus ? $('checks').querySelector(`tr[data-check="${CSS.escape(focus)}"]`) : null;
+  if (row) {
+    row.classList.add('focus');
+    if (!scrolled) { row.scrollIntoView({ block: 'nearest' }); scrolled = true; }
   }
 }
+
+async function renderChecks(def, h) {
+  const names = shownChecks(def);
+  setText('checks-what', names ? 'on this histogram' : 'of the profile');
+  if (names && !names.length) return checksNone('(no check reads this histogram)');
+  const r = h.spill_range;
+  if (h.scope === 'live' || (r && r[0] === r[1] && h.scope === 'spill')) {
+    if (h.run === null || h.run === undefined) return checksNone('');
+    const spill = h.scope === 'live' ? h.spill : r[0];
+    return spillChecks(names, h.run, spill, h.scope === 'live' && h.open);
+  }
+  return rangeChecks(names, h);
+}
+
+async function spillChecks(names, run, spill, open) {
+  if (open) return checksNone(`(spill ${spill} of run ${run} is still open: its checks come when it closes)`);
+  const s = await api(`/api/v1/runs/${run}/spills/${spill}`);
+  setText('checks-where', `— spill ${spill} of run ${run}, started ${fmtTime(s.started)}, ${s.flag}`);
+  tableHead(['check', 'result', 'value', 'judged by']);
+  $('checks').tBodies[0].replaceChildren(...s.checks.filter(c => !names || names.includes(c.name)).map(c =>
+    el('tr', { dataset: { check: c.name }, title: c.reason || null },
+      checkTitle(c.name, c.title), el('td', {}, flagBadge(c.state)),
+      el('td', { class: 'value' }, valueText(c, checkDef(c.name))), el('td', { class: 'small' }, judgedBy(c)))));
+  markFocus();
+}
+
+// The run and spills a range scope covers; the last N spills of no run are those of the latest run.
+async function rangeOf(h) {
+  if (h.run !== null && h.run !== undefined && h.spill_range) return { run: h.run, a: h.spill_range[0], b: h.spill_range[1], note: '' };
+  const runs = (await api('/api/v1/runs')).runs;
+  const latest = runs.find(x => x.last_spill) || null;
+  if (!latest) return null;
+  const b = latest.last_spill.spill, n = Number(lastN());
+  const a = Math.max(1, b - n + 1);
+  return { run: latest.run, a, b, note: ` (the last ${n} spills in run ${latest.run})` };
+}
+
+function spillLink(run, spill, check) {
+  const p = viewParams({ scope: 'spill', run, spills: spill, check });
+  return el('a', { href: '?' + p, class: 'spill-link', dataset: { spill: String(spill) }, onclick: (ev) => {
+    ev.preventDefault();
+    $('scope').value = 'spill';
+    $('run').value = String(run);
+    $('spills').value = String(spill);
+    focus = check;
+    scrolled = false;
+    refresh();
+  } }, String(spill));
+}
+
+const MAX_SPANS = 10;
+function spillCell(run, list, check) {
+  if (!list || !list.length) return null;
+  const parts = spans(list).map(([a, b]) => (a === b ? [spillLink(run, a, check)]
+    : [spillLink(run, a, check), '–', spillLink(run, b, check)]));
+  const shownParts = parts.slice(0, MAX_SPANS);
+  const out = [];
+  shownParts.forEach((p, i) => { if (i) out.push(', '); out.push(...p); });
+  if (parts.length > MAX_SPANS) {
+    const rest = el('span', { hidden: true }, parts.slice(MAX_SPANS).flatMap(p => [', ', ...p]));
+    const more = el('button', { type: 'button', class: 'link', onclick: () => { rest.hidden = false; more.remove(); } },
+      ` +${parts.length - MAX_SPANS} more`);
+    out.push(rest, more);
+  }
+  return out;
+}
+
+async function rangeChecks(names, h) {
+  const where = await rangeOf(h);
+  if (!where) return checksNone('');
+  const r = await api(`/api/v1/runs/${where.run}/checks?spills=${where.a}-${where.b}`);
+  const span = r.spills ? `${r.spills[0]}–${r.spills[1]}` : `${where.a}–${where.b}`;
+  setText('checks-where', `— worst verdict in spills ${span} of run ${r.run}${where.note}`);
+  tableHead(['check', 'worst', 'spills per verdict', 'not GOOD in spills']);
+  const FLAGS = ['BAD', 'WARN', 'UNKNOWN'];
+  $('checks').tBodies[0].replaceChildren(...r.checks.filter(c => !names || names.includes(c.name)).map(c => {
+    const counts = Object.entries(c.counts || {}).filter(([, n]) => n > 0).map(([f, n]) => `${f} ${n}`).join(' · ');
+    const where_ = FLAGS.filter(f => c.spills && c.spills[f] && c.spills[f].length)
+      .map(f => el('div', { class: 'where', dataset: { flag: f } }, el('span', { class: 'flagword ' + f }, f + ': '),
+        spillCell(r.run, c.spills[f], c.name)));
+    return el('tr', { dataset: { check: c.name } }, checkTitle(c.name, c.title), el('td', {}, flagBadge(c.worst)),
+      el('td', { class: 'small' }, counts || '—'), el('td', {}, where_.length ? where_ : '—'));
+  }));
+  markFocus();
+}
+
+// ---- start ----
 
 $('filter').addEventListener('input', renderList);
 $('scope-form').addEventListener('change', refresh);
 $('scope-form').addEventListener('submit', (ev) => { ev.preventDefault(); refresh(); });
+$('allchecks').addEventListener('change', refresh);
 
-defs = (await api('/api/v1/histograms')).histograms;
+const [hd, cd] = await Promise.all([api('/api/v1/histograms'), api('/api/v1/checks').catch(() => ({ checks: [] }))]);
+defs = hd.histograms;
+checkDefs = cd.checks || [];
+if (focus) {
+  const c = checkDef(focus);
+  const hist = c && c.hist ? c.hist : (defs.find(d => d.checks.includes(focus)) || {}).name;
+  if (!current && hist) current = hist;
+  const d = defs.find(x => x.name === current);
+  if (d && !d.checks.includes(focus)) $('allchecks').checked = true;
+}
 renderList();
-every(2000, () => ($('scope').value === 'live' ? refresh() : Promise.resolve()));
-refresh();
+every(2000, () => (scope() === 'live' ? refresh() : Promise.resolve()));
+if (scope() !== 'live') refresh();
