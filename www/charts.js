@@ -155,7 +155,7 @@ function barConfig(h, o, kind) {
     data: { labels: cat || h.counts.map((_, i) => centre(i)), datasets },
     options: { animation: false, responsive: true, maintainAspectRatio: false,
       interaction: { mode: 'x', intersect: false },
-      plugins: { legend: { display: datasets.length > 1 && !compact, labels: { color: COLOURS.text, boxHeight: 10 } }, tooltip },
+      plugins: { legend: { display: datasets.length > 1 && !compact, labels: { color: COLOURS.text, boxHeight: 10, sort: (a, b) => a.datasetIndex - b.datasetIndex } }, tooltip },
       scales: { x, y } },
     plugins: [],
     sw: { kind, log, unit, binWidth: w, floor: log ? LOG_FLOOR : null, refScale, labels: cat, plugins: 0 },
@@ -164,10 +164,13 @@ function barConfig(h, o, kind) {
 
 // The colour bar right of a heat map: a viridis strip with round tick values and a title. Its
 // geometry and ticks go to chart.$sw.colourBar.
-const colourBar = {
+// (The plugins read chart.$sw, or during the first layout, before the constructor returns, the
+// config's own.)
+const colourBar = (first) => ({
   id: 'swColourBar',
   afterDraw(chart) {
-    const cb = chart.$sw && chart.$sw.colourBar;
+    const sw0 = chart.$sw || first;
+    const cb = sw0 && sw0.colourBar;
     if (!cb) return;
     const a = chart.chartArea, g = chart.ctx;
     const left = a.right + 14, width = 14, top = a.top, height = a.bottom - a.top;
@@ -195,14 +198,14 @@ const colourBar = {
     g.restore();
     cb.box = { left, top, width, height };
   },
-};
+});
 
 // Keeps the plot area at the axes' ratio (square cells for equal units) by padding the wider side
 // and laying out once more; a resize starts over.
-const aspect = {
+const aspect = (first) => ({
   id: 'swAspect',
   afterLayout(chart) {
-    const sw = chart.$sw;
+    const sw = chart.$sw || first;
     if (!sw || !sw.aspect) return;
     const a = chart.chartArea;
     const want = sw.aspect, w = a.right - a.left, hgt = a.bottom - a.top;
@@ -218,14 +221,14 @@ const aspect = {
     queueMicrotask(() => { if (chart.ctx) chart.update('none'); });
   },
   resize(chart) {
-    const sw = chart.$sw;
+    const sw = chart.$sw || first;
     if (!sw || !sw.aspect) return;
     sw.aspectTries = 0;
     sw.padX = 0;
     sw.padY = 0;
     chart.options.layout.padding = { left: 6, right: 80, top: 6, bottom: 0 };
   },
-};
+});
 
 function matrixConfig(h, o) {
   const log = !!o.log;
@@ -281,7 +284,7 @@ function matrixConfig(h, o) {
         },
         label: (item) => `${fmt(item.raw.v, 4)} entries` } } },
       scales: { x: axis(h.x, ux, o.compact ? 5 : 9), y: axis(h.y, uy, o.compact ? 5 : 9) } },
-    plugins: [aspect, colourBar],
+    plugins: [aspect(sw), colourBar(sw)],
     sw,
   };
 }

@@ -7,7 +7,7 @@ import { fmt } from '/lib.js';
 
 // fmt without trailing zeros after the point: 1.60 -> "1.6", "3.10 M" -> "3.1 M".
 export function num(v, digits = 3) {
-  const s = fmt(v, digits);
+  const s = fmt(v, digits).replace(/^-/, '−');
   return s.includes('.') && !s.includes('×') ? s.replace(/\.?0+(?=$| )/, '') : s;
 }
 const unitNum = (v, unit, digits = 3) => {

@@ -8,7 +8,7 @@
 //   /explorer.html?h=hcal2&scope=spill&run=21&spills=3&ref=last-good&check=hcal2_mip
 // (check=: that check's row is highlighted; without h the check's histogram is shown). A spill or
 // run that does not exist says so in place of the chart. Live scope refreshes every 2 s.
-import { $, api, el, every, flagBadge, fmt, fmtTime, fmtUnit, header, say, setText, staleness } from '/lib.js';
+import { $, api, el, every, flagBadge, fmt, fmtTime, header, say, setText, staleness } from '/lib.js';
 import { clearChart, drawHistogram } from '/charts.js';
 import { judgedBy, num, spans, valueText } from '/checktext.js';
 
@@ -144,6 +144,8 @@ async function emptyText(h, err) {
   return `Run ${run} has no${good} stored spill yet${spills ? ': ' + spills : ''}.`;
 }
 
+const withUnit = (v, unit, d = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : num(v, d) + (unit ? ' ' + unit : ''));
+
 function statsText(h, def, ref) {
   const unit = h.unit || def.unit || '';
   const labels = (h.x && h.x.labels) || (def.x && def.x.labels);
@@ -153,9 +155,10 @@ function statsText(h, def, ref) {
     const total = h.counts.reduce((a, b) => a + b, 0) || 1;
     return `entries ${fmt(h.entries)}  ` + labels.map((l, i) => `${l} ${fmt(h.counts[i])} (${num(100 * h.counts[i] / total, 3)} %)`).join('  ') + '  ' + tail;
   }
-  const y = h.y ? `  mean y ${fmtUnit(h.mean_y, h.y.unit || unit, 4)}  rms y ${fmtUnit(h.rms_y, h.y.unit || unit)}` : '';
-  return `entries ${fmt(h.entries)}  mean ${fmtUnit(h.mean, unit, 4)}  rms ${fmtUnit(h.rms, unit)}` +
-    (h.y ? y : `  peak ${fmtUnit(h.peak, unit, 4)}`) + '  ' + tail;
+  const uy = h.y ? h.y.unit || (def.y && def.y.unit) || unit : '';
+  const y = h.y ? `  mean y ${withUnit(h.mean_y, uy)}  rms y ${withUnit(h.rms_y, uy, 3)}` : '';
+  return `entries ${fmt(h.entries)}  mean ${withUnit(h.mean, unit)}  rms ${withUnit(h.rms, unit, 3)}` +
+    (h.y ? y : `  peak ${withUnit(h.peak, unit)}`) + '  ' + tail;
 }
 
 function whereText(h) {
@@ -168,7 +171,13 @@ function whereText(h) {
     .filter(Boolean).join(' · ');
 }
 
+// Each refresh supersedes the ones still waiting for the server: they drop their answers (so a slow
+// reply never paints over a newer view).
+let generation = 0;
+
 async function refresh() {
+  const gen = ++generation;
+  const stale = () => gen !== generation;
   if (!current && defs.length) current = defs[0].name;
   const def = defs.find(d => d.name === current);
   if (!def) return;
@@ -178,8 +187,11 @@ async function refresh() {
   try {
     h = await api(`/api/v1/histograms/${encodeURIComponent(current)}?${query(true)}`);
   } catch (e) {
+    if (stale()) return;
     if (e.status === 404 || e.status === 410) {
-      chartMessage(await emptyText(null, e));
+      const text = await emptyText(null, e);
+      if (stale()) return;
+      chartMessage(text);
       setText('where', '');
       checksNone('');
       say('scope-msg', '');
@@ -190,24 +202,28 @@ async function refresh() {
     }
     return;
   }
+  if (stale()) return;
   document.body.dataset.hist = current;
   setText('where', whereText(h));
   say('scope-msg', '');
   if ((h.scope === 'live' && h.run === null) || (h.scope !== 'live' && !h.spills)) {
-    chartMessage(await emptyText(h, null));
+    const text = await emptyText(h, null);
+    if (stale()) return;
+    chartMessage(text);
     checksNone('');
     live.fresh();
     return;
   }
   const ref = await fetchRef(h);
+  if (stale()) return;
   chartShown();
   drawHistogram($('chart'), h, { def, ref, refLabel: ref && ref.label, log: $('log').checked });
   setText('stats', statsText(h, def, ref));
   document.body.dataset.ref = ref ? String(ref.entries) : '';
   try {
-    await renderChecks(def, h);
+    await renderChecks(def, h, stale);
   } catch (e) {
-    checksNone(`(${e.message})`);
+    if (!stale()) checksNone(`(${e.message})`);
   }
   live.fresh();
 }
@@ -239,7 +255,7 @@ function markFocus() {
   }
 }
 
-async function renderChecks(def, h) {
+async function renderChecks(def, h, stale) {
   const names = shownChecks(def);
   setText('checks-what', names ? 'on this histogram' : 'of the profile');
   if (names && !names.length) return checksNone('(no check reads this histogram)');
@@ -247,17 +263,20 @@ async function renderChecks(def, h) {
   if (h.scope === 'live' || (r && r[0] === r[1] && h.scope === 'spill')) {
     if (h.run === null || h.run === undefined) return checksNone('');
     const spill = h.scope === 'live' ? h.spill : r[0];
-    return spillChecks(names, h.run, spill, h.scope === 'live' && h.open);
+    return spillChecks(names, h.run, spill, h.scope === 'live' && h.open, stale);
   }
-  return rangeChecks(names, h);
+  return rangeChecks(names, h, stale);
 }
 
-async function spillChecks(names, run, spill, open) {
+async function spillChecks(names, run, spill, open, stale) {
   if (open) return checksNone(`(spill ${spill} of run ${run} is still open: its checks come when it closes)`);
   const s = await api(`/api/v1/runs/${run}/spills/${spill}`);
+  if (stale()) return;
   setText('checks-where', `— spill ${spill} of run ${run}, started ${fmtTime(s.started)}, ${s.flag}`);
   tableHead(['check', 'result', 'value', 'judged by']);
-  $('checks').tBodies[0].replaceChildren(...s.checks.filter(c => !names || names.includes(c.name)).map(c =>
+  const order = (c) => { const i = checkDefs.findIndex(d => d.name === c.name); return i < 0 ? 1e9 : i; };
+  const rows = s.checks.filter(c => !names || names.includes(c.name)).sort((a, b) => order(a) - order(b));
+  $('checks').tBodies[0].replaceChildren(...rows.map(c =>
     el('tr', { dataset: { check: c.name }, title: c.reason || null },
       checkTitle(c.name, c.title), el('td', {}, flagBadge(c.state)),
       el('td', { class: 'value' }, valueText(c, checkDef(c.name))), el('td', { class: 'small' }, judgedBy(c)))));
@@ -305,10 +324,12 @@ function spillCell(run, list, check) {
   return out;
 }
 
-async function rangeChecks(names, h) {
+async function rangeChecks(names, h, stale) {
   const where = await rangeOf(h);
+  if (stale()) return;
   if (!where) return checksNone('');
   const r = await api(`/api/v1/runs/${where.run}/checks?spills=${where.a}-${where.b}`);
+  if (stale()) return;
   const span = r.spills ? `${r.spills[0]}–${r.spills[1]}` : `${where.a}–${where.b}`;
   setText('checks-where', `— worst verdict in spills ${span} of run ${r.run}${where.note}`);
   tableHead(['check', 'worst', 'spills per verdict', 'not GOOD in spills']);
