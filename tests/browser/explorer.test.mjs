@@ -73,6 +73,25 @@ test('drill-down: a spill with its check highlighted, the reference overlaid, th
   assert.ok(c1.tickLabels.every(l => !/\d\.\d*5$/.test(l)), 'no bin-centre labels: ' + c1.tickLabels);
   assert.ok(Math.abs(c1.barWidth - c1.binPx) < 1, JSON.stringify(c1));
   assert.equal(c1.yTitle, 'entries / bin (0.1 GeV)');
+  // The profile's ranges start on round numbers; one that does not (0.5–10.5, as a histogram of
+  // integers centred on its bins) still gets round ticks, not 0.5, 1.5, ... (charts.js on a canvas of
+  // its own, with a reply shaped as the server's).
+  const offGrid = await page.evaluate(async () => {
+    const { drawHistogram } = await import('/charts.js');
+    const box = document.createElement('div');
+    box.style.width = '600px';
+    box.style.height = '300px';
+    document.body.append(box);
+    const canvas = document.createElement('canvas');
+    box.append(canvas);
+    const c = drawHistogram(canvas, { name: 'n', title: 'n', unit: 'hits', x: { bins: 10, min: 0.5, max: 10.5 },
+      counts: [1, 4, 9, 16, 25, 16, 9, 4, 1, 0], entries: 85 }, {});
+    const ticks = c.scales.x.ticks.map(tk => tk.value);
+    c.destroy();
+    box.remove();
+    return ticks;
+  });
+  assert.ok(round(offGrid) && offGrid.every(v => Number.isInteger(v)), 'round ticks off the grid: ' + offGrid);
 
   // Log scale: the y axis starts at the floor and the reference stays drawn along it (no point of the
   // outline below the plot area, none at -infinity).
@@ -167,6 +186,8 @@ test('a spill or run that does not exist is said in place of the chart', async (
   await page.press('#spills', 'Enter');
   await page.waitForFunction(() => Chart.getChart(document.getElementById('chart')) && document.getElementById('chart-msg').hidden);
   assert.equal(await page.isVisible('#chart'), true);
+  // (the refresh has finished, so leaving the page aborts no request)
+  await page.waitForFunction(() => /spill 2 of run 21/.test(document.getElementById('checks-where').textContent));
   // A run that does not exist.
   await page.goto(server.url + '/explorer.html?h=hcal2&scope=spill&run=99&spills=1');
   await page.waitForSelector('#chart-msg:not([hidden])');
