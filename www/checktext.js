@@ -15,6 +15,12 @@ const unitNum = (v, unit, digits = 3) => {
   return `${num(v, digits)}${unit ? ' ' + unit : ''}`;
 };
 const signed = (v, unit, digits = 3) => (v > 0 ? '+' : v < 0 ? '−' : '±') + unitNum(Math.abs(v), unit, digits);
+// v with d decimals; signed: "+0.03", "−0.03", "0.00" when it rounds to zero.
+function fixed(v, d, sign) {
+  const a = Math.abs(v).toFixed(d);
+  if (Number(a) === 0) return a;
+  return (v < 0 ? '−' : sign ? '+' : '') + a;
+}
 const pct = (r) => `${num(100 * r, 3)} %`;
 const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
@@ -83,7 +89,15 @@ export function valueText(c, def) {
   let head;
   let k = hasCentre ? kind : 'absolute';
   if (k === 'ratio' && e === 0) k = 'absolute';
-  if (k === 'delta') head = `${signed(c.raw - e, unit, 2)} from ${centreName(layer)} ${unitNum(e, unit, 4)}`;
+  if (k === 'delta') {
+    // offset and centre to the resolution of the window (a hundredth of its half-width): ±1.6 GeV/c
+    // gives "+0.03 GeV/c from baseline 159.13 GeV/c", never 7.5×10⁻⁵
+    const half = g ? Math.max(Math.abs(g[0] - e), Math.abs(g[1] - e)) : w ? Math.max(Math.abs(w[0] - e), Math.abs(w[1] - e)) : 0;
+    const d = half > 0 ? Math.min(8, Math.max(0, 2 - Math.floor(Math.log10(half)))) : null;
+    const u = unit ? ' ' + unit : '';
+    head = d === null ? `${signed(c.raw - e, unit, 2)} from ${centreName(layer)} ${unitNum(e, unit, 4)}`
+      : `${fixed(c.raw - e, d, true)}${u} from ${centreName(layer)} ${layer.name === 'physical' ? num(e, 4) : fixed(e, d, false)}${u}`;
+  }
   else if (k === 'ratio') head = `${unitNum(c.raw, unit, 3)} = ${pct(c.raw / e)} of ${centreName(layer)} ${unitNum(e, unit, 3)}`;
   else head = unitNum(c.raw, unit, 3);
   const parts = [];

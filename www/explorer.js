@@ -164,9 +164,11 @@ function statsText(h, def, ref) {
 function whereText(h) {
   if (h.scope === 'live') return h.run === null ? 'live: no data yet' : `live: run ${h.run} spill ${h.spill}${h.open ? ' (open)' : ''}`;
   const r = h.spill_range;
-  const span = r ? (r[0] === r[1] ? `spill ${r[0]}` : `spills ${r[0]}–${r[1]}`) : '';
+  // (the last N spills of no run may span runs: no spill numbers then)
+  const oneRun = h.run !== null && h.run !== undefined;
+  const span = r && oneRun ? (r[0] === r[1] ? `spill ${r[0]}` : `spills ${r[0]}–${r[1]}`) : '';
   const scopeWord = { spill: 'one spill', range: 'spill range', run: 'whole run', last: `last ${lastN()} spills` }[h.scope] || h.scope;
-  return [scopeWord, h.run !== null && h.run !== undefined ? `run ${h.run}` : null, span,
+  return [scopeWord, oneRun ? `run ${h.run}` : null, span,
     h.spills !== undefined ? `${h.spills} spill${h.spills === 1 ? '' : 's'} summed` : null, h.good_only ? 'good spills only' : null]
     .filter(Boolean).join(' · ');
 }
@@ -291,7 +293,8 @@ async function rangeOf(h) {
   if (!latest) return null;
   const b = latest.last_spill.spill, n = Number(lastN());
   const a = Math.max(1, b - n + 1);
-  return { run: latest.run, a, b, note: ` (the last ${n} spills in run ${latest.run})` };
+  const note = b - a + 1 < n ? ` (the latest run: ${b - a + 1} of the last ${n} spills)` : ` (the latest run)`;
+  return { run: latest.run, a, b, note };
 }
 
 function spillLink(run, spill, check) {

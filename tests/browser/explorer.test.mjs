@@ -118,7 +118,7 @@ test('drill-down: a spill with its check highlighted, the reference overlaid, th
   await page.check('#allchecks');
   await page.waitForSelector('#checks tbody tr[data-check="p_in_mean"]');
   const pin = await page.textContent('#checks tbody tr[data-check="p_in_mean"] td:nth-child(3)');
-  assert.match(pin, /^[+−][0-9.]+ GeV\/c from baseline 1[0-9]{2}(\.[0-9]+)? GeV\/c \(good within ±1\.6 GeV\/c, warn within ±4\.8 GeV\/c\)$/, pin);
+  assert.match(pin, /^[+−]?[0-9]+\.[0-9]{2} GeV\/c from baseline 1[0-9]{2}(\.[0-9]+)? GeV\/c \(good within ±1\.6 GeV\/c, warn within ±4\.8 GeV\/c\)$/, pin);
   const table = await page.textContent('#checks tbody');
   assert.ok(!/[0-9]e[+-]?[0-9]/.test(table), 'no exponent notation in the check table');
   assert.equal(await page.$$eval('#checks tbody tr.focus', trs => trs.map(tr => tr.dataset.check).join()), 'hcal2_mip');
