@@ -313,8 +313,9 @@ function spillLink(run, spill, check) {
 const MAX_SPANS = 10;
 function spillCell(run, list, check) {
   if (!list || !list.length) return null;
-  const parts = spans(list).map(([a, b]) => (a === b ? [spillLink(run, a, check)]
-    : [spillLink(run, a, check), '–', spillLink(run, b, check)]));
+  // ranges of up to three spills stay single links; longer ones show their ends ("12–30")
+  const parts = spans(list).flatMap(([a, b]) => (b - a < 3 ? Array.from({ length: b - a + 1 }, (_, i) => [spillLink(run, a + i, check)])
+    : [[spillLink(run, a, check), '–', spillLink(run, b, check)]]));
   const shownParts = parts.slice(0, MAX_SPANS);
   const out = [];
   shownParts.forEach((p, i) => { if (i) out.push(', '); out.push(...p); });
