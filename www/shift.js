@@ -48,33 +48,54 @@ async function pages(path, key, from) {
   return out;
 }
 
-// What a problem spill is grouped by and shows: its flag, the manual decision and the checks that
-// failed (a reason's tag, "p_in_mean [beam]", is the text before its first colon).
-function problem(s) {
-  const auto = (s.reasons || []).map(r => ({ tag: r.split(':')[0], text: r }));
-  const lines = [];
-  if (s.manual) {
-    const m = s.manual;
-    lines.push(`manual ${m.flag} by ${m.shifter || m.who}: ${m.reason || ''}${m.comment ? ' — ' + m.comment : ''}`);
-    if (auto.length) lines.push(`checks (${s.auto_flag}): ` + auto.map(a => a.text).join('; '));
-  } else {
-    lines.push(...auto.map(a => a.text));
+// "4–7" or "3, 5–6" from sorted spill numbers.
+function spans(numbers) {
+  const out = [];
+  for (const n of numbers) {
+    const last = out[out.length - 1];
+    if (last && n === last[1] + 1) last[1] = n;
+    else out.push([n, n]);
   }
-  const key = [s.flag, s.manual ? `${s.manual.flag}|${s.manual.reason}|${s.manual.comment}` : '', ...auto.map(a => a.tag)].join('\n');
-  return { key, lines };
+  return out.map(([a, b]) => (a === b ? String(a) : `${a}–${b}`)).join(', ');
 }
 
-// Consecutive spills (numbers one apart) with the same key in one range.
+// A problem spill's causes: the manual decision, then each failing check by its reason's tag
+// ("p_in_mean [beam]", the text before the first colon), with the reason's text.
+function causes(s) {
+  const out = (s.reasons || []).map(r => ({ tag: r.split(':')[0], text: s.manual ? `checks (${s.auto_flag}): ${r}` : r }));
+  if (s.manual) {
+    const m = s.manual;
+    out.unshift({ tag: `manual\n${m.flag}\n${m.reason}\n${m.comment}\n${m.shifter || m.who}`,
+                  text: `manual ${m.flag} by ${m.shifter || m.who}: ${m.reason || ''}${m.comment ? ' — ' + m.comment : ''}` });
+  }
+  return out;
+}
+
+// Consecutive BAD or UNKNOWN spills (numbers one apart) with the same flag in one range; each cause
+// with the spills it holds for and the text of its first one.
 function ranges(spills) {
   const out = [];
   for (const s of spills) {
     if (s.flag !== 'BAD' && s.flag !== 'UNKNOWN') continue;
-    const p = problem(s);
-    const last = out[out.length - 1];
-    if (last && last.key === p.key && last.last === s.spill - 1) { last.last = s.spill; last.n++; continue; }
-    out.push({ first: s.spill, last: s.spill, n: 1, flag: s.flag, key: p.key, lines: p.lines });
+    let g = out[out.length - 1];
+    if (!g || g.flag !== s.flag || g.last !== s.spill - 1) {
+      g = { first: s.spill, last: s.spill, flag: s.flag, causes: new Map() };
+      out.push(g);
+    }
+    g.last = s.spill;
+    for (const c of causes(s)) {
+      if (!g.causes.has(c.tag)) g.causes.set(c.tag, { text: c.text, spill: s.spill, spills: [] });
+      g.causes.get(c.tag).spills.push(s.spill);
+    }
   }
   return out;
+}
+
+function causeLine(g, c) {
+  const n = g.last - g.first + 1;
+  if (n === 1) return c.text;
+  if (c.spills.length === n) return `${c.text} (all ${n} spills; values of spill ${c.spill})`;
+  return `${c.text} (spill${c.spills.length > 1 ? 's' : ''} ${spans(c.spills)}${c.spills.length > 1 ? `; values of spill ${c.spill}` : ''})`;
 }
 
 function problemRows(run, list) {
@@ -82,9 +103,8 @@ function problemRows(run, list) {
     el('td', {}, String(run)),
     el('td', { class: 'num' }, g.first === g.last ? String(g.first) : `${g.first}–${g.last}`),
     el('td', {}, el('span', { class: 'badge ' + g.flag }, g.flag)),
-    el('td', { class: 'reasons-cell' },
-      g.lines.length ? el('ul', { class: 'plain' }, g.lines.map(l => el('li', {}, l))) : '(no reason recorded)',
-      g.n > 1 ? el('div', { class: 'small' }, `${g.n} spills; values of spill ${g.first}`) : null)));
+    el('td', { class: 'reasons-cell' }, g.causes.size
+      ? el('ul', { class: 'plain' }, [...g.causes.values()].map(c => el('li', {}, causeLine(g, c)))) : '(no reason recorded)')));
 }
 
 function renderNotes(notes) {
