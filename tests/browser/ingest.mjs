@@ -39,3 +39,7 @@ export const getJson = async (url) => {
   if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
   return resp.json();
 };
+
+// watch()'s problems without the requests a navigation cut off: leaving a page (a click into the
+// explorer, page.goto) aborts the fetches its polls had in flight, which is no fault of either page.
+export const withoutAborted = (problems) => problems.filter(p => !/^request failed: .* net::ERR_ABORTED$/.test(p));
