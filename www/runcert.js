@@ -25,9 +25,8 @@ export function whyNot(r, spills) {
   if (r.ended === null || r.ended === undefined) return `run ${r.run} is running (no run_end yet)`;
   if (r.live) return `run ${r.run} has an open spill (${r.live.spill}): sign off after it closes`;
   const unknown = spills.filter(s => s.flag === 'UNKNOWN' && !s.manual).map(s => s.spill);
-  if (unknown.length)
-    return `spill${unknown.length > 1 ? 's' : ''} ${spans(unknown)} ${unknown.length > 1 ? 'are' : 'is'} UNKNOWN without a manual flag: ` +
-      'flag them (GOOD, BAD or EXCLUDED) first';
+  if (unknown.length > 1) return `spills ${spans(unknown)} are UNKNOWN without a manual flag: flag them (GOOD, BAD or EXCLUDED) first`;
+  if (unknown.length) return `spill ${unknown[0]} is UNKNOWN without a manual flag: flag it (GOOD, BAD or EXCLUDED) first`;
   return null;
 }
 

@@ -148,3 +148,40 @@ test('run page: sign-off after run_end with a confirmation, reopen, manual overr
 
   assert.deepEqual(withoutAborted(problems), []);
 });
+
+test('run page: no sign-off while a spill is open or UNKNOWN without a manual flag', async (t) => {
+  const { server, browser } = await setup(t);
+  const run = 31;
+  const records = await simRecords('--run', String(run), '--spills', '3');
+  const isEnd = (l, spill) => l.includes('"type":"spill_end"') && JSON.parse(l).spill === spill;
+  const end3 = records.find(l => isEnd(l, 3));
+  const runEnd = records.find(l => l.includes('"type":"run_end"'));
+  await ingest(server.url, records.filter(l => l !== end3 && l !== runEnd));
+  await ingest(server.url, [runEnd]); // the run ends while spill 3 is open
+
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const problems = watch(page);
+  await page.goto(`${server.url}/run.html?run=${run}`);
+  await page.waitForFunction(() => document.getElementById('signoff-why').textContent !== '', null, { timeout: 15000 });
+  assert.equal(await page.textContent('#signoff-why'), `run ${run} has an open spill (3): sign off after it closes`);
+  assert.equal(await page.isDisabled('#signoff-button'), true);
+
+  // Spill 3 closes without its counters: UNKNOWN (missing input), which needs a shifter's decision.
+  const end = JSON.parse(end3);
+  delete end.counters;
+  await ingest(server.url, [JSON.stringify(end)]);
+  assert.equal((await getJson(`${server.url}/api/v1/runs/${run}/spills/3`)).flag, 'UNKNOWN');
+  await page.waitForFunction(() => /UNKNOWN/.test(document.getElementById('signoff-why').textContent), null, { timeout: 15000 });
+  assert.equal(await page.textContent('#signoff-why'),
+    'spill 3 is UNKNOWN without a manual flag: flag it (GOOD, BAD or EXCLUDED) first');
+  assert.equal(await page.isDisabled('#signoff-button'), true);
+
+  await page.fill('#flag-form input[name="spills"]', '3');
+  await page.selectOption('#flag-form select[name="flag"]', 'EXCLUDED');
+  await page.fill('#flag-form input[name="shifter"]', 'A. Shifter');
+  await page.fill('#flag-form input[name="comment"]', 'no counters from the DAQ for this spill');
+  await page.click('#flag-form button[type="submit"]');
+  await page.waitForFunction(() => !document.getElementById('signoff-button').disabled, null, { timeout: 15000 });
+  assert.equal(await page.textContent('#signoff-why'), '');
+  assert.deepEqual(problems, []);
+});
