@@ -54,11 +54,17 @@ function rowUrl(s) {
   return explorerUrl(s, w && w.length ? w[0].name : null);
 }
 
-// A reason names its check first ("p_in_mean [beam]: ..."): a link to that check.
+// A reason names its check first, by its title ("Mean incoming momentum: ..."; older reasons by its
+// name, "p_in_mean [beam]: ..."): a link to that check.
+function reasonCheck(text) {
+  const i = text.indexOf(':');
+  const tag = i < 0 ? text : text.slice(0, i);
+  return checkDefs.find(c => c.title === tag || c.name === tag || tag.startsWith(c.name + ' ['));
+}
+
 function reasonItem(s, text) {
-  const name = text.split(/[\s:[]/, 1)[0];
-  const known = checkDefs.some(c => c.name === name);
-  return el('li', {}, known ? el('a', { href: explorerUrl(s, name), dataset: { check: name } }, text) : text);
+  const c = reasonCheck(text);
+  return el('li', {}, c ? el('a', { href: explorerUrl(s, c.name), dataset: { check: c.name } }, text) : text);
 }
 
 function flagCell(s) {

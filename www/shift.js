@@ -100,7 +100,7 @@ function causeLine(g, c) {
 
 function problemRows(run, list) {
   return list.map(g => el('tr', { dataset: { run, first: g.first, last: g.last, flag: g.flag } },
-    el('td', {}, String(run)),
+    el('td', {}, el('a', { href: `/run.html?run=${run}` }, String(run))),
     el('td', { class: 'num' }, g.first === g.last ? String(g.first) : `${g.first}–${g.last}`),
     el('td', {}, el('span', { class: 'badge ' + g.flag }, g.flag)),
     el('td', { class: 'reasons-cell' }, g.causes.size
