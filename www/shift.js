@@ -84,8 +84,10 @@ function ranges(spills) {
     }
     g.last = s.spill;
     for (const c of causes(s)) {
-      if (!g.causes.has(c.tag)) g.causes.set(c.tag, { text: c.text, spill: s.spill, spills: [] });
-      g.causes.get(c.tag).spills.push(s.spill);
+      if (!g.causes.has(c.tag)) g.causes.set(c.tag, { text: c.text, spill: s.spill, spills: [], same: true });
+      const k = g.causes.get(c.tag);
+      k.spills.push(s.spill);
+      k.same &&= k.text === c.text;
     }
   }
   return out;
@@ -94,8 +96,24 @@ function ranges(spills) {
 function causeLine(g, c) {
   const n = g.last - g.first + 1;
   if (n === 1) return c.text;
-  if (c.spills.length === n) return `${c.text} (all ${n} spills; values of spill ${c.spill})`;
-  return `${c.text} (spill${c.spills.length > 1 ? 's' : ''} ${spans(c.spills)}${c.spills.length > 1 ? `; values of spill ${c.spill}` : ''})`;
+  const values = c.spills.length > 1 && !c.same ? `; values of spill ${c.spill}` : '';
+  if (c.spills.length === n) return `${c.text} (${n === 2 ? 'both' : 'all ' + n} spills${values})`;
+  return `${c.text} (spill${c.spills.length > 1 ? 's' : ''} ${spans(c.spills)}${values})`;
+}
+
+// Reasons that say the same of several checks over the same spills ("Muons on target: not known: the
+// spill has no spill_end", "Spill length: not known: …") in one line: "Muons on target, Spill length: not known: …".
+function lines(g) {
+  const merged = new Map();
+  for (const c of g.causes.values()) {
+    const i = c.text.indexOf(': ');
+    const plain = i >= 0 && !c.text.startsWith('manual ') && !c.text.startsWith('checks (');
+    const [head, rest] = plain ? [c.text.slice(0, i), c.text.slice(i + 2)] : [c.text, ''];
+    const key = rest ? `${rest}\n${c.spills.join(',')}` : `\n${c.text}`;
+    if (merged.has(key) && rest) merged.get(key).heads.push(head);
+    else merged.set(key, { heads: [head], rest, c });
+  }
+  return [...merged.values()].map(m => causeLine(g, m.rest ? { ...m.c, text: `${m.heads.join(', ')}: ${m.rest}` } : m.c));
 }
 
 function problemRows(run, list) {
@@ -104,7 +122,7 @@ function problemRows(run, list) {
     el('td', { class: 'num' }, g.first === g.last ? String(g.first) : `${g.first}–${g.last}`),
     el('td', {}, el('span', { class: 'badge ' + g.flag }, g.flag)),
     el('td', { class: 'reasons-cell' }, g.causes.size
-      ? el('ul', { class: 'plain' }, [...g.causes.values()].map(c => el('li', {}, causeLine(g, c)))) : '(no reason recorded)')));
+      ? el('ul', { class: 'plain' }, lines(g).map(l => el('li', {}, l))) : '(no reason recorded)')));
 }
 
 function renderNotes(notes) {
