@@ -67,6 +67,22 @@ function reasonItem(s, text) {
   return el('li', {}, c ? el('a', { href: explorerUrl(s, c.name), dataset: { check: c.name } }, text) : text);
 }
 
+// Three reasons (the cause first, as the server orders them) and "+N more" that lists the rest in
+// place: nothing is cut.
+const expanded = new Set();
+const SHOWN = 3;
+function reasonList(s, reasons) {
+  if (!reasons.length) return null;
+  const open = expanded.has(s.spill) || reasons.length <= SHOWN + 1;
+  const items = (open ? reasons : reasons.slice(0, SHOWN)).map(r => reasonItem(s, r));
+  if (!open)
+    items.push(el('li', { class: 'more' }, el('button', { type: 'button', class: 'link', onclick: () => {
+      expanded.add(s.spill);
+      renderSpills();
+    } }, `+${reasons.length - SHOWN} more`)));
+  return el('ul', { class: 'plain' }, items);
+}
+
 function flagCell(s) {
   if (!s.manual) return el('td', { class: 'flagcell' }, flagBadge(s.flag));
   return el('td', { class: 'flagcell' }, flagBadge(s.flag), ' ', el('span', { class: 'mark manual', title: 'a shifter set this flag' }, 'manual'),
@@ -103,7 +119,7 @@ function renderSpills() {
       flagCell(s),
       el('td', { class: 'reasons-cell' + (s.manual && reasons.length ? ' overridden' : '') },
         s.manual && reasons.length ? el('div', { class: 'small' }, 'the checks said (overridden by the manual flag):') : null,
-        reasons.length ? el('ul', { class: 'plain' }, reasons.map(r => reasonItem(s, r))) : null),
+        reasonList(s, reasons)),
       el('td', { class: 'num' }, fmt(s.mot)), el('td', { class: 'num' }, fmt(s.events)),
       el('td', { class: 'num' }, fmtUnit(s.dead_time, 'fraction')),
       el('td', { class: 'num' }, s.rates ? hz(s.rates.trigger_hz) : '—'),
@@ -185,6 +201,7 @@ async function loadDefs() {
 
 $('run-select').addEventListener('change', (ev) => {
   run = Number(ev.target.value);
+  expanded.clear();
   history.replaceState(null, '', `?run=${run}`);
   refresh();
 });
@@ -198,7 +215,7 @@ $('spills').tHead.addEventListener('click', (ev) => {
 });
 // A click anywhere on a row (not on one of its links, not while selecting text) opens its spill.
 $('spills').tBodies[0].addEventListener('click', (ev) => {
-  if (ev.target.closest('a') || String(window.getSelection() || '')) return;
+  if (ev.target.closest('a, button') || String(window.getSelection() || '')) return;
   const tr = ev.target.closest('tr');
   if (tr && tr.dataset.href) location.href = tr.dataset.href;
 });

@@ -175,6 +175,16 @@ test('run page: no sign-off while a spill is open or UNKNOWN without a manual fl
   assert.equal(await page.textContent('#signoff-why'),
     'spill 3 is UNKNOWN without a manual flag: flag it (GOOD, BAD or EXCLUDED) first');
   assert.equal(await page.isDisabled('#signoff-button'), true);
+  // Its reasons: three, the cause first, and "+N more" that lists the rest in place.
+  const reasons = (await getJson(`${server.url}/api/v1/runs/${run}/spills/3`)).reasons;
+  assert.ok(reasons.length > 4, reasons.join(' | '));
+  const cell = '#spills tr[data-spill="3"] .reasons-cell';
+  assert.deepEqual(await page.$$eval(cell + ' li:not(.more)', lis => lis.map(li => li.textContent)), reasons.slice(0, 3));
+  assert.equal(await page.textContent(cell + ' li.more button'), `+${reasons.length - 3} more`);
+  await page.click(cell + ' li.more button');
+  await page.waitForFunction(sel => !document.querySelector(sel + ' li.more'), cell);
+  assert.deepEqual(await page.$$eval(cell + ' li', lis => lis.map(li => li.textContent)), reasons);
+  assert.equal(new URL(page.url()).pathname, '/run.html', 'the button opens no explorer');
 
   await page.fill('#flag-form input[name="spills"]', '3');
   await page.selectOption('#flag-form select[name="flag"]', 'EXCLUDED');
