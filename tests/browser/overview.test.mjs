@@ -31,7 +31,9 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   assert.ok(['GOOD', 'WARN', 'BAD', 'UNKNOWN'].includes(flag), flag);
   assert.equal(flag, 'BAD');
   const reasons = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
-  assert.ok(reasons.some(r => r.startsWith('hcal2_mip [detector]:')), reasons.join(' | '));
+  // In words: the check's title, the value with its unit, what it is against.
+  assert.ok(reasons.some(r => /^HCAL module 2 MIP peak: 0\.\d+ GeV, 0\.\d+ × the nominal 2\.4 GeV \(physical window 0\.8–1\.2 ×\)/.test(r)),
+    reasons.join(' | '));
   assert.match(await page.textContent('#run-mot'), /^[0-9.]+ [kM]$/);
   assert.equal(await page.textContent('#run-spills'), '3');
   // Good MOT against the run's goal from run_start meta (scale 0.1: no spill is GOOD, so 0 %).
@@ -134,7 +136,9 @@ test('an incomplete spill shows its cause first, and every reason is one click a
   await page.waitForFunction(() => document.getElementById('last-flag').textContent === 'UNKNOWN', null,
     { timeout: 20000 });
   const shown = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
-  assert.equal(shown[0], 'incomplete: no spill_end before the spill timeout', shown.join(' | '));
+  assert.equal(shown[0], 'Incomplete spill: no spill_end before the spill timeout', shown.join(' | '));
+  // what follows from it says so
+  assert.ok(shown.slice(1, 3).every(r => r.endsWith(': not known: the spill has no spill_end')), shown.join(' | '));
   assert.equal(shown.length, 4, 'three reasons and the "+N more" item: ' + shown.join(' | '));
   const more = await page.textContent('#last-reasons-more');
   const hidden = Number(more.match(/^\+(\d+) more$/)[1]);
