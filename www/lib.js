@@ -194,6 +194,10 @@ export function header(current, subtitle) {
       el('span', { id: 'tz', title: display.from === 'server' ? 'display zone (config display.timezone)'
         : 'the browser\'s zone (the server did not say)' }, 'times ' + zoneLabel())));
   document.body.prepend(h, el('div', { id: 'banner', class: 'banner', hidden: true }));
+  if (new URLSearchParams(location.search).get('kiosk') === '1') { // a wall screen: kiosk.js
+    nav.style.display = 'none';
+    import('/kiosk.js');
+  }
 }
 
 // Marks the page fresh after a successful update, or stale (grey, with the age of the data) when
