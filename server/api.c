@@ -9,6 +9,7 @@
 #include "alarm_api.h"
 #include "auth.h"
 #include "certify.h"
+#include "checks_api.h"
 #include "hist_api.h"
 #include "metrics.h"
 #include "rebaseline.h"
@@ -44,6 +45,14 @@ static void h_health(const struct req *q, struct sw_reply *r)
 static void h_display(const struct req *q, struct sw_reply *r)
 {
     sw_display_reply(&q->api->cfg->display, r);
+}
+static void h_checks(const struct req *q, struct sw_reply *r)
+{
+    sw_checks_api_list(q->api, r);
+}
+static void h_run_checks(const struct req *q, struct sw_reply *r)
+{
+    sw_checks_api_run(q->api, q->c, q->run, r);
 }
 static void h_ingest(const struct req *q, struct sw_reply *r)
 {
@@ -220,6 +229,8 @@ static const struct route routes[] = {
     {"PUT", "/api/v1/runs/{run}/spills/{spills}/flag", SW_ROLE_SHIFTER, HUMAN, h_flag, NULL},
     {"GET", "/api/v1/runs/{run}/spills", SW_ROLE_READ, 0, h_spills, NULL},
     {"GET", "/api/v1/runs/{run}/daq", SW_ROLE_READ, 0, h_daq, NULL},
+    {"GET", "/api/v1/runs/{run}/checks", SW_ROLE_READ, 0, h_run_checks, NULL},
+    {"GET", "/api/v1/checks", SW_ROLE_READ, 0, h_checks, NULL},
     {"GET", "/api/v1/runs/{run}/spills/{spill}", SW_ROLE_READ, 0, h_spill, NULL},
     {"GET", "/api/v1/alarms", SW_ROLE_READ, 0, h_alarms, NULL},
     {"POST", "/api/v1/alarms/{alarm}/ack", SW_ROLE_SHIFTER, HUMAN, h_ack, NULL},

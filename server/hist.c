@@ -382,6 +382,12 @@ json_t *sw_hist_to_json(const struct sw_hist *h)
                   d->x.max, "counts", counts, "underflow", (json_int_t)h->underflow, "overflow",
                   (json_int_t)h->overflow, "entries", (json_int_t)h->entries, "missing",
                   (json_int_t)h->missing, "mean", num(st.mean), "rms", num(st.rms), "peak", num(st.peak));
+    if (j && d->nxlabels) { /* a category axis: a name per bin */
+        json_t *labels = json_array();
+        for (int i = 0; i < d->nxlabels; i++)
+            json_array_append_new(labels, json_string(d->xlabels[i]));
+        json_object_set_new(json_object_get(j, "x"), "labels", labels);
+    }
     if (j && d->dim == 2) {
         json_object_set_new(j, "y",
                             json_pack("{s:i, s:f, s:f, s:s}", "bins", d->y.bins, "min", d->y.min, "max",

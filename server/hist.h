@@ -15,7 +15,8 @@
 
 #include "event.h"
 
-#define SW_HIST_NAME_MAX 64
+#define SW_HIST_NAME_MAX   64
+#define SW_HIST_LABELS_MAX 32 /* bins of a category axis that can carry names */
 
 /* A source selector (docs/design.md §7):
  *   "f"       scalar field f (must have width 1)
@@ -43,8 +44,10 @@ struct sw_hist_def {
     char title[128];
     char unit[32]; /* unit of x */
     char unit_y[32];
-    int dim;             /* 1 or 2 */
-    struct sw_axis x, y; /* y only when dim == 2 */
+    int dim;                              /* 1 or 2 */
+    struct sw_axis x, y;                  /* y only when dim == 2 */
+    char xlabels[SW_HIST_LABELS_MAX][32]; /* "x.labels": a name per bin (category axes), else none */
+    int nxlabels;
     struct sw_selector xsel, ysel;
     unsigned trigger_mask; /* bit (1u << enum sw_trigger) per accepted trigger; 0 = every trigger */
     int has_cut;

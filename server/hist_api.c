@@ -10,6 +10,7 @@
 #include "hcache.h"
 #include "hist.h"
 #include "jsonnum.h"
+#include "quality.h"
 #include "reload.h"
 #include "sqlq.h"
 
@@ -24,6 +25,12 @@ static json_t *hist_def_json(const struct sw_hist_def *d)
     json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:{s:i, s:f, s:f}, s:o}", "name", d->name, "title", d->title,
                           "unit", d->unit, "dim", d->dim, "x", "bins", d->x.bins, "min", d->x.min, "max",
                           d->x.max, "trigger", trig);
+    if (j && d->nxlabels) {
+        json_t *labels = json_array();
+        for (int i = 0; i < d->nxlabels; i++)
+            json_array_append_new(labels, json_string(d->xlabels[i]));
+        json_object_set_new(json_object_get(j, "x"), "labels", labels);
+    }
     if (j && d->dim == 2)
         json_object_set_new(j, "y",
                             json_pack("{s:i, s:f, s:f, s:s}", "bins", d->y.bins, "min", d->y.min, "max",
@@ -295,12 +302,14 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
     int is_check = !strncmp(quantity, "check.", 6);
     sqlite3_stmt *st;
     const char *sql =
-        is_check ? "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", c.raw, NULL, NULL, NULL " SPILL_FROM
+        is_check ? "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG
+                   ", c.raw, NULL, NULL, NULL, NULL, NULL, "
+                   "NULL, s.flag, m.flag, c.state, c.provenance " SPILL_FROM
                    "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
                    "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
                    "ORDER BY s.run, s.spill LIMIT ?4"
                  : "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", s.mot, s.events, s.duration, "
-                   "s.counters, s.dead_time, s.decode_errors, s.unknown_fields " SPILL_FROM
+                   "s.counters, s.dead_time, s.decode_errors, s.unknown_fields, s.flag, m.flag " SPILL_FROM
                    "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
                    "ORDER BY s.run, s.spill LIMIT ?4";
     if (sw_db_prepare(db, sql, &st, r) != 0)
@@ -339,14 +348,36 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
             else
                 v = sw_col_real(st, 4) > 0 ? x / sw_col_real(st, 4) : NAN;
         }
-        json_array_append_new(
-            points, json_pack("{s:I, s:I, s:o, s:o, s:s}", "run", (json_int_t)sqlite3_column_int64(st, 0),
-                              "spill", (json_int_t)sqlite3_column_int64(st, 1), "time",
-                              sw_json_real_or_null(sw_col_real(st, 2)), "value", sw_json_real_or_null(v),
-                              "flag", (const char *)sqlite3_column_text(st, 3)));
+        const char *manual = (const char *)sqlite3_column_text(st, 12);
+        json_t *pt = json_pack(
+            "{s:I, s:I, s:o, s:o, s:s, s:s, s:o}", "run", (json_int_t)sqlite3_column_int64(st, 0), "spill",
+            (json_int_t)sqlite3_column_int64(st, 1), "time", sw_json_real_or_null(sw_col_real(st, 2)),
+            "value", sw_json_real_or_null(v), "flag", (const char *)sqlite3_column_text(st, 3), "auto_flag",
+            (const char *)sqlite3_column_text(st, 11), "manual", manual ? json_string(manual) : json_null());
+        if (pt && is_check) { /* the check's own verdict and the window that judged it */
+            const char *state = (const char *)sqlite3_column_text(st, 13);
+            json_object_set_new(pt, "state", state ? json_string(state) : json_null());
+            json_t *stored = sw_col_json(st, 14),
+                   *prov = stored ? sw_quality_provenance_expand(stored) : NULL;
+            json_t *band =
+                prov ? sw_quality_band(prov) : json_pack("{s:n, s:n, s:n}", "expected", "good", "warn");
+            json_object_update_new(pt, band);
+            json_decref(prov);
+            json_decref(stored);
+        }
+        json_array_append_new(points, pt);
     }
     sqlite3_finalize(st);
     json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run",
                           has_run ? json_integer(run) : json_null(), "points", points);
+    if (j && is_check) { /* the check as the profile in force defines it */
+        struct sw_profile *prof = sw_reload_profile(api->reload);
+        for (int i = 0; i < prof->nchecks; i++)
+            if (!strcmp(prof->checks[i].name, sub))
+                json_object_update_new(j, json_pack("{s:s, s:s, s:s}", "title", prof->checks[i].title, "unit",
+                                                    prof->checks[i].unit, "subsystem",
+                                                    prof->checks[i].subsystem));
+        sw_profile_unref(prof);
+    }
     sw_reply_json(r, 200, j);
 }

@@ -189,7 +189,8 @@ static enum MHD_Result serve_static(struct sw_server *srv, struct MHD_Connection
         snprintf(rel, sizeof rel, "/node_modules/%.*s/dist%s", (int)(slash - pkg), pkg, slash);
         /* a package without dist/ (hammerjs) ships its build at its top */
         char probe[PATH_MAX];
-        int pl = snprintf(probe, sizeof probe, "%s/node_modules/%.*s/dist", srv->www_real, (int)(slash - pkg), pkg);
+        int pl = snprintf(probe, sizeof probe, "%s/node_modules/%.*s/dist", srv->www_real, (int)(slash - pkg),
+                          pkg);
         struct stat dst;
         if (pl > 0 && (size_t)pl < sizeof probe && stat(probe, &dst) != 0)
             snprintf(rel, sizeof rel, "/node_modules/%.*s%s", (int)(slash - pkg), pkg, slash);

@@ -86,6 +86,7 @@ enum sw_per { SW_PER_NONE, SW_PER_SECOND, SW_PER_COUNTER };
 enum sw_compare { SW_CMP_ABSOLUTE, SW_CMP_DELTA, SW_CMP_RATIO };
 
 #define SW_CONDITIONS_MAX 16 /* run_start.meta keys that describe a run's conditions */
+#define SW_SUBSYSTEMS_MAX 16 /* the overview's status rows */
 #define SW_PEERS_MAX      16 /* histograms in one peer group */
 
 /* The broad physical window of a check ("physical"): where the statistic must lie whatever the run,
@@ -104,7 +105,8 @@ struct sw_window {
 struct sw_check_def {
     char name[SW_NAME_MAX];
     char title[128];
-    char category[16]; /* beam | detector | daq */
+    char category[16];           /* beam | detector | daq */
+    char subsystem[SW_NAME_MAX]; /* the overview's status row: "subsystem", else the category */
     char unit[16];
     enum sw_quantity_kind kind;
     int hist; /* SW_Q_HIST: index into profile hists */
@@ -217,6 +219,10 @@ struct sw_profile {
      * trigger configuration, target); baselines carry over between runs that match on them. */
     char conditions[SW_CONDITIONS_MAX][SW_NAME_MAX];
     int nconditions;
+    /* "subsystems": the overview's status rows (name, title) in display order; without the key, the
+     * checks' subsystems in order of first appearance, titled by name */
+    char subsystems[SW_SUBSYSTEMS_MAX][2][SW_NAME_MAX];
+    int nsubsystems;
     /* "daq_sources": the DAQ sources every spill_end with daq_sources should list (owned); NULL
      * when the profile has no such list */
     char (*daq_sources)[SW_DAQ_SOURCE_MAX + 1];

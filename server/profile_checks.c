@@ -348,9 +348,9 @@ static void parse_baseline(json_t *ref, struct sw_check_def *def, const struct s
 void sw_profile_parse_check(json_t *c, struct sw_check_def *def, const struct sw_profile *prof,
                             const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"name",          "title",   "category", "unit",         "quantity",
-                                        "reference",     "compare", "good",     "warn",         "min_entries",
-                                        "requires_beam", "skip",    "physical", "significance", NULL};
+    static const char *const known[] = {
+        "name", "title",       "category",      "unit", "quantity", "reference",    "compare",   "good",
+        "warn", "min_entries", "requires_beam", "skip", "physical", "significance", "subsystem", NULL};
     char p[128];
     if (sw_cfg_named(c, known, path, def->name, sizeof def->name, def->title, sizeof def->title, def->unit,
                      sizeof def->unit, d) != 0)
@@ -359,6 +359,10 @@ void sw_profile_parse_check(json_t *c, struct sw_check_def *def, const struct sw
     if (strcmp(cat, "beam") && strcmp(cat, "detector") && strcmp(cat, "daq"))
         sw_diag_add(d, "%s.category: must be one of beam, detector, daq", path);
     snprintf(def->category, sizeof def->category, "%s", cat);
+    const char *subsys = sw_cfg_get_string(c, "subsystem", cat, path, d);
+    if (!*subsys || strlen(subsys) >= sizeof def->subsystem)
+        sw_diag_add(d, "%s.subsystem: must be a name of 1 to %d characters", path, SW_NAME_MAX - 1);
+    snprintf(def->subsystem, sizeof def->subsystem, "%.63s", subsys);
 
     snprintf(p, sizeof p, "%s.quantity", path);
     sw_profile_parse_quantity(json_object_get(c, "quantity"), def, prof, p, d);

@@ -15,10 +15,12 @@
 #include "hist.h"
 #include "profile_parse.h"
 
+/* An axis; lab/nlab (x of a 1D histogram only, else NULL) take "labels", one name per bin. */
 static void parse_axis(json_t *ax, struct sw_axis *axis, struct sw_selector *sel,
-                       const struct sw_fields *fields, const char *path, struct sw_diag *d, int allow_each)
+                       const struct sw_fields *fields, const char *path, struct sw_diag *d, int allow_each,
+                       char (*lab)[32], int *nlab)
 {
-    static const char *const known[] = {"source", "bins", "min", "max", "unit", NULL};
+    static const char *const known[] = {"source", "bins", "min", "max", "unit", "labels", NULL};
     if (!json_is_object(ax)) {
         sw_diag_add(d, "%s: must be an object with source, bins, min, max", path);
         return;
@@ -33,6 +35,23 @@ static void parse_axis(json_t *ax, struct sw_axis *axis, struct sw_selector *sel
         sw_diag_add(d, "%s: min and max are required", path);
     else if (!(axis->min < axis->max))
         sw_diag_add(d, "%s: min must be < max", path);
+    json_t *labels = json_object_get(ax, "labels");
+    if (labels && (!allow_each || !json_is_array(labels) || (int)json_array_size(labels) != axis->bins ||
+                   axis->bins > SW_HIST_LABELS_MAX))
+        sw_diag_add(d, "%s.labels: a 1D histogram's x axis only, one name per bin (at most %d bins)", path,
+                    SW_HIST_LABELS_MAX);
+    else if (labels) {
+        size_t i;
+        json_t *l;
+        json_array_foreach(labels, i, l)
+        {
+            if (!json_is_string(l) || !json_string_length(l) || json_string_length(l) >= sizeof *lab)
+                sw_diag_add(d, "%s.labels[%zu]: must be a name of 1 to %zu characters", path, i,
+                            sizeof *lab - 1);
+            else if (lab)
+                snprintf(lab[(*nlab)++], sizeof *lab, "%s", json_string_value(l));
+        }
+    }
     const char *src = sw_cfg_get_string(ax, "source", NULL, path, d);
     if (!src) {
         sw_diag_add(d, "%s.source: missing", path);
@@ -56,12 +75,13 @@ static void parse_hist(json_t *h, struct sw_hist_def *def, const struct sw_field
         return;
     snprintf(p, sizeof p, "%s.x", path);
     json_t *y = json_object_get(h, "y");
-    parse_axis(json_object_get(h, "x"), &def->x, &def->xsel, fields, p, d, y == NULL);
+    parse_axis(json_object_get(h, "x"), &def->x, &def->xsel, fields, p, d, y == NULL, y ? NULL : def->xlabels,
+               &def->nxlabels);
     def->dim = 1;
     if (y) {
         def->dim = 2;
         snprintf(p, sizeof p, "%s.y", path);
-        parse_axis(y, &def->y, &def->ysel, fields, p, d, 0);
+        parse_axis(y, &def->y, &def->ysel, fields, p, d, 0, NULL, NULL);
         snprintf(def->unit_y, sizeof def->unit_y, "%s", sw_cfg_get_string(y, "unit", "", p, d));
     }
     json_t *trig = json_object_get(h, "trigger");
@@ -175,11 +195,61 @@ static void parse_conditions(json_t *c, struct sw_profile *prof, struct sw_diag 
     }
 }
 
+/* "subsystems": [{"name", "title"}]: the overview's status rows, in order; every check's subsystem
+ * must be one of them. Without the key: the checks' own, in order of first appearance. */
+static void parse_subsystems(json_t *s, struct sw_profile *prof, struct sw_diag *d)
+{
+    static const char *const known[] = {"name", "title", NULL};
+    if (s && (!json_is_array(s) || json_array_size(s) == 0 || json_array_size(s) > SW_SUBSYSTEMS_MAX)) {
+        sw_diag_add(d, "$.subsystems: must be an array of 1 to %d {\"name\", \"title\"}", SW_SUBSYSTEMS_MAX);
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(s, i, v)
+    {
+        char p[48];
+        snprintf(p, sizeof p, "$.subsystems[%zu]", i);
+        if (!json_is_object(v)) {
+            sw_diag_add(d, "%s: must be an object with name and title", p);
+            continue;
+        }
+        sw_cfg_check_keys(v, known, p, d);
+        const char *name = sw_cfg_get_string(v, "name", NULL, p, d);
+        const char *title = sw_cfg_get_string(v, "title", name, p, d);
+        if (!name || !*name || strlen(name) >= SW_NAME_MAX || !title || strlen(title) >= SW_NAME_MAX) {
+            sw_diag_add(d, "%s: name (and title) of 1 to %d characters", p, SW_NAME_MAX - 1);
+            continue;
+        }
+        for (int j = 0; j < prof->nsubsystems; j++)
+            if (strcmp(prof->subsystems[j][0], name) == 0)
+                sw_diag_add(d, "%s.name: \"%s\" is listed twice", p, name);
+        snprintf(prof->subsystems[prof->nsubsystems][0], SW_NAME_MAX, "%s", name);
+        snprintf(prof->subsystems[prof->nsubsystems++][1], SW_NAME_MAX, "%s", title);
+    }
+    for (int c = 0; c < prof->nchecks; c++) {
+        const char *name = prof->checks[c].subsystem;
+        int k = 0;
+        while (k < prof->nsubsystems && strcmp(prof->subsystems[k][0], name))
+            k++;
+        if (k < prof->nsubsystems || !prof->checks[c].name[0])
+            continue;
+        if (s)
+            sw_diag_add(d, "$.checks[%d].subsystem: \"%s\" is not in $.subsystems", c, name);
+        else if (prof->nsubsystems == SW_SUBSYSTEMS_MAX)
+            sw_diag_add(d, "$.checks[%d].subsystem: more than %d subsystems", c, SW_SUBSYSTEMS_MAX);
+        else {
+            snprintf(prof->subsystems[prof->nsubsystems][0], SW_NAME_MAX, "%s", name);
+            snprintf(prof->subsystems[prof->nsubsystems++][1], SW_NAME_MAX, "%s", name);
+        }
+    }
+}
+
 int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, struct sw_diag *d)
 {
     static const char *const known[] = {
         "name",  "version", "fields",         "histograms", "checks",      "mot_counter", "beam_min_mot",
-        "hooks", "alarms",  "manual_reasons", "conditions", "daq_sources", NULL};
+        "hooks", "alarms",  "manual_reasons", "conditions", "daq_sources", "subsystems",  NULL};
     int before = d->n;
     memset(prof, 0, sizeof *prof);
     if (!json_is_object(root)) {
@@ -291,6 +361,7 @@ int sw_profile_parse(struct sw_profile *prof, json_t *root, const char *where, s
             prof->check_order = sw_profile_sorted_names(&nm, prof->nchecks);
         }
     }
+    parse_subsystems(json_object_get(root, "subsystems"), prof, d);
     sw_profile_parse_hooks_and_alarms(prof, root, d);
     /* Prefix the profile's own messages with where it came from. */
     for (int i = before; i < d->n; i++) {

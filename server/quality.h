@@ -103,6 +103,10 @@ json_t *sw_quality_provenance_json(const struct sw_check_result *r);
  * "good", "warn"}, "stability": {"state", "expected", "good", "warn", "z", "source": {"kind", ...}}}.
  * New reference (json null for anything not of that form). */
 json_t *sw_quality_provenance_expand(json_t *stored);
+/* The window that judged, from an expanded provenance (borrowed): {"expected", "good", "warn"} in
+ * the statistic's units (new reference) — the layer that made a non-GOOD state, else the stability
+ * window when it judged (not excluded, not learning), else the physical one; each null when unknown. */
+json_t *sw_quality_band(json_t *provenance);
 
 /* 1 when a result may join its check's baseline: judged (not EXCLUDED/UNKNOWN) and GOOD. */
 int sw_quality_healthy(const struct sw_check_result *r);

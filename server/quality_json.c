@@ -189,3 +189,27 @@ json_t *sw_quality_provenance_expand(json_t *a)
     }
     return j;
 }
+
+static int window_known(json_t *w)
+{
+    return json_is_array(w) && (json_is_number(json_array_get(w, 0)) || json_is_number(json_array_get(w, 1)));
+}
+
+json_t *sw_quality_band(json_t *prov)
+{
+    json_t *ph = json_object_get(prov, "physical"), *st = json_object_get(prov, "stability");
+    const char *layer = json_string_value(json_object_get(prov, "layer"));
+    const char *sst = json_string_value(json_object_get(st, "state"));
+    json_t *stab =
+        st && sst && strcmp(sst, "EXCLUDED") && window_known(json_object_get(st, "good")) ? st : NULL;
+    json_t *use = layer && !strcmp(layer, "physical")    ? ph
+                  : layer && !strcmp(layer, "stability") ? st
+                  : stab                                 ? stab
+                  : ph                                   ? ph
+                                                         : st;
+    json_t *expected = use == ph ? json_object_get(ph, "nominal") : json_object_get(use, "expected");
+    json_t *good = json_object_get(use, "good"), *warn = json_object_get(use, "warn");
+    return json_pack("{s:O, s:O, s:O}", "expected", json_is_number(expected) ? expected : json_null(), "good",
+                     window_known(good) ? good : json_null(), "warn",
+                     window_known(warn) ? warn : json_null());
+}

@@ -139,6 +139,7 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
                 if (strcmp(d->name, name) != 0)
                     continue;
                 json_object_set_new(cj, "title", json_string(d->title));
+                json_object_set_new(cj, "subsystem", json_string(d->subsystem));
                 json_object_set_new(cj, "unit", json_string(d->unit));
                 json_object_set_new(
                     cj, "good",
