@@ -2,8 +2,8 @@
 // normal gap between spills. The threshold comes from the run's own data, not from a constant:
 //   cycle     = the median time from one spill's start to the next over the run's last 20 spills
 //               (the SPS supercycle as this run sees it);
-//   threshold = 1.5 × cycle, but never less than one spill length (a pause shorter than a spill
-//               cannot mean a lost spill); with fewer than two spills there is no cycle yet, and
+//   threshold = 1.5 × cycle, but never less than the run's median spill length (a pause shorter
+//               than a spill cannot mean a lost spill); with fewer than two spills there is no cycle yet, and
 //               the threshold is FALLBACK_S (the longest SPS supercycles are under a minute, which
 //               is also the profile's daq_stalled limit).
 // The clocks compared are the server's (the data's times) and the browser's (now): a control-room
@@ -38,12 +38,13 @@ export function lastDataOf(run) {
   return run.started;
 }
 
-// -> {running, lastData, since (s), cycle (s | null), threshold (s), stale}
-export function dataGap(run, starts, now = Date.now() / 1000) {
+// starts, lengths: the run's spill start times and spill lengths (s), in spill order.
+// -> {run, running, lastData, since (s), cycle (s | null), threshold (s), stale}
+export function dataGap(run, starts, lengths = [], now = Date.now() / 1000) {
   const lastData = lastDataOf(run);
   const since = Math.max(0, now - lastData);
   const cycle = cycleOf(starts);
-  const length = run.last_spill && Number.isFinite(run.last_spill.duration) ? run.last_spill.duration : 0;
+  const length = median(lengths.filter(Number.isFinite).slice(-CYCLE_SPILLS)) || 0;
   const threshold = cycle === null ? FALLBACK_S : Math.max(1.5 * cycle, length);
   const running = !!run.open;
   return { run: run.run, running, lastData, since, cycle, threshold, stale: running && since > threshold };
@@ -57,9 +58,9 @@ export function fmtDuration(s) {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
-// "no data for 86 s (spills every 16.8 s in this run)"
+// "no data for 86 s while run 12 is running (its spills start every 17 s)"
 export function gapSentence(gap) {
-  const normal = gap.cycle === null ? `no spill cycle known yet: alarm after ${gap.threshold} s`
-    : `spills every ${fmt(gap.cycle, 2)} s in this run`;
+  const normal = gap.cycle === null ? `too few spills to know its cycle: stale after ${fmtDuration(gap.threshold)}`
+    : `its spills start every ${fmt(gap.cycle, 2)} s`;
   return `no data for ${fmtDuration(gap.since)} while run ${gap.run} is running (${normal})`;
 }

@@ -8,8 +8,8 @@
 import { el, flagBadge } from '/lib.js';
 import { gapSentence } from '/datagap.js';
 
-// Worst first, as the run page's "bad spills first": BAD, then UNKNOWN, then WARN.
-const RANK = { BAD: 0, UNKNOWN: 1, WARN: 2, GOOD: 3, EXCLUDED: 4 };
+// Worst first, ranked as the spill flag ranks its checks: BAD, then WARN, then UNKNOWN.
+const RANK = { BAD: 0, WARN: 1, UNKNOWN: 2, GOOD: 3, EXCLUDED: 4 };
 const rank = s => (s in RANK ? RANK[s] : RANK.UNKNOWN);
 const DAQ = 'daq';
 
