@@ -84,7 +84,7 @@ export function renderStatus(box, rows, onChange) {
       : null;
     const text = open
       ? el('ul', { class: 'status-items' }, r.items.map(i =>
-        el('li', { dataset: { state: i.state } }, flagBadge(i.state), ' ', i.text)))
+        el('li', { dataset: { state: i.state } }, flagBadge(i.state), ' ', el('span', { class: 'item-text' }, i.text))))
       : el('span', { class: 'status-text' }, r.summary);
     return el('div', { class: 'status-row ' + r.state, id: `status-${r.name}`, dataset: { subsystem: r.name, state: r.state } },
       el('span', { class: 'status-name' }, r.title), flagBadge(r.state), el('div', { class: 'status-what' }, text), more);
