@@ -244,6 +244,8 @@ test('trends: the last 50 spills by default, the whole run, zoom and reset', asy
   await page.mouse.up();
   await page.keyboard.up('Shift');
   await page.waitForFunction(lo => Chart.getChart(document.getElementById('trend-mot')).scales.x.min > lo + 1, a);
+  const [a2, b2] = await xr('trend-mot');
+  assert.ok(Math.abs((b2 - a2) - (b - a)) < 0.01, `a pan keeps the width: ${[a, b]} -> ${[a2, b2]}`);
   await page.click('#trend-reset');
   assert.deepEqual(await xr('trend-mot'), [10.5, 60.5], 'reset: the last 50 again');
   assert.equal(await page.evaluate(() => document.body.dataset.trendView), 'last');
