@@ -41,7 +41,7 @@ function updateSpillTile(run, gap) {
   if (gap.stale) {
     setText('spill', run.live ? String(run.live.spill) : run.last_spill ? String(run.last_spill.spill) : '—');
     setText(state, `no data for ${fmtDuration(gap.since)}`);
-    setText('spill-data', `last data ${fmtTime(gap.lastData)}`);
+    setText('spill-data', `last data ${fmtTime(gap.lastData, { seconds: false })}`);
   } else if (run.live) {
     setText('spill', String(run.live.spill));
     setText(state, `open · ${run.live.events} events`);
@@ -49,7 +49,7 @@ function updateSpillTile(run, gap) {
   } else {
     setText('spill', run.last_spill ? String(run.last_spill.spill) : '—');
     setText(state, run.open ? 'between spills' : 'run ended');
-    setText('spill-data', run.last_spill ? `last data ${fmtTime(gap.lastData)}` : '');
+    setText('spill-data', run.last_spill ? `last data ${fmtTime(gap.lastData, { seconds: false })}` : '');
   }
 }
 

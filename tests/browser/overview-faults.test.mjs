@@ -260,19 +260,25 @@ test('no tile text wraps or is cut from 1280x800 to 3840x2160', async (t) => {
   await page.goto(server.url + '/');
   await page.waitForFunction(() => document.getElementById('run-spills').textContent === '3', null, { timeout: 15000 });
   await page.waitForFunction(() => /^checks:/.test(document.getElementById('last-why').textContent), null, { timeout: 15000 });
-  for (const [w, h] of [[1280, 800], [1366, 768], [1920, 1080], [3840, 2160]]) {
+  const sizes = [[1280, 800], [1366, 768], [1920, 1080], [3840, 2160]];
+  for (const [w, h, kiosk] of [...sizes, [1280, 800, true], [3840, 2160, true]]) {
     await page.setViewportSize({ width: w, height: h });
+    if (kiosk && !page.url().includes('kiosk')) {
+      await page.goto(server.url + '/?kiosk=1'); // larger type (kiosk_seconds: 30, no rotation before the end)
+      await page.waitForFunction(() => document.body.classList.contains('kiosk') && /^checks:/.test(document.getElementById('last-why').textContent));
+    }
     await page.waitForTimeout(200);
     const bad = await page.evaluate(() => [...document.querySelectorAll('.tile > :not(#run-flags), #run-flags span')].filter(e => {
       const lh = parseFloat(getComputedStyle(e).lineHeight) || parseFloat(getComputedStyle(e).fontSize) * 1.4;
       return e.scrollWidth > e.clientWidth || (e.textContent && e.getBoundingClientRect().height > 1.6 * lh);
     }).map(e => `${e.id || e.className}: "${e.textContent}" ${e.scrollWidth}>${e.clientWidth}`));
-    assert.deepEqual(bad, [], `at ${w}x${h}`);
+    assert.deepEqual(bad, [], `at ${w}x${h}${kiosk ? ' in kiosk mode' : ''}`);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `no sideways scroll at ${w}`);
+    // Larger type on a 4K screen.
+    const size = await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize));
+    if (w === 3840) assert.ok(size >= 24, `4K body type ${size}px`);
+    if (w === 1280) assert.ok(size <= 17, `1280 body type ${size}px`);
   }
-  // Larger type on a 4K screen.
-  const size = await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize));
-  assert.ok(size >= 24, `4K body type ${size}px`);
   assert.deepEqual(problems, []);
 });
 
