@@ -19,6 +19,7 @@ let starts = []; // the run's spill start times (from the trends): its spill cyc
 let lengths = []; // the run's spill lengths (s)
 let trends = { key: null, at: 0 };
 let current = null; // the run shown
+let gapShown = null; // its data gap at the last poll
 
 async function loadProfile() {
   const [p, h] = await Promise.all([api('/api/v1/checks'), api('/api/v1/histograms')]);
@@ -128,6 +129,7 @@ async function refresh() {
     if (run) {
       await maybeTrends(run);
       const gap = dataGap(run, starts, lengths);
+      gapShown = gap;
       updateRunTile(run);
       updateSpillTile(run, gap);
       updateTotals(run);
@@ -154,6 +156,8 @@ on('spill', (d) => {
 });
 on('live', (d) => {
   if (current && d.run !== current.run) return;
+  // An open spill whose data stopped: the poll's "no data for N s" stands.
+  if (gapShown && gapShown.running && Number.isFinite(d.since_data) && d.since_data > gapShown.threshold) return;
   setText('spill', String(d.spill));
   $('spill-state').classList.remove('nodata');
   setText('spill-state', `open · ${d.events} events`);

@@ -184,7 +184,8 @@ export async function api(path, { method = 'GET', body, retried = false } = {}) 
 
 const PAGES = [['/', 'overview'], ['/run.html', 'run'], ['/explorer.html', 'histograms'], ['/alarms.html', 'alarms'], ['/shift.html', 'shift summary']];
 
-// The header: title, navigation, connection state. current: the page's path.
+// The header: title, navigation, connection state. current: the page's path. With ?kiosk=1 in
+// the URL the navigation goes and kiosk.js takes over (a wall screen).
 export function header(current, subtitle) {
   const nav = el('nav', {}, PAGES.map(([href, name]) =>
     el('a', { href, class: href === current ? 'here' : null, 'aria-current': href === current ? 'page' : null }, name)));
