@@ -40,9 +40,10 @@ install_packages() { # install_packages MODE
         libcurl4-openssl-dev libssl-dev zlib1g-dev python3 curl)
     # the tests also need: sqlite3, promtool (prometheus), Chromium, the formatter; the
     # deployment tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1
-    # needed); clang with libFuzzer and the sanitizer runtimes (the fuzz build)
+    # needed); clang with libFuzzer and the sanitizer runtimes (the fuzz build); the zone database
+    # (display.timezone is checked against it)
     [ "$1" = test ] && pkgs+=(sqlite3 clang-format chromium prometheus nginx openssl systemd clang
-        libclang-rt-14-dev)
+        libclang-rt-14-dev tzdata)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()

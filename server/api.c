@@ -12,6 +12,7 @@
 #include "checks_api.h"
 #include "hist_api.h"
 #include "metrics.h"
+#include "notes_api.h"
 #include "rebaseline.h"
 #include "reeval.h"
 #include "runs_api.h"
@@ -116,6 +117,14 @@ static void h_reopen(const struct req *q, struct sw_reply *r)
 static void h_flag(const struct req *q, struct sw_reply *r)
 {
     sw_certify_put_flag(q->api, q->who, q->run, q->spill, q->last, q->body, q->len, r);
+}
+static void h_note_post(const struct req *q, struct sw_reply *r)
+{
+    sw_notes_api_post(q->api, q->who, q->body, q->len, r);
+}
+static void h_notes(const struct req *q, struct sw_reply *r)
+{
+    sw_notes_api_list(q->api, q->c, r);
 }
 static void h_alarms(const struct req *q, struct sw_reply *r)
 {
@@ -232,6 +241,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}/checks", SW_ROLE_READ, 0, h_run_checks, NULL},
     {"GET", "/api/v1/checks", SW_ROLE_READ, 0, h_checks, NULL},
     {"GET", "/api/v1/runs/{run}/spills/{spill}", SW_ROLE_READ, 0, h_spill, NULL},
+    {"GET", "/api/v1/shift/notes", SW_ROLE_READ, 0, h_notes, NULL},
+    {"POST", "/api/v1/shift/notes", SW_ROLE_SHIFTER, HUMAN, h_note_post, NULL},
     {"GET", "/api/v1/alarms", SW_ROLE_READ, 0, h_alarms, NULL},
     {"POST", "/api/v1/alarms/{alarm}/ack", SW_ROLE_SHIFTER, HUMAN, h_ack, NULL},
     {"POST", "/api/v1/alarms/{alarm}/reset", SW_ROLE_SHIFTER, HUMAN, h_reset, NULL},

@@ -2,8 +2,8 @@
  * path pattern, the role it needs and its handler, and the router answers 404, 405 (with Allow), 400 for a
  * malformed path parameter, 401/403 for the role, and 503 for a human write while the store refuses writes,
  * from the table, before any handler runs. The handlers live in modules by resource (ingest_api, runs_api,
- * hist_api, alarm_api, certify, reeval, rebaseline, admin_api); they include the toolkit (reply.h, auth.h)
- * and never this module.
+ * hist_api, alarm_api, certify, reeval, rebaseline, notes_api, admin_api); they include the toolkit (reply.h,
+ * auth.h) and never this module.
  *
  * Threads: MHD pool threads; no state of its own besides what it borrows.
  */

@@ -13,7 +13,7 @@
 #include "stream.h"
 
 /* Why a restored spill that timed out without any data since the restart is incomplete. */
-static const char restart_reason[] = "incomplete: lost in a server restart and not resent";
+static const char restart_reason[] = "Incomplete spill: lost in a server restart and not resent";
 
 /* ---- check references, one set per profile in use ---- */
 

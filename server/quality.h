@@ -47,8 +47,10 @@ struct sw_quality_input {
     double duration, dead_time, decode_errors; /* NaN when unknown */
     uint64_t events, unknown_fields;
     int complete; /* 0 when closed by timeout */
-    /* With complete == 0: the reason recorded (borrowed); NULL gives "incomplete: no spill_end
-     * before the spill timeout". Should start with "incomplete:". */
+    /* With complete == 0: the reason recorded (borrowed); NULL gives "Incomplete spill: no
+     * spill_end before the spill timeout". Should start with "Incomplete spill:" (re-evaluation
+     * finds it among the stored reasons by its first word, any case: older databases say
+     * "incomplete:"). */
     const char *incomplete_reason;
     /* References (see refs.h), per check index; either may be NULL when the profile has none:
      * ref_values[i] is the rolling median or reference-run value (NaN while not available),
@@ -70,7 +72,9 @@ struct sw_check_result {
     double value;     /* the statistic after comparison (delta/ratio); NaN when not computable */
     double raw;       /* the statistic before comparison */
     double reference; /* what it was compared with (NaN for absolute checks) */
-    char reason[320]; /* empty for GOOD; "p_in_mean: 150.2 GeV/c outside good [155, 165]" otherwise */
+    char reason[384]; /* empty for GOOD; in words otherwise (quality_reason.c): "Mean incoming momentum:
+                       * 164.3 GeV/c, +5.2 GeV/c from the baseline 159.1 GeV/c of run 7 spills 3-24
+                       * (good within ±1.6 GeV/c, 4.1 sigma)" */
     /* Provenance (sw_quality_provenance_json). */
     enum sw_state phys_state, stab_state; /* SW_EXCLUDED where the layer did not judge */
     enum sw_layer layer;                  /* the layer that made a non-GOOD state */

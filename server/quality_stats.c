@@ -6,6 +6,7 @@
 #include "compare.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 double sw_quality_counter(const struct sw_quality_input *in, const char *name)
@@ -26,22 +27,22 @@ double sw_quality_counter(const struct sw_quality_input *in, const char *name)
 
 double sw_quality_value(const struct sw_check_def *c, const struct sw_quality_input *in)
 {
-    const char *why = NULL;
-    double v = sw_q_raw_value(c, -1, in, &why);
-    return why ? NAN : v;
+    char why[160] = "";
+    double v = sw_q_raw_value(c, -1, in, why, sizeof why);
+    return why[0] ? NAN : v;
 }
 
 double sw_quality_hist_stat(const struct sw_check_def *c, const struct sw_hist *h)
 {
     struct sw_quality_input in = {.hists = h};
     struct sw_check_def one = *c;
-    const char *why = NULL;
+    char why[160] = "";
     if (c->kind != SW_Q_HIST || c->stat == SW_STAT_KS_PROB || c->stat == SW_STAT_CHI2_PROB ||
         c->stat == SW_STAT_DEAD_CHANNELS || c->stat == SW_STAT_HOT_CHANNELS)
         return NAN;
     one.hist = 0; /* in.hists points at h alone */
     one.min_entries = 0;
-    return sw_q_raw_value(&one, 0, &in, &why);
+    return sw_q_raw_value(&one, 0, &in, why, sizeof why);
 }
 
 static const char *const spill_field_names[] = {"duration", "dead_time", "events", "decode_errors",
@@ -109,15 +110,26 @@ int sw_quality_daq(json_t *daq_sources, const char *source, enum sw_daq_problem 
     return found ? 0 : -1;
 }
 
-/* The statistic of a check before comparison; sets *unknown_why when it cannot be computed. */
-double sw_q_raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in,
-                      const char **unknown_why)
+/* The statistic of a check before comparison; writes why when it cannot be computed. */
+/* Why a spill-level input is missing: the spill_end that would have given it did not come, or it
+ * did not carry it. */
+static void no_input(char *why, size_t len, const struct sw_quality_input *in, const char *what)
 {
+    if (!in->complete)
+        snprintf(why, len, "not known: the spill has no spill_end");
+    else
+        snprintf(why, len, "no %s in the spill_end", what);
+}
+
+double sw_q_raw_value(const struct sw_check_def *c, int idx, const struct sw_quality_input *in, char *why,
+                      size_t whylen)
+{
+    why[0] = 0;
     if (c->kind == SW_Q_DAQ) {
         struct sw_daq_value v;
         if (sw_quality_daq(in->daq_sources, c->daq_source, c->daq_problem, c->daq_expected, c->ndaq_expected,
                            &v) != 0) {
-            *unknown_why = "no per-source counts from the DAQ";
+            snprintf(why, whylen, "no per-source counts from the DAQ");
             return NAN;
         }
         return v.fraction;
@@ -125,7 +137,11 @@ double sw_q_raw_value(const struct sw_check_def *c, int idx, const struct sw_qua
     if (c->kind == SW_Q_HIST) {
         const struct sw_hist *h = &in->hists[c->hist];
         if (h->entries < c->min_entries || h->entries == 0) {
-            *unknown_why = "too few entries";
+            if (h->entries == 0)
+                snprintf(why, whylen, "no entries in %s", h->def->name);
+            else
+                snprintf(why, whylen, "only %llu entries in %s, %llu needed", (unsigned long long)h->entries,
+                         h->def->name, (unsigned long long)c->min_entries);
             return NAN;
         }
         struct sw_hist_stats st;
@@ -157,7 +173,8 @@ double sw_q_raw_value(const struct sw_check_def *c, int idx, const struct sw_qua
         case SW_STAT_HOT_CHANNELS: {
             const struct sw_hist *ref = in->ref_hists && idx >= 0 ? in->ref_hists[idx] : NULL;
             if (!ref || ref->entries == 0) {
-                *unknown_why = "no reference histogram (reference run without GOOD spills?)";
+                snprintf(why, whylen, "no reference histogram (reference run %lld has no GOOD spills?)",
+                         (long long)c->ref_run);
                 return NAN;
             }
             if (c->stat == SW_STAT_KS_PROB)
@@ -180,19 +197,27 @@ double sw_q_raw_value(const struct sw_check_def *c, int idx, const struct sw_qua
     const char *name = c->kind == SW_Q_COUNTER ? c->counter : spill_field_names[c->spill_field];
     double v = sw_quality_counter(in, name);
     if (isnan(v)) {
-        *unknown_why = "missing input";
+        char what[SW_NAME_MAX + 16];
+        snprintf(what, sizeof what, c->kind == SW_Q_COUNTER ? "counter %s" : "%s", name);
+        no_input(why, whylen, in, what);
         return NAN;
     }
     if (c->per == SW_PER_SECOND) {
         if (!(in->duration > 0)) {
-            *unknown_why = "no spill duration";
+            no_input(why, whylen, in, "spill duration");
             return NAN;
         }
         v /= in->duration;
     } else if (c->per == SW_PER_COUNTER) {
         double d = sw_quality_counter(in, c->per_counter);
+        if (isnan(d)) {
+            char what[SW_NAME_MAX + 32];
+            snprintf(what, sizeof what, "counter %s to divide by", c->per_counter);
+            no_input(why, whylen, in, what);
+            return NAN;
+        }
         if (!(d > 0)) {
-            *unknown_why = "normalising counter missing or zero";
+            snprintf(why, whylen, "counter %s to divide by is 0", c->per_counter);
             return NAN;
         }
         v /= d;

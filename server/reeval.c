@@ -98,7 +98,7 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             db,
             "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
             "s.unknown_fields, s.complete, h.blob, m.flag, "
-            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete:%' LIMIT 1), "
+            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete%' LIMIT 1), "
             "s.daq_sources, s.started "
             "FROM spills s "
             "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "

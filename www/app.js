@@ -115,7 +115,7 @@ async function maybeTrends(run) {
 }
 
 function showStatus(spill, gap) {
-  const rows = statusRows(profile ? profile.subsystems : [], spill, gap);
+  const rows = statusRows(profile ? profile.subsystems : [], spill, gap, profile ? profile.checks.map(c => c.name) : []);
   renderStatus($('status'), rows);
   setText('status-spill', spill ? `judged at the end of spill ${spill.spill} of run ${spill.run}` : 'no spill judged yet');
 }

@@ -36,10 +36,16 @@ const SUPER = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '�
 export function fmt(v, digits = 3) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   const a = Math.abs(v);
-  if (a >= 1e12) return (v / 1e12).toPrecision(digits) + ' T';
-  if (a >= 1e9) return (v / 1e9).toPrecision(digits) + ' G';
-  if (a >= 1e6) return (v / 1e6).toPrecision(digits) + ' M';
-  if (a >= 1e4) return (v / 1e3).toPrecision(digits) + ' k';
+  // the suffix of the value as rounded: 999999 is "1.00 M", not "1000 k"
+  const scales = [[1e3, ' k'], [1e6, ' M'], [1e9, ' G'], [1e12, ' T']];
+  if (a >= 1e4) {
+    for (let i = 0; i < scales.length; i++) {
+      const [k, suffix] = scales[i];
+      const m = Number((v / k).toPrecision(digits));
+      if (Math.abs(m) < 1000 || i === scales.length - 1)
+        return (Math.abs(m) < 10 ** digits ? m.toPrecision(digits) : m.toFixed(0)) + suffix;
+    }
+  }
   if (Number.isInteger(v)) return String(v);
   if (a < 1e-4) {
     const [m, e] = v.toExponential(digits - 1).split('e');

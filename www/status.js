@@ -13,31 +13,34 @@ const RANK = { BAD: 0, WARN: 1, UNKNOWN: 2, GOOD: 3, EXCLUDED: 4 };
 const rank = s => (s in RANK ? RANK[s] : RANK.UNKNOWN);
 const DAQ = 'daq';
 
-// "hcal2_mip [detector]: 0.05 GeV is ..." -> "0.05 GeV is ...": the title says which check it is.
-export function plainReason(reason) {
-  return String(reason || '').replace(/^[A-Za-z0-9_.:-]+ \[[^\]]*\]:\s*/, '');
-}
-
+// A check's reason opened by its title: the server's reasons say "HCAL module 2 MIP peak: 0.0500
+// GeV, …"; one stored in the older form "hcal2_mip [detector]: …" gets the title instead of the name.
 function checkItem(c) {
-  const why = plainReason(c.reason) || c.state;
-  return { state: c.state, text: `${c.title || c.name}: ${why}`, check: c.name };
+  const title = c.title || c.name;
+  const r = String(c.reason || '');
+  const text = !r ? `${title}: ${c.state}` : r.startsWith(title) ? r
+    : `${title}: ${r.replace(/^[A-Za-z0-9_.:-]+ \[[^\]]*\]:\s*/, '')}`;
+  return { state: c.state, text, check: c.name };
 }
 
-// -> [{name, title, state, items: [{state, text, check?}], summary, cause}] worst first.
-export function statusRows(subsystems, spill, gap) {
+// -> [{name, title, state, items: [{state, text, check?}], summary, cause}] worst first; within a
+// row worst first, then in the profile's order (checkOrder: the check names).
+export function statusRows(subsystems, spill, gap, checkOrder = []) {
+  const pos = new Map(checkOrder.map((n, i) => [n, i]));
+  const at = c => (pos.has(c.name) ? pos.get(c.name) : pos.size);
   const subs = subsystems.length ? [...subsystems] : [];
   if (!subs.some(s => s.name === DAQ)) subs.push({ name: DAQ, title: 'DAQ / trigger' });
   const rows = subs.map((s, order) => {
     const checks = spill ? (spill.checks || []).filter(c => (c.subsystem || c.category) === s.name) : [];
     const judged = checks.filter(c => c.state !== 'EXCLUDED');
-    const items = judged.filter(c => c.state !== 'GOOD').sort((a, b) => rank(a.state) - rank(b.state)).map(checkItem);
+    const items = judged.filter(c => c.state !== 'GOOD').sort((a, b) => rank(a.state) - rank(b.state) || at(a) - at(b)).map(checkItem);
     let cause = false;
     if (s.name === DAQ) {
       const first = [];
       if (gap && gap.stale) first.push({ state: 'BAD', text: gapSentence(gap) });
       if (spill && spill.complete === false) {
-        const why = (spill.reasons || []).find(r => /^incomplete/.test(r)) || 'incomplete: no spill_end';
-        first.push({ state: 'BAD', text: `spill ${spill.spill} ${why}` });
+        const why = (spill.reasons || []).find(r => /^incomplete/i.test(r)) || 'incomplete: no spill_end';
+        first.push({ state: 'BAD', text: `spill ${spill.spill} incomplete: ${why.replace(/^incomplete( spill)?:\s*/i, '')}` });
       }
       cause = first.length > 0;
       items.unshift(...first);

@@ -99,8 +99,8 @@ class Daq(unittest.TestCase):
         c = self.check(s)
         self.assertEqual(c["state"], "BAD", c)
         self.assertAlmostEqual(c["raw"], 0.05)
-        self.assertEqual(c["reason"],
-                         "daq_integrity [daq]: source HCAL missing from 5.0 % of events, outside good [0, 0.001]")
+        self.assertEqual(c["reason"], "DAQ integrity: HCAL missing from 5.0 % of events (good up to 0.1 %)")
+        self.assertEqual(c["title"], "DAQ integrity")  # the reason starts with the check's title
         self.assertEqual((c["good"], c["warn"]), ([0, 0.001], [0, 0.01]))
         self.assertEqual(s["flag"], "BAD")
         self.assertIn(c["reason"], s["reasons"])
@@ -116,8 +116,8 @@ class Daq(unittest.TestCase):
         s = self.spill(12, 1)
         c = self.check(s)
         self.assertEqual((c["state"], c["raw"]), ("BAD", 1), c)
-        self.assertEqual(c["reason"], "daq_integrity [daq]: source VETO absent from the spill_end (missing from "
-                                      "100 % of events), outside good [0, 0.001]")
+        self.assertEqual(c["reason"], "DAQ integrity: VETO absent from the spill_end: missing from every event "
+                                      "(good up to 0.1 %)")
         self.assertEqual(s["flag"], "BAD")
         self.assertNotIn("VETO", s["daq_sources"])  # stored as sent
 
@@ -126,7 +126,7 @@ class Daq(unittest.TestCase):
         s = self.spill(13, 1)
         c = self.check(s)
         self.assertEqual((c["state"], c["value"], c["raw"]), ("EXCLUDED", None, None), c)
-        self.assertEqual(c["reason"], "daq_integrity [daq]: no per-source counts from the DAQ")
+        self.assertEqual(c["reason"], "DAQ integrity: no per-source counts from the DAQ")
         self.assertEqual(s["flag"], "GOOD", s["reasons"])
         self.assertIsNone(s["daq_sources"])
         alarm = next(a for a in self.srv.get("/api/v1/alarms")[1]["alarms"] if a["name"] == "daq_bad")
@@ -236,8 +236,7 @@ class Daq(unittest.TestCase):
         self.srv.start()
         self.check_daq_view(30, hcal, no_veto)
         c = self.check(self.spill(30, 2))
-        self.assertEqual(c["reason"],
-                         "daq_integrity [daq]: source HCAL missing from 5.0 % of events, outside good [0, 0.001]")
+        self.assertEqual(c["reason"], "DAQ integrity: HCAL missing from 5.0 % of events (good up to 0.1 %)")
         # re-evaluation reads the stored counts: the same verdicts
         status, raw, _ = self.srv.request("POST", "/api/v1/runs/30/reevaluate?dry_run=1")
         res = json.loads(raw)

@@ -31,6 +31,65 @@ def install(prefix):
     return p.stdout
 
 
+class DemoSetup(unittest.TestCase):
+    """`deploy/setup.sh demo` refuses an SPS cycle shorter than the 4.8 s spill (or absurdly long) with
+    exit status 2 and a message, before it installs, fetches or builds anything. The script runs
+    from a copy in a scratch tree, with stand-ins for every tool it would install or build with
+    first on PATH: each records that it was called."""
+
+    TOOLS = ("apt-get", "dpkg-query", "sudo", "npm", "node", "cmake", "curl")
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="swtest-")
+        self.tree = os.path.join(self.tmp, "tree")
+        os.makedirs(os.path.join(self.tree, "deploy"))
+        shutil.copy(os.path.join(SRC, "deploy", "setup.sh"), os.path.join(self.tree, "deploy", "setup.sh"))
+        self.bin = os.path.join(self.tmp, "bin")
+        os.mkdir(self.bin)
+        self.calls = os.path.join(self.tmp, "calls.log")
+        for tool in self.TOOLS:
+            path = os.path.join(self.bin, tool)
+            with open(path, "w") as f:
+                f.write('#!/bin/sh\necho "%s $*" >> %s\nexit 1\n' % (tool, self.calls))
+            os.chmod(path, 0o755)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_setup(self, cycle, skip_apt=True):
+        env = {"PATH": self.bin + ":/usr/bin:/bin", "HOME": self.tmp, "SW_CYCLE": cycle}
+        if skip_apt:
+            env["SW_SKIP_APT"] = "1"
+        p = subprocess.run(["bash", os.path.join(self.tree, "deploy", "setup.sh"), "demo"], capture_output=True,
+                           text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+        calls = ""
+        if os.path.exists(self.calls):
+            with open(self.calls) as f:
+                calls = f.read()
+        return p, calls
+
+    def test_a_cycle_shorter_than_the_spill_is_refused_before_anything_is_installed(self):
+        for cycle, skip in (("3", True), ("3", False), ("4.7", True), ("0", True), ("-16.8", True), ("fast", True),
+                            ("3601", True)):
+            p, calls = self.run_setup(cycle, skip)
+            self.assertEqual(p.returncode, 2, (cycle, p.stdout, p.stderr))
+            self.assertIn("setup: SW_CYCLE=%s: the SPS cycle must be at least the 4.8 s spill" % cycle, p.stderr)
+            self.assertEqual(p.stdout, "", cycle)  # no "== installing ..." step began
+            self.assertEqual(calls, "", (cycle, calls))  # no tool was run
+            self.assertEqual(sorted(os.listdir(self.tree)), ["deploy"], cycle)  # no build/, var/, node_modules/
+
+    def test_a_cycle_of_at_least_the_spill_goes_on_to_the_set_up(self):
+        # the check is what stops the short cycle: with 4.8 s (and the default) the script goes on and
+        # reaches the tools (the stand-ins fail, so nothing is built here)
+        for cycle in ("4.8", "16.8"):
+            if os.path.exists(self.calls):
+                os.unlink(self.calls)
+            p, calls = self.run_setup(cycle)
+            self.assertNotEqual(p.returncode, 2, (cycle, p.stdout, p.stderr))
+            self.assertNotIn("SW_CYCLE", p.stderr)
+            self.assertIn("cmake ", calls, (cycle, p.stdout, p.stderr))
+
+
 class Installed(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -114,18 +114,18 @@ class Crash(unittest.TestCase):
             status, sp2 = srv.get("/api/v1/runs/1/spills/2")
             self.assertEqual(status, 200, sp2)
             self.assertEqual((sp2["complete"], sp2["events"], sp2["flag"]), (False, 0, "UNKNOWN"))
-            self.assertIn("incomplete: lost in a server restart and not resent", sp2["reasons"])
+            self.assertEqual(sp2["reasons"][0], "Incomplete spill: lost in a server restart and not resent")
             # Spill 3 had data after the restart: an ordinary timeout, with what was resent.
             status, sp3 = srv.get("/api/v1/runs/1/spills/3")
             self.assertEqual((status, sp3["complete"], sp3["events"]), (200, False, 1))
-            self.assertIn("incomplete: no spill_end before the spill timeout", sp3["reasons"])
-            self.assertNotIn("incomplete: lost in a server restart and not resent", sp3["reasons"])
+            self.assertEqual(sp3["reasons"][0], "Incomplete spill: no spill_end before the spill timeout")
+            self.assertNotIn("Incomplete spill: lost in a server restart and not resent", sp3["reasons"])
             self.assertEqual(metric(srv, "spillwatch_spills_timed_out_total"), 2)
             # Re-evaluating the run keeps what happened to the spill.
             status, res = srv.request("POST", "/api/v1/runs/1/reevaluate")[:2]
             self.assertEqual(status, 200, res)
-            self.assertIn("incomplete: lost in a server restart and not resent",
-                          srv.get("/api/v1/runs/1/spills/2")[1]["reasons"])
+            self.assertEqual(srv.get("/api/v1/runs/1/spills/2")[1]["reasons"][0],
+                             "Incomplete spill: lost in a server restart and not resent")
             # The collector coming back after the timeout is late, as for any timed-out spill.
             self.assertEqual(srv.post(spill_batches(1, 2, 4)[0], "daq", 5)[0], 409)
         finally:
@@ -153,7 +153,7 @@ class Crash(unittest.TestCase):
             status, spills = srv.get("/api/v1/runs/1/spills")
             self.assertEqual([(s["spill"], s["events"], s["complete"]) for s in spills["spills"]],
                              [(1, 2, True), (2, 2, True)])
-            self.assertFalse([r for r in spills["spills"][1]["reasons"] if r.startswith("incomplete")])
+            self.assertFalse([r for r in spills["spills"][1]["reasons"] if "ncomplete" in r])
             self.assertEqual(srv.get("/api/v1/histograms/p_in?run=1")[1]["entries"], 4)
             status, src = srv.get("/api/v1/sources/daq")
             self.assertEqual((src["seq"], src["committed_seq"], src["committed"]), (8, 8, {"run": 1, "spill": 2}))
@@ -416,7 +416,7 @@ class Timeout(ServerTest):
         self.assertEqual(status, 200)
         self.assertFalse(sp["complete"])
         self.assertIn(sp["flag"], ("UNKNOWN", "BAD", "WARN"))
-        self.assertTrue(any("incomplete" in r for r in sp["reasons"]), sp["reasons"])
+        self.assertTrue(sp["reasons"][0].startswith("Incomplete spill: "), sp["reasons"])
         # Its spill_end arriving afterwards is late.
         status, res = self.srv.post(ndjson({"type": "spill_end", "run": 3, "spill": 1}))
         self.assertEqual(status, 409)

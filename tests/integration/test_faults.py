@@ -171,8 +171,13 @@ class Pause(ServerTest):
         sp = self.srv.get("/api/v1/runs/14/spills/2")[1]
         self.assertFalse(sp["complete"])
         # The cause first: the checks that lack input follow from the missing spill_end.
-        self.assertEqual(sp["reasons"][0], "incomplete: no spill_end before the spill timeout", sp["reasons"])
+        self.assertEqual(sp["reasons"][0], "Incomplete spill: no spill_end before the spill timeout", sp["reasons"])
         self.assertGreater(len(sp["reasons"]), 1)
+        # and they say so: a counter the missing spill_end would have carried is not known
+        mot = next(c for c in sp["checks"] if c["name"] == "mot")
+        self.assertEqual((mot["state"], mot["reason"]),
+                         ("UNKNOWN", "Muons on target: not known: the spill has no spill_end"), mot)
+        self.assertIn(mot["reason"], sp["reasons"][1:])
 
 
 class Instances(ServerTest):

@@ -2,9 +2,13 @@
 REST with exact event and MOT counts and every fault spill BAD for the right reason; clean spills
 stay unflagged (at most 1 BAD in 100)."""
 import collections
+import os
 import unittest
 
-from harness import ServerTest, main, sim_output
+from harness import SRC, ServerTest, load_json, main, sim_output
+
+# every reason starts with its check's title
+TITLES = {c["name"]: c["title"] for c in load_json(os.path.join(SRC, "config", "na64mu.json"))["checks"]}
 
 # fault -> (spill, the check that must be BAD, its category)
 FAULTS = {
@@ -54,15 +58,17 @@ class Faults(ServerTest):
         status, h = self.srv.get("/api/v1/histograms/trigger?run=40")
         self.assertEqual(h["entries"], sum(events.values()))
 
-        fault_spills = {spill: (name, "%s [%s]:" % (check, cat)) for name, (spill, check, cat) in FAULTS.items()}
+        fault_spills = {spill: (name, check, cat) for name, (spill, check, cat) in FAULTS.items()}
         report = []
         for n, s in sorted(spills.items()):
             if n in fault_spills:
-                name, check = fault_spills[n]
+                name, check, cat = fault_spills[n]
                 report.append("spill %d (%s): %s %s" % (n, name, s["flag"], s["reasons"]))
                 self.assertEqual(s["flag"], "BAD", "fault %s on spill %d: %s" % (name, n, s["reasons"]))
-                self.assertTrue(any(r.startswith(check) for r in s["reasons"]),
-                                "fault %s: expected check %s among %s" % (name, check, s["reasons"]))
+                c = next(c for c in self.srv.get("/api/v1/runs/40/spills/%d" % n)[1]["checks"] if c["name"] == check)
+                self.assertEqual((c["state"], c["category"]), ("BAD", cat), c)
+                self.assertTrue(c["reason"].startswith(TITLES[check] + ": "), c)
+                self.assertIn(c["reason"], s["reasons"], "fault %s: expected check %s among %s" % (name, check, s["reasons"]))
             else:
                 self.assertNotEqual(s["flag"], "BAD", "clean spill %d: %s" % (n, s["reasons"]))
         print("\n".join(report))

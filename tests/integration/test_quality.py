@@ -6,6 +6,7 @@ provenance; a module dead from a run's first spill is BAD by its peers; re-evalu
 the live verdicts; impossible profiles are refused at start and at reload with their JSON paths."""
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -69,9 +70,9 @@ class Quality(ServerTest):
         spills = self.spills(3)
         self.assertEqual([spills[n]["flag"] for n in (1, 2, 3, 4)], ["BAD", "BAD", "GOOD", "GOOD"],
                          [(n, s["reasons"]) for n, s in spills.items()])
-        reason = next(r for r in spills[1]["reasons"] if r.startswith("veto_v1_per_mot [beam]:"))
-        self.assertIn("x baseline", reason)
-        self.assertIn("(run 1 spills 1-6)", reason)
+        reason = next(r for r in spills[1]["reasons"] if r.startswith("Veto V1 counts per MOT: "))
+        self.assertRegex(reason, r"^Veto V1 counts per MOT: \d\.\d+, \d\.\d+ × the baseline \d\.\d+ of run 1 spills 1-6 "
+                                 r"\(good 0\.7–1\.43 ×, \d+(\.\d)? sigma\)$")
         src = check(self.detail(3, 1), "veto_v1_per_mot")["provenance"]["stability"]["source"]
         self.assertEqual((src["kind"], src["carried"], src["runs"][0]["run"]), ("baseline", True, 1))
         # spill 3 (clean) joins the carried values: the window spans both runs
@@ -88,10 +89,11 @@ class Quality(ServerTest):
                      "--fault", "hcal_dead@1-6")
         for n, s in self.spills(5).items():
             self.assertEqual(s["flag"], "BAD", (n, s["reasons"]))
-            self.assertTrue(any(r.startswith("hcal2_peer [detector]:") and "the median of its peers" in r
+            self.assertTrue(any(re.match(r"HCAL module 2 MIP peak vs the other modules: 0\.\d+ GeV, 0\.\d+ × the median "
+                                         r"of its peers 2\.\d+ GeV \(good 0\.85–1\.15 ×, \d+ sigma\)$", r)
                                 for r in s["reasons"]), s["reasons"])
-            self.assertTrue(any(r.startswith("hcal_cells_dead [detector]:") and "(group 2, channel 7)" in r
-                                for r in s["reasons"]), s["reasons"])  # its beam cell against the others'
+            self.assertIn("HCAL cells dead against the same cell of the other modules: 1, above the physical limit 0; "
+                          "the first is group 2, channel 7 (bin 43)", s["reasons"])  # its beam cell against the others'
             for m in (0, 1, 3):  # the live modules are fine against the median of the four
                 self.assertEqual(check(self.detail(5, n), "hcal%d_peer" % m)["state"], "GOOD")
         c = check(self.detail(5, 6), "hcal2_mip")
@@ -127,8 +129,8 @@ class Quality(ServerTest):
                      "--fault", "halo@1-3")
         spills = self.spills(11)
         self.assertEqual([spills[n]["flag"] for n in (4, 5, 6)], ["BAD"] * 3, spills)
-        self.assertTrue(any(r.startswith("veto_v1_per_mot [beam]:") and "(run 11 spills 1-3)" in r
-                            for r in spills[4]["reasons"]), spills[4]["reasons"])
+        self.assertTrue(any(r.startswith("Veto V1 counts per MOT: ") and " the baseline " in r and
+                            " of run 11 spills 1-3 (good " in r for r in spills[4]["reasons"]), spills[4]["reasons"])
         # refused without what it needs, for an unknown run, and with a wrong method
         for body, status, word in (({"comment": "halo at the start"}, 400, "from_spill"),
                                    ({"from_spill": 0, "comment": "x"}, 400, "from_spill"),
@@ -175,7 +177,11 @@ class Quality(ServerTest):
         src = check(self.detail(9, 5), "physics_per_mot")["provenance"]["stability"]["source"]
         self.assertEqual((src["kind"], src["text"]), ("baseline", "run 9 spills 1-4"))
         self.assertEqual(spills[6]["flag"], "BAD")
-        self.assertTrue(any(r.startswith("physics_per_mot [daq]:") for r in spills[6]["reasons"]))
+        c = check(self.detail(9, 6), "physics_per_mot")  # its reason names the baseline it was judged by
+        self.assertTrue(c["reason"].startswith("Physics triggers per MOT: "), c)
+        self.assertIn(" the baseline ", c["reason"])
+        self.assertIn(" of %s (good 0.75–1.25 ×" % c["provenance"]["stability"]["source"]["text"], c["reason"])
+        self.assertIn(c["reason"], spills[6]["reasons"])
 
 
 class Benchmark(unittest.TestCase):

@@ -2,6 +2,7 @@
 spills that would change and changes nothing; applying changes automatic flags only."""
 import json
 import os
+import re
 
 from harness import SRC, ServerTest, load_json, main
 
@@ -60,7 +61,9 @@ class Reeval(ServerTest):
         self.assertEqual(sorted(c["spill"] for c in res["changes"]), expected)
         for c in res["changes"]:
             self.assertEqual(c["new"], "BAD" if abs(delta[c["spill"]]) > 0.3 else "WARN")
-            self.assertTrue(any(r.startswith("p_in_mean [beam]:") for r in c["reasons"]), c)
+            self.assertTrue(any(re.match(r"Mean incoming momentum: \d+\.\d+ GeV/c, [+−]\d\.\d+ GeV/c from the "
+                                         r"reference 159\.1 GeV/c \(good within ±0\.1 GeV/c\)$", r)
+                                for r in c["reasons"]), c)
         self.assertEqual(self.spills(), before)
         self.assertEqual(self.srv.get("/api/v1/audit?run=60")[1]["entries"], [])
 

@@ -11,7 +11,8 @@ import subprocess
 import sys
 
 MAX_LINES = 800
-HANDLERS = {"ingest_api", "runs_api", "hist_api", "admin_api", "alarm_api", "certify", "reeval", "rebaseline"}
+HANDLERS = {"ingest_api", "runs_api", "hist_api", "admin_api", "alarm_api", "certify", "reeval", "rebaseline",
+            "notes_api"}
 
 
 def module_of(stem, modules):

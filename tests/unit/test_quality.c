@@ -15,7 +15,7 @@ static const char *profile_json =
     "\"fields\":{\"p_in\":1},"
     "\"histograms\":[{\"name\":\"p_in\",\"x\":{\"source\":\"p_in\",\"bins\":100,\"min\":100,\"max\":200}}],"
     "\"checks\":["
-    "{\"name\":\"p_mean\",\"category\":\"beam\",\"unit\":\"GeV/"
+    "{\"name\":\"p_mean\",\"title\":\"Mean momentum\",\"category\":\"beam\",\"unit\":\"GeV/"
     "c\",\"quantity\":{\"hist\":\"p_in\",\"stat\":\"mean\"},"
     "\"compare\":\"delta\",\"reference\":160,\"good\":[-2,2],\"warn\":[-5,5],\"min_entries\":10},"
     "{\"name\":\"mot\",\"category\":\"beam\",\"quantity\":{\"counter\":\"mot\"},\"compare\":\"ratio\","
@@ -60,7 +60,8 @@ static const char *daq_profile_json =
     "\"histograms\":[{\"name\":\"p_in\",\"x\":{\"source\":\"p_in\",\"bins\":10,\"min\":0,\"max\":10}}],"
     "\"daq_sources\":[\"BEAM\",\"ECAL\",\"HCAL\"],"
     "\"checks\":["
-    "{\"name\":\"daq_integrity\",\"category\":\"daq\",\"quantity\":{\"daq\":\"bad\",\"source\":\"*\"},"
+    "{\"name\":\"daq_integrity\",\"title\":\"DAQ "
+    "sources\",\"category\":\"daq\",\"quantity\":{\"daq\":\"bad\",\"source\":\"*\"},"
     "\"good\":[0,0.001],\"warn\":[0,0.01],\"requires_beam\":false},"
     "{\"name\":\"hcal_missing\",\"category\":\"daq\",\"quantity\":{\"daq\":\"missing\",\"source\":\"HCAL\"},"
     "\"good\":[0,0.001],\"requires_beam\":false},"
@@ -162,12 +163,11 @@ static void test_daq(void)
                         res, reasons),
               SW_BAD);
     CHECK_NEAR(res[0].raw, 0.05, 1e-12);
-    CHECK_STR(res[0].reason,
-              "daq_integrity [daq]: source HCAL missing from 5.0 % of events, outside good [0, 0.001]");
+    CHECK_STR(res[0].reason, "DAQ sources: HCAL missing from 5.0 % of events (good up to 0.1 %)");
     CHECK_NEAR(res[1].value, 0.05, 1e-12);
     CHECK_STR(res[1].reason,
-              "hcal_missing [daq]: source HCAL missing from 5.0 % of events, outside good [0, 0.001]");
-    CHECK_INT(res[2].state, SW_GOOD); /* ECAL empty in 0.2 % */
+              "hcal_missing: HCAL missing from 5.0 % of events (good up to 0.1 %)"); /* no title */
+    CHECK_INT(res[2].state, SW_GOOD);                                                /* ECAL empty in 0.2 % */
     CHECK_NEAR(res[2].raw, 0.002, 1e-12);
     CHECK_INT(json_array_size(reasons), 2);
 
@@ -180,27 +180,24 @@ static void test_daq(void)
         SW_BAD);
     CHECK_NEAR(res[0].raw, 0.06, 1e-12);
     CHECK_STR(res[0].reason,
-              "daq_integrity [daq]: source ECAL bad in 6.0 % of events (missing 2.0 %, truncated "
-              "4.0 %), outside good [0, 0.001]");
+              "DAQ sources: ECAL bad in 6.0 % of events: missing 2.0 %, truncated 4.0 % (good up to 0.1 %)");
     CHECK_INT(judge_daq(&p,
                         "{\"BEAM\":{\"events\":10000},\"ECAL\":{\"events\":10000,\"truncated\":50},"
                         "\"HCAL\":{\"events\":10000}}",
                         res, NULL),
               SW_WARN);
-    CHECK_STR(res[0].reason,
-              "daq_integrity [daq]: source ECAL truncated in 0.5 % of events, outside good [0, 0.001]");
+    CHECK_STR(res[0].reason, "DAQ sources: ECAL truncated in 0.5 % of events (good up to 0.1 %)");
 
     /* a listed source that the spill_end leaves out is missing from every event */
     CHECK_INT(judge_daq(&p, "{\"ECAL\":{\"events\":10},\"HCAL\":{\"events\":10}}", res, NULL), SW_BAD);
     CHECK_NEAR(res[0].raw, 1, 0);
     CHECK_STR(res[0].reason,
-              "daq_integrity [daq]: source BEAM absent from the spill_end (missing from 100 % of "
-              "events), outside good [0, 0.001]");
+              "DAQ sources: BEAM absent from the spill_end: missing from every event (good up to 0.1 %)");
     CHECK_INT(judge_daq(&p, "{\"BEAM\":{\"events\":10},\"ECAL\":{\"events\":10}}", res, NULL), SW_BAD);
     CHECK_NEAR(res[1].raw, 1, 0); /* a named source, too */
     CHECK_INT(res[2].state, SW_GOOD);
     CHECK_INT(judge_daq(&p, "{}", res, NULL), SW_BAD);
-    CHECK(strstr(res[0].reason, "source BEAM absent") != NULL); /* a tie goes to the first name */
+    CHECK(strncmp(res[0].reason, "DAQ sources: BEAM absent", 24) == 0); /* a tie goes to the first name */
 
     /* capped at 1; 0 events: nothing was bad */
     CHECK_INT(judge_daq(&p,
@@ -216,7 +213,7 @@ static void test_daq(void)
     CHECK_INT(judge_daq(&p, NULL, res, reasons), SW_GOOD);
     for (int i = 0; i < 3; i++)
         CHECK_INT(res[i].state, SW_EXCLUDED);
-    CHECK_STR(res[0].reason, "daq_integrity [daq]: no per-source counts from the DAQ");
+    CHECK_STR(res[0].reason, "DAQ sources: no per-source counts from the DAQ");
     CHECK(isnan(res[0].raw));
     CHECK_INT(res[3].state, SW_GOOD);
     CHECK_INT(json_array_size(reasons), 0);
@@ -325,7 +322,7 @@ int main(void)
     CHECK_INT(res[4].state, SW_GOOD);
     /* a deliberately skipped check is EXCLUDED, whatever its value, and adds no reason */
     CHECK_INT(res[5].state, SW_EXCLUDED);
-    CHECK_STR(res[5].reason, "skipped [daq]: skipped by the profile");
+    CHECK_STR(res[5].reason, "skipped: skipped by the profile");
 
     /* WARN below BAD; UNKNOWN never masks BAD */
     CHECK_INT(eval(c, 4.8, 0.2, 100, 1, res, NULL), SW_WARN);
@@ -335,14 +332,25 @@ int main(void)
     CHECK_INT(res[3].state, SW_UNKNOWN); /* no duration */
     CHECK_INT(res[2].state, SW_BAD);
     CHECK_INT(json_array_size(reasons), 3); /* v1 BAD, rate UNKNOWN, dead WARN */
-    CHECK_STR(json_string_value(json_array_get(reasons, 0)), "v1_per_mot [beam]: 0.5 outside good [0, 0.1]");
+    CHECK_STR(json_string_value(json_array_get(reasons, 0)),
+              "v1_per_mot: 0.500, above the good window 0\xe2\x80\x93"
+              "0.1");
+    CHECK_STR(json_string_value(json_array_get(reasons, 1)), "rate: no spill duration in the spill_end");
+    CHECK_STR(json_string_value(json_array_get(reasons, 2)), "dead: 20 %, above the good window 0\xe2\x80\x93"
+                                                             "15 %");
 
     /* UNKNOWN without BAD/WARN gives UNKNOWN; an incomplete spill is at least UNKNOWN */
     json_object_set_new(c, "v1", json_real(5e4));
     CHECK_INT(eval(c, NAN, 0.08, 100, 1, res, NULL), SW_UNKNOWN);
     json_array_clear(reasons);
-    CHECK_INT(eval(c, 4.8, 0.08, 100, 0, res, reasons), SW_UNKNOWN);
-    CHECK(strstr(json_string_value(json_array_get(reasons, 0)), "incomplete") != NULL);
+    json_object_del(c, "v1"); /* an incomplete spill has no spill_end: its counters are not known */
+    CHECK_INT(eval(c, NAN, NAN, 100, 0, res, reasons), SW_UNKNOWN);
+    CHECK_STR(json_string_value(json_array_get(reasons, 0)),
+              "Incomplete spill: no spill_end before the spill timeout");
+    CHECK_STR(json_string_value(json_array_get(reasons, 1)),
+              "v1_per_mot: not known: the spill has no spill_end");
+    CHECK_STR(res[4].reason, "dead: not known: the spill has no spill_end");
+    json_object_set_new(c, "v1", json_real(5e4));
 
     /* delta reason names the reference */
     sw_hist_clear(&hist);
@@ -350,20 +358,31 @@ int main(void)
     json_array_clear(reasons);
     CHECK_INT(eval(c, 4.8, 0.08, 100, 1, res, reasons), SW_BAD);
     CHECK_STR(json_string_value(json_array_get(reasons, 0)),
-              "p_mean [beam]: -9.5 GeV/c from reference 160, outside good [-2, 2]");
+              "Mean momentum: 150.5 GeV/c, \xe2\x88\x92"
+              "9.5 GeV/c from the reference 160 GeV/c (good within \xc2\xb1"
+              "2 GeV/c)");
 
     /* too few entries -> UNKNOWN */
     sw_hist_clear(&hist);
     fill(5, 160);
     CHECK_INT(eval(c, 4.8, 0.08, 100, 1, res, NULL), SW_UNKNOWN);
     CHECK_INT(res[0].state, SW_UNKNOWN);
+    CHECK_STR(res[0].reason, "Mean momentum: only 5 entries in p_in, 10 needed");
+    sw_hist_clear(&hist);
+    CHECK_INT(eval(c, 4.8, 0.08, 100, 1, res, NULL), SW_UNKNOWN);
+    CHECK_STR(res[0].reason, "Mean momentum: no entries in p_in");
+    fill(5, 160);
 
     /* no beam: beam-requiring checks EXCLUDED, the MOT check itself still judged */
     json_object_set_new(c, "mot", json_real(10));
     fill(20, 160);
     CHECK_INT(eval(c, 4.8, 0.08, 100, 1, res, NULL), SW_BAD);
     CHECK_INT(res[0].state, SW_EXCLUDED);
+    CHECK_STR(res[0].reason, "Mean momentum: not judged: no beam");
     CHECK_INT(res[1].state, SW_BAD);
+    CHECK_STR(res[1].reason, "mot: 10, 1\xc3\x97"
+                             "10\xe2\x81\xbb\xe2\x81\xb5 \xc3\x97 the reference 1 M (good 0.5\xe2\x80\x93"
+                             "1.5 \xc3\x97)");
     CHECK_INT(res[4].state, SW_GOOD);
 
     test_daq();

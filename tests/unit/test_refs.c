@@ -135,15 +135,18 @@ static void test_layers(void)
     CHECK(!res[0].learning);
     CHECK_INT(res[0].layer, SW_LAYER_STABILITY);
     CHECK_NEAR(res[0].expected, 150.5, 1e-6);
-    CHECK(strstr(reason_of(reasons, "p_mean"), "from baseline 150.5") != NULL);
-    CHECK(strstr(reason_of(reasons, "p_mean"), "(run 7 spills 1-3)") != NULL);
+    CHECK_STR(reason_of(reasons, "p_mean"), "p_mean: 152.5 GeV/c, +2 GeV/c from the baseline 150.5 GeV/c of "
+                                            "run 7 spills 1-3 (good within \xc2\xb1"
+                                            "1 GeV/c)");
     /* 7 GeV/c off the setting: BAD by both layers, the reason names both */
     spill_hists(157.5, 2.4, 2.4, 2.5);
     json_array_clear(reasons);
     CHECK_INT(judge(refs, NULL, 7, 5, meta, 5000, 100000, res, reasons), SW_BAD);
     CHECK_INT(res[0].layer, SW_LAYER_PHYSICAL);
-    CHECK(strstr(reason_of(reasons, "p_mean"), "physical window [-4, 4]") != NULL);
-    CHECK(strstr(reason_of(reasons, "p_mean"), "outside good [-1, 1]") != NULL);
+    CHECK_STR(reason_of(reasons, "p_mean"),
+              "p_mean: 157.5 GeV/c, +7.5 GeV/c from the run's momentum 150 GeV/c (physical window \xc2\xb1"
+              "4 GeV/c); +7 GeV/c from the baseline 150.5 GeV/c of run 7 spills 1-3 (good within \xc2\xb1"
+              "1 GeV/c)");
     /* neither faulty spill joined the baseline */
     CHECK_INT(res[0].base.n, 3);
 
@@ -163,14 +166,18 @@ static void test_layers(void)
     CHECK_INT(judge(refs, NULL, 7, 7, meta, 15000, 100000, res, reasons), SW_BAD);
     CHECK_INT(res[1].stab_state, SW_BAD);
     CHECK(res[1].z > 50);
-    CHECK(strstr(reason_of(reasons, "v_per_mot"), "sigma)") != NULL);
+    CHECK_STR(reason_of(reasons, "v_per_mot"),
+              "v_per_mot: 0.150, 3.00 \xc3\x97 the baseline 0.0500 of run 7 spills 2-6 (good 0.7\xe2\x80\x93"
+              "1.43 \xc3\x97, 141 sigma)");
 
     /* peers: module 1 dead; the median of the three is 2.4 */
     spill_hists(150.5, 2.4, 0.05, 2.5);
     json_array_clear(reasons);
     CHECK_INT(judge(refs, NULL, 7, 8, meta, 5000, 100000, res, reasons), SW_BAD);
     CHECK_INT(res[2].state, SW_BAD);
-    CHECK(strstr(reason_of(reasons, "h1_peer"), "the median of its peers") != NULL);
+    CHECK_STR(reason_of(reasons, "h1_peer"),
+              "h1_peer: 0.0500, 0.021 \xc3\x97 the median of its peers 2.40 (good 0.8\xe2\x80\x93"
+              "1.25 \xc3\x97)");
     CHECK_INT(res[2].peers_used, 3);
     /* module 0 dead instead: module 1 is fine against the median (2.4 of 0.05, 2.4, 2.5) */
     spill_hists(150.5, 0.05, 2.4, 2.5);
@@ -256,7 +263,9 @@ static void test_carry_over(const char *dir)
     CHECK_INT(res[1].base.seg[0].run, 10);
     CHECK_INT(res[1].base.seg[0].first, 1);
     CHECK_INT(res[1].base.seg[0].last, 5);
-    CHECK(strstr(reason_of(reasons, "v_per_mot"), "(run 10 spills 1-5)") != NULL);
+    CHECK_STR(reason_of(reasons, "v_per_mot"),
+              "v_per_mot: 0.150, 3.00 \xc3\x97 the baseline 0.0500 of run 10 spills 1-5 (good 0.7\xe2\x80\x93"
+              "1.43 \xc3\x97, 141 sigma)");
     /* the same spill judged by fresh references (a re-evaluation, or a restart) gives the same */
     struct sw_refs *again = sw_refs_new(&cfg.profile, db, INFINITY);
     struct sw_check_result res2[3];
