@@ -28,7 +28,7 @@ function renderSilences(silences) {
     const muted = s.matches && s.matches.length ? s.matches.join(', ') : matcherText(s.matchers);
     return el('li', { dataset: { silence: s.id, ends: s.ends_at } },
       el('span', { class: 'sil-what' }, `mutes ${muted}`), ' · ',
-      el('span', { class: 'sil-who' }, `by ${who}${s.who && s.who !== who ? ` (token ${s.who})` : ''}`), ' · ',
+      el('span', { class: 'sil-who' }, `by ${who}`), ' · ',
       el('span', { class: 'sil-until' }, `until ${fmtTime(s.ends_at)}`), ' ',
       el('span', { class: 'left small' }, `(${fmtDuration(s.ends_at - now)} left)`), ' · ',
       el('q', { class: 'sil-why' }, s.comment || ''));
