@@ -1,141 +1,145 @@
-// app.js — the shift overview: polls the REST API every 2 s and updates the tiles and the charts in
-// place (Chart.js is the UMD global loaded before this module). Data is inserted with textContent
-// only, never as HTML; the page turns grey with the data's age when updates stop (lib.js).
-import { $, api as getJSON, every, fmt, setText, staleness } from '/lib.js';
+// app.js — the shift overview: polls the REST API every 2 s (and follows the live stream) and fills
+// the tiles, the status rows per subsystem (status.js), the data-gap part of the alert banner
+// (banner.js, datagap.js) and the trends (trends.js). The alarm box and the silences are
+// overview-alarms.js, the live histograms overview-hists.js. Data goes in as text only.
+import { $, api, el, every, fmt, fmtTime, header, setText, staleness } from '/lib.js';
 import { on } from '/stream.js';
+import { dataGap, fmtDuration } from '/datagap.js';
+import { renderStatus, statusRows } from '/status.js';
+import { setGap } from '/banner.js';
+import { initTrends, refreshTrends } from '/trends.js';
 
+header('/', 'shift overview');
 const POLL_MS = 2000;
+const TRENDS_EVERY_MS = 30000; // trends reload on every new or re-flagged spill, and at least this often
 const live = staleness();
-const TREND_SPILLS = 50; // the overview's trends show the run's last N spills
-// canvas id -> the quantities it draws (docs/api.md, Trends); several make one line each.
-const TRENDS = {
-  'trend-mot': ['mot'], 'trend-rate': ['trigger_rate'], 'trend-tpm': ['per_mot.trig_physics'],
-  'trend-dead': ['dead_time'], 'trend-pin': ['check.p_in_mean'], 'trend-ecal': ['check.ecal_mip'],
-  'trend-hcal': ['check.hcal0_mip', 'check.hcal1_mip', 'check.hcal2_mip', 'check.hcal3_mip'],
-};
-const LINE_COLOURS = ['#5b8def', '#c678dd', '#56b6c2', '#f2c14e'];
-const FLAG_COLOURS = { GOOD: '#2fb45a', WARN: '#e0a100', BAD: '#e0433a', UNKNOWN: '#7d8694', EXCLUDED: '#7d8694' };
-const charts = {};
+let profile = null; // GET /api/v1/checks: subsystems and checks
+let detail = { key: null, spill: null }; // the last closed spill with its checks
+let starts = []; // the run's spill start times (from the trends): its spill cycle
+let lengths = []; // the run's spill lengths (s)
+let trends = { key: null, at: 0 };
+let current = null; // the run shown
+let gapShown = null; // its data gap at the last poll
 
-const GRID = { color: '#2a3240' };
-const TICKS = { color: '#8a94a3' };
-
-function lineChart(canvas, n) {
-  const many = n > 1;
-  return new Chart(canvas, {
-    type: 'line',
-    data: { labels: [], datasets: Array.from({ length: n }, (_, i) => ({
-      data: [], label: '', borderColor: LINE_COLOURS[i % LINE_COLOURS.length], borderWidth: 1.5,
-      pointRadius: many ? 0 : 3, pointBackgroundColor: [], pointBorderColor: [], tension: 0 })) },
-    options: {
-      animation: false, responsive: true, maintainAspectRatio: false,
-      plugins: { legend: { display: many, labels: { color: '#8a94a3', boxWidth: 10 } } },
-      scales: { x: { title: { display: true, text: 'spill', color: '#8a94a3' }, grid: GRID, ticks: TICKS },
-                y: { grid: GRID, ticks: TICKS, beginAtZero: !many } },
-    },
-  });
+async function loadProfile() {
+  const [p, h] = await Promise.all([api('/api/v1/checks'), api('/api/v1/histograms')]);
+  profile = p;
+  initTrends(p.checks, (h.histograms || []).map(x => x.name));
 }
 
-// One line per quantity, points coloured by the spill's flag when there is one line.
-function updateTrend(chart, trends) {
-  const pts = trends[0].points.slice(-TREND_SPILLS);
-  chart.data.labels = pts.map(p => p.spill);
-  trends.forEach((t, i) => {
-    const ds = chart.data.datasets[i];
-    const last = t.points.slice(-TREND_SPILLS);
-    ds.data = last.map(p => p.value);
-    ds.label = t.quantity.replace(/^check\./, '').replace(/_mip$/, '');
-    if (trends.length === 1) {
-      ds.pointBackgroundColor = last.map(p => FLAG_COLOURS[p.flag] || FLAG_COLOURS.UNKNOWN);
-      ds.pointBorderColor = ds.pointBackgroundColor;
-    }
-  });
-  chart.update('none');
-}
-
-function updateRun(run) {
+function updateRunTile(run) {
   setText('run', String(run.run));
   setText('run-state', run.open ? 'running' : 'ended');
-  if (run.live) {
+  setText('run-when', run.open ? `since ${fmtTime(run.started, { seconds: false })}`
+    : `ended ${fmtTime(run.ended, { seconds: false })}`);
+}
+
+// The spill tile: the open spill, or between spills, or how long no data came once that is longer
+// than the run's normal gap (datagap.js).
+function updateSpillTile(run, gap) {
+  const state = $('spill-state');
+  state.classList.toggle('nodata', gap.stale);
+  if (gap.stale) {
+    setText('spill', run.live ? String(run.live.spill) : run.last_spill ? String(run.last_spill.spill) : '—');
+    setText(state, `no data for ${fmtDuration(gap.since)}`);
+    setText('spill-data', `last data ${fmtTime(gap.lastData, { seconds: false })}`);
+  } else if (run.live) {
     setText('spill', String(run.live.spill));
-    const ago = Math.max(0, Date.now() / 1000 - run.live.last_data);
-    setText('spill-state', `open · ${run.live.events} events · last data ${ago.toFixed(0)} s ago`);
-  } else if (run.last_spill) {
-    setText('spill', String(run.last_spill.spill));
-    setText('spill-state', 'between spills');
+    setText(state, `open · ${run.live.events} events`);
+    setText('spill-data', `last data ${fmtDuration(gap.since)} ago`);
   } else {
-    setText('spill', '—');
-    setText('spill-state', '');
+    setText('spill', run.last_spill ? String(run.last_spill.spill) : '—');
+    setText(state, run.open ? 'between spills' : 'run ended');
+    setText('spill-data', run.last_spill ? `last data ${fmtTime(gap.lastData, { seconds: false })}` : '');
   }
+}
+
+function updateTotals(run) {
   setText('run-mot', fmt(run.mot));
-  setText('run-good-mot', fmt(run.good_mot));
+  setText('run-good-mot', `good ${fmt(run.good_mot)}`);
   // The run's MOT goal, when the DAQ (or spillwatch-collect sim --mot-goal) put one in run_start meta.
   const goal = run.meta && Number.isFinite(run.meta.mot_goal) && run.meta.mot_goal > 0 ? run.meta.mot_goal : null;
-  setText('run-goal', goal ? `of goal ${fmt(goal)} (${(100 * run.good_mot / goal).toFixed(1)} %)` : '');
+  setText('run-goal', goal ? `goal ${fmt(goal)} · ${(100 * run.good_mot / goal).toFixed(1)} %` : 'no goal set');
   $('goal-bar').hidden = !goal;
   if (goal) $('goal-fill').style.width = Math.min(100, 100 * run.good_mot / goal).toFixed(1) + '%';
   setText('run-spills', String(run.spills));
+  const key = JSON.stringify(run.flags);
   const flags = $('run-flags');
-  flags.replaceChildren(...['GOOD', 'WARN', 'BAD', 'UNKNOWN'].map(f => {
-    const s = document.createElement('span');
-    s.className = 'flag ' + f;
-    s.textContent = `${f} ${run.flags[f] || 0}`;
-    return s;
-  }));
-  showLastSpill(run.last_spill, 'poll');
+  if (flags.dataset.key !== key) {
+    flags.dataset.key = key;
+    flags.replaceChildren(...['GOOD', 'WARN', 'BAD', 'UNKNOWN'].map(f =>
+      el('span', { class: 'flag ' + f, dataset: { flag: f } }, `${run.flags[f] || 0} ${f}`)));
+  }
 }
 
-// The last-spill tile. The stream's `spill` event fills it the moment a spill is judged; a poll
-// answered from before that commit must not put the previous spill back.
+// The last-spill tile: its flag in colour and words, and one line on why (the status rows below
+// say what). The stream's `spill` event fills it the moment a spill is judged; a poll answered
+// from before that commit must not put the previous spill back.
 let shown = null;
-function showLastSpill(last, source) {
+function showLastSpill(last, source, spill = null) {
   if (last && shown && last.run === shown.run && last.spill < shown.spill) return;
   if (last) shown = { run: last.run, spill: last.spill };
   const tile = $('last-flag-tile');
-  const flag = last ? last.flag : '—';
   tile.className = 'tile flag-tile ' + (last ? last.flag : '');
   tile.dataset.source = source;
   $('last-flag').className = 'big flag ' + (last ? last.flag : '');
-  setText('last-flag', flag);
+  setText('last-flag', last ? last.flag : '—');
   setText('last-spill', last ? String(last.spill) : '—');
-  showReasons($('last-reasons'), last ? last.reasons : []);
+  let why = '';
+  if (last && last.manual) why = `manual ${last.manual.flag}${last.auto_flag ? ` (checks: ${last.auto_flag})` : ''}`;
+  else if (last && last.complete === false) why = 'incomplete spill';
+  else if (spill && spill.checks && spill.spill === last.spill) {
+    const n = s => spill.checks.filter(c => c.state === s).length;
+    const parts = ['BAD', 'WARN', 'UNKNOWN'].filter(s => n(s)).map(s => `${n(s)} ${s}`);
+    why = parts.length ? `checks: ${parts.join(' · ')}` : `all ${spill.checks.filter(c => c.state === 'GOOD').length} checks good`;
+  } else if (last) why = last.reasons && last.reasons.length ? `${last.reasons.length} reasons` : 'no reason given';
+  setText('last-why', why);
 }
 
-// The reasons of a spill, cause first as the server orders them: the first REASONS_SHOWN, then a
-// "+N more" that lists the rest in place. Never cut: every reason is one click away.
-const REASONS_SHOWN = 3;
-function showReasons(ul, reasons) {
-  const item = text => {
-    const li = document.createElement('li');
-    li.textContent = text;
-    return li;
-  };
-  const items = reasons.slice(0, REASONS_SHOWN).map(item);
-  if (reasons.length > REASONS_SHOWN) {
-    const more = document.createElement('li');
-    more.className = 'more';
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'link';
-    button.id = 'last-reasons-more';
-    button.textContent = `+${reasons.length - REASONS_SHOWN} more`;
-    button.addEventListener('click', () => ul.replaceChildren(...reasons.map(item)));
-    more.append(button);
-    items.push(more);
-  }
-  ul.replaceChildren(...items);
+async function spillDetail(run) {
+  const last = run.last_spill;
+  if (!last) return null;
+  const key = `${last.run}/${last.spill}/${last.flag}/${last.closed_at}`;
+  if (detail.key !== key) detail = { key, spill: await api(`/api/v1/runs/${last.run}/spills/${last.spill}`) };
+  return detail.spill;
+}
+
+async function maybeTrends(run) {
+  const last = run.last_spill;
+  const key = `${run.run}/${run.spills}/${JSON.stringify(run.flags)}/${last ? last.spill + last.flag : ''}`;
+  if (key === trends.key && Date.now() - trends.at < TRENDS_EVERY_MS) return;
+  const [times, durations] = await Promise.all([refreshTrends(run.run), api(`/api/v1/trends/duration?run=${run.run}`)]);
+  starts = times;
+  lengths = durations.points.map(p => p.value);
+  trends = { key, at: Date.now() };
+}
+
+function showStatus(spill, gap) {
+  const rows = statusRows(profile ? profile.subsystems : [], spill, gap, profile ? profile.checks.map(c => c.name) : []);
+  renderStatus($('status'), rows);
+  setText('status-spill', spill ? `judged at the end of spill ${spill.spill} of run ${spill.run}` : 'no spill judged yet');
 }
 
 async function refresh() {
   try {
-    const runs = await getJSON('/api/v1/runs?limit=1&order=recent'); // the run that started last
-    const run = runs.runs[0];
+    if (!profile) await loadProfile();
+    const runs = await api('/api/v1/runs?limit=1&order=recent'); // the run that started last
+    const run = runs.runs[0] || null;
+    current = run;
     if (run) {
-      updateRun(run);
-      await Promise.all(Object.entries(TRENDS).map(async ([id, qs]) => {
-        const trends = await Promise.all(qs.map(q => getJSON(`/api/v1/trends/${q}?run=${run.run}`)));
-        updateTrend(charts[id], trends);
-      }));
+      await maybeTrends(run);
+      const gap = dataGap(run, starts, lengths);
+      gapShown = gap;
+      updateRunTile(run);
+      updateSpillTile(run, gap);
+      updateTotals(run);
+      const spill = await spillDetail(run);
+      showLastSpill(run.last_spill, 'poll', spill);
+      showStatus(spill, gap);
+      setGap(gap);
+    } else {
+      showStatus(null, null);
+      setGap(null);
     }
     live.fresh();
   } catch (e) {
@@ -143,7 +147,6 @@ async function refresh() {
   }
 }
 
-for (const [id, qs] of Object.entries(TRENDS)) charts[id] = lineChart($(id), qs.length);
 every(POLL_MS, refresh);
 // Live push: a closed spill shows at once (its commit ends a few ms later: then the full refresh);
 // during a spill the spill tile counts its events every second.
@@ -152,7 +155,13 @@ on('spill', (d) => {
   setTimeout(refresh, 250);
 });
 on('live', (d) => {
+  if (current && d.run !== current.run) return;
+  // An open spill whose data stopped: the poll's "no data for N s" stands.
+  if (gapShown && gapShown.running && Number.isFinite(d.since_data) && d.since_data > gapShown.threshold) return;
   setText('spill', String(d.spill));
-  setText('spill-state', `open · ${d.events} events` + (d.trigger_hz === null ? '' : ` · ${fmt(d.trigger_hz, 3)} Hz`));
+  $('spill-state').classList.remove('nodata');
+  setText('spill-state', `open · ${d.events} events`);
+  setText('spill-data', d.trigger_hz === null ? 'last data just now' : `trigger rate ${fmt(d.trigger_hz, 3)} Hz`);
 });
-on('reset', refresh);
+on('alarm', () => { trends.at = 0; }); // the markers of the next refresh show the transition
+on('reset', () => { detail.key = null; trends.key = null; refresh(); });

@@ -190,7 +190,8 @@ export async function api(path, { method = 'GET', body, retried = false } = {}) 
 
 const PAGES = [['/', 'overview'], ['/run.html', 'run'], ['/explorer.html', 'histograms'], ['/alarms.html', 'alarms'], ['/shift.html', 'shift summary']];
 
-// The header: title, navigation, connection state. current: the page's path.
+// The header: title, navigation, connection state. current: the page's path. With ?kiosk=1 in
+// the URL the navigation goes and kiosk.js takes over (a wall screen).
 export function header(current, subtitle) {
   const nav = el('nav', {}, PAGES.map(([href, name]) =>
     el('a', { href, class: href === current ? 'here' : null, 'aria-current': href === current ? 'page' : null }, name)));
@@ -200,6 +201,10 @@ export function header(current, subtitle) {
       el('span', { id: 'tz', title: display.from === 'server' ? 'display zone (config display.timezone)'
         : 'the browser\'s zone (the server did not say)' }, 'times ' + zoneLabel())));
   document.body.prepend(h, el('div', { id: 'banner', class: 'banner', hidden: true }));
+  if (new URLSearchParams(location.search).get('kiosk') === '1') { // a wall screen: kiosk.js
+    nav.style.display = 'none';
+    import('/kiosk.js');
+  }
 }
 
 // Marks the page fresh after a successful update, or stale (grey, with the age of the data) when

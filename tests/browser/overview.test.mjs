@@ -30,24 +30,25 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   const flag = await page.textContent('#last-flag');
   assert.ok(['GOOD', 'WARN', 'BAD', 'UNKNOWN'].includes(flag), flag);
   assert.equal(flag, 'BAD');
-  const reasons = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
-  // In words: the check's title, the value with its unit, what it is against.
-  assert.ok(reasons.some(r => /^HCAL module 2 MIP peak: 0\.\d+ GeV, 0\.\d+ × the nominal 2\.4 GeV \(physical window 0\.8–1\.2 ×\)/.test(r)),
-    reasons.join(' | '));
+  // The status rows say why, by subsystem and in words: HCAL first.
+  await page.waitForFunction(() => document.querySelector('#status .status-row')?.dataset.subsystem === 'hcal');
+  assert.match(await page.textContent('#status-hcal .status-text'), /^HCAL module 2 MIP peak/);
+  assert.match(await page.textContent('#last-why'), /^checks: \d+ BAD/);
   assert.match(await page.textContent('#run-mot'), /^[0-9.]+ [kM]$/);
   assert.equal(await page.textContent('#run-spills'), '3');
   // Good MOT against the run's goal from run_start meta (scale 0.1: no spill is GOOD, so 0 %).
-  assert.match(await page.textContent('#run-goal'), /^of goal 20\.0 M \(0\.0 %\)$/);
+  assert.match(await page.textContent('#run-goal'), /^goal 20\.0 M · 0\.0 %$/);
   assert.equal(await page.isVisible('#goal-bar'), true);
 
   const chartData = () => page.evaluate(() => {
-    const get = id => Chart.getChart(document.getElementById(id)).data.datasets[0].data;
+    // trend points are {x: spill, y: value}, histogram bins plain counts
+    const get = id => Chart.getChart(document.getElementById(id)).data.datasets[0].data.map(d => (d !== null && typeof d === 'object' ? d.y : d));
     const sum = a => a.reduce((x, y) => x + y, 0);
     return { rate: get('trend-rate').length, mot: get('trend-mot').length, motValues: get('trend-mot'),
       p_in: sum(get('h-p_in')), hcal2: sum(get('h-hcal2')), ecal: sum(get('h-ecal')) };
   });
   // Trends and histograms come from the same refresh, trends first: wait for both.
-  await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-mot')).data.datasets[0].data.length === 3 &&
+  await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-mot'))?.data.datasets[0]?.data.length === 3 &&
     Chart.getChart(document.getElementById('h-p_in')).data.datasets[0].data.some(v => v > 0));
   let d = await chartData();
   assert.equal(d.rate, 3);
@@ -57,8 +58,8 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   const hcal2 = await page.evaluate(() => Chart.getChart(document.getElementById('h-hcal2')).data.datasets[0].data);
   assert.ok(hcal2[0] > 0 && hcal2.slice(10).every(v => v === 0), 'dead module at pedestal');
   // The HCAL MIP-peak trend: one line per module; module 2's peak collapses in spill 3.
-  const hcalTrend = await page.evaluate(() => Chart.getChart(document.getElementById('trend-hcal')).data.datasets
-    .map(ds => ({ label: ds.label, data: ds.data })));
+  const hcalTrend = await page.evaluate(() => Chart.getChart(document.getElementById('trend-hcal')).data.datasets.slice(0, 4)
+    .map(ds => ({ label: ds.label, data: ds.data.map(d => d.y) })));
   assert.deepEqual(hcalTrend.map(t => t.label), ['hcal0', 'hcal1', 'hcal2', 'hcal3']);
   assert.ok(hcalTrend[2].data[2] < 0.5 && hcalTrend[0].data[2] > 2, JSON.stringify(hcalTrend));
   for (const id of ['trend-tpm', 'trend-dead', 'trend-pin', 'trend-ecal'])
@@ -81,7 +82,7 @@ test('shift overview updates by itself while the simulator runs', async (t) => {
   await page.waitForFunction(() => Chart.getChart(document.getElementById('trend-rate')).data.datasets[0].data.length === 5);
   await page.waitForFunction(() => document.getElementById('run-spills').textContent === '5', null, { timeout: 15000 });
   // Text from the data is inserted as text: no element was created from it.
-  assert.equal(await page.$$eval('#last-reasons li *', els => els.length), 0);
+  assert.equal(await page.$$eval('#status .status-text *', els => els.length), 0);
 
   // During a spill the spill tile counts its events from the stream's `live` events (1 Hz).
   const realtime = sim(server.url, '--run', '7', '--first-spill', '6', '--spills', '1', '--scale', '0.1', '--realtime',
@@ -135,17 +136,24 @@ test('an incomplete spill shows its cause first, and every reason is one click a
   assert.equal(resp.status, 200);
   await page.waitForFunction(() => document.getElementById('last-flag').textContent === 'UNKNOWN', null,
     { timeout: 20000 });
-  const shown = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
-  assert.equal(shown[0], 'Incomplete spill: no spill_end before the spill timeout', shown.join(' | '));
-  // what follows from it says so
-  assert.ok(shown.slice(1, 3).every(r => r.endsWith(': not known: the spill has no spill_end')), shown.join(' | '));
-  assert.equal(shown.length, 4, 'three reasons and the "+N more" item: ' + shown.join(' | '));
-  const more = await page.textContent('#last-reasons-more');
+  assert.equal(await page.textContent('#last-why'), 'incomplete spill');
+  // The DAQ row comes first with the cause; then the checks of the DAQ that lacked input.
+  await page.waitForFunction(() => document.querySelector('#status .status-row')?.dataset.subsystem === 'daq');
+  assert.equal(await page.textContent('#status-daq .status-text'), 'spill 1 incomplete: no spill_end before the spill timeout');
+  const more = await page.textContent('#status-daq-more');
   const hidden = Number(more.match(/^\+(\d+) more$/)[1]);
   assert.ok(hidden >= 1, more);
-  await page.click('#last-reasons-more');
-  const all = await page.$$eval('#last-reasons li', lis => lis.map(li => li.textContent));
-  assert.equal(all.length, 3 + hidden);
-  assert.equal(await page.$('#last-reasons-more'), null);
+  await page.click('#status-daq-more');
+  const all = await page.$$eval('#status-daq li .item-text', lis => lis.map(li => li.textContent));
+  assert.equal(all.length, 1 + hidden);
+  assert.equal(all[0], 'spill 1 incomplete: no spill_end before the spill timeout');
+  assert.ok(all.slice(1).every(r => /^[A-Z][^:]+: .*(no spill_end|counts|entries)/.test(r)), all.join(' | '));
+  assert.equal(await page.textContent('#status-daq-more'), 'less');
+  // Every other row says its checks lacked input too; none is cut: each "+N more" lists them all.
+  for (const sub of ['beam', 'veto']) {
+    const n = await page.$(`#status-${sub}-more`) ? Number((await page.textContent(`#status-${sub}-more`)).match(/\d+/)[0]) : 0;
+    if (n) await page.click(`#status-${sub}-more`);
+    assert.equal(await page.$$eval(`#status-${sub} li .item-text, #status-${sub} .status-text`, e => e.length), n ? n + 1 : 1);
+  }
   assert.deepEqual(problems, []);
 });
