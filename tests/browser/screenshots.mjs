@@ -26,7 +26,6 @@ writeFileSync(join(dir, 'profile.json'), JSON.stringify(prof));
 const server = await startServer(dir, { profile: join(dir, 'profile.json'), spill_timeout: 10,
                                         display: { timezone: 'Europe/Zurich' } });
 const url = server.url;
-const collect = (...args) => run(env('SW_COLLECT'), ['sim', '--url', url, '--quiet', '--fast', ...args], { timeout: 120000 });
 const call = async (method, path, body) => {
   const r = await fetch(url + path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
@@ -34,30 +33,41 @@ const call = async (method, path, body) => {
 };
 
 try {
-  await collect('--run', '41', '--spills', '14', '--seed', '3', '--mot-goal', '4e7', '--fault', 'beam_momentum@4',
-                '--fault', 'hcal_dead@7-9', '--fault', 'halo@11');
+  // Runs on the SPS cycle, as a real one comes (spills every 16.8 s, 4.8 s long), ending about now:
+  // the simulator's records with their times moved; sent one spill per request.
+  const CYCLE = 16.8, LENGTH = 4.8, now = Date.now() / 1000;
+  const records = async (...args) => (await run(env('SW_COLLECT'), ['sim', '--out', '-', '--quiet', ...args],
+                                                { maxBuffer: 1 << 30 })).stdout.trim().split('\n').map(l => JSON.parse(l));
+  const send = async (recs, t0) => {
+    let chunk = [];
+    const flush = async () => {
+      const resp = await fetch(url + '/api/v1/ingest', { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' },
+                                                         body: chunk.map(r => JSON.stringify(r)).join('\n') + '\n' });
+      if (!resp.ok) throw new Error('ingest: ' + resp.status + ' ' + await resp.text());
+      chunk = [];
+    };
+    let last = t0;
+    for (const r of recs) {
+      if (r.type === 'run_start') r.time = t0 - 30;
+      if (r.type === 'spill_start') r.time = last = t0 + (r.spill - 1) * CYCLE;
+      if (r.type === 'spill_end') r.time = last + LENGTH;
+      if (r.type === 'run_end') r.time = last + LENGTH + 20;
+      chunk.push(r);
+      if (r.type === 'spill_end' || r.type === 'run_end' || chunk.length >= 5) await flush();
+    }
+    if (chunk.length) await flush();
+  };
+  await send(await records('--run', '41', '--spills', '14', '--seed', '3', '--mot-goal', '4e7', '--fault',
+                           'beam_momentum@4', '--fault', 'hcal_dead@7-9', '--fault', 'halo@11'),
+             now - 23 * CYCLE - 120);
   await call('PUT', '/api/v1/runs/41/spills/12/flag', { flag: 'BAD', reason: 'detector problem', shifter: 'A. Shifter',
                                                         comment: 'HCAL HV trip seen on the slow control' });
-  // run 42 goes on: its records by hand, without the end of spill 7 (the DAQ stalls) and without run_end
-  const recs = (await run(env('SW_COLLECT'), ['sim', '--out', '-', '--quiet', '--run', '42', '--spills', '7',
-                                              '--seed', '4', '--fault', 'dead_time@3', '--mot-goal', '4e7'],
-                          { maxBuffer: 1 << 30 })).stdout.trim().split('\n').map(l => JSON.parse(l))
-    .filter(r => r.type !== 'run_end' && !(r.type === 'spill_end' && r.spill === 7));
-  let chunk = [];
-  const flush = async () => {
-    const resp = await fetch(url + '/api/v1/ingest', { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' },
-                                                       body: chunk.map(r => JSON.stringify(r)).join('\n') + '\n' });
-    if (!resp.ok) throw new Error('run 42: ' + resp.status + ' ' + await resp.text());
-    chunk = [];
-  };
-  for (const r of recs) {
-    chunk.push(r);
-    if (r.type === 'spill_end' || chunk.length >= 5) await flush();
-  }
-  if (chunk.length) await flush();
+  // run 42 goes on: no run_end, and spill 7 never ends (the DAQ stalls)
+  await send((await records('--run', '42', '--spills', '7', '--seed', '4', '--fault', 'dead_time@3', '--mot-goal', '4e7'))
+    .filter(r => r.type !== 'run_end' && !(r.type === 'spill_end' && r.spill === 7)), now - 6 * CYCLE - LENGTH);
   await call('POST', '/api/v1/silences', { alarm: 'veto_rate_high', duration: 7200, creator: 'B. Expert',
                                            comment: 'halo studies with the beam group until the end of the shift' });
-  await sleep(25000); // the spill times out, the stall alarm fires
+  await sleep(30000); // the spill times out, the stall alarm fires, the data is stale (1.5 cycles)
   await call('POST', '/api/v1/alarms/dead_time_high/ack', { shifter: 'A. Shifter', comment: 'DAQ expert called' })
     .catch(() => {}); // only when it fires
   await call('POST', '/api/v1/shift/notes', { shifter: 'A. Shifter', from: Date.now() / 1000 - 8 * 3600,
