@@ -116,7 +116,13 @@ async function maybeTrends(run) {
 
 function showStatus(spill, gap) {
   const rows = statusRows(profile ? profile.subsystems : [], spill, gap, profile ? profile.checks.map(c => c.name) : []);
-  renderStatus($('status'), rows);
+  // a check's reason opens its spill in the explorer on the check's histogram
+  const hist = new Map((profile ? profile.checks : []).map(c => [c.name, c.hist]));
+  renderStatus($('status'), rows, null, (item) => {
+    if (!spill || !hist.get(item.check)) return null;
+    return '/explorer.html?' + new URLSearchParams({ h: hist.get(item.check), scope: 'spill', run: String(spill.run),
+                                                     spills: String(spill.spill), ref: 'last-good', check: item.check });
+  });
   setText('status-spill', spill ? `judged at the end of spill ${spill.spill} of run ${spill.run}` : 'no spill judged yet');
 }
 

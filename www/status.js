@@ -69,7 +69,9 @@ export function statusRows(subsystems, spill, gap, checkOrder = []) {
 const expanded = new Set(); // subsystems whose every problem is listed (kept across refreshes)
 let shownKey = '';
 
-export function renderStatus(box, rows, onChange) {
+// link(item): the explorer URL of a check's item (its spill, its histogram, the check highlighted),
+// or null: the reason is then plain text.
+export function renderStatus(box, rows, onChange, link = () => null) {
   const key = JSON.stringify([rows, [...expanded]]);
   if (key === shownKey) return;
   shownKey = key;
@@ -85,10 +87,14 @@ export function renderStatus(box, rows, onChange) {
       ? el('button', { type: 'button', class: 'link more', id: `status-${r.name}-more`, onclick: toggle },
         open ? 'less' : `+${r.items.length - 1} more`)
       : null;
+    const words = (i, cls) => {
+      const href = i.check ? link(i) : null;
+      return href ? el('a', { class: cls, href, title: 'open this spill in the explorer' }, i.text) : el('span', { class: cls }, i.text);
+    };
     const text = open
       ? el('ul', { class: 'status-items' }, r.items.map(i =>
-        el('li', { dataset: { state: i.state } }, flagBadge(i.state), ' ', el('span', { class: 'item-text' }, i.text))))
-      : el('span', { class: 'status-text' }, r.summary);
+        el('li', { dataset: { state: i.state } }, flagBadge(i.state), ' ', words(i, 'item-text'))))
+      : r.items.length ? words(r.items[0], 'status-text') : el('span', { class: 'status-text' }, r.summary);
     return el('div', { class: 'status-row ' + r.state, id: `status-${r.name}`, dataset: { subsystem: r.name, state: r.state } },
       el('span', { class: 'status-name' }, r.title), flagBadge(r.state), el('div', { class: 'status-what' }, text), more);
   }));

@@ -149,6 +149,9 @@ test('a dead HCAL module from the first spill: the HCAL row names it, the critic
   assert.equal(row.title, 'HCAL');
   assert.match(row.text, /^HCAL module 2 MIP peak/, row.text);
   assert.equal(await onScreen(page, '#status-hcal .status-text'), true);
+  // The reason opens its spill in the explorer, on the check's histogram with the check highlighted.
+  const reasonLink = Object.fromEntries(new URL(await page.$eval('#status-hcal a.status-text', a => a.href)).searchParams);
+  assert.deepEqual(reasonLink, { h: 'hcal2', scope: 'spill', run: '31', spills: '4', ref: 'last-good', check: 'hcal2_mip' });
   assert.equal(await page.$eval('#status-ecal', e => e.dataset.state), 'GOOD');
   // Every HCAL problem is one click away.
   await page.click('#status-hcal-more');
