@@ -41,7 +41,7 @@ void sw_checks_api_list(const struct sw_api *api, struct sw_reply *r)
             checks,
             json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", d->name, "title",
                       d->title[0] ? d->title : d->name, "category", d->category, "subsystem", d->subsystem,
-                      "unit", d->unit, "hist", hist, "compare", compare_name(d->compare), "good",
+                      "unit", sw_q_unit(d), "hist", hist, "compare", compare_name(d->compare), "good",
                       d->stability ? window(d->good_lo, d->good_hi) : json_null(), "warn",
                       d->stability ? window(d->warn_lo, d->warn_hi) : json_null(), "physical", phys));
     }
@@ -114,8 +114,8 @@ void sw_checks_api_run(const struct sw_api *api, struct MHD_Connection *c, int64
         const struct sw_check_def *d = &prof->checks[i];
         json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:n, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:[], s:[], s:[]}}",
                               "name", d->name, "title", d->title[0] ? d->title : d->name, "subsystem",
-                              d->subsystem, "unit", d->unit, "worst", "counts", "GOOD", 0, "WARN", 0, "BAD",
-                              0, "UNKNOWN", 0, "EXCLUDED", 0, "spills", "BAD", "WARN", "UNKNOWN");
+                              d->subsystem, "unit", sw_q_unit(d), "worst", "counts", "GOOD", 0, "WARN", 0,
+                              "BAD", 0, "UNKNOWN", 0, "EXCLUDED", 0, "spills", "BAD", "WARN", "UNKNOWN");
         json_array_append_new(out, e);
         json_object_set(byname, d->name, e);
     }

@@ -375,7 +375,7 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
         for (int i = 0; i < prof->nchecks; i++)
             if (!strcmp(prof->checks[i].name, sub))
                 json_object_update_new(j, json_pack("{s:s, s:s, s:s}", "title", prof->checks[i].title, "unit",
-                                                    prof->checks[i].unit, "subsystem",
+                                                    sw_q_unit(&prof->checks[i]), "subsystem",
                                                     prof->checks[i].subsystem));
         sw_profile_unref(prof);
     }

@@ -110,6 +110,10 @@ json_t *sw_quality_provenance_expand(json_t *stored);
 /* The window that judged, from an expanded provenance (borrowed): {"expected", "good", "warn"} in
  * the statistic's units (new reference) — the layer that made a non-GOOD state, else the stability
  * window when it judged (not excluded, not learning), else the physical one; each null when unknown. */
+/* The unit a check's numbers are shown in (reasons, the API, the pages): the check's own; a fraction
+ * without one (a dead time, the share of a histogram above or below a value) is "fraction", shown
+ * as a percentage. */
+const char *sw_q_unit(const struct sw_check_def *c);
 json_t *sw_quality_band(json_t *provenance);
 
 /* 1 when a result may join its check's baseline: judged (not EXCLUDED/UNKNOWN) and GOOD. */

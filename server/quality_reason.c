@@ -19,9 +19,7 @@ const char *sw_q_title(const struct sw_check_def *c)
     return c->title[0] ? c->title : c->name;
 }
 
-/* The unit a reason shows: the check's own; a fraction (a dead time, the share of a histogram
- * above or below a value) shows as a percentage without one. */
-static const char *unit_of(const struct sw_check_def *c)
+const char *sw_q_unit(const struct sw_check_def *c)
 {
     if (c->unit[0])
         return c->unit;
@@ -181,7 +179,7 @@ static void phys_part(char *buf, size_t len, const struct sw_profile *p, const s
                       const struct sw_check_result *r, double res)
 {
     const struct sw_window *w = &c->phys;
-    const char *unit = unit_of(c);
+    const char *unit = sw_q_unit(c);
     char a[SW_NUM_LEN], b[SW_NUM_LEN], win[96], from[96];
     if (w->compare == SW_CMP_ABSOLUTE) {
         outside_abs(buf, len, r->raw, w->good_lo, w->good_hi, unit, "physical");
@@ -211,7 +209,7 @@ static void phys_part(char *buf, size_t len, const struct sw_profile *p, const s
 static void stab_part(char *buf, size_t len, const struct sw_check_def *c, const struct sw_check_result *r,
                       double res)
 {
-    const char *unit = unit_of(c);
+    const char *unit = sw_q_unit(c);
     char a[SW_NUM_LEN], b[SW_NUM_LEN], win[96], what[200], z[SW_NUM_LEN + 16] = "";
     if (c->compare == SW_CMP_ABSOLUTE) {
         outside_abs(buf, len, r->raw, c->good_lo, c->good_hi, unit, "good");
@@ -252,7 +250,7 @@ void sw_q_reason_judged(char *buf, size_t len, const struct sw_profile *p, const
                         const char *pending, int first_bin)
 {
     const struct sw_check_def *c = r->def;
-    const char *unit = unit_of(c);
+    const char *unit = sw_q_unit(c);
     /* The numbers of the value's own units are shown as finely as the window that judged it. */
     double res = 0;
     int stab = r->stab_state != SW_GOOD && r->stab_state != SW_EXCLUDED;

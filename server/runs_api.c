@@ -140,7 +140,7 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
                     continue;
                 json_object_set_new(cj, "title", json_string(d->title));
                 json_object_set_new(cj, "subsystem", json_string(d->subsystem));
-                json_object_set_new(cj, "unit", json_string(d->unit));
+                json_object_set_new(cj, "unit", json_string(sw_q_unit(d)));
                 json_object_set_new(
                     cj, "good",
                     json_pack("[o o]", sw_json_real_or_null(d->good_lo), sw_json_real_or_null(d->good_hi)));

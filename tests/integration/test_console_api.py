@@ -27,6 +27,8 @@ class Checks(ServerTest):
         self.assertEqual(by["ecal_mip"]["subsystem"], "ecal")
         self.assertEqual(by["veto_v1_per_mot"]["subsystem"], "veto")
         self.assertIsNone(by["mot"]["hist"])  # a counter, not a histogram
+        # fractions without a unit in the profile are shown as such (percentages on the pages)
+        self.assertEqual((by["dead_time"]["unit"], by["p_in_tail"]["unit"]), ("fraction", "fraction"))
         p = by["p_in_mean"]
         self.assertEqual((p["title"], p["unit"], p["compare"]), ("Mean incoming momentum", "GeV/c", "delta"))
         self.assertEqual(p["physical"]["nominal_meta"], "momentum")
