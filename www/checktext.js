@@ -138,14 +138,3 @@ export function judgedBy(c) {
   if (z !== undefined && z !== null && Number.isFinite(z)) from += ` · ${num(z, 3)} σ`;
   return from;
 }
-
-// [1, 2, 3, 5, 7, 8] -> [[1, 3], [5, 5], [7, 8]]
-export function spans(list) {
-  const out = [];
-  for (const s of [...list].sort((a, b) => a - b)) {
-    const last = out[out.length - 1];
-    if (last && s === last[1] + 1) last[1] = s;
-    else if (!last || s !== last[1]) out.push([s, s]);
-  }
-  return out;
-}

@@ -8,9 +8,9 @@
 //   /explorer.html?h=hcal2&scope=spill&run=21&spills=3&ref=last-good&check=hcal2_mip
 // (check=: that check's row is highlighted; without h the check's histogram is shown). A spill or
 // run that does not exist says so in place of the chart. Live scope refreshes every 2 s.
-import { $, api, el, every, flagBadge, fmt, fmtTime, header, say, setText, staleness } from '/lib.js';
+import { $, api, el, every, flagBadge, fmt, fmtTime, header, say, setText, spanText, spans, staleness } from '/lib.js';
 import { clearChart, drawHistogram } from '/charts.js';
-import { judgedBy, num, spans, valueText } from '/checktext.js';
+import { judgedBy, num, valueText } from '/checktext.js';
 
 header('/explorer.html', 'histograms');
 const live = staleness(8);
@@ -122,7 +122,7 @@ function chartShown() {
 async function runSpills(run) {
   const r = await api(`/api/v1/runs/${run}/spills`);
   const list = r.spills.map(s => s.spill);
-  return list.length ? `its spills are ${spans(list).map(([a, b]) => (a === b ? a : `${a}–${b}`)).join(', ')}` : 'it has no closed spill yet';
+  return list.length ? `its spills are ${spanText(list)}` : 'it has no closed spill yet';
 }
 
 // Why a stored scope summed no spill, in words.

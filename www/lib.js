@@ -145,6 +145,20 @@ export function fmtAgo(unix) {
   return `${(s / 3600).toFixed(1)} h ago`;
 }
 
+// Spill numbers as runs: [1, 2, 3, 5, 7, 8] -> [[1, 3], [5, 5], [7, 8]] (any order, repeats once).
+export function spans(list) {
+  const out = [];
+  for (const s of [...list].sort((a, b) => a - b)) {
+    const last = out[out.length - 1];
+    if (last && s === last[1] + 1) last[1] = s;
+    else if (!last || s !== last[1]) out.push([s, s]);
+  }
+  return out;
+}
+
+// ... as text: "1–3, 5, 7–8".
+export const spanText = (list) => spans(list).map(([a, b]) => (a === b ? String(a) : `${a}–${b}`)).join(', ');
+
 // A flag in colour *and* in words (colour-blind safe: the word and a shape carry it too).
 export function flagBadge(flag) {
   const f = FLAGS.includes(flag) ? flag : 'UNKNOWN';

@@ -4,20 +4,9 @@
 // says why. It asks first, in a dialog that shows what is being certified (spills per flag, MOT, good
 // MOT, the manual overrides); cancelling sends nothing. A signed-off run gets a Reopen form, whose
 // reason the server requires.
-import { $, api, el, flagBadge, fmt, say } from '/lib.js';
+import { $, api, el, flagBadge, fmt, say, spanText } from '/lib.js';
 
 const FLAGS = ['GOOD', 'WARN', 'BAD', 'UNKNOWN', 'EXCLUDED'];
-
-// "3, 5–7, 9" from sorted spill numbers.
-export function spans(numbers) {
-  const out = [];
-  for (const n of numbers) {
-    const last = out[out.length - 1];
-    if (last && n === last[1] + 1) last[1] = n;
-    else out.push([n, n]);
-  }
-  return out.map(([a, b]) => (a === b ? String(a) : `${a}–${b}`)).join(', ');
-}
 
 // Why the run cannot be signed off now, or null when it can.
 export function whyNot(r, spills) {
@@ -25,7 +14,7 @@ export function whyNot(r, spills) {
   if (r.ended === null || r.ended === undefined) return `run ${r.run} is running (no run_end yet)`;
   if (r.live) return `run ${r.run} has an open spill (${r.live.spill}): sign off after it closes`;
   const unknown = spills.filter(s => s.flag === 'UNKNOWN' && !s.manual).map(s => s.spill);
-  if (unknown.length > 1) return `spills ${spans(unknown)} are UNKNOWN without a manual flag: flag them (GOOD, BAD or EXCLUDED) first`;
+  if (unknown.length > 1) return `spills ${spanText(unknown)} are UNKNOWN without a manual flag: flag them (GOOD, BAD or EXCLUDED) first`;
   if (unknown.length) return `spill ${unknown[0]} is UNKNOWN without a manual flag: flag it (GOOD, BAD or EXCLUDED) first`;
   return null;
 }
@@ -57,7 +46,7 @@ function summary(r, spills, shifter, comment) {
       el('dt', {}, 'manual overrides'), el('dd', { id: 'dlg-manual-count' }, n ? `${n} spill${n > 1 ? 's' : ''}` : 'none'),
       el('dt', {}, 'signed off by'), el('dd', {}, `${shifter}: ${comment}`)),
     over.length ? el('ul', { class: 'plain', id: 'dlg-manual' }, over.map(g => el('li', {},
-      `spill${g.spills.length > 1 ? 's' : ''} ${spans(g.spills)}: `, flagBadge(g.manual.flag), ' by ', g.manual.shifter || g.manual.who,
+      `spill${g.spills.length > 1 ? 's' : ''} ${spanText(g.spills)}: `, flagBadge(g.manual.flag), ' by ', g.manual.shifter || g.manual.who,
       ` (${[g.manual.reason, g.manual.comment].filter(Boolean).join(' — ')}); checks: `, flagBadge(g.auto || 'UNKNOWN'),
       g.conflict ? el('span', { class: 'mark conflict' }, '≠ checks') : null))) : null,
   ];

@@ -4,7 +4,7 @@
 // same failing checks in one range), the handover notes (written here, stored on the server), the
 // manual flags and sign-offs with their comments, and the alarm episodes. Spills count when they
 // started in the range. Printable (a light print style, the zone on the page). ?from=&to= in Unix s.
-import { $, api, el, fmt, fmtTime, header, parseTime, say, staleness, zoneLabel } from '/lib.js';
+import { $, api, el, fmt, fmtTime, header, parseTime, say, spanText, staleness, zoneLabel } from '/lib.js';
 import { foldEpisodes, episodeRow, overlaps } from '/alarmtime.js';
 
 header('/shift.html', 'shift summary');
@@ -48,17 +48,6 @@ async function pages(path, key, from) {
   return out;
 }
 
-// "4–7" or "3, 5–6" from sorted spill numbers.
-function spans(numbers) {
-  const out = [];
-  for (const n of numbers) {
-    const last = out[out.length - 1];
-    if (last && n === last[1] + 1) last[1] = n;
-    else out.push([n, n]);
-  }
-  return out.map(([a, b]) => (a === b ? String(a) : `${a}–${b}`)).join(', ');
-}
-
 // A problem spill's causes: the manual decision, then each failing check by its reason's tag
 // ("p_in_mean [beam]", the text before the first colon), with the reason's text.
 function causes(s) {
@@ -98,7 +87,7 @@ function causeLine(g, c) {
   if (n === 1) return c.text;
   const values = c.spills.length > 1 && !c.same ? `; values of spill ${c.spill}` : '';
   if (c.spills.length === n) return `${c.text} (${n === 2 ? 'both' : 'all ' + n} spills${values})`;
-  return `${c.text} (spill${c.spills.length > 1 ? 's' : ''} ${spans(c.spills)}${values})`;
+  return `${c.text} (spill${c.spills.length > 1 ? 's' : ''} ${spanText(c.spills)}${values})`;
 }
 
 // Reasons that say the same of several checks over the same spills ("Muons on target: not known: the
