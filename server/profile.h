@@ -107,6 +107,7 @@ struct sw_check_def {
     char title[128];
     char category[16];           /* beam | detector | daq */
     char subsystem[SW_NAME_MAX]; /* the overview's status row: "subsystem", else the category */
+    int subsystem_given;         /* "subsystem" was in the definition (not the category's default) */
     char unit[16];
     enum sw_quantity_kind kind;
     int hist; /* SW_Q_HIST: index into profile hists */

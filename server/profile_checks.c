@@ -359,6 +359,7 @@ void sw_profile_parse_check(json_t *c, struct sw_check_def *def, const struct sw
     if (strcmp(cat, "beam") && strcmp(cat, "detector") && strcmp(cat, "daq"))
         sw_diag_add(d, "%s.category: must be one of beam, detector, daq", path);
     snprintf(def->category, sizeof def->category, "%s", cat);
+    def->subsystem_given = json_object_get(c, "subsystem") != NULL;
     const char *subsys = sw_cfg_get_string(c, "subsystem", cat, path, d);
     if (!*subsys || strlen(subsys) >= sizeof def->subsystem)
         sw_diag_add(d, "%s.subsystem: must be a name of 1 to %d characters", path, SW_NAME_MAX - 1);

@@ -195,8 +195,10 @@ static void parse_conditions(json_t *c, struct sw_profile *prof, struct sw_diag 
     }
 }
 
-/* "subsystems": [{"name", "title"}]: the overview's status rows, in order; every check's subsystem
- * must be one of them. Without the key: the checks' own, in order of first appearance. */
+/* "subsystems": [{"name", "title"}]: the overview's status rows, in order; a check's "subsystem"
+ * must be one of them. A check without one goes to the row of its category, which is added (titled
+ * by name) when the list lacks it; without the list, the rows are the checks' own in order of first
+ * appearance. */
 static void parse_subsystems(json_t *s, struct sw_profile *prof, struct sw_diag *d)
 {
     static const char *const known[] = {"name", "title", NULL};
@@ -234,7 +236,7 @@ static void parse_subsystems(json_t *s, struct sw_profile *prof, struct sw_diag 
             k++;
         if (k < prof->nsubsystems || !prof->checks[c].name[0])
             continue;
-        if (s)
+        if (s && prof->checks[c].subsystem_given)
             sw_diag_add(d, "$.checks[%d].subsystem: \"%s\" is not in $.subsystems", c, name);
         else if (prof->nsubsystems == SW_SUBSYSTEMS_MAX)
             sw_diag_add(d, "$.checks[%d].subsystem: more than %d subsystems", c, SW_SUBSYSTEMS_MAX);

@@ -162,6 +162,25 @@ class ProfileKeys(unittest.TestCase):
             self.assertIsNotNone(log, mutate.__name__)
             self.assertIn(want, log, mutate.__name__)
 
+    def test_a_check_without_subsystem_goes_to_its_category(self):
+        def add(p):
+            c = copy.deepcopy([c for c in p["checks"] if c["name"] == "t_ecal_mean"][0])
+            c["name"] = "t_ecal_mean_2"
+            del c["subsystem"]
+            p["checks"].append(c)
+        tmp = tempfile.mkdtemp(prefix="swtest-")
+        prof = copy.deepcopy(load_json(PROFILE))
+        add(prof)
+        path = os.path.join(tmp, "profile.json")
+        write_json(path, prof)
+        srv = Server(tmp, config={"profile": path}).start()
+        try:
+            status, d = srv.get("/api/v1/checks")
+            self.assertEqual(d["subsystems"][-1], {"name": "detector", "title": "detector"})
+            self.assertEqual(d["checks"][-1]["subsystem"], "detector")
+        finally:
+            srv.stop()
+
     def test_without_the_list_the_checks_own_subsystems(self):
         def drop(p):
             del p["subsystems"]
