@@ -29,27 +29,30 @@ const char *sw_q_unit(const struct sw_check_def *c)
     return "";
 }
 
+/* Appends to the text in buf (cut at len). */
+static void vadd(char *buf, size_t len, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vadd(char *buf, size_t len, const char *fmt, va_list ap)
+{
+    size_t l = strlen(buf);
+    if (l + 1 < len)
+        vsnprintf(buf + l, len - l, fmt, ap);
+}
+
 static void add(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void add(char *buf, size_t len, const char *fmt, ...)
 {
-    size_t l = strlen(buf);
-    if (l + 1 >= len)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf + l, len - l, fmt, ap);
+    vadd(buf, len, fmt, ap);
     va_end(ap);
 }
 
 void sw_q_reason_text(char *buf, size_t len, const struct sw_check_def *c, const char *fmt, ...)
 {
     snprintf(buf, len, "%s: ", sw_q_title(c));
-    size_t l = strlen(buf);
-    if (l + 1 >= len)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf + l, len - l, fmt, ap);
+    vadd(buf, len, fmt, ap);
     va_end(ap);
     sw_utf8_trim_cut(buf);
 }

@@ -126,19 +126,34 @@ class Labels(ServerTest):
 
 
 class ProfileKeys(unittest.TestCase):
-    def start_with(self, mutate):
+    def server_with(self, mutate):
+        """A server (not started) on the shipped profile changed by mutate."""
         tmp = tempfile.mkdtemp(prefix="swtest-")
         prof = copy.deepcopy(load_json(PROFILE))
         mutate(prof)
         path = os.path.join(tmp, "profile.json")
         write_json(path, prof)
-        srv = Server(tmp, config={"profile": path})
+        return Server(tmp, config={"profile": path})
+
+    def start_with(self, mutate):
+        """The start-up error of such a server, or None when it started."""
+        srv = self.server_with(mutate)
         try:
             srv.start()
         except RuntimeError as e:
             return str(e)
         srv.stop()
         return None
+
+    def checks_with(self, mutate):
+        """GET /api/v1/checks of such a server."""
+        srv = self.server_with(mutate).start()
+        try:
+            status, d = srv.get("/api/v1/checks")
+            self.assertEqual(status, 200)
+            return d
+        finally:
+            srv.stop()
 
     def test_refused_with_where(self):
         def unknown_subsystem(p):
@@ -168,36 +183,18 @@ class ProfileKeys(unittest.TestCase):
             c["name"] = "t_ecal_mean_2"
             del c["subsystem"]
             p["checks"].append(c)
-        tmp = tempfile.mkdtemp(prefix="swtest-")
-        prof = copy.deepcopy(load_json(PROFILE))
-        add(prof)
-        path = os.path.join(tmp, "profile.json")
-        write_json(path, prof)
-        srv = Server(tmp, config={"profile": path}).start()
-        try:
-            status, d = srv.get("/api/v1/checks")
-            self.assertEqual(d["subsystems"][-1], {"name": "detector", "title": "detector"})
-            self.assertEqual(d["checks"][-1]["subsystem"], "detector")
-        finally:
-            srv.stop()
+        d = self.checks_with(add)
+        self.assertEqual(d["subsystems"][-1], {"name": "detector", "title": "detector"})
+        self.assertEqual(d["checks"][-1]["subsystem"], "detector")
 
     def test_without_the_list_the_checks_own_subsystems(self):
         def drop(p):
             del p["subsystems"]
             for c in p["checks"]:
                 c.pop("subsystem", None)
-        tmp = tempfile.mkdtemp(prefix="swtest-")
-        prof = copy.deepcopy(load_json(PROFILE))
-        drop(prof)
-        path = os.path.join(tmp, "profile.json")
-        write_json(path, prof)
-        srv = Server(tmp, config={"profile": path}).start()
-        try:
-            status, d = srv.get("/api/v1/checks")
-            self.assertEqual([s["name"] for s in d["subsystems"]], ["beam", "detector", "daq"])
-            self.assertEqual(d["subsystems"][0]["title"], "beam")
-        finally:
-            srv.stop()
+        d = self.checks_with(drop)
+        self.assertEqual([s["name"] for s in d["subsystems"]], ["beam", "detector", "daq"])
+        self.assertEqual(d["subsystems"][0]["title"], "beam")
 
 
 if __name__ == "__main__":
