@@ -131,6 +131,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct req 
     security_headers(resp);
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->filename[0] && r->status < 300) {
+        char cd[128];
+        snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", r->filename);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+    }
     if (r->retry_after) {
         char secs[16];
         snprintf(secs, sizeof secs, "%u", r->retry_after);

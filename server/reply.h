@@ -22,6 +22,8 @@ struct sw_reply {
     size_t len;
     const char *content_type;
     const char *allow;        /* for 405 */
+    char filename[96];        /* when set (a download: an export, a ROOT bundle), sent as
+                               * Content-Disposition: attachment; filename="..." ([A-Za-z0-9._-] only) */
     unsigned retry_after;     /* s; sent as Retry-After when > 0 (503 back-pressure) */
     int close;                /* send Connection: close (a refusal whose client should not keep the slot) */
     struct MHD_Response *raw; /* a response the handler built (the live stream): queued as it is, with
