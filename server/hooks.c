@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "jsonnum.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -100,7 +101,7 @@ static char *payload(const struct worker *w, const struct sw_notice *n)
                       (json_int_t)n->spill, "value", num(n->value), "threshold", num(n->threshold),
                       "dashboard", w->dashboard);
     }
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = j ? sw_json_text(j, JSON_COMPACT, NULL) : NULL;
     json_decref(j);
     return s;
 }

@@ -2,6 +2,7 @@
 #include "reply.h"
 
 #include "event.h"
+#include "jsonnum.h"
 
 #include <errno.h>
 #include <math.h>
@@ -46,8 +47,8 @@ __attribute__((format(printf, 3, 0))) static void reply_msg(struct sw_reply *r, 
     json_t *j = json_pack("{s:s}", "error", msg);
     free(r->body);
     r->status = status;
-    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    r->len = r->body ? strlen(r->body) : 0;
+    r->len = 0;
+    r->body = j ? sw_json_text(j, JSON_COMPACT, &r->len) : NULL;
     r->content_type = "application/json";
     json_decref(j);
 }
@@ -60,7 +61,7 @@ void sw_reply_fail(struct sw_reply *r, int code, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Steals j. */
+/* Steals j. Every real as its shortest round-trip text (jsonnum.h). */
 void sw_reply_json(struct sw_reply *r, unsigned status, json_t *j)
 {
     if (!j) {
@@ -68,14 +69,13 @@ void sw_reply_json(struct sw_reply *r, unsigned status, json_t *j)
         return;
     }
     free(r->body);
-    r->body = json_dumps(j, JSON_COMPACT);
+    r->body = sw_json_text(j, JSON_COMPACT, &r->len);
     json_decref(j);
     if (!r->body) {
         sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;
     }
     r->status = status;
-    r->len = strlen(r->body);
     r->content_type = "application/json";
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "jsonnum.h"
 #include "live.h"
 #include "log.h"
 #include "metrics.h"
@@ -130,7 +131,7 @@ void sw_stream_publish(struct sw_stream *s, const char *event, const json_t *dat
 {
     if (!s)
         return;
-    char *json = json_dumps(data, JSON_COMPACT);
+    char *json = sw_json_text(data, JSON_COMPACT, NULL);
     if (!json) {
         sw_warn("stream", "%s event dropped: out of memory", event);
         return;
@@ -297,7 +298,7 @@ static void position(struct sw_stream *s, struct client *c, const char *last_id)
     char id[64];
     snprintf(id, sizeof id, "%" PRIu64 "-%" PRIu64, s->epoch, s->next - 1);
     json_t *j = json_pack("{s:s, s:s}", "reason", why, "id", id);
-    char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *data = j ? sw_json_text(j, JSON_COMPACT, NULL) : NULL;
     json_decref(j);
     int n = snprintf(c->pre + c->prelen, sizeof c->pre - c->prelen, "id: %s\nevent: reset\ndata: %s\n\n", id,
                      data ? data : "{}");
