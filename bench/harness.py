@@ -27,11 +27,12 @@ import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = ["ingest", "latency", "histogram", "endpoints", "scale", "quality"]
-DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints"]  # scale, quality only with --only
+STAGES = ["ingest", "latency", "histogram", "endpoints", "serialise", "scale", "quality"]
+DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints", "serialise"]  # scale, quality only with --only
 # --only NAME: a figure family, and the stage that measures it
 ONLY = {"ingest": "ingest", "latency": "latency", "commit": "latency", "histogram": "histogram",
-        "endpoints": "endpoints", "memory": "endpoints", "scale": "scale", "quality": "quality"}
+        "endpoints": "endpoints", "memory": "endpoints", "serialise": "serialise", "scale": "scale",
+        "quality": "quality"}
 BATCH = 1000  # events per batch, as the collector sends them
 
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
@@ -557,6 +558,19 @@ class Bench:
         say("  built in %.0f s" % (time.time() - t0))
         return path
 
+
+    # serialise ----------------------------------------------------------------------------------
+    def stage_serialise(self):
+        say("\n== serialise: the answers' serialiser (sw_json_text, shortest round-trip reals) against "
+            "json_dumps (%.17g reals) on the same trees, alternating in one process; ratio = ours / Jansson "
+            "per call (median of paired rounds; below 100 % is faster)")
+        r = run_json([self.tool("json_serialise"), "--seconds", "0.6" if self.quick else "3"])
+        for name, t in r["trees"].items():
+            self.figure("serialise.%s" % name, t["ours_us"], "us/call", t["jansson_us"], "json_dumps", "<= 125 %",
+                        text="%d bytes (json_dumps %d)" % (t["bytes_ours"], t["bytes_jansson"]))
+            # the paired ratio measured by the program itself
+            self.figures["serialise.%s" % name]["ratio"] = t["ratio"]
+            self.figures["serialise.%s" % name]["ratio_method"] = "median of paired rounds"
 
     # scale (only with --only scale) ----------------------------------------------------------
     def stage_scale(self):

@@ -10,21 +10,39 @@
 
 /* ---- the shortest text of a double ---- */
 
-/* dig[0..n-1] (n <= 17, dig[0] != '0') as the integer part of "DIGITSe<exp10>" parsed by strtod:
- * that form has no decimal point, so no locale can change how it parses. */
+/* Writes the decimal of v at p, returns the characters written. */
+static int put_exp(char *p, int v)
+{
+    char t[8];
+    int n = 0, k = 0;
+    unsigned u = v < 0 ? (unsigned)-v : (unsigned)v;
+    if (v < 0)
+        p[n++] = '-';
+    do {
+        t[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (k)
+        p[n++] = t[--k];
+    return n;
+}
+
+/* dig[0..n-1] (n <= 19) as the integer part of "DIGITSe<exp10>" parsed by strtod: that form has no
+ * decimal point, so no locale can change how it parses. */
 static int parses_back(const char *dig, int n, int exp10, double want)
 {
     char t[40];
     memcpy(t, dig, (size_t)n);
-    snprintf(t + n, sizeof t - (size_t)n, "e%d", exp10);
+    t[n] = 'e';
+    t[n + 1 + put_exp(t + n + 1, exp10)] = 0;
     return strtod(t, NULL) == want;
 }
 
-/* Rounds the 17 digits of d17 to n digits into out, upward when up: out keeps n digits, and *e
- * grows by one when 99..9 carries into 100..0. */
-static void round_to(const char *d17, int n, int up, char *out, int *e)
+/* Rounds the digits of d to n digits into out, upward when up: out keeps n digits, and *e grows by
+ * one when 99..9 carries into 100..0. */
+static void round_to(const char *d, int n, int up, char *out, int *e)
 {
-    memcpy(out, d17, (size_t)n);
+    memcpy(out, d, (size_t)n);
     if (!up)
         return;
     int i = n - 1;
@@ -38,15 +56,20 @@ static void round_to(const char *d17, int n, int up, char *out, int *e)
     }
 }
 
-/* Whether the n-digit candidate c (as digits, *its* exponent ce) parses back to a (> 0, normal, not
- * a power of two): decided from its distance to the 17-digit text when that is clear by a margin,
- * else by strtod. dist17 is |candidate - x17| in units of the 17th digit of x17; half_ulp is half
- * a ulp of a in the same units; the true a lies within 0.5 of x17 (printf rounds correctly). */
-static int candidate_ok(const char *c, int n, int ce, double dist17, double half_ulp, double a)
+#define NDIG 19 /* digits printf gives: they fit a uint64_t */
+
+static const uint64_t pow10u[] = {1,       10,       100,       1000,       10000,         100000,
+                                  1000000, 10000000, 100000000, 1000000000, 10000000000ULL};
+
+/* Whether a candidate parses back to a (> 0, normal, not a power of two): decided from its distance
+ * to the NDIG-digit text x when that is clear by a margin, else by strtod. dist is |candidate - x|
+ * in units of x's last digit; half_ulp is half a ulp of a in the same units; the true a lies within
+ * 0.5 of x (printf rounds correctly). */
+static int candidate_ok(const char *c, int n, int ce, double dist, double half_ulp, double a)
 {
-    if (dist17 + 0.5 < half_ulp * (1 - 1e-9))
+    if (dist + 0.5 < half_ulp * (1 - 1e-9))
         return 1;
-    if (dist17 - 0.5 > half_ulp * (1 + 1e-9))
+    if (dist - 0.5 > half_ulp * (1 + 1e-9))
         return 0;
     return parses_back(c, n, ce - (n - 1), a);
 }
@@ -56,29 +79,28 @@ static int candidate_ok(const char *c, int n, int ce, double dist17, double half
 static int shortest_digits(double a, char *dig, int *e10)
 {
     char t[48];
-    snprintf(t, sizeof t, "%.16e", a); /* d.dddddddddddddddde±XX, correctly rounded by glibc */
-    char d17[17];
+    snprintf(t, sizeof t, "%.*e", NDIG - 1, a); /* d.ddd...e±XX, correctly rounded by glibc */
+    char d[NDIG];
     int k = 0;
     const char *p = t;
     for (; *p && *p != 'e' && *p != 'E'; p++)
-        if (*p >= '0' && *p <= '9' && k < 17)
-            d17[k++] = *p; /* skips the decimal point, whatever the locale makes it */
+        if (*p >= '0' && *p <= '9' && k < NDIG)
+            d[k++] = *p; /* skips the decimal point, whatever the locale makes it */
     int e = *p ? atoi(p + 1) : 0;
-    while (k < 17)
-        d17[k++] = '0';
+    while (k < NDIG)
+        d[k++] = '0';
 
-    int bin;
+    int bin, n = 17, ce = e;
     double m = frexp(a, &bin);
-    int n = 17, ce = e;
-    char c[17];
+    char c[NDIG];
     if (a < DBL_MIN || m == 0.5) {
         /* subnormal (fewer significant bits) or a power of two (a narrower interval below): no bound,
-         * every length is tried by strtod, from one digit up */
-        for (int len = 1; len <= 16; len++) {
-            int nearer = d17[len] >= '5';
+         * every length is tried by strtod from one digit up, the nearer neighbour first */
+        for (int len = 1; len <= 17; len++) {
+            int nearer = d[len] >= '5';
             for (int pass = 0; pass < 2; pass++) {
                 int te = e;
-                round_to(d17, len, pass ? !nearer : nearer, c, &te);
+                round_to(d, len, pass ? !nearer : nearer, c, &te);
                 if (parses_back(c, len, te - (len - 1), a)) {
                     n = len, ce = te;
                     memcpy(dig, c, (size_t)len);
@@ -86,44 +108,32 @@ static int shortest_digits(double a, char *dig, int *e10)
                 }
             }
         }
-        memcpy(dig, d17, 17);
-        *e10 = e;
-        goto strip;
     }
     {
-        uint64_t x17 = 0;
-        for (int i = 0; i < 17; i++)
-            x17 = x17 * 10 + (uint64_t)(d17[i] - '0');
-        /* a ulp of a is 2^(bin-53), a = m 2^bin: in units of the 17th digit it is x17 2^-53 / m */
-        double half_ulp = (double)x17 * 0x1p-54 / m;
+        uint64_t x = 0;
+        for (int i = 0; i < NDIG; i++)
+            x = x * 10 + (uint64_t)(d[i] - '0');
+        /* a ulp of a is 2^(bin-53), a = m 2^bin: in units of x's last digit it is x 2^-53 / m */
+        double half_ulp = (double)x * 0x1p-54 / m;
 
-        /* 15 digits: the 17-digit text rounded half up is the correct rounding of a (a is too far from
-         * a 15-digit midpoint for the two roundings to differ), and if any text of 15 digits or fewer
-         * parses back, this one does (15-digit decimals are spaced wider than a ulp). */
-        uint64_t tail = x17 % 100;
-        int up = tail >= 50;
-        int te = e;
-        round_to(d17, 15, up, c, &te);
-        if (candidate_ok(c, 15, te, (double)(up ? 100 - tail : tail), half_ulp, a)) {
-            n = 15, ce = te;
-            memcpy(dig, c, 15);
-            goto strip;
-        }
-        /* 16 digits: the nearer neighbour of x17; when its last digit is 5 the true a may sit on
-         * either side of the midpoint, so both neighbours are tried */
-        unsigned last = (unsigned)(x17 % 10);
-        for (int pass = 0; pass < (last == 5 ? 2 : 1); pass++) {
-            up = pass == 0 ? last >= 5 : 0;
-            te = e;
-            round_to(d17, 16, up, c, &te);
-            if (candidate_ok(c, 16, te, (double)(up ? 10 - last : last), half_ulp, a)) {
-                n = 16, ce = te;
-                memcpy(dig, c, 16);
-                goto strip;
+        /* n = 15: if any text of 15 digits or fewer parses back, the 15-digit rounding does (15-digit
+         * decimals are spaced wider than a ulp), and rounding x half up gives it (a is too far from a
+         * 15-digit midpoint for the two roundings to differ). n = 16: the nearer neighbour of x; on a
+         * tie of x both. n = 17: the rounding of x half up is within 0.505 of a 17th-digit unit of a,
+         * and half a ulp is at least 0.55 of one: it always parses back. */
+        for (n = 15; n <= 17; n++) {
+            uint64_t unit = pow10u[NDIG - n], tail = x % unit;
+            int up = 2 * tail >= unit, tie = 2 * tail == unit && n == 16;
+            for (int pass = 0; pass <= tie; pass++, up = !up) {
+                int te = e;
+                round_to(d, n, up, c, &te);
+                if (n == 17 || candidate_ok(c, n, te, (double)(up ? unit - tail : tail), half_ulp, a)) {
+                    ce = te;
+                    memcpy(dig, c, (size_t)n);
+                    goto strip;
+                }
             }
         }
-        memcpy(dig, d17, 17); /* %.17g always parses back */
-        n = 17, ce = e;
     }
 strip:
     *e10 = ce;
@@ -143,7 +153,7 @@ int sw_json_real_text(char *buf, size_t len, double v)
         memcpy(p, "0.0", 4);
         return (int)(p - buf) + 3;
     }
-    char dig[17];
+    char dig[NDIG];
     int e;
     int n = shortest_digits(fabs(v), dig, &e);
     if (e >= -4 && e < 17) {
@@ -176,7 +186,8 @@ int sw_json_real_text(char *buf, size_t len, double v)
             memcpy(p, dig + 1, (size_t)(n - 1));
             p += n - 1;
         }
-        p += snprintf(p, 8, "e%d", e);
+        *p++ = 'e';
+        p += put_exp(p, e);
     }
     *p = 0;
     return (int)(p - buf);
