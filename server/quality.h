@@ -116,6 +116,25 @@ json_t *sw_quality_provenance_expand(json_t *stored);
 const char *sw_q_unit(const struct sw_check_def *c);
 json_t *sw_quality_band(json_t *provenance);
 
+/* How a check of a spill was compared, for the spill detail's entry (docs/api.md): {"layer", "compare"
+ * (absolute, delta, ratio), "expected", "expected_from" (nominal, baseline, learning, reference_run,
+ * rolling_median, fixed, peers; null for absolute limits), "from" (the same in words: "baseline of run
+ * 7 spills 3-24"), "good"/"warn": {"window": [lo, hi] in the comparison's terms, "limits": [lo, hi] in
+ * the statistic's unit}, "significance": {"warn", "bad", "z"} | null, "outside"} for the layer
+ * sw_quality_band picks. prov is the expanded provenance and stored its stored form (both borrowed,
+ * either may be NULL: a result stored before provenance was recorded gets the definition d as it
+ * stands), d the check's definition in the profile in force (NULL when it has none), raw the
+ * statistic. "outside" is how far raw lies beyond the good window in units of the warn margin on
+ * that side (0 inside, up to 1 within the warn window, beyond 1 outside it; null when unknown).
+ * *value_unit is the unit of the result's value: d's unit, "ratio" for a ratio, NULL without d
+ * (borrowed: static or d's). New reference. */
+json_t *sw_quality_judged(json_t *prov, json_t *stored, const struct sw_check_def *d, double raw,
+                          const char **value_unit);
+/* Sorts an array of check entries (objects with "state", "name" and "judged") worst first: BAD, WARN,
+ * UNKNOWN, GOOD, EXCLUDED; within a state the largest judged.outside first (unknown last), then by
+ * name. */
+void sw_quality_sort_checks(json_t *checks);
+
 /* 1 when a result may join its check's baseline: judged (not EXCLUDED/UNKNOWN) and GOOD. */
 int sw_quality_healthy(const struct sw_check_result *r);
 

@@ -1,7 +1,9 @@
 /* quality_int.h — internal to the quality module's own files (quality.c, quality_stats.c,
- * quality_json.c); nothing else includes it. The public side, and the manual, is quality.h.
+ * quality_json.c, quality_reason.c, quality_judged.c); nothing else includes it. The public side, and the
+ * manual, is quality.h.
  *
- * Calls go down only: quality_json.c (the results and their provenance as JSON) calls quality.c
+ * Calls go down only: quality_judged.c (a check's entry for the API: how it was compared, worst
+ * first) calls quality_json.c (the results and their provenance as JSON), which calls quality.c
  * (state names, the comparison arithmetic), quality.c (the judgement of a check and the spill
  * flag) calls quality_stats.c (the quantities a check reads) and quality_reason.c (the reasons in
  * words, with numfmt.h); those two call neither quality.c nor each other.
@@ -31,6 +33,12 @@ double sw_q_peer_median(const struct sw_check_def *c, const struct sw_quality_in
  * (delta: ref + lo..ref + hi; ratio: ref x lo..ref x hi, swapped for a negative ref; absolute: as
  * it is). */
 void sw_q_raw_range(enum sw_compare cmp, double ref, double lo, double hi, double *rlo, double *rhi);
+
+/* quality_json.c: the layer of an expanded provenance (borrowed) whose numbers an answer shows: the
+ * one that made a non-GOOD state, else the stability window when it judged (not excluded, its window
+ * known), else the physical one, else the stability one; *name "physical" or "stability" (NULL with
+ * a NULL return). Borrowed from prov. */
+json_t *sw_q_judging_layer(json_t *prov, const char **name);
 
 /* quality_reason.c: the reasons in words. Every reason starts with the check's title (its name
  * when it has none), then ": ". */

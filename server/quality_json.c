@@ -123,6 +123,13 @@ static json_t *copy_or_null(json_t *v)
     return v ? json_deep_copy(v) : json_null();
 }
 
+/* The stored compare code as the profile's word (GET /api/v1/checks): absolute, delta, ratio. */
+static const char *cmp_word(json_t *code)
+{
+    const char *k = json_string_value(code);
+    return k && *k == 'd' ? "delta" : k && *k == 'r' ? "ratio" : "absolute";
+}
+
 json_t *sw_quality_provenance_expand(json_t *a)
 {
     if (!json_is_array(a) || json_array_size(a) != 3)
@@ -132,8 +139,8 @@ json_t *sw_quality_provenance_expand(json_t *a)
     json_t *ph = json_array_get(a, 1), *st = json_array_get(a, 2);
     if (json_is_array(ph) && json_array_size(ph) == 6) {
         json_t *cmp = json_array_get(ph, 1), *nom = json_array_get(ph, 2);
-        json_t *o = json_pack("{s:O, s:o, s:o}", "state", json_array_get(ph, 0), "good",
-                              window_expand(cmp, nom, json_array_get(ph, 4)), "warn",
+        json_t *o = json_pack("{s:O, s:s, s:o, s:o}", "state", json_array_get(ph, 0), "compare",
+                              cmp_word(cmp), "good", window_expand(cmp, nom, json_array_get(ph, 4)), "warn",
                               window_expand(cmp, nom, json_array_get(ph, 5)));
         if (o && !json_is_null(nom)) {
             json_object_set(o, "nominal", nom);
@@ -181,10 +188,10 @@ json_t *sw_quality_provenance_expand(json_t *a)
             json_object_set(src, "run", json_array_get(st, 11));
         }
         json_t *cmp = json_array_get(st, 2), *expected = json_array_get(st, 3);
-        json_t *o = json_pack("{s:O, s:O, s:o, s:o, s:O, s:o}", "state", json_array_get(st, 0), "expected",
-                              expected, "good", window_expand(cmp, expected, json_array_get(st, 4)), "warn",
-                              window_expand(cmp, expected, json_array_get(st, 5)), "z", json_array_get(st, 6),
-                              "source", src);
+        json_t *o = json_pack(
+            "{s:O, s:s, s:O, s:o, s:o, s:O, s:o}", "state", json_array_get(st, 0), "compare", cmp_word(cmp),
+            "expected", expected, "good", window_expand(cmp, expected, json_array_get(st, 4)), "warn",
+            window_expand(cmp, expected, json_array_get(st, 5)), "z", json_array_get(st, 6), "source", src);
         json_object_set_new(j, "stability", o);
     }
     return j;
@@ -195,7 +202,7 @@ static int window_known(json_t *w)
     return json_is_array(w) && (json_is_number(json_array_get(w, 0)) || json_is_number(json_array_get(w, 1)));
 }
 
-json_t *sw_quality_band(json_t *prov)
+json_t *sw_q_judging_layer(json_t *prov, const char **name)
 {
     json_t *ph = json_object_get(prov, "physical"), *st = json_object_get(prov, "stability");
     const char *layer = json_string_value(json_object_get(prov, "layer"));
@@ -207,6 +214,15 @@ json_t *sw_quality_band(json_t *prov)
                   : stab                                 ? stab
                   : ph                                   ? ph
                                                          : st;
+    *name = !use ? NULL : use == ph ? "physical" : "stability";
+    return use;
+}
+
+json_t *sw_quality_band(json_t *prov)
+{
+    const char *name;
+    json_t *use = sw_q_judging_layer(prov, &name);
+    json_t *ph = json_object_get(prov, "physical");
     json_t *expected = use == ph ? json_object_get(ph, "nominal") : json_object_get(use, "expected");
     json_t *good = json_object_get(use, "good"), *warn = json_object_get(use, "warn");
     return json_pack("{s:O, s:O, s:O}", "expected", json_is_number(expected) ? expected : json_null(), "good",

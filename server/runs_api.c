@@ -127,17 +127,20 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
                 (const char *)sqlite3_column_text(st, 1), "state", (const char *)sqlite3_column_text(st, 2),
                 "value", sw_json_real_or_null(sw_col_real(st, 3)), "raw",
                 sw_json_real_or_null(sw_col_real(st, 4)), "reason", (const char *)sqlite3_column_text(st, 5));
+            if (!cj)
+                continue;
             /* Where the verdict came from, as judged then (the ranges below are the profile's now). */
             const char *prov = (const char *)sqlite3_column_text(st, 6);
             json_t *stored = prov ? json_loads(prov, 0, NULL) : NULL;
-            json_object_set_new(cj, "provenance",
-                                stored ? sw_quality_provenance_expand(stored) : json_null());
-            json_decref(stored);
+            json_t *expanded = stored ? sw_quality_provenance_expand(stored) : json_null();
+            json_object_set_new(cj, "provenance", expanded); /* expanded stays valid: cj holds it */
             /* The definition as it stands in the profile in force (ranges, reference). */
-            for (int i = 0; cj && i < prof->nchecks; i++) {
+            const struct sw_check_def *def = NULL;
+            for (int i = 0; i < prof->nchecks; i++) {
                 const struct sw_check_def *d = &prof->checks[i];
                 if (strcmp(d->name, name) != 0)
                     continue;
+                def = d;
                 json_object_set_new(cj, "title", json_string(d->title));
                 json_object_set_new(cj, "subsystem", json_string(d->subsystem));
                 json_object_set_new(cj, "unit", json_string(sw_q_unit(d)));
@@ -149,10 +152,18 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
                     json_pack("[o o]", sw_json_real_or_null(d->warn_lo), sw_json_real_or_null(d->warn_hi)));
                 json_object_set_new(cj, "reference", sw_json_real_or_null(d->reference));
             }
+            /* How it was compared, in the API's terms, and the units of raw and value. */
+            const char *value_unit = NULL;
+            json_object_set_new(cj, "judged",
+                                sw_quality_judged(expanded, stored, def, sw_col_real(st, 4), &value_unit));
+            json_object_set_new(cj, "raw_unit", def ? json_string(sw_q_unit(def)) : json_null());
+            json_object_set_new(cj, "value_unit", value_unit ? json_string(value_unit) : json_null());
+            json_decref(stored);
             json_array_append_new(checks, cj);
         }
         sqlite3_finalize(st);
     }
+    sw_quality_sort_checks(checks); /* worst first: the BAD one does not hide among twenty */
     sw_profile_unref(prof);
     json_object_set_new(j, "checks", checks);
     json_object_set_new(j, "audit", sw_audit_of_spill(db, run, spill));
