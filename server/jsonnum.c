@@ -222,7 +222,7 @@ static int grow(struct out *o, size_t need)
 
 static void put(struct out *o, const char *s, size_t n)
 {
-    if (grow(o, n) == 0) {
+    if (n && grow(o, n) == 0) {
         memcpy(o->p + o->len, s, n);
         o->len += n;
     }
@@ -432,7 +432,8 @@ static void put_value(struct out *o, const json_t *j, size_t flags, int depth)
                  it = json_object_iter_next((json_t *)j, it), i++)
                 keys[i] = (struct keyref){json_object_iter_key(it), json_object_iter_key_len(it),
                                           json_object_iter_value(it)};
-            qsort(keys, i, sizeof *keys, keyref_cmp);
+            if (i > 1)
+                qsort(keys, i, sizeof *keys, keyref_cmp);
             for (size_t k = 0; k < i && !o->fail; k++) {
                 if (k)
                     put(o, comma, clen);
