@@ -160,7 +160,7 @@ static void h_audit(const struct req *q, struct sw_reply *r)
 }
 static void h_hist_list(const struct req *q, struct sw_reply *r)
 {
-    sw_hist_api_list(q->api, r);
+    sw_hist_api_list(q->api, q->c, r);
 }
 static void h_hist(const struct req *q, struct sw_reply *r)
 {

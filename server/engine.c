@@ -383,6 +383,29 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
     return j;
 }
 
+json_t *sw_engine_live_hist_as(struct sw_engine *e, const char *name, json_t *(*conv)(const struct sw_hist *),
+                               int64_t *run, int64_t *spill)
+{
+    pthread_mutex_lock(&e->mu);
+    int open = 0, h;
+    struct spill *sp = live_spill(e, &open);
+    json_t *j = NULL;
+    *run = *spill = -1;
+    if (sp && (h = sw_profile_find_hist(sp->prof, name)) >= 0) {
+        j = conv(&sp->hists[h]);
+        *run = sp->run;
+        *spill = sp->spill;
+    } else if ((h = sw_profile_find_hist(e->prof, name)) >= 0) {
+        struct sw_hist empty;
+        if (sw_hist_init(&empty, &e->prof->hists[h]) == 0) {
+            j = conv(&empty);
+            sw_hist_release(&empty);
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    return j;
+}
+
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)
 {
     json_t *j = NULL;
