@@ -108,8 +108,9 @@ static int scope_live(const struct scope *s)
 }
 
 /* The download name of a ROOT export: spillwatch-run1234-spill5[-NAME].json, -spills3-17, -last20,
- * -live, -good; NAME with ':' as '_'. */
-static void root_filename(struct sw_reply *r, const struct scope *s, const char *name)
+ * -good, -live-run1234-spill5 (the live spill; -live before any); NAME with ':' as '_'. */
+static void root_filename(struct sw_reply *r, const struct scope *s, const char *name, int64_t live_run,
+                          int64_t live_spill)
 {
     char sc[96] = "", *p = sc;
     size_t left = sizeof sc;
@@ -118,6 +119,8 @@ static void root_filename(struct sw_reply *r, const struct scope *s, const char 
     (n = snprintf(p, left, __VA_ARGS__), n > 0 && (size_t)n < left ? (p += n, left -= (size_t)n) : 0)
     if (scope_live(s))
         ADD("-live");
+    if (scope_live(s) && live_run >= 0)
+        ADD("-run%lld-spill%lld", (long long)live_run, (long long)live_spill);
     if (s->has_run)
         ADD("-run%lld", (long long)s->run);
     if (s->has_spill)
@@ -251,19 +254,17 @@ static void root_bundle(const struct sw_api *api, const struct sw_profile *prof,
                         struct sw_reply *r)
 {
     char stem[sizeof r->filename];
-    root_filename(r, s, NULL);
+    json_t *arr = NULL;
+    int64_t run = -1, spill = -1;
+    if (scope_live(s))
+        arr = sw_engine_live_hist_as(api->engine, NULL, sw_root_hist, &run, &spill);
+    root_filename(r, s, NULL, run, spill);
     snprintf(stem, sizeof stem, "%.*s", (int)(strlen(r->filename) - 5), r->filename); /* without .json */
-    json_t *arr = json_array();
     if (scope_live(s)) {
-        for (int i = 0; i < prof->nhists; i++) {
-            int64_t run, spill;
-            json_t *o = sw_engine_live_hist_as(api->engine, prof->hists[i].name, sw_root_hist, &run, &spill);
-            if (o)
-                json_array_append_new(arr, o);
-        }
-        sw_reply_json(r, 200, sw_root_list(stem, arr));
+        sw_reply_json(r, 200, arr ? sw_root_list(stem, arr) : NULL);
         return;
     }
+    arr = json_array();
     char key[192];
     uint64_t gen = sw_store_generation(api->store);
     scope_key(key, sizeof key, "*", 1, s, prof);
@@ -361,12 +362,12 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
     if (root < 0 || parse_scope(c, &s, r) < 0)
         return;
     if (scope_live(&s)) {
-        int64_t run, spill;
+        int64_t run = -1, spill = -1;
         json_t *j = root ? sw_engine_live_hist_as(api->engine, name, sw_root_hist, &run, &spill)
                          : sw_engine_live_hist(api->engine, name);
         sw_reply_json(r, 200, j);
         if (root && r->status == 200)
-            root_filename(r, &s, name);
+            root_filename(r, &s, name, run, spill);
         return;
     }
     /* A stored scope: the same answer until the writer's next job (hcache.h). The generation is
@@ -376,7 +377,7 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
     scope_key(key, sizeof key, name, root, &s, prof);
     if (cached(key, gen, r)) {
         if (root)
-            root_filename(r, &s, name);
+            root_filename(r, &s, name, -1, -1);
         return;
     }
     struct sw_hist acc;
@@ -405,7 +406,7 @@ static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const
     if (r->status == 200 && r->body)
         sw_hcache_put(key, gen, r->body, r->len);
     if (root && r->status == 200)
-        root_filename(r, &s, name);
+        root_filename(r, &s, name, -1, -1);
 }
 
 /* ---- trends ---- */

@@ -47,7 +47,7 @@ const cases = [
   { name: 'p_in', query: 'run=31&spill=2', option: 'hist', file: 'spillwatch-run31-spill2-p_in.json' },
   { name: 'p_in', query: 'run=31', option: 'hist', file: 'spillwatch-run31-p_in.json' },
   { name: 'p_in', query: 'run=31&quality=good', option: 'hist', file: 'spillwatch-run31-good-p_in.json' },
-  { name: 'p_in', query: '', option: 'hist', file: 'spillwatch-live-p_in.json' },
+  { name: 'p_in', query: '', option: 'hist', file: 'spillwatch-live-run31-spill5-p_in.json' },
   { name: 'xy_tgt', query: 'run=31', option: 'colz', file: 'spillwatch-run31-xy_tgt.json' },
   { name: 'xy_tgt', query: 'run=31&spills=2-4', option: 'colz', file: 'spillwatch-run31-spills2-4-xy_tgt.json' },
   { name: 'trigger', query: 'run=31', option: 'hist', file: 'spillwatch-run31-trigger.json' },
@@ -132,10 +132,15 @@ test('the bundle of a scope is a TList of every histogram', async () => {
     assert.equal(ncells, (own.x.bins + 2) * (own.y ? own.y.bins + 2 : 1), name);
     assert.equal(sum, own.entries, `${name}: every fill is in a cell`);
   }
-  // the live bundle too
-  const live = JSON.parse((await get(`${base}/histograms?format=root`)).text);
+  // the live bundle too: every histogram of one spill (the last closed one, spill 5)
+  const liveResp = await get(`${base}/histograms?format=root`);
+  assert.equal(liveResp.disposition, 'attachment; filename="spillwatch-live-run31-spill5.json"');
+  const live = JSON.parse(liveResp.text);
   assert.equal(live._typename, 'TList');
-  assert.equal(live.arr.length, defs.length);
+  assert.equal(live.name, 'spillwatch-live-run31-spill5');
+  assert.deepEqual(live.arr.map(h => h.fName), defs);
+  const spill5 = JSON.parse((await get(`${base}/histograms?format=root&run=31&spill=5`)).text);
+  assert.deepEqual(live.arr.map(h => h.fEntries), spill5.arr.map(h => h.fEntries));
 });
 
 test('bad format and stray scope parameters are refused', async () => {
