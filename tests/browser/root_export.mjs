@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +39,12 @@ test.before(async () => {
 });
 test.after(async () => {
   server.proc.kill('SIGTERM');
-  await new Promise(r => server.proc.once('exit', r));
+  const code = await new Promise(r => server.proc.once('exit', r));
+  // a clean exit, and (in the sanitizer build) no report of ASan or UBSan
+  const log = readFileSync(server.log, 'utf8');
   rmSync(dir, { recursive: true, force: true });
+  assert.equal(code, 0, 'server exit status; log:\n' + log.slice(-3000));
+  assert.ok(!/ERROR: AddressSanitizer|runtime error:/.test(log), log.slice(-3000));
 });
 
 const cases = [
