@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "certify.h"
 #include "checks_api.h"
+#include "export_api.h"
 #include "hist_api.h"
 #include "metrics.h"
 #include "notes_api.h"
@@ -95,11 +96,11 @@ static void h_reeval(const struct req *q, struct sw_reply *r)
 }
 static void h_good_spills(const struct req *q, struct sw_reply *r)
 {
-    const char *fmt = sw_req_qarg(q->c, "format");
-    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
-        sw_reply_fail(r, SW_EINVAL, "query parameter \"format\": json or csv");
-    else
-        sw_certify_good_spills(q->api, q->run, fmt && strcmp(fmt, "csv") == 0, r);
+    sw_export_api_run(q->api, q->c, q->run, r);
+}
+static void h_period_good_spills(const struct req *q, struct sw_reply *r)
+{
+    sw_export_api_period(q->api, q->c, r);
 }
 static void h_rebaseline(const struct req *q, struct sw_reply *r)
 {
@@ -232,6 +233,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}", SW_ROLE_READ, 0, h_run, NULL},
     {"POST", "/api/v1/runs/{run}/reevaluate", 0, 0, h_reeval, reeval_role},
     {"GET", "/api/v1/runs/{run}/good-spills", SW_ROLE_READ, 0, h_good_spills, NULL},
+    {"GET", "/api/v1/good-spills", SW_ROLE_READ, 0, h_period_good_spills, NULL},
     {"POST", "/api/v1/runs/{run}/rebaseline", SW_ROLE_SHIFTER, HUMAN, h_rebaseline, NULL},
     {"POST", "/api/v1/runs/{run}/signoff", SW_ROLE_SHIFTER, HUMAN, h_signoff, NULL},
     {"POST", "/api/v1/runs/{run}/reopen", SW_ROLE_SHIFTER, HUMAN, h_reopen, NULL},
