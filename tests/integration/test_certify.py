@@ -1,6 +1,5 @@
 """Manual flags with audit, effective flags everywhere, run sign-off, the certified good-spill list."""
 import csv
-import io
 import json
 
 from harness import ServerTest, main, ndjson
