@@ -453,13 +453,20 @@ void sw_export_api_run(const struct sw_api *api, struct MHD_Connection *c, int64
 
 /* ---- a period ---- */
 
-/* "runs": a run (1234) or a range (1200-1250): 0, or -1 with a 400 reply. */
-static int parse_runs(struct MHD_Connection *c, int64_t *first, int64_t *last, struct sw_reply *r)
+/* "runs": a run (1234) or a range (1200-1250); without it every run (*all set): 0, or -1 with a 400
+ * reply. */
+static int parse_runs(struct MHD_Connection *c, int64_t *first, int64_t *last, int *all, struct sw_reply *r)
 {
     const char *v = sw_req_qarg(c, "runs");
-    const char *dash = v ? strchr(v, '-') : NULL;
+    *all = !v;
+    if (!v) {
+        *first = 0;
+        *last = SW_ID_MAX;
+        return 0;
+    }
+    const char *dash = strchr(v, '-');
     char *end = NULL;
-    int ok = v && *v && strspn(v, "0123456789-") == strlen(v) && (!dash || !strchr(dash + 1, '-'));
+    int ok = *v && strspn(v, "0123456789-") == strlen(v) && (!dash || !strchr(dash + 1, '-'));
     if (ok) {
         *first = strtoll(v, &end, 10);
         *last = dash ? strtoll(dash + 1, &end, 10) : *first;
@@ -467,8 +474,10 @@ static int parse_runs(struct MHD_Connection *c, int64_t *first, int64_t *last, s
              *last <= SW_ID_MAX;
     }
     if (!ok) {
-        sw_reply_fail(r, SW_EINVAL,
-                      "query parameter \"runs\": a run (1234) or a range of runs (1200-1250) is required");
+        sw_reply_fail(
+            r, SW_EINVAL,
+            "query parameter \"runs\": a run (1234) or a range of runs (1200-1250); without it, every "
+            "run");
         return -1;
     }
     if (*last < *first) {
@@ -483,7 +492,8 @@ void sw_export_api_period(const struct sw_api *api, struct MHD_Connection *c, st
 {
     enum fmt fmt;
     int64_t first, last;
-    if (parse_format(c, 1, &fmt, r) != 0 || parse_runs(c, &first, &last, r) != 0)
+    int all;
+    if (parse_format(c, 1, &fmt, r) != 0 || parse_runs(c, &first, &last, &all, r) != 0)
         return;
     const char *pv = sw_req_qarg(c, "provisional");
     int with_provisional = pv && (strcmp(pv, "1") == 0 || strcmp(pv, "true") == 0);
@@ -553,7 +563,9 @@ void sw_export_api_period(const struct sw_api *api, struct MHD_Connection *c, st
     sw_profile_unref(prof);
     json_decref(ids);
     char scope[64];
-    if (first == last)
+    if (all)
+        snprintf(scope, sizeof scope, "all-runs");
+    else if (first == last)
         snprintf(scope, sizeof scope, "run%lld", (long long)first);
     else
         snprintf(scope, sizeof scope, "runs%lld-%lld", (long long)first, (long long)last);
@@ -565,7 +577,10 @@ void sw_export_api_period(const struct sw_api *api, struct MHD_Connection *c, st
     } else {
         json_t *header = export_header(api, "good-spill-ranges", now);
         char asked[64];
-        snprintf(asked, sizeof asked, "%lld-%lld", (long long)first, (long long)last);
+        if (all)
+            snprintf(asked, sizeof asked, "all");
+        else
+            snprintf(asked, sizeof asked, "%lld-%lld", (long long)first, (long long)last);
         json_t *more =
             json_pack("{s:s, s:b, s:b, s:O, s:O, s:I, s:o, s:o}", "runs", asked, "provisional_included",
                       with_provisional, "provisional", any_provisional, "signed_runs", signed_runs,

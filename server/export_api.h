@@ -11,8 +11,9 @@
  * last], ...]}, the shape of CMS's golden JSON. Every answer names a file (Content-Disposition):
  * spillwatch-run<R>-good-spills[-provisional].json|csv, spillwatch-run<R>-good-spill-ranges[...].json.
  *
- * GET /api/v1/good-spills?runs=A[-B]&format=ranges|json&provisional=0|1: the same over a period,
- * the signed-off runs only unless provisional=1 (then the file name says -provisional).
+ * GET /api/v1/good-spills?runs=A[-B]&format=ranges|json&provisional=0|1: the same over a period
+ * (every stored run without runs), the signed-off runs only unless provisional=1 (then the file name
+ * says -provisional).
  *
  * Reads on the calling thread's read-only connection, the engine's live view (open spills) and the
  * profile in force. Threads: MHD pool threads. Every function fills the reply (errors included).

@@ -218,6 +218,12 @@ class Exports(ServerTest):
         self.assertEqual(headers["Content-Disposition"],
                          'attachment; filename="spillwatch-runs60-70-good-spill-ranges-provisional.json"')
         self.assertEqual(json.loads(self.export("/api/v1/good-spills?runs=63&format=ranges")[0]), {})
+        # without runs: every stored run
+        text, headers = self.export("/api/v1/good-spills?provisional=1")
+        self.assertEqual(json.loads(text), {"60": [[1, 2], [4, 5], [7, 8]], "63": [[1, 3]]})
+        self.assertEqual(headers["Content-Disposition"],
+                         'attachment; filename="spillwatch-all-runs-good-spill-ranges-provisional.json"')
+        self.assertEqual(json.loads(self.export("/api/v1/good-spills?format=json")[0])["header"]["runs"], "all")
         text, headers = self.export("/api/v1/good-spills?runs=55-70&format=json")
         j = json.loads(text)
         h = j["header"]
@@ -238,7 +244,7 @@ class Exports(ServerTest):
                 ("/api/v1/runs/60/good-spills?format=root", ['"format"', "root is for histograms", "json, csv or ranges"]),
                 ("/api/v1/good-spills?runs=60&format=csv", ['"format"', "ranges or json", "csv is one run's list"]),
                 ("/api/v1/good-spills?runs=60&format=root", ['"format"', "root is for histograms", "ranges or json"]),
-                ("/api/v1/good-spills", ['"runs"', "1200-1250"]),
+                ("/api/v1/good-spills?runs=", ['"runs"', "1200-1250"]),
                 ("/api/v1/good-spills?runs=a-b", ['"runs"']),
                 ("/api/v1/good-spills?runs=60-", ['"runs"']),
                 ("/api/v1/good-spills?runs=1-2-3", ['"runs"']),
