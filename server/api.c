@@ -126,6 +126,14 @@ static void h_notes(const struct req *q, struct sw_reply *r)
 {
     sw_notes_api_list(q->api, q->c, r);
 }
+static void h_alarm_stats(const struct req *q, struct sw_reply *r)
+{
+    sw_alarm_api_stats(q->api, q->c, r);
+}
+static void h_deliveries(const struct req *q, struct sw_reply *r)
+{
+    sw_alarm_api_deliveries(q->api, q->c, q->name, r);
+}
 static void h_alarms(const struct req *q, struct sw_reply *r)
 {
     sw_alarm_api_list(q->api, q->c, r);
@@ -244,6 +252,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/shift/notes", SW_ROLE_READ, 0, h_notes, NULL},
     {"POST", "/api/v1/shift/notes", SW_ROLE_SHIFTER, HUMAN, h_note_post, NULL},
     {"GET", "/api/v1/alarms", SW_ROLE_READ, 0, h_alarms, NULL},
+    {"GET", "/api/v1/alarms/stats", SW_ROLE_READ, 0, h_alarm_stats, NULL},
+    {"GET", "/api/v1/alarms/{alarm}/deliveries", SW_ROLE_READ, 0, h_deliveries, NULL},
     {"POST", "/api/v1/alarms/{alarm}/ack", SW_ROLE_SHIFTER, HUMAN, h_ack, NULL},
     {"POST", "/api/v1/alarms/{alarm}/reset", SW_ROLE_SHIFTER, HUMAN, h_reset, NULL},
     {"GET", "/api/v1/silences", SW_ROLE_READ, 0, h_silences, NULL},
