@@ -188,11 +188,9 @@ static int deliver_webhook(const struct worker *w, const struct sw_notice *n, st
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     a->http_status = (int)status;
-    if (rc != CURLE_OK)
-        snprintf(a->error, sizeof a->error, "%s%s%s", rc == CURLE_OPERATION_TIMEDOUT ? "timeout: " : "",
-                 curl_easy_strerror(rc), cerr[0] ? ": " : "");
-    if (rc != CURLE_OK && cerr[0])
-        snprintf(a->error + strlen(a->error), sizeof a->error - strlen(a->error), "%s", cerr);
+    if (rc != CURLE_OK) /* curl's detailed message when it has one (it names host and port) */
+        snprintf(a->error, sizeof a->error, "%s%s", rc == CURLE_OPERATION_TIMEDOUT ? "timeout: " : "",
+                 cerr[0] ? cerr : curl_easy_strerror(rc));
     if (rc == CURLE_OK && (status < 200 || status >= 300)) {
         one_line(ex.text);
         snprintf(a->error, sizeof a->error, "HTTP %ld%s%s", status, ex.text[0] ? ": " : "", ex.text);
@@ -302,6 +300,17 @@ static void log_row(const struct worker *w, const struct item *it, int attempt, 
     sw_delivery_log_add(w->log, &d);
 }
 
+/* 1 when an earlier notice of the same episode waits in w's queue (a retry): a notice never
+ * overtakes one about its own episode, so a receiver never hears "resolved" before "firing". */
+static int behind(const struct worker *w, const struct item *it)
+{
+    for (const struct item *i = w->head; i && i != it; i = i->next)
+        if (!strcmp(i->n.fingerprint, it->n.fingerprint) && !strcmp(i->n.alarm, it->n.alarm) &&
+            i->notice < it->notice)
+            return 1;
+    return 0;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -310,7 +319,7 @@ static void *worker_main(void *arg)
         double now = sw_mono();
         struct item *it = NULL, **link;
         for (link = &w->head; *link; link = &(*link)->next)
-            if ((*link)->due <= now || w->stop) {
+            if (((*link)->due <= now || w->stop) && !behind(w, *link)) {
                 it = *link;
                 *link = it->next;
                 w->len--;
@@ -321,7 +330,8 @@ static void *worker_main(void *arg)
                 break;
             double next = INFINITY;
             for (struct item *i = w->head; i; i = i->next)
-                next = fmin(next, i->due);
+                if (!behind(w, i))
+                    next = fmin(next, i->due);
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             double wait = isfinite(next) ? fmax(0.01, next - now) : 1.0;

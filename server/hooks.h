@@ -5,7 +5,8 @@
  * (plus run, spill, value, threshold, dashboard) or Mattermost/Slack {"text": ...}. exec: the
  * hook's argument vector run with the alarm in SW_* environment variables (no shell), killed after
  * its timeout. A webhook with a secret signs the body: X-Spillwatch-Signature: sha256=<hex HMAC>. A failed
- * delivery is retried with exponential backoff (1 s doubling to 60 s, 8 attempts), then dropped and counted.
+ * delivery is retried with exponential backoff (1 s doubling to 60 s, 8 attempts), then dropped and counted;
+ * meanwhile later notices of the same episode wait behind it (no "resolved" before its "firing").
  * Every attempt (hook, attempt number, outcome, HTTP status or exit code, error, latency) goes to the
  * delivery log (delivery_log.h), which only queues: a hook thread never waits for the database.
  *
