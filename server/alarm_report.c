@@ -228,7 +228,8 @@ static int fold(sqlite3 *db, struct rules *rs, double lower)
     if (sqlite3_prepare_v2(
             db,
             "SELECT alarm, severity, from_state, to_state, time, run, spill, note FROM alarm_events "
-            "WHERE time >= ?1 ORDER BY id",
+            "WHERE time >= ?1 AND (to_state IN ('firing', 'acknowledged') OR from_state IN ('firing', "
+            "'acknowledged')) ORDER BY id",
             -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_double(st, 1, lower);

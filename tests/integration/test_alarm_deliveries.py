@@ -2,7 +2,8 @@
 webhook receivers on loopback and a real exec hook: a receiver that answers 500 then 200 gives two
 attempts with their statuses (in GET /api/v1/alarms/{alarm}/deliveries and on the history entry that
 starts the episode); a dead port gives the connection error, then the drop when the server stops
-(read back after a restart); an exec hook's exit code; a silence's held-back notice; the figures
+(read back after a restart); timeouts of a hanging receiver and command; an exec hook's exit code; a
+silence's held-back notice; the figures
 of GET /api/v1/alarms/stats and /metrics after a scripted sequence (fire, acknowledge, resolve by
 itself, a silenced episode) equal the values computed by hand from the stored transitions; and bad
 input answered 400 naming the parameter, an unknown alarm 404."""
@@ -164,6 +165,26 @@ class Deliveries(ReceiverTest):
         self.assertGreaterEqual(rule_stats["deliveries_failed"], 1)
         self.assertEqual(rule_stats["hooks"][0]["hook"], "pager")
         self.assertGreaterEqual(rule_stats["hooks"][0]["dropped"], 1)
+
+    def test_timeouts_of_a_hanging_receiver_and_a_hanging_command(self):
+        self.rx.mode = "hang"
+        script = os.path.join(self.tmp, "slow.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nsleep 30\n")
+        os.chmod(script, stat.S_IRWXU)
+        hooks = [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/" % self.rx.port, "timeout": 1},
+                 {"name": "slow", "type": "exec", "command": [script], "timeout": 1}]
+        self.start([dict(RULE, hooks=["shift", "slow"])], hooks)
+        self.assertEqual(self.srv.post(spill(93, 1, dead_time=0.45))[0], 200)
+        rows = self.deliveries(until=lambda rows: {r["hook"] for r in rows} == {"shift", "slow"})
+        web = next(r for r in rows if r["hook"] == "shift")
+        cmd = next(r for r in rows if r["hook"] == "slow")
+        self.assertEqual((web["outcome"], web["http_status"]), ("retrying", None))
+        self.assertTrue(web["error"].startswith("timeout: "), web["error"])
+        self.assertEqual((cmd["outcome"], cmd["exit_code"], cmd["error"]),
+                         ("retrying", None, "timeout: the command was killed after 1.0 s"))
+        self.assertGreater(cmd["latency"], 0)
+        self.rx.mode = "ok"
 
     def test_exec_hook_exit_code_and_held_back_notice(self):
         flag = os.path.join(self.tmp, "fail-once")
