@@ -257,7 +257,8 @@ static int deliver_exec(const struct worker *w, const struct sw_notice *n, struc
     if (WIFSIGNALED(status))
         snprintf(a->error, sizeof a->error, "the command was killed by signal %d", WTERMSIG(status));
     else if (WEXITSTATUS(status) == 127)
-        snprintf(a->error, sizeof a->error, "exit status 127 (the command could not be run, or said so)");
+        snprintf(a->error, sizeof a->error,
+                 "exit status 127 (the command was not found or could not be run)");
     else if (WEXITSTATUS(status) != 0)
         snprintf(a->error, sizeof a->error, "exit status %d", WEXITSTATUS(status));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

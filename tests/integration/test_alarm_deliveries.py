@@ -3,10 +3,9 @@ webhook receivers on loopback and a real exec hook: a receiver that answers 500 
 attempts with their statuses (in GET /api/v1/alarms/{alarm}/deliveries and on the history entry that
 starts the episode); a dead port gives the connection error, then the drop when the server stops
 (read back after a restart); timeouts of a hanging receiver and command; an exec hook's exit code; a
-silence's held-back notice; the figures
-of GET /api/v1/alarms/stats and /metrics after a scripted sequence (fire, acknowledge, resolve by
-itself, a silenced episode) equal the values computed by hand from the stored transitions; and bad
-input answered 400 naming the parameter, an unknown alarm 404."""
+silence's held-back notice; the figures of GET /api/v1/alarms/stats and /metrics after a scripted
+sequence (fire, acknowledge, resolve by itself, a silenced episode) equal the values computed by hand
+from the stored transitions; and bad input answered 400 naming the parameter, an unknown alarm 404."""
 import calendar
 import http.server
 import json
