@@ -112,13 +112,27 @@ export function noticeText(n) {
   return `${n.hook} · ${n.status}: ${what}${errors.length ? ' — ' + errors.join('; ') : ''}`;
 }
 
-// A table cell: who was notified through which hook, and whether it arrived (a failure in red).
+// A table cell: who was notified through which hook, and whether it arrived (a failure in red). The
+// repeats of a notice (same hook, same status) share one line: the last one, or the last that
+// failed, with how many there were.
 export function deliveriesCell(e) {
   if (e.deliveries === null) return el('td', { class: 'deliveries small' }, '—');
-  const list = notices(e.deliveries);
-  if (!list.length) return el('td', { class: 'deliveries small' }, 'no notice sent');
-  return el('td', { class: 'deliveries small' }, el('ul', { class: 'plain' }, list.map(n =>
-    el('li', { class: 'delivery ' + (FAILED.includes(n.outcome) ? 'failed' : n.outcome),
-               dataset: { hook: n.hook, status: n.status, outcome: n.outcome, attempts: n.attempts },
-               title: `${n.kind} ${n.target}, last attempt ${fmtTime(n.time)}` }, noticeText(n)))));
+  const groups = new Map();
+  for (const n of notices(e.deliveries)) {
+    const key = `${n.hook}\u0000${n.status}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(n);
+  }
+  if (!groups.size) return el('td', { class: 'deliveries small' }, 'no notice sent');
+  return el('td', { class: 'deliveries small' }, el('ul', { class: 'plain' }, [...groups.values()].map(list => {
+    const failed = list.filter(n => FAILED.includes(n.outcome));
+    const n = failed.length ? failed[failed.length - 1] : list[list.length - 1];
+    const more = list.length > 1
+      ? ` · ${list.length} notices (repeats): ${list.filter(x => x.outcome === 'delivered').length} delivered` +
+        (failed.length ? `, ${failed.length} not` : '')
+      : '';
+    return el('li', { class: 'delivery ' + (FAILED.includes(n.outcome) ? 'failed' : n.outcome),
+                      dataset: { hook: n.hook, status: n.status, outcome: n.outcome, attempts: n.attempts, notices: list.length },
+                      title: `${n.kind} ${n.target}, last attempt ${fmtTime(n.time)}` }, noticeText(n) + more);
+  })));
 }

@@ -115,14 +115,16 @@ async function deadPort() {
   return port;
 }
 
-// The test profile with dead_time_high notifying the hooks given (in a directory of test t).
-function profileWithHooks(t, hooks) {
+// The test profile with dead_time_high notifying the hooks given, and bad_spills (latched) the
+// hooks in `latched` (in a directory of test t).
+function profileWithHooks(t, hooks, latched = []) {
   const dir = mkdtempSync(join(tmpdir(), 'swprofile-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const base = JSON.parse(readFileSync(env('SW_CONFIG'), 'utf8'));
   const prof = JSON.parse(readFileSync(join(dirname(env('SW_CONFIG')), base.profile), 'utf8'));
   prof.hooks = hooks;
-  for (const a of prof.alarms) if (a.name === 'dead_time_high') a.hooks = hooks.map(h => h.name);
+  for (const a of prof.alarms) if (a.name === 'dead_time_high') a.hooks = hooks.map(h => h.name).filter(h => !latched.includes(h));
+  for (const a of prof.alarms) if (a.name === 'bad_spills') a.hooks = latched;
   const path = join(dir, 'profile-hooks.json');
   writeFileSync(path, JSON.stringify(prof));
   return path;
@@ -130,16 +132,19 @@ function profileWithHooks(t, hooks) {
 
 test('alarms page: each episode shows who was notified, through which hook, and whether it arrived', async (t) => {
   const rx = await flakyReceiver(t);
+  const desk = await flakyReceiver(t);
   const dead = await deadPort();
   const profile = profileWithHooks(t, [
     { name: 'shift', type: 'webhook', url: `http://127.0.0.1:${rx.port}/hook`, timeout: 2 },
-    { name: 'pager', type: 'webhook', url: `http://127.0.0.1:${dead}/`, timeout: 2 }]);
+    { name: 'pager', type: 'webhook', url: `http://127.0.0.1:${dead}/`, timeout: 2 },
+    { name: 'desk', type: 'webhook', url: `http://127.0.0.1:${desk.port}/`, timeout: 2, repeat_interval: 1 }], ['desk']);
   const { dir, server, browser } = await setup(t, { display: { timezone: ZONE }, profile });
   const artifacts = process.env.SW_ARTIFACTS || dir;
   mkdirSync(artifacts, { recursive: true });
   const api = (path) => getJson(server.url + path);
-  // Dead time high on spills 2-3: fires at 2, resolves at 4.
-  await sim(server.url, '--run', '51', '--spills', '5', '--fault', 'dead_time@2-3');
+  // Dead time high on spills 2-3: fires at 2, resolves at 4. HCAL dead on 4-5: the latched
+  // bad_spills fires at 5 and stays firing, its notice repeated every second to the desk.
+  await sim(server.url, '--run', '51', '--spills', '5', '--fault', 'dead_time@2-3', '--fault', 'hcal_dead@4-5');
   // Wait for the shift hook's second attempt of the firing notice and its resolved notice.
   const until = Date.now() + 20000;
   let log = [];
@@ -149,6 +154,8 @@ test('alarms page: each episode shows who was notified, through which hook, and 
     await new Promise(r => setTimeout(r, 200));
   }
   assert.deepEqual(rx.got, ['firing', 'firing', 'resolved']);
+  while (Date.now() < until + 10000 && desk.got.length < 4) await new Promise(r => setTimeout(r, 200));
+  assert.ok(desk.got.length >= 4 && desk.got.every(s => s === 'firing'), desk.got.join(' '));
 
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   const problems = watch(page);
@@ -168,6 +175,12 @@ test('alarms page: each episode shows who was notified, through which hook, and 
   await page.waitForSelector(pager, { timeout: 15000 });
   assert.equal(await page.getAttribute(pager, 'class'), 'delivery failed');
   assert.match(await page.textContent(pager), /^pager · firing: NOT delivered yet: attempt \d+ failed, retrying — attempt \d+: Failed to connect to 127\.0\.0\.1 port \d+/);
+  // The desk's repeats share one line: the first notice failed once, then every one arrived.
+  const repeats = '#episodes tbody tr[data-alarm="bad_spills"] li.delivery[data-hook="desk"][data-status="firing"]';
+  await page.waitForFunction(sel => Number(document.querySelector(sel)?.dataset.notices) >= 3, repeats, { timeout: 15000 });
+  assert.equal(await page.getAttribute(repeats, 'data-outcome'), 'delivered');
+  assert.match(await page.textContent(repeats),
+    /^desk · firing: delivered \(HTTP 200\) · (\d+) notices \(repeats\): \1 delivered$/);
   const color = await page.$eval(pager, e => getComputedStyle(e).color);
   assert.equal(color, 'rgb(224, 67, 58)'); // --bad
   assert.equal(await page.$eval(fired, e => getComputedStyle(e).color), 'rgb(47, 180, 90)'); // --good
