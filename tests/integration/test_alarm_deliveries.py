@@ -305,6 +305,19 @@ class Deliveries(ReceiverTest):
         series = [k for k in m if k[0] == "spillwatch_alarm_deliveries_total"]
         self.assertEqual(len(series), 2 * 1 * 5)  # rules x their hooks x outcomes
 
+    def test_hooks_started_by_a_reload_keep_logging(self):
+        self.scripted = Scripted()
+        one = [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/" % self.scripted.port, "timeout": 2}]
+        self.start([RULE], one)
+        two = one + [{"name": "desk", "type": "webhook", "url": "http://127.0.0.1:%d/desk" % self.scripted.port,
+                      "timeout": 2}]
+        profile_with(self.tmp, two, [dict(RULE, hooks=["shift", "desk"])])  # the same file, new hooks
+        status, raw, _ = self.srv.request("POST", "/api/v1/admin/reload", b"")
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(self.srv.post(spill(97, 1, dead_time=0.45))[0], 200)
+        rows = self.deliveries(until=lambda rows: {r["hook"] for r in rows} == {"shift", "desk"})
+        self.assertEqual(sorted((r["hook"], r["outcome"]) for r in rows), [("desk", "delivered"), ("shift", "delivered")])
+
     def test_bad_input(self):
         self.start([RULE], [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:9/", "timeout": 1}])
         status, body = self.srv.get("/api/v1/alarms/no_such_rule/deliveries")
