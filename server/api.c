@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "certify.h"
 #include "checks_api.h"
+#include "export_api.h"
 #include "hist_api.h"
 #include "metrics.h"
 #include "notes_api.h"
@@ -77,7 +78,7 @@ static void h_run(const struct req *q, struct sw_reply *r)
 }
 static void h_spills(const struct req *q, struct sw_reply *r)
 {
-    sw_runs_api_spills(q->api, q->run, r);
+    sw_runs_api_spills(q->api, q->c, q->run, r);
 }
 static void h_spill(const struct req *q, struct sw_reply *r)
 {
@@ -95,11 +96,11 @@ static void h_reeval(const struct req *q, struct sw_reply *r)
 }
 static void h_good_spills(const struct req *q, struct sw_reply *r)
 {
-    const char *fmt = sw_req_qarg(q->c, "format");
-    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
-        sw_reply_fail(r, SW_EINVAL, "query parameter \"format\": json or csv");
-    else
-        sw_certify_good_spills(q->api, q->run, fmt && strcmp(fmt, "csv") == 0, r);
+    sw_export_api_run(q->api, q->c, q->run, r);
+}
+static void h_period_good_spills(const struct req *q, struct sw_reply *r)
+{
+    sw_export_api_period(q->api, q->c, r);
 }
 static void h_rebaseline(const struct req *q, struct sw_reply *r)
 {
@@ -168,7 +169,7 @@ static void h_audit(const struct req *q, struct sw_reply *r)
 }
 static void h_hist_list(const struct req *q, struct sw_reply *r)
 {
-    sw_hist_api_list(q->api, r);
+    sw_hist_api_list(q->api, q->c, r);
 }
 static void h_hist(const struct req *q, struct sw_reply *r)
 {
@@ -186,6 +187,7 @@ static void h_ticket(const struct req *q, struct sw_reply *r)
 {
     sw_stream_api_ticket(q->api, q->who, r);
 }
+static void h_index(const struct req *q, struct sw_reply *r);
 
 /* The role a handler checks itself (the stream with a ticket). */
 #define ROLE_OWN 0x10000u
@@ -227,47 +229,187 @@ struct route {
     int flags;
     void (*fn)(const struct req *q, struct sw_reply *r);
     unsigned (*role_fn)(const struct req *q, struct sw_reply *r, int *human); /* instead of role */
+    const char *params;  /* the query parameters it takes, comma-separated ("" none): any other is a 400 */
+    const char *summary; /* what it does, for GET /api/v1/ */
 };
 
 static const struct route routes[] = {
-    {"GET", "/metrics", SW_ROLE_READ, 0, h_metrics, NULL},
-    {"GET", "/api/v1/health", 0, 0, h_health, NULL},
-    {"GET", "/api/v1/display", 0, 0, h_display, NULL},
-    {"POST", "/api/v1/ingest", SW_ROLE_INGEST, INGEST, h_ingest, NULL},
-    {"GET", "/api/v1/sources/{source}", SW_ROLE_READ, 0, h_source, NULL},
-    {"POST", "/api/v1/sources/{source}/release", SW_ROLE_INGEST, 0, h_source_release, NULL},
-    {"GET", "/api/v1/runs", SW_ROLE_READ, 0, h_runs, NULL},
-    {"GET", "/api/v1/runs/{run}", SW_ROLE_READ, 0, h_run, NULL},
-    {"POST", "/api/v1/runs/{run}/reevaluate", 0, 0, h_reeval, reeval_role},
-    {"GET", "/api/v1/runs/{run}/good-spills", SW_ROLE_READ, 0, h_good_spills, NULL},
-    {"POST", "/api/v1/runs/{run}/rebaseline", SW_ROLE_SHIFTER, HUMAN, h_rebaseline, NULL},
-    {"POST", "/api/v1/runs/{run}/signoff", SW_ROLE_SHIFTER, HUMAN, h_signoff, NULL},
-    {"POST", "/api/v1/runs/{run}/reopen", SW_ROLE_SHIFTER, HUMAN, h_reopen, NULL},
-    {"PUT", "/api/v1/runs/{run}/spills/{spills}/flag", SW_ROLE_SHIFTER, HUMAN, h_flag, NULL},
-    {"GET", "/api/v1/runs/{run}/spills", SW_ROLE_READ, 0, h_spills, NULL},
-    {"GET", "/api/v1/runs/{run}/daq", SW_ROLE_READ, 0, h_daq, NULL},
-    {"GET", "/api/v1/runs/{run}/checks", SW_ROLE_READ, 0, h_run_checks, NULL},
-    {"GET", "/api/v1/checks", SW_ROLE_READ, 0, h_checks, NULL},
-    {"GET", "/api/v1/runs/{run}/spills/{spill}", SW_ROLE_READ, 0, h_spill, NULL},
-    {"GET", "/api/v1/shift/notes", SW_ROLE_READ, 0, h_notes, NULL},
-    {"POST", "/api/v1/shift/notes", SW_ROLE_SHIFTER, HUMAN, h_note_post, NULL},
-    {"GET", "/api/v1/alarms", SW_ROLE_READ, 0, h_alarms, NULL},
-    {"GET", "/api/v1/alarms/stats", SW_ROLE_READ, 0, h_alarm_stats, NULL},
-    {"GET", "/api/v1/alarms/{alarm}/deliveries", SW_ROLE_READ, 0, h_deliveries, NULL},
-    {"POST", "/api/v1/alarms/{alarm}/ack", SW_ROLE_SHIFTER, HUMAN, h_ack, NULL},
-    {"POST", "/api/v1/alarms/{alarm}/reset", SW_ROLE_SHIFTER, HUMAN, h_reset, NULL},
-    {"GET", "/api/v1/silences", SW_ROLE_READ, 0, h_silences, NULL},
-    {"POST", "/api/v1/silences", SW_ROLE_SHIFTER, HUMAN, h_silence_post, NULL},
-    {"DELETE", "/api/v1/silences/{silence}", SW_ROLE_SHIFTER, HUMAN, h_silence_delete, NULL},
-    {"POST", "/api/v1/admin/reload", SW_ROLE_ADMIN, HUMAN, h_reload, NULL},
-    {"GET", "/api/v1/audit", SW_ROLE_READ, 0, h_audit, NULL},
-    {"GET", "/api/v1/histograms", SW_ROLE_READ, 0, h_hist_list, NULL},
-    {"GET", "/api/v1/histograms/{histogram}", SW_ROLE_READ, 0, h_hist, NULL},
-    {"GET", "/api/v1/trends/{quantity}", SW_ROLE_READ, 0, h_trend, NULL},
-    {"GET", "/api/v1/stream", 0, NO_HEAD, h_stream, stream_role},
-    {"POST", "/api/v1/stream/ticket", SW_ROLE_READ, 0, h_ticket, NULL},
+    {"GET", "/api/v1", 0, 0, h_index, NULL, "", "this list of the API's routes (also at /api/v1/)"},
+    {"GET", "/metrics", SW_ROLE_READ, 0, h_metrics, NULL, "",
+     "Prometheus exposition of the server's figures"},
+    {"GET", "/api/v1/health", 0, 0, h_health, NULL, "", "liveness, store and ingest state (no token)"},
+    {"GET", "/api/v1/display", 0, 0, h_display, NULL, "",
+     "the display zone and kiosk pages of the dashboards"},
+    {"POST", "/api/v1/ingest", SW_ROLE_INGEST, INGEST, h_ingest, NULL, "",
+     "a batch of wire records (NDJSON)"},
+    {"GET", "/api/v1/sources/{source}", SW_ROLE_READ, 0, h_source, NULL, "", "a collector's sequence state"},
+    {"POST", "/api/v1/sources/{source}/release", SW_ROLE_INGEST, 0, h_source_release, NULL, "",
+     "a collector gives up its instance lease"},
+    {"GET", "/api/v1/runs", SW_ROLE_READ, 0, h_runs, NULL, "limit,before,order", "the runs, highest first"},
+    {"GET", "/api/v1/runs/{run}", SW_ROLE_READ, 0, h_run, NULL, "", "one run's summary"},
+    {"POST", "/api/v1/runs/{run}/reevaluate", 0, 0, h_reeval, reeval_role, "dry_run",
+     "judge a run's stored spills again (dry run or apply)"},
+    {"GET", "/api/v1/runs/{run}/good-spills", SW_ROLE_READ, 0, h_good_spills, NULL, "format",
+     "the good-spill list of a run (json, csv, ranges), saying whether it is signed off or provisional"},
+    {"GET", "/api/v1/good-spills", SW_ROLE_READ, 0, h_period_good_spills, NULL, "runs,format,provisional",
+     "the good-spill ranges of the runs of a period (golden-JSON shape)"},
+    {"POST", "/api/v1/runs/{run}/rebaseline", SW_ROLE_SHIFTER, HUMAN, h_rebaseline, NULL, "",
+     "restart the run's baselines from a spill"},
+    {"POST", "/api/v1/runs/{run}/signoff", SW_ROLE_SHIFTER, HUMAN, h_signoff, NULL, "", "sign a run off"},
+    {"POST", "/api/v1/runs/{run}/reopen", SW_ROLE_SHIFTER, HUMAN, h_reopen, NULL, "",
+     "reopen a signed-off run"},
+    {"PUT", "/api/v1/runs/{run}/spills/{spills}/flag", SW_ROLE_SHIFTER, HUMAN, h_flag, NULL, "",
+     "set or remove a manual flag on a spill or a range"},
+    {"GET", "/api/v1/runs/{run}/spills", SW_ROLE_READ, 0, h_spills, NULL, "flag,category,after,limit",
+     "a run's spills in spill order, filtered by flag and by the category of their verdict's checks"},
+    {"GET", "/api/v1/runs/{run}/daq", SW_ROLE_READ, 0, h_daq, NULL, "",
+     "the spill x DAQ source view of a run"},
+    {"GET", "/api/v1/runs/{run}/checks", SW_ROLE_READ, 0, h_run_checks, NULL, "spills",
+     "the worst verdict per check over a run or a spill range"},
+    {"GET", "/api/v1/checks", SW_ROLE_READ, 0, h_checks, NULL, "", "the profile's subsystems and checks"},
+    {"GET", "/api/v1/runs/{run}/spills/{spill}", SW_ROLE_READ, 0, h_spill, NULL, "",
+     "one spill with its checks, worst first"},
+    {"GET", "/api/v1/shift/notes", SW_ROLE_READ, 0, h_notes, NULL, "from,to,limit", "the handover notes"},
+    {"POST", "/api/v1/shift/notes", SW_ROLE_SHIFTER, HUMAN, h_note_post, NULL, "", "write a handover note"},
+    {"GET", "/api/v1/alarms", SW_ROLE_READ, 0, h_alarms, NULL, "history,alarm,limit",
+     "the alarm rules' states and their history"},
+    {"GET", "/api/v1/alarms/stats", SW_ROLE_READ, 0, h_alarm_stats, NULL, "since,until,runs,within",
+     "per-rule alarm figures over a time range or runs (fired, time to acknowledge, auto-resolved, "
+     "silenced)"},
+    {"GET", "/api/v1/alarms/{alarm}/deliveries", SW_ROLE_READ, 0, h_deliveries, NULL,
+     "since,until,runs,limit",
+     "the delivery log of an alarm's notices: every attempt per hook, its outcome and error"},
+    {"POST", "/api/v1/alarms/{alarm}/ack", SW_ROLE_SHIFTER, HUMAN, h_ack, NULL, "", "acknowledge an alarm"},
+    {"POST", "/api/v1/alarms/{alarm}/reset", SW_ROLE_SHIFTER, HUMAN, h_reset, NULL, "",
+     "reset a latched alarm"},
+    {"GET", "/api/v1/silences", SW_ROLE_READ, 0, h_silences, NULL, "limit,active", "the silences"},
+    {"POST", "/api/v1/silences", SW_ROLE_SHIFTER, HUMAN, h_silence_post, NULL, "",
+     "silence alarms for a while"},
+    {"DELETE", "/api/v1/silences/{silence}", SW_ROLE_SHIFTER, HUMAN, h_silence_delete, NULL, "",
+     "end a silence"},
+    {"POST", "/api/v1/admin/reload", SW_ROLE_ADMIN, HUMAN, h_reload, NULL, "",
+     "reload the profile and config"},
+    {"GET", "/api/v1/audit", SW_ROLE_READ, 0, h_audit, NULL, "run,spill,limit,before", "the audit log"},
+    {"GET", "/api/v1/histograms", SW_ROLE_READ, 0, h_hist_list, NULL, "format,run,spill,spills,last,quality",
+     "the profile's histograms; format=root: every histogram of a scope as a ROOT TList"},
+    {"GET", "/api/v1/histograms/{histogram}", SW_ROLE_READ, 0, h_hist, NULL,
+     "run,spill,spills,last,quality,format",
+     "one histogram in a scope (live, spill, range, run, last N, good spills); format=root: a ROOT "
+     "TH1D/TH2D"},
+    {"GET", "/api/v1/trends/{quantity}", SW_ROLE_READ, 0, h_trend, NULL, "run,limit,from,to",
+     "a quantity per spill"},
+    {"GET", "/api/v1/stream", 0, NO_HEAD, h_stream, stream_role, "ticket,last_event_id",
+     "the live stream (server-sent events)"},
+    {"POST", "/api/v1/stream/ticket", SW_ROLE_READ, 0, h_ticket, NULL, "", "a one-use ticket for the stream"},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
+
+static const char *role_name(const struct route *rt)
+{
+    if (rt->role_fn)
+        return rt->fn == h_reeval ? "shifter (dry run), admin (apply)" : "read, or a stream ticket";
+    switch (rt->role) {
+    case SW_ROLE_READ:
+        return "read";
+    case SW_ROLE_INGEST:
+        return "ingest";
+    case SW_ROLE_SHIFTER:
+        return "shifter";
+    case SW_ROLE_ADMIN:
+        return "admin";
+    default:
+        return "none";
+    }
+}
+
+/* The parameters of rt as a JSON array of names. */
+static json_t *params_json(const struct route *rt)
+{
+    json_t *a = json_array();
+    for (const char *p = rt->params; *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return a;
+}
+
+/* GET /api/v1/: every route of the table, in its order. */
+static void h_index(const struct req *q, struct sw_reply *r)
+{
+    (void)q;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < NROUTES; i++) {
+        const struct route *rt = &routes[i];
+        json_t *m = json_array();
+        json_array_append_new(m, json_string(rt->method));
+        if (!strcmp(rt->method, "GET") && !(rt->flags & NO_HEAD))
+            json_array_append_new(m, json_string("HEAD"));
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:o, s:s, s:s, s:b}", "method", rt->method,
+                                             "methods", m, "path", rt->path, "params", params_json(rt),
+                                             "role", role_name(rt), "summary", rt->summary, "human_write",
+                                             (rt->flags & HUMAN) != 0));
+    }
+    sw_reply_json(r, 200,
+                  json_pack("{s:s, s:s, s:s, s:o}", "service", "spillwatch", "version", SW_VERSION, "docs",
+                            "docs/api.md and docs/openapi.json in the spillwatch repository", "routes", arr));
+}
+
+/* ---- query parameters: each route takes the ones it declares, any other is a 400 ---- */
+
+struct qcheck {
+    const struct route *rt;
+    char bad[64];
+    int nbad;
+};
+
+static int declared(const char *params, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *p = params; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == k && memcmp(p, key, n) == 0)
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+static enum MHD_Result qcheck_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct qcheck *qc = cls;
+    if (!declared(qc->rt->params, key ? key : "") && qc->nbad++ == 0)
+        snprintf(qc->bad, sizeof qc->bad, "%s", key ? key : "");
+    return MHD_YES;
+}
+
+/* 0 when every query parameter of the request is one rt takes, else -1 with a 400 naming it and
+ * the ones it takes. */
+static int check_query(const struct route *rt, struct MHD_Connection *c, struct sw_reply *r)
+{
+    struct qcheck qc = {.rt = rt};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, qcheck_one, &qc);
+    if (!qc.nbad)
+        return 0;
+    sw_utf8_clean(qc.bad);
+    char takes[256];
+    size_t o = 0;
+    for (const char *p = rt->params; *p && o + 3 < sizeof takes; p++) {
+        takes[o++] = *p;
+        if (*p == ',')
+            takes[o++] = ' ';
+    }
+    takes[o] = 0;
+    if (!rt->params[0])
+        sw_reply_fail(r, SW_EINVAL, "unknown query parameter \"%s\": %s %s takes none", qc.bad, rt->method,
+                      rt->path);
+    else
+        sw_reply_fail(r, SW_EINVAL, "unknown query parameter \"%s\": %s %s takes %s", qc.bad, rt->method,
+                      rt->path, takes);
+    return -1;
+}
 
 #define SEG_MAX 8
 
@@ -393,6 +535,8 @@ static void route(const struct sw_api *api, struct MHD_Connection *c, const char
     struct segs want;
     int ingest = 0;
     const struct route *rt = NULL, *any = NULL;
+    if (strcmp(path, "/api/v1/") == 0)
+        path = "/api/v1"; /* the index, with or without its slash */
     if (split(path, &want) == 0)
         for (size_t i = 0; i < NROUTES && !rt; i++)
             if (path_matches(&routes[i], &want)) {
@@ -426,6 +570,8 @@ static void route(const struct sw_api *api, struct MHD_Connection *c, const char
         goto refused;
     if (!role)
         q.who = "open";
+    if (check_query(rt, c, r) != 0)
+        goto refused;
     rt->fn(&q, r);
     return;
 refused:

@@ -9,7 +9,6 @@
 
 #include "audit.h"
 #include "clock.h"
-#include "jsonnum.h"
 #include "engine.h"
 #include "log.h"
 #include "quality.h"
@@ -364,59 +363,4 @@ void sw_certify_audit(const struct sw_api *api, struct MHD_Connection *c, struct
     sw_reply_json(r, 200,
                   json_pack("{s:o, s:o}", "entries", arr, "next_before",
                             (int64_t)json_array_size(arr) == limit ? json_integer(last) : json_null()));
-}
-
-void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, struct sw_reply *r)
-{
-    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
-    sqlite3_stmt *st;
-    if (!db)
-        return;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT s.spill, s.mot, s.started, s.ended, m.flag IS NOT NULL FROM spills s " SPILL_MANUAL_JOIN
-            "WHERE s.run = ?1 AND " EFFECTIVE_FLAG " = 'GOOD' ORDER BY s.spill",
-            -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
-        return;
-    }
-    sqlite3_bind_int64(st, 1, run);
-    json_t *arr = json_array();
-    char *text = NULL;
-    size_t textlen = 0;
-    FILE *f = csv ? open_memstream(&text, &textlen) : NULL;
-    if (f)
-        fprintf(f, "run,spill,mot,started,ended,flag_source\n");
-    double good_mot = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t spill = sqlite3_column_int64(st, 0);
-        double mot = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 1);
-        const char *source = sqlite3_column_int(st, 4) ? "manual" : "auto";
-        good_mot += mot;
-        if (f)
-            fprintf(f, "%lld,%lld,%.0f,%.3f,%.3f,%s\n", (long long)run, (long long)spill, mot,
-                    sqlite3_column_double(st, 2), sqlite3_column_double(st, 3), source);
-        else
-            json_array_append_new(arr,
-                                  json_pack("{s:I, s:I, s:f, s:o, s:o, s:s}", "run", (json_int_t)run, "spill",
-                                            (json_int_t)spill, "mot", mot, "started", sw_json_column(st, 2),
-                                            "ended", sw_json_column(st, 3), "flag_source", source));
-    }
-    sqlite3_finalize(st);
-    if (csv) {
-        json_decref(arr);
-        if (!f || fclose(f) != 0) {
-            free(text);
-            sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
-            return;
-        }
-        r->status = 200;
-        r->body = text;
-        r->len = textlen;
-        r->content_type = "text/csv; charset=utf-8";
-        return;
-    }
-    sw_reply_json(r, 200,
-                  json_pack("{s:I, s:I, s:f, s:o}", "run", (json_int_t)run, "count",
-                            (json_int_t)json_array_size(arr), "good_mot", good_mot, "spills", arr));
 }

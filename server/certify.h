@@ -1,5 +1,5 @@
 /* certify.h — the human side of quality (docs/design.md §8): manual flags on one spill or a range, the
- * audit log, run sign-off and re-opening, and the certified good-spill list (JSON and CSV).
+ * audit log, run sign-off and re-opening (the good-spill exports: export_api.h).
  *
  * Writes go through the store's writer thread (sw_store_call), so there is still one writer;
  * reads use the calling thread's read-only connection. Threads: MHD pool threads.
@@ -17,9 +17,6 @@
  * "flag": null removes the manual flag. who is the token name. */
 void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run, int64_t first, int64_t last,
                          const char *body, size_t len, struct sw_reply *r);
-
-/* GET /api/v1/runs/{run}/good-spills (csv != 0: text/csv). */
-void sw_certify_good_spills(const struct sw_api *api, int64_t run, int csv, struct sw_reply *r);
 
 /* POST /api/v1/runs/{run}/signoff {"comment", "shifter", "force"} and /reopen {"reason", "comment",
  * "shifter"}. A run is signed off after its run_end; before, only with "force": true by a token with

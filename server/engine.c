@@ -383,6 +383,43 @@ json_t *sw_engine_live_hist(struct sw_engine *e, const char *name)
     return j;
 }
 
+/* conv of histogram h of the live spill sp, or of an empty one of e's profile (h of e->prof). */
+static json_t *live_conv(struct sw_engine *e, struct spill *sp, int h,
+                         json_t *(*conv)(const struct sw_hist *))
+{
+    if (sp)
+        return conv(&sp->hists[h]);
+    struct sw_hist empty;
+    json_t *j = NULL;
+    if (sw_hist_init(&empty, &e->prof->hists[h]) == 0) {
+        j = conv(&empty);
+        sw_hist_release(&empty);
+    }
+    return j;
+}
+
+json_t *sw_engine_live_hist_as(struct sw_engine *e, const char *name, json_t *(*conv)(const struct sw_hist *),
+                               int64_t *run, int64_t *spill)
+{
+    pthread_mutex_lock(&e->mu);
+    int open = 0, h = -1;
+    struct spill *sp = live_spill(e, &open);
+    json_t *j = NULL;
+    *run = sp ? sp->run : -1;
+    *spill = sp ? sp->spill : -1;
+    if (!name) { /* every histogram, of one spill */
+        const struct sw_profile *p = sp ? sp->prof : e->prof;
+        j = json_array();
+        for (int i = 0; j && i < p->nhists; i++)
+            json_array_append_new(j, live_conv(e, sp, i, conv));
+    } else if (sp && (h = sw_profile_find_hist(sp->prof, name)) >= 0)
+        j = live_conv(e, sp, h, conv);
+    else if ((h = sw_profile_find_hist(e->prof, name)) >= 0)
+        j = live_conv(e, NULL, h, conv); /* no spill yet, or the live spill's (older) profile lacks it */
+    pthread_mutex_unlock(&e->mu);
+    return j;
+}
+
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run)
 {
     json_t *j = NULL;

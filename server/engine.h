@@ -129,6 +129,14 @@ void sw_engine_tick(struct sw_engine *e);
  * has no histogram of that name. */
 json_t *sw_engine_live_hist(struct sw_engine *e, const char *name);
 
+/* The same histogram (an empty one when there is no spill yet) handed to conv under the engine's
+ * lock (conv must not call back into the engine); returns what conv returns, NULL when the profile
+ * has no histogram of that name. name NULL: a JSON array of conv of every histogram of the live
+ * spill's profile, all of the same spill. *run and *spill get the live spill (-1 for none). */
+struct sw_hist;
+json_t *sw_engine_live_hist_as(struct sw_engine *e, const char *name, json_t *(*conv)(const struct sw_hist *),
+                               int64_t *run, int64_t *spill);
+
 /* The open spill of a run as {"spill","events","started","last_data"}, or NULL (new reference). */
 json_t *sw_engine_run_live(struct sw_engine *e, int64_t run);
 

@@ -104,10 +104,48 @@ size_t sw_hist_bins(const struct sw_hist_def *def)
     return nbins(def);
 }
 
+size_t sw_hist_edges(const struct sw_hist_def *def)
+{
+    return def->dim == 2 ? 2 * ((size_t)def->x.bins + 2) + 2 * (size_t)def->y.bins : 0;
+}
+
+/* Every cell a histogram keeps: the in-range bins, then (2D) the edge cells. */
+static size_t ncells(const struct sw_hist_def *d)
+{
+    return nbins(d) + sw_hist_edges(d);
+}
+
+/* Index among the edge cells of ROOT cell (ix, iy), 0 <= ix <= nx+1, 0 <= iy <= ny+1, not in range:
+ * the row iy = 0 (nx+2 cells), the row iy = ny+1 (nx+2), then per iy in 1..ny the cells ix = 0 and
+ * ix = nx+1. */
+static size_t edge_index(const struct sw_hist_def *d, int ix, int iy)
+{
+    size_t nx = (size_t)d->x.bins;
+    if (iy == 0)
+        return (size_t)ix;
+    if (iy == d->y.bins + 1)
+        return nx + 2 + (size_t)ix;
+    return 2 * (nx + 2) + 2 * (size_t)(iy - 1) + (ix == 0 ? 0 : 1);
+}
+
+uint64_t sw_hist_cell(const struct sw_hist *h, int ix, int iy)
+{
+    const struct sw_hist_def *d = h->def;
+    int nx = d->x.bins;
+    if (d->dim == 1)
+        return ix <= 0 ? h->underflow : ix > nx ? h->overflow : h->counts[ix - 1];
+    int ny = d->y.bins;
+    if (ix >= 1 && ix <= nx && iy >= 1 && iy <= ny)
+        return h->counts[(size_t)(iy - 1) * (size_t)nx + (size_t)(ix - 1)];
+    ix = ix < 0 ? 0 : ix > nx + 1 ? nx + 1 : ix;
+    iy = iy < 0 ? 0 : iy > ny + 1 ? ny + 1 : iy;
+    return h->counts[nbins(d) + edge_index(d, ix, iy)];
+}
+
 int sw_hist_init(struct sw_hist *h, const struct sw_hist_def *def)
 {
     memset(h, 0, sizeof *h);
-    h->counts = calloc(nbins(def), sizeof *h->counts);
+    h->counts = calloc(ncells(def), sizeof *h->counts);
     if (!h->counts)
         return -1;
     h->def = def;
@@ -122,9 +160,10 @@ void sw_hist_release(struct sw_hist *h)
 
 void sw_hist_clear(struct sw_hist *h)
 {
-    memset(h->counts, 0, nbins(h->def) * sizeof *h->counts);
+    memset(h->counts, 0, ncells(h->def) * sizeof *h->counts);
     h->underflow = h->overflow = h->entries = h->missing = 0;
-    h->sumx = h->sumx2 = h->sumy = h->sumy2 = 0;
+    h->sumx = h->sumx2 = h->sumy = h->sumy2 = h->sumxy = 0;
+    h->partial = 0;
 }
 
 /* ---- filling ---- */
@@ -192,17 +231,20 @@ void sw_hist_fill(struct sw_hist *h, const double *row, int trigger)
         return;
     }
     int ix = axis_bin(&d->x, x), iy = axis_bin(&d->y, y);
-    if (ix < 0 || iy < 0)
-        h->underflow++;
-    else if (ix >= d->x.bins || iy >= d->y.bins)
-        h->overflow++;
-    else
+    if (ix < 0 || iy < 0 || ix >= d->x.bins || iy >= d->y.bins) {
+        if (ix < 0 || iy < 0)
+            h->underflow++;
+        else
+            h->overflow++;
+        h->counts[nbins(d) + edge_index(d, ix + 1, iy + 1)]++;
+    } else
         h->counts[(size_t)iy * (size_t)d->x.bins + (size_t)ix]++;
     h->entries++;
     h->sumx += x;
     h->sumx2 += x * x;
     h->sumy += y;
     h->sumy2 += y * y;
+    h->sumxy += x * y;
 }
 
 static int same_binning(const struct sw_hist_def *a, const struct sw_hist_def *b)
@@ -216,7 +258,7 @@ int sw_hist_add(struct sw_hist *dst, const struct sw_hist *src)
 {
     if (!same_binning(dst->def, src->def))
         return -1;
-    size_t n = nbins(dst->def);
+    size_t n = ncells(dst->def);
     for (size_t i = 0; i < n; i++)
         dst->counts[i] += src->counts[i];
     dst->underflow += src->underflow;
@@ -227,6 +269,8 @@ int sw_hist_add(struct sw_hist *dst, const struct sw_hist *src)
     dst->sumx2 += src->sumx2;
     dst->sumy += src->sumy;
     dst->sumy2 += src->sumy2;
+    dst->sumxy += src->sumxy;
+    dst->partial |= src->partial;
     return 0;
 }
 
@@ -399,10 +443,13 @@ json_t *sw_hist_to_json(const struct sw_hist *h)
 }
 
 /* ---- snapshots ----
- * Layout before deflate: "SWH1", varint count, then per histogram: varint name length, name,
- * byte dim, per axis varint bins + 8-byte LE min and max, varints underflow, overflow, entries,
- * missing, 8-byte LE sumx sumx2 sumy sumy2, then the counts as varints where a 0 is followed by
- * the varint length of the zero run. The blob is a 4-byte LE uncompressed length + zlib data. */
+ * Layout before deflate: "SWH2", varint count, then per histogram: varint name length, name,
+ * byte dim, byte partial (SW_HIST_NO_* bits), per axis varint bins + 8-byte LE min and max,
+ * varints underflow, overflow, entries, missing, 8-byte LE sumx sumx2 sumy sumy2, in 2D 8-byte LE
+ * sumxy, then the cells (the bins, in 2D followed by the edge cells in edge_index order) as varints
+ * where a 0 is followed by the varint length of the zero run. The blob is a 4-byte LE uncompressed
+ * length + zlib data.
+ * "SWH1" (before issue 17) is the same without the partial byte, sumxy and the edge cells. */
 
 struct buf {
     unsigned char *p;
@@ -457,7 +504,7 @@ static void put_double(struct buf *b, double v)
 int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size_t *outlen)
 {
     struct buf b = {0};
-    put(&b, "SWH1", 4);
+    put(&b, "SWH2", 4);
     put_varint(&b, (uint64_t)n);
     for (int k = 0; k < n; k++) {
         const struct sw_hist *h = &hists[k];
@@ -465,8 +512,9 @@ int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size
         size_t nl = strlen(d->name);
         put_varint(&b, nl);
         put(&b, d->name, nl);
-        unsigned char dim = (unsigned char)d->dim;
+        unsigned char dim = (unsigned char)d->dim, partial = (unsigned char)h->partial;
         put(&b, &dim, 1);
+        put(&b, &partial, 1);
         put_varint(&b, (uint64_t)d->x.bins);
         put_double(&b, d->x.min);
         put_double(&b, d->x.max);
@@ -483,7 +531,9 @@ int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size
         put_double(&b, h->sumx2);
         put_double(&b, h->sumy);
         put_double(&b, h->sumy2);
-        size_t nb = nbins(d);
+        if (d->dim == 2)
+            put_double(&b, h->sumxy);
+        size_t nb = ncells(d);
         for (size_t i = 0; i < nb;) {
             if (h->counts[i] == 0) {
                 size_t run = 0;
@@ -578,8 +628,9 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
     int added = 0;
     for (int pass = 0; pass < 2; pass++) {
         struct reader r = {raw, raw + rawlen, 0};
-        if (rawlen < 4 || memcmp(raw, "SWH1", 4) != 0)
+        if (rawlen < 4 || (memcmp(raw, "SWH1", 4) != 0 && memcmp(raw, "SWH2", 4) != 0))
             return -1;
+        int v2 = raw[3] == '2';
         r.p += 4;
         uint64_t count = get_varint(&r);
         for (uint64_t k = 0; k < count && !r.bad; k++) {
@@ -594,6 +645,13 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
             def.dim = *r.p++;
             if (def.dim != 1 && def.dim != 2)
                 return -1;
+            unsigned partial = 0;
+            if (v2) {
+                if (r.p >= r.end || *r.p > (SW_HIST_NO_EDGES | SW_HIST_NO_SUMXY))
+                    return -1;
+                partial = *r.p++;
+            } else if (def.dim == 2)
+                partial = SW_HIST_NO_EDGES | SW_HIST_NO_SUMXY;
             uint64_t bx = get_varint(&r);
             def.x.min = get_double(&r);
             def.x.max = get_double(&r);
@@ -614,6 +672,7 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
             uint64_t under = get_varint(&r), over = get_varint(&r), entries = get_varint(&r),
                      missing = get_varint(&r);
             double sx = get_double(&r), sx2 = get_double(&r), sy = get_double(&r), sy2 = get_double(&r);
+            double sxy = v2 && def.dim == 2 ? get_double(&r) : 0;
             if (r.bad)
                 return -1;
             if (pass == 1 && target) {
@@ -625,9 +684,11 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
                 target->sumx2 += sx2;
                 target->sumy += sy;
                 target->sumy2 += sy2;
+                target->sumxy += sxy;
+                target->partial |= partial;
                 added++;
             }
-            size_t nb = (size_t)(bx * by);
+            size_t nb = (size_t)(bx * by) + (v2 ? sw_hist_edges(&def) : 0);
             for (size_t i = 0; i < nb && !r.bad;) {
                 uint64_t v = get_varint(&r);
                 if (v == 0) {

@@ -44,6 +44,7 @@ struct sw_hist_def {
     char title[128];
     char unit[32]; /* unit of x */
     char unit_y[32];
+    char xsource[48], ysource[48];        /* the axes' source selector text (axis titles of exports) */
     int dim;                              /* 1 or 2 */
     struct sw_axis x, y;                  /* y only when dim == 2 */
     char xlabels[SW_HIST_LABELS_MAX][32]; /* "x.labels": a name per bin (category axes), else none */
@@ -56,14 +57,23 @@ struct sw_hist_def {
     double threshold; /* each(): element counted when value > threshold */
 };
 
+/* struct sw_hist.partial: what summed snapshots of an older format (SWH1) could not give. */
+#define SW_HIST_NO_EDGES                                                                              \
+    1u                      /* 2D: some fills outside the axes are in underflow/overflow only, not in \
+                             * an edge cell (sw_hist_cell) */
+#define SW_HIST_NO_SUMXY 2u /* 2D: sumxy lacks the fills of those snapshots */
+
 struct sw_hist {
     const struct sw_hist_def *def;   /* borrowed */
-    uint64_t *counts;                /* x.bins (1D) or x.bins * y.bins (2D, index = iy * x.bins + ix) */
+    uint64_t *counts;                /* x.bins (1D) or x.bins * y.bins (2D, index = iy * x.bins + ix);
+                                      * in 2D followed by sw_hist_edges() edge cells (sw_hist_cell) */
     uint64_t underflow;              /* 1D: x < min. 2D: any coordinate below its axis */
     uint64_t overflow;               /* 1D: x >= max. 2D: any coordinate >= its max (and none below) */
     uint64_t entries;                /* every fill with finite value(s), in range or not */
     uint64_t missing;                /* selected events whose source value is null/NaN */
     double sumx, sumx2, sumy, sumy2; /* unbinned sums over the entries */
+    double sumxy;                    /* 2D: unbinned sum of x*y over the entries */
+    unsigned partial;                /* SW_HIST_NO_* bits */
 };
 
 struct sw_hist_stats {
@@ -84,6 +94,12 @@ double sw_selector_value(const struct sw_selector *sel, const double *row);
 int sw_hist_init(struct sw_hist *h, const struct sw_hist_def *def);
 /* Bins of def, without under- and overflow (x.bins, or x.bins * y.bins in 2D). */
 size_t sw_hist_bins(const struct sw_hist_def *def);
+/* 2D: the cells outside the axes in ROOT's sense (ix 0 or x.bins+1, or iy 0 or y.bins+1):
+ * 2 * (x.bins + 2) + 2 * y.bins. 1D: 0 (under/overflow are the two totals). */
+size_t sw_hist_edges(const struct sw_hist_def *def);
+/* The count of a cell numbered as ROOT numbers them: ix 0 underflow, 1..x.bins, x.bins+1 overflow
+ * (iy likewise in 2D; iy is 0 for 1D). */
+uint64_t sw_hist_cell(const struct sw_hist *h, int ix, int iy);
 /* Frees the counts; accepts a zeroed or released struct. */
 void sw_hist_release(struct sw_hist *h);
 /* Zeroes counts and sums, keeps the def and allocation. */
@@ -112,8 +128,10 @@ double sw_hist_frac_below(const struct sw_hist *h, double value);
 json_t *sw_hist_to_json(const struct sw_hist *h);
 
 /* Snapshot of a set of histograms (one spill) as a compressed blob: self-describing (name, binning
- * per histogram) so a later profile can still read it. *out is malloc'ed, caller frees.
- * Returns 0 or -1 (out of memory / zlib failure, *out untouched). */
+ * per histogram) so a later profile can still read it. Written as version "SWH2" (2D edge cells,
+ * sumxy, partial bits); "SWH1" blobs of older databases still decode: their 2D histograms add
+ * their under/overflow totals but no edge cells and no sumxy, and set the SW_HIST_NO_* bits. *out is
+ * malloc'ed, caller frees. Returns 0 or -1 (out of memory / zlib failure, *out untouched). */
 int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size_t *outlen);
 
 /* Decodes a blob and adds the histogram named dst->def->name into dst. Returns 1 when found and

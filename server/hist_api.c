@@ -12,6 +12,7 @@
 #include "jsonnum.h"
 #include "quality.h"
 #include "reload.h"
+#include "rootjson.h"
 #include "sqlq.h"
 
 /* ---- histograms ---- */
@@ -38,15 +39,289 @@ static json_t *hist_def_json(const struct sw_hist_def *d)
     return j;
 }
 
-void sw_hist_api_list(const struct sw_api *api, struct sw_reply *r)
+/* A histogram scope (docs/api.md, "Histograms"): live when none of run, last, quality=good. */
+struct scope {
+    int has_run, has_spill, has_last, range, good_only;
+    int64_t run, spill, last, a, b; /* a-b: the spill range (spill: a = b) */
+};
+
+/* format=json (default) or root: 0 or 1, -1 with a 400 reply. */
+static int parse_format(struct MHD_Connection *c, struct sw_reply *r)
 {
-    json_t *arr = json_array();
+    const char *f = sw_req_qarg(c, "format");
+    if (!f || !strcmp(f, "json"))
+        return 0;
+    if (!strcmp(f, "root"))
+        return 1;
+    sw_reply_fail(r, SW_EINVAL, "query parameter \"format\": json or root");
+    return -1;
+}
+
+static int parse_scope(struct MHD_Connection *c, struct scope *s, struct sw_reply *r)
+{
+    *s = (struct scope){.run = -1, .spill = -1, .last = -1, .a = -1, .b = -1};
+    if ((s->has_run = sw_req_query_int(c, "run", &s->run, r)) < 0 ||
+        (s->has_spill = sw_req_query_int(c, "spill", &s->spill, r)) < 0 ||
+        (s->has_last = sw_req_query_int(c, "last", &s->last, r)) < 0)
+        return -1;
+    const char *range = sw_req_qarg(c, "spills");
+    const char *quality = sw_req_qarg(c, "quality");
+    if (range) {
+        const char *dash = strchr(range, '-');
+        if (!dash || sw_req_path_int(r, "spills (a-b): a", range, (size_t)(dash - range), &s->a) < 0 ||
+            sw_req_path_int(r, "spills (a-b): b", dash + 1, strlen(dash + 1), &s->b) < 0) {
+            sw_reply_fail(r, SW_EINVAL, "query parameter \"spills\": expected a-b with integers, e.g. 3-17");
+            return -1;
+        }
+        if (s->a > s->b) {
+            sw_reply_fail(r, SW_EINVAL, "query parameter \"spills\": %lld-%lld is empty", (long long)s->a,
+                          (long long)s->b);
+            return -1;
+        }
+    }
+    s->range = range != NULL;
+    if (quality && strcmp(quality, "good") != 0 && strcmp(quality, "all") != 0) {
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"quality\": must be good or all");
+        return -1;
+    }
+    if (s->has_spill + s->range + s->has_last > 1) {
+        sw_reply_fail(r, SW_EINVAL, "query parameters spill, spills and last exclude each other");
+        return -1;
+    }
+    if ((s->has_spill || s->range) && !s->has_run) {
+        sw_reply_fail(r, SW_EINVAL, "query parameters spill and spills need run");
+        return -1;
+    }
+    if (s->has_last && (s->last < 1 || s->last > 100000)) {
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"last\": must be within 1..100000");
+        return -1;
+    }
+    s->good_only = quality && strcmp(quality, "good") == 0;
+    if (s->has_spill)
+        s->a = s->b = s->spill;
+    return 0;
+}
+
+static int scope_live(const struct scope *s)
+{
+    return !s->has_run && !s->has_last && !s->good_only;
+}
+
+/* The download name of a ROOT export: spillwatch-run1234-spill5[-NAME].json, -spills3-17, -last20,
+ * -good, -live-run1234-spill5 (the live spill; -live before any); NAME with ':' as '_'. */
+static void root_filename(struct sw_reply *r, const struct scope *s, const char *name, int64_t live_run,
+                          int64_t live_spill)
+{
+    char sc[96] = "", *p = sc;
+    size_t left = sizeof sc;
+    int n = 0;
+#define ADD(...) \
+    (n = snprintf(p, left, __VA_ARGS__), n > 0 && (size_t)n < left ? (p += n, left -= (size_t)n) : 0)
+    if (scope_live(s))
+        ADD("-live");
+    if (scope_live(s) && live_run >= 0)
+        ADD("-run%lld-spill%lld", (long long)live_run, (long long)live_spill);
+    if (s->has_run)
+        ADD("-run%lld", (long long)s->run);
+    if (s->has_spill)
+        ADD("-spill%lld", (long long)s->spill);
+    else if (s->range)
+        ADD("-spills%lld-%lld", (long long)s->a, (long long)s->b);
+    if (s->has_last)
+        ADD("-last%lld", (long long)s->last);
+    if (s->good_only)
+        ADD("-good");
+#undef ADD
+    char nm[SW_HIST_NAME_MAX] = "";
+    if (name) {
+        snprintf(nm, sizeof nm, "-%.34s", name);
+        for (char *q = nm; *q; q++)
+            if (*q == ':')
+                *q = '_';
+    }
+    snprintf(r->filename, sizeof r->filename, "spillwatch%.45s%.35s.json", sc, nm);
+}
+
+/* What summing the stored spills of a scope found. */
+struct sums {
+    int64_t nspills, smin, smax, skipped, pruned, summed;
+};
+
+/* Adds the stored snapshots of scope s into acc[0..n-1] (histograms of prof, initialised by the
+ * caller). 0, or -1 with the reply set (503, 404, or 410 for a pruned spill). */
+static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw_hist *acc, int n,
+                      struct sums *out, struct sw_reply *r)
+{
+    *out = (struct sums){.smin = -1, .smax = -1};
+    sqlite3 *db = sw_db_reader_for_run(api->store, s->has_run, s->run, r);
+    if (!db)
+        return -1;
+    sqlite3_stmt *st;
+    /* Retention (docs/configuration.md): a spill whose histograms were pruned answers 410; a range
+     * or window counts the pruned spills it could not sum; the run scope adds the run's sums of its
+     * pruned spills (run_hists), so it stays whole. */
+    double pruned_at = 0;
+    if (s->has_run && !s->has_last) {
+        if (sw_db_prepare(
+                db,
+                "SELECT count(*), max(hists_pruned) FROM spills WHERE run = ?1 AND spill BETWEEN ?2 "
+                "AND ?3 AND hists_pruned IS NOT NULL",
+                &st, r) != 0)
+            return -1;
+        sqlite3_bind_int64(st, 1, s->run);
+        sqlite3_bind_int64(st, 2, s->has_spill || s->range ? s->a : INT64_MIN);
+        sqlite3_bind_int64(st, 3, s->has_spill || s->range ? s->b : INT64_MAX);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            out->pruned = sqlite3_column_int64(st, 0);
+            pruned_at = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    if (s->has_spill && out->pruned) {
+        sw_reply_json(r, sw_err_http_status(SW_EGONE),
+                      json_pack("{s:s+, s:b, s:I, s:I, s:f}", "error",
+                                "histograms of this spill were pruned by ",
+                                "retention (retention.spill_histograms_days); its run's summed histograms "
+                                "are kept (GET without spill=)",
+                                "pruned", 1, "run", (json_int_t)s->run, "spill", (json_int_t)s->spill,
+                                "pruned_at", pruned_at));
+        return -1;
+    }
+    if (sw_db_prepare(
+            db,
+            "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
+            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
+            "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
+            "AND (?4 = 0 OR " EFFECTIVE_FLAG " = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
+            &st, r) != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, s->has_run ? s->run : -1);
+    sqlite3_bind_int64(st, 2, s->a);
+    sqlite3_bind_int64(st, 3, s->b);
+    sqlite3_bind_int(st, 4, s->good_only);
+    sqlite3_bind_int64(st, 5, s->has_last ? s->last : INT64_MAX);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int rc =
+            sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc, n);
+        int64_t sp = sqlite3_column_int64(st, 1);
+        if (rc > 0) {
+            out->nspills++;
+            out->smin = out->smin < 0 || sp < out->smin ? sp : out->smin;
+            out->smax = sp > out->smax ? sp : out->smax;
+        } else
+            out->skipped++; /* corrupt blob or a binning of an older profile */
+    }
+    sqlite3_finalize(st);
+    if (s->has_run && !s->has_spill && !s->range && !s->has_last && out->pruned) {
+        if (sw_db_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", &st, r) !=
+            0)
+            return -1;
+        sqlite3_bind_int64(st, 1, s->run);
+        sqlite3_bind_text(st, 2, s->good_only ? "good" : "all", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc, n) >
+                0)
+            out->summed = sqlite3_column_int64(st, 1);
+        sqlite3_finalize(st);
+        out->nspills += out->summed;
+        out->pruned = 0; /* in the run's sums */
+    }
+    return 0;
+}
+
+/* The cache key of a stored scope of histogram name ("*": the bundle) in a format. */
+static void scope_key(char *key, size_t len, const char *name, int root, const struct scope *s,
+                      const struct sw_profile *prof)
+{
+    snprintf(key, len, "%s%s?%lld&%lld&%lld&%lld&%lld&%d&%s", root ? "R:" : "", name,
+             (long long)(s->has_run ? s->run : -1), (long long)(s->has_spill ? s->spill : -1),
+             (long long)(s->has_last ? s->last : -1), (long long)s->a, (long long)s->b, s->good_only,
+             prof->version);
+}
+
+/* Serves a cached stored-scope answer: 1 when served. */
+static int cached(const char *key, uint64_t gen, struct sw_reply *r)
+{
+    if (!(r->body = sw_hcache_get(key, gen, &r->len)))
+        return 0;
+    r->status = 200;
+    r->content_type = "application/json";
+    return 1;
+}
+
+/* The ROOT bundle of every histogram of prof in scope s: a TList (docs/api.md, "ROOT export"). */
+static void root_bundle(const struct sw_api *api, const struct sw_profile *prof, const struct scope *s,
+                        struct sw_reply *r)
+{
+    char stem[sizeof r->filename];
+    json_t *arr = NULL;
+    int64_t run = -1, spill = -1;
+    if (scope_live(s))
+        arr = sw_engine_live_hist_as(api->engine, NULL, sw_root_hist, &run, &spill);
+    root_filename(r, s, NULL, run, spill);
+    snprintf(stem, sizeof stem, "%.*s", (int)(strlen(r->filename) - 5), r->filename); /* without .json */
+    if (scope_live(s)) {
+        sw_reply_json(r, 200, arr ? sw_root_list(stem, arr) : NULL);
+        return;
+    }
+    arr = json_array();
+    char key[192];
+    uint64_t gen = sw_store_generation(api->store);
+    scope_key(key, sizeof key, "*", 1, s, prof);
+    if (cached(key, gen, r)) {
+        json_decref(arr);
+        return;
+    }
+    struct sw_hist *acc = calloc((size_t)prof->nhists + 1, sizeof *acc);
+    int ok = acc != NULL;
+    for (int i = 0; ok && i < prof->nhists; i++)
+        ok = sw_hist_init(&acc[i], &prof->hists[i]) == 0;
+    struct sums sums;
+    if (!ok)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
+    else if (stored_sum(api, s, acc, prof->nhists, &sums, r) == 0) {
+        for (int i = 0; i < prof->nhists; i++)
+            json_array_append_new(arr, sw_root_hist(&acc[i]));
+        sw_reply_json(r, 200, sw_root_list(stem, arr));
+        arr = NULL;
+        if (r->status == 200 && r->body)
+            sw_hcache_put(key, gen, r->body, r->len);
+    }
+    for (int i = 0; acc && i < prof->nhists; i++)
+        sw_hist_release(&acc[i]);
+    free(acc);
+    json_decref(arr);
+}
+
+void sw_hist_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    int root = parse_format(c, r);
+    if (root < 0)
+        return;
     struct sw_profile *prof = sw_reload_profile(api->reload);
+    if (root) {
+        struct scope s;
+        if (parse_scope(c, &s, r) == 0)
+            root_bundle(api, prof, &s, r);
+        sw_profile_unref(prof);
+        return;
+    }
+    static const char *const scope_params[] = {"run", "spill", "spills", "last", "quality", NULL};
+    for (int i = 0; scope_params[i]; i++)
+        if (sw_req_qarg(c, scope_params[i])) {
+            sw_reply_fail(r, SW_EINVAL,
+                          "query parameter \"%s\": a scope is for format=root (every histogram of the "
+                          "scope); the list of definitions takes none",
+                          scope_params[i]);
+            sw_profile_unref(prof);
+            return;
+        }
+    json_t *arr = json_array();
     for (int i = 0; i < prof->nhists; i++) {
         json_t *d = hist_def_json(&prof->hists[i]), *checks = json_array();
-        for (int c = 0; c < prof->nchecks; c++) /* the checks that read it (the explorer shows them) */
-            if (prof->checks[c].kind == SW_Q_HIST && prof->checks[c].hist == i)
-                json_array_append_new(checks, json_string(prof->checks[c].name));
+        for (int k = 0; k < prof->nchecks; k++) /* the checks that read it (the explorer shows them) */
+            if (prof->checks[k].kind == SW_Q_HIST && prof->checks[k].hist == i)
+                json_array_append_new(checks, json_string(prof->checks[k].name));
         json_object_set_new(d, "checks", checks);
         json_array_append_new(arr, d);
     }
@@ -78,177 +353,60 @@ void sw_hist_api_get(const struct sw_api *api, struct MHD_Connection *c, const c
     sw_profile_unref(prof);
 }
 
-static void hist_stored(const struct sw_api *api, const struct sw_profile *prof, int h, const char *key,
-                        uint64_t gen, int has_run, int64_t run, int has_spill, int64_t spill, int has_last,
-                        int64_t last, int range, int64_t a, int64_t b, int good_only, struct sw_reply *r);
-
-/* handle_hist for histogram h of prof (a reference the caller holds). */
+/* Histogram h of prof (a reference the caller holds) in the scope of the query. */
 static void hist_scope(const struct sw_api *api, struct MHD_Connection *c, const struct sw_profile *prof,
                        int h, const char *name, struct sw_reply *r)
 {
-    int64_t run = -1, spill = -1, last = -1, a = -1, b = -1;
-    int has_run, has_spill, has_last;
-    if ((has_run = sw_req_query_int(c, "run", &run, r)) < 0 ||
-        (has_spill = sw_req_query_int(c, "spill", &spill, r)) < 0 ||
-        (has_last = sw_req_query_int(c, "last", &last, r)) < 0)
+    struct scope s;
+    int root = parse_format(c, r);
+    if (root < 0 || parse_scope(c, &s, r) < 0)
         return;
-    const char *range = sw_req_qarg(c, "spills");
-    const char *quality = sw_req_qarg(c, "quality");
-    if (range) {
-        const char *dash = strchr(range, '-');
-        if (!dash || sw_req_path_int(r, "spills (a-b): a", range, (size_t)(dash - range), &a) < 0 ||
-            sw_req_path_int(r, "spills (a-b): b", dash + 1, strlen(dash + 1), &b) < 0) {
-            sw_reply_fail(r, SW_EINVAL, "query parameter \"spills\": expected a-b with integers, e.g. 3-17");
-            return;
-        }
-        if (a > b) {
-            sw_reply_fail(r, SW_EINVAL, "query parameter \"spills\": %lld-%lld is empty", (long long)a,
-                          (long long)b);
-            return;
-        }
-    }
-    if (quality && strcmp(quality, "good") != 0 && strcmp(quality, "all") != 0) {
-        sw_reply_fail(r, SW_EINVAL, "query parameter \"quality\": must be good or all");
-        return;
-    }
-    if (has_spill + !!range + has_last > 1) {
-        sw_reply_fail(r, SW_EINVAL, "query parameters spill, spills and last exclude each other");
-        return;
-    }
-    if ((has_spill || range) && !has_run) {
-        sw_reply_fail(r, SW_EINVAL, "query parameters spill and spills need run");
-        return;
-    }
-    if (has_last && (last < 1 || last > 100000)) {
-        sw_reply_fail(r, SW_EINVAL, "query parameter \"last\": must be within 1..100000");
-        return;
-    }
-    int good_only = quality && strcmp(quality, "good") == 0;
-    if (!has_run && !has_last && !good_only) {
-        json_t *j = sw_engine_live_hist(api->engine, name);
+    if (scope_live(&s)) {
+        int64_t run = -1, spill = -1;
+        json_t *j = root ? sw_engine_live_hist_as(api->engine, name, sw_root_hist, &run, &spill)
+                         : sw_engine_live_hist(api->engine, name);
         sw_reply_json(r, 200, j);
+        if (root && r->status == 200)
+            root_filename(r, &s, name, run, spill);
         return;
     }
     /* A stored scope: the same answer until the writer's next job (hcache.h). The generation is
      * read before the database, so an answer is never kept for a generation older than its data. */
     char key[192];
     uint64_t gen = sw_store_generation(api->store);
-    snprintf(key, sizeof key, "%s?%lld&%lld&%lld&%lld&%lld&%d&%s", name, (long long)(has_run ? run : -1),
-             (long long)(has_spill ? spill : -1), (long long)(has_last ? last : -1), (long long)a,
-             (long long)b, good_only, prof->version);
-    if ((r->body = sw_hcache_get(key, gen, &r->len))) {
-        r->status = 200;
-        r->content_type = "application/json";
+    scope_key(key, sizeof key, name, root, &s, prof);
+    if (cached(key, gen, r)) {
+        if (root)
+            root_filename(r, &s, name, -1, -1);
         return;
     }
-    hist_stored(api, prof, h, key, gen, has_run, run, has_spill, spill, has_last, last, range != NULL, a, b,
-                good_only, r);
-}
-
-/* hist_scope's stored scopes, computed from the database; a 200 answer is cached under key. */
-static void hist_stored(const struct sw_api *api, const struct sw_profile *prof, int h, const char *key,
-                        uint64_t gen, int has_run, int64_t run, int has_spill, int64_t spill, int has_last,
-                        int64_t last, int range, int64_t a, int64_t b, int good_only, struct sw_reply *r)
-{
-    sqlite3 *db = sw_db_reader_for_run(api->store, has_run, run, r);
-    if (!db)
-        return;
-    if (has_spill)
-        a = b = spill;
-    sqlite3_stmt *st;
-    /* Retention (docs/configuration.md): a spill whose histograms were pruned answers 410; a range
-     * or window counts the pruned spills it could not sum; the run scope adds the run's sums of its
-     * pruned spills (run_hists), so it stays whole. */
-    int64_t pruned = 0;
-    double pruned_at = 0;
-    if (has_run && !has_last) {
-        if (sw_db_prepare(
-                db,
-                "SELECT count(*), max(hists_pruned) FROM spills WHERE run = ?1 AND spill BETWEEN ?2 "
-                "AND ?3 AND hists_pruned IS NOT NULL",
-                &st, r) != 0)
-            return;
-        sqlite3_bind_int64(st, 1, run);
-        sqlite3_bind_int64(st, 2, has_spill || range ? a : INT64_MIN);
-        sqlite3_bind_int64(st, 3, has_spill || range ? b : INT64_MAX);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            pruned = sqlite3_column_int64(st, 0);
-            pruned_at = sqlite3_column_double(st, 1);
-        }
-        sqlite3_finalize(st);
-    }
-    if (has_spill && pruned) {
-        sw_reply_json(r, sw_err_http_status(SW_EGONE),
-                      json_pack("{s:s+, s:b, s:I, s:I, s:f}", "error",
-                                "histograms of this spill were pruned by ",
-                                "retention (retention.spill_histograms_days); its run's summed histograms "
-                                "are kept (GET without spill=)",
-                                "pruned", 1, "run", (json_int_t)run, "spill", (json_int_t)spill, "pruned_at",
-                                pruned_at));
-        return;
-    }
-    if (sw_db_prepare(
-            db,
-            "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
-            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-            "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
-            "AND (?4 = 0 OR " EFFECTIVE_FLAG " = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
-            &st, r) != 0)
-        return;
-    sqlite3_bind_int64(st, 1, has_run ? run : -1);
-    sqlite3_bind_int64(st, 2, a);
-    sqlite3_bind_int64(st, 3, b);
-    sqlite3_bind_int(st, 4, good_only);
-    sqlite3_bind_int64(st, 5, has_last ? last : INT64_MAX);
     struct sw_hist acc;
     if (sw_hist_init(&acc, &prof->hists[h]) != 0) {
-        sqlite3_finalize(st);
         sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
         return;
     }
-    int64_t nspills = 0, smin = -1, smax = -1, skipped = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int rc = sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &acc);
-        int64_t s = sqlite3_column_int64(st, 1);
-        if (rc == 1) {
-            nspills++;
-            smin = smin < 0 || s < smin ? s : smin;
-            smax = s > smax ? s : smax;
-        } else
-            skipped++; /* corrupt blob or a binning of an older profile */
+    struct sums u;
+    if (stored_sum(api, &s, &acc, 1, &u, r) != 0) {
+        sw_hist_release(&acc);
+        return;
     }
-    sqlite3_finalize(st);
-    int64_t summed = 0;
-    if (has_run && !has_spill && !range && !has_last && pruned) {
-        if (sw_db_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", &st, r) !=
-            0) {
-            sw_hist_release(&acc);
-            return;
-        }
-        sqlite3_bind_int64(st, 1, run);
-        sqlite3_bind_text(st, 2, good_only ? "good" : "all", -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW &&
-            sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &acc) == 1)
-            summed = sqlite3_column_int64(st, 1);
-        sqlite3_finalize(st);
-        nspills += summed;
-        pruned = 0; /* in the run's sums */
-    }
-    json_t *j = sw_hist_to_json(&acc);
+    json_t *j = root ? sw_root_hist(&acc) : sw_hist_to_json(&acc);
     sw_hist_release(&acc);
-    const char *scope = has_spill ? "spill" : range ? "range" : has_last ? "last" : "run";
-    if (j)
+    const char *scope = s.has_spill ? "spill" : s.range ? "range" : s.has_last ? "last" : "run";
+    if (j && !root)
         json_object_update_new(j, json_pack("{s:s, s:o, s:I, s:o, s:b, s:I}", "scope", scope, "run",
-                                            has_run ? json_integer(run) : json_null(), "spills",
-                                            (json_int_t)nspills, "spill_range",
-                                            smin >= 0 ? json_pack("[I I]", smin, smax) : json_null(),
-                                            "good_only", good_only, "skipped", (json_int_t)skipped));
-    if (j && (pruned || summed))
-        json_object_update_new(j, json_pack("{s:I, s:I}", "pruned_spills", (json_int_t)pruned,
-                                            "from_run_sums", (json_int_t)summed));
+                                            s.has_run ? json_integer(s.run) : json_null(), "spills",
+                                            (json_int_t)u.nspills, "spill_range",
+                                            u.smin >= 0 ? json_pack("[I I]", u.smin, u.smax) : json_null(),
+                                            "good_only", s.good_only, "skipped", (json_int_t)u.skipped));
+    if (j && !root && (u.pruned || u.summed))
+        json_object_update_new(j, json_pack("{s:I, s:I}", "pruned_spills", (json_int_t)u.pruned,
+                                            "from_run_sums", (json_int_t)u.summed));
     sw_reply_json(r, 200, j);
     if (r->status == 200 && r->body)
         sw_hcache_put(key, gen, r->body, r->len);
+    if (root && r->status == 200)
+        root_filename(r, &s, name, -1, -1);
 }
 
 /* ---- trends ---- */

@@ -78,11 +78,19 @@ static void parse_hist(json_t *h, struct sw_hist_def *def, const struct sw_field
     parse_axis(json_object_get(h, "x"), &def->x, &def->xsel, fields, p, d, y == NULL, y ? NULL : def->xlabels,
                &def->nxlabels);
     def->dim = 1;
+    snprintf(def->xsource, sizeof def->xsource, "%s",
+             json_is_string(json_object_get(json_object_get(h, "x"), "source"))
+                 ? json_string_value(json_object_get(json_object_get(h, "x"), "source"))
+                 : "");
     if (y) {
         def->dim = 2;
         snprintf(p, sizeof p, "%s.y", path);
         parse_axis(y, &def->y, &def->ysel, fields, p, d, 0, NULL, NULL);
         snprintf(def->unit_y, sizeof def->unit_y, "%s", sw_cfg_get_string(y, "unit", "", p, d));
+        snprintf(def->ysource, sizeof def->ysource, "%s",
+                 json_is_string(json_object_get(y, "source"))
+                     ? json_string_value(json_object_get(y, "source"))
+                     : "");
     }
     json_t *trig = json_object_get(h, "trigger");
     if (trig) {

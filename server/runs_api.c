@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit.h"
 #include "jsonnum.h"
@@ -75,20 +76,86 @@ static json_t *spill_from_row(sqlite3_stmt *st)
     return j;
 }
 
-void sw_runs_api_spills(const struct sw_api *api, int64_t run, struct sw_reply *r)
+/* A comma-separated list of words from allowed (NULL-terminated, matched without case) as
+ * ",WORD,WORD," in out (the canonical spelling), for instr() in SQL. 0, or -1 with a 400 reply. */
+static int word_list(const char *param, const char *value, const char *const *allowed, const char *what,
+                     char *out, size_t outlen, struct sw_reply *r)
 {
+    char names[128] = "";
+    for (int i = 0; allowed[i]; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 i ? (allowed[i + 1] ? ", " : " or ") : "", allowed[i]);
+    size_t o = 0;
+    out[o++] = ',';
+    for (const char *p = value;;) {
+        size_t n = strcspn(p, ",");
+        int k = -1;
+        for (int i = 0; allowed[i] && k < 0; i++)
+            if (n == strlen(allowed[i]) && strncasecmp(p, allowed[i], n) == 0)
+                k = i;
+        if (k < 0) {
+            char got[40];
+            snprintf(got, sizeof got, "%.*s", (int)(n < 32 ? n : 32), p);
+            sw_utf8_clean(got);
+            sw_reply_fail(r, SW_EINVAL,
+                          "query parameter \"%s\": \"%s\" is not %s; use %s (comma-separated for several)",
+                          param, got, what, names);
+            return -1;
+        }
+        if (o + strlen(allowed[k]) + 2 > outlen)
+            break;
+        o += (size_t)snprintf(out + o, outlen - o, "%s,", allowed[k]);
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    return 0;
+}
+
+void sw_runs_api_spills(const struct sw_api *api, struct MHD_Connection *c, int64_t run, struct sw_reply *r)
+{
+    static const char *const flags[] = {"GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED", NULL};
+    static const char *const cats[] = {"beam", "detector", "daq", NULL};
+    char fl[64], ca[64];
+    const char *fq = sw_req_qarg(c, "flag"), *cq = sw_req_qarg(c, "category");
+    int64_t after = -1, limit = -1;
+    if ((fq && word_list("flag", fq, flags, "a spill flag", fl, sizeof fl, r) < 0) ||
+        (cq && word_list("category", cq, cats, "a check category", ca, sizeof ca, r) < 0) ||
+        sw_req_query_int(c, "after", &after, r) < 0 || sw_req_query_int(c, "limit", &limit, r) < 0)
+        return;
     sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sw_db_prepare(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.spill", &st, r) != 0)
+    /* category: the spill's automatic verdict (not GOOD) came from a check of that category. */
+    if (sw_db_prepare(
+            db,
+            "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill > ?2 "
+            "AND (?3 IS NULL OR instr(?3, ',' || " EFFECTIVE_FLAG " || ',') > 0) "
+            "AND (?4 IS NULL OR (s.flag <> 'GOOD' AND EXISTS (SELECT 1 FROM checks c WHERE c.run = s.run "
+            "AND c.spill = s.spill AND c.state = s.flag AND instr(?4, ',' || c.category || ',') > 0))) "
+            "ORDER BY s.spill LIMIT ?5",
+            &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, after);
+    if (fq)
+        sqlite3_bind_text(st, 3, fl, -1, SQLITE_STATIC);
+    if (cq)
+        sqlite3_bind_text(st, 4, ca, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, limit);
     json_t *arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    int64_t n = 0, lastspill = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        lastspill = sqlite3_column_int64(st, 1);
         json_array_append_new(arr, spill_from_row(st));
+        n++;
+    }
     sqlite3_finalize(st);
-    sw_reply_json(r, 200, json_pack("{s:I, s:o}", "run", (json_int_t)run, "spills", arr));
+    /* next_after: the spill to page on from when limit cut the list, else null */
+    sw_reply_json(r, 200,
+                  json_pack("{s:I, s:o, s:o}", "run", (json_int_t)run, "spills", arr, "next_after",
+                            limit >= 0 && n == limit && n > 0 ? json_integer(lastspill) : json_null()));
 }
 
 void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)

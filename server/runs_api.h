@@ -13,7 +13,8 @@
 
 void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r); /* GET /runs */
 void sw_runs_api_get(const struct sw_api *api, int64_t run, struct sw_reply *r);
-void sw_runs_api_spills(const struct sw_api *api, int64_t run, struct sw_reply *r);
+/* GET /runs/{run}/spills?flag=&category=&after=&limit= (docs/api.md). */
+void sw_runs_api_spills(const struct sw_api *api, struct MHD_Connection *c, int64_t run, struct sw_reply *r);
 void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r);
 void sw_runs_api_daq(const struct sw_api *api, int64_t run, struct sw_reply *r);
 

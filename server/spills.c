@@ -95,7 +95,7 @@ size_t eng_spill_bytes(const struct sw_profile *p)
 {
     size_t n = sizeof(struct spill) + (size_t)p->nhists * sizeof(struct sw_hist);
     for (int i = 0; i < p->nhists; i++)
-        n += sw_hist_bins(&p->hists[i]) * sizeof(uint64_t);
+        n += (sw_hist_bins(&p->hists[i]) + sw_hist_edges(&p->hists[i])) * sizeof(uint64_t);
     return n;
 }
 

@@ -173,6 +173,15 @@ function whereText(h) {
     .filter(Boolean).join(' · ');
 }
 
+// The ROOT exports of the scope shown (GET …?format=root: the histogram, and the TList of all).
+function showExports() {
+  const q = query(true);
+  q.set('format', 'root');
+  $('root-one').href = `/api/v1/histograms/${encodeURIComponent(current)}?${q}`;
+  $('root-all').href = `/api/v1/histograms?${q}`;
+  $('exports').hidden = false;
+}
+
 // Each refresh supersedes the ones still waiting for the server: they drop their answers (so a slow
 // reply never paints over a newer view).
 let generation = 0;
@@ -190,6 +199,7 @@ async function refresh() {
     h = await api(`/api/v1/histograms/${encodeURIComponent(current)}?${query(true)}`);
   } catch (e) {
     if (stale()) return;
+    $('exports').hidden = true;
     if (e.status === 404 || e.status === 410) {
       const text = await emptyText(null, e);
       if (stale()) return;
@@ -207,6 +217,7 @@ async function refresh() {
   if (stale()) return;
   document.body.dataset.hist = current;
   setText('where', whereText(h));
+  showExports();
   say('scope-msg', '');
   if ((h.scope === 'live' && h.run === null) || (h.scope !== 'live' && !h.spills)) {
     const text = await emptyText(h, null);

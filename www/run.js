@@ -138,6 +138,7 @@ function renderRun(r) {
   $('signoff').textContent = r.signoff ? `signed off by ${r.signoff.shifter || r.signoff.who} ${fmtTime(r.signoff.time)}` : 'not signed off';
   $('export-json').href = `/api/v1/runs/${r.run}/good-spills`;
   $('export-csv').href = `/api/v1/runs/${r.run}/good-spills?format=csv`;
+  $('export-ranges').href = `/api/v1/runs/${r.run}/good-spills?format=ranges`;
 }
 
 function renderAudit(entries) {

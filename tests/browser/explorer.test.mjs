@@ -2,7 +2,8 @@
 // reference overlaid), the check values in words, the charts (linear x axis with round ticks, bars
 // one bin wide, "entries / bin", the reference kept on a log scale, category ticks of the trigger
 // mix, the 2D heat map's colour bar, tick values and square cells), a missing spill or run said in
-// place of the chart, and a range's check table (worst verdict and its spills, as links).
+// place of the chart, a range's check table (worst verdict and its spills, as links), and the
+// ROOT export links of the scope shown.
 // Real server and simulator, headless Debian Chromium; values read from the Chart.js instances and
 // the DOM.
 import { test } from 'node:test';
@@ -168,6 +169,28 @@ test('drill-down: a spill with its check highlighted, the reference overlaid, th
   assert.equal(heat.yTitle, 'cm');
   assert.equal(heat.cbTitle, 'entries / bin (0.5 cm × 0.5 cm)');
   await shot(page, dir, 'explorer-2d.png');
+  assert.deepEqual(problems, []);
+});
+
+test('the ROOT exports of the scope shown: this histogram and every histogram', async (t) => {
+  const { server, browser } = await setup(t);
+  await sim(server.url, '--run', '22', '--spills', '3');
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const problems = watch(page);
+  await page.goto(server.url + '/explorer.html?h=xy_tgt&scope=range&run=22&spills=1-2&good=1');
+  await page.waitForFunction(() => document.body.dataset.hist === 'xy_tgt' && !document.getElementById('exports').hidden);
+  const [one, all] = await page.$$eval('#exports a', as => as.map(a => a.getAttribute('href')));
+  assert.equal(one, '/api/v1/histograms/xy_tgt?run=22&spills=1-2&quality=good&format=root');
+  assert.equal(all, '/api/v1/histograms?run=22&spills=1-2&quality=good&format=root');
+  const got = await page.evaluate(async (urls) => Promise.all(urls.map(async u => {
+    const r = await fetch(u);
+    const j = await r.json();
+    return [r.status, r.headers.get('content-disposition'), j._typename, j.fName || j.name, (j.arr || []).length];
+  })), [one, all]);
+  assert.deepEqual(got[0], [200, 'attachment; filename="spillwatch-run22-spills1-2-good-xy_tgt.json"', 'TH2D', 'xy_tgt', 0]);
+  assert.equal(got[1][2], 'TList');
+  assert.equal(got[1][3], 'spillwatch-run22-spills1-2-good');
+  assert.ok(got[1][4] > 10, 'every histogram in the bundle');
   assert.deepEqual(problems, []);
 });
 

@@ -138,6 +138,12 @@ class Deliveries(ReceiverTest):
         self.assertEqual(len(self.deliveries(query="?since=%r" % rows[2]["time"], timeout=0)), 1)
         self.assertEqual(len(self.deliveries(query="?until=%r" % rows[2]["time"], timeout=0)), 2)
         self.assertEqual([r["id"] for r in self.deliveries(query="?limit=1", timeout=0)], [rows[2]["id"]])
+        # The answers as docs/openapi.json describes them (every field, nothing undescribed).
+        from test_openapi import DOC, validate
+        for path, op in (("/api/v1/alarms/dead_time_high/deliveries", "/api/v1/alarms/{alarm}/deliveries"),
+                         ("/api/v1/alarms?history=1", "/api/v1/alarms"), ("/api/v1/alarms/stats", "/api/v1/alarms/stats")):
+            schema = DOC["paths"][op]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            self.assertEqual(validate(self.srv.get(path)[1], schema)[:10], [], path)
 
     def test_dead_port_fails_then_is_dropped_when_the_server_stops(self):
         port = dead_port()

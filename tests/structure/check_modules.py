@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 MAX_LINES = 800
-HANDLERS = {"ingest_api", "runs_api", "hist_api", "admin_api", "alarm_api", "certify", "reeval", "rebaseline",
+HANDLERS = {"ingest_api", "runs_api", "export_api", "hist_api", "admin_api", "alarm_api", "certify", "reeval", "rebaseline",
             "notes_api"}
 
 

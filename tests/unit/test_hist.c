@@ -1,10 +1,13 @@
 /* Unit tests of server/hist.c: binning edges, under/overflow, selectors, stats, peak finding,
- * merging, JSON, snapshot encode/decode (including corrupt blobs). */
+ * merging, JSON, snapshot encode/decode (including corrupt blobs), 2D edge cells in ROOT's numbering,
+ * and SWH1 snapshots of older databases. */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "check.h"
 #include "hist.h"
@@ -372,6 +375,103 @@ static void test_snapshots(void)
     }
 }
 
+/* 2D cells outside the axes in ROOT's numbering, sumxy, their SWH2 round trip, and an SWH1 blob (the
+ * format before issue 17) that still adds its totals but marks the histogram partial. */
+static void put_le(unsigned char *p, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(bits >> (8 * i));
+}
+
+static void test_edges_and_swh1(void)
+{
+    struct sw_hist_def d2 = {.name = "xy", .dim = 2, .x = {4, 0, 4}, .y = {2, 0, 2}};
+    char err[160];
+    sw_selector_parse(&d2.xsel, "hcal[0]", &F, err, sizeof err);
+    sw_selector_parse(&d2.ysel, "hcal[1]", &F, err, sizeof err);
+    CHECK_INT(sw_hist_edges(&d2), 2 * 6 + 2 * 2);
+    struct sw_hist h, back;
+    sw_hist_init(&h, &d2);
+    sw_hist_init(&back, &d2);
+    /* (x, y) -> ROOT cell (ix, iy): in range, x under, x over, y under, y over, both corners */
+    double pts[][2] = {{0.5, 0.5}, {-1, 1.5}, {9, 0.5}, {2.5, -3}, {1.5, 7}, {-1, -1}, {5, 5}, {5, -1}};
+    int cells[][2] = {{1, 1}, {0, 2}, {5, 1}, {3, 0}, {2, 3}, {0, 0}, {5, 3}, {5, 0}};
+    double sxy = 0;
+    for (int i = 0; i < 8; i++) {
+        clear_row();
+        set("hcal", 0, pts[i][0]);
+        set("hcal", 1, pts[i][1]);
+        sw_hist_fill(&h, row, 0);
+        sxy += pts[i][0] * pts[i][1];
+    }
+    uint64_t total = 0;
+    for (int iy = 0; iy <= 3; iy++)
+        for (int ix = 0; ix <= 5; ix++) {
+            uint64_t want = 0;
+            for (int i = 0; i < 8; i++)
+                want += cells[i][0] == ix && cells[i][1] == iy;
+            CHECK_INT(sw_hist_cell(&h, ix, iy), want);
+            total += sw_hist_cell(&h, ix, iy);
+        }
+    CHECK_INT(total, 8);
+    CHECK_INT(h.underflow, 4); /* (-1,1.5), (2.5,-3), (-1,-1), (5,-1) */
+    CHECK_INT(h.overflow, 3);
+    CHECK_NEAR(h.sumxy, sxy, 1e-12);
+    CHECK_INT(h.partial, 0);
+    unsigned char *blob;
+    size_t len;
+    CHECK_INT(sw_hist_encode(&h, 1, &blob, &len), 0);
+    CHECK_INT(sw_hist_decode_add(blob, len, &back), 1);
+    for (int iy = 0; iy <= 3; iy++)
+        for (int ix = 0; ix <= 5; ix++)
+            CHECK_INT(sw_hist_cell(&back, ix, iy), sw_hist_cell(&h, ix, iy));
+    CHECK_NEAR(back.sumxy, sxy, 1e-12);
+    CHECK_INT(back.partial, 0);
+    free(blob);
+
+    /* SWH1: "SWH1", count 1, "xy", dim 2, x 4 [0,4), y 2 [0,2), under 1, over 2, entries 5,
+     * missing 0, sums 1 2 3 4, counts: 2 then a run of 7 zeros */
+    unsigned char raw[128], *p = raw;
+    memcpy(p, "SWH1\x01\x02xy\x02\x04", 10);
+    p += 10;
+    put_le(p, 0), put_le(p + 8, 4), p += 16;
+    *p++ = 2;
+    put_le(p, 0), put_le(p + 8, 2), p += 16;
+    *p++ = 1, *p++ = 2, *p++ = 5, *p++ = 0;
+    for (int i = 0; i < 4; i++, p += 8)
+        put_le(p, i + 1);
+    *p++ = 2, *p++ = 0, *p++ = 7;
+    size_t rawlen = (size_t)(p - raw);
+    uLongf zlen = compressBound((uLong)rawlen);
+    unsigned char *z = malloc(zlen + 4);
+    CHECK(compress2(z + 4, &zlen, raw, (uLong)rawlen, 6) == Z_OK);
+    for (int i = 0; i < 4; i++)
+        z[i] = (unsigned char)(rawlen >> (8 * i));
+    struct sw_hist old;
+    sw_hist_init(&old, &d2);
+    CHECK_INT(sw_hist_decode_add(z, zlen + 4, &old), 1);
+    CHECK_INT(old.entries, 5);
+    CHECK_INT(old.counts[0], 2);
+    CHECK_INT(old.underflow + old.overflow, 3);
+    CHECK_INT(sw_hist_cell(&old, 0, 0), 0); /* no edge cells in SWH1 */
+    CHECK_INT(old.partial, SW_HIST_NO_EDGES | SW_HIST_NO_SUMXY);
+    CHECK_NEAR(old.sumy2, 4, 0);
+    /* the partial bits survive a re-encode (the run sums of pruned spills) and a merge */
+    CHECK_INT(sw_hist_encode(&old, 1, &blob, &len), 0);
+    sw_hist_clear(&back);
+    CHECK_INT(sw_hist_decode_add(blob, len, &back), 1);
+    CHECK_INT(back.partial, SW_HIST_NO_EDGES | SW_HIST_NO_SUMXY);
+    CHECK_INT(sw_hist_add(&h, &back), 0);
+    CHECK_INT(h.partial, SW_HIST_NO_EDGES | SW_HIST_NO_SUMXY);
+    free(blob);
+    free(z);
+    sw_hist_release(&old);
+    sw_hist_release(&h);
+    sw_hist_release(&back);
+}
+
 int main(void)
 {
     sw_fields_add(&F, "trigger", 1);
@@ -385,5 +485,6 @@ int main(void)
     test_peak();
     test_json();
     test_snapshots();
+    test_edges_and_swh1();
     return CHECK_DONE();
 }
