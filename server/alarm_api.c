@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "alarm_report.h"
 #include "alarms.h"
 #include "clock.h"
 #include "err.h"
@@ -62,9 +64,144 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
         while (sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(arr, row_object(st, keys, 15));
         sqlite3_finalize(st);
+        if (sw_alarm_report_attach(db, arr) != 0) {
+            json_decref(arr);
+            json_decref(j);
+            sw_reply_fail(r, SW_EUNAVAILABLE, "the delivery log cannot be read: %s", sqlite3_errmsg(db));
+            return;
+        }
         json_object_set_new(j, "history", arr);
     }
     sw_reply_json(r, 200, j);
+}
+
+/* ---- the delivery log and the figures ---- */
+
+/* A time query parameter: Unix seconds, or ISO 8601 with a zone (2026-12-02T16:00:00Z,
+ * 2026-12-02T17:00:00.5+01:00). 1 with *out, 0 when absent, -1 with a 400 reply. */
+static int time_arg(struct MHD_Connection *c, const char *key, double *out, struct sw_reply *r)
+{
+    const char *v = sw_req_qarg(c, key);
+    if (!v)
+        return 0;
+    char *end;
+    double t = strtod(v, &end);
+    if (*v && *end == 0 && isfinite(t) && t >= 0) {
+        *out = t;
+        return 1;
+    }
+    struct tm tm = {0};
+    int n = 0;
+    double frac = 0;
+    if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &n) == 6 &&
+        n == 19) {
+        const char *p = v + n;
+        if (*p == '.') {
+            frac = strtod(p, &end);
+            p = end;
+        }
+        int zh = 0, zm = 0, sign = 0, zn = 0;
+        if (!strcmp(p, "Z"))
+            sign = 1;
+        else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &zh, &zm, &zn) == 2 && zn == 5 &&
+                 p[6] == 0 && zh < 24 && zm < 60)
+            sign = *p == '+' ? 1 : -1;
+        if (sign && tm.tm_mon >= 1 && tm.tm_mon <= 12 && tm.tm_mday >= 1 && tm.tm_mday <= 31 &&
+            tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec <= 60) {
+            tm.tm_year -= 1900;
+            tm.tm_mon -= 1;
+            *out = (double)timegm(&tm) + frac - sign * (zh * 3600.0 + zm * 60.0);
+            return 1;
+        }
+    }
+    sw_reply_fail(r, SW_EINVAL,
+                  "query parameter \"%s\": Unix seconds or an ISO 8601 time with a zone, e.g. "
+                  "2026-12-02T16:00:00Z",
+                  key);
+    return -1;
+}
+
+/* The selection of ?since=&until= or ?runs=A-B (and ?within=N when figures). 0, or -1 with a 400. */
+static int range_args(struct MHD_Connection *c, int figures, struct sw_alarm_range *g, struct sw_reply *r)
+{
+    *g = (struct sw_alarm_range){
+        .since = -INFINITY, .until = INFINITY, .run_first = -1, .run_last = -1, .within = 3};
+    int hs = time_arg(c, "since", &g->since, r);
+    if (hs < 0)
+        return -1;
+    int hu = time_arg(c, "until", &g->until, r);
+    if (hu < 0)
+        return -1;
+    if (hs && hu && !(g->until > g->since)) {
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"until\": must be later than \"since\"");
+        return -1;
+    }
+    const char *runs = sw_req_qarg(c, "runs");
+    if (runs) {
+        long long a = -1, b = -1;
+        int n = 0;
+        if (!((sscanf(runs, "%lld-%lld%n", &a, &b, &n) == 2 ||
+               (sscanf(runs, "%lld%n", &a, &n) == 1 && (b = a, 1))) &&
+              runs[n] == 0 && a >= 0 && b >= a && runs[0] >= '0' && runs[0] <= '9')) {
+            sw_reply_fail(r, SW_EINVAL, "query parameter \"runs\": a run N or a range A-B with A <= B");
+            return -1;
+        }
+        if (hs || hu) {
+            sw_reply_fail(r, SW_EINVAL,
+                          "query parameter \"runs\": give either \"runs\" or \"since\"/\"until\"");
+            return -1;
+        }
+        g->run_first = a;
+        g->run_last = b;
+    }
+    int64_t within = 3;
+    if (figures && sw_req_query_int(c, "within", &within, r) < 0)
+        return -1;
+    if (within > 1000000) {
+        sw_reply_fail(r, SW_EINVAL, "query parameter \"within\": a number of spills, 0 to 1000000");
+        return -1;
+    }
+    g->within = (int)within;
+    return 0;
+}
+
+void sw_alarm_api_deliveries(const struct sw_api *api, struct MHD_Connection *c, const char *name,
+                             struct sw_reply *r)
+{
+    struct sw_alarm_range g;
+    int64_t limit = 500;
+    if (range_args(c, 0, &g, r) != 0 || sw_req_query_int(c, "limit", &limit, r) < 0)
+        return;
+    sqlite3 *db = sw_db_reader(api->store, r);
+    if (!db)
+        return;
+    if (!sw_alarm_report_known(db, api->alarms, name)) {
+        sw_reply_fail(r, SW_ENOTFOUND, "no alarm rule \"%s\" (now or in the history)", name);
+        return;
+    }
+    char err[300];
+    json_t *j = sw_alarm_report_deliveries(db, name, &g, limit, err, sizeof err);
+    if (!j)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "%s", err);
+    else
+        sw_reply_json(r, 200, j);
+}
+
+void sw_alarm_api_stats(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
+{
+    struct sw_alarm_range g;
+    if (range_args(c, 1, &g, r) != 0)
+        return;
+    sqlite3 *db = sw_db_reader(api->store, r);
+    if (!db)
+        return;
+    char err[300];
+    json_t *j = sw_alarm_report_stats(db, api->alarms, &g, err, sizeof err);
+    if (!j)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "%s", err);
+    else
+        sw_reply_json(r, 200, j);
 }
 
 /* ---- acknowledge, reset ---- */

@@ -1,5 +1,6 @@
 /* alarm_api.h — the REST side of alarms (docs/design.md §9, §10): current states and stored transitions,
- * acknowledge and reset (shifter), silences (list; create and expire as shifter).
+ * acknowledge and reset (shifter), silences (list; create and expire as shifter), the delivery log and
+ * the per-rule figures (alarm_report.h).
  *
  * The alarm states live in alarms.c; silences are written through the store's writer thread
  * (sw_store_call) and then handed to alarms.c, so the store and the live set agree.
@@ -15,6 +16,14 @@
 
 /* GET /api/v1/alarms[?history=1&alarm=NAME&limit=N] */
 void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r);
+
+/* GET /api/v1/alarms/{name}/deliveries[?since=&until= | ?runs=A-B][&limit=N]: the delivery log of one
+ * rule, newest first; 404 for a name neither in the profile nor in the history. */
+void sw_alarm_api_deliveries(const struct sw_api *api, struct MHD_Connection *c, const char *name,
+                             struct sw_reply *r);
+
+/* GET /api/v1/alarms/stats[?since=&until= | ?runs=A-B][&within=N]: the per-rule figures. */
+void sw_alarm_api_stats(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r);
 
 /* POST /api/v1/alarms/{name}/ack {"comment", "shifter", "expires_in" (s)}; who is the token name. */
 void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *name, const char *body,

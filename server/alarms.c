@@ -31,6 +31,7 @@ struct rule_state {
     char fingerprint[17];
     int sent[SW_ALARM_HOOKS_MAX];         /* the hook was told of this episode's firing */
     double last_sent[SW_ALARM_HOOKS_MAX]; /* monotonic s of its last firing notice */
+    int held[SW_ALARM_HOOKS_MAX];         /* a silence held this episode's first notice back (logged once) */
     char ack_by[2 * SW_NAME_MAX + 8], ack_comment[512];
     double ack_at, ack_expires; /* Unix s; ack_expires 0 = until the episode ends */
 };
@@ -84,7 +85,8 @@ static int64_t silenced_by(const struct sw_alarms *a, int i, double now)
     return sw_silences_muting(&a->sil, &a->p->alarms[i], now);
 }
 
-static void send(struct sw_alarms *a, int i, int k, const char *status, double ends_at)
+/* The notice of rule i's episode now, for its k-th hook: sent, or (held) logged as held back. */
+static void send_or_hold(struct sw_alarms *a, int i, int k, const char *status, double ends_at, int held)
 {
     const struct sw_alarm_def *d = &a->p->alarms[i];
     const struct rule_state *s = &a->st[i];
@@ -101,18 +103,35 @@ static void send(struct sw_alarms *a, int i, int k, const char *status, double e
     snprintf(n.summary, sizeof n.summary, "%s", d->summary);
     snprintf(n.status, sizeof n.status, "%s", status);
     snprintf(n.fingerprint, sizeof n.fingerprint, "%s", s->fingerprint);
-    sw_hooks_notify(a->hooks, d->hooks[k].hook, &n);
+    if (held)
+        sw_hooks_held(a->hooks, d->hooks[k].hook, &n);
+    else
+        sw_hooks_notify(a->hooks, d->hooks[k].hook, &n);
+}
+
+static void send(struct sw_alarms *a, int i, int k, const char *status, double ends_at)
+{
+    send_or_hold(a, i, k, status, ends_at, 0);
 }
 
 /* Sends what is due for an active rule: first notices whose `after` has passed (escalation goes on
- * while acknowledged) and repeats (only while firing, not acknowledged). Nothing while silenced.
+ * while acknowledged) and repeats (only while firing, not acknowledged). Nothing while silenced: a
+ * first notice a silence holds back is logged once per episode and hook (outcome silenced).
  * Called with a->mu held. */
 static void dispatch(struct sw_alarms *a, int i, double now, double mono)
 {
     const struct sw_alarm_def *d = &a->p->alarms[i];
     struct rule_state *s = &a->st[i];
-    if (!active(s->state) || silenced_by(a, i, now))
+    if (!active(s->state))
         return;
+    if (silenced_by(a, i, now)) {
+        for (int k = 0; k < d->nhooks; k++)
+            if (!s->sent[k] && !s->held[k] && mono - s->starts_mono >= d->hooks[k].after) {
+                send_or_hold(a, i, k, "firing", 0, 1);
+                s->held[k] = 1;
+            }
+        return;
+    }
     for (int k = 0; k < d->nhooks; k++) {
         double repeat = a->p->hooks[d->hooks[k].hook].repeat;
         int first = !s->sent[k] && mono - s->starts_mono >= d->hooks[k].after;
@@ -173,6 +192,7 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
         s->starts_mono = mono;
         fingerprint(s->fingerprint, d->name, now);
         memset(s->sent, 0, sizeof s->sent);
+        memset(s->held, 0, sizeof s->held);
         atomic_fetch_add(&sw_metrics.alarms_firing, 1);
     } else if (active(from) && !active(to))
         atomic_fetch_sub(&sw_metrics.alarms_firing, 1);
@@ -336,8 +356,10 @@ int sw_alarms_set_profile(struct sw_alarms *a, struct sw_profile *p, struct sw_h
             /* Notified-flags follow the rule's hooks by position; with another hook list they
              * start over, so each new hook hears of a firing episode once. */
             if (p->alarms[j].nhooks != a->p->alarms[i].nhooks ||
-                memcmp(p->alarms[j].hooks, a->p->alarms[i].hooks, sizeof p->alarms[j].hooks) != 0)
+                memcmp(p->alarms[j].hooks, a->p->alarms[i].hooks, sizeof p->alarms[j].hooks) != 0) {
                 memset(st[j].sent, 0, sizeof st[j].sent);
+                memset(st[j].held, 0, sizeof st[j].held);
+            }
             (*kept)++;
         } else {
             st[j].since = now;

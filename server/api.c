@@ -127,6 +127,14 @@ static void h_notes(const struct req *q, struct sw_reply *r)
 {
     sw_notes_api_list(q->api, q->c, r);
 }
+static void h_alarm_stats(const struct req *q, struct sw_reply *r)
+{
+    sw_alarm_api_stats(q->api, q->c, r);
+}
+static void h_deliveries(const struct req *q, struct sw_reply *r)
+{
+    sw_alarm_api_deliveries(q->api, q->c, q->name, r);
+}
 static void h_alarms(const struct req *q, struct sw_reply *r)
 {
     sw_alarm_api_list(q->api, q->c, r);
@@ -265,6 +273,12 @@ static const struct route routes[] = {
     {"POST", "/api/v1/shift/notes", SW_ROLE_SHIFTER, HUMAN, h_note_post, NULL, "", "write a handover note"},
     {"GET", "/api/v1/alarms", SW_ROLE_READ, 0, h_alarms, NULL, "history,alarm,limit",
      "the alarm rules' states and their history"},
+    {"GET", "/api/v1/alarms/stats", SW_ROLE_READ, 0, h_alarm_stats, NULL, "since,until,runs,within",
+     "per-rule alarm figures over a time range or runs (fired, time to acknowledge, auto-resolved, "
+     "silenced)"},
+    {"GET", "/api/v1/alarms/{alarm}/deliveries", SW_ROLE_READ, 0, h_deliveries, NULL,
+     "since,until,runs,limit",
+     "the delivery log of an alarm's notices: every attempt per hook, its outcome and error"},
     {"POST", "/api/v1/alarms/{alarm}/ack", SW_ROLE_SHIFTER, HUMAN, h_ack, NULL, "", "acknowledge an alarm"},
     {"POST", "/api/v1/alarms/{alarm}/reset", SW_ROLE_SHIFTER, HUMAN, h_reset, NULL, "",
      "reset a latched alarm"},

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alarm_report.h"
 #include "alarms.h"
 #include "clock.h"
 #include "engine.h"
@@ -193,6 +194,95 @@ static void render_alarms(FILE *f, struct sw_alarms *alarms)
     json_decref(all);
 }
 
+/* The per-rule figures of alarm fatigue over the whole stored history (alarm_report.h), for the
+ * rules of the profile in force only, and deliveries for their hooks now: the label sets stay
+ * bounded by the profile (rules x hooks x 5 outcomes). */
+static void render_alarm_figures(FILE *f, struct sw_store *store, struct sw_alarms *alarms)
+{
+    sqlite3 *db = store && alarms ? sw_store_reader(store) : NULL;
+    struct sw_alarm_range all = {
+        .since = -INFINITY, .until = INFINITY, .run_first = -1, .run_last = -1, .within = 3};
+    char err[300];
+    json_t *stats = db ? sw_alarm_report_stats(db, alarms, &all, err, sizeof err) : NULL;
+    if (!stats)
+        return;
+    static const struct {
+        const char *name, *type, *help, *key;
+    } fams[] = {
+        {"spillwatch_alarm_fired_total", "counter", "Firing episodes of the alarm rule (stored history).",
+         "fired"},
+        {"spillwatch_alarm_acknowledged_total", "counter", "Firing episodes a shifter acknowledged.",
+         "acknowledged"},
+        {"spillwatch_alarm_auto_resolved_total", "counter", "Firing episodes that ended by themselves.",
+         "auto_resolved"},
+        {"spillwatch_alarm_auto_resolved_within_spills_total", "counter",
+         "Firing episodes that ended by themselves within 3 spills of firing (the API's default within).",
+         "auto_resolved_within"},
+        {"spillwatch_alarm_firing_seconds_total", "counter",
+         "Seconds the alarm rule was firing or acknowledged (an episode going on counts up to now).",
+         "firing_seconds"},
+        {"spillwatch_alarm_silenced_seconds_total", "counter",
+         "Seconds of firing episodes during which a silence muted the rule.", "silenced_seconds"},
+    };
+    json_t *rules = json_object_get(stats, "rules"), *rule;
+    size_t i;
+    for (int k = 0; k < NELEM(fams); k++) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fams[k].name, fams[k].help, fams[k].name, fams[k].type);
+        json_array_foreach(rules, i, rule)
+        {
+            if (!json_is_true(json_object_get(rule, "in_profile")))
+                continue;
+            fprintf(f, "%s{alarm=\"", fams[k].name);
+            put_label_value(f, json_string_value(json_object_get(rule, "alarm")));
+            fprintf(f, "\"} %.15g\n", json_number_value(json_object_get(rule, fams[k].key)));
+        }
+    }
+    /* Time to acknowledge: a summary without quantiles (sum and count of the acknowledged episodes). */
+    fprintf(f, "# HELP spillwatch_alarm_ack_seconds Time from firing to the first acknowledgement.\n"
+               "# TYPE spillwatch_alarm_ack_seconds summary\n");
+    json_array_foreach(rules, i, rule)
+    {
+        if (!json_is_true(json_object_get(rule, "in_profile")))
+            continue;
+        double sum = json_number_value(json_object_get(rule, "ack_total_seconds"));
+        json_int_t n = json_integer_value(json_object_get(rule, "acknowledged"));
+        for (int part = 0; part < 2; part++) {
+            fprintf(f, "spillwatch_alarm_ack_seconds_%s{alarm=\"", part ? "count" : "sum");
+            put_label_value(f, json_string_value(json_object_get(rule, "alarm")));
+            if (part)
+                fprintf(f, "\"} %lld\n", (long long)n);
+            else
+                fprintf(f, "\"} %.15g\n", sum);
+        }
+    }
+    fprintf(f,
+            "# HELP spillwatch_alarm_deliveries_total Delivery log rows of the rule's notices, by hook and "
+            "outcome (attempts; queue_full and silenced: notices never attempted).\n"
+            "# TYPE spillwatch_alarm_deliveries_total counter\n");
+    json_array_foreach(rules, i, rule)
+    {
+        if (!json_is_true(json_object_get(rule, "in_profile")))
+            continue;
+        json_t *hooks = json_object_get(rule, "hooks"), *h;
+        size_t k;
+        json_array_foreach(hooks, k, h)
+        {
+            const char *hook = json_string_value(json_object_get(h, "hook"));
+            if (!json_is_true(json_object_get(h, "in_rule")))
+                continue; /* a hook the rule no longer uses: not a series any more */
+            for (int o = 0; o < SW_OUTCOME_N; o++) {
+                fputs("spillwatch_alarm_deliveries_total{alarm=\"", f);
+                put_label_value(f, json_string_value(json_object_get(rule, "alarm")));
+                fputs("\",hook=\"", f);
+                put_label_value(f, hook);
+                fprintf(f, "\",outcome=\"%s\"} %lld\n", sw_delivery_outcome_names[o],
+                        (long long)json_integer_value(json_object_get(h, sw_delivery_outcome_names[o])));
+            }
+        }
+    }
+    json_decref(stats);
+}
+
 static void render_profile(FILE *f)
 {
     fprintf(f,
@@ -265,6 +355,9 @@ char *sw_exposition_render(struct sw_store *store, struct sw_engine *engine, str
          "Alarm notifications given up after all retries (or dropped).", (double)U(sw_metrics.hook_failures)},
         {"spillwatch_hook_retries_total", "counter", "Failed hook delivery attempts that were retried.",
          (double)U(sw_metrics.hook_retries)},
+        {"spillwatch_alarm_delivery_log_lost_total", "counter",
+         "Delivery log rows not written (the writer stalled, or a write failed).",
+         (double)U(sw_metrics.delivery_log_lost)},
         {"spillwatch_alarm_transitions_total", "counter", "Alarm state changes.",
          (double)U(sw_metrics.alarm_transitions)},
         {"spillwatch_alarms_firing", "gauge", "Alarms firing now.", atomic_load(&sw_metrics.alarms_firing)},
@@ -351,6 +444,7 @@ char *sw_exposition_render(struct sw_store *store, struct sw_engine *engine, str
     render_spills(f, engine);
     render_sources(f, engine);
     render_alarms(f, alarms);
+    render_alarm_figures(f, store, alarms);
     render_profile(f);
     if (fclose(f) != 0) {
         free(buf);

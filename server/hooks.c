@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "delivery_log.h"
 #include "jsonnum.h"
 #include "log.h"
 #include "metrics.h"
@@ -28,6 +29,7 @@ extern char **environ;
 
 struct item {
     struct sw_notice n;
+    int64_t notice; /* sw_delivery_notice_id: the attempts of this notice share it in the log */
     int attempts;
     double due; /* monotonic s */
     struct item *next;
@@ -36,6 +38,8 @@ struct item {
 struct worker {
     const struct sw_hook_def *def;
     const char *dashboard;
+    struct sw_delivery_log *log; /* borrowed; may be NULL */
+    char target[160];            /* the hook's target without secrets, for the log */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -46,6 +50,7 @@ struct worker {
 struct sw_hooks {
     struct worker *w;
     int n;
+    struct sw_delivery_log *log;
     char dashboard[256];
 };
 
@@ -106,9 +111,37 @@ static char *payload(const struct worker *w, const struct sw_notice *n)
     return s;
 }
 
-static size_t discard(char *p, size_t s, size_t n, void *u)
+/* What one attempt gave, for the delivery log. */
+struct attempt {
+    int http_status; /* 0: no HTTP answer */
+    int exit_code;   /* -1: none */
+    char error[300];
+};
+
+/* The start of a response body, kept for the log when the status is not 2xx. */
+struct excerpt {
+    char text[161];
+    size_t len;
+};
+
+static size_t keep_excerpt(char *p, size_t s, size_t n, void *u)
 {
+    struct excerpt *e = u;
+    size_t room = sizeof e->text - 1 - e->len, take = s * n < room ? s * n : room;
+    memcpy(e->text + e->len, p, take);
+    e->len += take;
+    e->text[e->len] = 0;
     return s * n;
+}
+
+/* The excerpt on one line: control characters as spaces, trailing blanks cut. */
+static void one_line(char *t)
+{
+    for (char *c = t; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
+    for (size_t n = strlen(t); n && t[n - 1] == ' '; n--)
+        t[n - 1] = 0;
 }
 
 /* "X-Spillwatch-Signature: sha256=<hex HMAC-SHA256 of body>" into out; -1 when it cannot be made. */
@@ -125,12 +158,13 @@ static int signature_header(const char *secret, const char *body, char *out, siz
     return 0;
 }
 
-static int deliver_webhook(const struct worker *w, const struct sw_notice *n)
+static int deliver_webhook(const struct worker *w, const struct sw_notice *n, struct attempt *a)
 {
     char *body = payload(w, n);
     CURL *c = curl_easy_init();
     char sig[128];
     if (!body || !c || (w->def->secret && signature_header(w->def->secret, body, sig, sizeof sig) != 0)) {
+        snprintf(a->error, sizeof a->error, "the request could not be built (out of memory)");
         free(body);
         if (c)
             curl_easy_cleanup(c);
@@ -143,13 +177,25 @@ static int deliver_webhook(const struct worker *w, const struct sw_notice *n)
     curl_easy_setopt(c, CURLOPT_URL, w->def->url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    struct excerpt ex = {.len = 0};
+    char cerr[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_excerpt);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &ex);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(w->def->timeout * 1000));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(w->def->timeout * 1000));
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    a->http_status = (int)status;
+    if (rc != CURLE_OK) /* curl's detailed message when it has one (it names host and port) */
+        snprintf(a->error, sizeof a->error, "%s%s", rc == CURLE_OPERATION_TIMEDOUT ? "timeout: " : "",
+                 cerr[0] ? cerr : curl_easy_strerror(rc));
+    if (rc == CURLE_OK && (status < 200 || status >= 300)) {
+        one_line(ex.text);
+        snprintf(a->error, sizeof a->error, "HTTP %ld%s%s", status, ex.text[0] ? ": " : "", ex.text);
+    }
     if (rc != CURLE_OK || status < 200 || status >= 300)
         sw_warn("hooks", "%s: %s %s: %s", w->def->name, n->alarm, n->status,
                 rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP status not 2xx");
@@ -159,7 +205,7 @@ static int deliver_webhook(const struct worker *w, const struct sw_notice *n)
     return rc == CURLE_OK && status >= 200 && status < 300 ? 0 : -1;
 }
 
-static int deliver_exec(const struct worker *w, const struct sw_notice *n)
+static int deliver_exec(const struct worker *w, const struct sw_notice *n, struct attempt *a)
 {
     char env[12][300];
     snprintf(env[0], sizeof env[0], "SW_ALARM=%s", n->alarm);
@@ -179,8 +225,10 @@ static int deliver_exec(const struct worker *w, const struct sw_notice *n)
         envp[i] = env[i];
     envp[12] = NULL;
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        snprintf(a->error, sizeof a->error, "cannot start the command: fork: %s", strerror(errno));
         return -1;
+    }
     if (pid == 0) {
         /* The child: only async-signal-safe calls until exec. */
         execve(w->def->argv[0], w->def->argv, envp);
@@ -192,21 +240,76 @@ static int deliver_exec(const struct worker *w, const struct sw_notice *n)
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             break;
-        if (r < 0 && errno != EINTR)
+        if (r < 0 && errno != EINTR) {
+            snprintf(a->error, sizeof a->error, "waitpid: %s", strerror(errno));
             return -1;
+        }
         if (sw_mono() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             sw_warn("hooks", "%s: command killed after %.1f s", w->def->name, w->def->timeout);
+            snprintf(a->error, sizeof a->error, "timeout: the command was killed after %.1f s",
+                     w->def->timeout);
             return -1;
         }
         usleep(10000);
     }
+    a->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (WIFSIGNALED(status))
+        snprintf(a->error, sizeof a->error, "the command was killed by signal %d", WTERMSIG(status));
+    else if (WEXITSTATUS(status) == 127)
+        snprintf(a->error, sizeof a->error,
+                 "exit status 127 (the command was not found or could not be run)");
+    else if (WEXITSTATUS(status) != 0)
+        snprintf(a->error, sizeof a->error, "exit status %d", WEXITSTATUS(status));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         sw_warn("hooks", "%s: command exited with status %d", w->def->name,
                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return -1;
     }
+    return 0;
+}
+
+/* One row of the delivery log about item it (its notice) on worker w. */
+static void log_row(const struct worker *w, const struct item *it, int attempt, enum sw_delivery_outcome o,
+                    const struct attempt *at, double latency)
+{
+    if (!w->log)
+        return;
+    const struct sw_notice *n = &it->n;
+    struct sw_delivery d = {.time = sw_wall(),
+                            .episode = n->starts_at,
+                            .notice = it->notice,
+                            .run = n->run,
+                            .spill = n->spill,
+                            .attempt = attempt,
+                            .outcome = o,
+                            .http_status = at ? at->http_status : 0,
+                            .exit_code = at ? at->exit_code : -1,
+                            .latency = latency};
+    snprintf(d.alarm, sizeof d.alarm, "%s", n->alarm);
+    snprintf(d.fingerprint, sizeof d.fingerprint, "%s", n->fingerprint);
+    snprintf(d.status, sizeof d.status, "%s", n->status);
+    snprintf(d.hook, sizeof d.hook, "%s", w->def->name);
+    snprintf(d.kind, sizeof d.kind, "%s", w->def->type == SW_HOOK_WEBHOOK ? "webhook" : "exec");
+    snprintf(d.target, sizeof d.target, "%s", w->target);
+    snprintf(d.error, sizeof d.error, "%s", at ? at->error : "");
+    if (o == SW_QUEUE_FULL)
+        snprintf(d.error, sizeof d.error, "the hook's queue was full (%d notices): the oldest was dropped",
+                 QUEUE_MAX);
+    else if (o == SW_SILENCED)
+        snprintf(d.error, sizeof d.error, "held back by a silence");
+    sw_delivery_log_add(w->log, &d);
+}
+
+/* 1 when an earlier notice of the same episode waits in w's queue (a retry): a notice never
+ * overtakes one about its own episode, so a receiver never hears "resolved" before "firing". */
+static int behind(const struct worker *w, const struct item *it)
+{
+    for (const struct item *i = w->head; i && i != it; i = i->next)
+        if (!strcmp(i->n.fingerprint, it->n.fingerprint) && !strcmp(i->n.alarm, it->n.alarm) &&
+            i->notice < it->notice)
+            return 1;
     return 0;
 }
 
@@ -218,7 +321,7 @@ static void *worker_main(void *arg)
         double now = sw_mono();
         struct item *it = NULL, **link;
         for (link = &w->head; *link; link = &(*link)->next)
-            if ((*link)->due <= now || w->stop) {
+            if (((*link)->due <= now || w->stop) && !behind(w, *link)) {
                 it = *link;
                 *link = it->next;
                 w->len--;
@@ -229,7 +332,8 @@ static void *worker_main(void *arg)
                 break;
             double next = INFINITY;
             for (struct item *i = w->head; i; i = i->next)
-                next = fmin(next, i->due);
+                if (!behind(w, i))
+                    next = fmin(next, i->due);
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             double wait = isfinite(next) ? fmax(0.01, next - now) : 1.0;
@@ -244,7 +348,19 @@ static void *worker_main(void *arg)
         }
         int stopping = w->stop;
         pthread_mutex_unlock(&w->mu);
-        int rc = w->def->type == SW_HOOK_WEBHOOK ? deliver_webhook(w, &it->n) : deliver_exec(w, &it->n);
+        struct attempt at = {.exit_code = -1};
+        double t0 = sw_mono();
+        int rc =
+            w->def->type == SW_HOOK_WEBHOOK ? deliver_webhook(w, &it->n, &at) : deliver_exec(w, &it->n, &at);
+        double latency = sw_mono() - t0;
+        int last = rc != 0 && (it->attempts + 1 >= MAX_ATTEMPTS || stopping);
+        if (last && stopping && it->attempts + 1 < MAX_ATTEMPTS)
+            snprintf(at.error + strlen(at.error), sizeof at.error - strlen(at.error), " (server stopping)");
+        log_row(w, it, it->attempts + 1,
+                rc == 0 ? SW_DELIVERED
+                : last  ? SW_DROPPED
+                        : SW_RETRYING,
+                &at, latency);
         pthread_mutex_lock(&w->mu);
         if (rc == 0) {
             atomic_fetch_add(&sw_metrics.hook_deliveries, 1);
@@ -266,12 +382,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-struct sw_hooks *sw_hooks_start(const struct sw_profile *p, const char *dashboard)
+struct sw_hooks *sw_hooks_start(const struct sw_profile *p, const char *dashboard,
+                                struct sw_delivery_log *log)
 {
     struct sw_hooks *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
     snprintf(h->dashboard, sizeof h->dashboard, "%s", dashboard ? dashboard : "");
+    h->log = log;
     h->w = calloc((size_t)p->nhooks + 1, sizeof *h->w);
     if (!h->w) {
         free(h);
@@ -281,6 +399,11 @@ struct sw_hooks *sw_hooks_start(const struct sw_profile *p, const char *dashboar
         struct worker *w = &h->w[i];
         w->def = &p->hooks[i];
         w->dashboard = h->dashboard;
+        w->log = log;
+        if (w->def->type == SW_HOOK_WEBHOOK)
+            sw_delivery_webhook_target(w->def->url, w->target, sizeof w->target);
+        else
+            snprintf(w->target, sizeof w->target, "%s", w->def->argv[0] ? w->def->argv[0] : "");
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
@@ -298,14 +421,16 @@ void sw_hooks_notify(struct sw_hooks *h, int hook, const struct sw_notice *n)
     if (!it)
         return;
     it->n = *n;
+    it->notice = sw_delivery_notice_id();
     it->due = sw_mono();
     pthread_mutex_lock(&w->mu);
     if (w->len >= QUEUE_MAX && w->head) { /* drop the oldest */
         struct item *old = w->head;
         w->head = old->next;
-        free(old);
         w->len--;
         atomic_fetch_add(&sw_metrics.hook_failures, 1);
+        log_row(w, old, old->attempts, SW_QUEUE_FULL, NULL, NAN); /* only queues: fine under w->mu */
+        free(old);
     }
     struct item **link = &w->head;
     while (*link)
@@ -338,4 +463,17 @@ void sw_hooks_stop(struct sw_hooks *h)
     }
     free(h->w);
     free(h);
+}
+
+void sw_hooks_held(struct sw_hooks *h, int hook, const struct sw_notice *n)
+{
+    if (!h || hook < 0 || hook >= h->n)
+        return;
+    struct item it = {.n = *n, .notice = sw_delivery_notice_id()};
+    log_row(&h->w[hook], &it, 0, SW_SILENCED, NULL, NAN);
+}
+
+struct sw_delivery_log *sw_hooks_log(const struct sw_hooks *h)
+{
+    return h ? h->log : NULL;
 }

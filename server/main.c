@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "alarms.h"
+#include "delivery_log.h"
 #include "backup.h"
 #include "clock.h"
 #include "hcache.h"
@@ -255,6 +256,7 @@ int main(int argc, char **argv)
     struct sw_engine *engine = NULL;
     struct sw_server *srv = NULL;
     struct sw_hooks *hooks = NULL;
+    struct sw_delivery_log *deliveries = NULL;
     struct sw_profile *prof = NULL;
     struct sw_alarms *alarms = NULL;
     struct sw_stream *stream = NULL;
@@ -282,7 +284,8 @@ int main(int argc, char **argv)
     /* From here on the profile is a reference-counted object that a reload can replace (reload.h);
      * cfg.profile is left empty. */
     prof = sw_profile_adopt(&cfg.profile);
-    hooks = prof ? sw_hooks_start(prof, dashboard) : NULL;
+    deliveries = sw_delivery_log_new(store); /* freed after the store: its writer may still use it */
+    hooks = prof && deliveries ? sw_hooks_start(prof, dashboard, deliveries) : NULL;
     alarms = hooks ? sw_alarms_new(prof, store, hooks) : NULL;
     if (!alarms) {
         sw_error("main", "cannot start the alarm hooks");
@@ -354,6 +357,7 @@ out:
     sw_hooks_stop(hooks);   /* (when start-up failed before reload took them over) */
     sw_profile_unref(prof);
     sw_store_close(store);
+    sw_delivery_log_free(deliveries);
     sw_retention_free(retention); /* after the writer ran its last queued chunk */
     curl_global_cleanup();
     sw_config_release(&cfg);

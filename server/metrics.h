@@ -62,6 +62,7 @@ struct sw_metrics {
     atomic_uint_fast64_t hcache_hits, hcache_misses; /* stored-scope histogram answers (hcache.h) */
     atomic_int open_spills;
     atomic_uint_fast64_t hook_deliveries, hook_failures, hook_retries;
+    atomic_uint_fast64_t delivery_log_lost; /* delivery log rows not written (delivery_log.h) */
     atomic_uint_fast64_t alarm_transitions;
     atomic_int alarms_firing;
     atomic_int stream_clients;               /* GET /api/v1/stream connections open now */

@@ -156,7 +156,7 @@ int sw_reload_apply(struct sw_reload *r, const char *who, json_t **answer)
     struct sw_refs *refs = sw_refs_new(np, sw_store_reader(r->store), INFINITY);
     struct sw_hooks *hooks = r->hooks;
     if (refs && !sw_profile_same_hooks(r->hooks_prof, np))
-        hooks = sw_hooks_start(np, r->dashboard);
+        hooks = sw_hooks_start(np, r->dashboard, sw_hooks_log(r->hooks));
     if (!refs || !hooks) {
         sw_refs_free(refs);
         sw_profile_unref(np);

@@ -1,10 +1,11 @@
 // alarms.js — the alarms page: active alarms with acknowledge/reset (and every rule an active silence
 // mutes, whatever its state), silences (form, list with the rules each mutes and their state now, end),
 // and the history folded into episodes (firing → resolved, who acknowledged; pending steps that never
-// fired counted, not listed), with every transition one click away. Polls every 2 s.
+// fired counted, not listed; who was notified through which hook, and whether it arrived, a failure
+// in red with its error), with every transition one click away. Polls every 2 s.
 import { $, api, el, every, fmt, fmtTime, header, say, staleness } from '/lib.js';
 import { renderActive } from '/alarmui.js';
-import { foldEpisodes, episodeRow } from '/alarmtime.js';
+import { deliveriesCell, foldEpisodes, episodeRow } from '/alarmtime.js';
 import { on } from '/stream.js';
 
 header('/alarms.html', 'alarms');
@@ -59,7 +60,11 @@ function renderHistory(hist) {
     return;
   }
   const { episodes, quiet } = foldEpisodes(hist);
-  $('episodes').tBodies[0].replaceChildren(...episodes.slice(0, 100).map(episodeRow));
+  $('episodes').tBodies[0].replaceChildren(...episodes.slice(0, 100).map(e => {
+    const tr = episodeRow(e);
+    tr.append(deliveriesCell(e));
+    return tr;
+  }));
   const q = Object.entries(quiet);
   $('history-note').textContent = (episodes.length ? 'Each episode in one row, newest first.' : 'No alarm fired in the listed history.') +
     (q.length ? ` Pending without firing (not listed): ${q.map(([a, n]) => `${a} ${n}×`).join(', ')}.` : '');

@@ -1,0 +1,536 @@
+/* alarm_report.c — see alarm_report.h */
+#include "alarm_report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "delivery_log.h"
+#include "jsonnum.h"
+#include "silence.h"
+
+/* ---- the delivery log ---- */
+
+#define DELIVERY_COLS                                                                                  \
+    "id, time, alarm, episode, fingerprint, notice, status, run, spill, hook, kind, target, attempt, " \
+    "outcome, "                                                                                        \
+    "http_status, exit_code, error, latency"
+static const char *const delivery_keys[] = {
+    "id",   "time", "alarm",  "episode", "fingerprint", "notice",      "status",    "run",   "spill",
+    "hook", "kind", "target", "attempt", "outcome",     "http_status", "exit_code", "error", "latency"};
+#define NDELIVERY_KEYS (int)(sizeof delivery_keys / sizeof delivery_keys[0])
+
+static json_t *delivery_row(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < NDELIVERY_KEYS; i++)
+        json_object_set_new(o, delivery_keys[i], sw_json_column(st, i));
+    return o;
+}
+
+static void fail(sqlite3 *db, char *err, size_t len)
+{
+    snprintf(err, len, "the database cannot be read: %s", sqlite3_errmsg(db));
+}
+
+json_t *sw_alarm_report_deliveries(sqlite3 *db, const char *alarm, const struct sw_alarm_range *r,
+                                   int64_t limit, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " DELIVERY_COLS " FROM alarm_deliveries WHERE alarm = ?1 AND "
+                           "(?2 < 0 AND time >= ?3 AND time < ?4 OR ?2 >= 0 AND run BETWEEN ?2 AND ?5) "
+                           "ORDER BY id DESC LIMIT ?6",
+                           -1, &st, NULL) != SQLITE_OK) {
+        fail(db, err, errlen);
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, alarm, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->run_first);
+    sqlite3_bind_double(st, 3, isfinite(r->since) ? r->since : -1e300);
+    sqlite3_bind_double(st, 4, isfinite(r->until) ? r->until : 1e300);
+    sqlite3_bind_int64(st, 5, r->run_last);
+    sqlite3_bind_int64(st, 6, limit);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, delivery_row(st));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fail(db, err, errlen);
+        json_decref(arr);
+        return NULL;
+    }
+    return json_pack("{s:s, s:o}", "alarm", alarm, "deliveries", arr);
+}
+
+int sw_alarm_report_known(sqlite3 *db, struct sw_alarms *alarms, const char *name)
+{
+    json_t *all = sw_alarms_json(alarms), *a;
+    size_t i;
+    int known = 0;
+    json_array_foreach(json_object_get(all, "alarms"), i, a)
+    {
+        known |= !strcmp(json_string_value(json_object_get(a, "name")), name);
+    }
+    json_decref(all);
+    sqlite3_stmt *st;
+    if (!known && sqlite3_prepare_v2(db,
+                                     "SELECT EXISTS(SELECT 1 FROM alarm_events WHERE alarm = ?1) OR "
+                                     "EXISTS(SELECT 1 FROM alarm_deliveries WHERE alarm = ?1)",
+                                     -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        known = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return known;
+}
+
+static int is_up(const char *state)
+{
+    return state && (!strcmp(state, "firing") || !strcmp(state, "acknowledged"));
+}
+
+/* The transition starts an episode: to firing from a state that is not firing or acknowledged. */
+static int starts_episode(const char *from, const char *to)
+{
+    return to && !strcmp(to, "firing") && !is_up(from);
+}
+
+int sw_alarm_report_attach(sqlite3 *db, json_t *history)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " DELIVERY_COLS " FROM alarm_deliveries WHERE alarm = ?1 AND episode "
+                           "BETWEEN ?2 - 0.0005 AND ?2 + 0.0005 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    size_t i;
+    json_t *h;
+    int rc = 0;
+    json_array_foreach(history, i, h)
+    {
+        if (!starts_episode(json_string_value(json_object_get(h, "from")),
+                            json_string_value(json_object_get(h, "to"))))
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, json_string_value(json_object_get(h, "alarm")), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 2, json_number_value(json_object_get(h, "time")));
+        json_t *arr = json_array();
+        int s;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW)
+            json_array_append_new(arr, delivery_row(st));
+        rc |= s == SQLITE_DONE ? 0 : -1;
+        json_object_set_new(h, "deliveries", arr);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- figures ---- */
+
+struct ep {
+    double start, ack, end; /* ack, end NaN: none (yet) */
+    int64_t srun, sspill, erun, espill;
+    int how; /* the end: 0 none yet, 1 by itself, 2 reset, 3 otherwise (rule removed) */
+};
+
+struct hook_counts {
+    char hook[SW_NAME_MAX];
+    int in_rule; /* one of the rule's hooks now */
+    long long n[SW_OUTCOME_N];
+};
+
+struct rule {
+    char name[SW_NAME_MAX], severity[16];
+    int current;   /* a rule of the profile in force */
+    json_t *hooks; /* the rule's hooks now (borrowed from the alarms' view), or NULL */
+    struct ep *eps;
+    int neps, cap, open; /* open: index of the episode going on in the fold, or -1 */
+    double (*sil)[2];    /* silence intervals matching the rule */
+    int nsil, silcap;
+    struct hook_counts *hc;
+    int nhc;
+};
+
+struct rules {
+    struct rule *v;
+    int n, cap;
+};
+
+static struct rule *find(struct rules *rs, const char *name)
+{
+    for (int i = 0; i < rs->n; i++)
+        if (!strcmp(rs->v[i].name, name))
+            return &rs->v[i];
+    return NULL;
+}
+
+static struct rule *add(struct rules *rs, const char *name, const char *severity)
+{
+    if (rs->n == rs->cap) {
+        int cap = rs->cap ? 2 * rs->cap : 16;
+        struct rule *v = realloc(rs->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return NULL;
+        rs->v = v;
+        rs->cap = cap;
+    }
+    struct rule *r = &rs->v[rs->n++];
+    memset(r, 0, sizeof *r);
+    r->open = -1;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    snprintf(r->severity, sizeof r->severity, "%s", severity ? severity : "");
+    return r;
+}
+
+static void free_rules(struct rules *rs)
+{
+    for (int i = 0; i < rs->n; i++) {
+        free(rs->v[i].eps);
+        free(rs->v[i].sil);
+        free(rs->v[i].hc);
+    }
+    free(rs->v);
+}
+
+static struct ep *new_ep(struct rule *r)
+{
+    if (r->neps == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 8;
+        struct ep *v = realloc(r->eps, (size_t)cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->eps = v;
+        r->cap = cap;
+    }
+    return &r->eps[r->neps++];
+}
+
+static int selected(const struct ep *e, const struct sw_alarm_range *g)
+{
+    if (g->run_first >= 0)
+        return e->srun >= g->run_first && e->srun <= g->run_last;
+    return e->start >= g->since && e->start < g->until;
+}
+
+static int64_t int_or(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
+
+/* The episodes of every rule from the transitions at or after lower, in id order. */
+static int fold(sqlite3 *db, struct rules *rs, double lower)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT alarm, severity, from_state, to_state, time, run, spill, note FROM alarm_events "
+            "WHERE time >= ?1 AND (to_state IN ('firing', 'acknowledged') OR from_state IN ('firing', "
+            "'acknowledged')) ORDER BY id",
+            -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, lower);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *alarm = (const char *)sqlite3_column_text(st, 0),
+                   *from = (const char *)sqlite3_column_text(st, 2),
+                   *to = (const char *)sqlite3_column_text(st, 3),
+                   *note = (const char *)sqlite3_column_text(st, 7);
+        struct rule *r = find(rs, alarm);
+        if (!r && starts_episode(from, to))
+            r = add(rs, alarm, (const char *)sqlite3_column_text(st, 1));
+        if (!r)
+            continue;
+        double t = sqlite3_column_double(st, 4);
+        if (starts_episode(from, to)) {
+            struct ep *e = new_ep(r);
+            if (!e)
+                break;
+            *e = (struct ep){
+                .start = t, .ack = NAN, .end = NAN, .srun = int_or(st, 5), .sspill = int_or(st, 6)};
+            r->open = r->neps - 1;
+        } else if (r->open >= 0 && to && !strcmp(to, "acknowledged")) {
+            struct ep *e = &r->eps[r->open];
+            if (isnan(e->ack))
+                e->ack = t;
+        } else if (r->open >= 0 && is_up(from) && !is_up(to)) {
+            struct ep *e = &r->eps[r->open];
+            e->end = t;
+            e->erun = int_or(st, 5);
+            e->espill = int_or(st, 6);
+            e->how = !note ? 1 : !strcmp(note, "reset") ? 2 : 3;
+            r->open = -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The silences that may overlap an episode from lower on, as intervals of the rules they match. */
+static int silences(sqlite3 *db, struct sw_alarms *alarms, struct rules *rs, double lower)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT starts_at, ends_at, matchers FROM silences WHERE ends_at > ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, lower);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct sw_silence s = {.starts_at = sqlite3_column_double(st, 0),
+                               .ends_at = sqlite3_column_double(st, 1)};
+        json_t *m = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL), *v;
+        const char *key;
+        json_object_foreach(m, key, v)
+        {
+            if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
+                snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
+                snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
+                s.nmatchers++;
+            }
+        }
+        json_decref(m);
+        json_t *names = sw_alarms_silence_matches(alarms, &s);
+        for (int i = 0; i < rs->n; i++) {
+            struct rule *r = &rs->v[i];
+            int match = 0;
+            if (r->current) {
+                size_t k;
+                json_t *n;
+                json_array_foreach(names, k, n)
+                {
+                    match |= !strcmp(json_string_value(n), r->name);
+                }
+            } else { /* a rule gone from the profile: only its name and severity are known */
+                match = s.nmatchers > 0;
+                for (int k = 0; k < s.nmatchers; k++)
+                    match &=
+                        (!strcmp(s.matchers[k][0], "alertname") && !strcmp(s.matchers[k][1], r->name)) ||
+                        (!strcmp(s.matchers[k][0], "severity") && !strcmp(s.matchers[k][1], r->severity));
+            }
+            if (!match)
+                continue;
+            if (r->nsil == r->silcap) {
+                int cap = r->silcap ? 2 * r->silcap : 8;
+                double(*v2)[2] = realloc(r->sil, (size_t)cap * sizeof *v2);
+                if (!v2)
+                    continue;
+                r->sil = v2;
+                r->silcap = cap;
+            }
+            r->sil[r->nsil][0] = s.starts_at;
+            r->sil[r->nsil][1] = s.ends_at;
+            r->nsil++;
+        }
+        json_decref(names);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    return (*x > *y) - (*x < *y);
+}
+
+/* Seconds of [a, b) that the union of the rule's silences covers (r->sil sorted by start). */
+static double covered(const struct rule *r, double a, double b)
+{
+    double sum = 0, reach = a;
+    for (int i = 0; i < r->nsil; i++) {
+        double s = fmax(r->sil[i][0], reach), e = fmin(r->sil[i][1], b);
+        if (e > s) {
+            sum += e - s;
+            reach = e;
+        }
+    }
+    return sum;
+}
+
+static struct hook_counts *hook_slot(struct rule *r, const char *hook)
+{
+    for (int i = 0; i < r->nhc; i++)
+        if (!strcmp(r->hc[i].hook, hook))
+            return &r->hc[i];
+    struct hook_counts *v = realloc(r->hc, (size_t)(r->nhc + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    r->hc = v;
+    struct hook_counts *h = &r->hc[r->nhc++];
+    memset(h, 0, sizeof *h);
+    snprintf(h->hook, sizeof h->hook, "%s", hook);
+    return h;
+}
+
+/* The rows about the selected episodes, counted per rule and hook by outcome. */
+static int deliveries(sqlite3 *db, struct rules *rs, const struct sw_alarm_range *g, double lower)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT alarm, episode, hook, outcome FROM alarm_deliveries WHERE episode >= ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_double(st, 1, lower - 0.001);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct rule *r = find(rs, (const char *)sqlite3_column_text(st, 0));
+        if (!r)
+            continue;
+        double episode = sqlite3_column_double(st, 1);
+        int in = 0;
+        for (int i = 0; i < r->neps && !in; i++)
+            in = fabs(r->eps[i].start - episode) < 0.0005 && selected(&r->eps[i], g);
+        const char *outcome = (const char *)sqlite3_column_text(st, 3);
+        struct hook_counts *h = in ? hook_slot(r, (const char *)sqlite3_column_text(st, 2)) : NULL;
+        for (int o = 0; h && o < SW_OUTCOME_N; o++)
+            if (!strcmp(outcome, sw_delivery_outcome_names[o]))
+                h->n[o]++;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static json_t *outcome_counts(const long long n[SW_OUTCOME_N])
+{
+    json_t *o = json_object();
+    for (int k = 0; k < SW_OUTCOME_N; k++)
+        json_object_set_new(o, sw_delivery_outcome_names[k], json_integer(n[k]));
+    return o;
+}
+
+static json_t *rule_json(struct rule *r, const struct sw_alarm_range *g, double now)
+{
+    long long fired = 0, open = 0, auto_end = 0, within = 0, reset = 0, acked = 0;
+    double firing = 0, silenced = 0, *acks = malloc(((size_t)r->neps + 1) * sizeof *acks);
+    for (int i = 0; i < r->neps; i++) {
+        const struct ep *e = &r->eps[i];
+        if (!selected(e, g))
+            continue;
+        fired++;
+        double end = isnan(e->end) ? now : e->end;
+        open += isnan(e->end);
+        firing += fmax(0, end - e->start);
+        silenced += covered(r, e->start, end);
+        auto_end += e->how == 1;
+        reset += e->how == 2;
+        within += e->how == 1 && e->srun >= 0 && e->erun == e->srun && e->sspill >= 0 && e->espill >= 0 &&
+                  e->espill - e->sspill <= g->within;
+        if (!isnan(e->ack) && acks)
+            acks[acked++] = e->ack - e->start;
+    }
+    double median = NAN, max = NAN, ack_total = 0;
+    for (long long k = 0; acks && k < acked; k++)
+        ack_total += acks[k];
+    if (acked && acks) {
+        qsort(acks, (size_t)acked, sizeof *acks, by_value);
+        median = acked % 2 ? acks[acked / 2] : (acks[acked / 2 - 1] + acks[acked / 2]) / 2;
+        max = acks[acked - 1];
+    }
+    free(acks);
+    /* Every hook of the rule now is listed (zeros included), then any other that was used. */
+    size_t k;
+    json_t *hk;
+    json_array_foreach(r->hooks, k, hk)
+    {
+        struct hook_counts *h = hook_slot(r, json_string_value(json_object_get(hk, "hook")));
+        if (h)
+            h->in_rule = 1;
+    }
+    long long total[SW_OUTCOME_N] = {0};
+    json_t *hooks = json_array();
+    for (int i = 0; i < r->nhc; i++) {
+        for (int o = 0; o < SW_OUTCOME_N; o++)
+            total[o] += r->hc[i].n[o];
+        json_t *h = outcome_counts(r->hc[i].n);
+        json_object_set_new(h, "hook", json_string(r->hc[i].hook));
+        json_object_set_new(h, "failed", json_integer(r->hc[i].n[SW_DROPPED] + r->hc[i].n[SW_QUEUE_FULL]));
+        json_object_set_new(h, "in_rule", json_boolean(r->hc[i].in_rule));
+        json_array_append_new(hooks, h);
+    }
+    json_t *j =
+        json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:o}", "alarm",
+                  r->name, "severity", r->severity, "in_profile", r->current, "fired", (json_int_t)fired,
+                  "firing_now", (json_int_t)open, "acknowledged", (json_int_t)acked, "ack_median_seconds",
+                  sw_json_real_or_null(median), "ack_max_seconds", sw_json_real_or_null(max), "auto_resolved",
+                  (json_int_t)auto_end, "auto_resolved_within", (json_int_t)within, "reset",
+                  (json_int_t)reset, "firing_seconds", json_real(firing), "silenced_seconds",
+                  json_real(silenced), "deliveries", outcome_counts(total), "deliveries_failed",
+                  (json_int_t)(total[SW_DROPPED] + total[SW_QUEUE_FULL]), "hooks", hooks);
+    json_object_set_new(j, "ack_total_seconds", json_real(ack_total));
+    return j;
+}
+
+/* The earliest transition that can belong to a selected episode. */
+static double lower_bound(sqlite3 *db, const struct sw_alarm_range *g)
+{
+    if (g->run_first < 0)
+        return isfinite(g->since) ? g->since : -1e300;
+    sqlite3_stmt *st;
+    double lower = INFINITY;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT min(time) FROM alarm_events WHERE to_state = 'firing' AND from_state NOT IN "
+            "('firing', 'acknowledged') AND run BETWEEN ?1 AND ?2",
+            -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, g->run_first);
+        sqlite3_bind_int64(st, 2, g->run_last);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            lower = sqlite3_column_double(st, 0);
+        sqlite3_finalize(st);
+    }
+    return lower;
+}
+
+json_t *sw_alarm_report_stats(sqlite3 *db, struct sw_alarms *alarms, const struct sw_alarm_range *g,
+                              char *err, size_t errlen)
+{
+    struct rules rs = {0};
+    json_t *all = sw_alarms_json(alarms), *a;
+    size_t i;
+    json_array_foreach(json_object_get(all, "alarms"), i, a)
+    {
+        struct rule *r = add(&rs, json_string_value(json_object_get(a, "name")),
+                             json_string_value(json_object_get(a, "severity")));
+        if (r) {
+            r->current = 1;
+            r->hooks = json_object_get(a, "hooks");
+        }
+    }
+    double now = sw_wall(), lower = lower_bound(db, g);
+    json_t *out = NULL;
+    if (isfinite(lower)) {
+        if (fold(db, &rs, lower) != 0 || silences(db, alarms, &rs, lower) != 0 ||
+            deliveries(db, &rs, g, lower) != 0) {
+            fail(db, err, errlen);
+            goto done;
+        }
+    }
+    json_t *rules = json_array();
+    for (int k = 0; k < rs.n; k++) {
+        struct rule *r = &rs.v[k];
+        if (r->nsil)
+            qsort(r->sil, (size_t)r->nsil, sizeof *r->sil, by_start);
+        json_t *j = rule_json(r, g, now);
+        if (r->current || json_integer_value(json_object_get(j, "fired")) > 0)
+            json_array_append_new(rules, j);
+        else
+            json_decref(j);
+    }
+    out = json_pack("{s:o, s:o, s:o, s:i, s:f, s:o}", "since",
+                    g->run_first < 0 ? sw_json_real_or_null(g->since) : json_null(), "until",
+                    g->run_first < 0 ? sw_json_real_or_null(g->until) : json_null(), "runs",
+                    g->run_first >= 0 ? json_pack("[I, I]", (json_int_t)g->run_first, (json_int_t)g->run_last)
+                                      : json_null(),
+                    "within", g->within, "now", now, "rules", rules);
+done:
+    free_rules(&rs);
+    json_decref(all);
+    return out;
+}
