@@ -117,3 +117,5 @@ END;
 CREATE INDEX spills_run_closed ON spills(run, closed_at);
 -- The overview's current run (?order=recent) without sorting every run.
 CREATE INDEX runs_started ON runs(started, run);
+-- A trend over a time range (no run) without scanning every spill.
+CREATE INDEX spills_started ON spills(started);

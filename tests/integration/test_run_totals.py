@@ -94,7 +94,7 @@ class RunTotals(ServerTest):
         with sqlite3.connect(self.srv.db) as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
             objs = c.execute("SELECT type, name FROM sqlite_master WHERE sql LIKE '%run_totals%' OR name IN "
-                             "('spills_run_closed', 'runs_started') ORDER BY type = 'table'").fetchall()
+                             "('spills_run_closed', 'runs_started', 'spills_started') ORDER BY type = 'table'").fetchall()
             self.assertEqual(sorted(n for t, n in objs if t == "table"), ["run_totals"])
             for t, n in objs:
                 c.execute("DROP %s %s" % (t.upper(), n))
