@@ -61,8 +61,10 @@ static int flag_fn(sqlite3 *db, void *ctx)
             -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(
             db,
-            "INSERT OR REPLACE INTO manual_flags(run, spill, flag, reason, comment, who, shifter, time) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO manual_flags(run, spill, flag, reason, comment, who, shifter, time) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(run, spill) DO UPDATE SET flag = excluded.flag, "
+            "reason = excluded.reason, comment = excluded.comment, who = excluded.who, "
+            "shifter = excluded.shifter, time = excluded.time", /* an update: run_totals' trigger moves it */
             -1, &put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "DELETE FROM manual_flags WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
             SQLITE_OK)

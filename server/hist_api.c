@@ -459,17 +459,22 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
         return;
     int is_check = !strncmp(quantity, "check.", 6);
     sqlite3_stmt *st;
-    const char *sql =
-        is_check ? "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG
-                   ", c.raw, NULL, NULL, NULL, NULL, NULL, "
-                   "NULL, s.flag, m.flag, c.state, c.provenance " SPILL_FROM
-                   "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 "
-                   "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
-                   "ORDER BY s.run, s.spill LIMIT ?4"
-                 : "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", s.mot, s.events, s.duration, "
-                   "s.counters, s.dead_time, s.decode_errors, s.unknown_fields, s.flag, m.flag " SPILL_FROM
-                   "WHERE (?1 < 0 OR s.run = ?1) AND coalesce(s.started, 0) BETWEEN ?2 AND ?3 "
-                   "ORDER BY s.run, s.spill LIMIT ?4";
+    /* By run: the primary key narrows to the run's spills. By time only: the index on started
+     * (a trend costs what it returns, never what the database holds; an OR of both forms would
+     * make SQLite scan every spill). */
+#define TREND_CHECK_SQL(where)                                                                    \
+    "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", c.raw, NULL, NULL, NULL, NULL, NULL, " \
+    "NULL, s.flag, m.flag, c.state, c.provenance " SPILL_FROM                                     \
+    "LEFT JOIN checks c ON c.run = s.run AND c.spill = s.spill AND c.name = ?5 WHERE " where      \
+    " ORDER BY s.run, s.spill LIMIT ?4"
+#define TREND_COL_SQL(where)                                                                                \
+    "SELECT s.run, s.spill, s.started, " EFFECTIVE_FLAG ", s.mot, s.events, s.duration, "                   \
+    "s.counters, s.dead_time, s.decode_errors, s.unknown_fields, s.flag, m.flag " SPILL_FROM "WHERE " where \
+    " ORDER BY s.run, s.spill LIMIT ?4"
+#define TREND_BY_RUN  "s.run = ?1 AND coalesce(s.started, 0) BETWEEN ?2 AND ?3"
+#define TREND_BY_TIME "?1 < 0 AND s.started BETWEEN ?2 AND ?3"
+    const char *sql = is_check ? (has_run ? TREND_CHECK_SQL(TREND_BY_RUN) : TREND_CHECK_SQL(TREND_BY_TIME))
+                               : (has_run ? TREND_COL_SQL(TREND_BY_RUN) : TREND_COL_SQL(TREND_BY_TIME));
     if (sw_db_prepare(db, sql, &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, has_run ? run : -1);

@@ -366,16 +366,15 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
         "last_spill", last, "signoff", signoff ? signoff : json_null());
 }
 
-#define RUN_SQL                                                                                             \
-    "SELECT r.run, r.started, r.ended, r.meta, count(s.spill), coalesce(sum(s.events), 0), "                \
-    "coalesce(sum(s.mot), 0.0), coalesce(sum(CASE WHEN " EFFECTIVE_FLAG " = 'GOOD' THEN s.mot END), 0.0), " \
-    "coalesce(sum(" EFFECTIVE_FLAG " = 'GOOD'), 0), coalesce(sum(" EFFECTIVE_FLAG " = 'WARN'), 0), "        \
-    "coalesce(sum(" EFFECTIVE_FLAG " = 'BAD'), 0), coalesce(sum(" EFFECTIVE_FLAG " = 'UNKNOWN'), 0), "      \
-    "coalesce(sum(" EFFECTIVE_FLAG " = 'EXCLUDED'), 0), "                                                   \
-    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "        \
-    "FROM signoffs g WHERE g.run = r.run) "                                                                 \
-    "FROM runs r LEFT JOIN spills s ON s.run = r.run "                                                      \
-    "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
+/* One row per run: the totals are kept at commit in run_totals (migration 015's triggers), so the
+ * run list costs what it lists, not what the database holds. */
+#define RUN_SQL                                                                                         \
+    "SELECT r.run, r.started, r.ended, r.meta, coalesce(t.spills, 0), coalesce(t.events, 0), "          \
+    "coalesce(t.mot, 0.0), coalesce(t.good_mot, 0.0), coalesce(t.n_good, 0), coalesce(t.n_warn, 0), "   \
+    "coalesce(t.n_bad, 0), coalesce(t.n_unknown, 0), coalesce(t.n_excluded, 0), "                       \
+    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "    \
+    "FROM signoffs g WHERE g.run = r.run) "                                                             \
+    "FROM runs r LEFT JOIN run_totals t ON t.run = r.run "
 
 void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {
@@ -404,9 +403,8 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
     sqlite3_stmt *st;
     if (sw_db_prepare(db,
                       recent
-                          ? RUN_SQL "WHERE ?1 < 0 AND r.run IN (SELECT run FROM runs ORDER BY started DESC, "
-                                    "run DESC LIMIT ?2) GROUP BY r.run ORDER BY r.started DESC, r.run DESC"
-                          : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 GROUP BY r.run ORDER BY r.run DESC LIMIT ?2",
+                          ? RUN_SQL "WHERE ?1 < 0 ORDER BY r.started DESC, r.run DESC LIMIT ?2"
+                          : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 ORDER BY r.run DESC LIMIT ?2",
                       &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, before);
@@ -434,7 +432,7 @@ void sw_runs_api_get(const struct sw_api *api, int64_t run, struct sw_reply *r)
     if (!db)
         return;
     sqlite3_stmt *st;
-    if (sw_db_prepare(db, RUN_SQL "WHERE r.run = ?1 GROUP BY r.run", &st, r) != 0)
+    if (sw_db_prepare(db, RUN_SQL "WHERE r.run = ?1", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
     json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
