@@ -366,7 +366,7 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
         "last_spill", last, "signoff", signoff ? signoff : json_null());
 }
 
-/* One row per run: the totals are kept at commit in run_totals (migration 015's triggers), so the
+/* One row per run: the totals are kept at commit in run_totals (migration 013's triggers), so the
  * run list costs what it lists, not what the database holds. */
 #define RUN_SQL                                                                                         \
     "SELECT r.run, r.started, r.ended, r.meta, coalesce(t.spills, 0), coalesce(t.events, 0), "          \

@@ -1,4 +1,4 @@
-"""Per-run totals kept at commit (run_totals, migration 015): after every kind of change a run's
+"""Per-run totals kept at commit (run_totals, migration 013): after every kind of change a run's
 spills can see (commits of clean and faulty spills, manual flags set, replaced, widened to a range
 and removed, a re-evaluation applied that moves the automatic flags) the totals the run list and
 the run summary show equal the sums recomputed from the stored spills themselves; a database of
@@ -25,6 +25,15 @@ def recomputed(db):
             out[run] = (len(rows), sum(r[0] for r in rows), sum(r[1] or 0 for r in rows),
                         sum(r[1] or 0 for r in rows if r[2] == "GOOD"), flags)
     return out
+
+
+def timeless(v):
+    """An answer without the time it was made (the exports say when they were generated)."""
+    if isinstance(v, dict):
+        return {k: timeless(x) for k, x in v.items() if k not in ("generated", "generated_iso")}
+    if isinstance(v, (list, tuple)):
+        return [timeless(x) for x in v]
+    return v
 
 
 class RunTotals(ServerTest):
@@ -88,9 +97,9 @@ class RunTotals(ServerTest):
         reads = ["/api/v1/runs", "/api/v1/runs?order=recent&limit=1", "/api/v1/runs/3", "/api/v1/runs/4",
                  "/api/v1/runs/3/spills", "/api/v1/runs/3/good-spills", "/api/v1/runs/3/checks",
                  "/api/v1/histograms/p_in?run=3", "/api/v1/trends/mot?run=3"]
-        answers = {p: self.srv.get(p) for p in reads}
+        answers = {p: timeless(self.srv.get(p)) for p in reads}
         self.srv.stop()
-        # the schema before migration 015: no totals, no triggers, no indexes of it
+        # the schema before migration 013: no totals, no triggers, no indexes of it
         with sqlite3.connect(self.srv.db) as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
             objs = c.execute("SELECT type, name FROM sqlite_master WHERE sql LIKE '%run_totals%' OR name IN "
@@ -107,7 +116,7 @@ class RunTotals(ServerTest):
         with sqlite3.connect(self.srv.db) as c:
             self.assertEqual(c.execute("PRAGMA user_version").fetchone()[0], len(mig))
         for p in reads:
-            self.assertEqual(self.srv.get(p), answers[p], p)
+            self.assertEqual(timeless(self.srv.get(p)), answers[p], p)
         self.assert_totals("after the migration")
         self.flag(3, "2", None)
         self.assert_totals("a change after the migration")
