@@ -308,7 +308,7 @@ static void comment_line(FILE *f, const char *key, json_t *v)
         real_text(b, sizeof b, json_real_value(v));
         fputs(b, f);
     } else {
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+        char *t = sw_json_text(v, JSON_COMPACT | JSON_ENCODE_ANY, NULL); /* objects: shortest reals too */
         fputs(t ? t : "null", f);
         free(t);
     }
