@@ -63,11 +63,13 @@ json_t *sw_audit_list(sqlite3 *db, int64_t run, int64_t spill, int64_t before, i
 {
     sqlite3_stmt *st;
     *last = -1;
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT " AUDIT_COLS
-                                  " FROM audit WHERE (?1 < 0 OR run = ?1) AND (?2 < 0 OR spill = ?2) "
-                                  "AND (?3 < 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
-                                  -1, &st, NULL) != SQLITE_OK)
+    /* By run through the index on (run, spill); else newest first by id (an OR of both forms would
+     * scan the whole log). */
+#define AUDIT_SQL(run_cond)                                                           \
+    "SELECT " AUDIT_COLS " FROM audit WHERE " run_cond " AND (?2 < 0 OR spill = ?2) " \
+    "AND (?3 < 0 OR id < ?3) ORDER BY id DESC LIMIT ?4"
+    if (!db || sqlite3_prepare_v2(db, run >= 0 ? AUDIT_SQL("run = ?1") : AUDIT_SQL("?1 < 0"), -1, &st,
+                                  NULL) != SQLITE_OK)
         return NULL;
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, spill);

@@ -187,13 +187,14 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
                                 "pruned_at", pruned_at));
         return -1;
     }
-    if (sw_db_prepare(
-            db,
-            "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill "
-            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-            "WHERE (?1 < 0 OR s.run = ?1) AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) "
-            "AND (?4 = 0 OR " EFFECTIVE_FLAG " = 'GOOD') ORDER BY s.closed_at DESC LIMIT ?5",
-            &st, r) != 0)
+    /* With a run, its key (and the index on run, closed_at); without one (last=N), the index on
+     * closed_at. One statement with "?1 < 0 OR s.run = ?1" made SQLite walk every stored spill. */
+#define HIST_SQL(run_cond)                                                                            \
+    "SELECT h.blob, s.spill FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = h.spill " \
+    "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill WHERE " run_cond                 \
+    " AND (?2 < 0 OR s.spill BETWEEN ?2 AND ?3) AND (?4 = 0 OR " EFFECTIVE_FLAG " = 'GOOD') "         \
+    "ORDER BY s.closed_at DESC LIMIT ?5"
+    if (sw_db_prepare(db, s->has_run ? HIST_SQL("s.run = ?1") : HIST_SQL("?1 < 0"), &st, r) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, s->has_run ? s->run : -1);
     sqlite3_bind_int64(st, 2, s->a);
