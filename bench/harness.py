@@ -782,14 +782,14 @@ class Bench:
         if os.path.exists(path):
             say("  (cached database %s)" % os.path.basename(path))
             return path
-        say("  growing the seed to %d runs (%s spills) by SQL copies ..." % (runs, fmt_num(runs * self.STORED_PER_RUN)))
+        say("  growing the seed to {:,} runs ({:,} spills) by SQL copies ...".format(runs, runs * self.STORED_PER_RUN))
         try:
             r = stored_db.grow(seed, path, runs, say=say)
         except (stored_db.GrowError, sqlite3.Error) as e:
             raise BenchError("growing the database to %d runs: %s" % (runs, e)) from None
         self.figure("scale.stored.build.%d" % r["spills"], r["seconds"], "s",
-                    text="copied %s spills in %d runs, %.0f MB; run_totals equal the sums from the spills; "
-                         "tables %s" % (fmt_num(r["spills"]), runs, r["bytes"] / 1e6, ", ".join(r["tables"])),
+                    text="copied {:,} spills in {:,} runs, {:.0f} MB; run_totals equal the sums from the spills; "
+                         "tables {}".format(r["spills"], runs, r["bytes"] / 1e6, ", ".join(r["tables"])),
                     spills=r["spills"], runs=runs, bytes=r["bytes"])
         return path
 
@@ -840,7 +840,7 @@ class Bench:
         say("\n  -- stored spills (%s, in runs of %d; the last run R is a copy of the same seed run at every "
             "point): restart (start to /health 200), RSS after the reads, and every REST GET and dashboard "
             "read: first request after the start, then the median of %d rounds (target at 10^6: <= 20 ms "
-            "and <= 2x the 10^3 time)" % (" / ".join(fmt_num(r * self.STORED_PER_RUN) for _, r in points),
+            "and <= 2x the 10^3 time)" % (" / ".join("{:,}".format(r * self.STORED_PER_RUN) for _, r in points),
                                          self.STORED_PER_RUN, reps))
         res = {}
         uncovered = set()
@@ -850,7 +850,7 @@ class Bench:
             work = os.path.join(self.tmp, "stored-%s.db" % label)
             t0 = time.monotonic()
             shutil.copyfile(db, work)
-            say("  %s: %s spills, %.0f MB (copied in %.1f s)" % (label, fmt_num(runs * self.STORED_PER_RUN),
+            say("  %s: {:,} spills, %.0f MB (copied in %.1f s)".format(runs * self.STORED_PER_RUN) % (label,
                                                                 os.path.getsize(work) / 1e6, time.monotonic() - t0))
             srv = Server(self.build, self.tmp, db=work, name="scale-st")
             try:
@@ -891,7 +891,7 @@ class Bench:
                 shutil.rmtree(srv.dir, ignore_errors=True)
             spills = runs * self.STORED_PER_RUN
             self.figure("scale.stored.%s.restart" % label, restart, "s", target="<= 2 s",
-                        text="start to /health 200, %s spills" % fmt_num(spills), spills=spills)
+                        text="start to /health 200, {:,} spills".format(spills), spills=spills)
             self.figure("scale.stored.%s.rss" % label, rss["VmRSS"] / 1024, "MB", target="<= 64 MB",
                         text="after the reads (peak %.1f MB)" % (rss["VmHWM"] / 1024), spills=spills,
                         hwm_mb=rss["VmHWM"] / 1024)
