@@ -822,6 +822,8 @@ class Bench:
             ("good_json", v + "/runs/%d/good-spills" % R), ("good_csv", v + "/runs/%d/good-spills?format=csv" % R),
             ("good_ranges", v + "/runs/%d/good-spills?format=ranges" % R),
             ("good_period", v + "/good-spills?runs=%d-%d" % (max(1, R - 2), R)),
+            ("good_period_prov", v + "/good-spills?runs=%d-%d&provisional=1" % (max(1, R - 2), R)),
+            ("good_period_100", v + "/good-spills?runs=%d-%d&provisional=1" % (max(1, R - 99), R)),
             ("hist_list", v + "/histograms"),
             ("hist_run", v + "/histograms/p_in?run=%d" % R), ("hist_run_old", v + "/histograms/p_in?run=%d" % O),
             ("hist_last100", v + "/histograms/p_in?last=100"),
