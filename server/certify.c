@@ -62,7 +62,8 @@ static int flag_fn(sqlite3 *db, void *ctx)
         sqlite3_prepare_v2(
             db,
             "INSERT INTO manual_flags(run, spill, flag, reason, comment, who, shifter, time) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(run, spill) DO UPDATE SET flag = excluded.flag, "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(run, spill) DO UPDATE SET flag = "
+            "excluded.flag, "
             "reason = excluded.reason, comment = excluded.comment, who = excluded.who, "
             "shifter = excluded.shifter, time = excluded.time", /* an update: run_totals' trigger moves it */
             -1, &put, NULL) != SQLITE_OK ||

@@ -368,12 +368,12 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
 
 /* One row per run: the totals are kept at commit in run_totals (migration 013's triggers), so the
  * run list costs what it lists, not what the database holds. */
-#define RUN_SQL                                                                                         \
-    "SELECT r.run, r.started, r.ended, r.meta, coalesce(t.spills, 0), coalesce(t.events, 0), "          \
-    "coalesce(t.mot, 0.0), coalesce(t.good_mot, 0.0), coalesce(t.n_good, 0), coalesce(t.n_warn, 0), "   \
-    "coalesce(t.n_bad, 0), coalesce(t.n_unknown, 0), coalesce(t.n_excluded, 0), "                       \
-    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "    \
-    "FROM signoffs g WHERE g.run = r.run) "                                                             \
+#define RUN_SQL                                                                                       \
+    "SELECT r.run, r.started, r.ended, r.meta, coalesce(t.spills, 0), coalesce(t.events, 0), "        \
+    "coalesce(t.mot, 0.0), coalesce(t.good_mot, 0.0), coalesce(t.n_good, 0), coalesce(t.n_warn, 0), " \
+    "coalesce(t.n_bad, 0), coalesce(t.n_unknown, 0), coalesce(t.n_excluded, 0), "                     \
+    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "  \
+    "FROM signoffs g WHERE g.run = r.run) "                                                           \
     "FROM runs r LEFT JOIN run_totals t ON t.run = r.run "
 
 void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
@@ -402,9 +402,8 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
         return;
     sqlite3_stmt *st;
     if (sw_db_prepare(db,
-                      recent
-                          ? RUN_SQL "WHERE ?1 < 0 ORDER BY r.started DESC, r.run DESC LIMIT ?2"
-                          : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 ORDER BY r.run DESC LIMIT ?2",
+                      recent ? RUN_SQL "WHERE ?1 < 0 ORDER BY r.started DESC, r.run DESC LIMIT ?2"
+                             : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 ORDER BY r.run DESC LIMIT ?2",
                       &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, before);
