@@ -918,7 +918,8 @@ class Bench:
         lo, mid, hi = points[0][0], points[-2][0], points[-1][0]
         say("\n  stored reads: median ms (first request ms) at each point; growth = %s / %s (and %s / %s: a read "
             "that grows from %s on grows with the database, not with a page that fills up); verdict against "
-            "<= 20 ms and <= 2x at %s%s" % (hi, lo, hi, mid, mid, hi, " (--quick: not the issue's points)" if self.quick else ""))
+            "<= 20 ms and <= 2x at %s%s" % (hi, lo, hi, mid, mid, hi,
+                                             " (--quick: not the issue's points)" if self.quick else ""))
         say("  %-20s %s %8s %8s  %s" % ("read", " ".join("%20s" % lab for lab, _ in points), "growth",
                                         "/" + mid, "verdict"))
         over = []
@@ -933,8 +934,9 @@ class Bench:
             ok = r[hi][0] <= 0.020 and g <= 2 and r[hi][2] == 200
             if not ok:
                 over.append(k)
-            self.figure("scale.stored.growth.%s" % k, g, "x", target="<= 2x", text="%s at %s: %.2f ms -> %.2f ms, %s" % (
-                k, hi, 1000 * r[lo][0], 1000 * r[hi][0], "PASS" if ok else "over"), quiet=True,
+            self.figure("scale.stored.growth.%s" % k, g, "x", target="<= 2x",
+                        text="%s at %s: %.2f ms -> %.2f ms, %s" % (k, hi, 1000 * r[lo][0], 1000 * r[hi][0],
+                                                                  "PASS" if ok else "over"), quiet=True,
                         ms=1000 * r[hi][0], pass_=ok, growth_last=g2)
             say("  %-20s %s %7.1fx %7.1fx  %s" % (k, cells, g, g2, "PASS" if ok else "over"))
         for what, unit, target in (("restart", "s", 2), ("rss", "MB", 64)):

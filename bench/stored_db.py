@@ -101,7 +101,8 @@ def grow(seed, out, runs, say=print):
         for (pragma,) in (("auto_vacuum",), ("user_version",), ("application_id",)):
             con.execute("PRAGMA main.%s = %d" % (pragma, con.execute("PRAGMA src.%s" % pragma).fetchone()[0]))
         objects = con.execute("SELECT type, name, tbl_name, sql FROM src.sqlite_master WHERE sql IS NOT NULL "
-                              "AND name NOT LIKE 'sqlite_%' ORDER BY type = 'trigger', type = 'index', rowid").fetchall()
+                              "AND name NOT LIKE 'sqlite_%' "
+                              "ORDER BY type = 'trigger', type = 'index', rowid").fetchall()
         # indexes and triggers come after the copy (the copied rows already hold what triggers keep)
         later = [sql for kind, _, _, sql in objects if kind != "table"]
         con.execute("BEGIN")
