@@ -117,21 +117,39 @@ static int shortest_digits(double a, char *dig, int *e10)
         double half_ulp = (double)x * 0x1p-54 / m;
 
         /* n = 15: if any text of 15 digits or fewer parses back, the 15-digit rounding does (15-digit
-         * decimals are spaced wider than a ulp), and rounding x half up gives it (a is too far from a
-         * 15-digit midpoint for the two roundings to differ). n = 16: the nearer neighbour of x; on a
-         * tie of x both. n = 17: the rounding of x half up is within 0.505 of a 17th-digit unit of a,
-         * and half a ulp is at least 0.55 of one: it always parses back. */
+         * decimals are spaced wider than a ulp). n = 15, 16, 17: the nearest n-digit decimal of a is
+         * the rounding of x, except on an apparent tie of x (then printf rounds a itself); the interval
+         * that parses back is symmetric around a (powers of two were handled above), so the nearest is
+         * the one to try. n = 17: the nearest 17-digit decimal always parses back. */
         for (n = 15; n <= 17; n++) {
             uint64_t unit = pow10u[NDIG - n], tail = x % unit;
-            int up = 2 * tail >= unit, tie = 2 * tail == unit && n == 16;
-            for (int pass = 0; pass <= tie; pass++, up = !up) {
-                int te = e;
-                round_to(d, n, up, c, &te);
-                if (n == 17 || candidate_ok(c, n, te, (double)(up ? unit - tail : tail), half_ulp, a)) {
+            int te = e;
+            if (2 * tail == unit) {
+                /* x is itself rounded: on an apparent tie the true a may lie on either side, so the
+                 * n-digit text comes from printf, correctly rounded from a (the nearest n-digit
+                 * decimal, as Python's repr and JavaScript choose among texts that parse back). */
+                char u[48];
+                snprintf(u, sizeof u, "%.*e", n - 1, a);
+                int nc = 0;
+                const char *q = u;
+                for (; *q && *q != 'e' && *q != 'E'; q++)
+                    if (*q >= '0' && *q <= '9' && nc < n)
+                        c[nc++] = *q;
+                te = *q ? atoi(q + 1) : 0;
+                if (n == 17 || parses_back(c, n, te - (n - 1), a)) {
                     ce = te;
                     memcpy(dig, c, (size_t)n);
                     goto strip;
                 }
+                continue;
+            }
+            /* the nearest n-digit decimal: if it does not parse back, the farther one cannot */
+            int up = 2 * tail > unit;
+            round_to(d, n, up, c, &te);
+            if (n == 17 || candidate_ok(c, n, te, (double)(up ? unit - tail : tail), half_ulp, a)) {
+                ce = te;
+                memcpy(dig, c, (size_t)n);
+                goto strip;
             }
         }
     }
