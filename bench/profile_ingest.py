@@ -111,12 +111,14 @@ def stat_once(args, out, data, build=None):
 
 
 def compare(args, out, data):
-    mine, other, wall_mine, wall_other = [], [], [], []
+    mine, other, wall_mine, wall_other, busy_mine, busy_other = [], [], [], [], [], []
     for _ in range(args.repeat):
-        for build, cpu, wall in ((args.against, other, wall_other), (args.build_dir, mine, wall_mine)):
+        for build, cpu, wall, busy in ((args.against, other, wall_other, busy_other),
+                                       (args.build_dir, mine, wall_mine, busy_mine)):
             r, counters = stat_once(args, out, data, build)
             cpu.append(r["events"] / (counters["task-clock"] / 1e3))
             wall.append(r["events_per_s"])
+            busy.append(counters["task-clock"] / 1e3 / r["seconds"])
     ratios = sorted(m / o for m, o in zip(mine, other))
     med = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
     fmt = lambda xs: " ".join("{:,.0f}".format(x) for x in xs)  # noqa: E731
@@ -126,6 +128,8 @@ def compare(args, out, data):
     print("  ratio (this build / the other), median of the pairs: %.1f %% (pairs %s)" %
           (100 * med, " ".join("%.0f%%" % (100 * x) for x in ratios)))
     print("wall-clock events/s (ingest_load; noisy on shared cores): %s vs %s" % (fmt(wall_other), fmt(wall_mine)))
+    print("cores busy (server CPU-seconds / wall seconds): %s vs %s" %
+          (" ".join("%.2f" % x for x in busy_other), " ".join("%.2f" % x for x in busy_mine)))
 
 
 def main():
