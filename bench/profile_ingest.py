@@ -132,6 +132,54 @@ def compare(args, out, data):
           (" ".join("%.2f" % x for x in busy_other), " ".join("%.2f" % x for x in busy_mine)))
 
 
+# Self time grouped by where it is spent: (group, test on (symbol, library)); the first match wins.
+GROUPS = [
+    ("parse (server/wire_fast.c, wire.c)", lambda sym, dso: dso == "spillwatch" and (
+        sym.startswith(("sw_wire", "fast_", "sw_fields_find")) or sym in (
+            "number", "literal", "plain_string", "skip_value", "skip_ws", "eat", "digits_run", "first_time",
+            "reserved_key", "id_value", "trigger_of", "common_key", "commit_record", "is_digit"))),
+    ("histogram fill (server/hist.c)", lambda sym, dso: dso == "spillwatch" and (
+        sym.startswith(("sw_hist_fill", "fill_")))),
+    ("engine apply (server/engine*.c, under its mutex)", lambda sym, dso: dso == "spillwatch" and (
+        sym.startswith(("sw_engine", "eng_")))),
+    ("locks (pthread mutex, futex)", lambda sym, dso: "mutex" in sym or "lll_lock" in sym or "futex" in sym),
+    ("memcpy / memmove / memchr / memset (libc)", lambda sym, dso: dso.startswith("libc") and (
+        sym.startswith(("__memmove", "__memcpy", "__memchr", "__memset", "__strlen", "__strcmp", "__memcmp")))),
+    ("malloc / free (libc)", lambda sym, dso: dso.startswith("libc") and (
+        "malloc" in sym or "free" in sym or "realloc" in sym or sym in ("cfree", "malloc_consolidate",
+                                                                      "alloc_perturb", "tcache_init"))),
+    ("SQLite + zlib (the writer's commit)", lambda sym, dso: dso.startswith(("libsqlite3", "libz"))),
+    ("libmicrohttpd (HTTP)", lambda sym, dso: dso.startswith("libmicrohttpd")),
+    ("Jansson (answers, records off the fast path)", lambda sym, dso: dso.startswith("libjansson")),
+    ("kernel: page faults, zeroing and unmapping fresh memory", lambda sym, dso: dso.startswith("[kernel") and (
+        "fault" in sym or "clear_page" in sym or "anonymous_page" in sym or "unmap" in sym or "folio" in sym or
+        "pte" in sym or "lruvec" in sym or "mremap" in sym or "mmap" in sym or "tlb" in sym)),
+    # the rest of the kernel: loopback TCP (the copy out of the socket, the softirq that delivers the
+    # client's segments), wakeups (epoll, futex), the scheduler; perf report -G shows the split
+    ("kernel: loopback TCP, wakeups, scheduler", lambda sym, dso: dso.startswith("[kernel")),
+    ("rest of the server", lambda sym, dso: dso == "spillwatch"),
+]
+
+
+def grouped(data):
+    out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--percent-limit",
+                          "0", "--sort", "symbol,dso"], capture_output=True, text=True).stdout
+    totals = {g: 0.0 for g, _ in GROUPS}
+    totals["other"] = 0.0
+    for ln in out.splitlines():
+        m = re.match(r"^\s*([\d.]+)%\s+\[.\]\s+(\S+)\s+(\S+)", ln)
+        if not m:
+            continue
+        pct, sym, dso = float(m.group(1)), m.group(2), m.group(3)
+        for g, test in GROUPS:
+            if test(sym, dso):
+                totals[g] += pct
+                break
+        else:
+            totals["other"] += pct
+    return sorted(((v, g) for g, v in totals.items() if v > 0), reverse=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(SRC, "build-prof"))
@@ -179,6 +227,9 @@ def main():
     print(report(pdata, "pid", 12))
     print("\n-- self time by library")
     print(report(pdata, "dso", 12))
+    print("\n-- self time by where it goes")
+    for v, g in grouped(pdata):
+        print("  %6.2f %%  %s" % (v, g))
     print("\n-- self time by function (top %d)" % args.top)
     print(report(pdata, "symbol,dso", args.top))
     print("\nraw data: %s (perf report -i %s)" % (out, pdata))
