@@ -200,6 +200,11 @@ def run_json(cmd):
     return json.loads(p.stdout)
 
 
+def paired_ratio(samples, base):
+    """The median of the paired ratios (run / the baseline measured just before it), as figure() does."""
+    return statistics.median(s / b for s, b in zip(samples, base) if b)
+
+
 def quantile(sorted_values, q):
     if not sorted_values:
         return None
@@ -277,16 +282,18 @@ class Bench:
         say(line.rstrip())
         # A baseline (a bare parse, nginx) is steady on a quiet machine, so its spread says other load
         # came and went; the server's own runs may spread for reasons of its own (docs/performance.md).
-        for what, why, xs in (("server's runs", "repeat to confirm", extra.get("samples")),
+        for what, why, xs in ((extra.get("samples_what", "server's runs"), "repeat to confirm", extra.get("samples")),
                               ("baseline runs", "other load was likely present", extra.get("baseline_samples"))):
             if xs and len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) > 1.25:
                 note = "%s: the %s spread %.0f %% (min to max): %s" % (name, what, 100 * (max(xs) / min(xs) - 1), why)
                 self.notes.append(note)
                 say("    ! " + note)
 
-    def tool(self, name):
+    def tool(self, name, optional=False):
         path = os.path.join(self.build, "bench", name)
         if not os.access(path, os.X_OK):
+            if optional:
+                return None
             raise BenchError("%s is not built (cmake --build %s)" % (path, self.build))
         return path
 
@@ -295,17 +302,29 @@ class Bench:
         spills = 3 if self.quick else 20
         reps = 1 if self.quick else 5
         conns = [2, 4]
+        secs = "0.5" if self.quick else "2"
+        # The second ceiling (simdjson, C++) is built only where libsimdjson-dev is installed
+        # (bench/run installs it); without it the ingest figures carry the Jansson ratio alone.
+        simd = self.tool("simdjson_ceiling", optional=True)
         say("\n== 1. ingest: %d full-scale NA64mu spills per measurement (simulator --scale 1), %d events "
             "per batch, spills closed (spill_end in each spill's last batch, so every commit is in the "
-            "measured path); a fresh server per measurement; median of %d; ceiling: bare Jansson "
-            "parse of the same bytes on %d threads (the cores)" % (spills, BATCH, reps, self.cores))
+            "measured path); a fresh server per measurement; median of %d; ceilings: bare Jansson "
+            "parse%s of the same bytes on %d threads (the cores)" %
+            (spills, BATCH, reps, " and simdjson DOM parse + walk" if simd else "", self.cores))
+        if not simd:
+            say("  (simdjson_ceiling is not built: libsimdjson-dev or a C++ compiler was missing at "
+                "configure time; the simdjson ratios are left out)")
+            self.notes.append("ingest: simdjson_ceiling not built (libsimdjson-dev missing): no simdjson ratio")
         for fmt, label in (("columns", "columnar"), ("rows", "rows")):
             path = os.path.join(self.tmp, "ingest-%s.ndjson" % fmt)
             sim_file(self.build, path, 1, spills, 1, fmt)
-            ceil, rates, info = [], {c: [] for c in conns}, {}
+            ceil, sceil, rates, info = [], [], {c: [] for c in conns}, {}
             for _ in range(reps):
                 ceil.append(run_json([self.tool("jansson_ceiling"), "--file", path, "--threads", str(self.cores),
-                                      "--seconds", "0.5" if self.quick else "2"])["events_per_s"])
+                                      "--seconds", secs])["events_per_s"])
+                if simd:
+                    sceil.append(run_json([simd, "--file", path, "--threads", str(self.cores), "--seconds", secs,
+                                           "--api", "dom"])["events_per_s"])
                 for c in conns:
                     r = self.ingest_once(path, c)
                     rates[c].append(r["events_per_s"])
@@ -313,11 +332,24 @@ class Bench:
             say("  (%s: %d events in %d spills, %.0f events per spill, %.0f bytes per event on the wire)" %
                 (label, info["events"], info["spills"], info["events"] / info["spills"],
                  info["bytes"] / info["events"]))
+            if simd:
+                self.figure("ingest.ceiling.%s" % label, statistics.median(sceil), "events/s",
+                            statistics.median(ceil), "Jansson ceiling", text="simdjson DOM parse + walk over "
+                            "Jansson: how much faster a parse can be", samples=sceil, baseline_samples=ceil,
+                            samples_what="simdjson runs")
             for c in conns:
+                extra = {}
+                text = None
+                if simd:
+                    sr = paired_ratio(rates[c], sceil)
+                    extra = {"simdjson_baseline": statistics.median(sceil), "simdjson_samples": sceil,
+                             "simdjson_ratio": sr}
+                    text = "simdjson ceiling %s events/s: ratio %.1f %%" % (fmt_num(statistics.median(sceil)),
+                                                                           100 * sr)
                 self.figure("ingest.%s.c%d" % (label, c), statistics.median(rates[c]), "events/s",
-                            statistics.median(ceil), "Jansson ceiling", ">= 80 %", samples=rates[c],
+                            statistics.median(ceil), "Jansson ceiling", ">= 80 %", text=text, samples=rates[c],
                             baseline_samples=ceil, events_per_spill=info["events"] / info["spills"],
-                            connections=c)
+                            connections=c, **extra)
             os.unlink(path)
 
     def ingest_once(self, path, connections):

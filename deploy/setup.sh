@@ -41,9 +41,11 @@ install_packages() { # install_packages MODE
     # the tests also need: sqlite3, promtool (prometheus), Chromium, the formatter; the
     # deployment tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1
     # needed); clang with libFuzzer and the sanitizer runtimes (the fuzz build); the zone database
-    # (display.timezone is checked against it)
+    # (display.timezone is checked against it); simdjson, for the second ingest ceiling that bench_smoke
+    # runs (bench/simdjson_ceiling.cpp, C++ from build-essential's g++: a benchmark helper, never linked
+    # by the server; without it the build leaves the helper out and the bench prints no simdjson ratio)
     [ "$1" = test ] && pkgs+=(sqlite3 clang-format chromium prometheus nginx openssl systemd clang
-        libclang-rt-14-dev tzdata)
+        libclang-rt-14-dev tzdata libsimdjson-dev)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()

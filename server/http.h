@@ -4,7 +4,9 @@
  * and the live stream GET /api/v1/stream (stream.h: suspended connections, no thread per client)
  * with its tickets, POST /api/v1/stream/ticket (ticket.h: the table is the server's own; a
  * ticket in ?ticket= stands for the read role once, for a browser's EventSource, which cannot send
- * the Authorization header).
+ * the Authorization header). Large body buffers (256 KB to 2 MB, up to 4) are kept between
+ * requests and reused, so that ingest batches do not fault in fresh memory each time; the server
+ * owns them and frees them at the stop.
  *
  * Threads: start/stop from the main thread; handlers run on MHD's pool threads.
  */

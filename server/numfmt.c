@@ -143,7 +143,10 @@ char *sw_num_unit(char *buf, size_t len, double v, const char *unit, int digits)
     char num[SW_NUM_LEN];
     const char *suffix;
     int neg = parts(v, digits, num, sizeof num, &suffix);
-    snprintf(buf, len, "%s%s %s%s", neg ? MINUS : "", num, suffix, unit);
+    /* A long unit is cut to the caller's buffer (the length is looked at, so that GCC's
+     * -Wformat-truncation, at -O3 with sw_num_signed inlined, does not fail the Release build). */
+    if (snprintf(buf, len, "%s%s %s%s", neg ? MINUS : "", num, suffix, unit) >= (int)len)
+        buf[len - 1] = 0;
     return buf;
 }
 

@@ -55,7 +55,18 @@ static int plain_string(struct cur *c, const char **s, size_t *n)
 
 static int is_digit(const struct cur *c, const char *q)
 {
-    return q < c->e && *q >= '0' && *q <= '9';
+    return q < c->e && (unsigned)(*q - '0') < 10;
+}
+
+/* Digits from q on, each folded into *m (mod 2^64: the callers refuse the lengths where that
+ * wraps); returns the end of the run. The hot loop of the parser (most of a body is numbers). */
+static const char *digits_run(const struct cur *c, const char *q, uint64_t *m)
+{
+    uint64_t v = *m;
+    for (unsigned d; q < c->e && (d = (unsigned)(*q - '0')) < 10; q++)
+        v = v * 10 + d;
+    *m = v;
+    return q;
 }
 
 /* A JSON number: 1 for an integer (no fraction, no exponent) of at most 18 digits (*iv, and *dv as
@@ -73,18 +84,23 @@ static int number(struct cur *c, double *dv, int64_t *iv)
     if (!is_digit(c, q))
         return 0;
     uint64_t m = 0;
-    int digits = 0, exp10 = 0, real = 0;
+    long digits = 0, exp10 = 0;
+    int real = 0;
     if (*q == '0')
         q++; /* a leading zero stands alone: "01" is not JSON (the caller then finds no ',' or '}') */
-    else
-        for (; is_digit(c, q); q++, digits++)
-            m = digits < 19 ? m * 10 + (uint64_t)(*q - '0') : m;
+    else {
+        const char *d0 = q;
+        q = digits_run(c, q, &m);
+        digits = q - d0;
+    }
     if (q < c->e && *q == '.') {
         real = 1;
-        if (!is_digit(c, ++q))
+        const char *f0 = ++q;
+        q = digits_run(c, q, &m);
+        if (q == f0)
             return 0;
-        for (; is_digit(c, q); q++, digits++, exp10--)
-            m = digits < 19 ? m * 10 + (uint64_t)(*q - '0') : m;
+        digits += q - f0;
+        exp10 = -(q - f0);
     }
     if (q < c->e && (*q == 'e' || *q == 'E')) {
         real = 1;
@@ -93,11 +109,12 @@ static int number(struct cur *c, double *dv, int64_t *iv)
         q += q < c->e && (*q == '-' || *q == '+');
         if (!is_digit(c, q))
             return 0;
-        int ev = 0;
+        long ev = 0;
         for (; is_digit(c, q); q++)
             ev = ev < 1000 ? ev * 10 + (*q - '0') : ev;
         exp10 += eneg ? -ev : ev;
     }
+    /* m is exact only up to 19 digits: longer numbers are refused here (left to Jansson). */
     if (!real) {
         if (digits > 18)
             return 0;
@@ -170,8 +187,9 @@ static int fast_value(struct cur *c, const struct sw_fields *fields, int f, doub
     double *slot = row + fields->offset[f], d;
     int64_t i;
     int w = fields->width[f];
-    if (literal(c, "null"))
-        return 1;
+    skip_ws(c);
+    if (c->p < c->e && *c->p == 'n')
+        return literal(c, "null");
     if (w == 1)
         return number(c, slot, &i) != 0;
     if (!eat(c, '['))
@@ -182,11 +200,14 @@ static int fast_value(struct cur *c, const struct sw_fields *fields, int f, doub
     do {
         if (k >= w)
             return 0;
-        if (!literal(c, "null")) {
-            if (!number(c, &d, &i))
+        skip_ws(c);
+        if (c->p < c->e && *c->p == 'n') {
+            if (!literal(c, "null"))
                 return 0;
+        } else if (number(c, &d, &i))
             slot[k] = d;
-        }
+        else
+            return 0;
         k++;
     } while (eat(c, ','));
     return eat(c, ']');

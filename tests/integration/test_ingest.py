@@ -170,6 +170,34 @@ class Ingest(ServerTest):
         self.assertEqual(status, 200, sp)
         self.assertEqual((sp["events"], sp["mot"], sp["complete"]), (3, 3000000, True))
 
+    def test_large_bodies_one_after_another(self):
+        """Bodies of 256 KB and more reuse the buffers of earlier ones (server/http.c): each is read
+        whole and only itself, whatever the one before it held."""
+        def body(spill, n, tail=""):
+            cols = {"event": list(range(1, n + 1)), "trigger": ["physics"] * n,
+                    "p_in": [150.0 + (i % 20) for i in range(n)],
+                    "hcal": [[1.25, 2.5, 3.75, float(i % 7)] for i in range(n)]}
+            return ndjson({"type": "events", "run": 9, "spill": spill, "columns": cols}) + tail
+        sizes = [(1, 40000), (2, 18000), (3, 30000), (4, 17000)]  # about 1.3 MB, 0.6, 1.0, 0.55
+        for spill, n in sizes:
+            b = body(spill, n)
+            self.assertGreater(len(b), 256 * 1024)
+            status, res = self.srv.post(b)
+            self.assertEqual(status, 200, res)
+            self.assertEqual(res["events"], n)
+        # A smaller body that ends in a cut line, after larger ones: the error is on its own last line.
+        cut = body(5, 17000, '{"type":"event","run":9,"spill":5,"event":9999,"trigger":"phys')
+        status, res = self.srv.post(cut)
+        self.assertEqual(status, 400, res)
+        self.assertEqual(res["line"], 2)
+        status, res = self.srv.post(body(5, 17500))
+        self.assertEqual(status, 200, res)
+        self.assertEqual(res["events"], 17500)
+        h = self.live("p_in")
+        self.assertEqual((h["run"], h["spill"]), (9, 5))
+        self.assertEqual(h["entries"], 17500)
+        self.assertAlmostEqual(h["mean"], 150.0 + sum(i % 20 for i in range(17500)) / 17500)
+
     def test_empty_and_blank_bodies(self):
         status, res = self.srv.post("")
         self.assertEqual(status, 400)
