@@ -280,17 +280,7 @@ static int silences(sqlite3 *db, struct sw_alarms *alarms, struct rules *rs, dou
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct sw_silence s = {.starts_at = sqlite3_column_double(st, 0),
                                .ends_at = sqlite3_column_double(st, 1)};
-        json_t *m = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL), *v;
-        const char *key;
-        json_object_foreach(m, key, v)
-        {
-            if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
-                snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
-                snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
-                s.nmatchers++;
-            }
-        }
-        json_decref(m);
+        sw_silence_matchers_from_json(&s, (const char *)sqlite3_column_text(st, 2));
         json_t *names = sw_alarms_silence_matches(alarms, &s);
         for (int i = 0; i < rs->n; i++) {
             struct rule *r = &rs->v[i];

@@ -121,18 +121,7 @@ int sw_alarm_store_restore(struct sw_store *store, double now,
         snprintf(s.creator, sizeof s.creator, "%s", (const char *)sqlite3_column_text(st, 4));
         snprintf(s.who, sizeof s.who, "%s", (const char *)sqlite3_column_text(st, 5));
         snprintf(s.comment, sizeof s.comment, "%s", (const char *)sqlite3_column_text(st, 6));
-        json_t *m = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
-        const char *key;
-        json_t *v;
-        json_object_foreach(m, key, v)
-        {
-            if (s.nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
-                snprintf(s.matchers[s.nmatchers][0], SW_NAME_MAX, "%s", key);
-                snprintf(s.matchers[s.nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
-                s.nmatchers++;
-            }
-        }
-        json_decref(m);
+        sw_silence_matchers_from_json(&s, (const char *)sqlite3_column_text(st, 7));
         silence(ctx, &s);
     }
     sqlite3_finalize(st);

@@ -1,6 +1,9 @@
 /* silence.c — see silence.h */
 #include "silence.h"
 
+#include <jansson.h>
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,4 +76,19 @@ void sw_silences_release(struct sw_silences *set)
 {
     free(set->v);
     *set = (struct sw_silences){0};
+}
+
+void sw_silence_matchers_from_json(struct sw_silence *s, const char *text)
+{
+    json_t *m = text ? json_loads(text, 0, NULL) : NULL, *v;
+    const char *key;
+    json_object_foreach(m, key, v)
+    {
+        if (s->nmatchers < SW_ALARM_LABELS_MAX && json_is_string(v)) {
+            snprintf(s->matchers[s->nmatchers][0], SW_NAME_MAX, "%s", key);
+            snprintf(s->matchers[s->nmatchers][1], SW_NAME_MAX, "%s", json_string_value(v));
+            s->nmatchers++;
+        }
+    }
+    json_decref(m);
 }

@@ -27,6 +27,11 @@ struct sw_silence {
 /* 1 when every matcher of s equals the label of rule d (alertname, severity, or the rule's own). */
 int sw_silence_matches(const struct sw_alarm_def *d, const struct sw_silence *s);
 
+/* Appends to s's matchers the string members of the JSON object text (as the silences table
+ * stores them; other members and text that is not an object are skipped), up to
+ * SW_ALARM_LABELS_MAX. */
+void sw_silence_matchers_from_json(struct sw_silence *s, const char *text);
+
 /* Silences in memory, in no particular order. Zero-initialise. */
 struct sw_silences {
     struct sw_silence *v;
