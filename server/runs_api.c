@@ -333,7 +333,11 @@ void sw_runs_api_daq(const struct sw_api *api, int64_t run, struct sw_reply *r)
 
 /* ---- runs ---- */
 
-static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt *st)
+/* The statement of a run's last spill (?1 = run), prepared once per request and reset per run. */
+#define LAST_SPILL_SQL "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.closed_at DESC LIMIT 1"
+
+/* The run of row st (RUN_SQL); ls: LAST_SPILL_SQL prepared, or NULL (no last spill then). */
+static json_t *run_from_row(const struct sw_api *api, sqlite3_stmt *ls, sqlite3_stmt *st)
 {
     int64_t run = sqlite3_column_int64(st, 0);
     json_t *flags = json_object();
@@ -343,16 +347,13 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3 *db, sqlite3_stmt 
     json_t *meta = sw_col_json(st, 3);
     json_t *live = sw_engine_run_live(api->engine, run);
     json_t *last = json_null();
-    sqlite3_stmt *ls;
-    if (sqlite3_prepare_v2(
-            db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.closed_at DESC LIMIT 1", -1, &ls,
-            NULL) == SQLITE_OK) {
+    if (ls) {
+        sqlite3_reset(ls);
         sqlite3_bind_int64(ls, 1, run);
         if (sqlite3_step(ls) == SQLITE_ROW) {
             json_decref(last);
             last = spill_from_row(ls);
         }
-        sqlite3_finalize(ls);
     }
     json_t *signoff = sw_col_json(st, 13);
     return json_pack(
@@ -408,6 +409,9 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
         return;
     sqlite3_bind_int64(st, 1, before);
     sqlite3_bind_int64(st, 2, limit + 1);
+    sqlite3_stmt *ls = NULL;
+    if (sqlite3_prepare_v2(db, LAST_SPILL_SQL, -1, &ls, NULL) != SQLITE_OK)
+        ls = NULL;
     json_t *arr = json_array();
     int64_t n = 0, next = -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -417,8 +421,9 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
                     json_integer_value(json_object_get(json_array_get(arr, json_array_size(arr) - 1), "run"));
             break;
         }
-        json_array_append_new(arr, run_from_row(api, db, st));
+        json_array_append_new(arr, run_from_row(api, ls, st));
     }
+    sqlite3_finalize(ls);
     sqlite3_finalize(st);
     sw_reply_json(
         r, 200,
@@ -434,7 +439,11 @@ void sw_runs_api_get(const struct sw_api *api, int64_t run, struct sw_reply *r)
     if (sw_db_prepare(db, RUN_SQL "WHERE r.run = ?1", &st, r) != 0)
         return;
     sqlite3_bind_int64(st, 1, run);
-    json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, db, st) : NULL;
+    sqlite3_stmt *ls = NULL;
+    if (sqlite3_prepare_v2(db, LAST_SPILL_SQL, -1, &ls, NULL) != SQLITE_OK)
+        ls = NULL;
+    json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, ls, st) : NULL;
+    sqlite3_finalize(ls);
     sqlite3_finalize(st);
     if (!j)
         sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
