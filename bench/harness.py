@@ -939,7 +939,7 @@ class Bench:
             res[label] = {"restart": restart, "rss": rss["VmRSS"] / 1024}
             for k, p in reads:
                 med = statistics.median(ts[k])
-                res[label][k] = (med, first[k], status[k])
+                res[label][k] = (med, first[k], status[k], size[k])
                 self.figure("scale.stored.%s.%s" % (label, k), 1000 * med, "ms", target="<= 20 ms",
                             text="%s: first %.1f ms, %s B%s" % (p, 1000 * first[k], fmt_num(size[k]),
                                                                 "" if status[k] == 200 else ", status %d" % status[k]),
@@ -957,20 +957,28 @@ class Bench:
         over = []
         rows = [(k, {lab: res[lab][k] for lab, _ in points}) for k, _ in reads]
         # a histogram's first request is the uncached one: its own row, judged like the others
-        rows += [(k + ".first", {lab: (res[lab][k][1], res[lab][k][1], res[lab][k][2]) for lab, _ in points})
+        rows += [(k + ".first", {lab: (res[lab][k][1], res[lab][k][1], res[lab][k][2], res[lab][k][3])
+                                 for lab, _ in points})
                  for k, _ in reads if k.startswith("hist_")]
+        # A list whose page is not full at 10^3 (the run list with its 3 runs, 2000 alarm transitions,
+        # a period of 100 runs) answers more at 10^6 because there is more to list, not because the
+        # database is bigger: its growth is judged against the first point whose answer is as large
+        # (bytes within 10 %), and the verdict line says which point that was.
         for k, r in rows:
             cells = " ".join("%9.2f (%8.2f)" % (1000 * r[lab][0], 1000 * r[lab][1]) for lab, _ in points)
+            base = next(lab for lab, _ in points if abs(r[lab][3] - r[hi][3]) <= 0.1 * r[hi][3])
             g = r[hi][0] / r[lo][0] if r[lo][0] else float("inf")
             g2 = r[hi][0] / r[mid][0] if r[mid][0] else float("inf")
-            ok = r[hi][0] <= 0.020 and g <= 2 and r[hi][2] == 200
+            gb = r[hi][0] / r[base][0] if r[base][0] else float("inf")
+            ok = r[hi][0] <= 0.020 and gb <= 2 and r[hi][2] == 200
             if not ok:
                 over.append(k)
             self.figure("scale.stored.growth.%s" % k, g, "x", target="<= 2x",
                         text="%s at %s: %.2f ms -> %.2f ms, %s" % (k, hi, 1000 * r[lo][0], 1000 * r[hi][0],
                                                                   "PASS" if ok else "over"), quiet=True,
-                        ms=1000 * r[hi][0], pass_=ok, growth_last=g2)
-            say("  %-20s %s %7.1fx %7.1fx  %s" % (k, cells, g, g2, "PASS" if ok else "over"))
+                        ms=1000 * r[hi][0], pass_=ok, growth_last=g2, base=base, growth_equal_answer=gb)
+            say("  %-20s %s %7.1fx %7.1fx  %s" % (k, cells, g, g2, ("PASS" if ok else "over") + (
+                "" if base == lo else " (%.1fx against %s, the first point with an answer as large)" % (gb, base))))
         for what, unit, target in (("restart", "s", 2), ("rss", "MB", 64)):
             g, g2 = res[hi][what] / res[lo][what], res[hi][what] / res[mid][what]
             ok = res[hi][what] <= target
