@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alarm_fold.h"
 #include "clock.h"
 #include "delivery_log.h"
 #include "jsonnum.h"
@@ -131,29 +132,24 @@ int sw_alarm_report_attach(sqlite3 *db, json_t *history)
 
 /* ---- figures ---- */
 
-struct ep {
-    double start, ack, end; /* ack, end NaN: none (yet) */
-    int64_t srun, sspill, erun, espill;
-    int how; /* the end: 0 none yet, 1 by itself, 2 reset, 3 otherwise (rule removed) */
-};
-
 struct hook_counts {
     char hook[SW_NAME_MAX];
     int in_rule; /* one of the rule's hooks now */
     long long n[SW_OUTCOME_N];
 };
 
+/* A rule as one request sees it: its episodes and delivery rows borrowed from the fold. */
 struct rule {
     char name[SW_NAME_MAX], severity[16];
-    int current;   /* a rule of the profile in force */
-    json_t *hooks; /* the rule's hooks now (borrowed from the alarms' view), or NULL */
-    struct ep *eps;
-    int neps, cap, open; /* open: index of the episode going on in the fold, or -1 */
-    double (*sil)[2];    /* silence intervals matching the rule */
+    int current;                        /* a rule of the profile in force */
+    json_t *hooks;                      /* the rule's hooks now (borrowed from the alarms' view), or NULL */
+    const struct sw_alarm_fold_rule *f; /* its history, or NULL (never fired, no delivery) */
+    const struct sw_alarm_ep *eps;
+    int neps;
+    double (*sil)[2]; /* silence intervals matching the rule */
     int nsil, silcap;
     struct hook_counts *hc;
     int nhc;
-    double (*by_start)[2]; /* (start, index in eps) sorted by start, for the deliveries' lookup */
 };
 
 struct rules {
@@ -181,7 +177,6 @@ static struct rule *add(struct rules *rs, const char *name, const char *severity
     }
     struct rule *r = &rs->v[rs->n++];
     memset(r, 0, sizeof *r);
-    r->open = -1;
     snprintf(r->name, sizeof r->name, "%s", name);
     snprintf(r->severity, sizeof r->severity, "%s", severity ? severity : "");
     return r;
@@ -190,85 +185,18 @@ static struct rule *add(struct rules *rs, const char *name, const char *severity
 static void free_rules(struct rules *rs)
 {
     for (int i = 0; i < rs->n; i++) {
-        free(rs->v[i].eps);
         free(rs->v[i].sil);
         free(rs->v[i].hc);
-        free(rs->v[i].by_start);
     }
     free(rs->v);
 }
 
-static struct ep *new_ep(struct rule *r)
+static int selected(const struct sw_alarm_ep *e, const void *ctx)
 {
-    if (r->neps == r->cap) {
-        int cap = r->cap ? 2 * r->cap : 8;
-        struct ep *v = realloc(r->eps, (size_t)cap * sizeof *v);
-        if (!v)
-            return NULL;
-        r->eps = v;
-        r->cap = cap;
-    }
-    return &r->eps[r->neps++];
-}
-
-static int selected(const struct ep *e, const struct sw_alarm_range *g)
-{
+    const struct sw_alarm_range *g = ctx;
     if (g->run_first >= 0)
         return e->srun >= g->run_first && e->srun <= g->run_last;
     return e->start >= g->since && e->start < g->until;
-}
-
-static int64_t int_or(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
-}
-
-/* The episodes of every rule from the transitions at or after lower, in id order. */
-static int fold(sqlite3 *db, struct rules *rs, double lower)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT alarm, severity, from_state, to_state, time, run, spill, note FROM alarm_events "
-            "WHERE time >= ?1 AND (to_state IN ('firing', 'acknowledged') OR from_state IN ('firing', "
-            "'acknowledged')) ORDER BY id",
-            -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, lower);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *alarm = (const char *)sqlite3_column_text(st, 0),
-                   *from = (const char *)sqlite3_column_text(st, 2),
-                   *to = (const char *)sqlite3_column_text(st, 3),
-                   *note = (const char *)sqlite3_column_text(st, 7);
-        struct rule *r = find(rs, alarm);
-        if (!r && starts_episode(from, to))
-            r = add(rs, alarm, (const char *)sqlite3_column_text(st, 1));
-        if (!r)
-            continue;
-        double t = sqlite3_column_double(st, 4);
-        if (starts_episode(from, to)) {
-            struct ep *e = new_ep(r);
-            if (!e)
-                break;
-            *e = (struct ep){
-                .start = t, .ack = NAN, .end = NAN, .srun = int_or(st, 5), .sspill = int_or(st, 6)};
-            r->open = r->neps - 1;
-        } else if (r->open >= 0 && to && !strcmp(to, "acknowledged")) {
-            struct ep *e = &r->eps[r->open];
-            if (isnan(e->ack))
-                e->ack = t;
-        } else if (r->open >= 0 && is_up(from) && !is_up(to)) {
-            struct ep *e = &r->eps[r->open];
-            e->end = t;
-            e->erun = int_or(st, 5);
-            e->espill = int_or(st, 6);
-            e->how = !note ? 1 : !strcmp(note, "reset") ? 2 : 3;
-            r->open = -1;
-        }
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* The silences that may overlap an episode from lower on, as intervals of the rules they match. */
@@ -362,57 +290,20 @@ static struct hook_counts *hook_slot(struct rule *r, const char *hook)
     return h;
 }
 
-/* 1 when the episode of r that started at episode (within 0.5 ms) is selected: a binary search of
- * r->by_start (a linear search per row made the figures quadratic in the stored history). */
-static int episode_selected(struct rule *r, double episode, const struct sw_alarm_range *g)
+/* The delivery rows about the selected episodes, counted per rule and hook by outcome. */
+static void deliveries(struct rules *rs, const struct sw_alarm_range *g)
 {
-    if (!r->neps)
-        return 0;
-    if (!r->by_start) {
-        if (!(r->by_start = malloc((size_t)r->neps * sizeof *r->by_start)))
-            return 0;
-        for (int i = 0; i < r->neps; i++) {
-            r->by_start[i][0] = r->eps[i].start;
-            r->by_start[i][1] = i;
+    for (int i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->v[i];
+        for (int k = 0; r->f && k < r->f->ndls; k++) {
+            const struct sw_alarm_dl *d = &r->f->dls[k];
+            if (d->outcome < 0 || sw_alarm_fold_find(r->f, d->episode, selected, g) < 0)
+                continue;
+            struct hook_counts *h = hook_slot(r, r->f->hooks[d->hook]);
+            if (h)
+                h->n[d->outcome]++;
         }
-        qsort(r->by_start, (size_t)r->neps, sizeof *r->by_start, by_start);
     }
-    int lo = 0, hi = r->neps; /* the first episode starting at or after episode - 0.5 ms */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (r->by_start[mid][0] < episode - 0.0005)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (int i = lo; i < r->neps && r->by_start[i][0] <= episode + 0.0005; i++)
-        if (fabs(r->by_start[i][0] - episode) < 0.0005 && selected(&r->eps[(int)r->by_start[i][1]], g))
-            return 1;
-    return 0;
-}
-
-/* The rows about the selected episodes, counted per rule and hook by outcome. */
-static int deliveries(sqlite3 *db, struct rules *rs, const struct sw_alarm_range *g, double lower)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT alarm, episode, hook, outcome FROM alarm_deliveries WHERE episode >= ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, lower - 0.001);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct rule *r = find(rs, (const char *)sqlite3_column_text(st, 0));
-        if (!r)
-            continue;
-        int in = episode_selected(r, sqlite3_column_double(st, 1), g);
-        const char *outcome = (const char *)sqlite3_column_text(st, 3);
-        struct hook_counts *h = in ? hook_slot(r, (const char *)sqlite3_column_text(st, 2)) : NULL;
-        for (int o = 0; h && o < SW_OUTCOME_N; o++)
-            if (!strcmp(outcome, sw_delivery_outcome_names[o]))
-                h->n[o]++;
-    }
-    sqlite3_finalize(st);
-    return 0;
 }
 
 static json_t *outcome_counts(const long long n[SW_OUTCOME_N])
@@ -428,7 +319,7 @@ static json_t *rule_json(struct rule *r, const struct sw_alarm_range *g, double 
     long long fired = 0, open = 0, auto_end = 0, within = 0, reset = 0, acked = 0;
     double firing = 0, silenced = 0, *acks = malloc(((size_t)r->neps + 1) * sizeof *acks);
     for (int i = 0; i < r->neps; i++) {
-        const struct ep *e = &r->eps[i];
+        const struct sw_alarm_ep *e = &r->eps[i];
         if (!selected(e, g))
             continue;
         fired++;
@@ -485,27 +376,6 @@ static json_t *rule_json(struct rule *r, const struct sw_alarm_range *g, double 
     return j;
 }
 
-/* The earliest transition that can belong to a selected episode. */
-static double lower_bound(sqlite3 *db, const struct sw_alarm_range *g)
-{
-    if (g->run_first < 0)
-        return isfinite(g->since) ? g->since : -1e300;
-    sqlite3_stmt *st;
-    double lower = INFINITY;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT min(time) FROM alarm_events WHERE to_state = 'firing' AND from_state NOT IN "
-            "('firing', 'acknowledged') AND run BETWEEN ?1 AND ?2",
-            -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, g->run_first);
-        sqlite3_bind_int64(st, 2, g->run_last);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            lower = sqlite3_column_double(st, 0);
-        sqlite3_finalize(st);
-    }
-    return lower;
-}
-
 json_t *sw_alarm_report_stats(sqlite3 *db, struct sw_alarms *alarms, const struct sw_alarm_range *g,
                               char *err, size_t errlen)
 {
@@ -521,14 +391,32 @@ json_t *sw_alarm_report_stats(sqlite3 *db, struct sw_alarms *alarms, const struc
             r->hooks = json_object_get(a, "hooks");
         }
     }
-    double now = sw_wall(), lower = lower_bound(db, g);
+    double now = sw_wall();
     json_t *out = NULL;
+    const struct sw_alarm_fold *fold = sw_alarm_fold_acquire(db, err, errlen);
+    if (!fold)
+        goto done;
+    /* The rules of the profile first (in its order), then every other rule of the history. */
+    double lower = INFINITY; /* the earliest selected episode: silences before it cannot matter */
+    for (int k = 0; k < fold->nrules; k++) {
+        const struct sw_alarm_fold_rule *f = &fold->rules[k];
+        struct rule *r = find(&rs, f->name);
+        if (!r && !(r = add(&rs, f->name, f->severity)))
+            continue;
+        r->f = f;
+        r->eps = f->eps;
+        r->neps = f->neps;
+        for (int e = 0; e < f->neps; e++)
+            if (selected(&f->eps[e], g) && f->eps[e].start < lower)
+                lower = f->eps[e].start;
+    }
     if (isfinite(lower)) {
-        if (fold(db, &rs, lower) != 0 || silences(db, alarms, &rs, lower) != 0 ||
-            deliveries(db, &rs, g, lower) != 0) {
+        if (silences(db, alarms, &rs, lower) != 0) {
+            sw_alarm_fold_release();
             fail(db, err, errlen);
             goto done;
         }
+        deliveries(&rs, g);
     }
     json_t *rules = json_array();
     for (int k = 0; k < rs.n; k++) {
@@ -547,6 +435,7 @@ json_t *sw_alarm_report_stats(sqlite3 *db, struct sw_alarms *alarms, const struc
                     g->run_first >= 0 ? json_pack("[I, I]", (json_int_t)g->run_first, (json_int_t)g->run_last)
                                       : json_null(),
                     "within", g->within, "now", now, "rules", rules);
+    sw_alarm_fold_release();
 done:
     free_rules(&rs);
     json_decref(all);

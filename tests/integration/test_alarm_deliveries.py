@@ -224,13 +224,24 @@ class Deliveries(ReceiverTest):
         hooks = [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/" % self.scripted.port,
                   "timeout": 2}]
         self.start([RULE, dict(RULE, name="quiet_rule", above=0.99)], hooks)
+        def now_fired():
+            body = self.srv.get("/api/v1/alarms/stats")[1]
+            r = next(r for r in body["rules"] if r["alarm"] == "dead_time_high")
+            return r["fired"], r["firing_now"], r["acknowledged"]
+
+        # The figures are asked for between the steps too: the history is folded once, then only
+        # what was committed since is added, and the end must equal the hand-computed figures.
+        self.assertEqual(now_fired(), (0, 0, 0))
         # Episode 1 (run 95): fires at spill 1, acknowledged, resolves by itself at spill 3.
         self.assertEqual(self.srv.post(spill(95, 1, dead_time=0.45))[0], 200)
+        self.assertEqual(now_fired(), (1, 1, 0))
         time.sleep(0.7)
         status, body = self.call("POST", "/api/v1/alarms/dead_time_high/ack", {"shifter": "A. Shifter"})
         self.assertEqual(status, 200, body)
         self.assertEqual(self.srv.post(spill(95, 2, dead_time=0.45))[0], 200)
+        self.assertEqual(now_fired(), (1, 1, 1))
         self.assertEqual(self.srv.post(spill(95, 3, dead_time=0.05))[0], 200)
+        self.assertEqual(now_fired(), (1, 0, 1))
         # Episode 2 (run 96): silenced before it fires at spill 10, resolves by itself at spill 20.
         status, body = self.call("POST", "/api/v1/silences", {"alarm": "dead_time_high", "duration": 600,
                                                               "comment": "HV scan"})
