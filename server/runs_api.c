@@ -11,6 +11,7 @@
 #include "jsonnum.h"
 #include "quality.h"
 #include "reload.h"
+#include "row_stream.h"
 #include "sqlq.h"
 
 /* ---- spills ---- */
@@ -112,50 +113,76 @@ static int word_list(const char *param, const char *value, const char *const *al
     return 0;
 }
 
+/* The spill list's query (docs/api.md): its arguments, bound to SPILLS_SQL. */
+struct spills_args {
+    int64_t run, after, limit;
+    int has_flags, has_cats;
+    char flags[64], cats[64];
+};
+
+/* category: the spill's automatic verdict (not GOOD) came from a check of that category. */
+#define SPILLS_SQL                                                                                 \
+    "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill > ?2 "                           \
+    "AND (?3 IS NULL OR instr(?3, ',' || " EFFECTIVE_FLAG " || ',') > 0) "                         \
+    "AND (?4 IS NULL OR (s.flag <> 'GOOD' AND EXISTS (SELECT 1 FROM checks c WHERE c.run = s.run " \
+    "AND c.spill = s.spill AND c.state = s.flag AND instr(?4, ',' || c.category || ',') > 0))) "   \
+    "ORDER BY s.spill LIMIT ?5"
+
+static void spills_bind(sqlite3_stmt *st, const void *v)
+{
+    const struct spills_args *a = v;
+    sqlite3_bind_int64(st, 1, a->run);
+    sqlite3_bind_int64(st, 2, a->after);
+    if (a->has_flags)
+        sqlite3_bind_text(st, 3, a->flags, -1, SQLITE_TRANSIENT);
+    if (a->has_cats)
+        sqlite3_bind_text(st, 4, a->cats, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, a->limit);
+}
+
+static json_t *spills_row(sqlite3_stmt *st, int64_t *key)
+{
+    *key = sqlite3_column_int64(st, 1);
+    return spill_from_row(st);
+}
+
+/* next_after: the spill to page on from when limit cut the list, else null */
+static char *spills_tail(const void *v, int64_t n, int64_t last)
+{
+    const struct spills_args *a = v;
+    char *t = malloc(48);
+    if (t && a->limit >= 0 && n == a->limit && n > 0)
+        snprintf(t, 48, "],\"next_after\":%lld}", (long long)last);
+    else if (t)
+        snprintf(t, 48, "],\"next_after\":null}");
+    return t;
+}
+
+/* The list is streamed (row_stream): a run of thousands of spills is never a tree in memory. */
 void sw_runs_api_spills(const struct sw_api *api, struct MHD_Connection *c, int64_t run, struct sw_reply *r)
 {
     static const char *const flags[] = {"GOOD", "WARN", "BAD", "UNKNOWN", "EXCLUDED", NULL};
     static const char *const cats[] = {"beam", "detector", "daq", NULL};
-    char fl[64], ca[64];
+    struct spills_args a = {.run = run, .after = -1, .limit = -1};
     const char *fq = sw_req_qarg(c, "flag"), *cq = sw_req_qarg(c, "category");
-    int64_t after = -1, limit = -1;
-    if ((fq && word_list("flag", fq, flags, "a spill flag", fl, sizeof fl, r) < 0) ||
-        (cq && word_list("category", cq, cats, "a check category", ca, sizeof ca, r) < 0) ||
-        sw_req_query_int(c, "after", &after, r) < 0 || sw_req_query_int(c, "limit", &limit, r) < 0)
+    if ((fq && word_list("flag", fq, flags, "a spill flag", a.flags, sizeof a.flags, r) < 0) ||
+        (cq && word_list("category", cq, cats, "a check category", a.cats, sizeof a.cats, r) < 0) ||
+        sw_req_query_int(c, "after", &a.after, r) < 0 || sw_req_query_int(c, "limit", &a.limit, r) < 0)
         return;
-    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
-    if (!db)
+    a.has_flags = fq != NULL;
+    a.has_cats = cq != NULL;
+    if (!sw_db_reader_for_run(api->store, 1, run, r)) /* 404 for a run that is not stored */
         return;
-    sqlite3_stmt *st;
-    /* category: the spill's automatic verdict (not GOOD) came from a check of that category. */
-    if (sw_db_prepare(
-            db,
-            "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill > ?2 "
-            "AND (?3 IS NULL OR instr(?3, ',' || " EFFECTIVE_FLAG " || ',') > 0) "
-            "AND (?4 IS NULL OR (s.flag <> 'GOOD' AND EXISTS (SELECT 1 FROM checks c WHERE c.run = s.run "
-            "AND c.spill = s.spill AND c.state = s.flag AND instr(?4, ',' || c.category || ',') > 0))) "
-            "ORDER BY s.spill LIMIT ?5",
-            &st, r) != 0)
-        return;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, after);
-    if (fq)
-        sqlite3_bind_text(st, 3, fl, -1, SQLITE_STATIC);
-    if (cq)
-        sqlite3_bind_text(st, 4, ca, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, limit);
-    json_t *arr = json_array();
-    int64_t n = 0, lastspill = -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        lastspill = sqlite3_column_int64(st, 1);
-        json_array_append_new(arr, spill_from_row(st));
-        n++;
-    }
-    sqlite3_finalize(st);
-    /* next_after: the spill to page on from when limit cut the list, else null */
-    sw_reply_json(r, 200,
-                  json_pack("{s:I, s:o, s:o}", "run", (json_int_t)run, "spills", arr, "next_after",
-                            limit >= 0 && n == limit && n > 0 ? json_integer(lastspill) : json_null()));
+    char head[64];
+    snprintf(head, sizeof head, "{\"run\":%lld,\"spills\":[", (long long)run);
+    struct sw_row_stream_spec spec = {.sql = SPILLS_SQL,
+                                      .bind = spills_bind,
+                                      .row = spills_row,
+                                      .tail = spills_tail,
+                                      .head = head,
+                                      .args = &a,
+                                      .args_size = sizeof a};
+    sw_row_stream_start(api->store, &spec, r);
 }
 
 void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)

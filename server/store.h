@@ -103,6 +103,11 @@ void sw_spill_rec_free(struct sw_spill_rec *rec);
 /* The calling thread's read-only connection (opened on first use), NULL on failure. */
 sqlite3 *sw_store_reader(struct sw_store *st);
 
+/* A new read-only connection of the caller's own, for a read that outlives its request handler
+ * (a streamed answer, row_stream): any thread may use it, one at a time; sqlite3_close it. NULL on
+ * failure. */
+sqlite3 *sw_store_reader_own(struct sw_store *st);
+
 /* Start-up loaders (main thread, before serving): every committed spill; every source watermark. */
 int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
 int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq),

@@ -71,6 +71,18 @@ sqlite3 *sw_store_reader(struct sw_store *st)
     return db;
 }
 
+sqlite3 *sw_store_reader_own(struct sw_store *st)
+{
+    sqlite3 *db;
+    if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sw_error("store", "read-only connection: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
 static void make_parent_dir(const char *path)
 {
     char dir[4096];

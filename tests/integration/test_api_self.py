@@ -1,7 +1,8 @@
 """The API explains itself: GET /api/v1/ lists every route with its methods, role and query
 parameters; a query parameter a route does not take is a 400 naming the ones it does; the spill
 list filters by flag and by the category of the checks behind the verdict, and pages with
-after/limit. Each answer is checked against what the unfiltered list and the spill details say."""
+after/limit, and is streamed (chunked, row by row) yet equal to its pages put together. Each
+answer is checked against what the unfiltered list and the spill details say."""
 import json
 
 from harness import ServerTest, main
@@ -131,6 +132,35 @@ class ApiSelf(ServerTest):
         status, res = self.srv.get("/api/v1/runs/%d/spills?limit=-1" % RUN)
         self.assertEqual(status, 400, res)
         self.assertIn("limit", res["error"])
+
+    def test_the_list_is_streamed_and_equals_its_pages(self):
+        # a run long enough that its list leaves in many pieces (about 2 kB a spill, 32 kB pieces)
+        self.srv.sim("--run", "42", "--spills", "70", "--fast", "--seed", "6", "--scale", "0.02")
+        status, raw, headers = self.srv.request("GET", "/api/v1/runs/42/spills")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("Transfer-Encoding"), "chunked", headers)
+        self.assertNotIn("Content-Length", headers)
+        self.assertEqual(headers.get("Content-Type"), "application/json")
+        self.assertGreater(len(raw), 100000)
+        whole = json.loads(raw)
+        self.assertEqual((whole["run"], whole["next_after"]), (42, None))
+        pieces, after = [], None
+        while True:
+            res = self.srv.get("/api/v1/runs/42/spills?limit=16" + ("&after=%d" % after if after else ""))[1]
+            pieces += res["spills"]
+            after = res["next_after"]
+            if after is None:
+                break
+        self.assertEqual([s["spill"] for s in whole["spills"]], list(range(1, 71)))
+        self.assertEqual(whole["spills"], pieces)
+        for s in whole["spills"]:  # each entry as the spill's own answer (built whole) says
+            detail = self.srv.get("/api/v1/runs/42/spills/%d" % s["spill"])[1]
+            self.assertEqual(s, {k: v for k, v in detail.items() if k not in ("checks", "audit")}, s["spill"])
+        status, raw, _ = self.srv.request("HEAD", "/api/v1/runs/42/spills")
+        self.assertEqual((status, raw), (200, b""))
+        status, res = self.srv.get("/api/v1/runs/43/spills")
+        self.assertEqual(status, 404, res)
+        self.assertIn("run 43", res["error"])
 
 
 if __name__ == "__main__":
