@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 
 #include "api.h"
 #include "clock.h"
+#include "ingest_pool.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -50,6 +52,7 @@ struct sw_server {
     char *spare[BODY_SPARES];
     size_t spare_cap[BODY_SPARES];
     struct sw_ratelimit *write_limit, *ingest_limit; /* per client address */
+    struct sw_ingest_pool *pool;                     /* parses and applies ingest batches (ingest_job) */
 };
 
 /* Per-request state while a body arrives, and while an ingest waits for its commits. */
@@ -62,6 +65,11 @@ struct req {
     struct MHD_Connection *conn;
     struct sw_ingest_call *call; /* ingest only */
     int suspended; /* was suspended for call's commits: counted in srv->suspended until completed */
+    /* An ingest batch handed to the pool (ingest_job) while its connection is suspended; reply is
+     * the pool's answer when it refused the batch (call not active then). */
+    struct sw_ingest_job job;
+    int pooled;
+    struct sw_reply reply;
 };
 
 /* A kept body buffer of at least want bytes (*cap set to its size), or NULL. */
@@ -304,6 +312,38 @@ static int ingest_wait(struct sw_server *srv, struct req *rq)
     return 0;
 }
 
+/* On a pool thread, the connection suspended: parses and applies the batch with this thread's
+ * scratch, then resumes the connection when the batch's commits are done (on the writer thread)
+ * or at once (nothing to wait for, or the batch refused); on_request answers it then. */
+static void ingest_job(struct sw_ingest_job *job, struct sw_ingest_scratch *scratch)
+{
+    struct req *rq = (struct req *)((char *)job - offsetof(struct req, job));
+    memset(&rq->reply, 0, sizeof rq->reply);
+    sw_ingest_api_apply(&rq->srv->api, rq->call, rq->body, rq->len, scratch, &rq->reply);
+    if (rq->call->active && sw_store_wait_notify(&rq->call->w, ingest_committed, rq))
+        return;
+    ingest_committed(rq);
+}
+
+/* An ingest request whose headers are checked (rq->call->queued): to the pool, the connection
+ * suspended until its answer. 1 when queued, 0 while the server stops (the caller applies it). */
+static int ingest_queue(struct sw_server *srv, struct req *rq)
+{
+    pthread_mutex_lock(&srv->susp_mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->susp_mu);
+        return 0;
+    }
+    rq->suspended = 1;
+    rq->pooled = 1;
+    srv->suspended++;
+    MHD_suspend_connection(rq->conn);
+    rq->job.run = ingest_job;
+    sw_ingest_pool_submit(srv->pool, &rq->job); /* it cannot resume before susp_mu is free */
+    pthread_mutex_unlock(&srv->susp_mu);
+    return 1;
+}
+
 /* Answers an ingest call whose commits are done. */
 static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connection *conn, struct req *rq)
 {
@@ -424,6 +464,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* 413 already queued */
     if (rq->call && rq->call->active)
         return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
+    if (rq->pooled) { /* resumed: the pool refused the batch */
+        rq->pooled = 0;
+        return send_reply(conn, rq, &rq->reply);
+    }
     struct sw_reply r = {0};
     if (rq->too_big == 3) {
         sw_reply_fail(&r, SW_EUNAVAILABLE,
@@ -444,7 +488,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
         if (is_ingest(url) && !(rq->call = calloc(1, sizeof *rq->call)))
             return MHD_NO;
+        if (rq->call)
+            rq->call->defer = srv->pool != NULL; /* the headers here, the batch on the pool */
         sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, rq->call, &r);
+        if (rq->call && rq->call->queued) {
+            if (ingest_queue(srv, rq))
+                return MHD_YES;
+            struct sw_ingest_scratch scratch = {0}; /* stopping: here, as without the pool */
+            sw_ingest_api_apply(&srv->api, rq->call, rq->body, rq->len, &scratch, &r);
+            sw_ingest_scratch_release(&scratch);
+        }
         if (rq->call && rq->call->active)
             return ingest_wait(srv, rq) ? MHD_YES : ingest_answer(srv, conn, rq);
         return send_reply(conn, rq, &r);
@@ -477,6 +530,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             pthread_mutex_unlock(&srv->susp_mu);
         }
         free(rq->call);
+        free(rq->reply.body); /* a refusal of the pool whose client went away */
         drop_body(rq, 0);
         free(rq);
         *con_cls = NULL;
@@ -598,6 +652,9 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         goto fail;
     }
     srv->stream = stream;
+    if (!(srv->pool = sw_ingest_pool_new(cfg->ingest_threads, err, errlen)))
+        goto fail;
+    sw_info("http", "ingest pool: %d threads", sw_ingest_pool_threads(srv->pool));
     srv->tickets = sw_tickets_new(SW_TICKETS_MAX, SW_TICKET_SECONDS);
     if (!srv->tickets) {
         snprintf(err, errlen, "out of memory");
@@ -670,6 +727,7 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->port = info ? info->port : 0;
     return srv;
 fail:
+    sw_ingest_pool_free(srv->pool);
     sw_tickets_free(srv->tickets);
     sw_ratelimit_free(srv->write_limit);
     sw_ratelimit_free(srv->ingest_limit);
@@ -699,6 +757,7 @@ void sw_server_stop(struct sw_server *srv)
     pthread_mutex_unlock(&srv->susp_mu);
     sw_stream_shutdown(srv->stream);
     MHD_stop_daemon(srv->mhd);
+    sw_ingest_pool_free(srv->pool); /* idle: every job it had was answered above */
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
     pthread_mutex_destroy(&srv->susp_mu);
