@@ -134,9 +134,10 @@ static void parse_retention(struct sw_config *cfg, json_t *ret, struct sw_diag *
 
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"listen",    "db",     "www",           "profile", "log_level",
-                                        "threads",   "limits", "spill_timeout", "auth",    "stream_heartbeat",
-                                        "retention", "store",  "display",       "ingest_threads", NULL};
+    static const char *const known[] = {
+        "listen",    "db",     "www",           "profile",        "log_level",
+        "threads",   "limits", "spill_timeout", "auth",           "stream_heartbeat",
+        "retention", "store",  "display",       "ingest_threads", NULL};
     static const char *const lknown[] = {"body_max",
                                          "line_max",
                                          "fields_max",

@@ -464,7 +464,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* 413 already queued */
     if (rq->call && rq->call->active)
         return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
-    if (rq->pooled) { /* resumed: the pool refused the batch */
+    if (rq->pooled) {                        /* resumed: the pool refused the batch */
         rq->pooled = 0;
         return send_reply(conn, rq, &rq->reply);
     }

@@ -179,8 +179,8 @@ void sw_ingest_api_apply(const struct sw_api *api, struct sw_ingest_call *ic, co
     const char *source = ic->source[0] ? ic->source : NULL;
     sw_store_wait_init(&ic->w);
     ic->active = 1;
-    ic->rc = sw_engine_ingest(api->engine, source, source && ic->instance[0] ? ic->instance : NULL, ic->seq, b,
-                              &prof->fields, &scratch->fills, &ic->res, &ic->w);
+    ic->rc = sw_engine_ingest(api->engine, source, source && ic->instance[0] ? ic->instance : NULL, ic->seq,
+                              b, &prof->fields, &scratch->fills, &ic->res, &ic->w);
     sw_batch_clear(b, SCRATCH_KEEP);
     sw_profile_unref(prof);
     r->status = 0; /* the caller waits for the commits, then calls sw_ingest_api_finish */

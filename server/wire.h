@@ -64,8 +64,8 @@ struct sw_wire_error {
     char msg[300];    /* "line 3: field \"p_in\": must be a number or null" */
 };
 
-/* Parses body into b (zeroed, or emptied by sw_batch_clear, beforehand). Returns 0, or -1 with err filled and b left
- * holding partial data that the caller must release without applying. */
+/* Parses body into b (zeroed, or emptied by sw_batch_clear, beforehand). Returns 0, or -1 with err filled and
+ * b left holding partial data that the caller must release without applying. */
 int sw_wire_parse(struct sw_batch *b, const char *body, size_t len, const struct sw_fields *fields,
                   const struct sw_wire_limits *lim, struct sw_wire_error *err);
 
