@@ -103,8 +103,19 @@ void sw_spill_rec_free(struct sw_spill_rec *rec);
 /* The calling thread's read-only connection (opened on first use), NULL on failure. */
 sqlite3 *sw_store_reader(struct sw_store *st);
 
-/* Start-up loaders (main thread, before serving): every committed spill; every source watermark. */
-int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
+/* Whether spill (run, spill) is committed: 1 yes, 0 no, -1 the database could not be read. One
+ * lookup by the spills' key through the calling thread's read-only connection (it never waits for
+ * the writer: WAL). The engine asks it for a spill that is not open and not closed by this process
+ * since its commit was confirmed (sw_store_on_spill_committed), so that neither start-up nor memory
+ * grows with the stored history. */
+int sw_store_spill_stored(struct sw_store *st, int64_t run, int64_t spill);
+/* fn(ctx, run, spill) is called on the writer thread after each spill's commit succeeded (not for
+ * one that failed), under the store's queue lock: it must be short and must not call the store. One
+ * hook; fn NULL removes it (once this returns, fn is not running and is not called again). */
+void sw_store_on_spill_committed(struct sw_store *st, void (*fn)(void *ctx, int64_t run, int64_t spill),
+                                 void *ctx);
+
+/* Start-up loaders (main thread, before serving): every source watermark. */
 int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq),
                          void *ctx);
 /* Every open-spill marker whose spill is not committed, oldest first (source NULL when none).

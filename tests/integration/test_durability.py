@@ -173,7 +173,7 @@ class Crash(unittest.TestCase):
         try:
             status, run = srv.get("/api/v1/runs/2")
             self.assertEqual((status, run["spills"], run["events"]), (200, 1, 3))
-            # Late data after the restart is still refused: the closed set is reloaded.
+            # Late data after the restart is still refused: the database is asked (nothing loaded).
             status, res = srv.post(ndjson({"type": "event", "run": 2, "spill": 1, "event": 9, "trigger": "beam"}))
             self.assertEqual(status, 409)
         finally:
@@ -244,6 +244,29 @@ class HeadOfLine(ServerTest):
         status, sp = srv.get("/api/v1/runs/3/spills/1")
         self.assertEqual((status, sp["events"]), (200, 1))
         self.assertEqual(srv.get("/api/v1/sources/daq")[1]["committed_seq"], 3)
+
+    def test_late_data_while_its_commit_waits_is_409(self):
+        """A closed spill whose commit has not reached the database yet is closed all the same: the
+        engine keeps the spills it closed until the writer confirms their commit (the database answers
+        for the others), so late data and a resent spill are refused, not opened as a new spill."""
+        srv = self.srv
+        lock, t, answer = self.stalled_spill_end(5)
+        try:
+            status, res = srv.post(ndjson({"type": "event", "run": 5, "spill": 1, "event": 9, "trigger": "beam"}))
+            self.assertEqual(status, 409, res)
+            self.assertIn("already closed", res["error"])
+            self.assertEqual(srv.post(spill_batches(5, 1)[0], "daq3", 1)[0], 409)
+            self.assertTrue(t.is_alive(), "the spill_end was answered before its commit")
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        t.join(60)
+        self.assertEqual(answer["end"][0], 200, answer)
+        # Committed now: the database answers, and the late data is still refused.
+        status, res = srv.post(ndjson({"type": "event", "run": 5, "spill": 1, "event": 9, "trigger": "beam"}))
+        self.assertEqual(status, 409, res)
+        status, sp = srv.get("/api/v1/runs/5/spills/1")
+        self.assertEqual((status, sp["events"]), (200, 1))
 
     def test_shutdown_answers_a_suspended_spill_end_first(self):
         srv = self.srv
