@@ -325,6 +325,16 @@ int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *
     return result;
 }
 
+static int nothing(sqlite3 *db, void *ctx);
+
+int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx, int *result,
+                         struct sw_store_wait *w)
+{
+    *result = -1;
+    return submit(
+        st, (struct job){.kind = JOB_CALL, .fn = fn ? fn : nothing, .ctx = ctx, .result = result, .wait = w});
+}
+
 int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
                         void (*free_ctx)(void *))
 {

@@ -86,6 +86,15 @@ int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const c
  * because the store is failed or retrying a failing write (sw_store_state). Not from the writer. */
 int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx);
 
+/* Like sw_store_call, without waiting for it: fn (NULL: nothing, which waits for the jobs queued
+ * before it, as sw_store_sync) runs on the writer thread in its transaction, *result gets what
+ * sw_store_call would return, and w is told (sw_store_wait_all, sw_store_wait_notify). Refused like
+ * sw_store_call while a failing write is retried. ctx stays the caller's and must live until w is
+ * told. For the human writes that must not hold an HTTP thread while they wait (defer.h). Returns
+ * 0, or -1 when the store is closing (nothing queued, *result -1). */
+int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx, int *result,
+                         struct sw_store_wait *w);
+
 /* Like sw_store_call, without waiting: fn runs later on the writer thread, then free_ctx(ctx).
  * For writes nobody waits for (alarm transitions). Returns 0, or -1 when the store is closing
  * (free_ctx(ctx) has then been called). */

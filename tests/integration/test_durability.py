@@ -1,5 +1,6 @@
 """Durability and exactly-once across server crashes, back-pressure from the SQLite writer, and the
 spill timeout."""
+import json
 import os
 import re
 import shutil
@@ -267,6 +268,41 @@ class HeadOfLine(ServerTest):
         self.assertEqual(status, 409, res)
         status, sp = srv.get("/api/v1/runs/5/spills/1")
         self.assertEqual((status, sp["events"]), (200, 1))
+
+    def test_a_human_write_waiting_for_the_writer_holds_no_thread(self):
+        """A human write (here a manual flag) is queued to the writer and its connection suspended
+        until the writer has committed it: while the writer waits for the SQLite write lock, the one
+        HTTP worker still answers reads, and the flag gets its 200 (and is stored) once the lock is
+        gone (defer.h)."""
+        srv = self.srv
+        for seq, b in enumerate(spill_batches(6, 1), 1):
+            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+        answer = {}
+        body = json.dumps({"flag": "BAD", "reason": "beam off or unstable", "comment": "scraper in"})
+        lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
+        lock.execute("BEGIN IMMEDIATE")  # the writer now waits in its busy timeout (5 s)
+        t = threading.Thread(target=lambda: answer.update(
+            flag=srv.request("PUT", "/api/v1/runs/6/spills/1/flag", body, {"Content-Type": "application/json"})))
+        t.start()
+        try:
+            # Read by the one worker while the flag is in the writer's queue (a held worker answers
+            # nothing until the write gives up).
+            wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
+            for _ in range(10):
+                with urllib.request.urlopen(srv.url + "/api/v1/health", timeout=2) as resp:
+                    self.assertEqual(resp.status, 200)
+            self.assertTrue(t.is_alive(), "the flag was answered before its commit")
+            self.assertNotIn("flag", answer)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        t.join(60)
+        status, raw = answer["flag"][:2]
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(json.loads(raw)["spills"], [1])
+        status, sp = srv.get("/api/v1/runs/6/spills/1")
+        self.assertEqual((status, sp["manual"]["flag"]), (200, "BAD"))
 
     def test_shutdown_answers_a_suspended_spill_end_first(self):
         srv = self.srv
