@@ -53,12 +53,13 @@ void eng_pairset_del(struct pairset *s, int64_t run, int64_t spill)
 int eng_pairset_add(struct pairset *s, int64_t run, int64_t spill)
 {
     if ((s->n + 1) * 2 > s->cap) {
-        /* Rebuilt at the size its live pairs need (load <= 1/4 after it): a set whose pairs come and
-         * go (the closed spills until their commit) stays small, its tombstones dropped. */
+        /* Rebuilt at the size its live pairs need (load <= 1/3 after it; a set that only grows
+         * doubles): a set whose pairs come and go (the closed spills until their commit) stays
+         * small, its tombstones dropped. */
         size_t live = 0, cap = 1024;
         for (size_t i = 0; i < s->cap; i++)
             live += s->keys[2 * i] >= 0;
-        while (cap < 4 * (live + 1))
+        while (cap < 3 * (live + 1))
             cap *= 2;
         int64_t *keys = malloc(cap * 2 * sizeof *keys);
         if (!keys)
