@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "clock.h"
+#include "defer.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -61,7 +62,8 @@ struct req {
     struct sw_server *srv;
     struct MHD_Connection *conn;
     struct sw_ingest_call *call; /* ingest only */
-    int suspended; /* was suspended for call's commits: counted in srv->suspended until completed */
+    int suspended;          /* was suspended for call's commits: counted in srv->suspended until completed */
+    struct sw_defer *defer; /* a human write waiting for the writer (defer.h), until answered */
 };
 
 /* A kept body buffer of at least want bytes (*cap set to its size), or NULL. */
@@ -312,6 +314,40 @@ static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connectio
     return send_reply(conn, rq, &r);
 }
 
+/* ---- human writes queued to the writer (defer.h), suspended like ingest meanwhile ---- */
+
+static void write_done(void *arg) /* the writer thread: the write ran, resume (under susp_mu) */
+{
+    struct req *rq = arg;
+    struct sw_server *srv = rq->srv;
+    pthread_mutex_lock(&srv->susp_mu);
+    MHD_resume_connection(rq->conn); /* rq may be freed from here on */
+    pthread_mutex_unlock(&srv->susp_mu);
+}
+
+/* 1 when suspended until write_done; 0 when the write has run (or while stopping, when
+ * write_answer waits for it on this thread). */
+static int write_wait(struct sw_server *srv, struct req *rq)
+{
+    pthread_mutex_lock(&srv->susp_mu);
+    int wait = !srv->stopping && sw_defer_notify(rq->defer, write_done, rq);
+    if (wait) {
+        rq->suspended = 1;
+        srv->suspended++;
+        MHD_suspend_connection(rq->conn);
+    }
+    pthread_mutex_unlock(&srv->susp_mu);
+    return wait;
+}
+
+static enum MHD_Result write_answer(struct MHD_Connection *conn, struct req *rq)
+{
+    struct sw_reply r = {0};
+    sw_defer_finish(rq->defer, &r);
+    rq->defer = NULL;
+    return send_reply(conn, rq, &r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls)
@@ -424,6 +460,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* 413 already queued */
     if (rq->call && rq->call->active)
         return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
+    if (rq->defer)
+        return write_answer(conn, rq); /* resumed: the human write has run */
     struct sw_reply r = {0};
     if (rq->too_big == 3) {
         sw_reply_fail(&r, SW_EUNAVAILABLE,
@@ -447,6 +485,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, rq->call, &r);
         if (rq->call && rq->call->active)
             return ingest_wait(srv, rq) ? MHD_YES : ingest_answer(srv, conn, rq);
+        if (r.defer) {
+            rq->defer = r.defer;
+            return write_wait(srv, rq) ? MHD_YES : write_answer(conn, rq);
+        }
         return send_reply(conn, rq, &r);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -468,6 +510,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              * connection is not closed), so only the source's committed seq is left to advance. */
             struct sw_reply r = {0};
             sw_ingest_api_finish(&srv->api, rq->call, &r);
+            free(r.body);
+        }
+        if (rq->defer) { /* the client is gone: the write has run, done still learns of it */
+            struct sw_reply r = {0};
+            sw_defer_finish(rq->defer, &r);
             free(r.body);
         }
         if (rq->suspended) { /* its answer is sent (or its client gone): stop may go on */
