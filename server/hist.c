@@ -162,6 +162,7 @@ void sw_hist_clear(struct sw_hist *h)
     memset(h->counts, 0, ncells(h->def) * sizeof *h->counts);
     h->underflow = h->overflow = h->entries = h->missing = 0;
     h->sumx = h->sumx2 = h->sumy = h->sumy2 = h->sumxy = 0;
+    memset(h->lo, 0, sizeof h->lo);
     h->partial = 0;
 }
 
@@ -264,13 +265,27 @@ int sw_hist_add(struct sw_hist *dst, const struct sw_hist *src)
     dst->overflow += src->overflow;
     dst->entries += src->entries;
     dst->missing += src->missing;
-    dst->sumx += src->sumx;
-    dst->sumx2 += src->sumx2;
-    dst->sumy += src->sumy;
-    dst->sumy2 += src->sumy2;
-    dst->sumxy += src->sumxy;
+    const double hi[5] = {src->sumx, src->sumx2, src->sumy, src->sumy2, src->sumxy};
+    sw_hist_add_sums(dst, hi, src->lo, 1);
     dst->partial |= src->partial;
     return 0;
+}
+
+void sw_hist_add_sums(struct sw_hist *dst, const double hi[5], const double lo[5], int sign)
+{
+    double *sums[5] = {&dst->sumx, &dst->sumx2, &dst->sumy, &dst->sumy2, &dst->sumxy};
+    for (int i = 0; i < 5; i++) {
+        double a = *sums[i], b = sign * hi[i], s = a + b;
+        if (!isfinite(s)) { /* no compensation beyond the finite range */
+            *sums[i] = s;
+            dst->lo[i] = 0;
+            continue;
+        }
+        double bb = s - a, err = (a - (s - bb)) + (b - bb); /* TwoSum: a + b = s + err exactly */
+        double l = dst->lo[i] + err + sign * lo[i], t = s + l;
+        dst->lo[i] = l - (t - s); /* renormalised: *sums[i] is the double nearest the sum */
+        *sums[i] = t;
+    }
 }
 
 int sw_hist_sub(struct sw_hist *dst, const struct sw_hist *src)
@@ -284,11 +299,8 @@ int sw_hist_sub(struct sw_hist *dst, const struct sw_hist *src)
     dst->overflow -= src->overflow;
     dst->entries -= src->entries;
     dst->missing -= src->missing;
-    dst->sumx -= src->sumx;
-    dst->sumx2 -= src->sumx2;
-    dst->sumy -= src->sumy;
-    dst->sumy2 -= src->sumy2;
-    dst->sumxy -= src->sumxy;
+    const double hi[5] = {src->sumx, src->sumx2, src->sumy, src->sumy2, src->sumxy};
+    sw_hist_add_sums(dst, hi, src->lo, -1);
     return 0;
 }
 

@@ -15,7 +15,9 @@
  * sumxy, then the cells (the bins, in 2D followed by the edge cells in edge_index order) as varints
  * where a 0 is followed by the varint length of the zero run. The blob is a 4-byte LE uncompressed
  * length + zlib data.
- * "SWH1" (before issue 17) is the same without the partial byte, sumxy and the edge cells. */
+ * "SWH1" (before issue 17) is the same without the partial byte, sumxy and the edge cells.
+ * "SWH3" (a sum of snapshots whose sums have low parts, struct sw_hist.lo) is SWH2 with the low
+ * parts of sumx sumx2 sumy sumy2 (and in 2D sumxy) as 8-byte LE after the sums. */
 
 struct buf {
     unsigned char *p;
@@ -70,7 +72,11 @@ static void put_double(struct buf *b, double v)
 int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size_t *outlen)
 {
     struct buf b = {0};
-    put(&b, "SWH2", 4);
+    int v3 = 0; /* low parts to keep (a sum of snapshots): "SWH3" */
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < 5; i++)
+            v3 |= hists[k].lo[i] != 0;
+    put(&b, v3 ? "SWH3" : "SWH2", 4);
     put_varint(&b, (uint64_t)n);
     for (int k = 0; k < n; k++) {
         const struct sw_hist *h = &hists[k];
@@ -99,6 +105,8 @@ int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size
         put_double(&b, h->sumy2);
         if (d->dim == 2)
             put_double(&b, h->sumxy);
+        for (int i = 0; v3 && i < (d->dim == 2 ? 5 : 4); i++)
+            put_double(&b, h->lo[i]);
         size_t nb = sw_hist_bins(d) + sw_hist_edges(d);
         for (size_t i = 0; i < nb;) {
             if (h->counts[i] == 0) {
@@ -244,9 +252,9 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
             ndst = sn->n;
         }
         struct reader r = {raw, raw + rawlen, 0};
-        if (rawlen < 4 || (memcmp(raw, "SWH1", 4) != 0 && memcmp(raw, "SWH2", 4) != 0))
+        if (rawlen < 4 || memcmp(raw, "SWH", 3) != 0 || raw[3] < '1' || raw[3] > '3')
             return -1;
-        int v2 = raw[3] == '2';
+        int v2 = raw[3] >= '2', v3 = raw[3] == '3';
         r.p += 4;
         uint64_t count = get_varint(&r);
         for (uint64_t k = 0; k < count && !r.bad; k++) {
@@ -291,6 +299,9 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
                      missing = get_varint(&r);
             double sx = get_double(&r), sx2 = get_double(&r), sy = get_double(&r), sy2 = get_double(&r);
             double sxy = v2 && def.dim == 2 ? get_double(&r) : 0;
+            double lo[5] = {0};
+            for (int i = 0; v3 && i < (def.dim == 2 ? 5 : 4); i++)
+                lo[i] = get_double(&r);
             if (r.bad)
                 return -1;
             if (pass == 1 && target) {
@@ -298,11 +309,8 @@ static int walk(const unsigned char *raw, size_t rawlen, struct sw_hist *dst, in
                 target->overflow += over;
                 target->entries += entries;
                 target->missing += missing;
-                target->sumx += sx;
-                target->sumx2 += sx2;
-                target->sumy += sy;
-                target->sumy2 += sy2;
-                target->sumxy += sxy;
+                const double hi[5] = {sx, sx2, sy, sy2, sxy};
+                sw_hist_add_sums(target, hi, lo, 1);
                 target->partial |= partial;
                 added++;
             }
