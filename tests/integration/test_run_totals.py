@@ -159,7 +159,7 @@ class RunTotals(ServerTest):
             pos = next(i for i, f in enumerate(mig) if f.endswith("_run_totals.sql"))
             self.assertEqual(version, len(mig))
             # the migrations after run_totals, and their objects (a new one: add it here)
-            later = {"014_run_hist_sums.sql": "name LIKE 'run_hist_%' OR name LIKE 'run_hists_%'"}
+            later = {"014_run_hist_sums.sql": "name GLOB 'run_hist_*' OR name GLOB 'run_hists_*'"}
             self.assertEqual(mig[pos + 1:], sorted(later), "a migration after run_totals: drop its objects here too")
             for f in mig[pos + 1:]:
                 for t, n in c.execute("SELECT type, name FROM sqlite_master WHERE %s ORDER BY type = 'table'"
