@@ -12,7 +12,7 @@
 -- counted. smin/smax: the lowest and highest spill summed. Spills pruned by retention leave these
 -- sums (their contribution moves to run_hists, migration 007, as before).
 --
--- Triggers record every change of a spill's contribution (a snapshot stored or pruned, a
+-- Triggers record every change of a spill's contribution (a snapshot stored, rewritten or pruned, a
 -- re-evaluated flag, a manual flag set, changed or removed) in run_hist_moves, with the snapshot;
 -- the writer applies the moves to the sums before it commits (server/run_hists.c,
 -- sw_run_hists_drain), in the same transaction, so the sums never disagree with the spills.
@@ -60,6 +60,19 @@ CREATE TRIGGER run_hists_snap_del AFTER DELETE ON spill_hists BEGIN
     SELECT OLD.run, OLD.spill, -1,
            -(coalesce((SELECT flag FROM manual_flags WHERE run = OLD.run AND spill = OLD.spill),
                       (SELECT flag FROM spills WHERE run = OLD.run AND spill = OLD.spill)) IS 'GOOD'), OLD.blob;
+END;
+
+-- A snapshot rewritten in place (a repair tool, tests/integration/test_root_export.py): the old
+-- one out, the new one in.
+CREATE TRIGGER run_hists_snap_upd AFTER UPDATE OF blob ON spill_hists BEGIN
+    INSERT INTO run_hist_moves(run, spill, d_all, d_good, blob)
+    SELECT OLD.run, OLD.spill, -1, -F.good, OLD.blob FROM (SELECT
+        coalesce((SELECT flag FROM manual_flags WHERE run = OLD.run AND spill = OLD.spill),
+                 (SELECT flag FROM spills WHERE run = OLD.run AND spill = OLD.spill)) IS 'GOOD' AS good) AS F
+    UNION ALL
+    SELECT NEW.run, NEW.spill, 1, F.good, NEW.blob FROM (SELECT
+        coalesce((SELECT flag FROM manual_flags WHERE run = NEW.run AND spill = NEW.spill),
+                 (SELECT flag FROM spills WHERE run = NEW.run AND spill = NEW.spill)) IS 'GOOD' AS good) AS F;
 END;
 
 -- A re-evaluated flag moves the spill in or out of 'good' unless a manual flag decides.

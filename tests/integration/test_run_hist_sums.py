@@ -197,7 +197,7 @@ class RunHistSums(ServerTest):
                              "name GLOB 'run_hists_*' ORDER BY type = 'table'").fetchall()
             self.assertEqual(sorted(n for t, n in objs if t == "table"),
                              ["run_hist_moves", "run_hist_stale", "run_hist_sums"])
-            self.assertEqual(len([n for t, n in objs if t == "trigger"]), 6)
+            self.assertEqual(len([n for t, n in objs if t == "trigger"]), 7)
             for t, n in objs:
                 c.execute("DROP %s %s" % (t.upper(), n))
             c.execute("PRAGMA user_version = %d" % pos)
