@@ -156,7 +156,7 @@ class RunHistSums(ServerTest):
     def test_retention_pruning(self):
         self.flag(4, "2", "BAD")
         before = self.assert_sums("before pruning")
-        self.srv.stop()
+        self.assertEqual(self.srv.stop(), 0)
         self.srv = Server(self.tmp, config=PRUNE, db=self.srv.db).start()
         deadline = time.time() + 60
         while self.sql("SELECT count(*) FROM spill_hists")[0][0] and time.time() < deadline:
