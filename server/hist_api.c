@@ -180,17 +180,23 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
     /* The run scope reads the run's sums kept at commit (run_hists.h) when they are kept: the
      * sums of the stored spills by snapshot layout, then those of the pruned spills. */
     if (s->has_run && !s->has_spill && !s->range && !s->has_last) {
+        /* One read transaction: the stored spills' sums and the pruned ones' of one commit (a
+         * retention chunk moves spills from the first to the second). */
+        int txn = sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
         struct sw_run_hists_sum rs;
-        int kept = sw_run_hists_read(db, s->run, s->good_only, acc, n, &rs);
+        int kept = sw_run_hists_read(db, s->run, s->good_only, acc, n, &rs), rc = 0;
         if (kept < 0) {
             sw_reply_fail(r, SW_EUNAVAILABLE, "run histogram sums: %s", sqlite3_errmsg(db));
-            return -1;
-        }
-        if (kept) {
+            rc = -1;
+        } else if (kept) {
             *out =
                 (struct sums){.nspills = rs.nspills, .smin = rs.smin, .smax = rs.smax, .skipped = rs.skipped};
-            return pruned_sums(db, s, acc, n, out, r);
+            rc = pruned_sums(db, s, acc, n, out, r);
         }
+        if (txn)
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (kept != 0)
+            return rc;
     }
     /* Retention (docs/configuration.md): a spill whose histograms were pruned answers 410; a range
      * or window counts the pruned spills it could not sum; the run scope adds the run's sums of its
