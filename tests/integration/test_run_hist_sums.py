@@ -1,16 +1,17 @@
 """Run histograms summed at commit (run_hist_sums, migration 014): after every kind of change that
 moves a spill's contribution (commits of clean and faulty spills, manual flags moving spills in and
 out of GOOD, a re-evaluation applied that changes the automatic flags, retention pruning, a
-restart, more spills after it) every run-scope histogram read (?run=R, &quality=good, format=root,
+restart, more spills after it, a profile reload that changes a binning mid-run) every run-scope histogram read (?run=R, &quality=good, format=root,
 the ROOT bundle) answers exactly what summing the run's stored snapshots answers, and its counts
 are the sums of the per-spill histograms' counts; a database of schema 13 is carried forward (the
 runs' sums built in the background, reads exact meanwhile)."""
 import json
 import os
 import sqlite3
+import tempfile
 import time
 
-from harness import SRC, Server, ServerTest, main
+from harness import SRC, Server, ServerTest, load_json, main, write_json
 
 HDR = {"Content-Type": "application/json"}
 RUNS = (3, 4)
@@ -25,14 +26,9 @@ def reads(run):
             "/api/v1/histograms?run=%d&format=root" % run, "/api/v1/histograms?run=%d&quality=good&format=root" % run]
 
 
-class RunHistSums(ServerTest):
+class Sums(ServerTest):
+    """The reads and their oracle (summing the snapshots), shared by the tests below."""
     maxDiff = None
-
-    def setUp(self):
-        super().setUp()
-        self.srv.sim("--run", "3", "--spills", "8", "--fast", "--seed", "4", "--scale", "0.2",
-                     "--fault", "beam_momentum@3-4", "--fault", "hcal_dead@6")
-        self.srv.sim("--run", "4", "--spills", "5", "--fast", "--seed", "5", "--scale", "0.2")
 
     def sql(self, q, args=()):
         with sqlite3.connect(self.srv.db, timeout=10) as c:
@@ -104,6 +100,15 @@ class RunHistSums(ServerTest):
                     self.assertEqual(h["counts"] + [h["underflow"], h["overflow"], h["entries"]], counts,
                                      (what, run, good))
         return got
+
+
+
+class RunHistSums(Sums):
+    def setUp(self):
+        super().setUp()
+        self.srv.sim("--run", "3", "--spills", "8", "--fast", "--seed", "4", "--scale", "0.2",
+                     "--fault", "beam_momentum@3-4", "--fault", "hcal_dead@6")
+        self.srv.sim("--run", "4", "--spills", "5", "--fast", "--seed", "5", "--scale", "0.2")
 
     def test_sums_follow_every_change(self):
         first = self.assert_sums("after the commits")
@@ -215,6 +220,47 @@ class RunHistSums(ServerTest):
             self.assertEqual(got[p], want[p], p)
         self.flag(3, "2", None)
         self.assert_sums("a change after the carry-forward")
+
+
+
+class BinningChange(Sums):
+    """A profile reload that changes a histogram's binning mid-run: the run's snapshots of each
+    binning sum apart, and a read skips exactly the spills whose binning differs from the profile
+    in force, as summing them does."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="swtest-")
+        self.profile_path = os.path.join(self.tmp, "profile.json")
+        self.write_profile("bins-1", 120)
+        self.srv = Server(self.tmp, config={"profile": self.profile_path}).start()
+
+    def write_profile(self, version, bins):
+        prof = load_json(os.path.join(SRC, "config", "na64mu.json"))
+        prof["version"] = version
+        next(h for h in prof["histograms"] if h["name"] == "p_in")["x"]["bins"] = bins
+        write_json(self.profile_path, prof)
+
+    def reload(self, version, bins):
+        self.write_profile(version, bins)
+        st, raw, _ = self.srv.request("POST", "/api/v1/admin/reload", b"", HDR)
+        self.assertEqual(st, 200, raw)
+
+    def test_a_binning_change_mid_run(self):
+        self.srv.sim("--run", "5", "--spills", "4", "--fast", "--seed", "8", "--scale", "0.2")
+        self.reload("bins-2", 60)
+        self.srv.sim("--run", "5", "--first-spill", "5", "--spills", "4", "--fast", "--seed", "9", "--scale", "0.2")
+        self.assertEqual(self.sql("SELECT count(DISTINCT layout) FROM run_hist_sums WHERE run = 5")[0][0], 2)
+        got = self.assert_sums("two binnings of p_in in one run", runs=(5,), per_spill=False)
+        p = got["/api/v1/histograms/p_in?run=5"]
+        self.assertEqual((p["spills"], p["skipped"], p["spill_range"]), (4, 4, [5, 8]))
+        self.assertEqual(got["/api/v1/histograms/hcal_occ?run=5&quality=all"]["spills"], 8)
+        self.flag(5, "2", "BAD")
+        self.flag(5, "6", "BAD")
+        self.assert_sums("a spill of each binning out of GOOD", runs=(5,), per_spill=False)
+        self.reload("bins-3", 120)  # back to the first binning: its spills count again
+        got = self.assert_sums("the first binning again", runs=(5,), per_spill=False)
+        p = got["/api/v1/histograms/p_in?run=5"]
+        self.assertEqual((p["spills"], p["skipped"], p["spill_range"]), (4, 4, [1, 4]))
 
 
 if __name__ == "__main__":
