@@ -6,8 +6,14 @@
  * F is wire-format NDJSON (e.g. `spillwatch-collect sim --out F --format columns`); each line is
  * parsed as one body with the fields of the profile P (config/na64mu.json) and the server's default
  * limits, repeated for about S seconds (default 2) of this thread's CPU time. Every line must parse.
+ * Then the numbers of the file alone (every token that starts with '-' or a digit outside strings),
+ * in rounds that alternate the scanner (server/numscan.h) and strtod over all of them, each round on
+ * one copy of the text so both read the same bytes; the figure is each one's median ns per number and
+ * the median of the paired ratios (numscan / strtod), every double of numscan checked once against
+ * strtod's, bit for bit.
  * Prints one JSON object: events, lines, bytes, passes, fast (records read by the fast path, of the
- * last pass), cpu_seconds, events_per_cpu_s, mb_per_cpu_s.
+ * last pass), cpu_seconds, events_per_cpu_s, mb_per_cpu_s, numbers, numscan_taken (the numbers the
+ * scanner took), numscan_ns, strtod_ns, numscan_over_strtod.
  * Exit 0, 1 on a failure, 2 on a usage error. One thread. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +22,7 @@
 
 #include "cfgkit.h"
 #include "err.h"
+#include "numscan.h"
 #include "profile.h"
 #include "wire.h"
 
@@ -50,6 +57,84 @@ static char *read_all(const char *path, size_t *len)
     buf[n] = 0;
     *len = n;
     return buf;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The numbers of the text against strtod (see the top); prints the rest of the JSON object. */
+static void numbers(const char *text, size_t len, double seconds)
+{
+    size_t cap = 1 << 20, n = 0;
+    size_t *at = malloc(cap * sizeof *at);
+    int in_string = 0;
+    for (size_t i = 0; at && i < len; i++) {
+        char ch = text[i];
+        if (in_string) {
+            in_string = ch != '"';
+            continue;
+        }
+        if (ch == '"')
+            in_string = 1;
+        else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            if (n == cap)
+                at = realloc(at, (cap *= 2) * sizeof *at);
+            if (at)
+                at[n++] = i;
+            while (i + 1 < len && strchr("0123456789.eE+-", text[i + 1]))
+                i++;
+        }
+    }
+    if (!at)
+        die("out of memory");
+    /* every number once, bit for bit */
+    size_t taken = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *q = text + at[k];
+        double d, want = strtod(q, NULL);
+        int64_t iv;
+        if (sw_numscan(&q, text + len, &d, &iv)) {
+            taken++;
+            if (d != want && !(d == 0 && want == 0))
+                die("numscan and strtod differ");
+        }
+    }
+    enum { ROUNDS = 64 };
+    double ns_scan[ROUNDS], ns_strtod[ROUNDS], ratio[ROUNDS], sink = 0;
+    int rounds = 0;
+    double t_end = cpu_now() + seconds;
+    while (rounds < ROUNDS && (rounds < 5 || cpu_now() < t_end)) {
+        double t0 = cpu_now();
+        for (size_t k = 0; k < n; k++) {
+            const char *q = text + at[k];
+            double d = 0;
+            int64_t iv;
+            sw_numscan(&q, text + len, &d, &iv);
+            sink += d;
+        }
+        double t1 = cpu_now();
+        for (size_t k = 0; k < n; k++)
+            sink += strtod(text + at[k], NULL);
+        double t2 = cpu_now();
+        ns_scan[rounds] = (t1 - t0) / (double)n * 1e9;
+        ns_strtod[rounds] = (t2 - t1) / (double)n * 1e9;
+        ratio[rounds] = ns_scan[rounds] / ns_strtod[rounds];
+        rounds++;
+    }
+    printf("\"numbers\": %zu, \"numscan_taken\": %zu, \"numscan_ns\": %.2f, \"strtod_ns\": %.2f, "
+           "\"numscan_over_strtod\": %.3f, \"rounds\": %d, \"sink\": %g}\n",
+           n, taken, median(ns_scan, rounds), median(ns_strtod, rounds), median(ratio, rounds), rounds,
+           sink == 0 ? 0.0 : 1.0);
+    free(at);
 }
 
 int main(int argc, char **argv)
@@ -103,9 +188,10 @@ int main(int argc, char **argv)
         t = cpu_now();
     }
     printf("{\"events\": %ld, \"lines\": %ld, \"bytes\": %zu, \"passes\": %ld, \"fast\": %zu, "
-           "\"cpu_seconds\": %.3f, \"events_per_cpu_s\": %.0f, \"mb_per_cpu_s\": %.1f}\n",
+           "\"cpu_seconds\": %.3f, \"events_per_cpu_s\": %.0f, \"mb_per_cpu_s\": %.1f, ",
            events, lines, len, passes, fast, t - t0, (double)events / (t - t0),
            (double)len * (double)passes / (t - t0) / 1e6);
+    numbers(text, len, seconds);
     free(text);
     sw_profile_release(&p);
     return 0;

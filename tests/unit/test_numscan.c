@@ -65,7 +65,7 @@ static int in_domain(const char *s, int *is_int)
     return digits <= 19 && ex - frac >= -22 && ex - frac <= 22;
 }
 
-/* One text, alone in a buffer of exactly its length and then followed by ",1]": what the scanner
+/* One text, alone in a buffer of exactly its length and then followed by other bytes: what the scanner
  * takes (the whole text when it is a JSON number, else a prefix, which the caller then refuses) must
  * be strtod's double of the bytes it took (and, for an integer, strtoll's value, as Jansson's
  * json_number_value gives it: "-0" is 0); every text of the domain must be taken. */
@@ -73,11 +73,15 @@ static void one(const char *s)
 {
     size_t n = strlen(s);
     int is_int = 0, dom = in_domain(s, &is_int);
-    for (int pad = 0; pad < 2; pad++) {
-        char *buf = malloc(n + 3);
+    /* nothing after it, a short tail, and tails long enough for the scanner's 16-byte short form */
+    static const char *const tails[] = {"", ",1]", ",-0.5,12345678901234567890]", "}                  ",
+                                        "]],[0.25,null,1e5,7]"};
+    for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+        size_t tl = strlen(tails[t]);
+        char *buf = malloc(n + tl + 1);
         memcpy(buf, s, n);
-        memcpy(buf + n, ",1]", 3);
-        const char *p = buf, *e = buf + n + (pad ? 3 : 0);
+        memcpy(buf + n, tails[t], tl);
+        const char *p = buf, *e = buf + n + tl;
         double d = 12345;
         int64_t iv = 777;
         int kind = sw_numscan(&p, e, &d, &iv);
