@@ -127,7 +127,10 @@ static inline __attribute__((always_inline)) int sw_numscan_real(uint64_t m, int
 /* The number at *pp (no blanks before it) up to e: 1 for an integer (*iv, and *dv as Jansson's
  * json_number_value gives it), 2 for a real (*dv), *pp moved past it; 0 for anything else (*pp,
  * *dv and *iv untouched): not a number, or one this scanner does not take. */
-static inline int sw_numscan(const char **pp, const char *e, double *dv, int64_t *iv)
+static int sw_numscan_long(const char **pp, const char *e, double *dv, int64_t *iv);
+
+static inline __attribute__((always_inline)) int sw_numscan(const char **pp, const char *e, double *dv,
+                                                            int64_t *iv)
 {
     static const uint64_t p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
     const char *q = *pp;
@@ -159,6 +162,17 @@ static inline int sw_numscan(const char **pp, const char *e, double *dv, int64_t
             }
         }
     }
+    return sw_numscan_long(pp, e, dv, iv);
+}
+
+/* Every other number: the digits at any length, an exponent, the last bytes before e. Out of line,
+ * as it is rare. */
+__attribute__((noinline, unused)) static int sw_numscan_long(const char **pp, const char *e, double *dv,
+                                                             int64_t *iv)
+{
+    const char *q = *pp;
+    int neg = q < e && *q == '-';
+    q += neg;
     if (q >= e || (unsigned)(*q - '0') >= 10)
         return 0;
     uint64_t m = 0;

@@ -56,7 +56,7 @@ static int plain_string(struct cur *c, const char **s, size_t *n)
 
 /* A JSON number after any blanks (numscan.h): 1 for an integer, 2 for a real, 0 for anything the
  * scanner leaves to Jansson. */
-static int number(struct cur *c, double *dv, int64_t *iv)
+__attribute__((noinline)) static int number(struct cur *c, double *dv, int64_t *iv)
 {
     skip_ws(c);
     return sw_numscan(&c->p, c->e, dv, iv);
@@ -116,11 +116,11 @@ static int skip_value(struct cur *c, int depth, int *null)
 static inline __attribute__((always_inline)) int element(struct cur *c, double *slot)
 {
     int64_t i;
-    if (c->p < c->e && *c->p != 'n' && *c->p != ' ' && *c->p != '\t' && *c->p != '\r' && *c->p != '\n')
-        return sw_numscan(&c->p, c->e, slot, &i) != 0;
-    skip_ws(c);
-    if (c->p < c->e && *c->p == 'n')
-        return literal(c, "null");
+    if (c->p >= c->e || *c->p == 'n' || *c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n') {
+        skip_ws(c);
+        if (c->p < c->e && *c->p == 'n')
+            return literal(c, "null");
+    }
     return sw_numscan(&c->p, c->e, slot, &i) != 0;
 }
 
