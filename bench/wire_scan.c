@@ -6,6 +6,7 @@
  * F is wire-format NDJSON (e.g. `spillwatch-collect sim --out F --format columns`); each line is
  * parsed as one body with the fields of the profile P (config/na64mu.json) and the server's default
  * limits, repeated for about S seconds (default 2) of this thread's CPU time. Every line must parse.
+ * With --profile - only the numbers part below runs (F may then be any text with numbers).
  * Then the numbers of the file alone (every token that starts with '-' or a digit outside strings),
  * in rounds that alternate the scanner (server/numscan.h) and strtod over all of them, each round on
  * one copy of the text so both read the same bytes; the figure is each one's median ns per number and
@@ -155,13 +156,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: wire_scan --profile P --file F [--seconds S]\n");
         return 2;
     }
+    size_t len;
+    char *text = read_all(file, &len);
+    if (strcmp(profile, "-") == 0) { /* the numbers alone: F need not be wire format */
+        printf("{");
+        numbers(text, len, seconds);
+        free(text);
+        return 0;
+    }
     struct sw_profile p = {0};
     struct sw_diag d = {0};
     if (sw_profile_load(&p, profile, &d) != 0)
         die("cannot load the profile");
     sw_diag_release(&d);
-    size_t len;
-    char *text = read_all(file, &len);
     /* the server's defaults (server/config.c: limits.line_max, fields_max, batch_events_max) */
     const struct sw_wire_limits lim = {8u << 20, 256, 1000000, 0};
     long events = 0, lines = 0, passes = 0;

@@ -6,11 +6,14 @@
  * Accepted: integers of at most 18 digits (kind 1); reals (a fraction or an exponent, kind 2) of at
  * most 19 digits (the integer part's leading "0" not counted) whose decimal exponent q (the
  * exponent less the fraction's digits) is within ±22. Their value m·10^q is then in
- * [1e-22, 1e41]: no overflow, no subnormal. A real is converted by the Eisel–Lemire method (a
- * 64×128-bit product with a normalised power of five from sw_numscan_pow5, numscan.c; fast_float
- * and simdjson use it): with m below 2^64 and q within [-27, 55] the product decides the rounding
- * in every case (Mushtak & Lemire, "Fast number parsing without fallback", 2023), and a
- * product that would need more bits answers "not mine" all the same. No division.
+ * [1e-22, 1e41]: no overflow, no subnormal. The short form (up to 7 integer and 7 fraction digits,
+ * no exponent: nearly every number of a body) is one IEEE division m / 10^k of exact operands
+ * (m < 2^53, 10^k <= 10^7), which is correctly rounded (Clinger's fast path). Every other real is
+ * converted by the Eisel–Lemire method (a 64×128-bit product with a normalised power of five from
+ * sw_numscan_pow5, numscan.c; fast_float and simdjson use it): with m below 2^64 and q within
+ * [-27, 55] the product decides the rounding in every case (Mushtak & Lemire, "Fast number parsing
+ * without fallback", 2023), and a product that would need more bits answers "not mine" all the
+ * same. (Eisel–Lemire for the short form too measured slower than the division: bench/wire_scan.)
  *
  * Digits are read eight at a time (SWAR: one 8-byte load, a mask for the first non-digit, three
  * multiplications) while eight bytes are left before the end e; the last seven bytes of a line go
@@ -149,8 +152,11 @@ static inline __attribute__((always_inline)) int sw_numscan(const char **pp, con
                     uint64_t m = ip * p10[n2] + fp;
                     if (m == 0)
                         *dv = neg ? -0.0 : 0.0;
-                    else if (!sw_numscan_real(m, -(int)n2, neg, dv))
-                        return 0;
+                    else { /* m < 2^53 and 10^n2 exact: the quotient is correctly rounded */
+                        static const double p10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
+                        double v = (double)m / p10d[n2];
+                        *dv = neg ? -v : v;
+                    }
                     *pp = r + 1 + n2;
                     return 2;
                 }

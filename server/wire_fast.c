@@ -334,6 +334,21 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
     if (!eat(c, '['))
         return 0;
     size_t i = 0;
+    if (what >= 0 && *have_n && fields->width[what] == 1) {
+        /* A column of single numbers into rows that exist already: one tight loop, the same
+         * rules (as many values as the first column, each a number or null). */
+        double *slot = b->rows + b->nrows * (size_t)b->row_width + (size_t)fields->offset[what];
+        if (eat(c, ']'))
+            return *n == 0;
+        for (;;) {
+            if (i >= *n || !element(c, slot + i * (size_t)b->row_width))
+                return 0;
+            i++;
+            int more = next_element(c);
+            if (more <= 0)
+                return more == 0 && i == *n;
+        }
+    }
     if (!eat(c, ']')) {
         do {
             if (!*have_n) {
