@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "numscan.h"
 #include "wire_int.h"
@@ -139,14 +142,64 @@ static inline __attribute__((always_inline)) int next_element(struct cur *c)
     return eat(c, ',') ? 1 : eat(c, ']') ? 0 : -1;
 }
 
+/* Where the ',' and ']' are in the 64 bytes from base (bit i: base[i]), for the elements of a column
+ * or an array. Each number then ends where the map says, not where its own digits end: the next
+ * element's start waits only for a bit search, not for the scan of this number (the scan of one
+ * number after another was a chain of dependent loads, one number's latency each). */
+struct seps {
+    const char *base; /* NULL: none yet */
+    uint64_t bits;
+};
+
+static inline uint64_t sep_bits(const char *p)
+{
+    uint64_t r = 0;
+#ifdef __SSE2__
+    for (int i = 0; i < 4; i++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+        __m128i m =
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')), _mm_cmpeq_epi8(v, _mm_set1_epi8(']')));
+        r |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * i);
+    }
+#else
+    for (int i = 0; i < 64; i++)
+        r |= (uint64_t)(p[i] == ',' || p[i] == ']') << i;
+#endif
+    return r;
+}
+
+/* The element at c->p when it is a number that ends right at the next ',' or ']' of the map: 1 with
+ * *slot set and c->p at that separator. 0 otherwise (a null, blanks, the last 64 bytes of the line,
+ * anything else: c->p unchanged, and the caller reads the element the general way). */
+static inline __attribute__((always_inline)) int mapped_number(struct cur *c, struct seps *sp, double *slot)
+{
+    const char *p = c->p;
+    if (!sp->base || (size_t)(p - sp->base) >= 48) {
+        if (c->e - p < 64)
+            return 0;
+        sp->base = p;
+        sp->bits = sep_bits(p);
+    }
+    uint64_t b = sp->bits >> (p - sp->base);
+    if (!b)
+        return 0;
+    const char *end = p + __builtin_ctzll(b), *q = p;
+    int64_t i;
+    if (!sw_numscan(&q, c->e, slot, &i) || q != end)
+        return 0;
+    c->p = end;
+    return 1;
+}
+
 /* A measurement value into the slot of field f: null, a number (width 1), or an array of up to
- * width numbers and nulls (width > 1); all finite by construction. */
-static int fast_value(struct cur *c, const struct sw_fields *fields, int f, double *row)
+ * width numbers and nulls (width > 1); all finite by construction. sp: the separator map of the
+ * caller's column (or a fresh one). */
+static int fast_value(struct cur *c, const struct sw_fields *fields, int f, double *row, struct seps *sp)
 {
     double *slot = row + fields->offset[f];
     int w = fields->width[f];
     if (w == 1)
-        return element(c, slot);
+        return mapped_number(c, sp, slot) || element(c, slot);
     skip_ws(c);
     if (c->p < c->e && *c->p == 'n')
         return literal(c, "null");
@@ -155,7 +208,7 @@ static int fast_value(struct cur *c, const struct sw_fields *fields, int f, doub
     if (eat(c, ']'))
         return 1;
     for (int k = 0;; k++) {
-        if (k >= w || !element(c, slot + k))
+        if (k >= w || !(mapped_number(c, sp, slot + k) || element(c, slot + k)))
             return 0;
         int more = next_element(c);
         if (more <= 0)
@@ -307,7 +360,7 @@ static int fast_event(struct cur *c, struct sw_batch *b, const struct sw_fields 
         else if (bit == K_TRIGGER)
             ok = plain_string(c, &s, &sl) && (trig = trigger_of(s, sl)) >= 0;
         else if (f >= 0)
-            ok = fast_value(c, fields, f, row);
+            ok = fast_value(c, fields, f, row, &(struct seps){0});
         else
             ok = skip_value(c, 32, &null) && ++unknown;
         if (!ok)
@@ -334,6 +387,7 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
     if (!eat(c, '['))
         return 0;
     size_t i = 0;
+    struct seps sp = {0};
     if (what >= 0 && *have_n && fields->width[what] == 1) {
         /* A column of single numbers into rows that exist already: one tight loop, the same
          * rules (as many values as the first column, each a number or null). */
@@ -341,7 +395,8 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
         if (eat(c, ']'))
             return *n == 0;
         for (;;) {
-            if (i >= *n || !element(c, slot + i * (size_t)b->row_width))
+            double *at = slot + i * (size_t)b->row_width;
+            if (i >= *n || !(mapped_number(c, &sp, at) || element(c, at)))
                 return 0;
             i++;
             int more = next_element(c);
@@ -363,7 +418,7 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
             int null, trig;
             int ok;
             if (what >= 0)
-                ok = fast_value(c, fields, what, row);
+                ok = fast_value(c, fields, what, row, &sp);
             else if (what == -1)
                 ok = id_value(c, &b->event_no[b->nrows + i]);
             else if (what == -2) {
