@@ -16,8 +16,9 @@
  * same. (Eisel–Lemire for the short form too measured slower than the division: bench/wire_scan.)
  *
  * Digits are read eight at a time (SWAR: one 8-byte load, a mask for the first non-digit, three
- * multiplications) while eight bytes are left before the end e; the last seven bytes of a line go
- * one at a time. So the scanner never reads at or past e and needs no padding of its input.
+ * multiplications, one for up to four digits) while eight bytes are left before the end e (the
+ * short form: while sixteen are left); closer to e they go one at a time. So the scanner never
+ * reads at or past e and needs no padding of its input (the HTTP body buffers are left as they are).
  *
  * Threads: any (pure functions, a constant table). Tested by tests/unit/test_numscan.c against
  * strtod; bench/wire_scan times it against strtod. */
