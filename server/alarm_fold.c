@@ -44,6 +44,7 @@ static void reset(void)
         free(fold.rules[i].by_start);
         free(fold.rules[i].dls);
         free(fold.rules[i].hooks);
+        free(fold.rules[i].acks);
     }
     free(fold.rules);
     memset(&fold, 0, sizeof fold);
@@ -128,8 +129,20 @@ static int fold_events(sqlite3 *db, int64_t upto)
             changed = 1;
         } else if (r->open >= 0 && to && !strcmp(to, "acknowledged")) {
             struct sw_alarm_ep *e = &r->eps[r->open];
-            if (isnan(e->ack))
+            if (isnan(e->ack)) {
                 e->ack = t;
+                if (grow((void **)&r->acks, &r->ackcap, r->nacks + 1, sizeof *r->acks) != 0) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                double d = t - e->start;
+                int k = r->nacks++;
+                while (k > 0 && r->acks[k - 1] > d) {
+                    r->acks[k] = r->acks[k - 1];
+                    k--;
+                }
+                r->acks[k] = d;
+            }
         } else if (r->open >= 0 && is_up(from) && !is_up(to)) {
             struct sw_alarm_ep *e = &r->eps[r->open];
             e->end = t;

@@ -42,6 +42,9 @@ struct sw_alarm_fold_rule {
     int ndls, dlcap;
     char (*hooks)[SW_NAME_MAX]; /* every hook named by a delivery row of the rule */
     int nhooks, hookcap;
+    double *acks; /* every episode's time to its first acknowledgement, ascending (the whole history's
+                   * median without a sort per request) */
+    int nacks, ackcap;
 };
 
 struct sw_alarm_fold {

@@ -317,7 +317,9 @@ static json_t *outcome_counts(const long long n[SW_OUTCOME_N])
 static json_t *rule_json(struct rule *r, const struct sw_alarm_range *g, double now)
 {
     long long fired = 0, open = 0, auto_end = 0, within = 0, reset = 0, acked = 0;
-    double firing = 0, silenced = 0, *acks = malloc(((size_t)r->neps + 1) * sizeof *acks);
+    /* The whole history (no range): the fold keeps its times to acknowledge sorted. */
+    int whole = g->run_first < 0 && g->since == -INFINITY && g->until == INFINITY;
+    double firing = 0, silenced = 0, *acks = whole ? NULL : malloc(((size_t)r->neps + 1) * sizeof *acks);
     for (int i = 0; i < r->neps; i++) {
         const struct sw_alarm_ep *e = &r->eps[i];
         if (!selected(e, g))
@@ -335,14 +337,19 @@ static json_t *rule_json(struct rule *r, const struct sw_alarm_range *g, double 
             acks[acked++] = e->ack - e->start;
     }
     double median = NAN, max = NAN, ack_total = 0;
+    if (whole && r->f) { /* sorted already */
+        acked = r->f->nacks;
+        acks = r->f->acks;
+    } else if (acked && acks)
+        qsort(acks, (size_t)acked, sizeof *acks, by_value);
     for (long long k = 0; acks && k < acked; k++)
         ack_total += acks[k];
     if (acked && acks) {
-        qsort(acks, (size_t)acked, sizeof *acks, by_value);
         median = acked % 2 ? acks[acked / 2] : (acks[acked / 2 - 1] + acks[acked / 2]) / 2;
         max = acks[acked - 1];
     }
-    free(acks);
+    if (!whole)
+        free(acks);
     /* Every hook of the rule now is listed (zeros included), then any other that was used. */
     size_t k;
     json_t *hk;
