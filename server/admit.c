@@ -69,12 +69,6 @@ int sw_engine_set_signed(struct sw_engine *e, int64_t run, int signed_off)
 
 /* ---- checks against the state ---- */
 
-/* Closed before, or by a spill_end earlier in this batch. */
-static int spill_closed(const struct sw_engine *e, int64_t run, int64_t spill, const struct batch_spills *bs)
-{
-    return eng_pairset_has(&e->closed, run, spill) || eng_pairset_has(&bs->ends, run, spill);
-}
-
 /* run has ended: a run_end for it, before or earlier in this batch. */
 static int run_ended(const struct sw_engine *e, int64_t run, const struct batch_spills *bs)
 {
@@ -218,7 +212,22 @@ int eng_admit(struct sw_engine *e, const char *source, const char *instance, int
         }
         if (r->spill < 0)
             continue;
-        if (spill_closed(e, r->run, r->spill, bs)) {
+        struct spill *sp = eng_find_open(e, r->run, r->spill);
+        int open = sp != NULL;
+        int is_fresh = !open && eng_pairset_has(&bs->fresh, r->run, r->spill);
+        /* Closed by a spill_end earlier in this batch, or before: a spill neither open nor opened
+         * by this batch is asked of the closed set and the database, once per batch. */
+        int closed = eng_pairset_has(&bs->ends, r->run, r->spill);
+        if (!closed && !open && !is_fresh && (closed = eng_spill_closed(e, r->run, r->spill)) < 0) {
+            res->line = r->line;
+            res->retry_after = 1;
+            snprintf(res->error, sizeof res->error,
+                     "line %d: whether run %lld spill %lld is stored could not be read (database "
+                     "unavailable); nothing applied; resend the same batch after Retry-After seconds",
+                     r->line, (long long)r->run, (long long)r->spill);
+            return SW_EUNAVAILABLE;
+        }
+        if (closed) {
             uint64_t late = 0;
             for (size_t k = 0; k < b->nrecs; k++)
                 if (b->recs[k].run == r->run && b->recs[k].spill == r->spill &&
@@ -233,8 +242,6 @@ int eng_admit(struct sw_engine *e, const char *source, const char *instance, int
                      r->line, (long long)r->run, (long long)r->spill, (unsigned long long)late);
             return SW_ECLOSED;
         }
-        struct spill *sp = eng_find_open(e, r->run, r->spill);
-        int open = sp != NULL;
         if (!open && is_signed(e, r->run)) {
             /* Certified data does not change: refused for good, like late data. */
             refused_for_good(e, res, r->line, source, seq);
@@ -244,7 +251,6 @@ int eng_admit(struct sw_engine *e, const char *source, const char *instance, int
                      r->line, (long long)r->run, (long long)r->run);
             return SW_ECLOSED;
         }
-        int is_fresh = !open && eng_pairset_has(&bs->fresh, r->run, r->spill);
         if (!open && !is_fresh) {
             if (!each_bytes)
                 each_bytes = eng_spill_bytes(e->prof);

@@ -10,6 +10,7 @@
 #include "alarm_report.h"
 #include "alarms.h"
 #include "clock.h"
+#include "defer.h"
 #include "err.h"
 
 #define SILENCE_MAX_S (30 * 86400.0) /* a silence longer than a month is a forgotten one */
@@ -235,15 +236,34 @@ static void reply_alarm(const struct sw_api *api, const char *name, struct sw_re
 
 /* The reply to a shifter's action, once its transition is in the alarm history: the history is
  * written on the writer thread, and whoever reads it right after the 200 must see the action. */
-static void reply_recorded(const struct sw_api *api, const char *name, struct sw_reply *r)
+struct recorded {
+    const struct sw_api *api;
+    char name[SW_NAME_MAX];
+};
+
+static void recorded_done(void *ctx, int rc, struct sw_reply *r)
 {
-    if (sw_store_sync(api->store) != 0) {
+    struct recorded *x = ctx;
+    if (rc != 0)
         sw_reply_fail(r, SW_EUNAVAILABLE,
                       "the action is taken but its record in the history could not be confirmed: "
-                      "the store is closing");
+                      "the store is closing or refuses writes");
+    else
+        reply_alarm(x->api, x->name, r);
+}
+
+/* Answered once the writer has run every job queued before (defer.h), the action's record too:
+ * the connection waits suspended, not the thread. */
+static void reply_recorded(const struct sw_api *api, const char *name, struct sw_reply *r)
+{
+    struct recorded *x = calloc(1, sizeof *x);
+    if (!x) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "the action is taken; out of memory for its answer");
         return;
     }
-    reply_alarm(api, name, r);
+    x->api = api;
+    snprintf(x->name, sizeof x->name, "%s", name);
+    sw_reply_defer(r, api->store, NULL, recorded_done, free, x);
 }
 
 void sw_alarm_api_ack(const struct sw_api *api, const char *who, const char *name, const char *body,
@@ -395,14 +415,25 @@ static int time_member(json_t *j, const char *key, double def, double *out, stru
     return 0;
 }
 
+/* On the heap from the request to its answer (defer.h). */
 struct silence_tx {
-    struct sw_silence *s;
-    const char *matchers_json;
-    int64_t id;     /* DELETE: which */
-    const char *by; /* DELETE: who ends it */
+    struct sw_silence *s; /* POST: &sil */
+    char *matchers_json;  /* POST: owned */
+    int64_t id;           /* DELETE: which */
+    const char *by;       /* DELETE: who ends it (bybuf) */
     double now;
     int found, changed;
+    const struct sw_api *api;
+    struct sw_silence sil;
+    char bybuf[SW_NAME_MAX];
 };
+
+static void silence_free(void *ctx)
+{
+    struct silence_tx *t = ctx;
+    free(t->matchers_json);
+    free(t);
+}
 
 static int insert_silence(sqlite3 *db, void *ctx)
 {
@@ -442,6 +473,19 @@ static void reply_silence(const struct sw_api *api, int64_t id, unsigned status,
     } else
         sw_reply_fail(r, SW_ENOTFOUND, "no silence %lld", (long long)id);
     sqlite3_finalize(st);
+}
+
+static void silence_added(void *ctx, int rc, struct sw_reply *r)
+{
+    struct silence_tx *t = ctx;
+    if (rc != 0)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "the silence could not be stored");
+    else if (sw_alarms_silence_add(t->api->alarms, t->s) != 0)
+        sw_reply_fail(r, SW_EUNAVAILABLE,
+                      "out of memory: silence %lld is stored and takes effect at the next start",
+                      (long long)t->s->id);
+    else
+        reply_silence(t->api, t->s->id, 201, r);
 }
 
 void sw_alarm_api_silence_post(const struct sw_api *api, const char *who, const char *body, size_t len,
@@ -497,18 +541,15 @@ void sw_alarm_api_silence_post(const struct sw_api *api, const char *who, const 
         json_object_set_new(m, s.matchers[k][0], json_string(s.matchers[k][1]));
     mjson = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(m);
-    struct silence_tx t = {.s = &s, .matchers_json = mjson};
-    if (!mjson || sw_store_call(api->store, insert_silence, &t) != 0) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "the silence could not be stored");
+    struct silence_tx *t = mjson ? calloc(1, sizeof *t) : NULL;
+    if (!t) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory: the silence could not be stored");
         goto out;
     }
-    if (sw_alarms_silence_add(api->alarms, &s) != 0) {
-        sw_reply_fail(r, SW_EUNAVAILABLE,
-                      "out of memory: silence %lld is stored and takes effect at the next start",
-                      (long long)s.id);
-        goto out;
-    }
-    reply_silence(api, s.id, 201, r);
+    *t = (struct silence_tx){.s = &t->sil, .matchers_json = mjson, .api = api, .sil = s};
+    mjson = NULL;
+    sw_reply_defer(r, api->store, insert_silence, silence_added, silence_free,
+                   t); /* answered once committed */
 out:
     free(mjson);
     json_decref(matches);
@@ -541,17 +582,30 @@ static int expire_silence(sqlite3 *db, void *ctx)
     return rc;
 }
 
+static void silence_expired(void *ctx, int rc, struct sw_reply *r)
+{
+    struct silence_tx *t = ctx;
+    if (rc != 0)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "the silence could not be updated");
+    else if (!t->found)
+        sw_reply_fail(r, SW_ENOTFOUND, "no silence %lld", (long long)t->id);
+    else if (!t->changed)
+        sw_reply_fail(r, SW_ECONFLICT, "silence %lld has already ended", (long long)t->id);
+    else {
+        sw_alarms_silence_expire(t->api->alarms, t->id);
+        reply_silence(t->api, t->id, 200, r);
+    }
+}
+
 void sw_alarm_api_silence_delete(const struct sw_api *api, const char *who, int64_t id, struct sw_reply *r)
 {
-    struct silence_tx t = {.id = id, .by = who, .now = sw_wall()};
-    if (sw_store_call(api->store, expire_silence, &t) != 0)
-        sw_reply_fail(r, SW_EUNAVAILABLE, "the silence could not be updated");
-    else if (!t.found)
-        sw_reply_fail(r, SW_ENOTFOUND, "no silence %lld", (long long)id);
-    else if (!t.changed)
-        sw_reply_fail(r, SW_ECONFLICT, "silence %lld has already ended", (long long)id);
-    else {
-        sw_alarms_silence_expire(api->alarms, id);
-        reply_silence(api, id, 200, r);
+    struct silence_tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory: the silence could not be updated");
+        return;
     }
+    *t = (struct silence_tx){.id = id, .by = t->bybuf, .now = sw_wall(), .api = api};
+    snprintf(t->bybuf, sizeof t->bybuf, "%s", who);
+    sw_reply_defer(r, api->store, expire_silence, silence_expired, silence_free,
+                   t); /* answered once committed */
 }

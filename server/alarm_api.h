@@ -3,7 +3,8 @@
  * the per-rule figures (alarm_report.h).
  *
  * The alarm states live in alarms.c; silences are written through the store's writer thread
- * (sw_store_call) and then handed to alarms.c, so the store and the live set agree.
+ * (queued, defer.h) and then handed to alarms.c, so the store and the live set agree; an action's
+ * answer waits, suspended, for its record in the history.
  * Threads: MHD pool threads. Every function fills the reply (JSON errors included).
  */
 #ifndef SW_ALARM_API_H

@@ -44,6 +44,8 @@ static void reset(void)
         free(fold.rules[i].by_start);
         free(fold.rules[i].dls);
         free(fold.rules[i].hooks);
+        free(fold.rules[i].acks);
+        free(fold.rules[i].within);
     }
     free(fold.rules);
     memset(&fold, 0, sizeof fold);
@@ -120,6 +122,10 @@ static int fold_events(sqlite3 *db, int64_t upto)
                 rc = SQLITE_NOMEM;
                 break;
             }
+            if (r->open >= 0) { /* the open one never ends now */
+                r->n_dangling++;
+                r->dangling_starts += r->eps[r->open].start;
+            }
             r->eps[r->neps] = (struct sw_alarm_ep){
                 .start = t, .ack = NAN, .end = NAN, .srun = int_or(st, 6), .sspill = int_or(st, 7)};
             r->open = r->neps++;
@@ -128,8 +134,21 @@ static int fold_events(sqlite3 *db, int64_t upto)
             changed = 1;
         } else if (r->open >= 0 && to && !strcmp(to, "acknowledged")) {
             struct sw_alarm_ep *e = &r->eps[r->open];
-            if (isnan(e->ack))
+            if (isnan(e->ack)) {
                 e->ack = t;
+                if (grow((void **)&r->acks, &r->ackcap, r->nacks + 1, sizeof *r->acks) != 0) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                double d = t - e->start;
+                r->ack_sum += d;
+                int k = r->nacks++;
+                while (k > 0 && r->acks[k - 1] > d) {
+                    r->acks[k] = r->acks[k - 1];
+                    k--;
+                }
+                r->acks[k] = d;
+            }
         } else if (r->open >= 0 && is_up(from) && !is_up(to)) {
             struct sw_alarm_ep *e = &r->eps[r->open];
             e->end = t;
@@ -137,6 +156,22 @@ static int fold_events(sqlite3 *db, int64_t upto)
             e->espill = int_or(st, 7);
             e->how = !note ? 1 : !strcmp(note, "reset") ? 2 : 3;
             r->open = -1;
+            r->ended_s += fmax(0, e->end - e->start);
+            r->n_auto += e->how == 1;
+            r->n_reset += e->how == 2;
+            if (e->how == 1 && e->srun >= 0 && e->erun == e->srun && e->sspill >= 0 && e->espill >= 0) {
+                if (grow((void **)&r->within, &r->withincap, r->nwithin + 1, sizeof *r->within) != 0) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                int64_t d = e->espill - e->sspill;
+                int k = r->nwithin++;
+                while (k > 0 && r->within[k - 1] > d) {
+                    r->within[k] = r->within[k - 1];
+                    k--;
+                }
+                r->within[k] = d;
+            }
         }
     }
     sqlite3_finalize(st);

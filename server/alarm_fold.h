@@ -42,6 +42,18 @@ struct sw_alarm_fold_rule {
     int ndls, dlcap;
     char (*hooks)[SW_NAME_MAX]; /* every hook named by a delivery row of the rule */
     int nhooks, hookcap;
+    /* The whole history's figures, kept as the fold goes, so that a request for all of it reads
+     * them instead of walking every episode: */
+    double *acks; /* every episode's time to its first acknowledgement, ascending */
+    int nacks, ackcap;
+    double ack_sum;            /* their sum */
+    double ended_s;            /* seconds firing of the ended episodes */
+    long long n_dangling;      /* episodes never ended (a newer one started while they were open) */
+    double dangling_starts;    /* the sum of their starts */
+    long long n_auto, n_reset; /* ended by themselves; by a reset */
+    int64_t *within;           /* spills from firing to its end of those that ended by themselves in the
+                                * run they fired in, ascending */
+    int nwithin, withincap;
 };
 
 struct sw_alarm_fold {

@@ -78,14 +78,23 @@ int sw_alarm_store_restore(struct sw_store *store, double now,
 {
     sqlite3 *db = sw_store_reader(store);
     sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(
-                   db,
-                   "SELECT e.alarm, e.to_state, e.time, e.run, e.spill, e.value, e.threshold, e.who, "
-                   "e.shifter, e.comment, e.expires, (SELECT max(f.time) FROM alarm_events f WHERE "
-                   "f.alarm = e.alarm AND f.to_state = 'firing' AND f.from_state NOT IN ('firing', "
-                   "'acknowledged')) FROM alarm_events e WHERE e.id IN (SELECT max(id) FROM alarm_events "
-                   "GROUP BY alarm)",
-                   -1, &st, NULL) != SQLITE_OK) {
+    /* Costs what the rules hold, not the history (start-up, issue 18): the rule names by a skip
+     * scan of the (alarm, id) index, each one's last event by the same index, and only for a rule
+     * firing or acknowledged the start of its episode (its last entry into firing), walking back
+     * from the end. */
+    if (!db ||
+        sqlite3_prepare_v2(
+            db,
+            "WITH RECURSIVE names(alarm) AS (SELECT (SELECT min(alarm) FROM alarm_events) UNION ALL "
+            "SELECT (SELECT min(f.alarm) FROM alarm_events f WHERE f.alarm > names.alarm) FROM names "
+            "WHERE names.alarm IS NOT NULL) "
+            "SELECT e.alarm, e.to_state, e.time, e.run, e.spill, e.value, e.threshold, e.who, e.shifter, "
+            "e.comment, e.expires, CASE WHEN e.to_state IN ('firing', 'acknowledged') THEN (SELECT f.time "
+            "FROM alarm_events f WHERE f.alarm = e.alarm AND f.to_state = 'firing' AND f.from_state NOT "
+            "IN ('firing', 'acknowledged') ORDER BY f.id DESC LIMIT 1) END FROM names n JOIN alarm_events "
+            "e ON e.id = (SELECT max(g.id) FROM alarm_events g WHERE g.alarm = n.alarm) WHERE n.alarm IS "
+            "NOT NULL",
+            -1, &st, NULL) != SQLITE_OK) {
         sw_warn("alarms", "cannot read the stored alarm states: %s", db ? sqlite3_errmsg(db) : "no reader");
         return -1;
     }

@@ -32,7 +32,8 @@ void sw_alarm_store_event(struct sw_store *store, struct sw_alarm_event *e);
 
 /* The last stored transition of one rule. Strings are borrowed for the callback only (NULL when
  * stored NULL); run, spill -1 and value, threshold NaN when NULL; expires 0 when NULL; starts_at
- * the time of the episode's first firing, or `time` when there is none. */
+ * (firing and acknowledged only) the time of the episode's first firing, or `time` when there is
+ * none. */
 struct sw_alarm_stored {
     const char *alarm, *to;
     double time;

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "defer.h"
 #include "engine.h"
 #include "log.h"
 #include "quality.h"
@@ -36,10 +37,14 @@ struct outcome {
     json_t *changed; /* owned by the requester */
 };
 
+/* A human write's context lives on the heap from the request to its answer (defer.h): it holds the
+ * request body its strings point into, and its own copy of the token name. */
 struct flag_tx {
     int64_t run, first, last;
     const char *flag, *reason, *comment, *who, *shifter; /* flag NULL: remove */
     struct outcome out;
+    json_t *body;
+    char whobuf[SW_NAME_MAX];
 };
 
 static int flag_fn(sqlite3 *db, void *ctx)
@@ -136,6 +141,23 @@ static void reply_outcome(struct sw_reply *r, struct outcome *o, int rc, json_t 
         sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the change was not stored");
 }
 
+static void flag_done(void *ctx, int rc, struct sw_reply *r)
+{
+    struct flag_tx *t = ctx;
+    reply_outcome(r, &t->out, rc,
+                  json_pack("{s:I, s:O, s:o, s:o}", "run", (json_int_t)t->run, "spills", t->out.changed,
+                            "flag", t->flag ? json_string(t->flag) : json_null(), "reason",
+                            t->reason ? json_string(t->reason) : json_null()));
+}
+
+static void flag_free(void *ctx)
+{
+    struct flag_tx *t = ctx;
+    json_decref(t->out.changed);
+    json_decref(t->body);
+    free(t);
+}
+
 void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run, int64_t first, int64_t last,
                          const char *body, size_t len, struct sw_reply *r)
 {
@@ -143,11 +165,18 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
     json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
-    struct flag_tx t = {.run = run, .first = first, .last = last, .who = who};
+    struct flag_tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(j);
+        sw_reply_fail(r, SW_ENOMEM, "out of memory: nothing changed");
+        return;
+    }
+    *t = (struct flag_tx){.run = run, .first = first, .last = last, .who = t->whobuf, .body = j};
+    snprintf(t->whobuf, sizeof t->whobuf, "%s", who);
     json_t *fv = json_object_get(j, "flag");
-    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "reason", 200, &t.reason, r) ||
-        sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
-        sw_req_body_string(j, "shifter", 100, &t.shifter, r))
+    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "reason", 200, &t->reason, r) ||
+        sw_req_body_string(j, "comment", 2000, &t->comment, r) ||
+        sw_req_body_string(j, "shifter", 100, &t->shifter, r))
         goto out;
     if (!fv) {
         sw_reply_fail(r, SW_EINVAL,
@@ -161,32 +190,28 @@ void sw_certify_put_flag(const struct sw_api *api, const char *who, int64_t run,
                           "body: \"flag\" must be GOOD, WARN, BAD, EXCLUDED, or null to remove");
             goto out;
         }
-        t.flag = json_string_value(fv);
+        t->flag = json_string_value(fv);
         struct sw_profile *prof = sw_reload_profile(api->reload);
-        int known_reason = t.reason && reason_known(prof, t.reason);
+        int known_reason = t->reason && reason_known(prof, t->reason);
         if (!known_reason) {
             char list[1024] = "";
             for (int i = 0; i < prof->nreasons; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", i ? ", " : "",
                          prof->manual_reasons[i]);
             sw_reply_fail(r, SW_EINVAL, "body: \"reason\" %s; one of: %s",
-                          t.reason ? "is not in the vocabulary" : "is required", list);
+                          t->reason ? "is not in the vocabulary" : "is required", list);
         }
         sw_profile_unref(prof);
         if (!known_reason)
             goto out;
     }
-    if (!t.comment)
-        t.comment = "";
-    t.out.changed = json_array();
-    int rc = sw_store_call(api->store, flag_fn, &t);
-    reply_outcome(r, &t.out, rc,
-                  json_pack("{s:I, s:O, s:o, s:o}", "run", (json_int_t)run, "spills", t.out.changed, "flag",
-                            t.flag ? json_string(t.flag) : json_null(), "reason",
-                            t.reason ? json_string(t.reason) : json_null()));
-    json_decref(t.out.changed);
+    if (!t->comment)
+        t->comment = "";
+    t->out.changed = json_array();
+    sw_reply_defer(r, api->store, flag_fn, flag_done, flag_free, t); /* answered once committed */
+    return;
 out:
-    json_decref(j);
+    flag_free(t);
 }
 
 /* ---- sign-off ---- */
@@ -197,6 +222,9 @@ struct signoff_tx {
     int force; /* sign off a run that has not ended (an admin's "force": true) */
     const char *who, *shifter, *comment, *reason;
     struct outcome out;
+    const struct sw_api *api;
+    json_t *body;
+    char whobuf[SW_NAME_MAX];
 };
 
 static int signoff_fn(sqlite3 *db, void *ctx)
@@ -279,6 +307,25 @@ static int signoff_fn(sqlite3 *db, void *ctx)
     return rc == 0 ? sw_audit_insert(db, &a) : rc;
 }
 
+static void signoff_done(void *ctx, int rc, struct sw_reply *r)
+{
+    struct signoff_tx *t = ctx;
+    if (rc == 0 && sw_engine_set_signed(t->api->engine, t->run, !t->reopen) != 0)
+        sw_warn("certify", "run %lld: out of memory marking it %s for ingest", (long long)t->run,
+                t->reopen ? "re-opened" : "signed off");
+    reply_outcome(
+        r, &t->out, rc,
+        json_pack("{s:I, s:b, s:s}", "run", (json_int_t)t->run, "signed_off", !t->reopen, "who", t->who));
+}
+
+static void signoff_free(void *ctx)
+{
+    struct signoff_tx *t = ctx;
+    json_decref(t->out.changed);
+    json_decref(t->body);
+    free(t);
+}
+
 static void signoff(const struct sw_api *api, const char *who, int admin, int64_t run, const char *body,
                     size_t len, int reopen, struct sw_reply *r)
 {
@@ -286,33 +333,40 @@ static void signoff(const struct sw_api *api, const char *who, int admin, int64_
     json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
-    struct signoff_tx t = {.run = run, .reopen = reopen, .who = who};
+    struct signoff_tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(j);
+        sw_reply_fail(r, SW_ENOMEM, "out of memory: nothing changed");
+        return;
+    }
+    *t = (struct signoff_tx){.run = run, .reopen = reopen, .who = t->whobuf, .api = api, .body = j};
+    snprintf(t->whobuf, sizeof t->whobuf, "%s", who);
     json_t *force = json_object_get(j, "force");
     if (force && (!json_is_boolean(force) || reopen)) {
         sw_reply_fail(r, SW_EINVAL,
                       reopen ? "body: \"force\" is for a sign-off" : "body: \"force\" must be true or false");
         goto out;
     }
-    t.force = json_is_true(force);
-    if (t.force && !admin) {
+    t->force = json_is_true(force);
+    if (t->force && !admin) {
         sw_reply_fail(r, SW_EFORBIDDEN,
                       "body: \"force\" (signing off a run that has not ended) needs the admin role");
         goto out;
     }
-    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
-        sw_req_body_string(j, "shifter", 100, &t.shifter, r) ||
-        sw_req_body_string(j, "reason", 200, &t.reason, r))
+    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t->comment, r) ||
+        sw_req_body_string(j, "shifter", 100, &t->shifter, r) ||
+        sw_req_body_string(j, "reason", 200, &t->reason, r))
         goto out;
-    if (!reopen && (!t.comment || !*t.comment)) {
+    if (!reopen && (!t->comment || !*t->comment)) {
         sw_reply_fail(r, SW_EINVAL, "body: \"comment\" is required to sign a run off");
         goto out;
     }
-    if (reopen && (!t.reason || !*t.reason)) {
+    if (reopen && (!t->reason || !*t->reason)) {
         sw_reply_fail(r, SW_EINVAL, "body: \"reason\" is required to re-open a run");
         goto out;
     }
-    if (!t.comment)
-        t.comment = "";
+    if (!t->comment)
+        t->comment = "";
     json_t *live = sw_engine_run_live(api->engine, run);
     if (live && !reopen) {
         sw_reply_fail(r, SW_ECONFLICT, "run %lld has an open spill (%lld): sign off after it closes",
@@ -321,16 +375,11 @@ static void signoff(const struct sw_api *api, const char *who, int admin, int64_
         goto out;
     }
     json_decref(live);
-    t.out.changed = json_array();
-    int rc = sw_store_call(api->store, signoff_fn, &t);
-    if (rc == 0 && sw_engine_set_signed(api->engine, run, !reopen) != 0)
-        sw_warn("certify", "run %lld: out of memory marking it %s for ingest", (long long)run,
-                reopen ? "re-opened" : "signed off");
-    reply_outcome(r, &t.out, rc,
-                  json_pack("{s:I, s:b, s:s}", "run", (json_int_t)run, "signed_off", !reopen, "who", who));
-    json_decref(t.out.changed);
+    t->out.changed = json_array();
+    sw_reply_defer(r, api->store, signoff_fn, signoff_done, signoff_free, t); /* answered once committed */
+    return;
 out:
-    json_decref(j);
+    signoff_free(t);
 }
 
 void sw_certify_signoff(const struct sw_api *api, const char *who, int admin, int64_t run, const char *body,

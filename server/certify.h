@@ -1,8 +1,9 @@
 /* certify.h — the human side of quality (docs/design.md §8): manual flags on one spill or a range, the
  * audit log, run sign-off and re-opening (the good-spill exports: export_api.h).
  *
- * Writes go through the store's writer thread (sw_store_call), so there is still one writer;
- * reads use the calling thread's read-only connection. Threads: MHD pool threads.
+ * Writes are queued to the store's writer thread (defer.h: the connection waits suspended, not its
+ * thread), so there is still one writer; reads use the calling thread's read-only connection.
+ * Threads: MHD pool threads.
  * Every function fills the reply (JSON errors with the right status included).
  */
 #ifndef SW_CERTIFY_H

@@ -22,12 +22,8 @@
 
 /* ---- start-up and shutdown ---- */
 
-static void load_spill_cb(void *ctx, int64_t run, int64_t spill)
-{
-    eng_pairset_add(&((struct sw_engine *)ctx)->closed, run, spill);
-}
-
-/* An open-spill marker: the spill was open when the server stopped (or crashed). It is open again,
+/* An open-spill marker of a spill that is not committed (sw_store_each_open_spill leaves the
+ * committed ones out): the spill was open when the server stopped (or crashed). It is open again,
  * empty, with its timeout clock started now: the collector resends it, or it times out. */
 static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *source, int64_t seq,
                          double opened)
@@ -35,7 +31,7 @@ static void load_open_cb(void *ctx, int64_t run, int64_t spill, const char *sour
     struct sw_engine *e = ctx;
     if (source && seq > 0)
         eng_source_marker(e, source, seq);
-    if (eng_pairset_has(&e->closed, run, spill) || eng_find_open(e, run, spill))
+    if (eng_find_open(e, run, spill))
         return;
     struct spill *sp = eng_spill_new(e->prof, run, spill);
     if (!sp || eng_add_open(e, sp) != 0) {
@@ -76,8 +72,11 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
     e->meta_run = -1;
     e->last_tick = sw_mono(); /* the timer starts with the server */
     pthread_mutex_init(&e->mu, NULL);
-    if (sw_store_each_spill(store, load_spill_cb, e) != 0 ||
-        sw_store_each_source(store, load_source_cb, e) != 0 ||
+    pthread_mutex_init(&e->closed_mu, NULL);
+    /* The stored spills are not loaded: whether a spill is closed is asked of the database when a
+     * batch would open it (eng_spill_closed), so start-up and memory do not grow with the history. */
+    sw_store_on_spill_committed(store, eng_spill_committed, e);
+    if (sw_store_each_source(store, load_source_cb, e) != 0 ||
         sw_store_each_open_spill(store, load_open_cb, e) != 0 || e->load_failed) {
         sw_engine_free(e);
         return NULL;
@@ -102,8 +101,7 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
         sw_engine_free(e);
         return NULL;
     }
-    sw_info("engine", "%zu closed spills, %d collector sources and %d open spills loaded", e->closed.n,
-            e->nsources, e->nopen);
+    sw_info("engine", "%d collector sources and %d open spills loaded", e->nsources, e->nopen);
     return e;
 }
 
@@ -111,6 +109,7 @@ void sw_engine_free(struct sw_engine *e)
 {
     if (!e)
         return;
+    sw_store_on_spill_committed(e->store, NULL, NULL); /* the writer may still commit spills */
     if (e->nopen)
         sw_warn("engine",
                 "%d open spill(s) not closed at shutdown: their markers reopen them at the next start, "
@@ -133,6 +132,7 @@ void sw_engine_free(struct sw_engine *e)
     json_decref(e->meta);
     sw_profile_unref(e->prof);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->closed_mu);
     free(e);
 }
 

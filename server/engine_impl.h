@@ -15,7 +15,10 @@
  * Threads and locks: one mutex, e->mu, serialises everything in struct sw_engine. Every function
  * declared in the private headers (sources.h, admit.h, spills.h, judge.h) is called with e->mu held
  * unless its comment says otherwise; only engine.c and the public functions of sources.c and
- * spills.c (sw_engine_*) take it. Nothing waits for the store under it.
+ * spills.c (sw_engine_*) take it. Nothing waits for the store's writer under it; admitting a batch
+ * that opens a spill reads the database once for it (an indexed lookup on the calling thread's
+ * read-only connection, which WAL never makes wait for the writer). e->closed_mu (the closed set)
+ * nests inside e->mu; the writer thread takes it alone.
  */
 #ifndef SW_ENGINE_IMPL_H
 #define SW_ENGINE_IMPL_H
@@ -81,6 +84,12 @@ struct sw_engine {
     size_t omap_cap;
     size_t open_bytes;         /* sum of their bytes */
     struct spill *last_closed; /* kept for the live view between spills */
+    /* The spills this process closed whose commit is not confirmed yet (queued, retried, or failed
+     * for good): the store's hook (eng_spill_committed) takes each one out once it is committed, and
+     * from then on the database answers (eng_spill_closed). So it holds about what the writer's queue
+     * holds, and nothing is loaded at start-up. Under closed_mu: taken inside mu, or alone by the
+     * writer thread. */
+    pthread_mutex_t closed_mu;
     struct pairset closed;
     struct source *sources;
     int nsources, capsources;

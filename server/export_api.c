@@ -261,7 +261,7 @@ static int push(void **v, size_t *n, size_t *cap, size_t size)
 }
 
 /* The run's GOOD spills in spill order (*out malloc'ed): 0, or -1 with a 503 reply. The spills are
- * read through their covering index (migration 16) and merged with the run's few manual flags in
+ * read through their covering index (migration 15) and merged with the run's few manual flags in
  * spill order: a join per spill cost five times the scan. */
 static int load_good(struct stmts *c, sqlite3 *db, int64_t run, struct good **out, size_t *n,
                      struct sw_reply *r)

@@ -74,7 +74,16 @@ struct sw_hist {
     double sumx, sumx2, sumy, sumy2; /* unbinned sums over the entries */
     double sumxy;                    /* 2D: unbinned sum of x*y over the entries */
     unsigned partial;                /* SW_HIST_NO_* bits */
+    /* The low parts of sumx, sumx2, sumy, sumy2, sumxy when histograms are added (sw_hist_add,
+     * sw_hist_sub, decoding): each sum is a double-double, sumx the double nearest sumx + lo[0],
+     * so a sum of snapshots is the same double whatever the order they were added in (the spills
+     * of a run summed at commit, or summed by a range read, run_hists.h). 0 after filling. */
+    double lo[5];
 };
+
+/* dst's five unbinned sums += sign * (hi[i] + lo[i]), compensated (TwoSum): the order-independent
+ * accumulation sw_hist_add, sw_hist_sub and the snapshot decoder share. */
+void sw_hist_add_sums(struct sw_hist *dst, const double hi[5], const double lo[5], int sign);
 
 struct sw_hist_stats {
     double mean, rms;     /* of x; NaN when entries == 0 */
@@ -109,8 +118,16 @@ void sw_hist_clear(struct sw_hist *h);
  * mask and the cut. Hot path: no allocation. */
 void sw_hist_fill(struct sw_hist *h, const double *row, int trigger);
 
+/* 1 when a and b have the same dim and axes (bins, min, max). */
+int sw_hist_same_binning(const struct sw_hist_def *a, const struct sw_hist_def *b);
+
 /* dst += src. Returns 0, or -1 when the binnings differ (dst unchanged). */
 int sw_hist_add(struct sw_hist *dst, const struct sw_hist *src);
+
+/* dst -= src (a summed snapshot gives one spill's contribution back: counts are exact integers,
+ * the unbinned sums compensated as in sw_hist_add; the partial bits stay). Returns 0, or -1 when the binnings
+ * differ. */
+int sw_hist_sub(struct sw_hist *dst, const struct sw_hist *src);
 
 /* Statistics from the unbinned sums; peak = maximum of the counts after light smoothing, refined by
  * a parabola through the neighbouring bins. */
@@ -127,9 +144,12 @@ double sw_hist_frac_below(const struct sw_hist *h, double value);
  * Non-finite numbers become null. Returns a new reference, NULL on out of memory. */
 json_t *sw_hist_to_json(const struct sw_hist *h);
 
+/* ---- Snapshots (hist_blob.c) ---- */
+
 /* Snapshot of a set of histograms (one spill) as a compressed blob: self-describing (name, binning
  * per histogram) so a later profile can still read it. Written as version "SWH2" (2D edge cells,
- * sumxy, partial bits); "SWH1" blobs of older databases still decode: their 2D histograms add
+ * sumxy, partial bits), or "SWH3" (SWH2 with the low parts of the sums) for a sum of snapshots
+ * whose low parts are not all 0; "SWH1" blobs of older databases still decode: their 2D histograms add
  * their under/overflow totals but no edge cells and no sumxy, and set the SW_HIST_NO_* bits. *out is
  * malloc'ed, caller frees. Returns 0 or -1 (out of memory / zlib failure, *out untouched). */
 int sw_hist_encode(const struct sw_hist *hists, int n, unsigned char **out, size_t *outlen);
@@ -142,5 +162,23 @@ int sw_hist_decode_add(const unsigned char *blob, size_t len, struct sw_hist *ds
 /* Same, for every histogram of a set at once (one inflate): adds each blob histogram into the dst
  * entry of the same name and binning. Returns the number added, or -1 for a corrupt blob. */
 int sw_hist_decode_add_all(const unsigned char *blob, size_t len, struct sw_hist *dst, int n);
+
+/* A blob decoded into histograms of its own binning (run_hists.c sums snapshots of one layout):
+ * defs[i] holds name, dim and axes (nothing else of a profile's def), hists[i] borrows defs[i].
+ * layout is a 64-bit key (FNV-1a) of every histogram's name, dim, partial bits and binning, in the
+ * blob's order: two blobs of one layout add into the same histograms, histogram for histogram,
+ * and sw_hist_decode_add_all matches the same histograms of any set in both. */
+struct sw_hist_snap {
+    int n;
+    struct sw_hist_def *defs;
+    struct sw_hist *hists;
+    uint64_t layout;
+};
+
+/* Decodes blob into *snap (zeroed first). Returns snap->n, or -1 for a corrupt blob or out of
+ * memory (*snap freed then). */
+int sw_hist_decode_new(const unsigned char *blob, size_t len, struct sw_hist_snap *snap);
+/* Frees what sw_hist_decode_new allocated; accepts a zeroed snapshot. */
+void sw_hist_snap_free(struct sw_hist_snap *snap);
 
 #endif

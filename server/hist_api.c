@@ -13,6 +13,7 @@
 #include "quality.h"
 #include "reload.h"
 #include "rootjson.h"
+#include "run_hists.h"
 #include "sqlq.h"
 
 /* ---- histograms ---- */
@@ -147,6 +148,25 @@ struct sums {
     int64_t nspills, smin, smax, skipped, pruned, summed;
 };
 
+/* The run scope: adds the run's sums of its pruned spills (run_hists, retention.c). 0, or -1 with
+ * the reply set. */
+static int pruned_sums(sqlite3 *db, const struct scope *s, struct sw_hist *acc, int n, struct sums *out,
+                       struct sw_reply *r)
+{
+    sqlite3_stmt *st;
+    if (sw_db_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", &st, r) != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, s->run);
+    sqlite3_bind_text(st, 2, s->good_only ? "good" : "all", -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc, n) > 0)
+        out->summed = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    out->nspills += out->summed;
+    out->pruned = 0; /* in the run's sums */
+    return 0;
+}
+
 /* Adds the stored snapshots of scope s into acc[0..n-1] (histograms of prof, initialised by the
  * caller). 0, or -1 with the reply set (503, 404, or 410 for a pruned spill). */
 static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw_hist *acc, int n,
@@ -157,6 +177,27 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
     if (!db)
         return -1;
     sqlite3_stmt *st;
+    /* The run scope reads the run's sums kept at commit (run_hists.h) when they are kept: the
+     * sums of the stored spills by snapshot layout, then those of the pruned spills. */
+    if (s->has_run && !s->has_spill && !s->range && !s->has_last) {
+        /* One read transaction: the stored spills' sums and the pruned ones' of one commit (a
+         * retention chunk moves spills from the first to the second). */
+        int txn = sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+        struct sw_run_hists_sum rs;
+        int kept = sw_run_hists_read(db, s->run, s->good_only, acc, n, &rs), rc = 0;
+        if (kept < 0) {
+            sw_reply_fail(r, SW_EUNAVAILABLE, "run histogram sums: %s", sqlite3_errmsg(db));
+            rc = -1;
+        } else if (kept) {
+            *out =
+                (struct sums){.nspills = rs.nspills, .smin = rs.smin, .smax = rs.smax, .skipped = rs.skipped};
+            rc = pruned_sums(db, s, acc, n, out, r);
+        }
+        if (txn)
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (kept != 0)
+            return rc;
+    }
     /* Retention (docs/configuration.md): a spill whose histograms were pruned answers 410; a range
      * or window counts the pruned spills it could not sum; the run scope adds the run's sums of its
      * pruned spills (run_hists), so it stays whole. */
@@ -213,20 +254,8 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
             out->skipped++; /* corrupt blob or a binning of an older profile */
     }
     sqlite3_finalize(st);
-    if (s->has_run && !s->has_spill && !s->range && !s->has_last && out->pruned) {
-        if (sw_db_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", &st, r) !=
-            0)
-            return -1;
-        sqlite3_bind_int64(st, 1, s->run);
-        sqlite3_bind_text(st, 2, s->good_only ? "good" : "all", -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW &&
-            sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc, n) >
-                0)
-            out->summed = sqlite3_column_int64(st, 1);
-        sqlite3_finalize(st);
-        out->nspills += out->summed;
-        out->pruned = 0; /* in the run's sums */
-    }
+    if (s->has_run && !s->has_spill && !s->range && !s->has_last && out->pruned)
+        return pruned_sums(db, s, acc, n, out, r);
     return 0;
 }
 

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "http_log.h"
 #include "clock.h"
 #include "ingest_pool.h"
+#include "defer.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -64,7 +66,8 @@ struct req {
     struct sw_server *srv;
     struct MHD_Connection *conn;
     struct sw_ingest_call *call; /* ingest only */
-    int suspended; /* was suspended for call's commits: counted in srv->suspended until completed */
+    int suspended;          /* was suspended for call's commits: counted in srv->suspended until completed */
+    struct sw_defer *defer; /* a human write waiting for the writer (defer.h), until answered */
     /* An ingest batch handed to the pool (ingest_job) while its connection is suspended; reply is
      * the pool's answer when it refused the batch (call not active then). */
     struct sw_ingest_job job;
@@ -352,6 +355,40 @@ static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connectio
     return send_reply(conn, rq, &r);
 }
 
+/* ---- human writes queued to the writer (defer.h), suspended like ingest meanwhile ---- */
+
+static void write_done(void *arg) /* the writer thread: the write ran, resume (under susp_mu) */
+{
+    struct req *rq = arg;
+    struct sw_server *srv = rq->srv;
+    pthread_mutex_lock(&srv->susp_mu);
+    MHD_resume_connection(rq->conn); /* rq may be freed from here on */
+    pthread_mutex_unlock(&srv->susp_mu);
+}
+
+/* 1 when suspended until write_done; 0 when the write has run (or while stopping, when
+ * write_answer waits for it on this thread). */
+static int write_wait(struct sw_server *srv, struct req *rq)
+{
+    pthread_mutex_lock(&srv->susp_mu);
+    int wait = !srv->stopping && sw_defer_notify(rq->defer, write_done, rq);
+    if (wait) {
+        rq->suspended = 1;
+        srv->suspended++;
+        MHD_suspend_connection(rq->conn);
+    }
+    pthread_mutex_unlock(&srv->susp_mu);
+    return wait;
+}
+
+static enum MHD_Result write_answer(struct MHD_Connection *conn, struct req *rq)
+{
+    struct sw_reply r = {0};
+    sw_defer_finish(rq->defer, &r);
+    rq->defer = NULL;
+    return send_reply(conn, rq, &r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls)
@@ -468,6 +505,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->pooled = 0;
         return send_reply(conn, rq, &rq->reply);
     }
+    if (rq->defer)
+        return write_answer(conn, rq); /* resumed: the human write has run */
     struct sw_reply r = {0};
     if (rq->too_big == 3) {
         sw_reply_fail(&r, SW_EUNAVAILABLE,
@@ -500,6 +539,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (rq->call && rq->call->active)
             return ingest_wait(srv, rq) ? MHD_YES : ingest_answer(srv, conn, rq);
+        if (r.defer) {
+            rq->defer = r.defer;
+            return write_wait(srv, rq) ? MHD_YES : write_answer(conn, rq);
+        }
         return send_reply(conn, rq, &r);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -521,6 +564,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              * connection is not closed), so only the source's committed seq is left to advance. */
             struct sw_reply r = {0};
             sw_ingest_api_finish(&srv->api, rq->call, &r);
+            free(r.body);
+        }
+        if (rq->defer) { /* the client is gone: the write has run, done still learns of it */
+            struct sw_reply r = {0};
+            sw_defer_finish(rq->defer, &r);
             free(r.body);
         }
         if (rq->suspended) { /* its answer is sent (or its client gone): stop may go on */
@@ -563,61 +611,6 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = 0;
     return (size_t)(w - s);
-}
-
-/* MHD's messages can repeat at the rate of connections (a flood at the connection limit): each kind
- * (its first 48 characters) is logged at most once per LOG_WINDOW seconds, and the next one that is
- * logged says how many were held back. */
-#define LOG_WINDOW 10.0
-#define LOG_KINDS  8
-static struct {
-    pthread_mutex_t mu;
-    struct {
-        char kind[49];
-        double last;
-        unsigned long held;
-    } k[LOG_KINDS];
-    int next;
-} mhd_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    msg[strcspn(msg, "\n")] = 0;
-    double now = sw_mono();
-    unsigned long held = 0;
-    int say = 1;
-    pthread_mutex_lock(&mhd_log.mu);
-    int i = 0;
-    while (i < LOG_KINDS && strncmp(mhd_log.k[i].kind, msg, 48) != 0)
-        i++;
-    if (i == LOG_KINDS) { /* a new kind takes the oldest slot */
-        i = mhd_log.next;
-        mhd_log.next = (mhd_log.next + 1) % LOG_KINDS;
-        snprintf(mhd_log.k[i].kind, sizeof mhd_log.k[i].kind, "%.48s", msg);
-        mhd_log.k[i].last = -1e300;
-        mhd_log.k[i].held = 0;
-    }
-    if (now - mhd_log.k[i].last < LOG_WINDOW) {
-        mhd_log.k[i].held++;
-        say = 0;
-    } else {
-        held = mhd_log.k[i].held;
-        mhd_log.k[i].held = 0;
-        mhd_log.k[i].last = now;
-    }
-    pthread_mutex_unlock(&mhd_log.mu);
-    /* A client that went away (a browser tab closed on the live stream, a dropped connection) is
-     * routine: info, not a warning the shift crew learns to ignore. */
-    int gone = strstr(msg, "socket is no longer available") || strstr(msg, "Connection reset") ||
-               strstr(msg, "Broken pipe") || strstr(msg, "forcibly closed");
-    if (say && held)
-        sw_log(gone ? SW_LOG_INFO : SW_LOG_WARN, "http",
-               "%s (and %lu more like it in the last %.0f s, not logged)", msg, held, LOG_WINDOW);
-    else if (say)
-        sw_log(gone ? SW_LOG_INFO : SW_LOG_WARN, "http", "%s", msg);
 }
 
 /* 1 when addr is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */
@@ -710,14 +703,14 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger option comes first, so that MHD routes every message through it. */
-    srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-                                srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connections_max,
-                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
-                                MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    srv->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, sw_http_log, srv,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connections_max,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, errno ? strerror(errno) : "MHD failed");

@@ -234,6 +234,8 @@ void sw_ingest_api_finish(const struct sw_api *api, struct sw_ingest_call *call,
             sw_metrics_ingest_refused(SW_INGEST_SOURCE_HELD);
             return;
         }
+        if (res.retry_after) /* the database could not be read (admit.c) */
+            r->retry_after = res.retry_after;
         goto rejected;
     }
     json_t *j =

@@ -1,5 +1,7 @@
 /* main.c — the spillwatch server: options, start-up, the timer thread, profile reload on SIGHUP,
  * clean shutdown on SIGINT/SIGTERM. */
+#include <stdatomic.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -24,6 +26,7 @@
 #include "metrics.h"
 #include "reload.h"
 #include "retention.h"
+#include "run_hists.h"
 #include "store.h"
 #include "stream.h"
 
@@ -108,10 +111,30 @@ struct timer {
     struct sw_alarms *alarms;
     struct sw_stream *stream;
     struct sw_retention *retention;
+    struct sw_store *store;
+    struct {
+        int more;          /* first: the rebuild's ctx (run_hists.h); writer thread */
+        atomic_int queued; /* a rebuild job is queued or running */
+    } rebuild;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
 };
+
+static void rebuild_done(void *ctx)
+{
+    struct timer *t = (struct timer *)((char *)ctx - offsetof(struct timer, rebuild));
+    atomic_store(&t->rebuild.queued, 0);
+}
+
+/* Run histogram sums of runs carried forward (migration 014): a writer job a second until built. */
+static void rebuild_tick(struct timer *t)
+{
+    if (atomic_load(&t->rebuild.queued) || !t->rebuild.more)
+        return;
+    atomic_store(&t->rebuild.queued, 1);
+    sw_store_call_async(t->store, sw_run_hists_rebuild, &t->rebuild, rebuild_done);
+}
 
 static void *timer_main(void *arg)
 {
@@ -131,6 +154,7 @@ static void *timer_main(void *arg)
         sw_alarms_tick(t->alarms, &live);
         sw_stream_live(t->stream, &live);
         sw_retention_tick(t->retention);
+        rebuild_tick(t);
         pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);
@@ -148,6 +172,11 @@ static void tune_malloc(void)
     mallopt(M_ARENA_MAX, 2);
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    /* No fastbins (the per-thread tcache still serves small blocks): after a large answer (the run
+     * list, a spill list) freed thousands of small blocks, the next request's first large malloc
+     * consolidated them all, 1.2 ms of a 0.5 ms read (/alarms/stats, /metrics at 10^6 stored
+     * spills); measured no slower on the large reads. */
+    mallopt(M_MXFAST, 0);
 }
 
 int main(int argc, char **argv)
@@ -319,6 +348,8 @@ int main(int argc, char **argv)
     timer.alarms = alarms;
     timer.stream = stream;
     timer.retention = retention = sw_retention_new(&cfg, store, reload);
+    timer.store = store;
+    timer.rebuild.more = 1; /* the first job finds out whether any run's sums are to be built */
     pthread_mutex_init(&timer.mu, NULL);
     pthread_cond_init(&timer.cv, NULL);
     timer_started = pthread_create(&timer_thread, NULL, timer_main, &timer) == 0;

@@ -3,10 +3,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "clock.h"
+#include "defer.h"
 #include "jsonnum.h"
 
 #define NOTE_COLS "id, time, who, shifter, text, from_time, to_time"
@@ -24,10 +26,13 @@ static json_t *note_from_row(sqlite3_stmt *st)
 
 /* ---- the write (writer thread) ---- */
 
+/* On the heap from the request to its answer (defer.h), with the body its strings point into. */
 struct note_tx {
     const char *who, *shifter, *text;
     double from, to; /* NaN: no range */
     json_t *note;    /* the stored note, read back (owned by the requester) */
+    json_t *body;
+    char whobuf[SW_NAME_MAX];
 };
 
 static int note_fn(sqlite3 *db, void *ctx)
@@ -120,6 +125,24 @@ static int body_time(json_t *j, const char *key, double *out, struct sw_reply *r
     return 0;
 }
 
+static void note_done(void *ctx, int rc, struct sw_reply *r)
+{
+    struct note_tx *t = ctx;
+    if (rc != 0 || !t->note)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the note was not stored");
+    else {
+        sw_reply_json(r, 201, json_pack("{s:O}", "note", t->note));
+    }
+}
+
+static void note_free(void *ctx)
+{
+    struct note_tx *t = ctx;
+    json_decref(t->note);
+    json_decref(t->body);
+    free(t);
+}
+
 void sw_notes_api_post(const struct sw_api *api, const char *who, const char *body, size_t len,
                        struct sw_reply *r)
 {
@@ -127,28 +150,32 @@ void sw_notes_api_post(const struct sw_api *api, const char *who, const char *bo
     json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
-    struct note_tx t = {.who = who};
+    struct note_tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(j);
+        sw_reply_fail(r, SW_ENOMEM, "out of memory: the note was not stored");
+        return;
+    }
+    *t = (struct note_tx){.who = t->whobuf, .body = j};
+    snprintf(t->whobuf, sizeof t->whobuf, "%s", who);
     if (sw_req_body_keys(j, known, r) ||
-        required_text(j, "shifter", 100, "the name of the person who writes the note", &t.shifter, r) ||
-        required_text(j, "text", SW_NOTE_TEXT_MAX, "what the next shift should know", &t.text, r) ||
-        body_time(j, "from", &t.from, r) || body_time(j, "to", &t.to, r))
+        required_text(j, "shifter", 100, "the name of the person who writes the note", &t->shifter, r) ||
+        required_text(j, "text", SW_NOTE_TEXT_MAX, "what the next shift should know", &t->text, r) ||
+        body_time(j, "from", &t->from, r) || body_time(j, "to", &t->to, r))
         goto out;
-    if (isnan(t.from) != isnan(t.to)) {
+    if (isnan(t->from) != isnan(t->to)) {
         sw_reply_fail(r, SW_EINVAL, "body: \"%s\" is required with \"%s\": the shift range the note covers",
-                      isnan(t.from) ? "from" : "to", isnan(t.from) ? "to" : "from");
+                      isnan(t->from) ? "from" : "to", isnan(t->from) ? "to" : "from");
         goto out;
     }
-    if (!isnan(t.from) && t.to < t.from) {
-        sw_reply_fail(r, SW_EINVAL, "body: \"to\" (%.0f) is before \"from\" (%.0f)", t.to, t.from);
+    if (!isnan(t->from) && t->to < t->from) {
+        sw_reply_fail(r, SW_EINVAL, "body: \"to\" (%.0f) is before \"from\" (%.0f)", t->to, t->from);
         goto out;
     }
-    if (sw_store_call(api->store, note_fn, &t) != 0 || !t.note) {
-        json_decref(t.note);
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the note was not stored");
-    } else
-        sw_reply_json(r, 201, json_pack("{s:o}", "note", t.note));
+    sw_reply_defer(r, api->store, note_fn, note_done, note_free, t); /* answered once committed */
+    return;
 out:
-    json_decref(j);
+    note_free(t);
 }
 
 /* ---- the list ---- */

@@ -12,7 +12,7 @@
  * NOTE = {"id", "time", "who", "shifter", "text", "from", "to"} ("from", "to": null when the note
  * names no range). Every bad request gets a 400 naming the field.
  *
- * Threads: MHD pool threads; the write goes through sw_store_call, reads use the calling thread's
+ * Threads: MHD pool threads; the write is queued to the writer (defer.h), reads use the calling thread's
  * read-only connection. No state of its own.
  */
 #ifndef SW_NOTES_API_H

@@ -2,18 +2,24 @@
 #include "rebaseline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "clock.h"
+#include "defer.h"
 #include "engine.h"
 #include "store.h"
 
+/* On the heap from the request to its answer (defer.h), with the body its strings point into. */
 struct reset_tx {
     int64_t run, from;
     const char *who, *shifter, *comment;
     int code; /* 0, or the refusal's (err.h) */
     char error[200];
+    const struct sw_api *api;
+    json_t *body;
+    char whobuf[SW_NAME_MAX];
 };
 
 static int reset_fn(sqlite3 *db, void *ctx)
@@ -62,6 +68,31 @@ static int reset_fn(sqlite3 *db, void *ctx)
     return rc == 0 ? sw_audit_insert(db, &a) : rc;
 }
 
+static void reset_done(void *ctx, int rc, struct sw_reply *r)
+{
+    struct reset_tx *t = ctx;
+    if (rc == 1)
+        sw_reply_fail(r, t->code, "%s", t->error);
+    else if (rc != 0)
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error while resetting the baselines of run %lld",
+                      (long long)t->run);
+    else {
+        sw_engine_rebaseline(t->api->engine, t->run);
+        sw_reply_json(r, 200,
+                      json_pack("{s:I, s:I, s:s, s:s}", "run", (json_int_t)t->run, "from_spill",
+                                (json_int_t)t->from, "who", t->who, "note",
+                                "spills closed from now on are judged by the new baselines; "
+                                "POST .../reevaluate to judge the stored spills from from_spill again"));
+    }
+}
+
+static void reset_free(void *ctx)
+{
+    struct reset_tx *t = ctx;
+    json_decref(t->body);
+    free(t);
+}
+
 void sw_rebaseline_run(const struct sw_api *api, const char *who, int64_t run, const char *body, size_t len,
                        struct sw_reply *r)
 {
@@ -69,10 +100,17 @@ void sw_rebaseline_run(const struct sw_api *api, const char *who, int64_t run, c
     json_t *j = sw_req_body_object(body, len, r);
     if (!j)
         return;
-    struct reset_tx t = {.run = run, .who = who};
+    struct reset_tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(j);
+        sw_reply_fail(r, SW_ENOMEM, "out of memory: the baselines are not reset");
+        return;
+    }
+    *t = (struct reset_tx){.run = run, .who = t->whobuf, .api = api, .body = j};
+    snprintf(t->whobuf, sizeof t->whobuf, "%s", who);
     json_t *from = json_object_get(j, "from_spill");
-    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t.comment, r) ||
-        sw_req_body_string(j, "shifter", 100, &t.shifter, r))
+    if (sw_req_body_keys(j, known, r) || sw_req_body_string(j, "comment", 2000, &t->comment, r) ||
+        sw_req_body_string(j, "shifter", 100, &t->shifter, r))
         goto out;
     if (!json_is_integer(from) || json_integer_value(from) < 1 || json_integer_value(from) > INT32_MAX) {
         sw_reply_fail(r, SW_EINVAL,
@@ -80,25 +118,13 @@ void sw_rebaseline_run(const struct sw_api *api, const char *who, int64_t run, c
                       "run's baselines learn anew");
         goto out;
     }
-    if (!t.comment || !*t.comment) {
+    if (!t->comment || !*t->comment) {
         sw_reply_fail(r, SW_EINVAL, "body: \"comment\" is required: why the baselines are reset");
         goto out;
     }
-    t.from = json_integer_value(from);
-    int rc = sw_store_call(api->store, reset_fn, &t);
-    if (rc == 1)
-        sw_reply_fail(r, t.code, "%s", t.error);
-    else if (rc != 0)
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database error while resetting the baselines of run %lld",
-                      (long long)run);
-    else {
-        sw_engine_rebaseline(api->engine, run);
-        sw_reply_json(r, 200,
-                      json_pack("{s:I, s:I, s:s, s:s}", "run", (json_int_t)run, "from_spill",
-                                (json_int_t)t.from, "who", who, "note",
-                                "spills closed from now on are judged by the new baselines; "
-                                "POST .../reevaluate to judge the stored spills from from_spill again"));
-    }
+    t->from = json_integer_value(from);
+    sw_reply_defer(r, api->store, reset_fn, reset_done, reset_free, t); /* answered once committed */
+    return;
 out:
-    json_decref(j);
+    reset_free(t);
 }

@@ -5,7 +5,7 @@
  * learnt a level during a fault no check could see, so that its clean spills are judged off it.
  * The reset is stored (baseline_resets, one per run: the latest) and audited (action "rebaseline").
  *
- * Threads: MHD pool threads; the write goes through sw_store_call, then the engine forgets the run's
+ * Threads: MHD pool threads; the write is queued to the writer (defer.h), then the engine forgets the run's
  * baselines (sw_engine_rebaseline) so that its next spill rebuilds them from the database. */
 #ifndef SW_REBASELINE_H
 #define SW_REBASELINE_H

@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "defer.h"
 #include "quality.h"
 #include "reload.h"
 #include "refs.h"
@@ -21,13 +22,57 @@ struct verdict {
     char manual_buf[16];
 };
 
+/* On the heap from the request to its answer (defer.h): it owns the verdicts and the changes. */
 struct apply_tx {
     int64_t run;
-    const char *who, *version;
+    const char *who, *version; /* whobuf, versionbuf */
     struct verdict *v;
     int n, changed;
     int signed_off; /* set when the run turned out signed off: nothing changed */
+    json_t *changes;
+    char whobuf[SW_NAME_MAX], versionbuf[SW_NAME_MAX + 24];
 };
+
+static void free_verdicts(struct verdict *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i].reasons);
+        free(v[i].checks);
+    }
+    free(v);
+}
+
+static void apply_free(void *ctx)
+{
+    struct apply_tx *t = ctx;
+    free_verdicts(t->v, t->n);
+    json_decref(t->changes);
+    free(t);
+}
+
+/* The answer of a re-evaluation (dry run, or applied: rc is apply_fn's). */
+static void reeval_answer(struct sw_reply *r, int rc, const struct apply_tx *t, int dry_run)
+{
+    if (rc != 0) {
+        if (t->signed_off)
+            sw_reply_fail(r, SW_ECONFLICT,
+                          "run %lld is signed off: its flags do not change (a dry run shows what would; "
+                          "re-open the run first: POST /api/v1/runs/%lld/reopen)",
+                          (long long)t->run, (long long)t->run);
+        else
+            sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the re-evaluation was not stored");
+        return;
+    }
+    sw_reply_json(r, 200,
+                  json_pack("{s:I, s:b, s:s, s:i, s:i, s:O}", "run", (json_int_t)t->run, "dry_run", dry_run,
+                            "profile_version", t->version, "spills", t->n, "changed", t->changed, "changes",
+                            t->changes));
+}
+
+static void apply_done(void *ctx, int rc, struct sw_reply *r)
+{
+    reeval_answer(r, rc, ctx, 0);
+}
 
 static int apply_fn(sqlite3 *db, void *ctx)
 {
@@ -242,43 +287,35 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         goto out;
     if (judge_run(db, p, run, &v, &n, r) != 0)
         goto out;
-    json_t *changes = json_array();
-    int changed = 0;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(v[i].old_flag, v[i].new_flag) == 0)
+    struct apply_tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
+        goto out;
+    }
+    *t = (struct apply_tx){.run = run, .who = t->whobuf, .version = t->versionbuf, .v = v, .n = n};
+    v = NULL; /* the verdicts are the context's now */
+    n = 0;
+    snprintf(t->whobuf, sizeof t->whobuf, "%s", who);
+    snprintf(t->versionbuf, sizeof t->versionbuf, "%s", p->version);
+    t->changes = json_array();
+    for (int i = 0; i < t->n; i++) {
+        const struct verdict *x = &t->v[i];
+        if (strcmp(x->old_flag, x->new_flag) == 0)
             continue;
-        changed++;
-        json_array_append_new(changes,
-                              json_pack("{s:I, s:s, s:s, s:o, s:o, s:b}", "spill", (json_int_t)v[i].spill,
-                                        "old", v[i].old_flag, "new", v[i].new_flag, "reasons",
-                                        json_loads(v[i].reasons, 0, NULL), "manual",
-                                        v[i].manual ? json_string(v[i].manual) : json_null(),
-                                        "effective_changes", !v[i].manual));
+        t->changed++;
+        json_array_append_new(
+            t->changes,
+            json_pack("{s:I, s:s, s:s, s:o, s:o, s:b}", "spill", (json_int_t)x->spill, "old", x->old_flag,
+                      "new", x->new_flag, "reasons", json_loads(x->reasons, 0, NULL), "manual",
+                      x->manual ? json_string(x->manual) : json_null(), "effective_changes", !x->manual));
     }
-    if (!dry_run) {
-        struct apply_tx t = {run, who, p->version, v, n, changed, 0};
-        if (sw_store_call(api->store, apply_fn, &t) != 0) {
-            json_decref(changes);
-            if (t.signed_off)
-                sw_reply_fail(r, SW_ECONFLICT,
-                              "run %lld is signed off: its flags do not change (a dry run shows what would; "
-                              "re-open the run first: POST /api/v1/runs/%lld/reopen)",
-                              (long long)run, (long long)run);
-            else
-                sw_reply_fail(r, SW_EUNAVAILABLE, "database error: the re-evaluation was not stored");
-            goto out;
-        }
-    }
-    sw_reply_json(r, 200,
-                  json_pack("{s:I, s:b, s:s, s:i, s:i, s:o}", "run", (json_int_t)run, "dry_run", dry_run,
-                            "profile_version", p->version, "spills", n, "changed", changed, "changes",
-                            changes));
+    if (dry_run) {
+        reeval_answer(r, 0, t, 1);
+        apply_free(t);
+    } else
+        sw_reply_defer(r, api->store, apply_fn, apply_done, apply_free, t); /* answered once committed */
 out:
-    for (int i = 0; i < n; i++) {
-        free(v[i].reasons);
-        free(v[i].checks);
-    }
-    free(v);
+    free_verdicts(v, n);
     if (own)
         sw_profile_release(&custom);
     sw_profile_unref(cur);

@@ -4,7 +4,8 @@
  * flags, reasons, check results and profile version are replaced in one transaction on the writer
  * thread (manual flags are never touched) and the change is audited.
  *
- * Threads: MHD pool threads (reads on the thread's read-only connection, writes via sw_store_call).
+ * Threads: MHD pool threads (reads on the thread's read-only connection, writes queued to the writer,
+ * defer.h).
  */
 #ifndef SW_REEVAL_H
 #define SW_REEVAL_H

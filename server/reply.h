@@ -16,6 +16,8 @@
 #include "err.h"
 #include "store.h"
 
+struct sw_defer;
+
 struct sw_reply {
     unsigned status;
     char *body; /* malloc'ed, owned by the reply */
@@ -28,6 +30,8 @@ struct sw_reply {
     int close;                /* send Connection: close (a refusal whose client should not keep the slot) */
     struct MHD_Response *raw; /* a response the handler built (the live stream): queued as it is, with
                                * the security headers, instead of body; NULL otherwise */
+    struct sw_defer *defer;   /* a human write queued to the writer (defer.h): the answer is filled
+                               * once it has run, the connection suspended meanwhile; NULL otherwise */
 };
 
 /* Fills reply with j serialised (steals j; NULL gives a 503). */

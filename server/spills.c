@@ -34,8 +34,8 @@ int eng_pairset_has(const struct pairset *s, int64_t run, int64_t spill)
     }
 }
 
-/* Leaves a tombstone (run -2: probed past, never matched, dropped when the set grows); n still counts
- * it, so an empty slot always remains. Removals are rare (a resumed run). */
+/* Leaves a tombstone (run -2: probed past, never matched, dropped when the set is rebuilt); n still
+ * counts it, so an empty slot always remains. */
 void eng_pairset_del(struct pairset *s, int64_t run, int64_t spill)
 {
     if (!s->cap)
@@ -53,7 +53,14 @@ void eng_pairset_del(struct pairset *s, int64_t run, int64_t spill)
 int eng_pairset_add(struct pairset *s, int64_t run, int64_t spill)
 {
     if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
+        /* Rebuilt at the size its live pairs need (load <= 1/3 after it; a set that only grows
+         * doubles): a set whose pairs come and go (the closed spills until their commit) stays
+         * small, its tombstones dropped. */
+        size_t live = 0, cap = 1024;
+        for (size_t i = 0; i < s->cap; i++)
+            live += s->keys[2 * i] >= 0;
+        while (cap < 3 * (live + 1))
+            cap *= 2;
         int64_t *keys = malloc(cap * 2 * sizeof *keys);
         if (!keys)
             return -1;
@@ -76,6 +83,26 @@ int eng_pairset_add(struct pairset *s, int64_t run, int64_t spill)
             return 0;
         }
     }
+}
+
+/* ---- closed spills ---- */
+
+int eng_spill_closed(struct sw_engine *e, int64_t run, int64_t spill)
+{
+    pthread_mutex_lock(&e->closed_mu);
+    int committing = eng_pairset_has(&e->closed, run, spill);
+    pthread_mutex_unlock(&e->closed_mu);
+    /* Not committing: it is committed, or it was never closed. A commit confirmed after the lock
+     * was released is visible to the lookup, which starts after it. */
+    return committing ? 1 : sw_store_spill_stored(e->store, run, spill);
+}
+
+void eng_spill_committed(void *ctx, int64_t run, int64_t spill)
+{
+    struct sw_engine *e = ctx;
+    pthread_mutex_lock(&e->closed_mu);
+    eng_pairset_del(&e->closed, run, spill);
+    pthread_mutex_unlock(&e->closed_mu);
 }
 
 /* ---- spills ---- */
@@ -220,8 +247,16 @@ int eng_close_spill(struct sw_engine *e, struct spill *sp, const struct sw_recor
     /* Read before the store takes rec. */
     struct sw_metrics_spill ms = {sp->run,       sp->spill,  rec->mot, rec->dead_time,
                                   rec->duration, sp->events, flag,     end ? end->counters : NULL};
-    if (eng_pairset_add(&e->closed, sp->run, sp->spill) != 0 ||
-        sw_store_commit_spill(e->store, rec, w) != 0) {
+    /* Into the closed set before the commit is queued, so that the writer's hook comes after. */
+    pthread_mutex_lock(&e->closed_mu);
+    int added = eng_pairset_add(&e->closed, sp->run, sp->spill);
+    pthread_mutex_unlock(&e->closed_mu);
+    if (added != 0 || sw_store_commit_spill(e->store, rec, w) != 0) {
+        if (added == 0) { /* not queued: the spill stays open */
+            pthread_mutex_lock(&e->closed_mu);
+            eng_pairset_del(&e->closed, sp->run, sp->spill);
+            pthread_mutex_unlock(&e->closed_mu);
+        }
         sw_spill_rec_free(rec);
         return -1;
     }

@@ -213,9 +213,15 @@ void *sw_store_writer_main(void *arg)
         int failed = run_job(s, j);
         if (atomic_load(&s->wstate) == SW_STORE_FAILED)
             sw_store_failed_checkpoint(s);
-        if (j->kind == JOB_SPILL)
+        if (j->kind == JOB_SPILL) {
+            if (!failed) { /* under mu, so that unhooking (NULL) waits for a call in progress */
+                pthread_mutex_lock(&s->mu);
+                if (s->on_committed)
+                    s->on_committed(s->on_committed_ctx, j->rec->run, j->rec->spill);
+                pthread_mutex_unlock(&s->mu);
+            }
             sw_spill_rec_free(j->rec);
-        else if (j->kind == JOB_CALL) {
+        } else if (j->kind == JOB_CALL) {
             if (failed && j->result)
                 *j->result = *j->result ? *j->result : -1;
             if (j->free_ctx)
@@ -319,6 +325,16 @@ int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *
     return result;
 }
 
+static int nothing(sqlite3 *db, void *ctx);
+
+int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx, int *result,
+                         struct sw_store_wait *w)
+{
+    *result = -1;
+    return submit(
+        st, (struct job){.kind = JOB_CALL, .fn = fn ? fn : nothing, .ctx = ctx, .result = result, .wait = w});
+}
+
 int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
                         void (*free_ctx)(void *))
 {
@@ -339,6 +355,15 @@ static int nothing(sqlite3 *db, void *ctx)
 int sw_store_sync(struct sw_store *st)
 {
     return sw_store_call(st, nothing, NULL);
+}
+
+void sw_store_on_spill_committed(struct sw_store *s, void (*fn)(void *ctx, int64_t run, int64_t spill),
+                                 void *ctx)
+{
+    pthread_mutex_lock(&s->mu); /* the writer calls it under mu */
+    s->on_committed = fn;
+    s->on_committed_ctx = ctx;
+    pthread_mutex_unlock(&s->mu);
 }
 
 uint64_t sw_store_generation(struct sw_store *s)

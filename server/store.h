@@ -86,6 +86,15 @@ int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const c
  * because the store is failed or retrying a failing write (sw_store_state). Not from the writer. */
 int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx);
 
+/* Like sw_store_call, without waiting for it: fn (NULL: nothing, which waits for the jobs queued
+ * before it, as sw_store_sync) runs on the writer thread in its transaction, *result gets what
+ * sw_store_call would return, and w is told (sw_store_wait_all, sw_store_wait_notify). Refused like
+ * sw_store_call while a failing write is retried. ctx stays the caller's and must live until w is
+ * told. For the human writes that must not hold an HTTP thread while they wait (defer.h). Returns
+ * 0, or -1 when the store is closing (nothing queued, *result -1). */
+int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx, int *result,
+                         struct sw_store_wait *w);
+
 /* Like sw_store_call, without waiting: fn runs later on the writer thread, then free_ctx(ctx).
  * For writes nobody waits for (alarm transitions). Returns 0, or -1 when the store is closing
  * (free_ctx(ctx) has then been called). */
@@ -108,8 +117,19 @@ sqlite3 *sw_store_reader(struct sw_store *st);
  * failure. */
 sqlite3 *sw_store_reader_own(struct sw_store *st);
 
-/* Start-up loaders (main thread, before serving): every committed spill; every source watermark. */
-int sw_store_each_spill(struct sw_store *st, void (*cb)(void *ctx, int64_t run, int64_t spill), void *ctx);
+/* Whether spill (run, spill) is committed: 1 yes, 0 no, -1 the database could not be read. One
+ * lookup by the spills' key through the calling thread's read-only connection (it never waits for
+ * the writer: WAL). The engine asks it for a spill that is not open and not closed by this process
+ * since its commit was confirmed (sw_store_on_spill_committed), so that neither start-up nor memory
+ * grows with the stored history. */
+int sw_store_spill_stored(struct sw_store *st, int64_t run, int64_t spill);
+/* fn(ctx, run, spill) is called on the writer thread after each spill's commit succeeded (not for
+ * one that failed), under the store's queue lock: it must be short and must not call the store. One
+ * hook; fn NULL removes it (once this returns, fn is not running and is not called again). */
+void sw_store_on_spill_committed(struct sw_store *st, void (*fn)(void *ctx, int64_t run, int64_t spill),
+                                 void *ctx);
+
+/* Start-up loaders (main thread, before serving): every source watermark. */
 int sw_store_each_source(struct sw_store *st, void (*cb)(void *ctx, const char *source, int64_t seq),
                          void *ctx);
 /* Every open-spill marker whose spill is not committed, oldest first (source NULL when none).

@@ -79,6 +79,8 @@ struct sw_store {
     atomic_uint_fast64_t commits, failures;
     atomic_uint_fast64_t generation; /* writer jobs done: the data readers see changed */
     _Atomic double commit_seconds;
+    void (*on_committed)(void *ctx, int64_t run, int64_t spill); /* sw_store_on_spill_committed */
+    void *on_committed_ctx;
 };
 
 /* ---- store.c ---- */

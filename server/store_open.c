@@ -188,15 +188,18 @@ void sw_store_close(struct sw_store *s)
     free(s);
 }
 
-int sw_store_each_spill(struct sw_store *s, void (*cb)(void *, int64_t, int64_t), void *ctx)
+int sw_store_spill_stored(struct sw_store *s, int64_t run, int64_t spill)
 {
+    sqlite3 *db = sw_store_reader(s);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT run, spill FROM spills", -1, &st, NULL) != SQLITE_OK)
+    if (!db || sqlite3_prepare_v2(db, "SELECT 1 FROM spills WHERE run = ?1 AND spill = ?2", -1, &st, NULL) !=
+                   SQLITE_OK)
         return -1;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        cb(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, spill);
+    int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return 0;
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int sw_store_each_source(struct sw_store *s, void (*cb)(void *, const char *, int64_t), void *ctx)

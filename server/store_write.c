@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "run_hists.h"
 #include "store_int.h"
 
 void sw_spill_rec_free(struct sw_spill_rec *rec)
@@ -126,7 +127,7 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
         if (step_reset(st))
             goto fail;
     }
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (sw_run_hists_drain(db) != 0 || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     return 0;
 fail : {
@@ -229,6 +230,8 @@ int sw_store_attempt(struct sw_store *s, struct job *j)
             sw_store_note_error(s, "human write: begin");
         else {
             rc = j->fn(s->db, j->ctx);
+            if (rc == 0)
+                rc = sw_run_hists_drain(s->db); /* the run sums, in the same transaction */
             if (rc != 0 && sw_store_environmental(sqlite3_extended_errcode(s->db)))
                 sw_store_note_error(s, "human write");
             if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {

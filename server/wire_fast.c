@@ -3,15 +3,19 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
+#include "numscan.h"
 #include "wire_int.h"
 
 /* ---- fast path ----
  * Event records are nearly all the bytes of a body. Jansson builds a tree of each (an allocation per
  * value, strtod per number) only for the Jansson path (wire_record.c) to copy the numbers out again; the fast
  * path reads `event` and `events` records straight into rows. It takes only the plain form — strings of
- * printable ASCII without escapes, numbers whose double is exact without strtod, no objects inside
- * unknown fields — and answers 0 ("not mine") for anything else, every error included. The line then
+ * printable ASCII without escapes, numbers that numscan.h takes (strtod's double, bit for bit), no objects
+ * inside unknown fields — and answers 0 ("not mine") for anything else, every error included. The line then
  * goes through Jansson (sw_wire_parse_line), which gives the same result or the error, as before. So the fast
  * path accepts nothing the Jansson path refuses and has no error messages of its own; it writes rows
  * only past b->nrows and commits a record only when the whole line was read (tests/unit/test_wire.c
@@ -53,82 +57,12 @@ static int plain_string(struct cur *c, const char **s, size_t *n)
     return 1;
 }
 
-static int is_digit(const struct cur *c, const char *q)
+/* A JSON number after any blanks (numscan.h): 1 for an integer, 2 for a real, 0 for anything the
+ * scanner leaves to Jansson. */
+__attribute__((noinline)) static int number(struct cur *c, double *dv, int64_t *iv)
 {
-    return q < c->e && (unsigned)(*q - '0') < 10;
-}
-
-/* Digits from q on, each folded into *m (mod 2^64: the callers refuse the lengths where that
- * wraps); returns the end of the run. The hot loop of the parser (most of a body is numbers). */
-static const char *digits_run(const struct cur *c, const char *q, uint64_t *m)
-{
-    uint64_t v = *m;
-    for (unsigned d; q < c->e && (d = (unsigned)(*q - '0')) < 10; q++)
-        v = v * 10 + d;
-    *m = v;
-    return q;
-}
-
-/* A JSON number: 1 for an integer (no fraction, no exponent) of at most 18 digits (*iv, and *dv as
- * Jansson's json_number_value gives it), 2 for a real of at most 15 significant digits whose decimal
- * exponent is within ±22 (then m·10^e is one correctly rounded IEEE operation on exact operands:
- * the double strtod gives); 0 for anything else (left to Jansson). */
-static int number(struct cur *c, double *dv, int64_t *iv)
-{
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     skip_ws(c);
-    const char *q = c->p;
-    int neg = q < c->e && *q == '-';
-    q += neg;
-    if (!is_digit(c, q))
-        return 0;
-    uint64_t m = 0;
-    long digits = 0, exp10 = 0;
-    int real = 0;
-    if (*q == '0')
-        q++; /* a leading zero stands alone: "01" is not JSON (the caller then finds no ',' or '}') */
-    else {
-        const char *d0 = q;
-        q = digits_run(c, q, &m);
-        digits = q - d0;
-    }
-    if (q < c->e && *q == '.') {
-        real = 1;
-        const char *f0 = ++q;
-        q = digits_run(c, q, &m);
-        if (q == f0)
-            return 0;
-        digits += q - f0;
-        exp10 = -(q - f0);
-    }
-    if (q < c->e && (*q == 'e' || *q == 'E')) {
-        real = 1;
-        q++;
-        int eneg = q < c->e && *q == '-';
-        q += q < c->e && (*q == '-' || *q == '+');
-        if (!is_digit(c, q))
-            return 0;
-        long ev = 0;
-        for (; is_digit(c, q); q++)
-            ev = ev < 1000 ? ev * 10 + (*q - '0') : ev;
-        exp10 += eneg ? -ev : ev;
-    }
-    /* m is exact only up to 19 digits: longer numbers are refused here (left to Jansson). */
-    if (!real) {
-        if (digits > 18)
-            return 0;
-        *iv = neg ? -(int64_t)m : (int64_t)m;
-        *dv = (double)*iv;
-        c->p = q;
-        return 1;
-    }
-    if (digits > 15 || exp10 < -22 || exp10 > 22)
-        return 0;
-    double v = exp10 < 0 ? (double)m / p10[-exp10] : (double)m * p10[exp10];
-    *dv = neg ? -v : v;
-    c->p = q;
-    return 2;
+    return sw_numscan(&c->p, c->e, dv, iv);
 }
 
 static int literal(struct cur *c, const char *word)
@@ -180,37 +114,106 @@ static int skip_value(struct cur *c, int depth, int *null)
     }
 }
 
-/* A measurement value into the slot of field f: null, a number (width 1), or an array of up to
- * width numbers and nulls (width > 1); all finite by construction. */
-static int fast_value(struct cur *c, const struct sw_fields *fields, int f, double *row)
+/* One element of a measurement array into *slot: null (left missing) or a number. The plain case
+ * (a number with no blank before it) is scanned inline, the rest as before. */
+static inline __attribute__((always_inline)) int element(struct cur *c, double *slot)
 {
-    double *slot = row + fields->offset[f], d;
     int64_t i;
+    if (c->p >= c->e || *c->p == 'n' || *c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n') {
+        skip_ws(c);
+        if (c->p < c->e && *c->p == 'n')
+            return literal(c, "null");
+    }
+    return sw_numscan(&c->p, c->e, slot, &i) != 0;
+}
+
+/* After an element: 1 at ',' (eaten), 0 at ']' (eaten), -1 for anything else. Blanks are skipped
+ * only when the next byte is not one of the two. */
+static inline __attribute__((always_inline)) int next_element(struct cur *c)
+{
+    if (c->p < c->e && *c->p == ',') {
+        c->p++;
+        return 1;
+    }
+    if (c->p < c->e && *c->p == ']') {
+        c->p++;
+        return 0;
+    }
+    return eat(c, ',') ? 1 : eat(c, ']') ? 0 : -1;
+}
+
+/* Where the ',' and ']' are in the 64 bytes from base (bit i: base[i]), for the elements of a column
+ * or an array. Each number then ends where the map says, not where its own digits end: the next
+ * element's start waits only for a bit search, not for the scan of this number (the scan of one
+ * number after another was a chain of dependent loads, one number's latency each). */
+struct seps {
+    const char *base; /* NULL: none yet */
+    uint64_t bits;
+};
+
+static inline uint64_t sep_bits(const char *p)
+{
+    uint64_t r = 0;
+#ifdef __SSE2__
+    for (int i = 0; i < 4; i++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+        __m128i m =
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')), _mm_cmpeq_epi8(v, _mm_set1_epi8(']')));
+        r |= (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * i);
+    }
+#else
+    for (int i = 0; i < 64; i++)
+        r |= (uint64_t)(p[i] == ',' || p[i] == ']') << i;
+#endif
+    return r;
+}
+
+/* The element at c->p when it is a number that ends right at the next ',' or ']' of the map: 1 with
+ * *slot set and c->p at that separator. 0 otherwise (a null, blanks, the last 64 bytes of the line,
+ * anything else: c->p unchanged, and the caller reads the element the general way). */
+static inline __attribute__((always_inline)) int mapped_number(struct cur *c, struct seps *sp, double *slot)
+{
+    const char *p = c->p;
+    if (!sp->base || (size_t)(p - sp->base) >= 48) {
+        if (c->e - p < 64)
+            return 0;
+        sp->base = p;
+        sp->bits = sep_bits(p);
+    }
+    uint64_t b = sp->bits >> (p - sp->base);
+    if (!b)
+        return 0;
+    const char *end = p + __builtin_ctzll(b), *q = p;
+    int64_t i;
+    if (!sw_numscan(&q, c->e, slot, &i) || q != end)
+        return 0;
+    c->p = end;
+    return 1;
+}
+
+/* A measurement value into the slot of field f: null, a number (width 1), or an array of up to
+ * width numbers and nulls (width > 1); all finite by construction. sp: the separator map of the
+ * caller's column (or a fresh one). */
+static int fast_value(struct cur *c, const struct sw_fields *fields, int f, double *row, struct seps *sp)
+{
+    double *slot = row + fields->offset[f];
     int w = fields->width[f];
+    if (w == 1)
+        return mapped_number(c, sp, slot) || element(c, slot);
     skip_ws(c);
     if (c->p < c->e && *c->p == 'n')
         return literal(c, "null");
-    if (w == 1)
-        return number(c, slot, &i) != 0;
     if (!eat(c, '['))
         return 0;
     if (eat(c, ']'))
         return 1;
-    int k = 0;
-    do {
-        if (k >= w)
+    for (int k = 0;; k++) {
+        if (k >= w || !(mapped_number(c, sp, slot + k) || element(c, slot + k)))
             return 0;
-        skip_ws(c);
-        if (c->p < c->e && *c->p == 'n') {
-            if (!literal(c, "null"))
-                return 0;
-        } else if (number(c, &d, &i))
-            slot[k] = d;
-        else
-            return 0;
-        k++;
-    } while (eat(c, ','));
-    return eat(c, ']');
+        int more = next_element(c);
+        if (more <= 0)
+            return more == 0;
+    }
 }
 
 /* Keys seen in one object, for Jansson's duplicate-key rule: the profile's fields as bits, up to 16
@@ -357,7 +360,7 @@ static int fast_event(struct cur *c, struct sw_batch *b, const struct sw_fields 
         else if (bit == K_TRIGGER)
             ok = plain_string(c, &s, &sl) && (trig = trigger_of(s, sl)) >= 0;
         else if (f >= 0)
-            ok = fast_value(c, fields, f, row);
+            ok = fast_value(c, fields, f, row, &(struct seps){0});
         else
             ok = skip_value(c, 32, &null) && ++unknown;
         if (!ok)
@@ -384,6 +387,23 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
     if (!eat(c, '['))
         return 0;
     size_t i = 0;
+    struct seps sp = {0};
+    if (what >= 0 && *have_n && fields->width[what] == 1) {
+        /* A column of single numbers into rows that exist already: one tight loop, the same
+         * rules (as many values as the first column, each a number or null). */
+        double *slot = b->rows + b->nrows * (size_t)b->row_width + (size_t)fields->offset[what];
+        if (eat(c, ']'))
+            return *n == 0;
+        for (;;) {
+            double *at = slot + i * (size_t)b->row_width;
+            if (i >= *n || !(mapped_number(c, &sp, at) || element(c, at)))
+                return 0;
+            i++;
+            int more = next_element(c);
+            if (more <= 0)
+                return more == 0 && i == *n;
+        }
+    }
     if (!eat(c, ']')) {
         do {
             if (!*have_n) {
@@ -398,7 +418,7 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
             int null, trig;
             int ok;
             if (what >= 0)
-                ok = fast_value(c, fields, what, row);
+                ok = fast_value(c, fields, what, row, &sp);
             else if (what == -1)
                 ok = id_value(c, &b->event_no[b->nrows + i]);
             else if (what == -2) {

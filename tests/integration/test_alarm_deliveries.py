@@ -322,6 +322,35 @@ class Deliveries(ReceiverTest):
         series = [k for k in m if k[0] == "spillwatch_alarm_deliveries_total"]
         self.assertEqual(len(series), 2 * 1 * 5)  # rules x their hooks x outcomes
 
+    def test_whole_history_figures_equal_the_walk_over_every_episode(self):
+        # Without a range and without a silence the figures come from the fold's running sums; with
+        # a range covering everything they come from a walk over the episodes: the same figures.
+        self.scripted = Scripted()
+        self.start([RULE], [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/" % self.scripted.port,
+                             "timeout": 2}])
+        for run, spills in ((80, [0.45, 0.45, 0.05]), (81, [0.45, 0.05]), (82, [0.45, 0.45, 0.45, 0.45, 0.05]),
+                            (83, [0.45])):
+            for n, dt in enumerate(spills, 1):
+                self.assertEqual(self.srv.post(spill(run, n, dead_time=dt))[0], 200)
+                if (run, n) in ((81, 1), (82, 2)):
+                    time.sleep(0.2)
+                    status, body = self.call("POST", "/api/v1/alarms/dead_time_high/ack", {"shifter": "B"})
+                    self.assertEqual(status, 200, body)
+        status, body = self.call("POST", "/api/v1/alarms/dead_time_high/reset", {"comment": "by hand"})
+        self.assertIn(status, (200, 409), body)
+        self.assertEqual(self.srv.post(spill(84, 1, dead_time=0.45))[0], 200)  # firing now
+        for within in (0, 1, 2, 3, 10):
+            whole = self.srv.get("/api/v1/alarms/stats?within=%d" % within)[1]
+            walk = self.srv.get("/api/v1/alarms/stats?since=0&within=%d" % within)[1]
+            a, b = ([r for r in x["rules"] if r["alarm"] == "dead_time_high"][0] for x in (whole, walk))
+            self.assertGreaterEqual(a["fired"], 4)
+            self.assertEqual(a["firing_now"], 1)
+            for k in a:
+                if k in ("firing_seconds", "ack_total_seconds", "ack_median_seconds", "ack_max_seconds"):
+                    self.assertAlmostEqual(a[k] or 0, b[k] or 0, delta=0.5 if k == "firing_seconds" else 1e-6, msg=k)
+                else:
+                    self.assertEqual(a[k], b[k], (within, k))
+
     def test_hooks_started_by_a_reload_keep_logging(self):
         self.scripted = Scripted()
         one = [{"name": "shift", "type": "webhook", "url": "http://127.0.0.1:%d/" % self.scripted.port, "timeout": 2}]

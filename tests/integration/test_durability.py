@@ -1,5 +1,6 @@
 """Durability and exactly-once across server crashes, back-pressure from the SQLite writer, and the
 spill timeout."""
+import json
 import os
 import re
 import shutil
@@ -173,7 +174,7 @@ class Crash(unittest.TestCase):
         try:
             status, run = srv.get("/api/v1/runs/2")
             self.assertEqual((status, run["spills"], run["events"]), (200, 1, 3))
-            # Late data after the restart is still refused: the closed set is reloaded.
+            # Late data after the restart is still refused: the database is asked (nothing loaded).
             status, res = srv.post(ndjson({"type": "event", "run": 2, "spill": 1, "event": 9, "trigger": "beam"}))
             self.assertEqual(status, 409)
         finally:
@@ -244,6 +245,64 @@ class HeadOfLine(ServerTest):
         status, sp = srv.get("/api/v1/runs/3/spills/1")
         self.assertEqual((status, sp["events"]), (200, 1))
         self.assertEqual(srv.get("/api/v1/sources/daq")[1]["committed_seq"], 3)
+
+    def test_late_data_while_its_commit_waits_is_409(self):
+        """A closed spill whose commit has not reached the database yet is closed all the same: the
+        engine keeps the spills it closed until the writer confirms their commit (the database answers
+        for the others), so late data and a resent spill are refused, not opened as a new spill."""
+        srv = self.srv
+        lock, t, answer = self.stalled_spill_end(5)
+        try:
+            status, res = srv.post(ndjson({"type": "event", "run": 5, "spill": 1, "event": 9, "trigger": "beam"}))
+            self.assertEqual(status, 409, res)
+            self.assertIn("already closed", res["error"])
+            self.assertEqual(srv.post(spill_batches(5, 1)[0], "daq3", 1)[0], 409)
+            self.assertTrue(t.is_alive(), "the spill_end was answered before its commit")
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        t.join(60)
+        self.assertEqual(answer["end"][0], 200, answer)
+        # Committed now: the database answers, and the late data is still refused.
+        status, res = srv.post(ndjson({"type": "event", "run": 5, "spill": 1, "event": 9, "trigger": "beam"}))
+        self.assertEqual(status, 409, res)
+        status, sp = srv.get("/api/v1/runs/5/spills/1")
+        self.assertEqual((status, sp["events"]), (200, 1))
+
+    def test_a_human_write_waiting_for_the_writer_holds_no_thread(self):
+        """A human write (here a manual flag) is queued to the writer and its connection suspended
+        until the writer has committed it: while the writer waits for the SQLite write lock, the one
+        HTTP worker still answers reads, and the flag gets its 200 (and is stored) once the lock is
+        gone (defer.h)."""
+        srv = self.srv
+        for seq, b in enumerate(spill_batches(6, 1), 1):
+            self.assertEqual(srv.post(b, "daq", seq)[0], 200)
+        wait_for_metric(srv, "spillwatch_store_queue_jobs", 0)
+        answer = {}
+        body = json.dumps({"flag": "BAD", "reason": "beam off or unstable", "comment": "scraper in"})
+        lock = sqlite3.connect(srv.db, isolation_level=None, timeout=0)
+        lock.execute("BEGIN IMMEDIATE")  # the writer now waits in its busy timeout (5 s)
+        t = threading.Thread(target=lambda: answer.update(
+            flag=srv.request("PUT", "/api/v1/runs/6/spills/1/flag", body, {"Content-Type": "application/json"})))
+        t.start()
+        try:
+            # Read by the one worker while the flag is in the writer's queue (a held worker answers
+            # nothing until the write gives up).
+            wait_for_metric(srv, "spillwatch_store_queue_jobs", 1)
+            for _ in range(10):
+                with urllib.request.urlopen(srv.url + "/api/v1/health", timeout=2) as resp:
+                    self.assertEqual(resp.status, 200)
+            self.assertTrue(t.is_alive(), "the flag was answered before its commit")
+            self.assertNotIn("flag", answer)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        t.join(60)
+        status, raw = answer["flag"][:2]
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(json.loads(raw)["spills"], [1])
+        status, sp = srv.get("/api/v1/runs/6/spills/1")
+        self.assertEqual((status, sp["manual"]["flag"]), (200, "BAD"))
 
     def test_shutdown_answers_a_suspended_spill_end_first(self):
         srv = self.srv

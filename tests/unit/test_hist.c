@@ -1,6 +1,7 @@
 /* Unit tests of server/hist.c: binning edges, under/overflow, selectors, stats, peak finding,
  * merging, JSON, snapshot encode/decode (including corrupt blobs), 2D edge cells in ROOT's numbering,
- * and SWH1 snapshots of older databases. */
+ * SWH1 snapshots of older databases, and the sums of snapshots (compensated, order-independent,
+ * subtractable; decoded into their own binning with a layout key; SWH3 keeps the low parts). */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -472,6 +473,121 @@ static void test_edges_and_swh1(void)
     sw_hist_release(&back);
 }
 
+/* Sums of snapshots as the run sums keep them (server/run_hists.c). */
+static int same_sums(const struct sw_hist *a, const struct sw_hist *b)
+{
+    size_t n = sw_hist_bins(a->def) + sw_hist_edges(a->def);
+    return a->sumx == b->sumx && a->sumx2 == b->sumx2 && a->sumy == b->sumy && a->sumy2 == b->sumy2 &&
+           a->sumxy == b->sumxy && a->entries == b->entries && a->underflow == b->underflow &&
+           a->overflow == b->overflow && memcmp(a->counts, b->counts, n * sizeof *a->counts) == 0;
+}
+
+static void test_run_sums(void)
+{
+    enum { S = 40 };
+    char err[160];
+    struct sw_hist_def d[3] = {def1("p_in", 60, 100, 220),
+                               {.dim = 2, .x = {20, -10, 10}, .y = {20, -10, 10}},
+                               def1("p_in", 30, 100, 220)}; /* d[2]: another binning of d[0] */
+    snprintf(d[1].name, sizeof d[1].name, "xy");
+    snprintf(d[2].name, sizeof d[2].name, "%s", d[0].name);
+    sw_selector_parse(&d[1].xsel, "hcal[0]", &F, err, sizeof err);
+    sw_selector_parse(&d[1].ysel, "hcal[1]", &F, err, sizeof err);
+    unsigned char *blob[S];
+    size_t len[S];
+    for (int k = 0; k < S; k++) {
+        struct sw_hist h[2];
+        sw_hist_init(&h[0], &d[0]);
+        sw_hist_init(&h[1], &d[1]);
+        for (int e = 0; e < 500 + 37 * k; e++) {
+            clear_row();
+            set("p_in", 0, 160.123456789 + 13.7 * grand() * (1 + k % 3));
+            set("hcal", 0, 3.3 * grand() + 0.1 * k);
+            set("hcal", 1, 4.7 * grand());
+            sw_hist_fill(&h[0], row, 0);
+            sw_hist_fill(&h[1], row, 0);
+        }
+        CHECK_INT(sw_hist_encode(h, 2, &blob[k], &len[k]), 0);
+        sw_hist_release(&h[0]);
+        sw_hist_release(&h[1]);
+    }
+    /* any order of adding gives the same doubles */
+    struct sw_hist fwd[2], rev[2], part[2];
+    for (int i = 0; i < 2; i++) {
+        sw_hist_init(&fwd[i], &d[i]);
+        sw_hist_init(&rev[i], &d[i]);
+        sw_hist_init(&part[i], &d[i]);
+    }
+    for (int k = 0; k < S; k++) {
+        CHECK_INT(sw_hist_decode_add_all(blob[k], len[k], fwd, 2), 2);
+        CHECK_INT(sw_hist_decode_add_all(blob[S - 1 - k], len[S - 1 - k], rev, 2), 2);
+    }
+    CHECK(same_sums(&fwd[0], &rev[0]));
+    CHECK(same_sums(&fwd[1], &rev[1]));
+    /* a snapshot of its own binning, with a layout key: one spill decoded, then taken out again */
+    struct sw_hist_snap a, b, sum;
+    CHECK_INT(sw_hist_decode_new(blob[0], len[0], &a), 2);
+    CHECK_INT(sw_hist_decode_new(blob[1], len[1], &b), 2);
+    CHECK(a.layout == b.layout && a.layout != 0);
+    CHECK(strcmp(a.defs[1].name, "xy") == 0 && a.defs[1].dim == 2 && a.defs[1].y.bins == 20);
+    struct sw_hist other;
+    sw_hist_init(&other, &d[2]);
+    unsigned char *ob;
+    size_t ol;
+    CHECK_INT(sw_hist_encode(&other, 1, &ob, &ol), 0);
+    struct sw_hist_snap o;
+    CHECK_INT(sw_hist_decode_new(ob, ol, &o), 1);
+    CHECK(o.layout != a.layout);
+    struct sw_hist_snap bad;
+    CHECK_INT(sw_hist_decode_new(ob, ol / 2, &bad), -1);
+    CHECK(bad.n == 0 && !bad.hists && !bad.defs);
+    /* the sum of all but spill 7: the whole sum minus spill 7's snapshot */
+    struct sw_hist_snap seven;
+    CHECK_INT(sw_hist_decode_new(blob[7], len[7], &seven), 2);
+    struct sw_hist minus[2];
+    for (int i = 0; i < 2; i++) {
+        sw_hist_init(&minus[i], &d[i]);
+        sw_hist_add(&minus[i], &fwd[i]);
+        CHECK_INT(sw_hist_sub(&minus[i], &seven.hists[i]), 0);
+        sw_hist_release(&part[i]);
+        sw_hist_init(&part[i], &d[i]);
+    }
+    for (int k = 0; k < S; k++)
+        if (k != 7)
+            sw_hist_decode_add_all(blob[k], len[k], part, 2);
+    CHECK(same_sums(&minus[0], &part[0]));
+    CHECK(same_sums(&minus[1], &part[1]));
+    CHECK_INT(sw_hist_sub(&minus[0], &o.hists[0]), -1); /* another binning */
+    /* the sum's snapshot keeps its low parts (SWH3): decoded and added on, still the same doubles */
+    unsigned char *sb;
+    size_t sl;
+    CHECK_INT(sw_hist_encode(fwd, 2, &sb, &sl), 0);
+    CHECK_INT(sw_hist_decode_new(sb, sl, &sum), 2);
+    CHECK(same_sums(&sum.hists[0], &fwd[0]) && same_sums(&sum.hists[1], &fwd[1]));
+    CHECK(memcmp(sum.hists[0].lo, fwd[0].lo, sizeof fwd[0].lo) == 0);
+    CHECK(fwd[0].lo[0] != 0 || fwd[0].lo[1] != 0); /* there were low parts to keep */
+    CHECK(sum.layout == a.layout);                 /* the layout is not the sums' */
+    for (int i = 0; i < 2; i++)
+        CHECK_INT(sw_hist_sub(&sum.hists[i], &seven.hists[i]), 0);
+    CHECK(same_sums(&sum.hists[0], &part[0]) && same_sums(&sum.hists[1], &part[1]));
+    for (int i = 0; i < 2; i++) {
+        sw_hist_release(&fwd[i]);
+        sw_hist_release(&rev[i]);
+        sw_hist_release(&part[i]);
+        sw_hist_release(&minus[i]);
+    }
+    sw_hist_release(&other);
+    sw_hist_snap_free(&a);
+    sw_hist_snap_free(&b);
+    sw_hist_snap_free(&o);
+    sw_hist_snap_free(&seven);
+    sw_hist_snap_free(&sum);
+    free(ob);
+    free(sb);
+    for (int k = 0; k < S; k++)
+        free(blob[k]);
+}
+
 int main(void)
 {
     sw_fields_add(&F, "trigger", 1);
@@ -486,5 +602,6 @@ int main(void)
     test_json();
     test_snapshots();
     test_edges_and_swh1();
+    test_run_sums();
     return CHECK_DONE();
 }

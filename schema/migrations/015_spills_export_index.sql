@@ -1,4 +1,4 @@
--- spillwatch schema, migration 16: a covering index of what the good-spill exports read of each
+-- spillwatch schema, migration 15: a covering index of what the good-spill exports read of each
 -- spill (docs/exports.md): its flag, MOT, times and the profile version that judged it, by run and
 -- spill. A spill row holds its reasons, counters and triggers as JSON (about 1-2 kB); without this
 -- index an export of a period of 100 runs read 33,000 of them three times (46 ms at 10^6 stored
