@@ -134,9 +134,10 @@ static void parse_retention(struct sw_config *cfg, json_t *ret, struct sw_diag *
 
 int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
 {
-    static const char *const known[] = {"listen",    "db",     "www",           "profile", "log_level",
-                                        "threads",   "limits", "spill_timeout", "auth",    "stream_heartbeat",
-                                        "retention", "store",  "display",       NULL};
+    static const char *const known[] = {
+        "listen",    "db",     "www",           "profile",        "log_level",
+        "threads",   "limits", "spill_timeout", "auth",           "stream_heartbeat",
+        "retention", "store",  "display",       "ingest_threads", NULL};
     static const char *const lknown[] = {"body_max",
                                          "line_max",
                                          "fields_max",
@@ -178,6 +179,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         cfg->log_level = SW_LOG_INFO;
     }
     cfg->threads = (int)sw_cfg_get_int(root, "threads", 4, 1, 256, "$", d);
+    cfg->ingest_threads = (int)sw_cfg_get_int(root, "ingest_threads", 0, 0, 256, "$", d);
     cfg->spill_timeout = sw_cfg_get_number(root, "spill_timeout", 60, 1, 86400, "$", d);
     cfg->body_max = 64u << 20;
     cfg->line_max = 8u << 20;

@@ -33,6 +33,7 @@ struct sw_config {
     char profile_path[PATH_MAX];
     int log_level;
     int threads;                      /* HTTP worker threads */
+    int ingest_threads;               /* ingest pool threads (ingest_pool.h); 0: one per online CPU */
     size_t body_max;                  /* bytes of one request body -> 413 above */
     size_t body_memory_max;           /* bytes of all request bodies held at once -> 503 above */
     size_t line_max;                  /* bytes of one NDJSON line -> 413 above */

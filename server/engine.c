@@ -10,6 +10,7 @@
 #include "alarms.h"
 #include "clock.h"
 #include "err.h"
+#include "prefill.h"
 #include "jsonnum.h"
 #include "log.h"
 #include "metrics.h"
@@ -166,9 +167,10 @@ static void remap_row(const struct sw_fields *from, const double *row, const str
 }
 
 int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instance, int64_t seq,
-                     const struct sw_batch *b, const struct sw_fields *fields, struct sw_ingest_result *res,
-                     struct sw_store_wait *w)
+                     const struct sw_batch *b, const struct sw_fields *fields, const struct sw_prefill *pre,
+                     struct sw_ingest_result *res, struct sw_store_wait *w)
 {
+    size_t prefilled_end = 0; /* records before this one had their fills added with their part */
     memset(res, 0, sizeof *res);
     struct eng_admission a = {0}; /* the spills this batch opens, allocated before anything is applied */
     double *remapped = NULL;      /* one row, for spills whose profile has other fields than the batch's */
@@ -249,8 +251,18 @@ int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instan
             if (isnan(sp->started) && !isnan(r->time))
                 sp->started = r->time;
             const struct sw_profile *p = sp->prof;
+            const struct sw_prefill_part *part = pre && pre->prof == p ? sw_prefill_part(pre, i) : NULL;
+            if (part) { /* this record and the next ones of the part: filled outside the mutex */
+                for (int h = 0; h < p->nhists; h++)
+                    sw_hist_add(&sp->hists[h], &part->hists[h]);
+                for (int t = 0; t < SW_TRIG_N; t++) {
+                    sp->trig[t] += part->trig[t];
+                    e->triggers[t] += part->trig[t];
+                }
+                prefilled_end = part->rec_end;
+            }
             int remap = fields && !same_fields(fields, &p->fields);
-            for (size_t k = r->first; k < r->first + r->nevents; k++) {
+            for (size_t k = r->first; i >= prefilled_end && k < r->first + r->nevents; k++) {
                 const double *row = b->rows + k * (size_t)b->row_width;
                 int trig = b->trigger[k];
                 if (remap) {

@@ -108,10 +108,15 @@ void sw_engine_free(struct sw_engine *e);
  * the batch and queues the commits of the spills it closed (and of its run_start/run_end records)
  * on w (sw_store_wait_init'ed by the caller, released by it afterwards); once they are all done
  * (sw_store_wait_all, or sw_store_wait_notify), sw_engine_ingest_finish takes the result of
- * sw_engine_ingest and gives the final one. The batch is answered only after that. */
+ * sw_engine_ingest and gives the final one. The batch is answered only after that.
+ *
+ * pre (may be NULL): the batch's histogram fills done beforehand, outside the mutex
+ * (prefill.h); a part of it is added to its spill when the spill has pre's profile, the events
+ * outside its parts (or of a spill of another profile) are filled here. */
+struct sw_prefill;
 int sw_engine_ingest(struct sw_engine *e, const char *source, const char *instance, int64_t seq,
-                     const struct sw_batch *b, const struct sw_fields *fields, struct sw_ingest_result *res,
-                     struct sw_store_wait *w);
+                     const struct sw_batch *b, const struct sw_fields *fields, const struct sw_prefill *pre,
+                     struct sw_ingest_result *res, struct sw_store_wait *w);
 int sw_engine_ingest_finish(struct sw_engine *e, const char *source, int64_t seq, int rc,
                             struct sw_ingest_result *res, struct sw_store_wait *w);
 

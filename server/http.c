@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,7 +18,9 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "http_log.h"
 #include "clock.h"
+#include "ingest_pool.h"
 #include "defer.h"
 #include "log.h"
 #include "metrics.h"
@@ -51,6 +54,7 @@ struct sw_server {
     char *spare[BODY_SPARES];
     size_t spare_cap[BODY_SPARES];
     struct sw_ratelimit *write_limit, *ingest_limit; /* per client address */
+    struct sw_ingest_pool *pool;                     /* parses and applies ingest batches (ingest_job) */
 };
 
 /* Per-request state while a body arrives, and while an ingest waits for its commits. */
@@ -64,6 +68,11 @@ struct req {
     struct sw_ingest_call *call; /* ingest only */
     int suspended;          /* was suspended for call's commits: counted in srv->suspended until completed */
     struct sw_defer *defer; /* a human write waiting for the writer (defer.h), until answered */
+    /* An ingest batch handed to the pool (ingest_job) while its connection is suspended; reply is
+     * the pool's answer when it refused the batch (call not active then). */
+    struct sw_ingest_job job;
+    int pooled;
+    struct sw_reply reply;
 };
 
 /* A kept body buffer of at least want bytes (*cap set to its size), or NULL. */
@@ -306,6 +315,38 @@ static int ingest_wait(struct sw_server *srv, struct req *rq)
     return 0;
 }
 
+/* On a pool thread, the connection suspended: parses and applies the batch with this thread's
+ * scratch, then resumes the connection when the batch's commits are done (on the writer thread)
+ * or at once (nothing to wait for, or the batch refused); on_request answers it then. */
+static void ingest_job(struct sw_ingest_job *job, struct sw_ingest_scratch *scratch)
+{
+    struct req *rq = (struct req *)((char *)job - offsetof(struct req, job));
+    memset(&rq->reply, 0, sizeof rq->reply);
+    sw_ingest_api_apply(&rq->srv->api, rq->call, rq->body, rq->len, scratch, &rq->reply);
+    if (rq->call->active && sw_store_wait_notify(&rq->call->w, ingest_committed, rq))
+        return;
+    ingest_committed(rq);
+}
+
+/* An ingest request whose headers are checked (rq->call->queued): to the pool, the connection
+ * suspended until its answer. 1 when queued, 0 while the server stops (the caller applies it). */
+static int ingest_queue(struct sw_server *srv, struct req *rq)
+{
+    pthread_mutex_lock(&srv->susp_mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->susp_mu);
+        return 0;
+    }
+    rq->suspended = 1;
+    rq->pooled = 1;
+    srv->suspended++;
+    MHD_suspend_connection(rq->conn);
+    rq->job.run = ingest_job;
+    sw_ingest_pool_submit(srv->pool, &rq->job); /* it cannot resume before susp_mu is free */
+    pthread_mutex_unlock(&srv->susp_mu);
+    return 1;
+}
+
 /* Answers an ingest call whose commits are done. */
 static enum MHD_Result ingest_answer(struct sw_server *srv, struct MHD_Connection *conn, struct req *rq)
 {
@@ -460,6 +501,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* 413 already queued */
     if (rq->call && rq->call->active)
         return ingest_answer(srv, conn, rq); /* resumed: the commits are done */
+    if (rq->pooled) {                        /* resumed: the pool refused the batch */
+        rq->pooled = 0;
+        return send_reply(conn, rq, &rq->reply);
+    }
     if (rq->defer)
         return write_answer(conn, rq); /* resumed: the human write has run */
     struct sw_reply r = {0};
@@ -482,7 +527,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0) {
         if (is_ingest(url) && !(rq->call = calloc(1, sizeof *rq->call)))
             return MHD_NO;
+        if (rq->call)
+            rq->call->defer = srv->pool != NULL; /* the headers here, the batch on the pool */
         sw_api_handle(&srv->api, conn, method, url, rq->body, rq->len, rq->call, &r);
+        if (rq->call && rq->call->queued) {
+            if (ingest_queue(srv, rq))
+                return MHD_YES;
+            struct sw_ingest_scratch scratch = {0}; /* stopping: here, as without the pool */
+            sw_ingest_api_apply(&srv->api, rq->call, rq->body, rq->len, &scratch, &r);
+            sw_ingest_scratch_release(&scratch);
+        }
         if (rq->call && rq->call->active)
             return ingest_wait(srv, rq) ? MHD_YES : ingest_answer(srv, conn, rq);
         if (r.defer) {
@@ -524,6 +578,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             pthread_mutex_unlock(&srv->susp_mu);
         }
         free(rq->call);
+        free(rq->reply.body); /* a refusal of the pool whose client went away */
         drop_body(rq, 0);
         free(rq);
         *con_cls = NULL;
@@ -558,61 +613,6 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
-/* MHD's messages can repeat at the rate of connections (a flood at the connection limit): each kind
- * (its first 48 characters) is logged at most once per LOG_WINDOW seconds, and the next one that is
- * logged says how many were held back. */
-#define LOG_WINDOW 10.0
-#define LOG_KINDS  8
-static struct {
-    pthread_mutex_t mu;
-    struct {
-        char kind[49];
-        double last;
-        unsigned long held;
-    } k[LOG_KINDS];
-    int next;
-} mhd_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    msg[strcspn(msg, "\n")] = 0;
-    double now = sw_mono();
-    unsigned long held = 0;
-    int say = 1;
-    pthread_mutex_lock(&mhd_log.mu);
-    int i = 0;
-    while (i < LOG_KINDS && strncmp(mhd_log.k[i].kind, msg, 48) != 0)
-        i++;
-    if (i == LOG_KINDS) { /* a new kind takes the oldest slot */
-        i = mhd_log.next;
-        mhd_log.next = (mhd_log.next + 1) % LOG_KINDS;
-        snprintf(mhd_log.k[i].kind, sizeof mhd_log.k[i].kind, "%.48s", msg);
-        mhd_log.k[i].last = -1e300;
-        mhd_log.k[i].held = 0;
-    }
-    if (now - mhd_log.k[i].last < LOG_WINDOW) {
-        mhd_log.k[i].held++;
-        say = 0;
-    } else {
-        held = mhd_log.k[i].held;
-        mhd_log.k[i].held = 0;
-        mhd_log.k[i].last = now;
-    }
-    pthread_mutex_unlock(&mhd_log.mu);
-    /* A client that went away (a browser tab closed on the live stream, a dropped connection) is
-     * routine: info, not a warning the shift crew learns to ignore. */
-    int gone = strstr(msg, "socket is no longer available") || strstr(msg, "Connection reset") ||
-               strstr(msg, "Broken pipe") || strstr(msg, "forcibly closed");
-    if (say && held)
-        sw_log(gone ? SW_LOG_INFO : SW_LOG_WARN, "http",
-               "%s (and %lu more like it in the last %.0f s, not logged)", msg, held, LOG_WINDOW);
-    else if (say)
-        sw_log(gone ? SW_LOG_INFO : SW_LOG_WARN, "http", "%s", msg);
-}
-
 /* 1 when addr is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */
 static int loopback(const struct sockaddr *addr)
 {
@@ -645,6 +645,9 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
         goto fail;
     }
     srv->stream = stream;
+    if (!(srv->pool = sw_ingest_pool_new(cfg->ingest_threads, err, errlen)))
+        goto fail;
+    sw_info("http", "ingest pool: %d threads", sw_ingest_pool_threads(srv->pool));
     srv->tickets = sw_tickets_new(SW_TICKETS_MAX, SW_TICKET_SECONDS);
     if (!srv->tickets) {
         snprintf(err, errlen, "out of memory");
@@ -700,14 +703,14 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger option comes first, so that MHD routes every message through it. */
-    srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-                                srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connections_max,
-                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
-                                MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    srv->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, sw_http_log, srv,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connections_max,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, errno ? strerror(errno) : "MHD failed");
@@ -717,6 +720,7 @@ struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine 
     srv->port = info ? info->port : 0;
     return srv;
 fail:
+    sw_ingest_pool_free(srv->pool);
     sw_tickets_free(srv->tickets);
     sw_ratelimit_free(srv->write_limit);
     sw_ratelimit_free(srv->ingest_limit);
@@ -746,6 +750,7 @@ void sw_server_stop(struct sw_server *srv)
     pthread_mutex_unlock(&srv->susp_mu);
     sw_stream_shutdown(srv->stream);
     MHD_stop_daemon(srv->mhd);
+    sw_ingest_pool_free(srv->pool); /* idle: every job it had was answered above */
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
     pthread_mutex_destroy(&srv->susp_mu);

@@ -6,9 +6,13 @@
  * ticket in ?ticket= stands for the read role once, for a browser's EventSource, which cannot send
  * the Authorization header). Large body buffers (256 KB to 2 MB, up to 4) are kept between
  * requests and reused, so that ingest batches do not fault in fresh memory each time; the server
- * owns them and frees them at the stop.
+ * owns them and frees them at the stop. An ingest request whose headers pass is handed to the
+ * ingest pool (ingest_pool.h) with its connection suspended; a pool thread parses and applies the
+ * batch and resumes the connection (at once, or once the batch's commits are done), which is then
+ * answered here.
  *
- * Threads: start/stop from the main thread; handlers run on MHD's pool threads.
+ * Threads: start/stop from the main thread; handlers run on MHD's pool threads; ingest batches on
+ * the ingest pool's threads.
  */
 #ifndef SW_HTTP_H
 #define SW_HTTP_H

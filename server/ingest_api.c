@@ -120,16 +120,51 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
         sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory; nothing applied");
         goto rejected;
     }
+    struct sw_ingest_call local = {0};
+    struct sw_ingest_call *ic = call ? call : &local;
+    snprintf(ic->source, sizeof ic->source, "%s", source ? source : "");
+    ic->seq = seq;
+    snprintf(ic->instance, sizeof ic->instance, "%s", source && instance ? instance : "");
+    ic->queued = 1;
+    if (call && call->defer) {
+        r->status = 0; /* the caller hands the body to sw_ingest_api_apply */
+        return;
+    }
+    struct sw_ingest_scratch scratch = {0};
+    sw_ingest_api_apply(api, ic, body, len, &scratch, r);
+    sw_ingest_scratch_release(&scratch);
+    if (call || r->status)
+        return;
+    sw_ingest_api_finish(api, &local, r);
+    return;
+rejected:
+    sw_metrics_ingest_rejected(r->status);
+}
+
+/* Kept between batches: the arrays of a batch of up to this many bytes (1,000 full NA64mu events
+ * take 1.4 MB; a body may hold 10^6 events, whose arrays are not kept). */
+#define SCRATCH_KEEP (8u << 20)
+
+void sw_ingest_scratch_release(struct sw_ingest_scratch *s)
+{
+    sw_batch_release(&s->batch);
+    sw_prefill_release(&s->fills);
+}
+
+void sw_ingest_api_apply(const struct sw_api *api, struct sw_ingest_call *ic, const char *body, size_t len,
+                         struct sw_ingest_scratch *scratch, struct sw_reply *r)
+{
+    ic->queued = 0;
     if (sw_req_store_refuses(api->store, r))
         goto rejected;
-    struct sw_batch b = {0};
+    struct sw_batch *b = &scratch->batch;
     struct sw_wire_error werr;
     struct sw_wire_limits lim = {api->cfg->line_max, api->cfg->fields_max, api->cfg->batch_events_max, 0};
     /* The batch is laid out by the fields of the profile in force now; the engine maps rows for
      * spills opened with another profile (a reload in between). */
     struct sw_profile *prof = sw_reload_profile(api->reload);
-    if (sw_wire_parse(&b, body ? body : "", len, &prof->fields, &lim, &werr) != 0) {
-        sw_batch_release(&b);
+    if (sw_wire_parse(b, body ? body : "", len, &prof->fields, &lim, &werr) != 0) {
+        sw_batch_clear(b, SCRATCH_KEEP);
         sw_profile_unref(prof);
         json_t *j = json_pack("{s:s}", "error", werr.msg);
         if (j && werr.line > 0) {
@@ -139,22 +174,16 @@ void sw_ingest_api_post(const struct sw_api *api, struct MHD_Connection *c, cons
         sw_reply_json(r, sw_err_http_status(werr.code), j);
         goto rejected;
     }
-    struct sw_ingest_call local;
-    struct sw_ingest_call *ic = call ? call : &local;
-    memset(ic, 0, sizeof *ic);
-    snprintf(ic->source, sizeof ic->source, "%s", source ? source : "");
-    ic->seq = seq;
+    /* The histogram fills, before the engine's mutex (prefill.h). */
+    sw_prefill_fill(&scratch->fills, prof, b);
+    const char *source = ic->source[0] ? ic->source : NULL;
     sw_store_wait_init(&ic->w);
     ic->active = 1;
-    ic->rc = sw_engine_ingest(api->engine, source, source ? instance : NULL, seq, &b, &prof->fields, &ic->res,
-                              &ic->w);
-    sw_batch_release(&b);
+    ic->rc = sw_engine_ingest(api->engine, source, source && ic->instance[0] ? ic->instance : NULL, ic->seq,
+                              b, &prof->fields, &scratch->fills, &ic->res, &ic->w);
+    sw_batch_clear(b, SCRATCH_KEEP);
     sw_profile_unref(prof);
-    if (call) {
-        r->status = 0; /* the caller waits for the commits, then calls sw_ingest_api_finish */
-        return;
-    }
-    sw_ingest_api_finish(api, &local, r);
+    r->status = 0; /* the caller waits for the commits, then calls sw_ingest_api_finish */
     return;
 rejected:
     sw_metrics_ingest_rejected(r->status);

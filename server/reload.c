@@ -18,9 +18,9 @@
 
 /* The config keys a reload leaves as they were at start-up (the answer lists them): the config
  * file itself is not re-read, so "profile" (the path) stays too; the file it names is re-read. */
-static const char *const not_reloaded[] = {"listen",  "db",     "www",  "profile",       "log_level",
-                                           "threads", "limits", "auth", "spill_timeout", "stream_heartbeat",
-                                           NULL};
+static const char *const not_reloaded[] = {
+    "listen", "db",   "www",           "profile",          "log_level",      "threads",
+    "limits", "auth", "spill_timeout", "stream_heartbeat", "ingest_threads", NULL};
 
 struct sw_reload {
     const struct sw_config *cfg;

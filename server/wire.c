@@ -9,7 +9,7 @@ int sw_wire_parse(struct sw_batch *b, const char *body, size_t len, const struct
                   const struct sw_wire_limits *lim, struct sw_wire_error *err)
 {
     memset(err, 0, sizeof *err);
-    b->row_width = fields->row_width;
+    sw_wire_set_width(b, fields->row_width);
     struct line_ctx lc = {.err = err};
     size_t pos = 0;
     int line = 0;

@@ -80,13 +80,43 @@ struct sw_record *sw_wire_new_record(struct sw_batch *b)
     return r;
 }
 
-void sw_batch_release(struct sw_batch *b)
+void sw_wire_set_width(struct sw_batch *b, int width)
+{
+    if (b->caprows && width != b->row_width && width > 0) {
+        size_t fit = b->caprows * (size_t)(b->row_width > 0 ? b->row_width : 0) / (size_t)width;
+        b->caprows = fit < b->caprows ? fit : b->caprows;
+    }
+    b->row_width = width;
+}
+
+static void release_records(struct sw_batch *b)
 {
     for (size_t i = 0; i < b->nrecs; i++) {
         json_decref(b->recs[i].counters);
         json_decref(b->recs[i].daq_sources);
         json_decref(b->recs[i].meta);
     }
+}
+
+void sw_batch_clear(struct sw_batch *b, size_t keep_bytes)
+{
+    release_records(b);
+    b->nrecs = 0;
+    size_t bytes = b->caprows * ((size_t)(b->row_width > 0 ? b->row_width : 0) * sizeof *b->rows +
+                                 sizeof *b->event_no + sizeof *b->trigger) +
+                   b->caprecs * sizeof *b->recs;
+    if (bytes > keep_bytes) {
+        sw_batch_release(b);
+        return;
+    }
+    b->nrows = 0;
+    b->events = 0;
+    b->fast = 0;
+}
+
+void sw_batch_release(struct sw_batch *b)
+{
+    release_records(b);
     free(b->recs);
     free(b->rows);
     free(b->event_no);

@@ -40,6 +40,9 @@ int sw_wire_key_column(const struct line_ctx *lc, const char *key);
 /* Fills lc->err (code, the line, column, "line N: " and the message); returns -1. */
 __attribute__((format(printf, 4, 5))) int sw_wire_fail(const struct line_ctx *lc, int code, int column,
                                                        const char *fmt, ...);
+/* Lays b's rows out width doubles wide; a kept buffer (sw_batch_clear) of another width keeps
+ * the rows it has room for. */
+void sw_wire_set_width(struct sw_batch *b, int width);
 /* Room for more rows past b->nrows (b->row_width doubles each, with event_no and trigger); -1 when
  * out of memory. */
 int sw_wire_grow_rows(struct sw_batch *b, size_t more);

@@ -48,7 +48,7 @@ static int ingest(const char *source, const char *instance, int64_t seq, const c
     }
     struct sw_store_wait w;
     sw_store_wait_init(&w);
-    int rc = sw_engine_ingest(eng, source, instance, seq, &b, &prof->fields, res, &w);
+    int rc = sw_engine_ingest(eng, source, instance, seq, &b, &prof->fields, NULL, res, &w);
     rc = last_rc = sw_engine_ingest_finish(eng, source, seq, rc, res, &w);
     sw_store_wait_release(&w);
     sw_batch_release(&b);

@@ -1,6 +1,7 @@
 /* Unit tests of server/wire.c: NDJSON parsing, validation, line/column of the first error. */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -364,6 +365,57 @@ static void test_fast_path(void)
     }
 }
 
+/* A batch kept between parses (sw_batch_clear, as an ingest pool thread keeps it) parses as a fresh
+ * one does, bit for bit, also after a profile of wider rows (a reload) and after an error. */
+static void test_kept_batch(void)
+{
+    struct sw_fields wide = fields;
+    sw_fields_add(&wide, "ecal", 30);
+    char body[60000];
+    size_t n = 0;
+    n += (size_t)snprintf(body + n, sizeof body - n,
+                          "{\"type\":\"events\",\"run\":3,\"spill\":1,\"columns\":{"
+                          "\"event\":[");
+    for (int i = 0; i < 700; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s%d", i ? "," : "", i + 1);
+    n += (size_t)snprintf(body + n, sizeof body - n, "],\"trigger\":[");
+    for (int i = 0; i < 700; i++)
+        n +=
+            (size_t)snprintf(body + n, sizeof body - n, "%s\"%s\"", i ? "," : "", i % 3 ? "physics" : "beam");
+    n += (size_t)snprintf(body + n, sizeof body - n, "],\"p_in\":[");
+    for (int i = 0; i < 700; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s%d.5", i ? "," : "", 100 + i % 90);
+    n += (size_t)snprintf(body + n, sizeof body - n,
+                          "]}}\n{\"type\":\"spill_end\",\"run\":3,\"spill\":1,"
+                          "\"counters\":{\"mot\":5}}\n");
+    const struct sw_wire_limits big = {1u << 20, 32, 100000, 0};
+    struct sw_batch kept = {0};
+    const struct sw_fields *layouts[] = {&fields, &wide, &fields, &wide};
+    for (int round = 0; round < 4; round++) {
+        const struct sw_fields *f = layouts[round];
+        struct sw_batch fresh = {0};
+        struct sw_wire_error ek, ef;
+        int rk = sw_wire_parse(&kept, body, n, f, &big, &ek),
+            rf = sw_wire_parse(&fresh, body, n, f, &big, &ef);
+        const char *diff = sw_wire_compare(rk, &kept, &ek, rf, &fresh, &ef);
+        if (diff)
+            fprintf(stderr, "round %d: the kept batch differs from a fresh one: %s\n", round, diff);
+        CHECK(diff == NULL);
+        if (rk)
+            fprintf(stderr, "%s\n", ek.msg);
+        CHECK_INT(rk, 0);
+        sw_batch_release(&fresh);
+        sw_batch_clear(&kept, 64u << 20);
+        CHECK(kept.nrecs == 0 && kept.nrows == 0 && kept.events == 0);
+        CHECK(kept.rows != NULL); /* kept, not freed */
+        struct sw_wire_error ebad;
+        CHECK_INT(sw_wire_parse(&kept, "{\"type\":\"bogus\"}", 18, f, &big, &ebad), -1);
+        sw_batch_clear(&kept, 64u << 20);
+    }
+    sw_batch_clear(&kept, 0); /* over the bound: freed */
+    CHECK(kept.rows == NULL && kept.recs == NULL);
+}
+
 int main(void)
 {
     sw_fields_add(&fields, "trigger", 1);
@@ -374,5 +426,6 @@ int main(void)
     test_daq_sources();
     test_event_cap();
     test_fast_path();
+    test_kept_batch();
     return CHECK_DONE();
 }
