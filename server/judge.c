@@ -162,6 +162,11 @@ struct sw_spill_rec *eng_judge_spill(struct sw_engine *e, struct spill *sp, cons
         snprintf(rec->source, sizeof rec->source, "%s", source);
         rec->seq = seq;
     }
+    /* A spill's snapshot is SWH2: the low parts that adding the ingest pool's partial histograms
+     * left (sw_hist_add keeps each sum the double nearest the exact one) are dropped, the sums
+     * themselves are unchanged; only sums of snapshots (run_hists) keep theirs (SWH3). */
+    for (int k = 0; k < p->nhists; k++)
+        memset(sp->hists[k].lo, 0, sizeof sp->hists[k].lo);
     if (!rec->reasons_json || !rec->checks_json || !rec->triggers_json || !rec->counters_json ||
         (in.daq_sources && !rec->daq_sources_json) ||
         sw_hist_encode(sp->hists, p->nhists, &rec->blob, &rec->bloblen) != 0)
