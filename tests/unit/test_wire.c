@@ -409,7 +409,8 @@ static void test_kept_batch(void)
         CHECK(kept.nrecs == 0 && kept.nrows == 0 && kept.events == 0);
         CHECK(kept.rows != NULL); /* kept, not freed */
         struct sw_wire_error ebad;
-        CHECK_INT(sw_wire_parse(&kept, "{\"type\":\"bogus\"}", 18, f, &big, &ebad), -1);
+        static const char bogus[] = "{\"type\":\"bogus\"}";
+        CHECK_INT(sw_wire_parse(&kept, bogus, sizeof bogus - 1, f, &big, &ebad), -1);
         sw_batch_clear(&kept, 64u << 20);
     }
     sw_batch_clear(&kept, 0); /* over the bound: freed */
