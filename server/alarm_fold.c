@@ -17,7 +17,7 @@ static int is_up(const char *state)
     return state && (!strcmp(state, "firing") || !strcmp(state, "acknowledged"));
 }
 
-static int starts_episode(const char *from, const char *to)
+int sw_alarm_fold_starts_episode(const char *from, const char *to)
 {
     return to && !strcmp(to, "firing") && !is_up(from);
 }
@@ -117,7 +117,7 @@ static int fold_events(sqlite3 *db, int64_t upto)
             break;
         }
         double t = sqlite3_column_double(st, 5);
-        if (starts_episode(from, to)) {
+        if (sw_alarm_fold_starts_episode(from, to)) {
             if (grow((void **)&r->eps, &r->epcap, r->neps + 1, sizeof *r->eps) != 0) {
                 rc = SQLITE_NOMEM;
                 break;

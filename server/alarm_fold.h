@@ -63,6 +63,10 @@ struct sw_alarm_fold {
     char file[512];
 };
 
+/* 1 when a transition from -> to starts an episode: to firing from a state that is not firing or
+ * acknowledged (NULL from: none). */
+int sw_alarm_fold_starts_episode(const char *from, const char *to);
+
 /* Brings the fold up to what db (any connection to the database, read in one transaction) holds
  * and returns it locked: the caller reads it and calls sw_alarm_fold_release. NULL (unlocked,
  * message in err) on an SQLite error or out of memory. */

@@ -89,17 +89,6 @@ int sw_alarm_report_known(sqlite3 *db, struct sw_alarms *alarms, const char *nam
     return known;
 }
 
-static int is_up(const char *state)
-{
-    return state && (!strcmp(state, "firing") || !strcmp(state, "acknowledged"));
-}
-
-/* The transition starts an episode: to firing from a state that is not firing or acknowledged. */
-static int starts_episode(const char *from, const char *to)
-{
-    return to && !strcmp(to, "firing") && !is_up(from);
-}
-
 int sw_alarm_report_attach(sqlite3 *db, json_t *history)
 {
     sqlite3_stmt *st;
@@ -113,8 +102,8 @@ int sw_alarm_report_attach(sqlite3 *db, json_t *history)
     int rc = 0;
     json_array_foreach(history, i, h)
     {
-        if (!starts_episode(json_string_value(json_object_get(h, "from")),
-                            json_string_value(json_object_get(h, "to"))))
+        if (!sw_alarm_fold_starts_episode(json_string_value(json_object_get(h, "from")),
+                                          json_string_value(json_object_get(h, "to"))))
             continue;
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, json_string_value(json_object_get(h, "alarm")), -1, SQLITE_TRANSIENT);

@@ -24,6 +24,18 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
     return -1;
 }
 
+/* Runs sql with ?1 = run to its end: its sqlite3_step result (SQLITE_DONE when it went through). */
+static int run_sql(sqlite3 *db, const char *sql, int64_t run)
+{
+    sqlite3_stmt *st;
+    if (prep(db, sql, &st) != 0)
+        return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, run);
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return step;
+}
+
 static int mark_stale(sqlite3 *db, int64_t run, const char *why)
 {
     sqlite3_stmt *st;
@@ -283,30 +295,16 @@ static int rebuild_one(sqlite3 *db, int *more)
     sqlite3_finalize(st);
     if (step != SQLITE_DONE)
         goto out;
-    if (prep(db, "DELETE FROM run_hist_sums WHERE run = ?1", &st) != 0)
-        goto out;
-    sqlite3_bind_int64(st, 1, run);
-    step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE)
+    if (run_sql(db, "DELETE FROM run_hist_sums WHERE run = ?1", run) != SQLITE_DONE)
         goto out;
     for (int i = 0; i < ng; i++)
         if (put_row(db, run, g[i].good, g[i].layout, g[i].spills, g[i].smin, g[i].smax, &g[i].sum) != 0)
             goto out;
-    if (prep(db, "DELETE FROM run_hist_stale WHERE run = ?1", &st) != 0)
-        goto out;
-    sqlite3_bind_int64(st, 1, run);
-    step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE)
-        goto out;
     /* Moves of the run recorded before now are in what was just summed. */
-    if (prep(db, "DELETE FROM run_hist_moves WHERE run = ?1", &st) != 0)
-        goto out;
-    sqlite3_bind_int64(st, 1, run);
-    step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    rc = step == SQLITE_DONE ? 1 : -1;
+    rc = run_sql(db, "DELETE FROM run_hist_stale WHERE run = ?1", run) == SQLITE_DONE &&
+                 run_sql(db, "DELETE FROM run_hist_moves WHERE run = ?1", run) == SQLITE_DONE
+             ? 1
+             : -1;
 out:
     if (rc < 0)
         sw_error("run_hists", "run %lld: building the sums failed: %s", (long long)run, sqlite3_errmsg(db));
