@@ -388,9 +388,10 @@ static int fast_column(struct cur *c, struct sw_batch *b, const struct sw_fields
         return 0;
     size_t i = 0;
     struct seps sp = {0};
-    if (what >= 0 && *have_n && fields->width[what] == 1) {
+    if (what >= 0 && *have_n && *n > 0 && fields->width[what] == 1) {
         /* A column of single numbers into rows that exist already: one tight loop, the same
-         * rules (as many values as the first column, each a number or null). */
+         * rules (as many values as the first column, each a number or null). With no rows (an
+         * empty first column) b->rows may be NULL: the general path below. */
         double *slot = b->rows + b->nrows * (size_t)b->row_width + (size_t)fields->offset[what];
         if (eat(c, ']'))
             return *n == 0;
