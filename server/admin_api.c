@@ -17,13 +17,12 @@ void sw_admin_api_health(const struct sw_api *api, struct sw_reply *r)
     char why[512];
     const char *kind;
     enum sw_store_state st = sw_store_state(api->store, why, sizeof why, &kind);
-    sqlite3 *db = sw_store_reader(api->store);
-    int readable =
-        db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
+    sw_sql *db = sw_store_reader(api->store);
+    int readable = db && sw_sql_exec(db, "SELECT 1 FROM runs LIMIT 1", NULL) == SW_SQL_OK;
     if (!readable && st == SW_STORE_OK) {
         kind = "error";
         snprintf(why, sizeof why, "the database cannot be read: %s",
-                 db ? sqlite3_errmsg(db) : "no connection");
+                 db ? sw_sql_errmsg(db) : "no connection");
     }
     int ok = readable && st == SW_STORE_OK;
     struct sw_profile *prof = sw_reload_profile(api->reload);

@@ -17,15 +17,15 @@
 #define ACK_MAX_S     (7 * 86400.0)
 
 /* A result row as an object: keys[i] = column i; NULL stays null; a "matchers" column is parsed. */
-static json_t *row_object(sqlite3_stmt *st, const char *const *keys, int n)
+static json_t *row_object(sw_stmt *st, const char *const *keys, int n)
 {
     json_t *o = json_object();
     for (int i = 0; i < n; i++) {
-        int t = sqlite3_column_type(st, i);
-        const char *txt = (const char *)sqlite3_column_text(st, i);
-        json_t *v = t == SQLITE_NULL               ? json_null()
-                    : t == SQLITE_INTEGER          ? json_integer(sqlite3_column_int64(st, i))
-                    : t == SQLITE_FLOAT            ? json_real(sqlite3_column_double(st, i))
+        int t = sw_sql_column_type(st, i);
+        const char *txt = (const char *)sw_sql_column_text(st, i);
+        json_t *v = t == SW_SQL_NULL               ? json_null()
+                    : t == SW_SQL_INTEGER          ? json_integer(sw_sql_column_int64(st, i))
+                    : t == SW_SQL_FLOAT            ? json_real(sw_sql_column_double(st, i))
                     : !strcmp(keys[i], "matchers") ? json_loads(txt, 0, NULL)
                                                    : json_string(txt);
         json_object_set_new(o, keys[i], v ? v : json_null());
@@ -48,8 +48,8 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
         static const char *const keys[] = {"id",   "time", "alarm",   "severity", "from",
                                            "to",   "run",  "spill",   "value",    "threshold",
                                            "note", "who",  "shifter", "comment",  "expires"};
-        sqlite3 *db = sw_db_reader(api->store, r);
-        sqlite3_stmt *st;
+        sw_sql *db = sw_db_reader(api->store, r);
+        sw_stmt *st;
         if (!db || sw_db_prepare(db,
                                  "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
                                  "threshold, note, who, shifter, comment, expires FROM alarm_events "
@@ -59,16 +59,16 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
             return;
         }
         if (alarm)
-            sqlite3_bind_text(st, 1, alarm, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, limit);
+            sw_sql_bind_text(st, 1, alarm, -1, SW_SQL_STATIC);
+        sw_sql_bind_int64(st, 2, limit);
         json_t *arr = json_array();
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (sw_sql_step(st) == SW_SQL_ROW)
             json_array_append_new(arr, row_object(st, keys, 15));
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
         if (sw_alarm_report_attach(db, arr) != 0) {
             json_decref(arr);
             json_decref(j);
-            sw_reply_fail(r, SW_EUNAVAILABLE, "the delivery log cannot be read: %s", sqlite3_errmsg(db));
+            sw_reply_fail(r, SW_EUNAVAILABLE, "the delivery log cannot be read: %s", sw_sql_errmsg(db));
             return;
         }
         json_object_set_new(j, "history", arr);
@@ -174,7 +174,7 @@ void sw_alarm_api_deliveries(const struct sw_api *api, struct MHD_Connection *c,
     int64_t limit = 500;
     if (range_args(c, 0, &g, r) != 0 || sw_req_query_int(c, "limit", &limit, r) < 0)
         return;
-    sqlite3 *db = sw_db_reader(api->store, r);
+    sw_sql *db = sw_db_reader(api->store, r);
     if (!db)
         return;
     if (!sw_alarm_report_known(db, api->alarms, name)) {
@@ -194,7 +194,7 @@ void sw_alarm_api_stats(const struct sw_api *api, struct MHD_Connection *c, stru
     struct sw_alarm_range g;
     if (range_args(c, 1, &g, r) != 0)
         return;
-    sqlite3 *db = sw_db_reader(api->store, r);
+    sw_sql *db = sw_db_reader(api->store, r);
     if (!db)
         return;
     char err[300];
@@ -318,10 +318,10 @@ static const char *const silence_keys[] = {"id",       "created",   "creator", "
 #define SILENCE_COLS "id, created, creator, who, comment, matchers, starts_at, ends_at, expired_by"
 
 /* A stored silence as JSON, with "active" and the rules it "matches". */
-static json_t *silence_json(const struct sw_api *api, sqlite3_stmt *st, double now)
+static json_t *silence_json(const struct sw_api *api, sw_stmt *st, double now)
 {
     json_t *o = row_object(st, silence_keys, 9);
-    double starts = sqlite3_column_double(st, 6), ends = sqlite3_column_double(st, 7);
+    double starts = sw_sql_column_double(st, 6), ends = sw_sql_column_double(st, 7);
     json_object_set_new(o, "active", json_boolean(starts <= now && now < ends));
     struct sw_silence s = {0};
     const char *key;
@@ -343,21 +343,21 @@ void sw_alarm_api_silences(const struct sw_api *api, struct MHD_Connection *c, s
     int64_t limit = 200, only_active = 0;
     if (sw_req_query_int(c, "limit", &limit, r) < 0 || sw_req_query_int(c, "active", &only_active, r) < 0)
         return;
-    sqlite3 *db = sw_db_reader(api->store, r);
-    sqlite3_stmt *st;
+    sw_sql *db = sw_db_reader(api->store, r);
+    sw_stmt *st;
     if (!db || sw_db_prepare(db,
                              "SELECT " SILENCE_COLS " FROM silences WHERE ?1 = 0 OR ends_at > ?2 "
                              "ORDER BY id DESC LIMIT ?3",
                              &st, r) != 0)
         return;
     double now = sw_wall();
-    sqlite3_bind_int64(st, 1, only_active);
-    sqlite3_bind_double(st, 2, now);
-    sqlite3_bind_int64(st, 3, limit);
+    sw_sql_bind_int64(st, 1, only_active);
+    sw_sql_bind_double(st, 2, now);
+    sw_sql_bind_int64(st, 3, limit);
     json_t *arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (sw_sql_step(st) == SW_SQL_ROW)
         json_array_append_new(arr, silence_json(api, st, now));
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     sw_reply_json(r, 200, json_pack("{s:o}", "silences", arr));
 }
 
@@ -435,44 +435,44 @@ static void silence_free(void *ctx)
     free(t);
 }
 
-static int insert_silence(sqlite3 *db, void *ctx)
+static int insert_silence(sw_sql *db, void *ctx)
 {
     struct silence_tx *t = ctx;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO silences(created, creator, who, comment, matchers, starts_at, ends_at) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "INSERT INTO silences(created, creator, who, comment, matchers, starts_at, ends_at) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_double(st, 1, t->s->created);
-    sqlite3_bind_text(st, 2, t->s->creator, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, t->s->who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t->s->comment, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, t->matchers_json, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 6, t->s->starts_at);
-    sqlite3_bind_double(st, 7, t->s->ends_at);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    t->s->id = sqlite3_last_insert_rowid(db);
+    sw_sql_bind_double(st, 1, t->s->created);
+    sw_sql_bind_text(st, 2, t->s->creator, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 3, t->s->who, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 4, t->s->comment, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 5, t->matchers_json, -1, SW_SQL_STATIC);
+    sw_sql_bind_double(st, 6, t->s->starts_at);
+    sw_sql_bind_double(st, 7, t->s->ends_at);
+    int rc = sw_sql_step(st) == SW_SQL_ROW ? 0 : -1;
+    if (rc == 0)
+        t->s->id = sw_sql_column_int64(st, 0);
+    sw_sql_finalize(st);
     return rc;
 }
 
 /* Replies with the stored silence id (status 200 or 201) and its matches. */
 static void reply_silence(const struct sw_api *api, int64_t id, unsigned status, struct sw_reply *r)
 {
-    sqlite3 *db = sw_db_reader(api->store, r);
-    sqlite3_stmt *st;
+    sw_sql *db = sw_db_reader(api->store, r);
+    sw_stmt *st;
     if (!db || sw_db_prepare(db, "SELECT " SILENCE_COLS " FROM silences WHERE id = ?1", &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    sw_sql_bind_int64(st, 1, id);
+    if (sw_sql_step(st) == SW_SQL_ROW) {
         json_t *s = silence_json(api, st, sw_wall());
         sw_reply_json(r, status,
                       json_pack("{s:o, s:O}", "silence", s, "matches", json_object_get(s, "matches")));
     } else
         sw_reply_fail(r, SW_ENOTFOUND, "no silence %lld", (long long)id);
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
 }
 
 static void silence_added(void *ctx, int rc, struct sw_reply *r)
@@ -556,29 +556,29 @@ out:
     json_decref(j);
 }
 
-static int expire_silence(sqlite3 *db, void *ctx)
+static int expire_silence(sw_sql *db, void *ctx)
 {
     struct silence_tx *t = ctx;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT ends_at > ?2 FROM silences WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db, "SELECT ends_at > ?2 FROM silences WHERE id = ?1", -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, t->id);
-    sqlite3_bind_double(st, 2, t->now);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    sw_sql_bind_int64(st, 1, t->id);
+    sw_sql_bind_double(st, 2, t->now);
+    if (sw_sql_step(st) == SW_SQL_ROW) {
         t->found = 1;
-        t->changed = sqlite3_column_int(st, 0);
+        t->changed = sw_sql_column_int(st, 0);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     if (!t->changed)
         return 0;
-    if (sqlite3_prepare_v2(db, "UPDATE silences SET ends_at = ?2, expired_by = ?3 WHERE id = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db, "UPDATE silences SET ends_at = ?2, expired_by = ?3 WHERE id = ?1", -1, &st,
+                       NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, t->id);
-    sqlite3_bind_double(st, 2, t->now);
-    sqlite3_bind_text(st, 3, t->by, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, t->id);
+    sw_sql_bind_double(st, 2, t->now);
+    sw_sql_bind_text(st, 3, t->by, -1, SW_SQL_STATIC);
+    int rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
+    sw_sql_finalize(st);
     return rc;
 }
 

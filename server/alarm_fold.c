@@ -66,22 +66,22 @@ static struct sw_alarm_fold_rule *rule(const char *name, const char *severity)
     return r;
 }
 
-static int64_t int_or(sqlite3_stmt *st, int i)
+static int64_t int_or(sw_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+    return sw_sql_column_type(st, i) == SW_SQL_NULL ? -1 : sw_sql_column_int64(st, i);
 }
 
-static int64_t max_id(sqlite3 *db, const char *table)
+static int64_t max_id(sw_sql *db, const char *table)
 {
     char sql[80];
     snprintf(sql, sizeof sql, "SELECT coalesce(max(id), 0) FROM %s", table);
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int64_t id = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db, sql, -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (sw_sql_step(st) == SW_SQL_ROW)
+        id = sw_sql_column_int64(st, 0);
+    sw_sql_finalize(st);
     return id;
 }
 
@@ -92,34 +92,34 @@ static int by_start(const void *a, const void *b)
 }
 
 /* The transitions after the last one folded, in id order (the fold is a state machine per rule). */
-static int fold_events(sqlite3 *db, int64_t upto)
+static int fold_events(sw_sql *db, int64_t upto)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, alarm, severity, from_state, to_state, time, run, spill, note FROM "
-                           "alarm_events WHERE id > ?1 AND id <= ?2 AND (to_state IN ('firing', "
-                           "'acknowledged') OR from_state IN ('firing', 'acknowledged')) ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT id, alarm, severity, from_state, to_state, time, run, spill, note FROM "
+                       "alarm_events WHERE id > ?1 AND id <= ?2 AND (to_state IN ('firing', "
+                       "'acknowledged') OR from_state IN ('firing', 'acknowledged')) ORDER BY id",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, fold.events_id);
-    sqlite3_bind_int64(st, 2, upto);
+    sw_sql_bind_int64(st, 1, fold.events_id);
+    sw_sql_bind_int64(st, 2, upto);
     int rc, changed = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *alarm = (const char *)sqlite3_column_text(st, 1),
-                   *from = (const char *)sqlite3_column_text(st, 3),
-                   *to = (const char *)sqlite3_column_text(st, 4),
-                   *note = (const char *)sqlite3_column_text(st, 8);
+    while ((rc = sw_sql_step(st)) == SW_SQL_ROW) {
+        const char *alarm = (const char *)sw_sql_column_text(st, 1),
+                   *from = (const char *)sw_sql_column_text(st, 3),
+                   *to = (const char *)sw_sql_column_text(st, 4),
+                   *note = (const char *)sw_sql_column_text(st, 8);
         if (!alarm)
             continue;
-        struct sw_alarm_fold_rule *r = rule(alarm, (const char *)sqlite3_column_text(st, 2));
+        struct sw_alarm_fold_rule *r = rule(alarm, (const char *)sw_sql_column_text(st, 2));
         if (!r) {
-            rc = SQLITE_NOMEM;
+            rc = SW_SQL_NOMEM;
             break;
         }
-        double t = sqlite3_column_double(st, 5);
+        double t = sw_sql_column_double(st, 5);
         if (sw_alarm_fold_starts_episode(from, to)) {
             if (grow((void **)&r->eps, &r->epcap, r->neps + 1, sizeof *r->eps) != 0) {
-                rc = SQLITE_NOMEM;
+                rc = SW_SQL_NOMEM;
                 break;
             }
             if (r->open >= 0) { /* the open one never ends now */
@@ -137,7 +137,7 @@ static int fold_events(sqlite3 *db, int64_t upto)
             if (isnan(e->ack)) {
                 e->ack = t;
                 if (grow((void **)&r->acks, &r->ackcap, r->nacks + 1, sizeof *r->acks) != 0) {
-                    rc = SQLITE_NOMEM;
+                    rc = SW_SQL_NOMEM;
                     break;
                 }
                 double d = t - e->start;
@@ -161,7 +161,7 @@ static int fold_events(sqlite3 *db, int64_t upto)
             r->n_reset += e->how == 2;
             if (e->how == 1 && e->srun >= 0 && e->erun == e->srun && e->sspill >= 0 && e->espill >= 0) {
                 if (grow((void **)&r->within, &r->withincap, r->nwithin + 1, sizeof *r->within) != 0) {
-                    rc = SQLITE_NOMEM;
+                    rc = SW_SQL_NOMEM;
                     break;
                 }
                 int64_t d = e->espill - e->sspill;
@@ -174,8 +174,8 @@ static int fold_events(sqlite3 *db, int64_t upto)
             }
         }
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    sw_sql_finalize(st);
+    if (rc != SW_SQL_DONE)
         return -1;
     fold.events_id = upto;
     for (int i = 0; changed && i < fold.nrules; i++) {
@@ -193,21 +193,21 @@ static int fold_events(sqlite3 *db, int64_t upto)
     return 0;
 }
 
-static int fold_deliveries(sqlite3 *db, int64_t upto)
+static int fold_deliveries(sw_sql *db, int64_t upto)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT alarm, episode, hook, outcome FROM alarm_deliveries WHERE id > ?1 AND id "
-                           "<= ?2 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT alarm, episode, hook, outcome FROM alarm_deliveries WHERE id > ?1 AND id "
+                       "<= ?2 ORDER BY id",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, fold.deliveries_id);
-    sqlite3_bind_int64(st, 2, upto);
+    sw_sql_bind_int64(st, 1, fold.deliveries_id);
+    sw_sql_bind_int64(st, 2, upto);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *alarm = (const char *)sqlite3_column_text(st, 0),
-                   *hook = (const char *)sqlite3_column_text(st, 2),
-                   *outcome = (const char *)sqlite3_column_text(st, 3);
+    while ((rc = sw_sql_step(st)) == SW_SQL_ROW) {
+        const char *alarm = (const char *)sw_sql_column_text(st, 0),
+                   *hook = (const char *)sw_sql_column_text(st, 2),
+                   *outcome = (const char *)sw_sql_column_text(st, 3);
         if (!alarm || !hook || !outcome)
             continue;
         struct sw_alarm_fold_rule *r = rule(alarm, NULL);
@@ -215,35 +215,35 @@ static int fold_deliveries(sqlite3 *db, int64_t upto)
         while (r && h < r->nhooks && strcmp(r->hooks[h], hook))
             h++;
         if (!r || grow((void **)&r->hooks, &r->hookcap, r->nhooks + 1, sizeof *r->hooks) != 0) {
-            rc = SQLITE_NOMEM;
+            rc = SW_SQL_NOMEM;
             break;
         }
         if (h == r->nhooks)
             snprintf(r->hooks[r->nhooks++], sizeof r->hooks[0], "%s", hook);
         if (grow((void **)&r->dls, &r->dlcap, r->ndls + 1, sizeof *r->dls) != 0) {
-            rc = SQLITE_NOMEM;
+            rc = SW_SQL_NOMEM;
             break;
         }
         int o = 0;
         while (o < SW_OUTCOME_N && strcmp(outcome, sw_delivery_outcome_names[o]))
             o++;
         r->dls[r->ndls++] = (struct sw_alarm_dl){
-            .episode = sqlite3_column_double(st, 1), .hook = h, .outcome = o < SW_OUTCOME_N ? o : -1};
+            .episode = sw_sql_column_double(st, 1), .hook = h, .outcome = o < SW_OUTCOME_N ? o : -1};
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    sw_sql_finalize(st);
+    if (rc != SW_SQL_DONE)
         return -1;
     fold.deliveries_id = upto;
     return 0;
 }
 
-const struct sw_alarm_fold *sw_alarm_fold_acquire(sqlite3 *db, char *err, size_t errlen)
+const struct sw_alarm_fold *sw_alarm_fold_acquire(sw_sql *db, char *err, size_t errlen)
 {
     pthread_mutex_lock(&mu);
-    int own = sqlite3_get_autocommit(db); /* one read transaction: both tables of one snapshot */
-    if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    int own = sw_sql_get_autocommit(db); /* one read transaction: both tables of one snapshot */
+    if (own && sw_sql_exec(db, "BEGIN", NULL) != SW_SQL_OK)
         goto fail;
-    const char *file = sqlite3_db_filename(db, "main");
+    const char *file = sw_sql_target(db);
     int64_t ev = max_id(db, "alarm_events"), dl = max_id(db, "alarm_deliveries");
     if (ev < 0 || dl < 0)
         goto fail;
@@ -256,12 +256,12 @@ const struct sw_alarm_fold *sw_alarm_fold_acquire(sqlite3 *db, char *err, size_t
         goto fail;
     }
     if (own)
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        sw_sql_exec(db, "COMMIT", NULL);
     return &fold;
 fail:
-    snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-    if (own && !sqlite3_get_autocommit(db))
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    snprintf(err, errlen, "%s", sw_sql_errmsg(db));
+    if (own && !sw_sql_get_autocommit(db))
+        sw_sql_exec(db, "ROLLBACK", NULL);
     pthread_mutex_unlock(&mu);
     return NULL;
 }

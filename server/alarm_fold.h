@@ -14,7 +14,7 @@
 #ifndef SW_ALARM_FOLD_H
 #define SW_ALARM_FOLD_H
 
-#include <sqlite3.h>
+#include "sql.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,7 +70,7 @@ int sw_alarm_fold_starts_episode(const char *from, const char *to);
 /* Brings the fold up to what db (any connection to the database, read in one transaction) holds
  * and returns it locked: the caller reads it and calls sw_alarm_fold_release. NULL (unlocked,
  * message in err) on an SQLite error or out of memory. */
-const struct sw_alarm_fold *sw_alarm_fold_acquire(sqlite3 *db, char *err, size_t errlen);
+const struct sw_alarm_fold *sw_alarm_fold_acquire(sw_sql *db, char *err, size_t errlen);
 void sw_alarm_fold_release(void);
 
 /* The index in r->eps of the episode of r that started at start (within 0.5 ms) and that

@@ -23,7 +23,7 @@ static const char *const delivery_keys[] = {
     "hook", "kind", "target", "attempt", "outcome",     "http_status", "exit_code", "error", "latency"};
 #define NDELIVERY_KEYS (int)(sizeof delivery_keys / sizeof delivery_keys[0])
 
-static json_t *delivery_row(sqlite3_stmt *st)
+static json_t *delivery_row(sw_stmt *st)
 {
     json_t *o = json_object();
     for (int i = 0; i < NDELIVERY_KEYS; i++)
@@ -31,35 +31,35 @@ static json_t *delivery_row(sqlite3_stmt *st)
     return o;
 }
 
-static void fail(sqlite3 *db, char *err, size_t len)
+static void fail(sw_sql *db, char *err, size_t len)
 {
-    snprintf(err, len, "the database cannot be read: %s", sqlite3_errmsg(db));
+    snprintf(err, len, "the database cannot be read: %s", sw_sql_errmsg(db));
 }
 
-json_t *sw_alarm_report_deliveries(sqlite3 *db, const char *alarm, const struct sw_alarm_range *r,
+json_t *sw_alarm_report_deliveries(sw_sql *db, const char *alarm, const struct sw_alarm_range *r,
                                    int64_t limit, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " DELIVERY_COLS " FROM alarm_deliveries WHERE alarm = ?1 AND "
-                           "(?2 < 0 AND time >= ?3 AND time < ?4 OR ?2 >= 0 AND run BETWEEN ?2 AND ?5) "
-                           "ORDER BY id DESC LIMIT ?6",
-                           -1, &st, NULL) != SQLITE_OK) {
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT " DELIVERY_COLS " FROM alarm_deliveries WHERE alarm = ?1 AND "
+                       "(?2 < 0 AND time >= ?3 AND time < ?4 OR ?2 >= 0 AND run BETWEEN ?2 AND ?5) "
+                       "ORDER BY id DESC LIMIT ?6",
+                       -1, &st, NULL) != SW_SQL_OK) {
         fail(db, err, errlen);
         return NULL;
     }
-    sqlite3_bind_text(st, 1, alarm, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, r->run_first);
-    sqlite3_bind_double(st, 3, isfinite(r->since) ? r->since : -1e300);
-    sqlite3_bind_double(st, 4, isfinite(r->until) ? r->until : 1e300);
-    sqlite3_bind_int64(st, 5, r->run_last);
-    sqlite3_bind_int64(st, 6, limit);
+    sw_sql_bind_text(st, 1, alarm, -1, SW_SQL_STATIC);
+    sw_sql_bind_int64(st, 2, r->run_first);
+    sw_sql_bind_double(st, 3, isfinite(r->since) ? r->since : -1e300);
+    sw_sql_bind_double(st, 4, isfinite(r->until) ? r->until : 1e300);
+    sw_sql_bind_int64(st, 5, r->run_last);
+    sw_sql_bind_int64(st, 6, limit);
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = sw_sql_step(st)) == SW_SQL_ROW)
         json_array_append_new(arr, delivery_row(st));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    sw_sql_finalize(st);
+    if (rc != SW_SQL_DONE) {
         fail(db, err, errlen);
         json_decref(arr);
         return NULL;
@@ -67,7 +67,7 @@ json_t *sw_alarm_report_deliveries(sqlite3 *db, const char *alarm, const struct 
     return json_pack("{s:s, s:o}", "alarm", alarm, "deliveries", arr);
 }
 
-int sw_alarm_report_known(sqlite3 *db, struct sw_alarms *alarms, const char *name)
+int sw_alarm_report_known(sw_sql *db, struct sw_alarms *alarms, const char *name)
 {
     json_t *all = sw_alarms_json(alarms), *a;
     size_t i;
@@ -77,25 +77,25 @@ int sw_alarm_report_known(sqlite3 *db, struct sw_alarms *alarms, const char *nam
         known |= !strcmp(json_string_value(json_object_get(a, "name")), name);
     }
     json_decref(all);
-    sqlite3_stmt *st;
-    if (!known && sqlite3_prepare_v2(db,
-                                     "SELECT EXISTS(SELECT 1 FROM alarm_events WHERE alarm = ?1) OR "
-                                     "EXISTS(SELECT 1 FROM alarm_deliveries WHERE alarm = ?1)",
-                                     -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        known = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+    sw_stmt *st;
+    if (!known && sw_sql_prepare(db,
+                                 "SELECT EXISTS(SELECT 1 FROM alarm_events WHERE alarm = ?1) OR "
+                                 "EXISTS(SELECT 1 FROM alarm_deliveries WHERE alarm = ?1)",
+                                 -1, &st, NULL) == SW_SQL_OK) {
+        sw_sql_bind_text(st, 1, name, -1, SW_SQL_STATIC);
+        known = sw_sql_step(st) == SW_SQL_ROW && sw_sql_column_int(st, 0);
+        sw_sql_finalize(st);
     }
     return known;
 }
 
-int sw_alarm_report_attach(sqlite3 *db, json_t *history)
+int sw_alarm_report_attach(sw_sql *db, json_t *history)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " DELIVERY_COLS " FROM alarm_deliveries WHERE alarm = ?1 AND episode "
-                           "BETWEEN ?2 - 0.0005 AND ?2 + 0.0005 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT " DELIVERY_COLS " FROM alarm_deliveries WHERE alarm = ?1 AND episode "
+                       "BETWEEN ?2 - 0.0005 AND ?2 + 0.0005 ORDER BY id",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
     size_t i;
     json_t *h;
@@ -105,17 +105,17 @@ int sw_alarm_report_attach(sqlite3 *db, json_t *history)
         if (!sw_alarm_fold_starts_episode(json_string_value(json_object_get(h, "from")),
                                           json_string_value(json_object_get(h, "to"))))
             continue;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, json_string_value(json_object_get(h, "alarm")), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 2, json_number_value(json_object_get(h, "time")));
+        sw_sql_reset(st);
+        sw_sql_bind_text(st, 1, json_string_value(json_object_get(h, "alarm")), -1, SW_SQL_TRANSIENT);
+        sw_sql_bind_double(st, 2, json_number_value(json_object_get(h, "time")));
         json_t *arr = json_array();
         int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        while ((s = sw_sql_step(st)) == SW_SQL_ROW)
             json_array_append_new(arr, delivery_row(st));
-        rc |= s == SQLITE_DONE ? 0 : -1;
+        rc |= s == SW_SQL_DONE ? 0 : -1;
         json_object_set_new(h, "deliveries", arr);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     return rc;
 }
 
@@ -189,17 +189,17 @@ static int selected(const struct sw_alarm_ep *e, const void *ctx)
 }
 
 /* The silences that may overlap an episode from lower on, as intervals of the rules they match. */
-static int silences(sqlite3 *db, struct sw_alarms *alarms, struct rules *rs, double lower)
+static int silences(sw_sql *db, struct sw_alarms *alarms, struct rules *rs, double lower)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT starts_at, ends_at, matchers FROM silences WHERE ends_at > ?1", -1,
-                           &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db, "SELECT starts_at, ends_at, matchers FROM silences WHERE ends_at > ?1", -1, &st,
+                       NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_double(st, 1, lower);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct sw_silence s = {.starts_at = sqlite3_column_double(st, 0),
-                               .ends_at = sqlite3_column_double(st, 1)};
-        sw_silence_matchers_from_json(&s, (const char *)sqlite3_column_text(st, 2));
+    sw_sql_bind_double(st, 1, lower);
+    while (sw_sql_step(st) == SW_SQL_ROW) {
+        struct sw_silence s = {.starts_at = sw_sql_column_double(st, 0),
+                               .ends_at = sw_sql_column_double(st, 1)};
+        sw_silence_matchers_from_json(&s, (const char *)sw_sql_column_text(st, 2));
         json_t *names = sw_alarms_silence_matches(alarms, &s);
         for (int i = 0; i < rs->n; i++) {
             struct rule *r = &rs->v[i];
@@ -234,7 +234,7 @@ static int silences(sqlite3 *db, struct sw_alarms *alarms, struct rules *rs, dou
         }
         json_decref(names);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     return 0;
 }
 
@@ -393,8 +393,8 @@ static json_t *rule_json(struct rule *r, const struct sw_alarm_range *g, double 
     return j;
 }
 
-json_t *sw_alarm_report_stats(sqlite3 *db, struct sw_alarms *alarms, const struct sw_alarm_range *g,
-                              char *err, size_t errlen)
+json_t *sw_alarm_report_stats(sw_sql *db, struct sw_alarms *alarms, const struct sw_alarm_range *g, char *err,
+                              size_t errlen)
 {
     struct rules rs = {0};
     json_t *all = sw_alarms_json(alarms), *a;

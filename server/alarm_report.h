@@ -15,7 +15,7 @@
 #define SW_ALARM_REPORT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stdint.h>
 
 #include "alarms.h"
@@ -31,20 +31,20 @@ struct sw_alarm_range {
 
 /* Every row of alarm's delivery log in range (rows by their time, or their notice's run), newest
  * first, at most limit: {"alarm", "deliveries": [...]}. NULL on an SQLite error (message in err). */
-json_t *sw_alarm_report_deliveries(sqlite3 *db, const char *alarm, const struct sw_alarm_range *r,
+json_t *sw_alarm_report_deliveries(sw_sql *db, const char *alarm, const struct sw_alarm_range *r,
                                    int64_t limit, char *err, size_t errlen);
 
 /* 1 when name is a rule of the profile in force, or has stored transitions or deliveries. */
-int sw_alarm_report_known(sqlite3 *db, struct sw_alarms *alarms, const char *name);
+int sw_alarm_report_known(sw_sql *db, struct sw_alarms *alarms, const char *name);
 
 /* Adds "deliveries" (every attempt about the episode, oldest first) to each entry of history (as
  * GET /api/v1/alarms?history=1 lists them) that starts an episode. 0, or -1 on an SQLite error. */
-int sw_alarm_report_attach(sqlite3 *db, json_t *history);
+int sw_alarm_report_attach(sw_sql *db, json_t *history);
 
 /* The figures of every rule of the profile in force (and of every other rule with an episode in
  * range), in the profile's order: {"since", "until", "runs", "within", "now", "rules": [...]}.
  * NULL on an SQLite error (message in err). */
-json_t *sw_alarm_report_stats(sqlite3 *db, struct sw_alarms *alarms, const struct sw_alarm_range *r,
-                              char *err, size_t errlen);
+json_t *sw_alarm_report_stats(sw_sql *db, struct sw_alarms *alarms, const struct sw_alarm_range *r, char *err,
+                              size_t errlen);
 
 #endif

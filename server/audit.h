@@ -6,7 +6,7 @@
 #define SW_AUDIT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stdint.h>
 
 /* One row of the audit log. run < 0: a server-wide action (a profile reload); spill < 0: a
@@ -17,13 +17,13 @@ struct sw_audit_row {
     const char *old, *new_, *reason, *comment;
 };
 /* Inserts it, with the time now. 0, or -1 on an SQLite error. */
-int sw_audit_insert(sqlite3 *db, const struct sw_audit_row *a);
+int sw_audit_insert(sw_sql *db, const struct sw_audit_row *a);
 
 /* Audit entries of one spill, oldest first (new reference; an empty array on error). */
-json_t *sw_audit_of_spill(sqlite3 *db, int64_t run, int64_t spill);
+json_t *sw_audit_of_spill(sw_sql *db, int64_t run, int64_t spill);
 
 /* Entries newest first, filtered by run and spill (< 0: any) and id < before (< 0: none), at most
  * limit; *last is the id of the last one (-1: none). New reference, or NULL on a database error. */
-json_t *sw_audit_list(sqlite3 *db, int64_t run, int64_t spill, int64_t before, int64_t limit, int64_t *last);
+json_t *sw_audit_list(sw_sql *db, int64_t run, int64_t spill, int64_t before, int64_t limit, int64_t *last);
 
 #endif

@@ -18,14 +18,14 @@
 
 /* ---- writer-thread transactions ---- */
 
-static int signed_off(sqlite3 *db, int64_t run)
+static int signed_off(sw_sql *db, int64_t run)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM signoffs WHERE run = ?1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, run);
-        found = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+    if (sw_sql_prepare(db, "SELECT 1 FROM signoffs WHERE run = ?1", -1, &st, NULL) == SW_SQL_OK) {
+        sw_sql_bind_int64(st, 1, run);
+        found = sw_sql_step(st) == SW_SQL_ROW;
+        sw_sql_finalize(st);
     }
     return found;
 }
@@ -47,7 +47,7 @@ struct flag_tx {
     char whobuf[SW_NAME_MAX];
 };
 
-static int flag_fn(sqlite3 *db, void *ctx)
+static int flag_fn(sw_sql *db, void *ctx)
 {
     struct flag_tx *t = ctx;
     if (signed_off(db, t->run)) {
@@ -56,52 +56,52 @@ static int flag_fn(sqlite3 *db, void *ctx)
                  "run %lld is signed off: re-open it before changing flags", (long long)t->run);
         return 1;
     }
-    sqlite3_stmt *sel = NULL, *put = NULL, *del = NULL;
+    sw_stmt *sel = NULL, *put = NULL, *del = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(
+    if (sw_sql_prepare(
             db,
             "SELECT s.spill, s.flag, m.flag FROM spills s LEFT JOIN manual_flags m "
             "ON m.run = s.run AND m.spill = s.spill WHERE s.run = ?1 AND s.spill BETWEEN ?2 AND ?3 "
             "ORDER BY s.spill",
-            -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(
+            -1, &sel, NULL) != SW_SQL_OK ||
+        sw_sql_prepare(
             db,
             "INSERT INTO manual_flags(run, spill, flag, reason, comment, who, shifter, time) "
             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(run, spill) DO UPDATE SET flag = "
             "excluded.flag, "
             "reason = excluded.reason, comment = excluded.comment, who = excluded.who, "
             "shifter = excluded.shifter, time = excluded.time", /* an update: run_totals' trigger moves it */
-            -1, &put, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "DELETE FROM manual_flags WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
-            SQLITE_OK)
+            -1, &put, NULL) != SW_SQL_OK ||
+        sw_sql_prepare(db, "DELETE FROM manual_flags WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
+            SW_SQL_OK)
         goto out;
-    sqlite3_bind_int64(sel, 1, t->run);
-    sqlite3_bind_int64(sel, 2, t->first);
-    sqlite3_bind_int64(sel, 3, t->last);
-    while (sqlite3_step(sel) == SQLITE_ROW) {
-        int64_t spill = sqlite3_column_int64(sel, 0);
-        const char *auto_flag = (const char *)sqlite3_column_text(sel, 1);
-        const char *manual = (const char *)sqlite3_column_text(sel, 2);
+    sw_sql_bind_int64(sel, 1, t->run);
+    sw_sql_bind_int64(sel, 2, t->first);
+    sw_sql_bind_int64(sel, 3, t->last);
+    while (sw_sql_step(sel) == SW_SQL_ROW) {
+        int64_t spill = sw_sql_column_int64(sel, 0);
+        const char *auto_flag = (const char *)sw_sql_column_text(sel, 1);
+        const char *manual = (const char *)sw_sql_column_text(sel, 2);
         char old[32];
         snprintf(old, sizeof old, "%s", manual ? manual : auto_flag);
         if (!t->flag && !manual)
             continue; /* nothing to remove */
-        sqlite3_stmt *w = t->flag ? put : del;
-        sqlite3_reset(w);
-        sqlite3_bind_int64(w, 1, t->run);
-        sqlite3_bind_int64(w, 2, spill);
+        sw_stmt *w = t->flag ? put : del;
+        sw_sql_reset(w);
+        sw_sql_bind_int64(w, 1, t->run);
+        sw_sql_bind_int64(w, 2, spill);
         if (t->flag) {
-            sqlite3_bind_text(w, 3, t->flag, -1, SQLITE_STATIC);
-            sqlite3_bind_text(w, 4, t->reason, -1, SQLITE_STATIC);
-            sqlite3_bind_text(w, 5, t->comment, -1, SQLITE_STATIC);
-            sqlite3_bind_text(w, 6, t->who, -1, SQLITE_STATIC);
-            sqlite3_bind_text(w, 7, t->shifter, -1, SQLITE_STATIC);
-            sqlite3_bind_double(w, 8, sw_wall());
+            sw_sql_bind_text(w, 3, t->flag, -1, SW_SQL_STATIC);
+            sw_sql_bind_text(w, 4, t->reason, -1, SW_SQL_STATIC);
+            sw_sql_bind_text(w, 5, t->comment, -1, SW_SQL_STATIC);
+            sw_sql_bind_text(w, 6, t->who, -1, SW_SQL_STATIC);
+            sw_sql_bind_text(w, 7, t->shifter, -1, SW_SQL_STATIC);
+            sw_sql_bind_double(w, 8, sw_wall());
         }
         struct sw_audit_row a = {t->who,    t->shifter, t->flag ? "flag" : "unflag",   t->run,
                                  spill,     old,        t->flag ? t->flag : auto_flag, t->reason,
                                  t->comment};
-        if (sqlite3_step(w) != SQLITE_DONE || sw_audit_insert(db, &a) != 0)
+        if (sw_sql_step(w) != SW_SQL_DONE || sw_audit_insert(db, &a) != 0)
             goto out;
         json_array_append_new(t->out.changed, json_integer(spill));
     }
@@ -114,9 +114,9 @@ static int flag_fn(sqlite3 *db, void *ctx)
     }
     rc = 0;
 out:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(put);
-    sqlite3_finalize(del);
+    sw_sql_finalize(sel);
+    sw_sql_finalize(put);
+    sw_sql_finalize(del);
     return rc;
 }
 
@@ -227,7 +227,7 @@ struct signoff_tx {
     char whobuf[SW_NAME_MAX];
 };
 
-static int signoff_fn(sqlite3 *db, void *ctx)
+static int signoff_fn(sw_sql *db, void *ctx)
 {
     struct signoff_tx *t = ctx;
     int is_signed = signed_off(db, t->run);
@@ -238,14 +238,14 @@ static int signoff_fn(sqlite3 *db, void *ctx)
                  (long long)t->run);
         return 1;
     }
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (!t->reopen && !t->force) {
         /* A running run can still change: signed off after its run_end only. */
-        if (sqlite3_prepare_v2(db, "SELECT ended FROM runs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK)
+        if (sw_sql_prepare(db, "SELECT ended FROM runs WHERE run = ?1", -1, &st, NULL) != SW_SQL_OK)
             return -1;
-        sqlite3_bind_int64(st, 1, t->run);
-        int ended = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-        sqlite3_finalize(st);
+        sw_sql_bind_int64(st, 1, t->run);
+        int ended = sw_sql_step(st) == SW_SQL_ROW && sw_sql_column_type(st, 0) != SW_SQL_NULL;
+        sw_sql_finalize(st);
         if (!ended) {
             t->out.code = SW_ECONFLICT;
             snprintf(t->out.error, sizeof t->out.error,
@@ -257,16 +257,16 @@ static int signoff_fn(sqlite3 *db, void *ctx)
     }
     if (!t->reopen) {
         /* Refused while a spill is UNKNOWN without a human decision. */
-        if (sqlite3_prepare_v2(db,
-                               "SELECT s.spill FROM spills s LEFT JOIN manual_flags m ON m.run = s.run AND "
-                               "m.spill = s.spill WHERE s.run = ?1 AND m.flag IS NULL AND s.flag = 'UNKNOWN' "
-                               "ORDER BY s.spill",
-                               -1, &st, NULL) != SQLITE_OK)
+        if (sw_sql_prepare(db,
+                           "SELECT s.spill FROM spills s LEFT JOIN manual_flags m ON m.run = s.run AND "
+                           "m.spill = s.spill WHERE s.run = ?1 AND m.flag IS NULL AND s.flag = 'UNKNOWN' "
+                           "ORDER BY s.spill",
+                           -1, &st, NULL) != SW_SQL_OK)
             return -1;
-        sqlite3_bind_int64(st, 1, t->run);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            json_array_append_new(t->out.changed, json_integer(sqlite3_column_int64(st, 0)));
-        sqlite3_finalize(st);
+        sw_sql_bind_int64(st, 1, t->run);
+        while (sw_sql_step(st) == SW_SQL_ROW)
+            json_array_append_new(t->out.changed, json_integer(sw_sql_column_int64(st, 0)));
+        sw_sql_finalize(st);
         size_t n = json_array_size(t->out.changed);
         if (n > 0) {
             char *list = json_dumps(t->out.changed, JSON_COMPACT);
@@ -277,22 +277,22 @@ static int signoff_fn(sqlite3 *db, void *ctx)
             free(list);
             return 1;
         }
-        if (sqlite3_prepare_v2(
-                db, "INSERT INTO signoffs(run, who, shifter, time, comment) VALUES(?1,?2,?3,?4,?5)", -1, &st,
-                NULL) != SQLITE_OK)
+        if (sw_sql_prepare(db,
+                           "INSERT INTO signoffs(run, who, shifter, time, comment) VALUES(?1,?2,?3,?4,?5)",
+                           -1, &st, NULL) != SW_SQL_OK)
             return -1;
-        sqlite3_bind_int64(st, 1, t->run);
-        sqlite3_bind_text(st, 2, t->who, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, t->shifter, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, sw_wall());
-        sqlite3_bind_text(st, 5, t->comment, -1, SQLITE_STATIC);
+        sw_sql_bind_int64(st, 1, t->run);
+        sw_sql_bind_text(st, 2, t->who, -1, SW_SQL_STATIC);
+        sw_sql_bind_text(st, 3, t->shifter, -1, SW_SQL_STATIC);
+        sw_sql_bind_double(st, 4, sw_wall());
+        sw_sql_bind_text(st, 5, t->comment, -1, SW_SQL_STATIC);
     } else {
-        if (sqlite3_prepare_v2(db, "DELETE FROM signoffs WHERE run = ?1", -1, &st, NULL) != SQLITE_OK)
+        if (sw_sql_prepare(db, "DELETE FROM signoffs WHERE run = ?1", -1, &st, NULL) != SW_SQL_OK)
             return -1;
-        sqlite3_bind_int64(st, 1, t->run);
+        sw_sql_bind_int64(st, 1, t->run);
     }
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    int rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
+    sw_sql_finalize(st);
     struct sw_audit_row a = {t->who,
                              t->shifter,
                              t->reopen  ? "reopen"

@@ -95,18 +95,18 @@ void sw_checks_api_run(const struct sw_api *api, struct MHD_Connection *c, int64
                       range);
         return;
     }
-    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
+    sw_sql *db = sw_db_reader_for_run(api->store, 1, run, r);
     if (!db)
         return;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db,
                       "SELECT name, state, spill FROM checks WHERE run = ?1 AND spill BETWEEN ?2 AND ?3 "
                       "ORDER BY spill",
                       &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, first);
-    sqlite3_bind_int64(st, 3, last);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_int64(st, 2, first);
+    sw_sql_bind_int64(st, 3, last);
     struct sw_profile *prof = sw_reload_profile(api->reload);
     json_t *out = json_array(), *byname = json_object();
     /* the profile's checks first, in its order; checks stored by an older profile after them */
@@ -120,10 +120,10 @@ void sw_checks_api_run(const struct sw_api *api, struct MHD_Connection *c, int64
         json_object_set(byname, d->name, e);
     }
     int64_t lo = -1, hi = -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        const char *state = (const char *)sqlite3_column_text(st, 1);
-        int64_t spill = sqlite3_column_int64(st, 2);
+    while (sw_sql_step(st) == SW_SQL_ROW) {
+        const char *name = (const char *)sw_sql_column_text(st, 0);
+        const char *state = (const char *)sw_sql_column_text(st, 1);
+        int64_t spill = sw_sql_column_int64(st, 2);
         if (!name || !state)
             continue;
         if (lo < 0 || spill < lo)
@@ -149,7 +149,7 @@ void sw_checks_api_run(const struct sw_api *api, struct MHD_Connection *c, int64
         if (!worst || severity(state) > severity(worst))
             json_object_set_new(e, "worst", json_string(state));
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     json_decref(byname);
     sw_profile_unref(prof);
     json_t *span = lo < 0 ? json_null() : json_pack("[I I]", (json_int_t)lo, (json_int_t)hi);

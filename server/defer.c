@@ -22,7 +22,7 @@ static void answer(struct sw_store *store, void (*done)(void *, int, struct sw_r
         sw_req_store_refuses(store, r);
 }
 
-void sw_reply_defer(struct sw_reply *r, struct sw_store *store, int (*fn)(sqlite3 *db, void *ctx),
+void sw_reply_defer(struct sw_reply *r, struct sw_store *store, int (*fn)(sw_sql *db, void *ctx),
                     void (*done)(void *ctx, int rc, struct sw_reply *r), void (*free_ctx)(void *ctx),
                     void *ctx)
 {

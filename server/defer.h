@@ -18,7 +18,7 @@
 #ifndef SW_DEFER_H
 #define SW_DEFER_H
 
-#include <sqlite3.h>
+#include "sql.h"
 
 #include "reply.h"
 #include "store.h"
@@ -30,7 +30,7 @@ struct sw_defer;
  * sw_store_call returns it (-1 when the store refused or is closing). Without memory for the
  * deferral the write is done at once on this thread, done called and ctx freed before this
  * returns (r is then answered, not deferred). */
-void sw_reply_defer(struct sw_reply *r, struct sw_store *store, int (*fn)(sqlite3 *db, void *ctx),
+void sw_reply_defer(struct sw_reply *r, struct sw_store *store, int (*fn)(sw_sql *db, void *ctx),
                     void (*done)(void *ctx, int rc, struct sw_reply *r), void (*free_ctx)(void *ctx),
                     void *ctx);
 

@@ -60,45 +60,45 @@ void sw_delivery_log_free(struct sw_delivery_log *log)
     free(log);
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+static void bind_text_or_null(sw_stmt *st, int i, const char *s)
 {
     if (s && *s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+        sw_sql_bind_text(st, i, s, -1, SW_SQL_STATIC);
     else
-        sqlite3_bind_null(st, i);
+        sw_sql_bind_null(st, i);
 }
 
-static int insert_row(sqlite3_stmt *st, const struct sw_delivery *d)
+static int insert_row(sw_stmt *st, const struct sw_delivery *d)
 {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_double(st, 1, d->time);
-    sqlite3_bind_text(st, 2, d->alarm, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, d->episode);
-    sqlite3_bind_text(st, 4, d->fingerprint, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, d->notice);
-    sqlite3_bind_text(st, 6, d->status, -1, SQLITE_STATIC);
+    sw_sql_reset(st);
+    sw_sql_clear_bindings(st);
+    sw_sql_bind_double(st, 1, d->time);
+    sw_sql_bind_text(st, 2, d->alarm, -1, SW_SQL_STATIC);
+    sw_sql_bind_double(st, 3, d->episode);
+    sw_sql_bind_text(st, 4, d->fingerprint, -1, SW_SQL_STATIC);
+    sw_sql_bind_int64(st, 5, d->notice);
+    sw_sql_bind_text(st, 6, d->status, -1, SW_SQL_STATIC);
     if (d->run >= 0)
-        sqlite3_bind_int64(st, 7, d->run);
+        sw_sql_bind_int64(st, 7, d->run);
     if (d->spill >= 0)
-        sqlite3_bind_int64(st, 8, d->spill);
-    sqlite3_bind_text(st, 9, d->hook, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, d->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, d->target, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 12, d->attempt);
-    sqlite3_bind_text(st, 13, sw_delivery_outcome_names[d->outcome], -1, SQLITE_STATIC);
+        sw_sql_bind_int64(st, 8, d->spill);
+    sw_sql_bind_text(st, 9, d->hook, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 10, d->kind, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 11, d->target, -1, SW_SQL_STATIC);
+    sw_sql_bind_int(st, 12, d->attempt);
+    sw_sql_bind_text(st, 13, sw_delivery_outcome_names[d->outcome], -1, SW_SQL_STATIC);
     if (d->http_status > 0)
-        sqlite3_bind_int(st, 14, d->http_status);
+        sw_sql_bind_int(st, 14, d->http_status);
     if (d->exit_code >= 0)
-        sqlite3_bind_int(st, 15, d->exit_code);
+        sw_sql_bind_int(st, 15, d->exit_code);
     bind_text_or_null(st, 16, d->error);
     if (isfinite(d->latency))
-        sqlite3_bind_double(st, 17, d->latency);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sw_sql_bind_double(st, 17, d->latency);
+    return sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
 }
 
 /* Writer thread: every row pending now, in one transaction (the store's BEGIN/COMMIT). */
-static int write_pending(sqlite3 *db, void *ctx)
+static int write_pending(sw_sql *db, void *ctx)
 {
     struct sw_delivery_log *log = ctx;
     pthread_mutex_lock(&log->mu);
@@ -109,21 +109,20 @@ static int write_pending(sqlite3 *db, void *ctx)
     log->n = 0;
     log->queued = 0;
     pthread_mutex_unlock(&log->mu);
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int rc = -1;
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO alarm_deliveries(time, alarm, episode, fingerprint, notice, status, run, "
-            "spill, hook, kind, target, attempt, outcome, http_status, exit_code, error, latency) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
-            -1, &st, NULL) == SQLITE_OK) {
+    if (sw_sql_prepare(db,
+                       "INSERT INTO alarm_deliveries(time, alarm, episode, fingerprint, notice, status, run, "
+                       "spill, hook, kind, target, attempt, outcome, http_status, exit_code, error, latency) "
+                       "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+                       -1, &st, NULL) == SW_SQL_OK) {
         rc = 0;
         for (struct row *r = rows; r && rc == 0; r = r->next)
             rc = insert_row(st, &r->d);
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
     }
     if (rc != 0) {
-        sw_warn("alarms", "%d delivery log row(s) not written: %s", n, sqlite3_errmsg(db));
+        sw_warn("alarms", "%d delivery log row(s) not written: %s", n, sw_sql_errmsg(db));
         atomic_fetch_add(&sw_metrics.delivery_log_lost, (uint64_t)n);
     }
     free_rows(rows);

@@ -81,19 +81,19 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
         sw_engine_free(e);
         return NULL;
     }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(sw_store_reader(store), "SELECT run FROM signoffs", -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            if (eng_set_signed(e, sqlite3_column_int64(st, 0), 1) != 0)
+    sw_stmt *st;
+    if (sw_sql_prepare(sw_store_reader(store), "SELECT run FROM signoffs", -1, &st, NULL) == SW_SQL_OK) {
+        while (sw_sql_step(st) == SW_SQL_ROW)
+            if (eng_set_signed(e, sw_sql_column_int64(st, 0), 1) != 0)
                 e->load_failed = 1;
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
     }
-    if (sqlite3_prepare_v2(sw_store_reader(store), "SELECT run FROM runs WHERE ended IS NOT NULL", -1, &st,
-                           NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            if (eng_pairset_add(&e->ended, sqlite3_column_int64(st, 0), 0) != 0)
+    if (sw_sql_prepare(sw_store_reader(store), "SELECT run FROM runs WHERE ended IS NOT NULL", -1, &st,
+                       NULL) == SW_SQL_OK) {
+        while (sw_sql_step(st) == SW_SQL_ROW)
+            if (eng_pairset_add(&e->ended, sw_sql_column_int64(st, 0), 0) != 0)
                 e->load_failed = 1;
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
     }
     struct sw_refs *refs = sw_refs_new(e->prof, sw_store_reader(store), INFINITY);
     if (!refs || eng_refs_add(e, e->prof, refs) != 0 || e->load_failed) {

@@ -66,19 +66,19 @@ static void facts_free(struct run_facts *f)
  * again for every run cost a fifth of the export of 100 runs. Keyed by the SQL text's address. */
 struct stmts {
     const char *sql[8];
-    sqlite3_stmt *st[8];
+    sw_stmt *st[8];
     int n;
 };
 
 /* sql prepared (or taken from c, reset, when c is not NULL) with ?1 = run: 0, or -1 with a 503. */
-static int prep_run(struct stmts *c, sqlite3 *db, const char *sql, int64_t run, sqlite3_stmt **st,
+static int prep_run(struct stmts *c, sw_sql *db, const char *sql, int64_t run, sw_stmt **st,
                     struct sw_reply *r)
 {
     for (int i = 0; c && i < c->n; i++)
         if (c->sql[i] == sql) {
             *st = c->st[i];
-            sqlite3_reset(*st);
-            sqlite3_bind_int64(*st, 1, run);
+            sw_sql_reset(*st);
+            sw_sql_bind_int64(*st, 1, run);
             return 0;
         }
     if (sw_db_prepare(db, sql, st, r) != 0)
@@ -87,45 +87,45 @@ static int prep_run(struct stmts *c, sqlite3 *db, const char *sql, int64_t run, 
         c->sql[c->n] = sql;
         c->st[c->n++] = *st;
     }
-    sqlite3_bind_int64(*st, 1, run);
+    sw_sql_bind_int64(*st, 1, run);
     return 0;
 }
 
 /* Done with st: reset when c keeps it, else finalized. */
-static void done(struct stmts *c, sqlite3_stmt *st)
+static void done(struct stmts *c, sw_stmt *st)
 {
     for (int i = 0; c && i < c->n; i++)
         if (c->st[i] == st) {
-            sqlite3_reset(st);
+            sw_sql_reset(st);
             return;
         }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
 }
 
 static void stmts_free(struct stmts *c)
 {
     for (int i = 0; i < c->n; i++)
-        sqlite3_finalize(c->st[i]);
+        sw_sql_finalize(c->st[i]);
     c->n = 0;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(sw_stmt *st, int i)
 {
-    const char *s = (const char *)sqlite3_column_text(st, i);
+    const char *s = (const char *)sw_sql_column_text(st, i);
     return s ? s : "";
 }
 
 /* 1 with f filled, 0 when the run is not stored, -1 with a 503 reply. */
-static int load_facts(const struct sw_api *api, struct stmts *c, sqlite3 *db, int64_t run,
-                      struct run_facts *f, struct sw_reply *r)
+static int load_facts(const struct sw_api *api, struct stmts *c, sw_sql *db, int64_t run, struct run_facts *f,
+                      struct sw_reply *r)
 {
     memset(f, 0, sizeof *f);
     f->run = run;
     f->open_spill = -1;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (prep_run(c, db, "SELECT started, ended FROM runs WHERE run = ?1", run, &st, r) != 0)
         return -1;
-    int found = sqlite3_step(st) == SQLITE_ROW;
+    int found = sw_sql_step(st) == SW_SQL_ROW;
     if (found) {
         f->started = sw_col_real(st, 0);
         f->ended = sw_col_real(st, 1);
@@ -136,11 +136,11 @@ static int load_facts(const struct sw_api *api, struct stmts *c, sqlite3 *db, in
     f->versions = json_array();
     if (prep_run(c, db, "SELECT who, shifter, time, comment FROM signoffs WHERE run = ?1", run, &st, r) != 0)
         goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        double t = sqlite3_column_double(st, 2);
+    if (sw_sql_step(st) == SW_SQL_ROW) {
+        double t = sw_sql_column_double(st, 2);
         f->signoff = json_pack(
             "{s:s, s:o, s:o, s:o, s:s}", "who", col_text(st, 0), "shifter",
-            sqlite3_column_type(st, 1) == SQLITE_NULL ? json_null() : json_string(col_text(st, 1)), "time",
+            sw_sql_column_type(st, 1) == SW_SQL_NULL ? json_null() : json_string(col_text(st, 1)), "time",
             sw_json_real_or_null(t), "time_iso", iso_or_null(t), "comment", col_text(st, 3));
     }
     done(c, st);
@@ -150,13 +150,13 @@ static int load_facts(const struct sw_api *api, struct stmts *c, sqlite3 *db, in
                  "WHERE run = ?1",
                  run, &st, r) != 0)
         goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        f->spills = sqlite3_column_int64(st, 0);
-        f->mot = sqlite3_column_double(st, 1);
-        f->good_mot = sqlite3_column_double(st, 2);
+    if (sw_sql_step(st) == SW_SQL_ROW) {
+        f->spills = sw_sql_column_int64(st, 0);
+        f->mot = sw_sql_column_double(st, 1);
+        f->good_mot = sw_sql_column_double(st, 2);
         static const enum sw_state order[] = {SW_GOOD, SW_WARN, SW_BAD, SW_UNKNOWN, SW_EXCLUDED};
         for (int k = 0; k < 5; k++)
-            f->flags[order[k]] = sqlite3_column_int64(st, 3 + k);
+            f->flags[order[k]] = sw_sql_column_int64(st, 3 + k);
     }
     done(c, st);
     if (prep_run(c, db,
@@ -164,11 +164,11 @@ static int load_facts(const struct sw_api *api, struct stmts *c, sqlite3 *db, in
                  "GROUP BY 1 ORDER BY 3",
                  run, &st, r) != 0)
         goto fail;
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (sw_sql_step(st) == SW_SQL_ROW)
         json_array_append_new(f->versions, json_pack("{s:s, s:I, s:I, s:I}", "version", col_text(st, 0),
-                                                     "spills", (json_int_t)sqlite3_column_int64(st, 1),
-                                                     "first_spill", (json_int_t)sqlite3_column_int64(st, 2),
-                                                     "last_spill", (json_int_t)sqlite3_column_int64(st, 3)));
+                                                     "spills", (json_int_t)sw_sql_column_int64(st, 1),
+                                                     "first_spill", (json_int_t)sw_sql_column_int64(st, 2),
+                                                     "last_spill", (json_int_t)sw_sql_column_int64(st, 3)));
     done(c, st);
     json_t *live = sw_engine_run_live(api->engine, run);
     if (live)
@@ -263,10 +263,10 @@ static int push(void **v, size_t *n, size_t *cap, size_t size)
 /* The run's GOOD spills in spill order (*out malloc'ed): 0, or -1 with a 503 reply. The spills are
  * read through their covering index (migration 15) and merged with the run's few manual flags in
  * spill order: a join per spill cost five times the scan. */
-static int load_good(struct stmts *c, sqlite3 *db, int64_t run, struct good **out, size_t *n,
+static int load_good(struct stmts *c, sw_sql *db, int64_t run, struct good **out, size_t *n,
                      struct sw_reply *r)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     struct manual *man = NULL;
     size_t nman = 0, mcap = 0, cap = 0;
     *out = NULL;
@@ -275,10 +275,10 @@ static int load_good(struct stmts *c, sqlite3 *db, int64_t run, struct good **ou
                  &st, r) != 0)
         return -1;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && push((void **)&man, &nman, &mcap, sizeof *man) == 0)
-        man[nman++] = (struct manual){sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1)};
+    while ((rc = sw_sql_step(st)) == SW_SQL_ROW && push((void **)&man, &nman, &mcap, sizeof *man) == 0)
+        man[nman++] = (struct manual){sw_sql_column_int64(st, 0), sw_sql_column_int(st, 1)};
     done(c, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SW_SQL_DONE) {
         free(man);
         goto oom;
     }
@@ -289,31 +289,31 @@ static int load_good(struct stmts *c, sqlite3 *db, int64_t run, struct good **ou
         return -1;
     }
     size_t m = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t spill = sqlite3_column_int64(st, 0);
+    while ((rc = sw_sql_step(st)) == SW_SQL_ROW) {
+        int64_t spill = sw_sql_column_int64(st, 0);
         while (m < nman && man[m].spill < spill)
             m++;
         int manual = m < nman && man[m].spill == spill;
-        if (!(manual ? man[m].good : sqlite3_column_int(st, 4)))
+        if (!(manual ? man[m].good : sw_sql_column_int(st, 4)))
             continue;
         if (push((void **)out, n, &cap, sizeof **out) != 0)
             break;
         (*out)[(*n)++] =
             (struct good){.spill = spill,
-                          .mot = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 1),
+                          .mot = sw_sql_column_type(st, 1) == SW_SQL_NULL ? 0 : sw_sql_column_double(st, 1),
                           .started = sw_col_real(st, 2),
                           .ended = sw_col_real(st, 3),
                           .manual = manual};
     }
     done(c, st);
     free(man);
-    if (rc == SQLITE_DONE)
+    if (rc == SW_SQL_DONE)
         return 0;
 oom:
     free(*out);
     *out = NULL;
     *n = 0;
-    sw_reply_fail(r, SW_EUNAVAILABLE, "store: %s", rc == SQLITE_ROW ? "out of memory" : sqlite3_errmsg(db));
+    sw_reply_fail(r, SW_EUNAVAILABLE, "store: %s", rc == SW_SQL_ROW ? "out of memory" : sw_sql_errmsg(db));
     return -1;
 }
 
@@ -455,7 +455,7 @@ void sw_export_api_run(const struct sw_api *api, struct MHD_Connection *c, int64
     enum fmt fmt;
     if (parse_format(c, 0, &fmt, r) != 0)
         return;
-    sqlite3 *db = sw_db_reader(api->store, r);
+    sw_sql *db = sw_db_reader(api->store, r);
     if (!db)
         return;
     struct run_facts fa;
@@ -577,17 +577,17 @@ void sw_export_api_period(const struct sw_api *api, struct MHD_Connection *c, st
         sw_reply_fail(r, SW_EINVAL, "query parameter \"provisional\": 1 or 0");
         return;
     }
-    sqlite3 *db = sw_db_reader(api->store, r);
-    sqlite3_stmt *st;
+    sw_sql *db = sw_db_reader(api->store, r);
+    sw_stmt *st;
     if (!db ||
         sw_db_prepare(db, "SELECT run FROM runs WHERE run BETWEEN ?1 AND ?2 ORDER BY run", &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, first);
-    sqlite3_bind_int64(st, 2, last);
+    sw_sql_bind_int64(st, 1, first);
+    sw_sql_bind_int64(st, 2, last);
     json_t *ids = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
-    sqlite3_finalize(st);
+    while (sw_sql_step(st) == SW_SQL_ROW)
+        json_array_append_new(ids, json_integer(sw_sql_column_int64(st, 0)));
+    sw_sql_finalize(st);
     double now = sw_wall();
     struct sw_profile *prof = sw_reload_profile(api->reload);
     json_t *golden = json_object(), *runs = json_array(), *signed_runs = json_array(),

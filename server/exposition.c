@@ -199,7 +199,7 @@ static void render_alarms(FILE *f, struct sw_alarms *alarms)
  * bounded by the profile (rules x hooks x 5 outcomes). */
 static void render_alarm_figures(FILE *f, struct sw_store *store, struct sw_alarms *alarms)
 {
-    sqlite3 *db = store && alarms ? sw_store_reader(store) : NULL;
+    sw_sql *db = store && alarms ? sw_store_reader(store) : NULL;
     struct sw_alarm_range all = {
         .since = -INFINITY, .until = INFINITY, .run_first = -1, .run_last = -1, .within = 3};
     char err[300];

@@ -150,18 +150,18 @@ struct sums {
 
 /* The run scope: adds the run's sums of its pruned spills (run_hists, retention.c). 0, or -1 with
  * the reply set. */
-static int pruned_sums(sqlite3 *db, const struct scope *s, struct sw_hist *acc, int n, struct sums *out,
+static int pruned_sums(sw_sql *db, const struct scope *s, struct sw_hist *acc, int n, struct sums *out,
                        struct sw_reply *r)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", &st, r) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, s->run);
-    sqlite3_bind_text(st, 2, s->good_only ? "good" : "all", -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc, n) > 0)
-        out->summed = sqlite3_column_int64(st, 1);
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, s->run);
+    sw_sql_bind_text(st, 2, s->good_only ? "good" : "all", -1, SW_SQL_STATIC);
+    if (sw_sql_step(st) == SW_SQL_ROW &&
+        sw_hist_decode_add_all(sw_sql_column_blob(st, 0), (size_t)sw_sql_column_bytes(st, 0), acc, n) > 0)
+        out->summed = sw_sql_column_int64(st, 1);
+    sw_sql_finalize(st);
     out->nspills += out->summed;
     out->pruned = 0; /* in the run's sums */
     return 0;
@@ -173,20 +173,20 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
                       struct sums *out, struct sw_reply *r)
 {
     *out = (struct sums){.smin = -1, .smax = -1};
-    sqlite3 *db = sw_db_reader_for_run(api->store, s->has_run, s->run, r);
+    sw_sql *db = sw_db_reader_for_run(api->store, s->has_run, s->run, r);
     if (!db)
         return -1;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     /* The run scope reads the run's sums kept at commit (run_hists.h) when they are kept: the
      * sums of the stored spills by snapshot layout, then those of the pruned spills. */
     if (s->has_run && !s->has_spill && !s->range && !s->has_last) {
         /* One read transaction: the stored spills' sums and the pruned ones' of one commit (a
          * retention chunk moves spills from the first to the second). */
-        int txn = sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+        int txn = sw_sql_get_autocommit(db) && sw_sql_exec(db, "BEGIN", NULL) == SW_SQL_OK;
         struct sw_run_hists_sum rs;
         int kept = sw_run_hists_read(db, s->run, s->good_only, acc, n, &rs), rc = 0;
         if (kept < 0) {
-            sw_reply_fail(r, SW_EUNAVAILABLE, "run histogram sums: %s", sqlite3_errmsg(db));
+            sw_reply_fail(r, SW_EUNAVAILABLE, "run histogram sums: %s", sw_sql_errmsg(db));
             rc = -1;
         } else if (kept) {
             *out =
@@ -194,7 +194,7 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
             rc = pruned_sums(db, s, acc, n, out, r);
         }
         if (txn)
-            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+            sw_sql_exec(db, "COMMIT", NULL);
         if (kept != 0)
             return rc;
     }
@@ -209,14 +209,14 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
                 "AND ?3 AND hists_pruned IS NOT NULL",
                 &st, r) != 0)
             return -1;
-        sqlite3_bind_int64(st, 1, s->run);
-        sqlite3_bind_int64(st, 2, s->has_spill || s->range ? s->a : INT64_MIN);
-        sqlite3_bind_int64(st, 3, s->has_spill || s->range ? s->b : INT64_MAX);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            out->pruned = sqlite3_column_int64(st, 0);
-            pruned_at = sqlite3_column_double(st, 1);
+        sw_sql_bind_int64(st, 1, s->run);
+        sw_sql_bind_int64(st, 2, s->has_spill || s->range ? s->a : INT64_MIN);
+        sw_sql_bind_int64(st, 3, s->has_spill || s->range ? s->b : INT64_MAX);
+        if (sw_sql_step(st) == SW_SQL_ROW) {
+            out->pruned = sw_sql_column_int64(st, 0);
+            pruned_at = sw_sql_column_double(st, 1);
         }
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
     }
     if (s->has_spill && out->pruned) {
         sw_reply_json(r, sw_err_http_status(SW_EGONE),
@@ -237,15 +237,15 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
     "ORDER BY s.closed_at DESC LIMIT ?5"
     if (sw_db_prepare(db, s->has_run ? HIST_SQL("s.run = ?1") : HIST_SQL("?1 < 0"), &st, r) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, s->has_run ? s->run : -1);
-    sqlite3_bind_int64(st, 2, s->a);
-    sqlite3_bind_int64(st, 3, s->b);
-    sqlite3_bind_int(st, 4, s->good_only);
-    sqlite3_bind_int64(st, 5, s->has_last ? s->last : INT64_MAX);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    sw_sql_bind_int64(st, 1, s->has_run ? s->run : -1);
+    sw_sql_bind_int64(st, 2, s->a);
+    sw_sql_bind_int64(st, 3, s->b);
+    sw_sql_bind_int(st, 4, s->good_only);
+    sw_sql_bind_int64(st, 5, s->has_last ? s->last : INT64_MAX);
+    while (sw_sql_step(st) == SW_SQL_ROW) {
         int rc =
-            sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc, n);
-        int64_t sp = sqlite3_column_int64(st, 1);
+            sw_hist_decode_add_all(sw_sql_column_blob(st, 0), (size_t)sw_sql_column_bytes(st, 0), acc, n);
+        int64_t sp = sw_sql_column_int64(st, 1);
         if (rc > 0) {
             out->nspills++;
             out->smin = out->smin < 0 || sp < out->smin ? sp : out->smin;
@@ -253,7 +253,7 @@ static int stored_sum(const struct sw_api *api, const struct scope *s, struct sw
         } else
             out->skipped++; /* corrupt blob or a binning of an older profile */
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     if (s->has_run && !s->has_spill && !s->range && !s->has_last && out->pruned)
         return pruned_sums(db, s, acc, n, out, r);
     return 0;
@@ -484,11 +484,11 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
                       quantity);
         return;
     }
-    sqlite3 *db = sw_db_reader_for_run(api->store, has_run, run, r);
+    sw_sql *db = sw_db_reader_for_run(api->store, has_run, run, r);
     if (!db)
         return;
     int is_check = !strncmp(quantity, "check.", 6);
-    sqlite3_stmt *st;
+    sw_stmt *st;
     /* By run: the primary key narrows to the run's spills. By time only: the index on started
      * (a trend costs what it returns, never what the database holds; an OR of both forms would
      * make SQLite scan every spill). */
@@ -507,14 +507,14 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
                                : (has_run ? TREND_COL_SQL(TREND_BY_RUN) : TREND_COL_SQL(TREND_BY_TIME));
     if (sw_db_prepare(db, sql, &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, has_run ? run : -1);
-    sqlite3_bind_double(st, 2, isfinite(from) ? from : -1e300);
-    sqlite3_bind_double(st, 3, isfinite(to) ? to : 1e300);
-    sqlite3_bind_int64(st, 4, limit);
+    sw_sql_bind_int64(st, 1, has_run ? run : -1);
+    sw_sql_bind_double(st, 2, isfinite(from) ? from : -1e300);
+    sw_sql_bind_double(st, 3, isfinite(to) ? to : 1e300);
+    sw_sql_bind_int64(st, 4, limit);
     if (is_check)
-        sqlite3_bind_text(st, 5, sub, -1, SQLITE_STATIC);
+        sw_sql_bind_text(st, 5, sub, -1, SW_SQL_STATIC);
     json_t *points = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sw_sql_step(st) == SW_SQL_ROW) {
         double v = NAN;
         if (is_check)
             v = sw_col_real(st, 4);
@@ -541,14 +541,14 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
             else
                 v = sw_col_real(st, 4) > 0 ? x / sw_col_real(st, 4) : NAN;
         }
-        const char *manual = (const char *)sqlite3_column_text(st, 12);
+        const char *manual = (const char *)sw_sql_column_text(st, 12);
         json_t *pt = json_pack(
-            "{s:I, s:I, s:o, s:o, s:s, s:s, s:o}", "run", (json_int_t)sqlite3_column_int64(st, 0), "spill",
-            (json_int_t)sqlite3_column_int64(st, 1), "time", sw_json_real_or_null(sw_col_real(st, 2)),
-            "value", sw_json_real_or_null(v), "flag", (const char *)sqlite3_column_text(st, 3), "auto_flag",
-            (const char *)sqlite3_column_text(st, 11), "manual", manual ? json_string(manual) : json_null());
+            "{s:I, s:I, s:o, s:o, s:s, s:s, s:o}", "run", (json_int_t)sw_sql_column_int64(st, 0), "spill",
+            (json_int_t)sw_sql_column_int64(st, 1), "time", sw_json_real_or_null(sw_col_real(st, 2)), "value",
+            sw_json_real_or_null(v), "flag", (const char *)sw_sql_column_text(st, 3), "auto_flag",
+            (const char *)sw_sql_column_text(st, 11), "manual", manual ? json_string(manual) : json_null());
         if (pt && is_check) { /* the check's own verdict and the window that judged it */
-            const char *state = (const char *)sqlite3_column_text(st, 13);
+            const char *state = (const char *)sw_sql_column_text(st, 13);
             json_object_set_new(pt, "state", state ? json_string(state) : json_null());
             json_t *stored = sw_col_json(st, 14),
                    *prov = stored ? sw_quality_provenance_expand(stored) : NULL;
@@ -560,7 +560,7 @@ void sw_trend_api_get(const struct sw_api *api, struct MHD_Connection *c, const 
         }
         json_array_append_new(points, pt);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     json_t *j = json_pack("{s:s, s:o, s:o}", "quantity", quantity, "run",
                           has_run ? json_integer(run) : json_null(), "points", points);
     if (j && is_check) { /* the check as the profile in force defines it */

@@ -282,28 +282,28 @@ void sw_source_api_get(const struct sw_api *api, struct MHD_Connection *c, const
      * seq may run ahead of what is durable, so no answer until the store is sound again. */
     if (sw_req_store_refuses(api->store, r))
         return;
-    sqlite3 *db = sw_store_reader(api->store);
+    sw_sql *db = sw_store_reader(api->store);
     if (!db) {
         sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
         return;
     }
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db, "SELECT seq, run, spill, updated FROM sources WHERE source = ?1", &st, r) != 0)
         return;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sw_sql_bind_text(st, 1, id, -1, SW_SQL_STATIC);
     int64_t applied = sw_engine_source_seq(api->engine, id);
     json_t *j = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (sw_sql_step(st) == SW_SQL_ROW)
         j = json_pack(
             "{s:s, s:I, s:I, s:{s:I, s:I}, s:f}", "source", id, "seq",
-            (json_int_t)(applied > sqlite3_column_int64(st, 0) ? applied : sqlite3_column_int64(st, 0)),
-            "committed_seq", (json_int_t)sqlite3_column_int64(st, 0), "committed", "run",
-            (json_int_t)sqlite3_column_int64(st, 1), "spill", (json_int_t)sqlite3_column_int64(st, 2),
-            "updated", sqlite3_column_double(st, 3));
+            (json_int_t)(applied > sw_sql_column_int64(st, 0) ? applied : sw_sql_column_int64(st, 0)),
+            "committed_seq", (json_int_t)sw_sql_column_int64(st, 0), "committed", "run",
+            (json_int_t)sw_sql_column_int64(st, 1), "spill", (json_int_t)sw_sql_column_int64(st, 2),
+            "updated", sw_sql_column_double(st, 3));
     else if (applied >= 0)
         j = json_pack("{s:s, s:I, s:n, s:n, s:n}", "source", id, "seq", (json_int_t)applied, "committed_seq",
                       "committed", "updated");
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     if (!j && applied < 0) {
         sw_reply_fail(r, SW_ENOTFOUND, "source \"%s\" not seen", id);
         return;

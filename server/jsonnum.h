@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stddef.h>
 
 /* A buffer of this many bytes always holds sw_json_real_text's text. */
@@ -44,17 +44,17 @@ static inline json_t *sw_json_count(double v)
 }
 
 /* A column as JSON: null, an integer, a finite real (else null), or text. */
-static inline json_t *sw_json_column(sqlite3_stmt *st, int i)
+static inline json_t *sw_json_column(sw_stmt *st, int i)
 {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL:
+    switch (sw_sql_column_type(st, i)) {
+    case SW_SQL_NULL:
         return json_null();
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT:
-        return sw_json_real_or_null(sqlite3_column_double(st, i));
+    case SW_SQL_INTEGER:
+        return json_integer(sw_sql_column_int64(st, i));
+    case SW_SQL_FLOAT:
+        return sw_json_real_or_null(sw_sql_column_double(st, i));
     default:
-        return json_string((const char *)sqlite3_column_text(st, i));
+        return json_string((const char *)sw_sql_column_text(st, i));
     }
 }
 

@@ -16,7 +16,7 @@
 /* Unix s: a number well inside the range where seconds are exact (2^53 would be far too late). */
 #define TIME_MAX 1e11
 
-static json_t *note_from_row(sqlite3_stmt *st)
+static json_t *note_from_row(sw_stmt *st)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", sw_json_column(st, 0), "time",
                      sw_json_column(st, 1), "who", sw_json_column(st, 2), "shifter", sw_json_column(st, 3),
@@ -35,42 +35,42 @@ struct note_tx {
     char whobuf[SW_NAME_MAX];
 };
 
-static int note_fn(sqlite3 *db, void *ctx)
+static int note_fn(sw_sql *db, void *ctx)
 {
     struct note_tx *t = ctx;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     json_decref(t->note); /* a transaction run again starts afresh */
     t->note = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO handover_notes(time, who, shifter, text, from_time, to_time) "
-                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db,
+                       "INSERT INTO handover_notes(time, who, shifter, text, from_time, to_time) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_double(st, 1, sw_wall());
-    sqlite3_bind_text(st, 2, t->who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, t->shifter, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t->text, -1, SQLITE_STATIC);
+    sw_sql_bind_double(st, 1, sw_wall());
+    sw_sql_bind_text(st, 2, t->who, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 3, t->shifter, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 4, t->text, -1, SW_SQL_STATIC);
     if (!isnan(t->from)) {
-        sqlite3_bind_double(st, 5, t->from);
-        sqlite3_bind_double(st, 6, t->to);
+        sw_sql_bind_double(st, 5, t->from);
+        sw_sql_bind_double(st, 6, t->to);
     }
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    int rc = sw_sql_step(st) == SW_SQL_ROW ? 0 : -1;
+    int64_t id = rc == 0 ? sw_sql_column_int64(st, 0) : 0;
+    sw_sql_finalize(st);
     if (rc != 0)
         return -1;
-    int64_t id = sqlite3_last_insert_rowid(db);
     char what[48];
     snprintf(what, sizeof what, "note %lld", (long long)id);
     struct sw_audit_row a = {t->who, t->shifter, "handover", -1, -1, NULL, what, NULL, t->text};
     if (sw_audit_insert(db, &a) != 0)
         return -1;
-    if (sqlite3_prepare_v2(db, "SELECT " NOTE_COLS " FROM handover_notes WHERE id = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sw_sql_prepare(db, "SELECT " NOTE_COLS " FROM handover_notes WHERE id = ?1", -1, &st, NULL) !=
+        SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    sw_sql_bind_int64(st, 1, id);
+    if (sw_sql_step(st) == SW_SQL_ROW)
         t->note = note_from_row(st);
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     return t->note ? 0 : -1;
 }
 
@@ -195,8 +195,8 @@ void sw_notes_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
                       (long long)from);
         return;
     }
-    sqlite3 *db = sw_db_reader(api->store, r);
-    sqlite3_stmt *st;
+    sw_sql *db = sw_db_reader(api->store, r);
+    sw_stmt *st;
     /* ?1/?2 < 0: that end is open. A note overlaps by the time it was written or by its range. */
     if (!db || sw_db_prepare(db,
                              "SELECT " NOTE_COLS " FROM handover_notes WHERE "
@@ -206,15 +206,15 @@ void sw_notes_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
                              "ORDER BY time DESC, id DESC LIMIT ?3",
                              &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    sqlite3_bind_int64(st, 3, limit);
+    sw_sql_bind_int64(st, 1, from);
+    sw_sql_bind_int64(st, 2, to);
+    sw_sql_bind_int64(st, 3, limit);
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = sw_sql_step(st)) == SW_SQL_ROW)
         json_array_append_new(arr, note_from_row(st));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    sw_sql_finalize(st);
+    if (rc != SW_SQL_DONE) {
         json_decref(arr);
         sw_reply_fail(r, SW_EUNAVAILABLE, "database error while reading the notes");
         return;

@@ -22,45 +22,44 @@ struct reset_tx {
     char whobuf[SW_NAME_MAX];
 };
 
-static int reset_fn(sqlite3 *db, void *ctx)
+static int reset_fn(sw_sql *db, void *ctx)
 {
     struct reset_tx *t = ctx;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT (SELECT 1 FROM runs WHERE run = ?1), "
-                           "(SELECT from_spill FROM baseline_resets WHERE run = ?1)",
-                           -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT (SELECT 1 FROM runs WHERE run = ?1), "
+                       "(SELECT from_spill FROM baseline_resets WHERE run = ?1)",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, t->run);
+    sw_sql_bind_int64(st, 1, t->run);
     int known = 0;
     char old[32] = "";
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        known = sqlite3_column_type(st, 0) != SQLITE_NULL;
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-            snprintf(old, sizeof old, "from spill %lld", (long long)sqlite3_column_int64(st, 1));
+    if (sw_sql_step(st) == SW_SQL_ROW) {
+        known = sw_sql_column_type(st, 0) != SW_SQL_NULL;
+        if (sw_sql_column_type(st, 1) != SW_SQL_NULL)
+            snprintf(old, sizeof old, "from spill %lld", (long long)sw_sql_column_int64(st, 1));
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     if (!known) {
         t->code = SW_ENOTFOUND;
         snprintf(t->error, sizeof t->error, "run %lld not found", (long long)t->run);
         return 1;
     }
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO baseline_resets(run, from_spill, who, shifter, time, comment) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(run) DO UPDATE SET "
-            "from_spill = excluded.from_spill, who = excluded.who, shifter = excluded.shifter, "
-            "time = excluded.time, comment = excluded.comment",
-            -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db,
+                       "INSERT INTO baseline_resets(run, from_spill, who, shifter, time, comment) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(run) DO UPDATE SET "
+                       "from_spill = excluded.from_spill, who = excluded.who, shifter = excluded.shifter, "
+                       "time = excluded.time, comment = excluded.comment",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, t->run);
-    sqlite3_bind_int64(st, 2, t->from);
-    sqlite3_bind_text(st, 3, t->who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t->shifter, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 5, sw_wall());
-    sqlite3_bind_text(st, 6, t->comment, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, t->run);
+    sw_sql_bind_int64(st, 2, t->from);
+    sw_sql_bind_text(st, 3, t->who, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 4, t->shifter, -1, SW_SQL_STATIC);
+    sw_sql_bind_double(st, 5, sw_wall());
+    sw_sql_bind_text(st, 6, t->comment, -1, SW_SQL_STATIC);
+    int rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
+    sw_sql_finalize(st);
     char now[32];
     snprintf(now, sizeof now, "from spill %lld", (long long)t->from);
     struct sw_audit_row a = {t->who, t->shifter, "rebaseline", t->run, -1, old[0] ? old : NULL,

@@ -74,48 +74,47 @@ static void apply_done(void *ctx, int rc, struct sw_reply *r)
     reeval_answer(r, rc, ctx, 0);
 }
 
-static int apply_fn(sqlite3 *db, void *ctx)
+static int apply_fn(sw_sql *db, void *ctx)
 {
     struct apply_tx *t = ctx;
-    sqlite3_stmt *up = NULL, *del = NULL, *ins = NULL;
+    sw_stmt *up = NULL, *del = NULL, *ins = NULL;
     int rc = -1;
     /* Certified flags do not change: checked inside the write, so a sign-off cannot slip in between. */
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM signoffs WHERE run = ?1", -1, &up, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db, "SELECT 1 FROM signoffs WHERE run = ?1", -1, &up, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(up, 1, t->run);
-    t->signed_off = sqlite3_step(up) == SQLITE_ROW;
-    sqlite3_finalize(up);
+    sw_sql_bind_int64(up, 1, t->run);
+    t->signed_off = sw_sql_step(up) == SW_SQL_ROW;
+    sw_sql_finalize(up);
     up = NULL;
     if (t->signed_off)
         return 1;
-    if (sqlite3_prepare_v2(
+    if (sw_sql_prepare(
             db,
             "UPDATE spills SET flag = ?3, reasons = ?4, profile_version = ?5 WHERE run = ?1 AND spill = ?2",
-            -1, &up, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "DELETE FROM checks WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(
+            -1, &up, NULL) != SW_SQL_OK ||
+        sw_sql_prepare(db, "DELETE FROM checks WHERE run = ?1 AND spill = ?2", -1, &del, NULL) != SW_SQL_OK ||
+        sw_sql_prepare(
             db,
             "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
             "SELECT ?1, ?2, json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
             "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
             "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?3)",
-            -1, &ins, NULL) != SQLITE_OK)
+            -1, &ins, NULL) != SW_SQL_OK)
         goto out;
     for (int i = 0; i < t->n; i++) {
         const struct verdict *v = &t->v[i];
-        sqlite3_stmt *st[3] = {up, del, ins};
+        sw_stmt *st[3] = {up, del, ins};
         for (int k = 0; k < 3; k++) {
-            sqlite3_reset(st[k]);
-            sqlite3_bind_int64(st[k], 1, t->run);
-            sqlite3_bind_int64(st[k], 2, v->spill);
+            sw_sql_reset(st[k]);
+            sw_sql_bind_int64(st[k], 1, t->run);
+            sw_sql_bind_int64(st[k], 2, v->spill);
         }
-        sqlite3_bind_text(up, 3, v->new_flag, -1, SQLITE_STATIC);
-        sqlite3_bind_text(up, 4, v->reasons, -1, SQLITE_STATIC);
-        sqlite3_bind_text(up, 5, t->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 3, v->checks, -1, SQLITE_STATIC);
-        if (sqlite3_step(up) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE ||
-            sqlite3_step(ins) != SQLITE_DONE)
+        sw_sql_bind_text(up, 3, v->new_flag, -1, SW_SQL_STATIC);
+        sw_sql_bind_text(up, 4, v->reasons, -1, SW_SQL_STATIC);
+        sw_sql_bind_text(up, 5, t->version, -1, SW_SQL_STATIC);
+        sw_sql_bind_text(ins, 3, v->checks, -1, SW_SQL_STATIC);
+        if (sw_sql_step(up) != SW_SQL_DONE || sw_sql_step(del) != SW_SQL_DONE ||
+            sw_sql_step(ins) != SW_SQL_DONE)
             goto out;
     }
     char comment[128];
@@ -128,18 +127,18 @@ static int apply_fn(sqlite3 *db, void *ctx)
                              .comment = comment};
     rc = sw_audit_insert(db, &a);
 out:
-    sqlite3_finalize(up);
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
+    sw_sql_finalize(up);
+    sw_sql_finalize(del);
+    sw_sql_finalize(ins);
     return rc;
 }
 
 /* Judges every stored spill of the run with profile p into v (allocated, *n entries). */
-static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struct verdict **out, int *n,
+static int judge_run(sw_sql *db, const struct sw_profile *p, int64_t run, struct verdict **out, int *n,
                      struct sw_reply *r)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
+    sw_stmt *st;
+    if (sw_sql_prepare(
             db,
             "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
             "s.unknown_fields, s.complete, h.blob, m.flag, "
@@ -149,25 +148,25 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "
             "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
             "WHERE s.run = ?1 ORDER BY s.closed_at, s.spill",
-            -1, &st, NULL) != SQLITE_OK) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
+            -1, &st, NULL) != SW_SQL_OK) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sw_sql_errmsg(db));
         return -1;
     }
-    sqlite3_bind_int64(st, 1, run);
+    sw_sql_bind_int64(st, 1, run);
     struct verdict *v = NULL;
     int count = 0, cap = 0, rc = -1;
     struct sw_hist *hists = calloc((size_t)p->nhists, sizeof *hists);
     struct sw_check_result *res = calloc((size_t)p->nchecks + 1, sizeof *res);
     /* Replayed as they closed: rolling references start from the GOOD spills before the run. */
     struct sw_refs *refs = NULL;
-    sqlite3_stmt *first;
+    sw_stmt *first;
     double before = INFINITY;
-    if (sqlite3_prepare_v2(db, "SELECT min(closed_at) FROM spills WHERE run = ?1", -1, &first, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_int64(first, 1, run);
-        if (sqlite3_step(first) == SQLITE_ROW && sqlite3_column_type(first, 0) != SQLITE_NULL)
-            before = sqlite3_column_double(first, 0);
-        sqlite3_finalize(first);
+    if (sw_sql_prepare(db, "SELECT min(closed_at) FROM spills WHERE run = ?1", -1, &first, NULL) ==
+        SW_SQL_OK) {
+        sw_sql_bind_int64(first, 1, run);
+        if (sw_sql_step(first) == SW_SQL_ROW && sw_sql_column_type(first, 0) != SW_SQL_NULL)
+            before = sw_sql_column_double(first, 0);
+        sw_sql_finalize(first);
     }
     refs = sw_refs_new(p, db, before);
     if (!hists || !res || !refs)
@@ -175,7 +174,7 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
     for (int i = 0; i < p->nhists; i++)
         if (sw_hist_init(&hists[i], &p->hists[i]) != 0)
             goto oom;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sw_sql_step(st) == SW_SQL_ROW) {
         if (count == cap) {
             cap = cap ? cap * 2 : 64;
             struct verdict *g = realloc(v, (size_t)cap * sizeof *g);
@@ -185,20 +184,20 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
         }
         struct verdict *x = &v[count];
         memset(x, 0, sizeof *x);
-        x->spill = sqlite3_column_int64(st, 0);
-        snprintf(x->old_flag, sizeof x->old_flag, "%s", (const char *)sqlite3_column_text(st, 1));
-        if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-            snprintf(x->manual_buf, sizeof x->manual_buf, "%s", (const char *)sqlite3_column_text(st, 10));
+        x->spill = sw_sql_column_int64(st, 0);
+        snprintf(x->old_flag, sizeof x->old_flag, "%s", (const char *)sw_sql_column_text(st, 1));
+        if (sw_sql_column_type(st, 10) != SW_SQL_NULL) {
+            snprintf(x->manual_buf, sizeof x->manual_buf, "%s", (const char *)sw_sql_column_text(st, 10));
             x->manual = x->manual_buf;
         }
         for (int i = 0; i < p->nhists; i++)
             sw_hist_clear(&hists[i]);
         /* Histograms the blob does not have (a new one, or a changed binning) stay empty: their
          * checks come out UNKNOWN for lack of entries, which the answer shows. */
-        sw_hist_decode_add_all(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9), hists,
+        sw_hist_decode_add_all(sw_sql_column_blob(st, 9), (size_t)sw_sql_column_bytes(st, 9), hists,
                                p->nhists);
-        json_t *counters = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-        const char *daq = (const char *)sqlite3_column_text(st, 12);
+        json_t *counters = json_loads((const char *)sw_sql_column_text(st, 2), 0, NULL);
+        const char *daq = (const char *)sw_sql_column_text(st, 12);
         json_t *daq_sources = daq ? json_loads(daq, 0, NULL) : NULL; /* NULL: the DAQ sent none */
         struct sw_quality_input in = {
             .run = run,
@@ -210,11 +209,11 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
             .duration = sw_col_real(st, 3),
             .dead_time = sw_col_real(st, 4),
             .decode_errors = sw_col_real(st, 5),
-            .events = (uint64_t)sqlite3_column_int64(st, 6),
-            .unknown_fields = (uint64_t)sqlite3_column_int64(st, 7),
-            .complete = sqlite3_column_int(st, 8),
+            .events = (uint64_t)sw_sql_column_int64(st, 6),
+            .unknown_fields = (uint64_t)sw_sql_column_int64(st, 7),
+            .complete = sw_sql_column_int(st, 8),
             /* Why it was incomplete is history, not a check: kept as it was recorded. */
-            .incomplete_reason = (const char *)sqlite3_column_text(st, 11),
+            .incomplete_reason = (const char *)sw_sql_column_text(st, 11),
         };
         json_t *reasons = json_array(), *checks;
         /* As the engine judged it when it closed (judge.c). */
@@ -235,7 +234,7 @@ static int judge_run(sqlite3 *db, const struct sw_profile *p, int64_t run, struc
 oom:
     sw_reply_fail(r, SW_EUNAVAILABLE, "out of memory");
 out:
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     for (int i = 0; hists && i < p->nhists; i++)
         sw_hist_release(&hists[i]);
     free(hists);
@@ -280,7 +279,7 @@ void sw_reeval_run(const struct sw_api *api, const char *who, int64_t run, int d
         p = &custom;
         own = 1;
     }
-    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
+    sw_sql *db = sw_db_reader_for_run(api->store, 1, run, r);
     struct verdict *v = NULL;
     int n = 0;
     if (!db)

@@ -49,53 +49,52 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void load_window(sqlite3 *db, const struct sw_check_def *c, struct window *w, double before)
+static void load_window(sw_sql *db, const struct sw_check_def *c, struct window *w, double before)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (!db ||
-        sqlite3_prepare_v2(db,
-                           "SELECT c.raw FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
-                           "WHERE c.name = ?1 AND s.flag = 'GOOD' AND s.closed_at < ?2 AND c.raw IS NOT NULL "
-                           "ORDER BY s.closed_at DESC LIMIT ?3",
-                           -1, &st, NULL) != SQLITE_OK)
+        sw_sql_prepare(db,
+                       "SELECT c.raw FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
+                       "WHERE c.name = ?1 AND s.flag = 'GOOD' AND s.closed_at < ?2 AND c.raw IS NOT NULL "
+                       "ORDER BY s.closed_at DESC LIMIT ?3",
+                       -1, &st, NULL) != SW_SQL_OK)
         return;
-    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, isfinite(before) ? before : 1e300);
-    sqlite3_bind_int(st, 3, c->rolling_n);
+    sw_sql_bind_text(st, 1, c->name, -1, SW_SQL_STATIC);
+    sw_sql_bind_double(st, 2, isfinite(before) ? before : 1e300);
+    sw_sql_bind_int(st, 3, c->rolling_n);
     double tmp[1000];
     int n = 0;
-    while (n < c->rolling_n && sqlite3_step(st) == SQLITE_ROW)
-        tmp[n++] = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
+    while (n < c->rolling_n && sw_sql_step(st) == SW_SQL_ROW)
+        tmp[n++] = sw_sql_column_double(st, 0);
+    sw_sql_finalize(st);
     for (int i = n - 1; i >= 0; i--) /* oldest first, so the ring keeps the newest */
         win_push(w, c->rolling_n, tmp[i]);
 }
 
-static void load_run(sqlite3 *db, const struct sw_check_def *c, struct sw_hist *h)
+static void load_run(sw_sql *db, const struct sw_check_def *c, struct sw_hist *h)
 {
-    sqlite3_stmt *st;
-    if (!db ||
-        sqlite3_prepare_v2(db,
-                           "SELECT h.blob FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = "
-                           "h.spill " SPILL_MANUAL_JOIN "WHERE s.run = ?1 AND " EFFECTIVE_FLAG " = 'GOOD'",
-                           -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (!db || sw_sql_prepare(db,
+                              "SELECT h.blob FROM spill_hists h JOIN spills s ON s.run = h.run AND s.spill = "
+                              "h.spill " SPILL_MANUAL_JOIN "WHERE s.run = ?1 AND " EFFECTIVE_FLAG " = 'GOOD'",
+                              -1, &st, NULL) != SW_SQL_OK)
         return;
-    sqlite3_bind_int64(st, 1, c->ref_run);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, c->ref_run);
+    while (sw_sql_step(st) == SW_SQL_ROW)
+        sw_hist_decode_add(sw_sql_column_blob(st, 0), (size_t)sw_sql_column_bytes(st, 0), h);
+    sw_sql_finalize(st);
     /* Spills of the run whose histograms retention pruned (a run that became a reference later)
      * are in the run's GOOD sum (retention.h). */
-    if (sqlite3_prepare_v2(db, "SELECT blob FROM run_hists WHERE run = ?1 AND quality = 'good'", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db, "SELECT blob FROM run_hists WHERE run = ?1 AND quality = 'good'", -1, &st, NULL) !=
+        SW_SQL_OK)
         return;
-    sqlite3_bind_int64(st, 1, c->ref_run);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        sw_hist_decode_add(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, c->ref_run);
+    if (sw_sql_step(st) == SW_SQL_ROW)
+        sw_hist_decode_add(sw_sql_column_blob(st, 0), (size_t)sw_sql_column_bytes(st, 0), h);
+    sw_sql_finalize(st);
 }
 
-struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double before)
+struct sw_refs *sw_refs_new(const struct sw_profile *p, sw_sql *db, double before)
 {
     int n = p->nchecks;
     struct sw_refs *r = calloc(1, sizeof *r);
@@ -191,32 +190,32 @@ static int meta_matches(const struct sw_profile *p, unsigned mask, json_t *a, js
 
 /* Appends to b the check's healthy values of run `run` (newest last): at most cap, from complete
  * spills whose check was GOOD, closed before `before`. */
-static void load_values(sqlite3 *db, const struct sw_check_def *c, struct base *b, int64_t run, double before,
+static void load_values(sw_sql *db, const struct sw_check_def *c, struct base *b, int64_t run, double before,
                         int64_t min_spill)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
+    sw_stmt *st;
+    if (sw_sql_prepare(
             db,
             "SELECT c.raw, c.spill FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
             "WHERE c.run = ?1 AND c.name = ?2 AND c.state = 'GOOD' AND c.raw IS NOT NULL "
             "AND s.complete = 1 AND s.closed_at < ?3 AND c.spill >= ?5 ORDER BY s.closed_at DESC, s.spill "
             "DESC "
             "LIMIT ?4",
-            -1, &st, NULL) != SQLITE_OK)
+            -1, &st, NULL) != SW_SQL_OK)
         return;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, isfinite(before) ? before : 1e300);
-    sqlite3_bind_int(st, 4, c->base_n);
-    sqlite3_bind_int64(st, 5, min_spill);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_text(st, 2, c->name, -1, SW_SQL_STATIC);
+    sw_sql_bind_double(st, 3, isfinite(before) ? before : 1e300);
+    sw_sql_bind_int(st, 4, c->base_n);
+    sw_sql_bind_int64(st, 5, min_spill);
     double v[1000];
     int64_t sp[1000];
     int n = 0;
-    while (n < c->base_n && sqlite3_step(st) == SQLITE_ROW) {
-        v[n] = sqlite3_column_double(st, 0);
-        sp[n++] = sqlite3_column_int64(st, 1);
+    while (n < c->base_n && sw_sql_step(st) == SW_SQL_ROW) {
+        v[n] = sw_sql_column_double(st, 0);
+        sp[n++] = sw_sql_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     for (int i = n - 1; i >= 0; i--)
         base_push(b, c->base_n, v[i], run, sp[i]);
 }
@@ -226,26 +225,26 @@ static void load_values(sqlite3 *db, const struct sw_check_def *c, struct base *
 
 /* Up to CANDIDATES runs other than `run` that started before `started` and match on mask, newest
  * first, into out; returns how many. */
-static int matching_runs(sqlite3 *db, const struct sw_profile *p, unsigned mask, int64_t run, json_t *meta,
+static int matching_runs(sw_sql *db, const struct sw_profile *p, unsigned mask, int64_t run, json_t *meta,
                          double started, int64_t *out)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int n = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT run, meta FROM runs WHERE run != ?1 AND started < ?2 "
-                           "ORDER BY started DESC, run DESC LIMIT 500",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db,
+                       "SELECT run, meta FROM runs WHERE run != ?1 AND started < ?2 "
+                       "ORDER BY started DESC, run DESC LIMIT 500",
+                       -1, &st, NULL) != SW_SQL_OK)
         return 0;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_double(st, 2, isfinite(started) ? started : 1e300);
-    while (n < CANDIDATES && sqlite3_step(st) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 1);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_double(st, 2, isfinite(started) ? started : 1e300);
+    while (n < CANDIDATES && sw_sql_step(st) == SW_SQL_ROW) {
+        const char *text = (const char *)sw_sql_column_text(st, 1);
         json_t *m = text ? json_loads(text, 0, NULL) : NULL;
         if (meta_matches(p, mask, meta, m))
-            out[n++] = sqlite3_column_int64(st, 0);
+            out[n++] = sw_sql_column_int64(st, 0);
         json_decref(m);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     return n;
 }
 
@@ -253,30 +252,29 @@ static int matching_runs(sqlite3 *db, const struct sw_profile *p, unsigned mask,
  * spills, GOOD/WARN/BAD) were all off. That is a run whose baseline learnt a level its own later
  * spills left (a fault no check could see from its first spill): carrying it over would keep the
  * next run off too. */
-static int stale(sqlite3 *db, const struct sw_check_def *c, int64_t run)
+static int stale(sw_sql *db, const struct sw_check_def *c, int64_t run)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT c.state FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
-            "WHERE c.run = ?1 AND c.name = ?2 AND s.complete = 1 AND c.state IN ('GOOD', 'WARN', "
-            "'BAD') ORDER BY s.closed_at DESC, s.spill DESC LIMIT ?3",
-            -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT c.state FROM checks c JOIN spills s ON s.run = c.run AND s.spill = c.spill "
+                       "WHERE c.run = ?1 AND c.name = ?2 AND s.complete = 1 AND c.state IN ('GOOD', 'WARN', "
+                       "'BAD') ORDER BY s.closed_at DESC, s.spill DESC LIMIT ?3",
+                       -1, &st, NULL) != SW_SQL_OK)
         return 0;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, STALE_LAST);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_text(st, 2, c->name, -1, SW_SQL_STATIC);
+    sw_sql_bind_int(st, 3, STALE_LAST);
     int n = 0, good = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sw_sql_step(st) == SW_SQL_ROW) {
         n++;
-        good |= strcmp((const char *)sqlite3_column_text(st, 0), "GOOD") == 0;
+        good |= strcmp((const char *)sw_sql_column_text(st, 0), "GOOD") == 0;
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     return n == STALE_LAST && !good;
 }
 
 /* Builds the baselines for in->run (see sw_refs_apply). */
-static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
+static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sw_sql *db)
 {
     const struct sw_profile *p = r->p;
     r->has_run = 1;
@@ -289,28 +287,28 @@ static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *d
         r->base[i].n = r->base[i].pos = 0;
     if (!db)
         return;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT from_spill FROM baseline_resets WHERE run = ?1", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, in->run);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            r->reset_from = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+    sw_stmt *st;
+    if (sw_sql_prepare(db, "SELECT from_spill FROM baseline_resets WHERE run = ?1", -1, &st, NULL) ==
+        SW_SQL_OK) {
+        sw_sql_bind_int64(st, 1, in->run);
+        if (sw_sql_step(st) == SW_SQL_ROW)
+            r->reset_from = sw_sql_column_int64(st, 0);
+        sw_sql_finalize(st);
     }
     double started = in->started;
-    if (sqlite3_prepare_v2(
+    if (sw_sql_prepare(
             db, "SELECT meta, (SELECT min(started) FROM spills WHERE run = ?1) FROM runs WHERE run = ?1", -1,
-            &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, in->run);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *text = (const char *)sqlite3_column_text(st, 0);
+            &st, NULL) == SW_SQL_OK) {
+        sw_sql_bind_int64(st, 1, in->run);
+        if (sw_sql_step(st) == SW_SQL_ROW) {
+            const char *text = (const char *)sw_sql_column_text(st, 0);
             if (!in->run_meta && text)
                 r->run_meta = json_loads(text, 0, NULL);
-            if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
-                !(sqlite3_column_double(st, 1) >= started)) /* the run's first spill, also when NaN */
-                started = sqlite3_column_double(st, 1);
+            if (sw_sql_column_type(st, 1) != SW_SQL_NULL &&
+                !(sw_sql_column_double(st, 1) >= started)) /* the run's first spill, also when NaN */
+                started = sw_sql_column_double(st, 1);
         }
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
     }
     json_t *meta = in->run_meta ? in->run_meta : r->run_meta;
     /* one look-up of the matching runs per distinct match mask (usually one for the whole profile) */
@@ -347,7 +345,7 @@ static void begin_run(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *d
 
 /* The reset a shifter stored for the run, at its spill: every baseline emptied, then the run's own
  * healthy values from that spill on (closed before `before`). */
-static void apply_reset(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
+static void apply_reset(struct sw_refs *r, struct sw_quality_input *in, sw_sql *db)
 {
     r->reset_done = 1;
     for (int i = 0; i < r->p->nchecks; i++) {
@@ -409,7 +407,7 @@ static void base_view(const struct base *b, int cap, int64_t run, double *scratc
     out->carried = out->nsegs > 0 && out->seg[0].run != run;
 }
 
-void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db)
+void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sw_sql *db)
 {
     int baselines = 0;
     for (int i = 0; i < r->p->nchecks; i++) {
@@ -452,7 +450,7 @@ void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_
 }
 
 enum sw_state sw_refs_judge(struct sw_refs *r, const struct sw_profile *p, struct sw_quality_input *in,
-                            sqlite3 *db, struct sw_check_result *results, json_t *reasons, json_t **checks)
+                            sw_sql *db, struct sw_check_result *results, json_t *reasons, json_t **checks)
 {
     sw_refs_apply(r, in, db);
     enum sw_state flag = sw_quality_eval(p, in, results, reasons);

@@ -17,7 +17,7 @@
 #ifndef SW_REFS_H
 #define SW_REFS_H
 
-#include <sqlite3.h>
+#include "sql.h"
 
 #include "config.h"
 #include "quality.h"
@@ -27,7 +27,7 @@ struct sw_refs;
 /* Builds the references of p from a read connection: rolling windows from the spills closed before
  * `before` (Unix s; INFINITY for all). NULL on out of memory (a database error leaves the
  * references empty: their checks are then EXCLUDED while warming up, or UNKNOWN for runs). */
-struct sw_refs *sw_refs_new(const struct sw_profile *p, sqlite3 *db, double before);
+struct sw_refs *sw_refs_new(const struct sw_profile *p, sw_sql *db, double before);
 void sw_refs_free(struct sw_refs *r);
 
 /* Sets in->ref_values, in->ref_hists and in->baselines to the current references (valid until the
@@ -35,7 +35,7 @@ void sw_refs_free(struct sw_refs *r);
  * from db (this thread's read connection): the run's own healthy spills closed before `before`, after
  * a carry-over from the latest earlier run of matching conditions that started before in->started.
  * in->run_meta, when NULL, is read from the runs table (and set). */
-void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sqlite3 *db);
+void sw_refs_apply(struct sw_refs *r, struct sw_quality_input *in, sw_sql *db);
 
 /* Drops the baselines kept for run (when they are that run's): its next spill rebuilds them from the
  * database, with a reset a shifter stored since (rebaseline.h). */
@@ -53,6 +53,6 @@ void sw_refs_push(struct sw_refs *r, const struct sw_check_result *res, enum sw_
  * gets the results as stored with the spill (sw_quality_results_json: a new reference, NULL on out
  * of memory). The one judgement of the engine (a closing spill) and of re-evaluation (reeval.h). */
 enum sw_state sw_refs_judge(struct sw_refs *r, const struct sw_profile *p, struct sw_quality_input *in,
-                            sqlite3 *db, struct sw_check_result *results, json_t *reasons, json_t **checks);
+                            sw_sql *db, struct sw_check_result *results, json_t *reasons, json_t **checks);
 
 #endif

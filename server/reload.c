@@ -83,7 +83,7 @@ struct audit_tx {
     char comment[200];
 };
 
-static int audit_fn(sqlite3 *db, void *ctx)
+static int audit_fn(sw_sql *db, void *ctx)
 {
     struct audit_tx *t = ctx;
     struct sw_audit_row a = {.who = t->who,

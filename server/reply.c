@@ -79,14 +79,14 @@ void sw_reply_json(struct sw_reply *r, unsigned status, json_t *j)
     r->content_type = "application/json";
 }
 
-double sw_col_real(sqlite3_stmt *st, int i)
+double sw_col_real(sw_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+    return sw_sql_column_type(st, i) == SW_SQL_NULL ? NAN : sw_sql_column_double(st, i);
 }
 
-json_t *sw_col_json(sqlite3_stmt *st, int i)
+json_t *sw_col_json(sw_stmt *st, int i)
 {
-    const char *txt = (const char *)sqlite3_column_text(st, i);
+    const char *txt = (const char *)sw_sql_column_text(st, i);
     return txt ? json_loads(txt, 0, NULL) : NULL;
 }
 
@@ -174,39 +174,39 @@ int sw_req_body_keys(json_t *obj, const char *const *known, struct sw_reply *r)
 }
 
 /* Prepares sql; on failure fills a 503 reply and returns -1. */
-int sw_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r)
+int sw_db_prepare(sw_sql *db, const char *sql, sw_stmt **st, struct sw_reply *r)
 {
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
+    if (sw_sql_prepare(db, sql, -1, st, NULL) == SW_SQL_OK)
         return 0;
-    sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sqlite3_errmsg(db));
+    sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sw_sql_errmsg(db));
     return -1;
 }
 
-sqlite3 *sw_db_reader(struct sw_store *store, struct sw_reply *r)
+sw_sql *sw_db_reader(struct sw_store *store, struct sw_reply *r)
 {
-    sqlite3 *db = sw_store_reader(store);
+    sw_sql *db = sw_store_reader(store);
     if (!db)
         sw_reply_fail(r, SW_EUNAVAILABLE, "database unavailable");
     return db;
 }
 
-static int run_exists(sqlite3 *db, int64_t run)
+static int run_exists(sw_sql *db, int64_t run)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, run);
-        found = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+    if (sw_sql_prepare(db, "SELECT 1 FROM runs WHERE run = ?1", -1, &st, NULL) == SW_SQL_OK) {
+        sw_sql_bind_int64(st, 1, run);
+        found = sw_sql_step(st) == SW_SQL_ROW;
+        sw_sql_finalize(st);
     }
     return found;
 }
 
 /* The reader connection, checking first (when has_run) that the run exists: NULL with a 503 or
  * 404 reply otherwise. */
-sqlite3 *sw_db_reader_for_run(struct sw_store *store, int has_run, int64_t run, struct sw_reply *r)
+sw_sql *sw_db_reader_for_run(struct sw_store *store, int has_run, int64_t run, struct sw_reply *r)
 {
-    sqlite3 *db = sw_db_reader(store, r);
+    sw_sql *db = sw_db_reader(store, r);
     if (db && has_run && !run_exists(db, run)) {
         sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
         return NULL;

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,14 +68,14 @@ int sw_req_body_string(json_t *obj, const char *key, size_t max, const char **ou
 int sw_req_body_keys(json_t *obj, const char *const *known, struct sw_reply *r);
 
 /* The calling thread's read-only connection, or NULL with a 503 reply. */
-sqlite3 *sw_db_reader(struct sw_store *store, struct sw_reply *r);
+sw_sql *sw_db_reader(struct sw_store *store, struct sw_reply *r);
 /* The same, checking first (when has_run) that the run exists: NULL with a 404 reply otherwise. */
-sqlite3 *sw_db_reader_for_run(struct sw_store *store, int has_run, int64_t run, struct sw_reply *r);
+sw_sql *sw_db_reader_for_run(struct sw_store *store, int has_run, int64_t run, struct sw_reply *r);
 /* Prepares sql: 0, or -1 with a 503 reply naming the SQLite error. */
-int sw_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct sw_reply *r);
+int sw_db_prepare(sw_sql *db, const char *sql, sw_stmt **st, struct sw_reply *r);
 /* A column as a double, NaN for NULL; a column of JSON text parsed (new reference), NULL for NULL. */
-double sw_col_real(sqlite3_stmt *st, int i);
-json_t *sw_col_json(sqlite3_stmt *st, int i);
+double sw_col_real(sw_stmt *st, int i);
+json_t *sw_col_json(sw_stmt *st, int i);
 
 /* 1 with a 503 + Retry-After reply when the store cannot take writes now (a write failing and
  * retried, the free-space reserve reached, or the database file moved): ingest and human writes are

@@ -32,11 +32,11 @@ struct pruned {
 };
 
 /* Adds the chunk's spills of one run (p[0..n)) into run_hists(run, quality). */
-static int fold_run(sqlite3 *db, const struct sw_profile *prof, const struct pruned *p, int n, int good)
+static int fold_run(sw_sql *db, const struct sw_profile *prof, const struct pruned *p, int n, int good)
 {
     int rc = -1, count = 0;
     struct sw_hist *acc = calloc((size_t)prof->nhists, sizeof *acc);
-    sqlite3_stmt *st = NULL;
+    sw_stmt *st = NULL;
     unsigned char *out = NULL;
     size_t outlen = 0;
     if (!acc)
@@ -57,33 +57,33 @@ static int fold_run(sqlite3 *db, const struct sw_profile *prof, const struct pru
     }
     const char *q = good ? "good" : "all";
     int64_t before = 0;
-    if (sqlite3_prepare_v2(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db, "SELECT blob, spills FROM run_hists WHERE run = ?1 AND quality = ?2", -1, &st,
+                       NULL) != SW_SQL_OK)
         goto out;
-    sqlite3_bind_int64(st, 1, p[0].run);
-    sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        sw_hist_decode_add_all(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), acc,
+    sw_sql_bind_int64(st, 1, p[0].run);
+    sw_sql_bind_text(st, 2, q, -1, SW_SQL_STATIC);
+    if (sw_sql_step(st) == SW_SQL_ROW) {
+        sw_hist_decode_add_all(sw_sql_column_blob(st, 0), (size_t)sw_sql_column_bytes(st, 0), acc,
                                prof->nhists);
-        before = sqlite3_column_int64(st, 1);
+        before = sw_sql_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     st = NULL;
     if (sw_hist_encode(acc, prof->nhists, &out, &outlen) != 0)
         goto out;
-    if (sqlite3_prepare_v2(
+    if (sw_sql_prepare(
             db,
             "INSERT INTO run_hists(run, quality, spills, blob) VALUES(?1, ?2, ?3, ?4) "
             "ON CONFLICT(run, quality) DO UPDATE SET spills = excluded.spills, blob = excluded.blob",
-            -1, &st, NULL) != SQLITE_OK)
+            -1, &st, NULL) != SW_SQL_OK)
         goto out;
-    sqlite3_bind_int64(st, 1, p[0].run);
-    sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, before + count);
-    sqlite3_bind_blob(st, 4, out, (int)outlen, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sw_sql_bind_int64(st, 1, p[0].run);
+    sw_sql_bind_text(st, 2, q, -1, SW_SQL_STATIC);
+    sw_sql_bind_int64(st, 3, before + count);
+    sw_sql_bind_blob(st, 4, out, (int)outlen, SW_SQL_STATIC);
+    rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
 out:
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     free(out);
     for (int i = 0; i < prof->nhists; i++)
         sw_hist_release(&acc[i]);
@@ -105,7 +105,7 @@ static char *reference_runs(const struct sw_profile *prof)
 
 /* One chunk, inside the writer's transaction, with the profile in force now (a reload may have
  * changed its histograms or reference runs since the last chunk). */
-static int prune_chunk(sqlite3 *db, void *ctx)
+static int prune_chunk(sw_sql *db, void *ctx)
 {
     struct sw_retention *r = ctx;
     const struct sw_config *cfg = r->cfg;
@@ -115,37 +115,37 @@ static int prune_chunk(sqlite3 *db, void *ctx)
     struct sw_profile *prof = sw_reload_profile(r->reload);
     char *ref_runs = reference_runs(prof);
     struct pruned *p = calloc((size_t)cfg->retention_chunk, sizeof *p);
-    sqlite3_stmt *st = NULL, *del = NULL, *mark = NULL;
+    sw_stmt *st = NULL, *del = NULL, *mark = NULL;
     if (!p || !ref_runs)
         goto out;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT s.run, s.spill, h.blob, " EFFECTIVE_FLAG " = 'GOOD' FROM spill_hists h "
-                           "JOIN spills s ON s.run = h.run AND s.spill = h.spill " SPILL_MANUAL_JOIN
-                           "WHERE s.closed_at < ?1 AND s.run NOT IN (SELECT value FROM json_each(?2)) "
-                           "ORDER BY s.run, s.spill LIMIT ?3",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db,
+                       "SELECT s.run, s.spill, h.blob, " EFFECTIVE_FLAG " = 'GOOD' FROM spill_hists h "
+                       "JOIN spills s ON s.run = h.run AND s.spill = h.spill " SPILL_MANUAL_JOIN
+                       "WHERE s.closed_at < ?1 AND s.run NOT IN (SELECT value FROM json_each(?2)) "
+                       "ORDER BY s.run, s.spill LIMIT ?3",
+                       -1, &st, NULL) != SW_SQL_OK)
         goto out;
-    sqlite3_bind_double(st, 1, now - cfg->retention_days * 86400.0);
-    sqlite3_bind_text(st, 2, ref_runs, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, cfg->retention_chunk);
-    while (n < cfg->retention_chunk && sqlite3_step(st) == SQLITE_ROW) {
-        p[n].run = sqlite3_column_int64(st, 0);
-        p[n].spill = sqlite3_column_int64(st, 1);
-        p[n].len = (size_t)sqlite3_column_bytes(st, 2);
-        p[n].good = sqlite3_column_int(st, 3);
+    sw_sql_bind_double(st, 1, now - cfg->retention_days * 86400.0);
+    sw_sql_bind_text(st, 2, ref_runs, -1, SW_SQL_STATIC);
+    sw_sql_bind_int(st, 3, cfg->retention_chunk);
+    while (n < cfg->retention_chunk && sw_sql_step(st) == SW_SQL_ROW) {
+        p[n].run = sw_sql_column_int64(st, 0);
+        p[n].spill = sw_sql_column_int64(st, 1);
+        p[n].len = (size_t)sw_sql_column_bytes(st, 2);
+        p[n].good = sw_sql_column_int(st, 3);
         p[n].blob = malloc(p[n].len + 1);
         if (!p[n].blob)
             goto out;
-        memcpy(p[n].blob, sqlite3_column_blob(st, 2), p[n].len);
+        memcpy(p[n].blob, sw_sql_column_blob(st, 2), p[n].len);
         bytes += (int64_t)p[n].len;
         n++;
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(db, "DELETE FROM spill_hists WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE spills SET hists_pruned = ?3 WHERE run = ?1 AND spill = ?2", -1, &mark,
-                           NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db, "DELETE FROM spill_hists WHERE run = ?1 AND spill = ?2", -1, &del, NULL) !=
+            SW_SQL_OK ||
+        sw_sql_prepare(db, "UPDATE spills SET hists_pruned = ?3 WHERE run = ?1 AND spill = ?2", -1, &mark,
+                       NULL) != SW_SQL_OK)
         goto out;
     for (int a = 0, b; a < n; a = b) {
         for (b = a; b < n && p[b].run == p[a].run; b++)
@@ -154,15 +154,15 @@ static int prune_chunk(sqlite3 *db, void *ctx)
             goto out;
     }
     for (int i = 0; i < n; i++) {
-        sqlite3_bind_int64(del, 1, p[i].run);
-        sqlite3_bind_int64(del, 2, p[i].spill);
-        sqlite3_bind_int64(mark, 1, p[i].run);
-        sqlite3_bind_int64(mark, 2, p[i].spill);
-        sqlite3_bind_double(mark, 3, now);
-        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(mark) != SQLITE_DONE)
+        sw_sql_bind_int64(del, 1, p[i].run);
+        sw_sql_bind_int64(del, 2, p[i].spill);
+        sw_sql_bind_int64(mark, 1, p[i].run);
+        sw_sql_bind_int64(mark, 2, p[i].spill);
+        sw_sql_bind_double(mark, 3, now);
+        if (sw_sql_step(del) != SW_SQL_DONE || sw_sql_step(mark) != SW_SQL_DONE)
             goto out;
-        sqlite3_reset(del);
-        sqlite3_reset(mark);
+        sw_sql_reset(del);
+        sw_sql_reset(mark);
     }
     atomic_store(&r->more, n == cfg->retention_chunk);
     if (n) {
@@ -177,12 +177,12 @@ static int prune_chunk(sqlite3 *db, void *ctx)
     rc = 0;
 out:
     if (rc != 0) {
-        sw_error("retention", "prune failed: %s", sqlite3_errmsg(db));
+        sw_error("retention", "prune failed: %s", sw_sql_errmsg(db));
         atomic_store(&r->more, 0);
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(del);
-    sqlite3_finalize(mark);
+    sw_sql_finalize(st);
+    sw_sql_finalize(del);
+    sw_sql_finalize(mark);
     for (int i = 0; i < n; i++)
         free(p[i].blob);
     free(p);

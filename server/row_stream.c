@@ -11,15 +11,15 @@
 #include "store.h"
 
 struct rs {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    json_t *(*row)(sqlite3_stmt *, int64_t *);
+    sw_sql *db;
+    sw_stmt *st;
+    json_t *(*row)(sw_stmt *, int64_t *);
     char *(*tail)(const void *, int64_t, int64_t);
     void *args;
     char *buf; /* the text not sent yet: buf[off..len) */
     size_t off, len;
     int64_t n, last_key;
-    int rc; /* the statement's last step: SQLITE_ROW (a row waits), SQLITE_DONE, or an error */
+    int rc; /* the statement's last step: SW_SQL_ROW (a row waits), SW_SQL_DONE, or an error */
     int ended;
 };
 
@@ -28,8 +28,8 @@ static void rs_free(void *cls)
     struct rs *s = cls;
     if (!s)
         return;
-    sqlite3_finalize(s->st);
-    sqlite3_close(s->db);
+    sw_sql_finalize(s->st);
+    sw_sql_close(s->db);
     free(s->args);
     free(s->buf);
     free(s);
@@ -61,7 +61,7 @@ static int pend(struct rs *s, const char *sep, char *text, size_t len)
 /* The next piece of the answer into the pending text: the row that waits, or the tail. */
 static int next_piece(struct rs *s)
 {
-    if (s->rc == SQLITE_ROW) {
+    if (s->rc == SW_SQL_ROW) {
         int64_t key = 0;
         json_t *j = s->row(s->st, &key);
         size_t len = 0;
@@ -71,12 +71,12 @@ static int next_piece(struct rs *s)
             return -1;
         s->n++;
         s->last_key = key;
-        s->rc = sqlite3_step(s->st);
+        s->rc = sw_sql_step(s->st);
         return 0;
     }
-    if (s->rc != SQLITE_DONE) {
+    if (s->rc != SW_SQL_DONE) {
         sw_error("api", "a streamed answer ends early after %lld rows: %s", (long long)s->n,
-                 sqlite3_errmsg(s->db));
+                 sw_sql_errmsg(s->db));
         return -1;
     }
     char *t = s->tail(s->args, s->n, s->last_key);
@@ -125,15 +125,15 @@ int sw_row_stream_start(struct sw_store *store, const struct sw_row_stream_spec 
         sw_reply_fail(r, SW_EUNAVAILABLE, "store: cannot open a read connection");
         return -1;
     }
-    if (sqlite3_prepare_v2(s->db, spec->sql, -1, &s->st, NULL) != SQLITE_OK) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "store: %s", sqlite3_errmsg(s->db));
+    if (sw_sql_prepare(s->db, spec->sql, -1, &s->st, NULL) != SW_SQL_OK) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "store: %s", sw_sql_errmsg(s->db));
         rs_free(s);
         return -1;
     }
     spec->bind(s->st, s->args);
-    s->rc = sqlite3_step(s->st); /* the read transaction starts here: the list is one snapshot */
-    if (s->rc != SQLITE_ROW && s->rc != SQLITE_DONE) {
-        sw_reply_fail(r, SW_EUNAVAILABLE, "store: %s", sqlite3_errmsg(s->db));
+    s->rc = sw_sql_step(s->st); /* the read transaction starts here: the list is one snapshot */
+    if (s->rc != SW_SQL_ROW && s->rc != SW_SQL_DONE) {
+        sw_reply_fail(r, SW_EUNAVAILABLE, "store: %s", sw_sql_errmsg(s->db));
         rs_free(s);
         return -1;
     }

@@ -15,7 +15,7 @@
 #define SW_ROW_STREAM_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stdint.h>
 
 #include "reply.h"
@@ -23,9 +23,9 @@
 struct sw_store;
 
 struct sw_row_stream_spec {
-    const char *sql;                                  /* the statement of the rows */
-    void (*bind)(sqlite3_stmt *st, const void *args); /* binds its parameters */
-    json_t *(*row)(sqlite3_stmt *st, int64_t *key);   /* a row as JSON (NULL: out of memory), its key */
+    const char *sql;                             /* the statement of the rows */
+    void (*bind)(sw_stmt *st, const void *args); /* binds its parameters */
+    json_t *(*row)(sw_stmt *st, int64_t *key);   /* a row as JSON (NULL: out of memory), its key */
     char *(*tail)(const void *args, int64_t n, int64_t last_key); /* malloc'ed text after n rows */
     const char *head;                                             /* the text before the rows */
     const void *args; /* for bind and tail: copied (args_size bytes) */

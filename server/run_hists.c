@@ -16,35 +16,35 @@ static const char *quality_name(int good)
     return good ? "good" : "all";
 }
 
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+static int prep(sw_sql *db, const char *sql, sw_stmt **st)
 {
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
+    if (sw_sql_prepare(db, sql, -1, st, NULL) == SW_SQL_OK)
         return 0;
-    sw_error("run_hists", "prepare: %s", sqlite3_errmsg(db));
+    sw_error("run_hists", "prepare: %s", sw_sql_errmsg(db));
     return -1;
 }
 
-/* Runs sql with ?1 = run to its end: its sqlite3_step result (SQLITE_DONE when it went through). */
-static int run_sql(sqlite3 *db, const char *sql, int64_t run)
+/* Runs sql with ?1 = run to its end: its sw_sql_step result (SW_SQL_DONE when it went through). */
+static int run_sql(sw_sql *db, const char *sql, int64_t run)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (prep(db, sql, &st) != 0)
-        return SQLITE_ERROR;
-    sqlite3_bind_int64(st, 1, run);
-    int step = sqlite3_step(st);
-    sqlite3_finalize(st);
+        return SW_SQL_ERROR;
+    sw_sql_bind_int64(st, 1, run);
+    int step = sw_sql_step(st);
+    sw_sql_finalize(st);
     return step;
 }
 
-static int mark_stale(sqlite3 *db, int64_t run, const char *why)
+static int mark_stale(sw_sql *db, int64_t run, const char *why)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     sw_warn("run_hists", "run %lld: %s; its sums are built again from its spills", (long long)run, why);
     if (prep(db, "INSERT OR IGNORE INTO run_hist_stale(run) VALUES(?1)", &st) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, run);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, run);
+    int rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
+    sw_sql_finalize(st);
     return rc;
 }
 
@@ -58,9 +58,9 @@ static int64_t layout_of(const void *blob, int len, struct sw_hist_snap *snap)
 
 /* The lowest (asc) or highest stored spill of run in quality good whose snapshot has layout, or
  * -1: the edge of a sum after its edge spill left it. */
-static int64_t edge_spill(sqlite3 *db, int64_t run, int good, int64_t layout, int asc)
+static int64_t edge_spill(sw_sql *db, int64_t run, int good, int64_t layout, int asc)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int64_t found = -1;
     if (prep(db,
              asc ? "SELECT s.spill, h.blob " SPILL_FROM
@@ -71,23 +71,23 @@ static int64_t edge_spill(sqlite3 *db, int64_t run, int good, int64_t layout, in
                    "WHERE s.run = ?1 AND (?2 = 0 OR " EFFECTIVE_FLAG " = 'GOOD') ORDER BY s.spill DESC",
              &st) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int(st, 2, good);
-    while (found < 0 && sqlite3_step(st) == SQLITE_ROW) {
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_int(st, 2, good);
+    while (found < 0 && sw_sql_step(st) == SW_SQL_ROW) {
         struct sw_hist_snap snap;
-        if (layout_of(sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1), &snap) == layout)
-            found = sqlite3_column_int64(st, 0);
+        if (layout_of(sw_sql_column_blob(st, 1), sw_sql_column_bytes(st, 1), &snap) == layout)
+            found = sw_sql_column_int64(st, 0);
         sw_hist_snap_free(&snap);
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     return found;
 }
 
 /* Writes a sum row (spills <= 0: deletes it). */
-static int put_row(sqlite3 *db, int64_t run, int good, int64_t layout, int64_t spills, int64_t smin,
+static int put_row(sw_sql *db, int64_t run, int good, int64_t layout, int64_t spills, int64_t smin,
                    int64_t smax, const struct sw_hist_snap *sum)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     unsigned char *blob = NULL;
     size_t len = 0;
     if (spills <= 0) {
@@ -104,48 +104,48 @@ static int put_row(sqlite3 *db, int64_t run, int good, int64_t layout, int64_t s
             free(blob);
             return -1;
         }
-        sqlite3_bind_int64(st, 4, spills);
+        sw_sql_bind_int64(st, 4, spills);
         if (layout) {
-            sqlite3_bind_int64(st, 5, smin);
-            sqlite3_bind_int64(st, 6, smax);
-            sqlite3_bind_blob(st, 7, blob, (int)len, SQLITE_STATIC);
+            sw_sql_bind_int64(st, 5, smin);
+            sw_sql_bind_int64(st, 6, smax);
+            sw_sql_bind_blob(st, 7, blob, (int)len, SW_SQL_STATIC);
         }
     }
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, quality_name(good), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, layout);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_text(st, 2, quality_name(good), -1, SW_SQL_STATIC);
+    sw_sql_bind_int64(st, 3, layout);
+    int rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;
+    sw_sql_finalize(st);
     free(blob);
     return rc;
 }
 
 /* Moves one spill's snapshot (layout, decoded in snap) into (d > 0) or out of (d < 0) the sum of
  * run in quality good. 0, 1 when the run was listed stale instead, -1 on an SQLite error. */
-static int move(sqlite3 *db, int64_t run, int64_t spill, int good, int d, int64_t layout,
+static int move(sw_sql *db, int64_t run, int64_t spill, int good, int d, int64_t layout,
                 const struct sw_hist_snap *snap)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (prep(db,
              "SELECT spills, smin, smax, blob FROM run_hist_sums WHERE run = ?1 AND quality = ?2 AND layout "
              "= ?3",
              &st) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, quality_name(good), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, layout);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_text(st, 2, quality_name(good), -1, SW_SQL_STATIC);
+    sw_sql_bind_int64(st, 3, layout);
     int64_t spills = 0, smin = spill, smax = spill;
     struct sw_hist_snap sum = {0};
     int have = 0, bad = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (sw_sql_step(st) == SW_SQL_ROW) {
         have = 1;
-        spills = sqlite3_column_int64(st, 0);
-        smin = sqlite3_column_int64(st, 1);
-        smax = sqlite3_column_int64(st, 2);
-        if (layout && layout_of(sqlite3_column_blob(st, 3), sqlite3_column_bytes(st, 3), &sum) != layout)
+        spills = sw_sql_column_int64(st, 0);
+        smin = sw_sql_column_int64(st, 1);
+        smax = sw_sql_column_int64(st, 2);
+        if (layout && layout_of(sw_sql_column_blob(st, 3), sw_sql_column_bytes(st, 3), &sum) != layout)
             bad = 1;
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     if (bad || (!have && d < 0)) {
         sw_hist_snap_free(&sum);
         return mark_stale(db, run, bad ? "a stored sum does not decode" : "a spill left a sum it was not in")
@@ -175,34 +175,34 @@ static int move(sqlite3 *db, int64_t run, int64_t spill, int good, int d, int64_
     return rc;
 }
 
-int sw_run_hists_drain(sqlite3 *db)
+int sw_run_hists_drain(sw_sql *db)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (prep(db,
              "SELECT m.run, m.spill, m.d_all, m.d_good, m.blob, "
              "EXISTS (SELECT 1 FROM run_hist_stale WHERE run = m.run) FROM run_hist_moves m ORDER BY m.id",
              &st) != 0)
         return -1;
     int rc = 0, any = 0;
-    while (rc >= 0 && sqlite3_step(st) == SQLITE_ROW) {
+    while (rc >= 0 && sw_sql_step(st) == SW_SQL_ROW) {
         any = 1;
-        int64_t run = sqlite3_column_int64(st, 0), spill = sqlite3_column_int64(st, 1);
-        int d[2] = {sqlite3_column_int(st, 2), sqlite3_column_int(st, 3)};
-        if (sqlite3_column_int(st, 5))
+        int64_t run = sw_sql_column_int64(st, 0), spill = sw_sql_column_int64(st, 1);
+        int d[2] = {sw_sql_column_int(st, 2), sw_sql_column_int(st, 3)};
+        if (sw_sql_column_int(st, 5))
             continue; /* to be built from its spills */
         struct sw_hist_snap snap;
-        int64_t layout = layout_of(sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4), &snap);
+        int64_t layout = layout_of(sw_sql_column_blob(st, 4), sw_sql_column_bytes(st, 4), &snap);
         for (int good = 0; good < 2 && rc == 0; good++)
             if (d[good])
                 rc = move(db, run, spill, good, d[good] > 0 ? 1 : -1, layout, &snap);
         rc = rc > 0 ? 0 : rc; /* listed stale: the later moves of the run are skipped by the rebuild */
         sw_hist_snap_free(&snap);
     }
-    sqlite3_finalize(st);
-    if (rc == 0 && any && sqlite3_exec(db, "DELETE FROM run_hist_moves", NULL, NULL, NULL) != SQLITE_OK)
+    sw_sql_finalize(st);
+    if (rc == 0 && any && sw_sql_exec(db, "DELETE FROM run_hist_moves", NULL) != SW_SQL_OK)
         rc = -1;
     if (rc != 0)
-        sw_error("run_hists", "applying the moves failed: %s", sqlite3_errmsg(db));
+        sw_error("run_hists", "applying the moves failed: %s", sw_sql_errmsg(db));
     return rc;
 }
 
@@ -258,17 +258,17 @@ static int add_to_groups(struct group **g, int *n, int good, int64_t layout, int
 }
 
 /* Builds the sums of the first stale run: 0 (none left: *more = 0), 1 (built), -1. */
-static int rebuild_one(sqlite3 *db, int *more)
+static int rebuild_one(sw_sql *db, int *more)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int64_t run = -1;
     if (prep(db, "SELECT run FROM run_hist_stale ORDER BY run LIMIT 2", &st) != 0)
         return -1;
     int rows = 0;
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (sw_sql_step(st) == SW_SQL_ROW)
         if (rows++ == 0)
-            run = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+            run = sw_sql_column_int64(st, 0);
+    sw_sql_finalize(st);
     *more = rows > 1;
     if (run < 0)
         return 0;
@@ -279,42 +279,42 @@ static int rebuild_one(sqlite3 *db, int *more)
              "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill WHERE s.run = ?1 ORDER BY s.spill",
              &st) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, run);
+    sw_sql_bind_int64(st, 1, run);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = sw_sql_step(st)) == SW_SQL_ROW) {
         struct sw_hist_snap snap;
-        int64_t spill = sqlite3_column_int64(st, 0);
-        int64_t layout = layout_of(sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1), &snap);
-        int good = sqlite3_column_int(st, 2) == 1;
+        int64_t spill = sw_sql_column_int64(st, 0);
+        int64_t layout = layout_of(sw_sql_column_blob(st, 1), sw_sql_column_bytes(st, 1), &snap);
+        int good = sw_sql_column_int(st, 2) == 1;
         int bad = add_to_groups(&g, &ng, 0, layout, spill, &snap, !good) != 0 ||
                   (good && add_to_groups(&g, &ng, 1, layout, spill, &snap, 1) != 0);
         sw_hist_snap_free(&snap);
         if (bad)
             break;
     }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE)
+    sw_sql_finalize(st);
+    if (step != SW_SQL_DONE)
         goto out;
-    if (run_sql(db, "DELETE FROM run_hist_sums WHERE run = ?1", run) != SQLITE_DONE)
+    if (run_sql(db, "DELETE FROM run_hist_sums WHERE run = ?1", run) != SW_SQL_DONE)
         goto out;
     for (int i = 0; i < ng; i++)
         if (put_row(db, run, g[i].good, g[i].layout, g[i].spills, g[i].smin, g[i].smax, &g[i].sum) != 0)
             goto out;
     /* Moves of the run recorded before now are in what was just summed. */
-    rc = run_sql(db, "DELETE FROM run_hist_stale WHERE run = ?1", run) == SQLITE_DONE &&
-                 run_sql(db, "DELETE FROM run_hist_moves WHERE run = ?1", run) == SQLITE_DONE
+    rc = run_sql(db, "DELETE FROM run_hist_stale WHERE run = ?1", run) == SW_SQL_DONE &&
+                 run_sql(db, "DELETE FROM run_hist_moves WHERE run = ?1", run) == SW_SQL_DONE
              ? 1
              : -1;
 out:
     if (rc < 0)
-        sw_error("run_hists", "run %lld: building the sums failed: %s", (long long)run, sqlite3_errmsg(db));
+        sw_error("run_hists", "run %lld: building the sums failed: %s", (long long)run, sw_sql_errmsg(db));
     for (int i = 0; i < ng; i++)
         sw_hist_snap_free(&g[i].sum);
     free(g);
     return rc;
 }
 
-int sw_run_hists_rebuild(sqlite3 *db, void *ctx)
+int sw_run_hists_rebuild(sw_sql *db, void *ctx)
 {
     int *more = ctx, n = 0, rc;
     double t0 = sw_mono();
@@ -328,41 +328,41 @@ int sw_run_hists_rebuild(sqlite3 *db, void *ctx)
     return rc < 0 ? -1 : 0;
 }
 
-int sw_run_hists_read(sqlite3 *db, int64_t run, int good, struct sw_hist *acc, int n,
+int sw_run_hists_read(sw_sql *db, int64_t run, int good, struct sw_hist *acc, int n,
                       struct sw_run_hists_sum *out)
 {
     *out = (struct sw_run_hists_sum){.smin = -1, .smax = -1};
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT EXISTS (SELECT 1 FROM run_hist_stale WHERE run = ?1) OR "
-                           "EXISTS (SELECT 1 FROM run_hist_moves WHERE run = ?1)",
-                           -1, &st, NULL) != SQLITE_OK)
+    sw_stmt *st;
+    if (sw_sql_prepare(db,
+                       "SELECT EXISTS (SELECT 1 FROM run_hist_stale WHERE run = ?1) OR "
+                       "EXISTS (SELECT 1 FROM run_hist_moves WHERE run = ?1)",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, run);
-    int kept = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, run);
+    int kept = sw_sql_step(st) == SW_SQL_ROW && sw_sql_column_int(st, 0) == 0;
+    sw_sql_finalize(st);
     if (!kept)
         return 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT layout, spills, smin, smax, blob FROM run_hist_sums WHERE run = ?1 AND "
-                           "quality = ?2 ORDER BY layout",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(db,
+                       "SELECT layout, spills, smin, smax, blob FROM run_hist_sums WHERE run = ?1 AND "
+                       "quality = ?2 ORDER BY layout",
+                       -1, &st, NULL) != SW_SQL_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, quality_name(good), -1, SQLITE_STATIC);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_text(st, 2, quality_name(good), -1, SW_SQL_STATIC);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t spills = sqlite3_column_int64(st, 1);
-        if (sqlite3_column_int64(st, 0) != 0 &&
-            sw_hist_decode_add_all(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), acc, n) >
+    while ((step = sw_sql_step(st)) == SW_SQL_ROW) {
+        int64_t spills = sw_sql_column_int64(st, 1);
+        if (sw_sql_column_int64(st, 0) != 0 &&
+            sw_hist_decode_add_all(sw_sql_column_blob(st, 4), (size_t)sw_sql_column_bytes(st, 4), acc, n) >
                 0) {
-            int64_t a = sqlite3_column_int64(st, 2), b = sqlite3_column_int64(st, 3);
+            int64_t a = sw_sql_column_int64(st, 2), b = sw_sql_column_int64(st, 3);
             out->nspills += spills;
             out->smin = out->smin < 0 || a < out->smin ? a : out->smin;
             out->smax = b > out->smax ? b : out->smax;
         } else
             out->skipped += spills; /* not decodable, or a binning of an older profile */
     }
-    sqlite3_finalize(st);
-    return step == SQLITE_DONE ? 1 : -1;
+    sw_sql_finalize(st);
+    return step == SW_SQL_DONE ? 1 : -1;
 }

@@ -12,7 +12,7 @@
 #ifndef SW_RUN_HISTS_H
 #define SW_RUN_HISTS_H
 
-#include <sqlite3.h>
+#include "sql.h"
 #include <stdint.h>
 
 #include "hist.h"
@@ -25,18 +25,18 @@ struct sw_run_hists_sum {
 /* Writer, inside its transaction: applies and clears run_hist_moves. 0, or -1 (SQLite error: the
  * caller rolls back). Sums that cannot take a move (a row missing for a spill leaving it, a
  * corrupt sum) list the run stale instead of failing the write. */
-int sw_run_hists_drain(sqlite3 *db);
+int sw_run_hists_drain(sw_sql *db);
 
 /* Writer job (sw_store_call_async): builds the sums of stale runs from their spills' snapshots,
  * run by run for up to 0.1 s (one run at least), and takes them off the list. ctx: an int set to 1
  * when stale runs remain, else 0 (also after a failure: the runs stay stale and are read by
  * summing their snapshots). 0 or -1. */
-int sw_run_hists_rebuild(sqlite3 *db, void *ctx);
+int sw_run_hists_rebuild(sw_sql *db, void *ctx);
 
 /* Reader: adds the sums of run (good: quality 'good') into acc[0..n) and counts in *out as
  * summing the spills' snapshots would. 1 when read; 0 when the run's sums are not kept now (stale,
  * or moves not applied yet): the caller sums the snapshots; -1 on an SQLite error. */
-int sw_run_hists_read(sqlite3 *db, int64_t run, int good, struct sw_hist *acc, int n,
+int sw_run_hists_read(sw_sql *db, int64_t run, int good, struct sw_hist *acc, int n,
                       struct sw_run_hists_sum *out);
 
 #endif

@@ -16,10 +16,10 @@
 
 /* ---- spills ---- */
 
-static json_t *spill_from_row(sqlite3_stmt *st)
+static json_t *spill_from_row(sw_stmt *st)
 {
     double duration = sw_col_real(st, 4), mot = sw_col_real(st, 6);
-    int64_t events = sqlite3_column_int64(st, 5);
+    int64_t events = sw_sql_column_int64(st, 5);
     json_t *counters = sw_col_json(st, 13);
     if (!counters)
         counters = json_object();
@@ -38,32 +38,31 @@ static json_t *spill_from_row(sqlite3_stmt *st)
     }
     json_t *reasons = sw_col_json(st, 12);
     json_t *triggers = sw_col_json(st, 14);
-    const char *auto_flag = (const char *)sqlite3_column_text(st, 11);
-    const char *manual_flag = (const char *)sqlite3_column_text(st, 17);
+    const char *auto_flag = (const char *)sw_sql_column_text(st, 11);
+    const char *manual_flag = (const char *)sw_sql_column_text(st, 17);
     json_t *manual = json_null();
     if (manual_flag) {
         json_decref(manual);
-        manual = json_pack("{s:s, s:s, s:s, s:s, s:o, s:f}", "flag", manual_flag, "reason",
-                           (const char *)sqlite3_column_text(st, 18), "comment",
-                           (const char *)sqlite3_column_text(st, 19), "who",
-                           (const char *)sqlite3_column_text(st, 20), "shifter",
-                           sqlite3_column_type(st, 21) == SQLITE_NULL
-                               ? json_null()
-                               : json_string((const char *)sqlite3_column_text(st, 21)),
-                           "time", sqlite3_column_double(st, 22));
+        manual = json_pack(
+            "{s:s, s:s, s:s, s:s, s:o, s:f}", "flag", manual_flag, "reason",
+            (const char *)sw_sql_column_text(st, 18), "comment", (const char *)sw_sql_column_text(st, 19),
+            "who", (const char *)sw_sql_column_text(st, 20), "shifter",
+            sw_sql_column_type(st, 21) == SW_SQL_NULL ? json_null()
+                                                      : json_string((const char *)sw_sql_column_text(st, 21)),
+            "time", sw_sql_column_double(st, 22));
     }
     json_t *j = json_pack(
         "{s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:f}",
-        "run", (json_int_t)sqlite3_column_int64(st, 0), "spill", (json_int_t)sqlite3_column_int64(st, 1),
+        "run", (json_int_t)sw_sql_column_int64(st, 0), "spill", (json_int_t)sw_sql_column_int64(st, 1),
         "started", sw_json_real_or_null(sw_col_real(st, 2)), "ended",
         sw_json_real_or_null(sw_col_real(st, 3)), "duration", sw_json_real_or_null(duration), "events",
         (json_int_t)events, "mot", sw_json_count(mot), "dead_time", sw_json_real_or_null(sw_col_real(st, 7)),
         "decode_errors", sw_json_real_or_null(sw_col_real(st, 8)), "unknown_fields",
-        (json_int_t)sqlite3_column_int64(st, 9), "complete", sqlite3_column_int(st, 10), "flag",
-        (const char *)sqlite3_column_text(st, 11), "reasons", reasons ? reasons : json_array(), "counters",
+        (json_int_t)sw_sql_column_int64(st, 9), "complete", sw_sql_column_int(st, 10), "flag",
+        (const char *)sw_sql_column_text(st, 11), "reasons", reasons ? reasons : json_array(), "counters",
         counters, "triggers", triggers ? triggers : json_object(), "rates", rates, "per_mot", per_mot,
-        "profile_version", (const char *)sqlite3_column_text(st, 15), "closed_at",
-        sqlite3_column_double(st, 16));
+        "profile_version", (const char *)sw_sql_column_text(st, 15), "closed_at",
+        sw_sql_column_double(st, 16));
     if (j) {
         /* flag = effective; auto_flag = the checks' verdict; conflict when a human disagrees with it */
         json_object_set_new(j, "flag", json_string(manual_flag ? manual_flag : auto_flag));
@@ -128,21 +127,21 @@ struct spills_args {
     "AND c.spill = s.spill AND c.state = s.flag AND instr(?4, ',' || c.category || ',') > 0))) "   \
     "ORDER BY s.spill LIMIT ?5"
 
-static void spills_bind(sqlite3_stmt *st, const void *v)
+static void spills_bind(sw_stmt *st, const void *v)
 {
     const struct spills_args *a = v;
-    sqlite3_bind_int64(st, 1, a->run);
-    sqlite3_bind_int64(st, 2, a->after);
+    sw_sql_bind_int64(st, 1, a->run);
+    sw_sql_bind_int64(st, 2, a->after);
     if (a->has_flags)
-        sqlite3_bind_text(st, 3, a->flags, -1, SQLITE_TRANSIENT);
+        sw_sql_bind_text(st, 3, a->flags, -1, SW_SQL_TRANSIENT);
     if (a->has_cats)
-        sqlite3_bind_text(st, 4, a->cats, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, a->limit);
+        sw_sql_bind_text(st, 4, a->cats, -1, SW_SQL_TRANSIENT);
+    sw_sql_bind_int64(st, 5, a->limit);
 }
 
-static json_t *spills_row(sqlite3_stmt *st, int64_t *key)
+static json_t *spills_row(sw_stmt *st, int64_t *key)
 {
-    *key = sqlite3_column_int64(st, 1);
+    *key = sw_sql_column_int64(st, 1);
     return spill_from_row(st);
 }
 
@@ -187,16 +186,16 @@ void sw_runs_api_spills(const struct sw_api *api, struct MHD_Connection *c, int6
 
 void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, struct sw_reply *r)
 {
-    sqlite3 *db = sw_db_reader(api->store, r);
+    sw_sql *db = sw_db_reader(api->store, r);
     if (!db)
         return;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db, "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill = ?2", &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, spill);
-    json_t *j = sqlite3_step(st) == SQLITE_ROW ? spill_from_row(st) : NULL;
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, run);
+    sw_sql_bind_int64(st, 2, spill);
+    json_t *j = sw_sql_step(st) == SW_SQL_ROW ? spill_from_row(st) : NULL;
+    sw_sql_finalize(st);
     if (!j) {
         json_t *live = sw_engine_run_live(api->engine, run);
         int open = live && json_integer_value(json_object_get(live, "spill")) == spill;
@@ -208,23 +207,23 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
     }
     json_t *checks = json_array();
     struct sw_profile *prof = sw_reload_profile(api->reload);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, category, state, value, raw, reason, provenance FROM checks WHERE "
-                           "run = ?1 AND spill = ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, run);
-        sqlite3_bind_int64(st, 2, spill);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(st, 0);
+    if (sw_sql_prepare(db,
+                       "SELECT name, category, state, value, raw, reason, provenance FROM checks WHERE "
+                       "run = ?1 AND spill = ?2",
+                       -1, &st, NULL) == SW_SQL_OK) {
+        sw_sql_bind_int64(st, 1, run);
+        sw_sql_bind_int64(st, 2, spill);
+        while (sw_sql_step(st) == SW_SQL_ROW) {
+            const char *name = (const char *)sw_sql_column_text(st, 0);
             json_t *cj = json_pack(
                 "{s:s, s:s, s:s, s:o, s:o, s:s}", "name", name, "category",
-                (const char *)sqlite3_column_text(st, 1), "state", (const char *)sqlite3_column_text(st, 2),
+                (const char *)sw_sql_column_text(st, 1), "state", (const char *)sw_sql_column_text(st, 2),
                 "value", sw_json_real_or_null(sw_col_real(st, 3)), "raw",
-                sw_json_real_or_null(sw_col_real(st, 4)), "reason", (const char *)sqlite3_column_text(st, 5));
+                sw_json_real_or_null(sw_col_real(st, 4)), "reason", (const char *)sw_sql_column_text(st, 5));
             if (!cj)
                 continue;
             /* Where the verdict came from, as judged then (the ranges below are the profile's now). */
-            const char *prov = (const char *)sqlite3_column_text(st, 6);
+            const char *prov = (const char *)sw_sql_column_text(st, 6);
             json_t *stored = prov ? json_loads(prov, 0, NULL) : NULL;
             json_t *expanded = stored ? sw_quality_provenance_expand(stored) : json_null();
             json_object_set_new(cj, "provenance", expanded); /* expanded stays valid: cj holds it */
@@ -255,7 +254,7 @@ void sw_runs_api_spill(const struct sw_api *api, int64_t run, int64_t spill, str
             json_decref(stored);
             json_array_append_new(checks, cj);
         }
-        sqlite3_finalize(st);
+        sw_sql_finalize(st);
     }
     sw_quality_sort_checks(checks); /* worst first: the BAD one does not hide among twenty */
     sw_profile_unref(prof);
@@ -297,20 +296,20 @@ static int cmp_name(const void *a, const void *b)
  * counts: a source left out is a cell too, missing from every event). */
 void sw_runs_api_daq(const struct sw_api *api, int64_t run, struct sw_reply *r)
 {
-    sqlite3 *db = sw_db_reader_for_run(api->store, 1, run, r);
+    sw_sql *db = sw_db_reader_for_run(api->store, 1, run, r);
     if (!db)
         return;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db,
                       "SELECT s.spill, " EFFECTIVE_FLAG ", s.daq_sources " SPILL_FROM
                       "WHERE s.run = ?1 ORDER BY s.spill",
                       &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, run);
+    sw_sql_bind_int64(st, 1, run);
     struct sw_profile *prof = sw_reload_profile(api->reload);
     json_t *spills = json_array(), *seen = json_object(), *expected = json_null();
     int counted = 0;
-    while (spills && seen && sqlite3_step(st) == SQLITE_ROW) {
+    while (spills && seen && sw_sql_step(st) == SW_SQL_ROW) {
         json_t *ds = sw_col_json(st, 2);
         const char *name;
         json_t *v;
@@ -318,11 +317,11 @@ void sw_runs_api_daq(const struct sw_api *api, int64_t run, struct sw_reply *r)
         counted = counted || ds;
         json_t *worst = daq_worst(ds, prof);
         json_array_append_new(spills, json_pack("{s:I, s:s, s:o, s:o}", "spill",
-                                                (json_int_t)sqlite3_column_int64(st, 0), "flag",
-                                                (const char *)sqlite3_column_text(st, 1), "daq_sources",
+                                                (json_int_t)sw_sql_column_int64(st, 0), "flag",
+                                                (const char *)sw_sql_column_text(st, 1), "daq_sources",
                                                 ds ? ds : json_null(), "worst", worst));
     }
-    sqlite3_finalize(st);
+    sw_sql_finalize(st);
     if (prof->daq_sources) {
         json_decref(expected);
         expected = json_array();
@@ -364,20 +363,20 @@ void sw_runs_api_daq(const struct sw_api *api, int64_t run, struct sw_reply *r)
 #define LAST_SPILL_SQL "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 ORDER BY s.closed_at DESC LIMIT 1"
 
 /* The run of row st (RUN_SQL); ls: LAST_SPILL_SQL prepared, or NULL (no last spill then). */
-static json_t *run_from_row(const struct sw_api *api, sqlite3_stmt *ls, sqlite3_stmt *st)
+static json_t *run_from_row(const struct sw_api *api, sw_stmt *ls, sw_stmt *st)
 {
-    int64_t run = sqlite3_column_int64(st, 0);
+    int64_t run = sw_sql_column_int64(st, 0);
     json_t *flags = json_object();
     for (int s = 0; s < SW_STATE_N; s++)
         json_object_set_new(flags, sw_state_name((enum sw_state)s),
-                            json_integer(sqlite3_column_int64(st, 8 + s)));
+                            json_integer(sw_sql_column_int64(st, 8 + s)));
     json_t *meta = sw_col_json(st, 3);
     json_t *live = sw_engine_run_live(api->engine, run);
     json_t *last = json_null();
     if (ls) {
-        sqlite3_reset(ls);
-        sqlite3_bind_int64(ls, 1, run);
-        if (sqlite3_step(ls) == SQLITE_ROW) {
+        sw_sql_reset(ls);
+        sw_sql_bind_int64(ls, 1, run);
+        if (sw_sql_step(ls) == SW_SQL_ROW) {
             json_decref(last);
             last = spill_from_row(ls);
         }
@@ -387,11 +386,11 @@ static json_t *run_from_row(const struct sw_api *api, sqlite3_stmt *ls, sqlite3_
         "{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run", (json_int_t)run,
         "started", sw_json_real_or_null(sw_col_real(st, 1)), "ended",
         sw_json_real_or_null(sw_col_real(st, 2)), "open",
-        live != NULL || sqlite3_column_type(st, 2) == SQLITE_NULL, "meta", meta ? meta : json_null(),
-        "spills", (json_int_t)sqlite3_column_int64(st, 4), "events", (json_int_t)sqlite3_column_int64(st, 5),
-        "mot", sw_json_count(sqlite3_column_double(st, 6)), "good_mot",
-        sw_json_count(sqlite3_column_double(st, 7)), "flags", flags, "live", live ? live : json_null(),
-        "last_spill", last, "signoff", signoff ? signoff : json_null());
+        live != NULL || sw_sql_column_type(st, 2) == SW_SQL_NULL, "meta", meta ? meta : json_null(), "spills",
+        (json_int_t)sw_sql_column_int64(st, 4), "events", (json_int_t)sw_sql_column_int64(st, 5), "mot",
+        sw_json_count(sw_sql_column_double(st, 6)), "good_mot", sw_json_count(sw_sql_column_double(st, 7)),
+        "flags", flags, "live", live ? live : json_null(), "last_spill", last, "signoff",
+        signoff ? signoff : json_null());
 }
 
 /* One row per run: the totals are kept at commit in run_totals (migration 013's triggers), so the
@@ -425,23 +424,23 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
         sw_reply_fail(r, SW_EINVAL, "query parameter \"before\" pages by run number: not with order=recent");
         return;
     }
-    sqlite3 *db = sw_db_reader(api->store, r);
+    sw_sql *db = sw_db_reader(api->store, r);
     if (!db)
         return;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db,
                       recent ? RUN_SQL "WHERE ?1 < 0 ORDER BY r.started DESC, r.run DESC LIMIT ?2"
                              : RUN_SQL "WHERE ?1 < 0 OR r.run < ?1 ORDER BY r.run DESC LIMIT ?2",
                       &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, before);
-    sqlite3_bind_int64(st, 2, limit + 1);
-    sqlite3_stmt *ls = NULL;
-    if (sqlite3_prepare_v2(db, LAST_SPILL_SQL, -1, &ls, NULL) != SQLITE_OK)
+    sw_sql_bind_int64(st, 1, before);
+    sw_sql_bind_int64(st, 2, limit + 1);
+    sw_stmt *ls = NULL;
+    if (sw_sql_prepare(db, LAST_SPILL_SQL, -1, &ls, NULL) != SW_SQL_OK)
         ls = NULL;
     json_t *arr = json_array();
     int64_t n = 0, next = -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sw_sql_step(st) == SW_SQL_ROW) {
         if (n++ == limit) { /* one more than asked for: there is a next page (by run number only) */
             if (!recent)
                 next =
@@ -450,8 +449,8 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
         }
         json_array_append_new(arr, run_from_row(api, ls, st));
     }
-    sqlite3_finalize(ls);
-    sqlite3_finalize(st);
+    sw_sql_finalize(ls);
+    sw_sql_finalize(st);
     sw_reply_json(
         r, 200,
         json_pack("{s:o, s:o}", "runs", arr, "next_before", next >= 0 ? json_integer(next) : json_null()));
@@ -459,19 +458,19 @@ void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct
 
 void sw_runs_api_get(const struct sw_api *api, int64_t run, struct sw_reply *r)
 {
-    sqlite3 *db = sw_db_reader(api->store, r);
+    sw_sql *db = sw_db_reader(api->store, r);
     if (!db)
         return;
-    sqlite3_stmt *st;
+    sw_stmt *st;
     if (sw_db_prepare(db, RUN_SQL "WHERE r.run = ?1", &st, r) != 0)
         return;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_stmt *ls = NULL;
-    if (sqlite3_prepare_v2(db, LAST_SPILL_SQL, -1, &ls, NULL) != SQLITE_OK)
+    sw_sql_bind_int64(st, 1, run);
+    sw_stmt *ls = NULL;
+    if (sw_sql_prepare(db, LAST_SPILL_SQL, -1, &ls, NULL) != SW_SQL_OK)
         ls = NULL;
-    json_t *j = sqlite3_step(st) == SQLITE_ROW ? run_from_row(api, ls, st) : NULL;
-    sqlite3_finalize(ls);
-    sqlite3_finalize(st);
+    json_t *j = sw_sql_step(st) == SW_SQL_ROW ? run_from_row(api, ls, st) : NULL;
+    sw_sql_finalize(ls);
+    sw_sql_finalize(st);
     if (!j)
         sw_reply_fail(r, SW_ENOTFOUND, "run %lld not found", (long long)run);
     else

@@ -155,7 +155,7 @@ static int run_job(struct sw_store *s, struct job *j)
             return 0;
         }
         if (j->kind == JOB_CALL) { /* refused whole; degrades the store when the disk is the cause */
-            if (s->err_code != SQLITE_OK && sw_store_environmental(s->err_code))
+            if (s->err_code != SW_SQL_OK && sw_store_environmental(s->err_code))
                 sw_store_enter_degraded(s);
             return 1;
         }
@@ -314,7 +314,7 @@ int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const c
     return 0;
 }
 
-int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx)
+int sw_store_call(struct sw_store *st, int (*fn)(sw_sql *db, void *ctx), void *ctx)
 {
     struct sw_store_wait w;
     int result = -1;
@@ -325,9 +325,9 @@ int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *
     return result;
 }
 
-static int nothing(sqlite3 *db, void *ctx);
+static int nothing(sw_sql *db, void *ctx);
 
-int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx, int *result,
+int sw_store_call_queued(struct sw_store *st, int (*fn)(sw_sql *db, void *ctx), void *ctx, int *result,
                          struct sw_store_wait *w)
 {
     *result = -1;
@@ -335,7 +335,7 @@ int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx),
         st, (struct job){.kind = JOB_CALL, .fn = fn ? fn : nothing, .ctx = ctx, .result = result, .wait = w});
 }
 
-int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
+int sw_store_call_async(struct sw_store *st, int (*fn)(sw_sql *db, void *ctx), void *ctx,
                         void (*free_ctx)(void *))
 {
     if (submit(st, (struct job){.kind = JOB_CALL, .fn = fn, .ctx = ctx, .free_ctx = free_ctx}) != 0) {
@@ -345,7 +345,7 @@ int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), 
     return 0;
 }
 
-static int nothing(sqlite3 *db, void *ctx)
+static int nothing(sw_sql *db, void *ctx)
 {
     (void)db;
     (void)ctx;

@@ -13,7 +13,7 @@
 #define SW_STORE_H
 
 #include <pthread.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,7 +84,7 @@ int sw_store_open_spill(struct sw_store *st, int64_t run, int64_t spill, const c
  * sign-off, re-evaluation) so that every write still goes through the one writer. Returns fn's
  * result, or -1 when the store is closing, the transaction itself failed, or it was refused
  * because the store is failed or retrying a failing write (sw_store_state). Not from the writer. */
-int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx);
+int sw_store_call(struct sw_store *st, int (*fn)(sw_sql *db, void *ctx), void *ctx);
 
 /* Like sw_store_call, without waiting for it: fn (NULL: nothing, which waits for the jobs queued
  * before it, as sw_store_sync) runs on the writer thread in its transaction, *result gets what
@@ -92,13 +92,13 @@ int sw_store_call(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *
  * sw_store_call while a failing write is retried. ctx stays the caller's and must live until w is
  * told. For the human writes that must not hold an HTTP thread while they wait (defer.h). Returns
  * 0, or -1 when the store is closing (nothing queued, *result -1). */
-int sw_store_call_queued(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx, int *result,
+int sw_store_call_queued(struct sw_store *st, int (*fn)(sw_sql *db, void *ctx), void *ctx, int *result,
                          struct sw_store_wait *w);
 
 /* Like sw_store_call, without waiting: fn runs later on the writer thread, then free_ctx(ctx).
  * For writes nobody waits for (alarm transitions). Returns 0, or -1 when the store is closing
  * (free_ctx(ctx) has then been called). */
-int sw_store_call_async(struct sw_store *st, int (*fn)(sqlite3 *db, void *ctx), void *ctx,
+int sw_store_call_async(struct sw_store *st, int (*fn)(sw_sql *db, void *ctx), void *ctx,
                         void (*free_ctx)(void *));
 
 /* Waits until every job queued before it has run (the queue is first in, first out): a reply that
@@ -110,12 +110,12 @@ int sw_store_sync(struct sw_store *st);
 void sw_spill_rec_free(struct sw_spill_rec *rec);
 
 /* The calling thread's read-only connection (opened on first use), NULL on failure. */
-sqlite3 *sw_store_reader(struct sw_store *st);
+sw_sql *sw_store_reader(struct sw_store *st);
 
 /* A new read-only connection of the caller's own, for a read that outlives its request handler
- * (a streamed answer, row_stream): any thread may use it, one at a time; sqlite3_close it. NULL on
+ * (a streamed answer, row_stream): any thread may use it, one at a time; sw_sql_close it. NULL on
  * failure. */
-sqlite3 *sw_store_reader_own(struct sw_store *st);
+sw_sql *sw_store_reader_own(struct sw_store *st);
 
 /* Whether spill (run, spill) is committed: 1 yes, 0 no, -1 the database could not be read. One
  * lookup by the spills' key through the calling thread's read-only connection (it never waits for

@@ -1,6 +1,7 @@
 /* store_fault.c — the store's fault state (store.h, sw_store_state; store_int.h): degraded and
  * failed, the moved-file check, the free-space reserve, the probe write that ends a degraded spell. */
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,8 +16,8 @@
  * every time. Writer thread. */
 void sw_store_note_error(struct sw_store *s, const char *what)
 {
-    s->err_code = sqlite3_extended_errcode(s->db);
-    snprintf(s->err_msg, sizeof s->err_msg, "%s", sqlite3_errmsg(s->db));
+    s->err_code = sw_sql_errcode(s->db);
+    snprintf(s->err_msg, sizeof s->err_msg, "%s", sw_sql_errmsg(s->db));
     if (atomic_load(&s->wstate) == SW_STORE_OK)
         sw_error("store", "%s: %s", what, s->err_msg);
 }
@@ -54,6 +55,8 @@ static void enter_failed(struct sw_store *s, const char *how)
 /* 1 when the file at s->path is not the one opened (removed, renamed, replaced). Any thread. */
 static int path_moved(struct sw_store *s, const char **how)
 {
+    if (sw_sql_target_is_pg(s->path)) /* no file of ours */
+        return 0;
     struct stat st;
     if (stat(s->path, &st) != 0) {
         if (errno != ENOENT && errno != ENOTDIR)
@@ -76,7 +79,9 @@ int sw_store_writer_moved(struct sw_store *s)
         return 1;
     int moved = 0;
     const char *how = NULL;
-    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+    if (!sw_sql_sqlite(s->db)) /* PostgreSQL: no file of ours */
+        return 0;
+    if (sqlite3_file_control(sw_sql_sqlite(s->db), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SW_SQL_OK)
         moved = 0;
     if (path_moved(s, &how) || moved) {
         enter_failed(s, how ? how : "removed or replaced");
@@ -95,14 +100,16 @@ void sw_store_failed_checkpoint(struct sw_store *s)
         return;
     s->checkpointed = 1;
     int log = -1, done = -1;
-    int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
-    if (rc == SQLITE_OK)
+    if (!sw_sql_sqlite(s->db))
+        return;
+    int rc = sqlite3_wal_checkpoint_v2(sw_sql_sqlite(s->db), "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SW_SQL_OK)
         sw_warn("store",
                 "the moved database file has every commit so far (WAL checkpointed into it: %d frames); "
                 "%s-wal is empty",
                 done, s->path);
     else
-        sw_error("store", "checkpoint into the moved database file failed: %s", sqlite3_errmsg(s->db));
+        sw_error("store", "checkpoint into the moved database file failed: %s", sw_sql_errmsg(s->db));
 }
 
 /* What a failed write means for an operator, from its SQLite error. */
@@ -110,28 +117,28 @@ static void describe_error(struct sw_store *s, char *out, size_t len, const char
 {
     long long fb = free_bytes(s);
     switch (s->err_code & 0xff) {
-    case SQLITE_FULL:
+    case SW_SQL_FULL:
         *kind = "disk_full";
         snprintf(out, len,
                  "disk full: %lld MB free under %.200s; the writer retries every few seconds (%.200s)",
                  fb < 0 ? -1 : fb >> 20, s->dir, s->err_msg);
         break;
-    case SQLITE_READONLY:
+    case SW_SQL_READONLY:
         *kind = "read_only";
         snprintf(out, len,
                  "database %.200s is read-only (%.120s): make it and its directory writable, then restart "
                  "the server if it was read-only at start (SQLite keeps such a file read-only)",
                  s->path, s->err_msg);
         break;
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
+    case SW_SQL_IOERR:
+    case SW_SQL_CANTOPEN:
         *kind = "io_error";
         snprintf(out, len,
                  "I/O error writing %.200s (%.200s; %lld MB free); the writer retries every few seconds",
                  s->path, s->err_msg, fb < 0 ? -1 : fb >> 20);
         break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
+    case SW_SQL_BUSY:
+    case SW_SQL_LOCKED:
         *kind = "locked";
         snprintf(
             out, len,
@@ -192,16 +199,16 @@ void sw_store_leave_degraded(struct sw_store *s)
 int sw_store_environmental(int code)
 {
     switch (code & 0xff) {
-    case SQLITE_FULL:
-    case SQLITE_READONLY:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_PROTOCOL:
-    case SQLITE_NOMEM:
+    case SW_SQL_FULL:
+    case SW_SQL_READONLY:
+    case SW_SQL_IOERR:
+    case SW_SQL_CANTOPEN:
+    case SW_SQL_BUSY:
+    case SW_SQL_LOCKED:
+    case SW_SQL_CORRUPT:
+    case SW_SQL_NOTADB:
+    case SW_SQL_PROTOCOL:
+    case SW_SQL_NOMEM:
         return 1;
     default:
         return 0;
@@ -212,18 +219,27 @@ int sw_store_environmental(int code)
  * failed): a small real write (the schema version, unchanged) tells whether writes work again. */
 int sw_store_probe(struct sw_store *s)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     int version = 0;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+    if (sw_sql_is_pg(s->db)) {
+        if (sw_sql_exec(s->db, "BEGIN; UPDATE schema_version SET version = version; COMMIT", NULL) !=
+            SW_SQL_OK) {
+            sw_store_note_error(s, "probe write");
+            sw_sql_exec(s->db, "ROLLBACK", NULL);
+            return -1;
+        }
+        return 0;
+    }
+    if (sw_sql_prepare(s->db, "PRAGMA user_version", -1, &st, NULL) == SW_SQL_OK) {
+        if (sw_sql_step(st) == SW_SQL_ROW)
+            version = sw_sql_column_int(st, 0);
+        sw_sql_finalize(st);
     }
     char sql[96];
     snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT", version);
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+    if (sw_sql_exec(s->db, sql, NULL) != SW_SQL_OK) {
         sw_store_note_error(s, "probe write");
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        sw_sql_exec(s->db, "ROLLBACK", NULL);
         return -1;
     }
     return 0;

@@ -33,11 +33,11 @@ struct job {
     struct sw_spill_rec *rec;
     int64_t run, spill; /* spill: JOB_OPEN_SPILL */
     double time;
-    char *meta;                        /* JOB_RUN_START */
-    int resume;                        /* JOB_RUN_START: the DAQ goes on with an ended run */
-    char *source;                      /* JOB_OPEN_SPILL; may be NULL */
-    int64_t seq;                       /* JOB_OPEN_SPILL: the seq of the batch that opened it */
-    int (*fn)(sqlite3 *db, void *ctx); /* JOB_CALL */
+    char *meta;                       /* JOB_RUN_START */
+    int resume;                       /* JOB_RUN_START: the DAQ goes on with an ended run */
+    char *source;                     /* JOB_OPEN_SPILL; may be NULL */
+    int64_t seq;                      /* JOB_OPEN_SPILL: the seq of the batch that opened it */
+    int (*fn)(sw_sql *db, void *ctx); /* JOB_CALL */
     void *ctx;
     int *result;                 /* NULL for an asynchronous call */
     void (*free_ctx)(void *ctx); /* asynchronous call: frees ctx afterwards */
@@ -46,8 +46,9 @@ struct job {
 };
 
 struct sw_store {
-    char path[4096];
-    sqlite3 *db; /* writer connection: only the writer thread uses it after open */
+    char path[4096]; /* the file's path or the PostgreSQL URI */
+    char name[512];  /* path, or the URI without its password: for messages */
+    sw_sql *db;      /* writer connection: only the writer thread uses it after open */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -56,8 +57,8 @@ struct sw_store {
     int queue_max;
     atomic_int jobs; /* queued or being written: incremented by enqueue, decremented when done */
     pthread_key_t reader_key;
-    sqlite3_stmt *ins_run, *upd_run_start, *upd_run_end, *ins_spill, *ins_hist, *ins_check, *up_source;
-    sqlite3_stmt *ins_open, *del_open;
+    sw_stmt *ins_run, *upd_run_start, *upd_run_end, *ins_spill, *ins_hist, *ins_check, *up_source;
+    sw_stmt *ins_open, *del_open;
     /* Faults (store.h, sw_store_state). wstate: the writer's own state (OK, DEGRADED while a write
      * fails and is retried, FAILED once the file moved), set by the writer (FAILED also by any
      * thread that sees the move); its reason and kind under fault_mu. */

@@ -22,63 +22,63 @@ void sw_spill_rec_free(struct sw_spill_rec *rec)
     free(rec);
 }
 
-static void bind_real(sqlite3_stmt *st, int i, double v)
+static void bind_real(sw_stmt *st, int i, double v)
 {
     if (isfinite(v))
-        sqlite3_bind_double(st, i, v);
+        sw_sql_bind_double(st, i, v);
     else
-        sqlite3_bind_null(st, i);
+        sw_sql_bind_null(st, i);
 }
 
-static int step_reset(sqlite3_stmt *st)
+static int step_reset(sw_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    int rc = sw_sql_step(st);
+    sw_sql_reset(st);
+    sw_sql_clear_bindings(st);
+    return rc == SW_SQL_DONE ? 0 : -1;
 }
 
 static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
 {
-    sqlite3 *db = s->db;
-    sqlite3_stmt *st;
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    sw_sql *db = s->db;
+    sw_stmt *st;
+    if (sw_sql_exec(db, "BEGIN IMMEDIATE", NULL) != SW_SQL_OK)
         goto fail;
     st = s->ins_run;
-    sqlite3_bind_int64(st, 1, r->run);
+    sw_sql_bind_int64(st, 1, r->run);
     bind_real(st, 2, r->started);
     if (step_reset(st))
         goto fail;
 
     st = s->ins_spill;
-    sqlite3_bind_int64(st, 1, r->run);
-    sqlite3_bind_int64(st, 2, r->spill);
+    sw_sql_bind_int64(st, 1, r->run);
+    sw_sql_bind_int64(st, 2, r->spill);
     bind_real(st, 3, r->started);
     bind_real(st, 4, r->ended);
     bind_real(st, 5, r->duration);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)r->events);
+    sw_sql_bind_int64(st, 6, (int64_t)r->events);
     bind_real(st, 7, r->mot);
     bind_real(st, 8, r->dead_time);
     bind_real(st, 9, r->decode_errors);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)r->unknown_fields);
-    sqlite3_bind_int(st, 11, r->complete);
-    sqlite3_bind_text(st, 12, r->flag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, r->reasons_json ? r->reasons_json : "[]", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 14, r->counters_json ? r->counters_json : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, r->triggers_json ? r->triggers_json : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 16, r->profile_version, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 17, sw_wall());
+    sw_sql_bind_int64(st, 10, (int64_t)r->unknown_fields);
+    sw_sql_bind_int(st, 11, r->complete);
+    sw_sql_bind_text(st, 12, r->flag, -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 13, r->reasons_json ? r->reasons_json : "[]", -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 14, r->counters_json ? r->counters_json : "{}", -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 15, r->triggers_json ? r->triggers_json : "{}", -1, SW_SQL_STATIC);
+    sw_sql_bind_text(st, 16, r->profile_version, -1, SW_SQL_STATIC);
+    sw_sql_bind_double(st, 17, sw_wall());
     if (r->daq_sources_json)
-        sqlite3_bind_text(st, 18, r->daq_sources_json, -1, SQLITE_STATIC);
+        sw_sql_bind_text(st, 18, r->daq_sources_json, -1, SW_SQL_STATIC);
     else
-        sqlite3_bind_null(st, 18);
+        sw_sql_bind_null(st, 18);
     if (step_reset(st))
         goto fail;
 
     st = s->ins_hist;
-    sqlite3_bind_int64(st, 1, r->run);
-    sqlite3_bind_int64(st, 2, r->spill);
-    sqlite3_bind_blob(st, 3, r->blob ? (const void *)r->blob : "", (int)r->bloblen, SQLITE_STATIC);
+    sw_sql_bind_int64(st, 1, r->run);
+    sw_sql_bind_int64(st, 2, r->spill);
+    sw_sql_bind_blob(st, 3, r->blob ? (const void *)r->blob : "", (int)r->bloblen, SW_SQL_STATIC);
     if (step_reset(st))
         goto fail;
 
@@ -86,48 +86,48 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
         /* One row per check result; the engine serialised them as an array of
          * [name, category, state, value, raw, reason, provenance]. */
         st = s->ins_check;
-        sqlite3_stmt *js;
-        if (sqlite3_prepare_v2(
+        sw_stmt *js;
+        if (sw_sql_prepare(
                 db,
                 "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
                 "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
                 "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?1)",
-                -1, &js, NULL) != SQLITE_OK)
+                -1, &js, NULL) != SW_SQL_OK)
             goto fail;
-        sqlite3_bind_text(js, 1, r->checks_json, -1, SQLITE_STATIC);
+        sw_sql_bind_text(js, 1, r->checks_json, -1, SW_SQL_STATIC);
         int rc;
-        while ((rc = sqlite3_step(js)) == SQLITE_ROW) {
-            sqlite3_bind_int64(st, 1, r->run);
-            sqlite3_bind_int64(st, 2, r->spill);
+        while ((rc = sw_sql_step(js)) == SW_SQL_ROW) {
+            sw_sql_bind_int64(st, 1, r->run);
+            sw_sql_bind_int64(st, 2, r->spill);
             for (int c = 0; c < 7; c++)
-                sqlite3_bind_value(st, 3 + c, sqlite3_column_value(js, c));
+                sw_sql_bind_column(st, 3 + c, js, c);
             if (step_reset(st)) {
-                sqlite3_finalize(js);
+                sw_sql_finalize(js);
                 goto fail;
             }
         }
-        sqlite3_finalize(js);
-        if (rc != SQLITE_DONE)
+        sw_sql_finalize(js);
+        if (rc != SW_SQL_DONE)
             goto fail;
     }
 
     st = s->del_open;
-    sqlite3_bind_int64(st, 1, r->run);
-    sqlite3_bind_int64(st, 2, r->spill);
+    sw_sql_bind_int64(st, 1, r->run);
+    sw_sql_bind_int64(st, 2, r->spill);
     if (step_reset(st))
         goto fail;
 
     if (r->source[0]) {
         st = s->up_source;
-        sqlite3_bind_text(st, 1, r->source, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, r->seq);
-        sqlite3_bind_int64(st, 3, r->run);
-        sqlite3_bind_int64(st, 4, r->spill);
-        sqlite3_bind_double(st, 5, sw_wall());
+        sw_sql_bind_text(st, 1, r->source, -1, SW_SQL_STATIC);
+        sw_sql_bind_int64(st, 2, r->seq);
+        sw_sql_bind_int64(st, 3, r->run);
+        sw_sql_bind_int64(st, 4, r->spill);
+        sw_sql_bind_double(st, 5, sw_wall());
         if (step_reset(st))
             goto fail;
     }
-    if (sw_run_hists_drain(db) != 0 || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (sw_run_hists_drain(db) != 0 || sw_sql_exec(db, "COMMIT", NULL) != SW_SQL_OK)
         goto fail;
     return 0;
 fail : {
@@ -135,29 +135,29 @@ fail : {
     snprintf(what, sizeof what, "commit of run %lld spill %lld failed", (long long)r->run,
              (long long)r->spill);
     sw_store_note_error(s, what);
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sw_sql_exec(db, "ROLLBACK", NULL);
     return -1;
 }
 }
 
 static int write_run(struct sw_store *s, struct job *j)
 {
-    sqlite3_stmt *st = j->kind == JOB_RUN_START ? s->upd_run_start : s->upd_run_end;
-    sqlite3_bind_int64(st, 1, j->run);
+    sw_stmt *st = j->kind == JOB_RUN_START ? s->upd_run_start : s->upd_run_end;
+    sw_sql_bind_int64(st, 1, j->run);
     if (j->kind == JOB_RUN_START) {
         /* The run_start record's own time is the run's start, also over the provisional start from
          * the arrival of its first spill (a replay arrives long after the run); without one, the
          * earliest start known stays. */
         bind_real(st, 2, isfinite(j->time) ? j->time : sw_wall());
-        sqlite3_bind_int(st, 4, isfinite(j->time) && !j->resume); /* a resumed run keeps its start */
-        sqlite3_bind_int(st, 5, 1);                               /* not ended (any more) */
+        sw_sql_bind_int(st, 4, isfinite(j->time) && !j->resume); /* a resumed run keeps its start */
+        sw_sql_bind_int(st, 5, 1);                               /* not ended (any more) */
     } else
         bind_real(st, 2, j->time);
     if (j->kind == JOB_RUN_START) {
         if (j->meta)
-            sqlite3_bind_text(st, 3, j->meta, -1, SQLITE_STATIC);
+            sw_sql_bind_text(st, 3, j->meta, -1, SW_SQL_STATIC);
         else
-            sqlite3_bind_null(st, 3);
+            sw_sql_bind_null(st, 3);
     }
     int rc = step_reset(st);
     if (rc) {
@@ -171,29 +171,29 @@ static int write_run(struct sw_store *s, struct job *j)
 /* The run row and the open-spill marker of a newly opened spill, in one transaction (one sync). */
 static int write_open_spill(struct sw_store *s, struct job *j)
 {
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    if (sw_sql_exec(s->db, "BEGIN IMMEDIATE", NULL) != SW_SQL_OK)
         goto fail;
-    sqlite3_stmt *st = s->upd_run_start;
-    sqlite3_bind_int64(st, 1, j->run);
+    sw_stmt *st = s->upd_run_start;
+    sw_sql_bind_int64(st, 1, j->run);
     bind_real(st, 2, j->time);
-    sqlite3_bind_null(st, 3);
-    sqlite3_bind_int(st, 4, 0); /* provisional: never over a start already known */
-    sqlite3_bind_int(st, 5, 0); /* a late spill of an ended run does not reopen it */
+    sw_sql_bind_null(st, 3);
+    sw_sql_bind_int(st, 4, 0); /* provisional: never over a start already known */
+    sw_sql_bind_int(st, 5, 0); /* a late spill of an ended run does not reopen it */
     if (step_reset(st))
         goto fail;
     st = s->ins_open;
-    sqlite3_bind_int64(st, 1, j->run);
-    sqlite3_bind_int64(st, 2, j->spill);
+    sw_sql_bind_int64(st, 1, j->run);
+    sw_sql_bind_int64(st, 2, j->spill);
     if (j->source)
-        sqlite3_bind_text(st, 3, j->source, -1, SQLITE_STATIC);
+        sw_sql_bind_text(st, 3, j->source, -1, SW_SQL_STATIC);
     else
-        sqlite3_bind_null(st, 3);
+        sw_sql_bind_null(st, 3);
     bind_real(st, 4, j->time);
     if (j->source)
-        sqlite3_bind_int64(st, 5, j->seq);
+        sw_sql_bind_int64(st, 5, j->seq);
     else
-        sqlite3_bind_null(st, 5);
-    if (step_reset(st) || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        sw_sql_bind_null(st, 5);
+    if (step_reset(st) || sw_sql_exec(s->db, "COMMIT", NULL) != SW_SQL_OK)
         goto fail;
     return 0;
 fail : {
@@ -201,17 +201,17 @@ fail : {
     snprintf(what, sizeof what, "run %lld spill %lld: open-spill marker", (long long)j->run,
              (long long)j->spill);
     sw_store_note_error(s, what);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sw_sql_exec(s->db, "ROLLBACK", NULL);
     return -1;
 }
 }
 
 void sw_store_finalize_all(struct sw_store *s)
 {
-    sqlite3_stmt **stmts[] = {&s->ins_run,   &s->upd_run_start, &s->upd_run_end, &s->ins_spill, &s->ins_hist,
-                              &s->ins_check, &s->up_source,     &s->ins_open,    &s->del_open};
+    sw_stmt **stmts[] = {&s->ins_run,   &s->upd_run_start, &s->upd_run_end, &s->ins_spill, &s->ins_hist,
+                         &s->ins_check, &s->up_source,     &s->ins_open,    &s->del_open};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-        sqlite3_finalize(*stmts[i]);
+        sw_sql_finalize(*stmts[i]);
         *stmts[i] = NULL;
     }
 }
@@ -225,21 +225,21 @@ int sw_store_attempt(struct sw_store *s, struct job *j)
         return write_open_spill(s, j);
     if (j->kind == JOB_CALL) {
         int rc = -1;
-        s->err_code = SQLITE_OK;
-        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        s->err_code = SW_SQL_OK;
+        if (sw_sql_exec(s->db, "BEGIN IMMEDIATE", NULL) != SW_SQL_OK)
             sw_store_note_error(s, "human write: begin");
         else {
             rc = j->fn(s->db, j->ctx);
             if (rc == 0)
                 rc = sw_run_hists_drain(s->db); /* the run sums, in the same transaction */
-            if (rc != 0 && sw_store_environmental(sqlite3_extended_errcode(s->db)))
+            if (rc != 0 && sw_store_environmental(sw_sql_errcode(s->db)))
                 sw_store_note_error(s, "human write");
-            if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            if (rc == 0 && sw_sql_exec(s->db, "COMMIT", NULL) != SW_SQL_OK) {
                 sw_store_note_error(s, "commit");
                 rc = -1;
             }
             if (rc != 0)
-                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+                sw_sql_exec(s->db, "ROLLBACK", NULL);
         }
         if (j->result)
             *j->result = rc;
@@ -251,7 +251,7 @@ int sw_store_attempt(struct sw_store *s, struct job *j)
 int sw_store_prepare_all(struct sw_store *s)
 {
     struct {
-        sqlite3_stmt **st;
+        sw_stmt **st;
         const char *sql;
     } stmts[] = {
         {&s->ins_run, "INSERT INTO runs(run, started) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
@@ -271,18 +271,17 @@ int sw_store_prepare_all(struct sw_store *s)
         {&s->ins_check,
          "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
-        {&s->up_source,
-         "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
-         "ON CONFLICT(source) DO UPDATE SET seq = max(sources.seq, excluded.seq), run = excluded.run, "
-         "spill = excluded.spill, updated = excluded.updated"},
+        {&s->up_source, "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?1,?2,?3,?4,?5) "
+                        "ON CONFLICT(source) DO UPDATE SET seq = CASE WHEN excluded.seq > sources.seq THEN "
+                        "excluded.seq ELSE sources.seq END, run = excluded.run, "
+                        "spill = excluded.spill, updated = excluded.updated"},
         {&s->ins_open, "INSERT INTO open_spills(run, spill, source, opened, seq) VALUES(?1, ?2, ?3, ?4, ?5) "
                        "ON CONFLICT(run, spill) DO NOTHING"},
         {&s->del_open, "DELETE FROM open_spills WHERE run = ?1 AND spill = ?2"},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-        if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, stmts[i].st, NULL) !=
-            SQLITE_OK) {
-            sw_error("store", "prepare: %s", sqlite3_errmsg(s->db));
+        if (sw_sql_prepare_persistent(s->db, stmts[i].sql, stmts[i].st) != SW_SQL_OK) {
+            sw_error("store", "prepare: %s", sw_sql_errmsg(s->db));
             return -1;
         }
     return 0;

@@ -6,7 +6,7 @@
  * open spills and gives a grace, and a store refusing ingest during which the timeouts stand still. */
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,15 +69,15 @@ static long long open_spill(int64_t run)
 static long long query_int(const char *sql, int64_t a, int64_t b)
 {
     sw_store_sync(store);
-    sqlite3_stmt *st;
+    sw_stmt *st;
     long long v = -1;
-    if (sqlite3_prepare_v2(sw_store_reader(store), sql, -1, &st, NULL) != SQLITE_OK)
+    if (sw_sql_prepare(sw_store_reader(store), sql, -1, &st, NULL) != SW_SQL_OK)
         return -2;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, b);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sw_sql_bind_int64(st, 1, a);
+    sw_sql_bind_int64(st, 2, b);
+    if (sw_sql_step(st) == SW_SQL_ROW)
+        v = sw_sql_column_int64(st, 0);
+    sw_sql_finalize(st);
     return v;
 }
 

@@ -33,15 +33,15 @@ static int dead_port(void)
     return ntohs(a.sin_port);
 }
 
-static long long one(sqlite3 *db, const char *sql)
+static long long one(sw_sql *db, const char *sql)
 {
-    sqlite3_stmt *st;
+    sw_stmt *st;
     long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
+    if (sw_sql_prepare(db, sql, -1, &st, NULL) == SW_SQL_OK && sw_sql_step(st) == SW_SQL_ROW)
+        v = sw_sql_column_int64(st, 0);
     else
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
+        fprintf(stderr, "%s: %s\n", sql, sw_sql_errmsg(db));
+    sw_sql_finalize(st);
     return v;
 }
 
@@ -76,7 +76,7 @@ int main(void)
     sw_hooks_stop(h); /* the notices still queued get their last attempt */
     CHECK_INT(sw_store_sync(store), 0);
 
-    sqlite3 *db = sw_store_reader(store);
+    sw_sql *db = sw_store_reader(store);
     CHECK(db != NULL);
     /* Every notice ends once: from the full queue, or dropped at the stop; none delivered. */
     CHECK_INT(one(db, "SELECT count(DISTINCT notice) FROM alarm_deliveries"), NOTICES);

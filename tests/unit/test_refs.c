@@ -4,7 +4,7 @@
  * matching conditions read from a real SQLite database (schema by the store's migrations). */
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
+#include "sql.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +67,7 @@ static void spill_hists(double p, double m0, double m1, double m2)
     fill(3, 200, m2);
 }
 
-static enum sw_state judge(struct sw_refs *refs, sqlite3 *db, int64_t run, int64_t spill, json_t *meta,
+static enum sw_state judge(struct sw_refs *refs, sw_sql *db, int64_t run, int64_t spill, json_t *meta,
                            double v, double mot, struct sw_check_result *res, json_t *reasons)
 {
     json_t *counters = json_pack("{s:f, s:f}", "v", v, "mot", mot);
@@ -231,7 +231,7 @@ static void test_carry_over(const char *dir)
     CHECK(st != NULL);
     if (!st)
         return;
-    sqlite3 *db = sw_store_reader(st);
+    sw_sql *db = sw_store_reader(st);
     struct sw_check_result res[3];
     json_t *reasons = json_array();
     /* run 10 (tune A, 150): five healthy spills at 150.5, v 0.05/MOT */
