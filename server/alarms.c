@@ -241,6 +241,7 @@ static void transition(struct sw_alarms *a, int i, enum astate to, const char *n
 struct restoring {
     struct sw_alarms *a;
     double now, mono; /* when the restore started */
+    int quiet;        /* a standby following the active server: no log line per rule */
 };
 
 static void restore_rule(void *ctx, const struct sw_alarm_stored *r)
@@ -276,7 +277,8 @@ static void restore_rule(void *ctx, const struct sw_alarm_stored *r)
         s->ack_expires = r->expires;
     }
     atomic_fetch_add(&sw_metrics.alarms_firing, 1);
-    sw_info("alarms", "%s: %s since %.0f (restored)", a->p->alarms[i].name, NAME(s->state), s->starts_at);
+    if (!x->quiet)
+        sw_info("alarms", "%s: %s since %.0f (restored)", a->p->alarms[i].name, NAME(s->state), s->starts_at);
 }
 
 static void restore_silence(void *ctx, const struct sw_silence *s)
@@ -286,14 +288,14 @@ static void restore_silence(void *ctx, const struct sw_silence *s)
 }
 
 /* Rule states and active silences from the store (the main thread, before serving). */
-static void restore(struct sw_alarms *a)
+static void restore(struct sw_alarms *a, int quiet)
 {
-    struct restoring x = {a, sw_wall(), sw_mono()};
-    if (sw_alarm_store_restore(a->store, x.now, restore_rule, restore_silence, &x) == 0 && a->sil.n)
+    struct restoring x = {a, sw_wall(), sw_mono(), quiet};
+    if (sw_alarm_store_restore(a->store, x.now, restore_rule, restore_silence, &x) == 0 && a->sil.n && !quiet)
         sw_info("alarms", "%d active silence(s) restored", a->sil.n);
 }
 
-struct sw_alarms *sw_alarms_new(struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
+static struct sw_alarms *alarms_alloc(struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
 {
     struct sw_alarms *a = calloc(1, sizeof *a);
     if (!a)
@@ -313,8 +315,48 @@ struct sw_alarms *sw_alarms_new(struct sw_profile *p, struct sw_store *store, st
         a->st[i].value = a->st[i].threshold = a->st[i].true_since = NAN;
         a->st[i].run = a->st[i].spill = -1;
     }
-    restore(a);
     return a;
+}
+
+struct sw_alarms *sw_alarms_new(struct sw_profile *p, struct sw_store *store, struct sw_hooks *hooks)
+{
+    struct sw_alarms *a = alarms_alloc(p, store, hooks);
+    if (a)
+        restore(a, 0);
+    return a;
+}
+
+int sw_alarms_resync(struct sw_alarms *a)
+{
+    pthread_mutex_lock(&a->mu);
+    struct sw_profile *p = sw_profile_ref(a->p);
+    pthread_mutex_unlock(&a->mu);
+    struct sw_alarms *fresh = alarms_alloc(p, a->store, a->hooks);
+    sw_profile_unref(p);
+    if (!fresh)
+        return -1;
+    restore(fresh, 1); /* counts its firing rules into the gauge: a's are taken out below */
+    pthread_mutex_lock(&a->mu);
+    if (fresh->p != a->p) { /* a reload came in between: the next event syncs again */
+        pthread_mutex_unlock(&a->mu);
+        for (int i = 0; i < fresh->p->nalarms; i++)
+            if (fresh->st[i].state == A_FIRING || fresh->st[i].state == A_ACKED)
+                atomic_fetch_sub(&sw_metrics.alarms_firing, 1);
+        sw_alarms_free(fresh);
+        return -1;
+    }
+    for (int i = 0; i < a->p->nalarms; i++)
+        if (a->st[i].state == A_FIRING || a->st[i].state == A_ACKED)
+            atomic_fetch_sub(&sw_metrics.alarms_firing, 1);
+    struct rule_state *st = a->st;
+    struct sw_silences sil = a->sil;
+    a->st = fresh->st;
+    a->sil = fresh->sil;
+    fresh->st = st;
+    fresh->sil = sil;
+    pthread_mutex_unlock(&a->mu);
+    sw_alarms_free(fresh);
+    return 0;
 }
 
 void sw_alarms_free(struct sw_alarms *a)

@@ -98,6 +98,12 @@ json_t *sw_alarms_silence_matches(struct sw_alarms *a, const struct sw_silence *
 /* Adds a stored silence (s->id set) to the active set (copied). 0, or SW_ENOMEM. */
 int sw_alarms_silence_add(struct sw_alarms *a, const struct sw_silence *s);
 
+/* A standby server following the active one (ha.h): the rules' states and the active silences
+ * again from the database, as the active server stored them (no notice is sent, nothing is
+ * written). Also when this server becomes the active one. 0, or -1 (out of memory; a reload came
+ * in between). Any thread. */
+int sw_alarms_resync(struct sw_alarms *a);
+
 /* Ends an active silence now. 0, or SW_ENOTFOUND when it is not active. */
 int sw_alarms_silence_expire(struct sw_alarms *a, int64_t id);
 

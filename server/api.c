@@ -11,6 +11,7 @@
 #include "certify.h"
 #include "checks_api.h"
 #include "export_api.h"
+#include "ha.h"
 #include "hist_api.h"
 #include "metrics.h"
 #include "notes_api.h"
@@ -528,6 +529,19 @@ static void not_allowed(const char *method, const struct segs *want, struct sw_r
     r->allow = allow;
 }
 
+/* 503 from a standby (ha.h) to a write: the active server's URL, for the collector to move to. */
+static void standby_refuses(const struct sw_api *api, struct sw_reply *r)
+{
+    char url[256];
+    sw_ha_active_url(api->ha, url, sizeof url);
+    json_t *j = json_pack("{s:s++, s:s, s:o}", "error",
+                          "this server is a standby: ingest and writes go to the active server ",
+                          url[0] ? url : "(none holds the lock yet: one takes it within seconds)", "role",
+                          "standby", "active", url[0] ? json_string(url) : json_null());
+    sw_reply_json(r, 503, j);
+    r->retry_after = 1;
+}
+
 static void route(const struct sw_api *api, struct MHD_Connection *c, const char *method, const char *path,
                   const char *body, size_t len, struct sw_ingest_call *call, struct sw_reply *r, int *human)
 {
@@ -565,8 +579,13 @@ static void route(const struct sw_api *api, struct MHD_Connection *c, const char
         goto refused;
     if (role == ROLE_OWN)
         role = 0;
-    if ((role && sw_auth_require(api, c, role, r, &q.who) != 0) ||
-        (*human && sw_req_store_refuses(api->store, r)))
+    if (role && sw_auth_require(api, c, role, r, &q.who) != 0)
+        goto refused;
+    if ((*human || (rt->flags & INGEST) || rt->fn == h_source_release) && !sw_ha_active(api->ha)) {
+        standby_refuses(api, r);
+        goto refused;
+    }
+    if (*human && sw_req_store_refuses(api->store, r))
         goto refused;
     if (!role)
         q.who = "open";

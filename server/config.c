@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cfgkit.h"
+#include "sql.h"
 #include "log.h"
 #include "profile.h"
 
@@ -96,6 +97,27 @@ static void parse_auth(struct sw_config *cfg, json_t *auth, struct sw_diag *d)
     }
 }
 
+/* "cluster": {"advertise": URL, "poll": s}: several servers on one PostgreSQL database (ha.h). */
+static void parse_cluster(struct sw_config *cfg, json_t *c, struct sw_diag *d)
+{
+    static const char *const known[] = {"advertise", "poll", NULL};
+    cfg->ha_poll = 1;
+    if (!c)
+        return;
+    if (!json_is_object(c)) {
+        sw_diag_add(d, "$.cluster: must be an object");
+        return;
+    }
+    sw_cfg_check_keys(c, known, "$.cluster", d);
+    const char *adv = sw_cfg_get_string(c, "advertise", "", "$.cluster", d);
+    if (adv[0] && strncmp(adv, "http://", 7) && strncmp(adv, "https://", 8))
+        sw_diag_add(d,
+                    "$.cluster.advertise: must be an http:// or https:// URL (how the collectors reach this "
+                    "server)");
+    snprintf(cfg->advertise, sizeof cfg->advertise, "%s", adv);
+    cfg->ha_poll = sw_cfg_get_number(c, "poll", cfg->ha_poll, 0.1, 60, "$.cluster", d);
+}
+
 /* "store": {"min_free_mb": N}: the free-space reserve of the database's file system. */
 static void parse_store(struct sw_config *cfg, json_t *st, struct sw_diag *d)
 {
@@ -137,7 +159,8 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     static const char *const known[] = {
         "listen",    "db",     "www",           "profile",        "log_level",
         "threads",   "limits", "spill_timeout", "auth",           "stream_heartbeat",
-        "retention", "store",  "display",       "ingest_threads", NULL};
+        "retention", "store",  "display",       "ingest_threads", "cluster",
+        NULL};
     static const char *const lknown[] = {"body_max",
                                          "line_max",
                                          "fields_max",
@@ -169,8 +192,11 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
     sw_cfg_check_keys(root, known, "$", d);
     snprintf(cfg->listen, sizeof cfg->listen, "%s",
              sw_cfg_get_string(root, "listen", "127.0.0.1:8080", "$", d));
-    sw_cfg_resolve_path(cfg->db, sizeof cfg->db, path,
-                        sw_cfg_get_string(root, "db", "../var/spillwatch.db", "$", d));
+    const char *db = sw_cfg_get_string(root, "db", "../var/spillwatch.db", "$", d);
+    if (sw_sql_target_is_pg(db)) /* a URI, never a path (and no file named after it) */
+        snprintf(cfg->db, sizeof cfg->db, "%s", db);
+    else
+        sw_cfg_resolve_path(cfg->db, sizeof cfg->db, path, db);
     sw_cfg_resolve_path(cfg->www, sizeof cfg->www, path, sw_cfg_get_string(root, "www", "../www", "$", d));
     const char *lvl = sw_cfg_get_string(root, "log_level", "info", "$", d);
     cfg->log_level = sw_log_parse_level(lvl);
@@ -251,6 +277,7 @@ int sw_config_load(struct sw_config *cfg, const char *path, struct sw_diag *d)
         parse_auth(cfg, auth, d);
     parse_retention(cfg, json_object_get(root, "retention"), d);
     parse_store(cfg, json_object_get(root, "store"), d);
+    parse_cluster(cfg, json_object_get(root, "cluster"), d);
     sw_display_parse(&cfg->display, json_object_get(root, "display"), d);
     const char *prof = sw_cfg_get_string(root, "profile", NULL, "$", d);
     for (int i = before; i < d->n; i++) { /* the server config's own messages name its file */

@@ -28,7 +28,9 @@ enum { SW_ROLE_READ = 1, SW_ROLE_INGEST = 2, SW_ROLE_SHIFTER = 4, SW_ROLE_ADMIN 
 struct sw_config {
     char path[PATH_MAX]; /* the config file, as given */
     char listen[128];    /* HOST:PORT */
-    char db[PATH_MAX];   /* resolved */
+    char db[PATH_MAX];   /* a SQLite file's path, resolved, or a postgresql:// URI as given */
+    char advertise[256]; /* cluster.advertise: this server's base URL for collectors ("": http://listen) */
+    double ha_poll;      /* cluster.poll: s between a standby's tries of the active lock */
     char www[PATH_MAX];  /* resolved */
     char profile_path[PATH_MAX];
     int log_level;

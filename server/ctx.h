@@ -22,6 +22,7 @@ struct sw_api {
     struct sw_reload *reload;
     struct sw_stream *stream;   /* the live stream; may be NULL */
     struct sw_tickets *tickets; /* stream tickets (owned by the HTTP server) */
+    struct sw_ha *ha;           /* several servers on one PostgreSQL database (ha.h); NULL: this one only */
 };
 
 #endif

@@ -57,8 +57,52 @@ static void load_source_cb(void *ctx, const char *name, int64_t seq)
     eng_source_load(ctx, name, seq);
 }
 
+/* What a (re)started server knows from the database: the collectors' watermarks, the spills that
+ * were open, the signed-off and the ended runs. 0, or -1 (e->load_failed). */
+static int load_state(struct sw_engine *e)
+{
+    if (sw_store_each_source(e->store, load_source_cb, e) != 0 ||
+        sw_store_each_open_spill(e->store, load_open_cb, e) != 0 || e->load_failed)
+        return -1;
+    sw_stmt *st;
+    if (sw_sql_prepare(sw_store_reader(e->store), "SELECT run FROM signoffs", -1, &st, NULL) == SW_SQL_OK) {
+        while (sw_sql_step(st) == SW_SQL_ROW)
+            if (eng_set_signed(e, sw_sql_column_int64(st, 0), 1) != 0)
+                e->load_failed = 1;
+        sw_sql_finalize(st);
+    }
+    if (sw_sql_prepare(sw_store_reader(e->store), "SELECT run FROM runs WHERE ended IS NOT NULL", -1, &st,
+                       NULL) == SW_SQL_OK) {
+        while (sw_sql_step(st) == SW_SQL_ROW)
+            if (eng_pairset_add(&e->ended, sw_sql_column_int64(st, 0), 0) != 0)
+                e->load_failed = 1;
+        sw_sql_finalize(st);
+    }
+    return e->load_failed ? -1 : 0;
+}
+
+int sw_engine_promote(struct sw_engine *e)
+{
+    struct sw_refs *refs = sw_refs_new(e->prof, sw_store_reader(e->store), INFINITY);
+    if (!refs)
+        return -1;
+    pthread_mutex_lock(&e->mu);
+    /* the baselines learnt while another server was active are in the database, not here */
+    for (int i = 0; i < e->nrefsets; i++) {
+        sw_refs_free(e->refsets[i].refs);
+        sw_profile_unref(e->refsets[i].prof);
+    }
+    e->nrefsets = 0;
+    int rc = eng_refs_add(e, e->prof, refs) == 0 && load_state(e) == 0 ? 0 : -1;
+    if (rc == 0)
+        sw_info("engine", "active now: %d collector sources and %d open spills loaded", e->nsources,
+                e->nopen);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *prof, struct sw_store *store,
-                                struct sw_alarms *alarms)
+                                struct sw_alarms *alarms, int standby)
 {
     struct sw_engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -76,24 +120,9 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
     /* The stored spills are not loaded: whether a spill is closed is asked of the database when a
      * batch would open it (eng_spill_closed), so start-up and memory do not grow with the history. */
     sw_store_on_spill_committed(store, eng_spill_committed, e);
-    if (sw_store_each_source(store, load_source_cb, e) != 0 ||
-        sw_store_each_open_spill(store, load_open_cb, e) != 0 || e->load_failed) {
+    if (!standby && load_state(e) != 0) {
         sw_engine_free(e);
         return NULL;
-    }
-    sw_stmt *st;
-    if (sw_sql_prepare(sw_store_reader(store), "SELECT run FROM signoffs", -1, &st, NULL) == SW_SQL_OK) {
-        while (sw_sql_step(st) == SW_SQL_ROW)
-            if (eng_set_signed(e, sw_sql_column_int64(st, 0), 1) != 0)
-                e->load_failed = 1;
-        sw_sql_finalize(st);
-    }
-    if (sw_sql_prepare(sw_store_reader(store), "SELECT run FROM runs WHERE ended IS NOT NULL", -1, &st,
-                       NULL) == SW_SQL_OK) {
-        while (sw_sql_step(st) == SW_SQL_ROW)
-            if (eng_pairset_add(&e->ended, sw_sql_column_int64(st, 0), 0) != 0)
-                e->load_failed = 1;
-        sw_sql_finalize(st);
     }
     struct sw_refs *refs = sw_refs_new(e->prof, sw_store_reader(store), INFINITY);
     if (!refs || eng_refs_add(e, e->prof, refs) != 0 || e->load_failed) {
@@ -101,7 +130,10 @@ struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *
         sw_engine_free(e);
         return NULL;
     }
-    sw_info("engine", "%d collector sources and %d open spills loaded", e->nsources, e->nopen);
+    if (standby)
+        sw_info("engine", "standby: the collectors' state is loaded when this server becomes the active one");
+    else
+        sw_info("engine", "%d collector sources and %d open spills loaded", e->nsources, e->nopen);
     return e;
 }
 

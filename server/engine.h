@@ -59,8 +59,16 @@ struct sw_ingest_result {
  * outlive it. NULL on out of memory. */
 struct sw_alarms;
 struct sw_engine *sw_engine_new(const struct sw_config *cfg, struct sw_profile *prof, struct sw_store *store,
-                                struct sw_alarms *alarms);
-/* (prof: the current profile; the engine takes its own reference.) */
+                                struct sw_alarms *alarms, int standby);
+/* (prof: the current profile; the engine takes its own reference.) standby: a server that shares its
+ * PostgreSQL database with an active one (ha.h) loads no sources and no open spills (it takes no
+ * ingest) until sw_engine_promote. */
+
+/* This server became the active one (ha.h): loads what a restarted server loads (the collectors'
+ * watermarks, the open-spill markers, signed-off and ended runs) and the check references afresh,
+ * as the active server left them in the database. 0, or -1 (out of memory, the database). Any
+ * thread but the engine's callers under its mutex; before ingest is taken. */
+int sw_engine_promote(struct sw_engine *e);
 
 /* Profile reload: spills opened from now on use p (the engine takes a reference) and are judged
  * with refs (the check references of p, built by the caller with sw_refs_new; ownership passes to

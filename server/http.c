@@ -627,14 +627,15 @@ static int loopback(const struct sockaddr *addr)
 
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
                                   struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
-                                  struct sw_reload *reload, char *err, size_t errlen)
+                                  struct sw_reload *reload, struct sw_ha *ha, char *err, size_t errlen)
 {
     struct sw_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    srv->api = (struct sw_api){cfg, engine, store, alarms, reload, NULL, NULL}; /* stream, tickets below */
+    srv->api =
+        (struct sw_api){cfg, engine, store, alarms, reload, NULL, NULL, ha}; /* stream, tickets below */
     pthread_mutex_init(&srv->susp_mu, NULL);
     pthread_cond_init(&srv->susp_cv, NULL);
     pthread_mutex_init(&srv->spare_mu, NULL);

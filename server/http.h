@@ -25,13 +25,15 @@ struct sw_server;
 struct sw_alarms;
 struct sw_stream;
 struct sw_reload;
+struct sw_ha;
 
 /* Starts listening on cfg->listen (HOST:PORT, port 0 = any free port). Borrows everything (stream
- * may be NULL: /api/v1/stream then answers 503); the profile in force comes from reload.
+ * may be NULL: /api/v1/stream then answers 503; ha NULL: one server, always active); the profile in
+ * force comes from reload.
  * Returns NULL with a message in err. */
 struct sw_server *sw_server_start(const struct sw_config *cfg, struct sw_engine *engine,
                                   struct sw_store *store, struct sw_alarms *alarms, struct sw_stream *stream,
-                                  struct sw_reload *reload, char *err, size_t errlen);
+                                  struct sw_reload *reload, struct sw_ha *ha, char *err, size_t errlen);
 /* The bound port. */
 unsigned sw_server_port(struct sw_server *srv);
 /* Ends every stream (sw_stream_shutdown), stops accepting, finishes running requests, frees.

@@ -21,12 +21,14 @@
 #include "hooks.h"
 #include "config.h"
 #include "engine.h"
+#include "ha.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "reload.h"
 #include "retention.h"
 #include "run_hists.h"
+#include "sql.h"
 #include "store.h"
 #include "stream.h"
 
@@ -107,6 +109,7 @@ static int backup_main(int argc, char **argv)
 }
 
 struct timer {
+    struct sw_ha *ha; /* NULL: one server */
     struct sw_engine *engine;
     struct sw_alarms *alarms;
     struct sw_stream *stream;
@@ -148,17 +151,50 @@ static void *timer_main(void *arg)
         if (t->stop)
             break;
         pthread_mutex_unlock(&t->mu);
-        sw_engine_tick(t->engine);
-        struct sw_live live;
-        sw_engine_live(t->engine, &live);
-        sw_alarms_tick(t->alarms, &live);
-        sw_stream_live(t->stream, &live);
-        sw_retention_tick(t->retention);
-        rebuild_tick(t);
+        if (sw_ha_active(t->ha)) { /* a standby judges nothing, notifies nothing, writes nothing */
+            sw_engine_tick(t->engine);
+            struct sw_live live;
+            sw_engine_live(t->engine, &live);
+            sw_alarms_tick(t->alarms, &live);
+            sw_stream_live(t->stream, &live);
+            sw_retention_tick(t->retention);
+            rebuild_tick(t);
+        }
         pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);
     return NULL;
+}
+
+/* ---- several servers on one PostgreSQL database (ha.h) ---- */
+
+struct ha_ctx {
+    struct sw_engine *engine;
+    struct sw_alarms *alarms;
+    struct sw_stream *stream;
+    struct sw_store *store;
+};
+
+/* The lock is ours: what a restarted server loads, as the previous active server left it. */
+static int ha_promote(void *arg)
+{
+    struct ha_ctx *h = arg;
+    sw_store_touch(h->store);
+    if (sw_engine_promote(h->engine) != 0)
+        return -1;
+    sw_alarms_resync(h->alarms);
+    return 0;
+}
+
+/* Standby: one event of the active server's stream, published on ours. */
+static void ha_relayed(void *arg, const char *event, const char *data)
+{
+    struct ha_ctx *h = arg;
+    if (!strcmp(event, "spill"))
+        sw_store_touch(h->store); /* a commit: cached answers are stale */
+    else if (!strcmp(event, "alarm"))
+        sw_alarms_resync(h->alarms);
+    sw_stream_publish_text(h->stream, event, data);
 }
 
 /* glibc's defaults keep freed memory: each thread gets an arena of its own, and after a large
@@ -294,10 +330,25 @@ int main(int argc, char **argv)
     struct timer timer = {.stop = 0};
     pthread_t timer_thread;
     int timer_started = 0;
+    struct sw_ha *ha = NULL;
+    struct ha_ctx hactx = {0};
     struct sw_store *store = sw_store_open(cfg.db, cfg.writer_queue_max, err, sizeof err);
     if (!store) {
         sw_error("main", "%s", err);
         goto out;
+    }
+    if (sw_sql_target_is_pg(cfg.db)) {
+        /* Several servers may share the database: the one holding the lock is the active one. */
+        char adv[256];
+        if (cfg.advertise[0])
+            snprintf(adv, sizeof adv, "%s", cfg.advertise);
+        else
+            snprintf(adv, sizeof adv, "http://%s", cfg.listen);
+        ha = sw_ha_open(cfg.db, adv, cfg.ha_poll, err, sizeof err);
+        if (!ha) {
+            sw_error("main", "%s", err);
+            goto out;
+        }
     }
     sw_store_set_min_free(store, (uint64_t)cfg.min_free_mb << 20);
     {
@@ -320,7 +371,7 @@ int main(int argc, char **argv)
         sw_error("main", "cannot start the alarm hooks");
         goto out;
     }
-    engine = sw_engine_new(&cfg, prof, store, alarms);
+    engine = sw_engine_new(&cfg, prof, store, alarms, !sw_ha_active(ha));
     if (!engine) {
         sw_error("main", "cannot load the state from \"%s\"", cfg.db);
         goto out;
@@ -339,11 +390,21 @@ int main(int argc, char **argv)
     }
     sw_engine_set_stream(engine, stream);
     sw_alarms_set_stream(alarms, stream);
-    srv = sw_server_start(&cfg, engine, store, alarms, stream, reload, err, sizeof err);
+    srv = sw_server_start(&cfg, engine, store, alarms, stream, reload, ha, err, sizeof err);
     if (!srv) {
         sw_error("main", "%s", err);
         goto out;
     }
+    if (ha) {
+        hactx = (struct ha_ctx){engine, alarms, stream, store};
+        sw_stream_set_relay(stream, sw_ha_relay, ha);
+        struct sw_ha_hooks hh = {ha_promote, ha_relayed, &hactx};
+        if (sw_ha_run(ha, &hh, err, sizeof err) != 0) {
+            sw_error("main", "%s", err);
+            goto out;
+        }
+    }
+    timer.ha = ha;
     timer.engine = engine;
     timer.alarms = alarms;
     timer.stream = stream;
@@ -388,6 +449,7 @@ out:
     sw_hooks_stop(hooks);   /* (when start-up failed before reload took them over) */
     sw_profile_unref(prof);
     sw_store_close(store);
+    sw_ha_stop(ha); /* releases the lock once every commit is written: a standby takes over */
     sw_delivery_log_free(deliveries);
     sw_retention_free(retention); /* after the writer ran its last queued chunk */
     curl_global_cleanup();

@@ -95,10 +95,14 @@ static int apply_fn(sw_sql *db, void *ctx)
         sw_sql_prepare(db, "DELETE FROM checks WHERE run = ?1 AND spill = ?2", -1, &del, NULL) != SW_SQL_OK ||
         sw_sql_prepare(
             db,
-            "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
-            "SELECT ?1, ?2, json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
-            "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
-            "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?3)",
+            sw_sql_is_pg(db)
+                ? "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
+                  "SELECT ?1, ?2, v->>0, v->>1, v->>2, (v->>3)::float8, (v->>4)::float8, v->>5, v->>6 "
+                  "FROM json_array_elements(?3::json) AS t(v)"
+                : "INSERT INTO checks(run, spill, name, category, state, value, raw, reason, provenance) "
+                  "SELECT ?1, ?2, json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
+                  "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
+                  "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?3)",
             -1, &ins, NULL) != SW_SQL_OK)
         goto out;
     for (int i = 0; i < t->n; i++) {
@@ -138,17 +142,18 @@ static int judge_run(sw_sql *db, const struct sw_profile *p, int64_t run, struct
                      struct sw_reply *r)
 {
     sw_stmt *st;
-    if (sw_sql_prepare(
-            db,
-            "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, "
-            "s.unknown_fields, s.complete, h.blob, m.flag, "
-            "(SELECT value FROM json_each(s.reasons) WHERE value LIKE 'incomplete%' LIMIT 1), "
-            "s.daq_sources, s.started "
-            "FROM spills s "
-            "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "
-            "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "
-            "WHERE s.run = ?1 ORDER BY s.closed_at, s.spill",
-            -1, &st, NULL) != SW_SQL_OK) {
+    /* the first reason that says the spill was incomplete, from its JSON array of reasons */
+#define JUDGE_SQL(incomplete)                                                                  \
+    "SELECT s.spill, s.flag, s.counters, s.duration, s.dead_time, s.decode_errors, s.events, " \
+    "s.unknown_fields, s.complete, h.blob, m.flag, (SELECT value FROM " incomplete             \
+    " WHERE value LIKE 'incomplete%' LIMIT 1), s.daq_sources, s.started FROM spills s "        \
+    "JOIN spill_hists h ON h.run = s.run AND h.spill = s.spill "                               \
+    "LEFT JOIN manual_flags m ON m.run = s.run AND m.spill = s.spill "                         \
+    "WHERE s.run = ?1 ORDER BY s.closed_at, s.spill"
+    if (sw_sql_prepare(db,
+                       sw_sql_is_pg(db) ? JUDGE_SQL("json_array_elements_text(s.reasons::json) AS t(value)")
+                                        : JUDGE_SQL("json_each(s.reasons)"),
+                       -1, &st, NULL) != SW_SQL_OK) {
         sw_reply_fail(r, SW_EUNAVAILABLE, "database error: %s", sw_sql_errmsg(db));
         return -1;
     }

@@ -118,12 +118,17 @@ static int prune_chunk(sw_sql *db, void *ctx)
     sw_stmt *st = NULL, *del = NULL, *mark = NULL;
     if (!p || !ref_runs)
         goto out;
-    if (sw_sql_prepare(db,
-                       "SELECT s.run, s.spill, h.blob, " EFFECTIVE_FLAG " = 'GOOD' FROM spill_hists h "
-                       "JOIN spills s ON s.run = h.run AND s.spill = h.spill " SPILL_MANUAL_JOIN
-                       "WHERE s.closed_at < ?1 AND s.run NOT IN (SELECT value FROM json_each(?2)) "
-                       "ORDER BY s.run, s.spill LIMIT ?3",
-                       -1, &st, NULL) != SW_SQL_OK)
+        /* ?2: the reference runs, a JSON array of run numbers */
+#define PRUNE_SQL(refs)                                                              \
+    "SELECT s.run, s.spill, h.blob, " EFFECTIVE_FLAG " = 'GOOD' FROM spill_hists h " \
+    "JOIN spills s ON s.run = h.run AND s.spill = h.spill " SPILL_MANUAL_JOIN        \
+    "WHERE s.closed_at < ?1 AND s.run NOT IN (" refs ") ORDER BY s.run, s.spill LIMIT ?3"
+    if (sw_sql_prepare(
+            db,
+            sw_sql_is_pg(db)
+                ? PRUNE_SQL("SELECT value::bigint FROM json_array_elements_text(?2::json) AS t(value)")
+                : PRUNE_SQL("SELECT value FROM json_each(?2)"),
+            -1, &st, NULL) != SW_SQL_OK)
         goto out;
     sw_sql_bind_double(st, 1, now - cfg->retention_days * 86400.0);
     sw_sql_bind_text(st, 2, ref_runs, -1, SW_SQL_STATIC);

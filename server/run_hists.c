@@ -40,7 +40,7 @@ static int mark_stale(sw_sql *db, int64_t run, const char *why)
 {
     sw_stmt *st;
     sw_warn("run_hists", "run %lld: %s; its sums are built again from its spills", (long long)run, why);
-    if (prep(db, "INSERT OR IGNORE INTO run_hist_stale(run) VALUES(?1)", &st) != 0)
+    if (prep(db, "INSERT INTO run_hist_stale(run) VALUES(?1) ON CONFLICT DO NOTHING", &st) != 0)
         return -1;
     sw_sql_bind_int64(st, 1, run);
     int rc = sw_sql_step(st) == SW_SQL_DONE ? 0 : -1;

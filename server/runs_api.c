@@ -381,7 +381,14 @@ static json_t *run_from_row(const struct sw_api *api, sw_stmt *ls, sw_stmt *st)
             last = spill_from_row(ls);
         }
     }
-    json_t *signoff = sw_col_json(st, 13);
+    json_t *signoff = json_null();
+    if (sw_sql_column_type(st, 13) != SW_SQL_NULL) {
+        json_decref(signoff);
+        signoff =
+            json_pack("{s:s, s:o, s:o, s:s}", "who", (const char *)sw_sql_column_text(st, 13), "shifter",
+                      sw_json_column(st, 14), "time", sw_json_real_or_null(sw_col_real(st, 15)), "comment",
+                      (const char *)sw_sql_column_text(st, 16));
+    }
     return json_pack(
         "{s:I, s:o, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run", (json_int_t)run,
         "started", sw_json_real_or_null(sw_col_real(st, 1)), "ended",
@@ -399,9 +406,8 @@ static json_t *run_from_row(const struct sw_api *api, sw_stmt *ls, sw_stmt *st)
     "SELECT r.run, r.started, r.ended, r.meta, coalesce(t.spills, 0), coalesce(t.events, 0), "        \
     "coalesce(t.mot, 0.0), coalesce(t.good_mot, 0.0), coalesce(t.n_good, 0), coalesce(t.n_warn, 0), " \
     "coalesce(t.n_bad, 0), coalesce(t.n_unknown, 0), coalesce(t.n_excluded, 0), "                     \
-    "(SELECT json_object('who', g.who, 'shifter', g.shifter, 'time', g.time, 'comment', g.comment) "  \
-    "FROM signoffs g WHERE g.run = r.run) "                                                           \
-    "FROM runs r LEFT JOIN run_totals t ON t.run = r.run "
+    "g.who, g.shifter, g.time, g.comment "                                                            \
+    "FROM runs r LEFT JOIN run_totals t ON t.run = r.run LEFT JOIN signoffs g ON g.run = r.run "
 
 void sw_runs_api_list(const struct sw_api *api, struct MHD_Connection *c, struct sw_reply *r)
 {

@@ -366,6 +366,11 @@ void sw_store_on_spill_committed(struct sw_store *s, void (*fn)(void *ctx, int64
     pthread_mutex_unlock(&s->mu);
 }
 
+void sw_store_touch(struct sw_store *s)
+{
+    atomic_fetch_add(&s->generation, 1);
+}
+
 uint64_t sw_store_generation(struct sw_store *s)
 {
     return atomic_load(&s->generation);

@@ -145,6 +145,9 @@ int sw_store_queue_jobs(struct sw_store *st);
  * an answer computed from the database after reading generation g stays right while the
  * generation is still g (the histogram cache, hcache.h). Any thread. */
 uint64_t sw_store_generation(struct sw_store *st);
+/* Another server changed the database (a standby sees the active one's commits relayed, ha.h):
+ * advances the generation, so that cached answers are computed again. Any thread. */
+void sw_store_touch(struct sw_store *st);
 /* The queue_max given to sw_store_open. */
 int sw_store_queue_max(struct sw_store *st);
 /* 1 when sw_store_queue_jobs >= sw_store_queue_max: the writer is behind (slow disk, a lock held

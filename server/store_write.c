@@ -30,6 +30,16 @@ static void bind_real(sw_stmt *st, int i, double v)
         sw_sql_bind_null(st, i);
 }
 
+/* The check results of a spill, serialised by the engine as a JSON array of
+ * [name, category, state, value, raw, reason, provenance], as rows (?1: the array). */
+#define CHECK_ROWS_LITE                                                                           \
+    "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), json_extract(value,'$[2]'), " \
+    "json_extract(value,'$[3]'), json_extract(value,'$[4]'), json_extract(value,'$[5]'), "        \
+    "json_extract(value,'$[6]') FROM json_each(?1)"
+#define CHECK_ROWS_PG                                                             \
+    "SELECT v->>0, v->>1, v->>2, (v->>3)::float8, (v->>4)::float8, v->>5, v->>6 " \
+    "FROM json_array_elements(?1::json) AS t(v)"
+
 static int step_reset(sw_stmt *st)
 {
     int rc = sw_sql_step(st);
@@ -87,12 +97,8 @@ static int write_spill(struct sw_store *s, struct sw_spill_rec *r)
          * [name, category, state, value, raw, reason, provenance]. */
         st = s->ins_check;
         sw_stmt *js;
-        if (sw_sql_prepare(
-                db,
-                "SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), "
-                "json_extract(value,'$[2]'), json_extract(value,'$[3]'), json_extract(value,'$[4]'), "
-                "json_extract(value,'$[5]'), json_extract(value,'$[6]') FROM json_each(?1)",
-                -1, &js, NULL) != SW_SQL_OK)
+        if (sw_sql_prepare(db, sw_sql_is_pg(db) ? CHECK_ROWS_PG : CHECK_ROWS_LITE, -1, &js, NULL) !=
+            SW_SQL_OK)
             goto fail;
         sw_sql_bind_text(js, 1, r->checks_json, -1, SW_SQL_STATIC);
         int rc;

@@ -54,6 +54,10 @@ struct sw_stream {
     int have_prev;
     double prev_mono;
     uint64_t prev_triggers;
+    /* sw_stream_set_relay: told of every event published here (set before serving or by the thread
+     * that promotes the server; read under mu) */
+    void (*relay)(void *ctx, const char *event, const char *data);
+    void *relay_ctx;
 };
 
 struct sw_stream *sw_stream_new(const struct sw_config *cfg)
@@ -127,6 +131,15 @@ static void resume_list(struct sw_stream *s, struct client *list)
     pthread_mutex_unlock(&s->mu);
 }
 
+void sw_stream_set_relay(struct sw_stream *s, void (*fn)(void *ctx, const char *event, const char *data),
+                         void *ctx)
+{
+    pthread_mutex_lock(&s->mu);
+    s->relay = fn;
+    s->relay_ctx = ctx;
+    pthread_mutex_unlock(&s->mu);
+}
+
 void sw_stream_publish(struct sw_stream *s, const char *event, const json_t *data)
 {
     if (!s)
@@ -136,10 +149,23 @@ void sw_stream_publish(struct sw_stream *s, const char *event, const json_t *dat
         sw_warn("stream", "%s event dropped: out of memory", event);
         return;
     }
+    pthread_mutex_lock(&s->mu);
+    void (*relay)(void *, const char *, const char *) = s->relay;
+    void *relay_ctx = s->relay_ctx;
+    pthread_mutex_unlock(&s->mu);
+    if (relay)
+        relay(relay_ctx, event, json);
+    sw_stream_publish_text(s, event, json);
+    free(json);
+}
+
+void sw_stream_publish_text(struct sw_stream *s, const char *event, const char *json)
+{
+    if (!s)
+        return;
     size_t cap = strlen(json) + strlen(event) + 80;
     char *text = malloc(cap);
     if (!text) {
-        free(json);
         sw_warn("stream", "%s event dropped: out of memory", event);
         return;
     }
@@ -152,7 +178,6 @@ void sw_stream_publish(struct sw_stream *s, const char *event, const json_t *dat
     *sl = (struct slot){seq, text, (size_t)n};
     struct client *wake = s->stopping ? NULL : take_suspended(s);
     pthread_mutex_unlock(&s->mu);
-    free(json);
     atomic_fetch_add(&sw_metrics.stream_events, 1);
     resume_list(s, wake);
 }

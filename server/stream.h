@@ -41,6 +41,17 @@ void sw_stream_free(struct sw_stream *s);
  * of memory the event is dropped (logged). Accepts s == NULL (no stream: nothing happens). */
 void sw_stream_publish(struct sw_stream *s, const char *event, const json_t *data);
 
+/* The same, for data already serialised as one line of JSON (an event relayed from the active
+ * server, ha.h); it is not relayed again. */
+void sw_stream_publish_text(struct sw_stream *s, const char *event, const char *json);
+
+/* fn(ctx, event, data) is called for every event published with sw_stream_publish from now on (fn
+ * NULL: none), before it enters the ring, on the publishing thread (under the engine's or the
+ * alarms' mutex): it must be short and must not publish. The active server relays its events to
+ * the standbys with it (ha.h). */
+void sw_stream_set_relay(struct sw_stream *s, void (*fn)(void *ctx, const char *event, const char *data),
+                         void *ctx);
+
 /* Timer thread, about once a second: publishes a `live` event while a spill is open (trigger rate
  * from the previous sample) and, every stream_heartbeat seconds, wakes every client for a
  * heartbeat comment. Accepts s == NULL. */

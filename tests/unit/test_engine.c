@@ -432,7 +432,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/sw.db", dir);
     store = sw_store_open(path, 100, err, sizeof err);
     CHECK(store != NULL);
-    eng = store ? sw_engine_new(&cfg, prof, store, NULL) : NULL;
+    eng = store ? sw_engine_new(&cfg, prof, store, NULL, 0) : NULL;
     CHECK(eng != NULL);
     test_pairset_churn();
     if (eng) {
