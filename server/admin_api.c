@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "exposition.h"
+#include "ha.h"
 #include "metrics.h"
 #include "reload.h"
 
@@ -36,6 +37,12 @@ void sw_admin_api_health(const struct sw_api *api, struct sw_reply *r)
     sw_utf8_clean(why);
     if (j && !ok)
         json_object_set_new(j, "reason", json_string(why));
+    if (j && api->ha) { /* several servers on one PostgreSQL database (ha.h) */
+        char url[256];
+        sw_ha_active_url(api->ha, url, sizeof url);
+        json_object_set_new(j, "role", json_string(sw_ha_active(api->ha) ? "active" : "standby"));
+        json_object_set_new(j, "active", url[0] ? json_string(url) : json_null());
+    }
     sw_reply_json(r, ok ? 200 : 503, j);
     if (!ok)
         r->retry_after = st == SW_STORE_FAILED ? 10 : 5;

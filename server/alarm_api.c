@@ -53,7 +53,7 @@ void sw_alarm_api_list(const struct sw_api *api, struct MHD_Connection *c, struc
         if (!db || sw_db_prepare(db,
                                  "SELECT id, time, alarm, severity, from_state, to_state, run, spill, value, "
                                  "threshold, note, who, shifter, comment, expires FROM alarm_events "
-                                 "WHERE ?1 IS NULL OR alarm = ?1 ORDER BY id DESC LIMIT ?2",
+                                 "WHERE CAST(?1 AS TEXT) IS NULL OR alarm = ?1 ORDER BY id DESC LIMIT ?2",
                                  &st, r) != 0) {
             json_decref(j);
             return;

@@ -119,12 +119,14 @@ struct spills_args {
     char flags[64], cats[64];
 };
 
-/* category: the spill's automatic verdict (not GOOD) came from a check of that category. */
-#define SPILLS_SQL                                                                                 \
-    "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill > ?2 "                           \
-    "AND (?3 IS NULL OR instr(?3, ',' || " EFFECTIVE_FLAG " || ',') > 0) "                         \
-    "AND (?4 IS NULL OR (s.flag <> 'GOOD' AND EXISTS (SELECT 1 FROM checks c WHERE c.run = s.run " \
-    "AND c.spill = s.spill AND c.state = s.flag AND instr(?4, ',' || c.category || ',') > 0))) "   \
+/* category: the spill's automatic verdict (not GOOD) came from a check of that category. instr:
+ * where a text is found in another, SQLite's instr(X, Y) and PostgreSQL's strpos(X, Y). */
+#define SPILLS_SQL(instr)                                                                                  \
+    "SELECT " SPILL_COLS SPILL_FROM "WHERE s.run = ?1 AND s.spill > ?2 "                                   \
+    "AND (CAST(?3 AS TEXT) IS NULL OR " instr "(?3, ',' || " EFFECTIVE_FLAG " || ',') > 0) "               \
+    "AND (CAST(?4 AS TEXT) IS NULL OR (s.flag <> 'GOOD' AND EXISTS (SELECT 1 FROM checks c WHERE c.run = " \
+    "s.run "                                                                                               \
+    "AND c.spill = s.spill AND c.state = s.flag AND " instr "(?4, ',' || c.category || ',') > 0))) "       \
     "ORDER BY s.spill LIMIT ?5"
 
 static void spills_bind(sw_stmt *st, const void *v)
@@ -170,11 +172,12 @@ void sw_runs_api_spills(const struct sw_api *api, struct MHD_Connection *c, int6
         return;
     a.has_flags = fq != NULL;
     a.has_cats = cq != NULL;
-    if (!sw_db_reader_for_run(api->store, 1, run, r)) /* 404 for a run that is not stored */
+    sw_sql *db = sw_db_reader_for_run(api->store, 1, run, r); /* 404 for a run that is not stored */
+    if (!db)
         return;
     char head[64];
     snprintf(head, sizeof head, "{\"run\":%lld,\"spills\":[", (long long)run);
-    struct sw_row_stream_spec spec = {.sql = SPILLS_SQL,
+    struct sw_row_stream_spec spec = {.sql = sw_sql_is_pg(db) ? SPILLS_SQL("strpos") : SPILLS_SQL("instr"),
                                       .bind = spills_bind,
                                       .row = spills_row,
                                       .tail = spills_tail,

@@ -157,8 +157,10 @@ static int write_run(struct sw_store *s, struct job *j)
         bind_real(st, 2, isfinite(j->time) ? j->time : sw_wall());
         sw_sql_bind_int(st, 4, isfinite(j->time) && !j->resume); /* a resumed run keeps its start */
         sw_sql_bind_int(st, 5, 1);                               /* not ended (any more) */
-    } else
+    } else {
         bind_real(st, 2, j->time);
+        sw_sql_bind_double(st, 3, sw_wall());
+    }
     if (j->kind == JOB_RUN_START) {
         if (j->meta)
             sw_sql_bind_text(st, 3, j->meta, -1, SW_SQL_STATIC);
@@ -264,11 +266,13 @@ int sw_store_prepare_all(struct sw_store *s)
                       "started = coalesce(runs.started, excluded.started)"},
         {&s->upd_run_start,
          "INSERT INTO runs(run, started, meta) VALUES(?1, ?2, ?3) ON CONFLICT(run) DO UPDATE "
-         "SET started = CASE WHEN ?4 THEN excluded.started ELSE coalesce(runs.started, excluded.started) "
+         "SET started = CASE WHEN ?4 <> 0 THEN excluded.started ELSE coalesce(runs.started, "
+         "excluded.started) "
          "END, "
-         "meta = coalesce(excluded.meta, runs.meta), ended = CASE WHEN ?5 THEN NULL ELSE runs.ended END"},
+         "meta = coalesce(excluded.meta, runs.meta), ended = CASE WHEN ?5 <> 0 THEN NULL ELSE runs.ended "
+         "END"},
         {&s->upd_run_end, "INSERT INTO runs(run, ended) VALUES(?1, ?2) ON CONFLICT(run) DO UPDATE SET "
-                          "ended = coalesce(excluded.ended, (julianday('now') - 2440587.5) * 86400.0)"},
+                          "ended = coalesce(excluded.ended, ?3)"}, /* ?3: now */
         {&s->ins_spill, "INSERT INTO spills(run, spill, started, ended, duration, events, mot, dead_time, "
                         "decode_errors, unknown_fields, complete, flag, reasons, counters, triggers, "
                         "profile_version, closed_at, daq_sources) "
