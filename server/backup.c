@@ -51,6 +51,11 @@ int sw_backup_run(const char *src, const char *dest, struct sw_backup_result *re
     struct stat sb;
     double t0 = sw_mono();
     memset(res, 0, sizeof *res);
+    if (!strncmp(src, "postgresql://", 13) || !strncmp(src, "postgres://", 11)) {
+        snprintf(err, errlen,
+                 "backup: the database is PostgreSQL: back it up with pg_dump (docs/deployment.md)");
+        return -1;
+    }
     if (stat(dest, &sb) == 0 || errno != ENOENT) {
         snprintf(err, errlen, "backup: \"%s\" exists: refusing to overwrite it", dest);
         return -1;

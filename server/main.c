@@ -25,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "migrate.h"
 #include "reload.h"
 #include "retention.h"
 #include "run_hists.h"
@@ -42,7 +43,8 @@ static void usage(FILE *f)
            "  --config FILE     server config (JSON), e.g. config/spillwatch.json; relative paths in it\n"
            "                    are resolved against its directory\n"
            "  --listen H:P      listen address (default from the config, else 127.0.0.1:8080; port 0 = any)\n"
-           "  --db PATH         SQLite database file (default from the config)\n"
+           "  --db DB           SQLite database file, or a postgresql:// URI (a database that several\n"
+           "                    servers share: one is active, the others standbys; default from the config)\n"
            "  --www DIR         dashboard root (default from the config)\n"
            "  --log-level L     debug, info, warn or error (default from the config)\n"
            "  --check-config    validate the config and its profile, print every problem, exit\n"
@@ -56,7 +58,12 @@ static void usage(FILE *f)
            "\n"
            "       spillwatch backup DEST (--config FILE | --db PATH)\n"
            "\n"
-           "  copies the database consistently while the server runs (never overwrites DEST)\n");
+           "  copies the database consistently while the server runs (never overwrites DEST; SQLite;\n"
+           "  for PostgreSQL use pg_dump)\n"
+           "\n"
+           "       spillwatch migrate --from FILE.db --to postgresql://USER@HOST:PORT/DB\n"
+           "\n"
+           "  copies a SQLite database into an empty PostgreSQL database, checked table by table\n");
 }
 
 /* `spillwatch backup DEST --config FILE [--db PATH]`: see backup.h. */
@@ -232,6 +239,8 @@ int main(int argc, char **argv)
     };
     if (argc > 1 && !strcmp(argv[1], "backup"))
         return backup_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "migrate"))
+        return sw_migrate_main(argc - 1, argv + 1);
     const char *config = NULL, *listen = NULL, *db = NULL, *www = NULL, *level = NULL;
     int check_only = 0, c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {

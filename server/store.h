@@ -60,6 +60,9 @@ void sw_store_wait_release(struct sw_store_wait *w);
  * a job for it (a spill closed by timeout must still be written): admission is the caller's
  * business (the engine refuses ingest batches). Returns NULL with a message in err on failure. */
 struct sw_store *sw_store_open(const char *path, int queue_max, char *err, size_t errlen);
+/* Opens target (a path or a postgresql:// URI), applies the migrations it lacks, closes: for a tool
+ * that writes a database without a server (spillwatch migrate). 0, or -1 with a message in err. */
+int sw_store_migrate(const char *target, char *err, size_t errlen);
 /* Drains the queue, stops the writer thread, closes. Accepts NULL. */
 void sw_store_close(struct sw_store *st);
 

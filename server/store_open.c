@@ -106,6 +106,22 @@ static int migrate(sw_sql *db, char *err, size_t errlen)
     return 0;
 }
 
+int sw_store_migrate(const char *target, char *err, size_t errlen)
+{
+    sw_sql *db;
+    char name[512];
+    sw_sql_display(target, name, sizeof name);
+    if (sw_sql_open(target, SW_SQL_OPEN_READWRITE | SW_SQL_OPEN_CREATE, &db) != SW_SQL_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", name, sw_sql_errmsg(db));
+        sw_sql_close(db);
+        return -1;
+    }
+    sw_sql_busy_timeout(db, 5000);
+    int rc = migrate(db, err, errlen);
+    sw_sql_close(db);
+    return rc;
+}
+
 static void close_reader(void *db)
 {
     sw_sql_close(db);
