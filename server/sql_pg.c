@@ -179,16 +179,21 @@ int sw_sql_pg_autocommit(sw_sql *db)
 
 int sw_sql_pg_exec(sw_sql *db, const char *sql, char **errmsg)
 {
-    if (!strcmp(sql, "BEGIN IMMEDIATE"))
-        sql = "BEGIN";
-    else if (!strcmp(sql, "BEGIN") && db->readonly)
+    char *copy = NULL;
+    if (!strncmp(sql, "BEGIN IMMEDIATE", 15)) { /* SQLite's write lock at once: PostgreSQL's rows lock */
+        if (asprintf(&copy, "BEGIN%s", sql + 15) < 0)
+            return set_err(db, SW_SQL_NOMEM, "out of memory"), SW_SQL_NOMEM;
+        sql = copy;
+    } else if (!strcmp(sql, "BEGIN") && db->readonly)
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     if (sw_sql_pg_autocommit(db) && alive(db) != SW_SQL_OK) {
         if (errmsg)
             *errmsg = strdup(db->err);
+        free(copy);
         return db->code;
     }
     PGresult *res = PQexec(db->pg->conn, sql);
+    free(copy);
     ExecStatusType s = PQresultStatus(res);
     int rc = SW_SQL_OK;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY) {
