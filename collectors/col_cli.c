@@ -12,7 +12,13 @@ int col_common_opt(struct col_common *co, int c, const char *arg)
 {
     switch (c) {
     case COL_O_URL:
-        co->url = arg;
+        if (co->nurls == COL_URLS_MAX) {
+            fprintf(stderr, "spillwatch-collect: at most %d --url\n", COL_URLS_MAX);
+            exit(COL_EXIT_USAGE);
+        }
+        if (!co->url)
+            co->url = arg;
+        co->urls[co->nurls++] = arg;
         return 1;
     case COL_O_TOKEN:
         co->token = arg;
@@ -144,7 +150,12 @@ void col_usage_option(FILE *f, int width, const char *option, const char *text)
 
 void col_usage_url(FILE *f, int width)
 {
-    col_usage_option(f, width, "--url URL", "server base URL, e.g. http://127.0.0.1:8080");
+    col_usage_option(f, width, "--url URL",
+                     "server base URL, e.g. http://127.0.0.1:8080; give it again for each");
+    col_usage_option(f, width, "",
+                     "server on one PostgreSQL database, in order of preference: the collector");
+    col_usage_option(f, width, "",
+                     "moves to the next when one is unreachable or a standby (the one it names)");
 }
 
 void col_usage_token(FILE *f, int width, const char *more)

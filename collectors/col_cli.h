@@ -45,8 +45,12 @@ enum {
     }
 
 /* What the common options set; the strings are borrowed from argv. */
+#define COL_URLS_MAX 8
 struct col_common {
-    const char *url;    /* --url: server base URL */
+    const char *url;                /* --url: server base URL (the first one given) */
+    const char *urls[COL_URLS_MAX]; /* every --url in order of preference (several servers on one
+                                     * PostgreSQL database: the collector moves to the next one) */
+    int nurls;
     const char *token;  /* --token: bearer token (ingest role) */
     const char *source; /* --source: X-Spillwatch-Source, not checked yet (col_source_check) */
     int quiet, verbose;

@@ -26,6 +26,8 @@ struct fault_at {
 /* The command line of `sim`. */
 struct sim_opts {
     const char *url, *out, *token, *source;
+    const char *urls[COL_URLS_MAX]; /* every --url (nurls), url the first */
+    int nurls;
     long long run, first, spills, batch;
     unsigned long long seed;       /* 0 = from the clock */
     unsigned long long conditions; /* --conditions: 0 = the nominal run */
@@ -377,6 +379,8 @@ static int parse(int argc, char **argv, struct sim_opts *o)
     }
 #undef NUMBER
     o->url = co.url;
+    memcpy(o->urls, co.urls, sizeof o->urls);
+    o->nurls = co.nurls;
     o->token = co.token;
     o->source = co.source;
     o->quiet = co.quiet;
@@ -412,6 +416,8 @@ static int simulate(struct sim_opts *o, FILE *outf, const char *src, volatile si
      * gives its source up when it ends (a killed one holds it for the server's source_lease). */
     char instance[POSTER_INSTANCE_LEN + 1] = "";
     struct poster_opts po = {.url = o->url,
+                             .urls = o->urls,
+                             .nurls = o->nurls,
                              .out = outf,
                              .token = o->token,
                              .source = src,

@@ -159,6 +159,10 @@ static int parse(int argc, char **argv, int from_stdin, struct tail_opts *o, con
             return e;
     }
     o->url = co.url;
+    static const char *urls[COL_URLS_MAX];
+    memcpy(urls, co.urls, sizeof urls);
+    o->urls = urls;
+    o->nurls = co.nurls;
     o->token = co.token;
     o->source = co.source;
     o->quiet = co.quiet;
@@ -233,6 +237,8 @@ int col_tail_cmd(int argc, char **argv, int from_stdin)
     t.stop = col_catch_signals();
 
     struct poster_opts po = {.url = t.o.url,
+                             .urls = t.o.urls,
+                             .nurls = t.o.nurls,
                              .token = token_buf ? token_buf : t.o.token,
                              .source = src,
                              .instance = t.st.instance,

@@ -22,9 +22,15 @@ struct batch {
     size_t len;
 };
 
+#define URLS_MAX 8
+
 struct poster {
     CURL *curl;
-    char *url;  /* base URL, no trailing slash */
+    char *url;            /* the server now: urls[cur] */
+    char *urls[URLS_MAX]; /* base URLs, no trailing slash, in order of preference */
+    int nurls, cur;
+    int moved;  /* moved since the last failed attempt's wait: retry at once */
+    int tried;  /* servers tried since the last answer that was not a move */
     char *auth; /* "Authorization: Bearer ..." or NULL */
     char source[128];
     char instance[80]; /* "" when none */
@@ -102,14 +108,20 @@ struct poster *poster_new(const struct poster_opts *o)
              0x9E3779B97F4A7C15ull;
     snprintf(p->source, sizeof p->source, "%s", o->source);
     snprintf(p->instance, sizeof p->instance, "%s", o->instance ? o->instance : "");
-    if (!o->url)
+    if (!o->url && o->nurls <= 0)
         return p;
-    p->url = strdup(o->url);
-    if (!p->url)
-        goto fail;
-    size_t l = strlen(p->url);
-    while (l > 0 && p->url[l - 1] == '/')
-        p->url[--l] = 0;
+    const char *one[1] = {o->url};
+    const char *const *urls = o->nurls > 0 ? o->urls : one;
+    int n = o->nurls > 0 ? o->nurls : 1;
+    for (int i = 0; i < n && i < URLS_MAX; i++) {
+        if (!(p->urls[i] = strdup(urls[i])))
+            goto fail;
+        size_t l = strlen(p->urls[i]);
+        while (l > 0 && p->urls[i][l - 1] == '/')
+            p->urls[i][--l] = 0;
+        p->nurls++;
+    }
+    p->url = p->urls[0];
     if (o->token && asprintf(&p->auth, "Authorization: Bearer %s", o->token) < 0) {
         p->auth = NULL;
         goto fail;
@@ -144,7 +156,8 @@ void poster_free(struct poster *p)
         curl_easy_cleanup(p->curl);
     open_clear(p);
     free(p->open);
-    free(p->url);
+    for (int i = 0; i < p->nurls; i++)
+        free(p->urls[i]);
     free(p->auth);
     free(p->resp);
     free(p->refused_error);
@@ -228,6 +241,11 @@ static double backoff(struct poster *p, double *delay)
 {
     curl_off_t ra = -1;
     double d;
+    if (p->moved) { /* another server to try: at once, until each one was tried */
+        p->moved = 0;
+        if (p->tried < p->nurls)
+            return 0.05;
+    }
     if (p->curl && curl_easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
         d = fmin((double)ra, 60.0) + jitter(p, 0.2);
     else
@@ -249,6 +267,47 @@ static char *error_text(const struct poster *p)
     char *t = strdup(e ? e : resp_text(p));
     json_decref(j);
     return t;
+}
+
+/* Several servers (nurls > 1): after an attempt that found p->url unreachable (status 0) or a
+ * standby (503 with "role": "standby"), the next one becomes p->url: the active server the standby
+ * named when it is in the list, else the next in order. The caller's retry then reads the
+ * watermark there and resends from it, as after a restart. */
+static void move_on(struct poster *p, long status)
+{
+    if (p->nurls < 2)
+        return;
+    int next = (p->cur + 1) % p->nurls;
+    const char *why = "unreachable";
+    char named[256] = "";
+    if (status != 0) {
+        json_t *j = json_loads(p->resp ? p->resp : "", 0, NULL);
+        const char *role = json_string_value(json_object_get(j, "role"));
+        const char *active = json_string_value(json_object_get(j, "active"));
+        if (status != 503 || !role || strcmp(role, "standby")) {
+            json_decref(j);
+            p->tried = 0; /* an answer of the server itself: no move */
+            return;
+        }
+        why = "a standby";
+        if (active) {
+            snprintf(named, sizeof named, "%s", active);
+            size_t l = strlen(named);
+            while (l > 0 && named[l - 1] == '/')
+                named[--l] = 0;
+            for (int i = 0; i < p->nurls; i++)
+                if (i != p->cur && !strcmp(p->urls[i], named))
+                    next = i;
+        }
+        json_decref(j);
+    }
+    fprintf(stderr, "collect: %s is %s%s%s: moved to %s\n", p->url, why, named[0] ? ", naming " : "", named,
+            p->urls[next]);
+    p->cur = next;
+    p->url = p->urls[next];
+    p->moved = 1;
+    p->tried++;
+    p->st.moves++;
 }
 
 /* One HTTP exchange: a POST of body to path when body is set, else a GET of path.
@@ -292,10 +351,15 @@ static long exchange(struct poster *p, const char *path, const struct batch *bod
     curl_slist_free_all(h);
     if (rc != CURLE_OK) {
         fprintf(stderr, "collect: %s %s: %s\n", body ? "POST" : "GET", url, curl_easy_strerror(rc));
+        move_on(p, 0);
         return 0;
     }
     long status = 0;
     curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 503)
+        move_on(p, status);
+    else
+        p->tried = 0;
     return status;
 }
 

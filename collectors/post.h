@@ -19,7 +19,12 @@
 struct poster;
 
 struct poster_opts {
-    const char *url;      /* server base URL; NULL -> write to out */
+    const char *url;         /* server base URL; NULL -> write to out */
+    const char *const *urls; /* nurls > 0: several servers on one database, url ignored: every one in order
+                              * of preference. On a connection failure or a standby's 503 (it names
+                              * the active server) the poster moves to the next one (to the named one
+                              * when listed), reads the watermark there and resends from it. */
+    int nurls;
     FILE *out;            /* borrowed; used when url is NULL */
     const char *token;    /* bearer token or NULL */
     const char *source;   /* X-Spillwatch-Source: 1..100 of [A-Za-z0-9._-] (the caller checks) */
@@ -38,6 +43,7 @@ struct poster_mark {
 
 /* What the poster did so far. */
 struct poster_stats {
+    uint64_t moves;      /* times it moved to another server (nurls > 1) */
     uint64_t sent;       /* batches the server applied (first time) */
     uint64_t duplicates; /* batches the server already had */
     uint64_t late;       /* batches refused as late (409) */

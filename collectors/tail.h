@@ -26,6 +26,8 @@
 
 struct tail_opts {
     const char *url, *token, *source, *state, *path; /* borrowed from argv */
+    const char *const *urls;                         /* every --url (nurls of them), url the first */
+    int nurls;
     int64_t batch_events, batch_bytes, line_max;
     double flush_s, progress_s, poll_s;
     int exit_at_eof, fsync, verbose, quiet, from_stdin;

@@ -534,7 +534,7 @@ static void standby_refuses(const struct sw_api *api, struct sw_reply *r)
 {
     char url[256];
     sw_ha_active_url(api->ha, url, sizeof url);
-    json_t *j = json_pack("{s:s++, s:s, s:o}", "error",
+    json_t *j = json_pack("{s:s+, s:s, s:o}", "error",
                           "this server is a standby: ingest and writes go to the active server ",
                           url[0] ? url : "(none holds the lock yet: one takes it within seconds)", "role",
                           "standby", "active", url[0] ? json_string(url) : json_null());

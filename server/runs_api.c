@@ -138,7 +138,8 @@ static void spills_bind(sw_stmt *st, const void *v)
         sw_sql_bind_text(st, 3, a->flags, -1, SW_SQL_TRANSIENT);
     if (a->has_cats)
         sw_sql_bind_text(st, 4, a->cats, -1, SW_SQL_TRANSIENT);
-    sw_sql_bind_int64(st, 5, a->limit >= 0 ? a->limit : INT64_MAX); /* no limit (PostgreSQL refuses LIMIT -1) */
+    sw_sql_bind_int64(st, 5,
+                      a->limit >= 0 ? a->limit : INT64_MAX); /* no limit (PostgreSQL refuses LIMIT -1) */
 }
 
 static json_t *spills_row(sw_stmt *st, int64_t *key)

@@ -20,6 +20,23 @@ SERVER = os.environ.get("SW_SERVER", "build/spillwatch")
 COLLECT = os.environ.get("SW_COLLECT", "build/spillwatch-collect")
 SRC = os.environ.get("SW_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CONFIG = os.path.join(SRC, "config", "spillwatch.json")
+# SW_TEST_DB=pg: every Server without an explicit db gets a fresh database of a real PostgreSQL
+# (pgcluster.py) instead of a SQLite file; CTest runs the storage tests so as well (label pg).
+ON_PG = os.environ.get("SW_TEST_DB") == "pg"
+
+
+def sqlite_only(reason):
+    """Skips a test (class) that is about the SQLite file itself when the suite runs on PostgreSQL."""
+    return unittest.skipIf(ON_PG, "SQLite only: " + reason)
+
+
+def pg_required():
+    """Skips (by hand) or fails (under CI) a test that needs a real PostgreSQL when none is here."""
+    import pgcluster
+    why = pgcluster.missing_reason()
+    if why and os.environ.get("CI") == "true":
+        raise AssertionError(why)
+    return unittest.skipIf(why is not None, why or "")
 
 
 def load_json(path):
@@ -44,6 +61,9 @@ class Server:
     def __init__(self, tmpdir, config=None, db=None, extra_args=(), binary=None):
         self.tmpdir = tmpdir
         self.binary = binary or SERVER
+        if db is None and ON_PG:
+            import pgcluster
+            db = pgcluster.cluster().new_database()
         self.db = db or os.path.join(tmpdir, "sw.db")
         self.config_path = CONFIG
         if config:
