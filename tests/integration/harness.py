@@ -30,6 +30,39 @@ def sqlite_only(reason):
     return unittest.skipIf(ON_PG, "SQLite only: " + reason)
 
 
+def sql(db, q, args=()):
+    """Rows of q on the database db (a SQLite path or a PostgreSQL URI), as tuples of ints, floats,
+    strings and None; ? marks the args. For tests that look into the stored data directly."""
+    if not db.startswith(("postgresql://", "postgres://")):
+        import sqlite3
+        with sqlite3.connect(db, timeout=10) as c:
+            return c.execute(q, args).fetchall()
+    import pgcluster
+    parts = q.split("?")
+    if len(parts) != len(args) + 1:
+        raise ValueError("%d ? for %d args" % (len(parts) - 1, len(args)))
+    text = parts[0]
+    for a, rest in zip(args, parts[1:]):
+        text += (str(int(a)) if isinstance(a, (int, bool)) else repr(float(a)) if isinstance(a, float)
+                 else "NULL" if a is None else "'" + str(a).replace("'", "''") + "'") + rest
+    out = []
+    for row in pgcluster.cluster().query(db, text, null="\\N"):
+        vals = []
+        for v in row:
+            if v == "\\N":
+                vals.append(None)
+                continue
+            for conv in (int, float):
+                try:
+                    v = conv(v)
+                    break
+                except ValueError:
+                    pass
+            vals.append(v)
+        out.append(tuple(vals))
+    return out
+
+
 def pg_required():
     """Skips (by hand) or fails (under CI) a test that needs a real PostgreSQL when none is here."""
     import pgcluster

@@ -197,16 +197,16 @@ class Cluster:
         self.query(self.uri("postgres"), "CREATE DATABASE %s" % name)
         return self.uri(name)
 
-    def query(self, uri, sql, *args):
-        """Rows of sql (psql's unaligned output, each row a list of strings); args become psql
-        variables :v1, :v2 ... (quoted as :'v1')."""
-        argv = ["psql", uri, "-X", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"]
+    def query(self, uri, sql, *args, null=""):
+        """Rows of sql (psql's unaligned output, each row a list of strings, NULL as null); args
+        become psql variables :v1, :v2 ... (quoted as :'v1')."""
+        argv = ["psql", uri, "-X", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-P", "null=" + null]
         for i, a in enumerate(args):
             argv += ["-v", "v%d=%s" % (i + 1, a)]
         r = subprocess.run(argv, input=sql, capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             raise RuntimeError("psql %s: %s" % (sql[:120], r.stderr.strip()))
-        return [line.split("\x1f") for line in r.stdout.splitlines() if line != ""]
+        return [line.split("\x1f") for line in r.stdout.split("\n") if line != ""]
 
     def scalar(self, uri, sql, *args):
         rows = self.query(uri, sql, *args)

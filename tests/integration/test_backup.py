@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from harness import COLLECT, SERVER, SRC, Server, ServerTest, load_json, main, write_json
+from harness import COLLECT, SERVER, SRC, Server, ServerTest, load_json, main, sqlite_only, write_json
 
 
 def spills_of(srv, run):
@@ -18,6 +18,7 @@ def spills_of(srv, run):
     return {s["spill"] for s in body["spills"]}
 
 
+@sqlite_only("spillwatch backup copies a SQLite file (PostgreSQL: pg_dump)")
 class Backup(ServerTest):
     def backup(self, dest, *extra):
         return subprocess.run([SERVER, "backup", dest, "--config", self.srv.config_path, "--db", self.srv.db]

@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import COLLECT, Server, main, ndjson
+from harness import COLLECT, Server, main, ndjson, sqlite_only
 from replay_compare import compare
 from test_durability import metric
 
@@ -449,6 +449,7 @@ class CollectorFileTest(unittest.TestCase):
         self.assertEqual([], diffs)
         self.assertEqual(25, fig["spills"])
 
+    @sqlite_only("the writer is held by a SQLite write lock from the test")
     def test_obeys_retry_after_when_the_writer_queue_is_full(self):
         # Another process holds the SQLite write lock (a stalled disk): collector A's run_start waits for
         # its commit and fills the writer queue (bound 1), so collector B is answered 503 + Retry-After.

@@ -12,7 +12,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import Server, ServerTest, main, ndjson
+from harness import Server, ServerTest, main, ndjson, sqlite_only
 
 COUNTERS = {"mot": 2900000, "trig_physics": 2900, "recorded": 2}
 
@@ -201,6 +201,7 @@ def wait_for_metric(srv, name, value, timeout=20):
     raise AssertionError("timed out waiting for %s == %s" % (name, value))
 
 
+@sqlite_only("the writer is held by a SQLite write lock from the test")
 class HeadOfLine(ServerTest):
     """A spill_end is answered only after its commit; while that commit waits (another process holds
     the SQLite write lock), the connection is suspended, not its HTTP worker: with a single worker,
@@ -385,6 +386,7 @@ class SeqGap(unittest.TestCase):
         self.assertEqual(self.srv.post(spill_batches(7, 1)[1], "new", 42)[0], 200)
 
 
+@sqlite_only("the writer is held by a SQLite write lock from the test")
 class BackPressure(ServerTest):
     """A stalled writer (another process holds the SQLite write lock, as a slow disk or a backup tool
     would) fills the writer queue; ingest then answers 503 with Retry-After before applying anything,

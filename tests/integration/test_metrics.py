@@ -6,11 +6,10 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import unittest
 
-from harness import SRC, Server, ServerTest, main, ndjson
+from harness import SRC, Server, ServerTest, main, ndjson, sql
 
 REASONS = ("malformed", "unauthorized", "forbidden", "method", "late", "too_large", "unavailable", "queue_full",
            "seq_gap", "rate_limited", "timeout", "other")
@@ -273,9 +272,7 @@ class SourceMetrics(MetricsTest):
                                        "daq", 3, headers={"X-Spillwatch-Lag-Bytes": "10"})[0], 200)
         self.assertEqual(self.srv.stop(), 0)
         # A source id the ingest check would refuse, as an older database might hold: escaped.
-        with sqlite3.connect(db) as c:
-            c.execute("INSERT INTO sources(source, seq, run, spill, updated) VALUES(?, 7, 61, 1, 0)",
-                      ('we"ird\\name\n',))
+        sql(db, "INSERT INTO sources(source, seq, run, spill, updated) VALUES(?, 7, 61, 1, 0)", ('we"ird\\name\n',))
         self.srv = Server(self.tmp, config=self.config, db=db).start()
         text, m = self.scrape()  # promtool accepts the escaped label value
         self.assertIn('spillwatch_source_seq{source="we\\"ird\\\\name\\n"} 7\n', text)

@@ -4,7 +4,7 @@ about; the shifter role; refused with 503 while the store refuses writes; kept a
 import json
 import time
 
-from harness import Server, ServerTest, main
+from harness import Server, ServerTest, main, sqlite_only
 
 SHIFTER = {"Authorization": "Bearer shift-secret-0123456789"}
 READER = {"Authorization": "Bearer read-secret-01234567890"}
@@ -159,6 +159,7 @@ class NotesReadToken(ServerTest):
         self.assertEqual((status, json.loads(raw)), (200, {"notes": []}))
 
 
+@sqlite_only("the free-space reserve is of the SQLite file's directory")
 class NotesStoreRefuses(ServerTest):
     # a free-space reserve no disk has: the store starts degraded (disk_full) and refuses writes
     config = {"store": {"min_free_mb": 1 << 30}}

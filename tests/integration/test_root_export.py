@@ -12,7 +12,7 @@ import subprocess
 import sys
 import zlib
 
-from harness import SRC, ServerTest, main
+from harness import SRC, ServerTest, main, sqlite_only
 
 
 def doc_snippet():
@@ -135,6 +135,7 @@ def swh2_to_swh1(blob):
     return struct.pack("<I", len(out)) + zlib.compress(bytes(out))
 
 
+@sqlite_only("old snapshots are written into the SQLite file by the test")
 class OldSnapshots(ServerTest):
     def test_a_database_of_swh1_snapshots_still_loads(self):
         srv = self.srv
