@@ -34,18 +34,20 @@ as_root() {
 
 install_packages() { # install_packages MODE
     [ "${SW_SKIP_APT:-0}" = 1 ] && return 0
-    # build + runtime libraries, python3 (the build lists the integration tests with it) and curl (the
-    # demo waits for /health with it): all a demo needs
+    # build + runtime libraries (libpq: a `db` may be a postgresql:// URI), python3 (the build lists the
+    # integration tests with it) and curl (the demo waits for /health with it): all a demo needs
     local pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-        libcurl4-openssl-dev libssl-dev zlib1g-dev python3 curl)
+        libpq-dev libcurl4-openssl-dev libssl-dev zlib1g-dev python3 curl)
     # the tests also need: sqlite3, promtool (prometheus), Chromium, the formatter; the
     # deployment tests run real nginx + openssl (TLS proxy) and systemd-analyze verify (units; no PID 1
     # needed); clang with libFuzzer and the sanitizer runtimes (the fuzz build); the zone database
     # (display.timezone is checked against it); simdjson, for the second ingest ceiling that bench_smoke
     # runs (bench/simdjson_ceiling.cpp, C++ from build-essential's g++: a benchmark helper, never linked
-    # by the server; without it the build leaves the helper out and the bench prints no simdjson ratio)
+    # by the server; without it the build leaves the helper out and the bench prints no simdjson ratio);
+    # PostgreSQL 15 (the pg tests initdb their own cluster in the build tree, as nobody, on a free
+    # loopback port: the package's own cluster and service are not used)
     [ "$1" = test ] && pkgs+=(sqlite3 clang-format chromium prometheus nginx openssl systemd clang
-        libclang-rt-14-dev tzdata libsimdjson-dev)
+        libclang-rt-14-dev tzdata libsimdjson-dev postgresql-15 postgresql-client-15)
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     local missing=()
