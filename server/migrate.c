@@ -351,16 +351,16 @@ int sw_migrate_main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *from = NULL, *to = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'f')
             from = optarg;
         else if (c == 't')
             to = optarg;
         else
-            from = to = NULL, optind = argc + 1;
+            bad = 1;
     }
-    if (!from || !to || optind != argc) {
+    if (bad || !from || !to || optind != argc) {
         fprintf(stderr, "usage: spillwatch migrate --from FILE.db --to postgresql://USER@HOST:PORT/DB\n"
                         "  copies a SQLite database into an empty PostgreSQL database\n");
         return 2;

@@ -112,7 +112,10 @@ int sw_store_migrate(const char *target, char *err, size_t errlen)
     char name[512];
     sw_sql_display(target, name, sizeof name);
     if (sw_sql_open(target, SW_SQL_OPEN_READWRITE | SW_SQL_OPEN_CREATE, &db) != SW_SQL_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", name, sw_sql_errmsg(db));
+        snprintf(err, errlen,
+                 sw_sql_target_is_pg(target) ? "cannot connect to PostgreSQL at %s: %s"
+                                             : "cannot open %s: %s",
+                 name, sw_sql_errmsg(db));
         sw_sql_close(db);
         return -1;
     }

@@ -251,8 +251,12 @@ def cluster():
 
 
 def main(argv):
+    if len(argv) > 3 and argv[1] == "with-db":
+        # with-db DIR CMD...: CMD run with the URI of a new database of the cluster in DIR appended
+        os.environ["SW_PG_DIR"] = os.path.abspath(argv[2])
+        return subprocess.call(argv[3:] + [cluster().new_database()])
     if len(argv) != 3 or argv[1] not in ("start", "stop"):
-        print("usage: pgcluster.py start|stop DIR", file=sys.stderr)
+        print("usage: pgcluster.py start|stop DIR | with-db DIR CMD...", file=sys.stderr)
         return 2
     root = os.path.abspath(argv[2])
     if argv[1] == "start":
