@@ -172,6 +172,48 @@ class Cluster(unittest.TestCase):
         self.assertEqual(len(self.rx.posts), 2, self.rx.posts)
         self.assertEqual(c.stop(), 0)
 
+    def test_a_database_outage_stops_the_active_server_and_the_standby_resumes(self):
+        """The whole PostgreSQL dies (its own cluster here, not the run's shared one): the active
+        server cannot know whether its lock is still its own, so it exits with status 3 (a unit
+        restarts it); a server started while the database is away exits 1 with the reason; the
+        standby keeps serving what it can, with 503 and a JSON reason for what needs the database,
+        reconnects when the database is back and takes over; nothing committed is lost."""
+        import pgcluster
+        pg = pgcluster.Cluster(tempfile.mkdtemp(prefix="sw-pg-")).init().start()
+        self.addCleanup(pg.remove)
+        self.uri = pg.new_database()
+        a = self.server("a")
+        self.wait_role(a, "active")
+        b = self.server("b")
+        self.assertEqual(a.sim("--run", "7", "--spills", "3", "--scale", "0.05").returncode, 0)
+        stored = pg.scalar(self.uri, "SELECT count(*) FROM spills")
+        self.assertEqual(stored, "3")
+        pg.kill()
+        a.proc.wait(15)
+        self.assertEqual(a.stop(), 3)
+        self.assertIn("exiting (status 3)", a.read_log())
+        st, body = b.get("/api/v1/runs/7")
+        self.assertEqual(st, 503, body)
+        self.assertIn("error", body)
+        st, body = b.get("/api/v1/health")
+        self.assertEqual((st, body["role"]), (503, "standby"), body)
+        os.makedirs(os.path.join(self.tmp, "c"))
+        c = Server(os.path.join(self.tmp, "c"), config={"cluster": {"advertise": "http://127.0.0.1:1", "poll": 0.2}},
+                   db=self.uri)
+        with self.assertRaises(RuntimeError) as e:
+            c.start()
+        self.assertIn("cannot connect to PostgreSQL at", str(e.exception) + c.read_log())
+        c.proc.wait(5)
+        self.assertEqual(c.stop(), 1)
+        pg.start()  # the same port, the same data
+        self.wait_role(b, "active", timeout=20)
+        self.assertEqual(b.sim("--run", "7", "--first-spill", "4", "--spills", "2", "--scale", "0.05").returncode, 0)
+        st, run = b.get("/api/v1/runs/7")
+        self.assertEqual((st, run["spills"]), (200, 5))
+        a.start()
+        self.wait_role(a, "standby")
+        self.assertEqual(a.get("/api/v1/runs/7")[1]["spills"], 5)
+
 
 if __name__ == "__main__":
     main()
