@@ -64,8 +64,11 @@ def _free_port():
 
 
 class Cluster:
-    def __init__(self, root, port=None):
+    def __init__(self, root, port=None, auth="trust"):
+        """auth: how TCP connections authenticate ("trust", or "scram-sha-256": a password is
+        needed); the local socket (local_uri) always trusts, for the test's own set-up."""
         self.root = root
+        self.auth = auth
         self.data = os.path.join(root, "data")
         self.port = port
         self.proc = None
@@ -93,7 +96,7 @@ class Cluster:
         os.chmod(self.root, 0o755)
         if self.uid is not None:
             os.chown(self.root, self.uid, self.gid)
-        r = self._run([os.path.join(bindir(), "initdb"), "-D", self.data, "-U", USER, "-A", "trust", "-E", "UTF8",
+        r = self._run([os.path.join(bindir(), "initdb"), "-D", self.data, "-U", USER, "--auth-local=trust", "--auth-host=" + self.auth, "-E", "UTF8",
                        "--locale=C", "--no-instructions"], cwd=self.root)
         if r.returncode != 0:
             raise RuntimeError("initdb failed: " + r.stdout + r.stderr)
@@ -114,7 +117,8 @@ class Cluster:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("postgres exited: " + self.read_log()[-2000:])
-            r = subprocess.run(["psql", self.uri("postgres"), "-Atqc", "SELECT 1"], capture_output=True, text=True)
+            r = subprocess.run(["psql", self.local_uri("postgres"), "-Atqc", "SELECT 1"], capture_output=True,
+                               text=True)
             if r.returncode == 0:
                 self._save()
                 return self
@@ -190,11 +194,15 @@ class Cluster:
     def uri(self, db):
         return "postgresql://%s@127.0.0.1:%d/%s" % (USER, self.port, db)
 
+    def local_uri(self, db):
+        """The same database through the cluster's Unix socket (trusted whatever self.auth is)."""
+        return "postgresql://%s@/%s?host=%s&port=%d" % (USER, db, self.root, self.port)
+
     def new_database(self):
         """A fresh, empty database (a server migrates it at its start)."""
         self.n += 1
         name = "sw%d_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**9, self.n)
-        self.query(self.uri("postgres"), "CREATE DATABASE %s" % name)
+        self.query(self.local_uri("postgres"), "CREATE DATABASE %s" % name)
         return self.uri(name)
 
     def query(self, uri, sql, *args, null=""):
