@@ -27,12 +27,12 @@ import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = ["ingest", "latency", "histogram", "endpoints", "serialise", "scale", "stored", "quality"]
-DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints", "serialise"]  # scale, stored, quality only with --only
+STAGES = ["ingest", "latency", "histogram", "endpoints", "serialise", "scale", "stored", "quality", "pg"]
+DEFAULT_STAGES = ["ingest", "latency", "histogram", "endpoints", "serialise"]  # scale, stored, quality, pg only with --only
 # --only NAME: a figure family, and the stage that measures it
 ONLY = {"ingest": "ingest", "latency": "latency", "commit": "latency", "histogram": "histogram",
         "endpoints": "endpoints", "memory": "endpoints", "serialise": "serialise", "scale": "scale",
-        "stored": "stored", "quality": "quality"}  # stored: the stored-data part of scale alone
+        "stored": "stored", "quality": "quality", "pg": "pg"}  # stored: the stored-data part of scale alone
 BATCH = 1000  # events per batch, as the collector sends them
 
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
@@ -82,7 +82,8 @@ class Server:
     def start(self):
         self.started = time.monotonic()
         try:
-            self.proc, self.port, self.log = launch([self.binary, "--config", self.config, "--listen", "127.0.0.1:0"],
+            listen = getattr(self, "listen", "127.0.0.1:0")  # a fixed port: a cluster member's advertised URL
+            self.proc, self.port, self.log = launch([self.binary, "--config", self.config, "--listen", listen],
                                                     self.log_path, cwd=self.dir, timeout=30)
         except StartError as e:
             raise BenchError(str(e)) from None
@@ -619,6 +620,11 @@ class Bench:
         self.scale_histograms()
         self.scale_stored()
         self.scale_clients()
+
+    def stage_pg(self):
+        say("\n== pg: PostgreSQL as the store, side by side with SQLite (bench/pg_stage.py)")
+        import pg_stage  # bench/pg_stage.py
+        pg_stage.run(self, Server, SseClient, BenchError, say)
 
     def stage_stored(self):
         say("\n== stored: the stored-data part of the scale stage alone")

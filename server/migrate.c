@@ -322,6 +322,11 @@ int sw_migrate_run(const char *from, const char *to, char *err, size_t errlen)
     }
     if (sw_sql_exec(dst, "COMMIT", NULL) != SW_SQL_OK)
         goto db_dst;
+    /* The planner's statistics of the copied tables now, not when autovacuum comes round to them: a
+     * server started right after the copy would otherwise plan its reads on empty tables' guesses. */
+    if (sw_sql_exec(dst, "ANALYZE", NULL) != SW_SQL_OK)
+        fprintf(stderr, "spillwatch migrate: ANALYZE failed (%s); the copy is complete\n",
+                sw_sql_errmsg(dst));
     long long runs = scalar(dst, "SELECT count(*) FROM runs"),
               spills = scalar(dst, "SELECT count(*) FROM spills");
     printf(
