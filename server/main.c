@@ -166,6 +166,8 @@ static void *timer_main(void *arg)
             sw_stream_live(t->stream, &live);
             sw_retention_tick(t->retention);
             rebuild_tick(t);
+        } else {
+            sw_stream_heartbeat(t->stream, sw_mono()); /* its viewers' connections kept alive */
         }
         pthread_mutex_lock(&t->mu);
     }

@@ -206,10 +206,17 @@ void sw_stream_live(struct sw_stream *s, const struct sw_live *l)
             sw_stream_publish(s, "live", j);
         json_decref(j);
     }
+    sw_stream_heartbeat(s, l->mono);
+}
+
+void sw_stream_heartbeat(struct sw_stream *s, double mono)
+{
+    if (!s)
+        return;
     struct client *wake = NULL;
     pthread_mutex_lock(&s->mu);
-    if (l->mono - s->last_hb >= s->cfg->stream_heartbeat - 0.05) {
-        s->last_hb = l->mono;
+    if (mono - s->last_hb >= s->cfg->stream_heartbeat - 0.05) {
+        s->last_hb = mono;
         s->hb_gen++;
         if (!s->stopping)
             wake = take_suspended(s);

@@ -57,6 +57,10 @@ void sw_stream_set_relay(struct sw_stream *s, void (*fn)(void *ctx, const char *
  * heartbeat comment. Accepts s == NULL. */
 void sw_stream_live(struct sw_stream *s, const struct sw_live *live);
 
+/* Timer thread: the heartbeat part of sw_stream_live alone (a standby, whose live events are the
+ * active server's, relayed). mono: sw_mono(). Accepts s == NULL. */
+void sw_stream_heartbeat(struct sw_stream *s, double mono);
+
 /* Opens a stream for conn, resuming after last_id (a Last-Event-ID; NULL or "" = only new
  * events). Returns the MHD response to queue (the caller destroys its reference after queueing), or
  * NULL with *status set: 503 when limits.stream_clients_max clients are connected (or out of

@@ -108,6 +108,26 @@ class Cluster(unittest.TestCase):
         st, raw, _ = b.request("POST", "/api/v1/shift/notes", json.dumps({"text": "hello"}),
                                {"Content-Type": "application/json"})
         self.assertEqual((st, json.loads(raw)["role"]), (503, "standby"))
+        # a viewer on the standby: the live counters of a spill open on the active server, relayed,
+        # and the standby's own heartbeats
+        watch = Stream(b.port, timeout=60)
+        self.streams.append(watch)
+        lines = [json.loads(x) for x in sim_lines("--run", "4", "--spills", "1", "--scale", "0.05")]
+        end = [x for x in lines if x["type"] in ("spill_end", "run_end")]
+        head = "".join(json.dumps(x) + "\n" for x in lines if x["type"] not in ("spill_end", "run_end"))
+        hdr = {"Content-Type": "application/x-ndjson"}
+        self.assertEqual(a.request("POST", "/api/v1/ingest", head, hdr)[0], 200)
+        live = watch.wait(1, "live", timeout=10)
+        self.assertTrue(live, watch.events())
+        self.assertEqual((live[0]["data"]["run"], live[0]["data"]["spill"]), (4, 1))
+        self.assertEqual(a.request("POST", "/api/v1/ingest", "".join(json.dumps(x) + "\n" for x in end), hdr)[0],
+                         200)
+        self.assertEqual([e["data"]["spill"] for e in watch.wait(1, "spill", timeout=10)], [1])
+        deadline = time.time() + 5
+        while len([c for c in watch.comments() if c["text"].startswith("hb ")]) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertGreaterEqual(len([c for c in watch.comments() if c["text"].startswith("hb ")]), 2,
+                                watch.comments())
         # reads are served by both, from the one database
         a.sim("--run", "5", "--spills", "2", "--scale", "0.05")
         for s in (a, b):
@@ -163,6 +183,11 @@ class Cluster(unittest.TestCase):
         seen = watch.wait(len(want), "spill", timeout=30)
         spills = sorted({e["data"]["spill"] for e in seen if e["data"]["run"] == RUN})
         self.assertEqual(spills, sorted(s for _, s in want), msg)
+        # and the alarm's transitions (firing while a was active, relayed; resolved by b itself)
+        states = [e["data"].get("state") for e in watch.wait(3, "alarm", timeout=30)
+                  if e["data"].get("name", e["data"].get("alarm")) == "bad_spills"]
+        self.assertIn("firing", states, watch.events("alarm"))
+        self.assertIn("resolved", states, watch.events("alarm"))
         # the alarm fired while a was active and resolved after b took over: each notified once (b
         # took the firing episode over from the database, as sent)
         posts = self.rx.wait(2, timeout=30)
@@ -205,6 +230,8 @@ class Cluster(unittest.TestCase):
         self.assertIn("cannot connect to PostgreSQL at", str(e.exception) + c.read_log())
         c.proc.wait(5)
         self.assertEqual(c.stop(), 1)
+        self.assertEqual([f for f in os.listdir(c.tmpdir) if "postgres" in f or f.endswith(".db")], [],
+                         "a file named after the URI")
         pg.start()  # the same port, the same data
         self.wait_role(b, "active", timeout=20)
         self.assertEqual(b.sim("--run", "7", "--first-spill", "4", "--spills", "2", "--scale", "0.05").returncode, 0)
