@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -192,6 +193,23 @@ def sim_output(*args):
     p = subprocess.run([COLLECT, "sim", "--out", "-", "--quiet"] + list(args), capture_output=True, text=True,
                        timeout=600, check=True)
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def free_port():
+    """A loopback port free now (for a server whose URL must be known before it starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_checked(test, servers):
+    """Stops each server still running; a sanitizer report in any server's log fails the test."""
+    for s in servers:
+        if s.proc:
+            s.stop()
+        log = s.read_log()
+        test.assertNotIn("ERROR: AddressSanitizer", log)
+        test.assertNotIn("runtime error:", log)
 
 
 class ServerTest(unittest.TestCase):

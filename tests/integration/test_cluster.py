@@ -8,12 +8,11 @@ on the standby saw the spill events of both servers, and the alarm's hooks were 
 import json
 import os
 import shutil
-import socket
 import tempfile
 import time
 import unittest
 
-from harness import Server, main, pg_required
+from harness import Server, free_port, main, pg_required, stop_checked
 from test_alarms import Receiver, profile_with
 from test_collector_file import Collector, Writer, expected, sim_lines
 from test_stream import Stream
@@ -21,14 +20,6 @@ from test_stream import Stream
 RUN = 1901
 BAD_RULE = {"name": "bad_spills", "severity": "critical", "summary": "bad spills", "flag": "BAD",
             "above": 0.5, "for": 2, "hooks": ["shift"]}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pg_required()
@@ -48,12 +39,7 @@ class Cluster(unittest.TestCase):
         for c in self.collectors:
             if c.proc and c.proc.poll() is None:
                 c.kill()
-        for s in self.servers:
-            if s.proc:
-                s.stop()
-            log = s.read_log()
-            self.assertNotIn("ERROR: AddressSanitizer", log)
-            self.assertNotIn("runtime error:", log)
+        stop_checked(self, self.servers)
         self.rx.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

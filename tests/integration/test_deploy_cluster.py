@@ -15,9 +15,9 @@ import tempfile
 import time
 import unittest
 
-from harness import COLLECT, SRC, Server, load_json, main, pg_required, write_json
+from harness import COLLECT, SRC, Server, free_port, load_json, main, pg_required, stop_checked, write_json
 from test_collector_file import expected, sim_lines
-from test_deploy import free_port, install
+from test_deploy import install
 
 
 def exec_start(dropin):
@@ -48,12 +48,7 @@ class ClusterSample(unittest.TestCase):
         if self.collector and self.collector.poll() is None:
             self.collector.kill()
             self.collector.wait()
-        for s in self.servers:
-            if s.proc:
-                s.stop()
-            log = s.read_log()
-            self.assertNotIn("ERROR: AddressSanitizer", log)
-            self.assertNotIn("runtime error:", log)
+        stop_checked(self, self.servers)
 
     def units_with_dropins(self, name, edit=None):
         d = os.path.join(self.tmp, name)

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import SERVER, Server, main, pg_required, sql
+from harness import SERVER, Server, main, pg_required, sql, stop_checked
 from test_alarms import TRIGGER_RULE, Receiver, profile_with
 from test_run_totals import NOT_COMPARED, READS, recomputed, timeless
 
@@ -42,12 +42,7 @@ class Migrate(unittest.TestCase):
         self.servers = []
 
     def tearDown(self):
-        for s in self.servers:
-            if s.proc:
-                s.stop()
-            log = s.read_log()
-            self.assertNotIn("ERROR: AddressSanitizer", log)
-            self.assertNotIn("runtime error:", log)
+        stop_checked(self, self.servers)
         self.rx.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
